@@ -1,0 +1,53 @@
+// Hook points and interventions, named as TransformerLens names them:
+//   hook_embed, hook_pos_embed,
+//   blocks.{L}.hook_resid_pre | hook_resid_mid | hook_resid_post | hook_attn_out | hook_mlp_out,
+//   blocks.{L}.ln1.hook_scale | ln1.hook_normalized | ln2.hook_scale | ln2.hook_normalized,
+//   blocks.{L}.attn.hook_q | hook_k | hook_v | hook_z | hook_pattern | hook_result,
+//   blocks.{L}.mlp.hook_pre | hook_post, ln_final.hook_scale | ln_final.hook_normalized.
+// Shapes (B prompts, T positions): resid/attn_out/mlp_out [B,T,d]; q/k/v/z [B,T,H,dh];
+// pattern [B,H,T(query),T(key)]; result [B,T,H,d] (per-head output without b_O, computed only
+// when asked for); scale [B,T,1]; mlp pre/post [B,T,d_mlp].
+// hook_resid_mid exists only for sequential-residual blocks.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace obsprop::model {
+
+// A hook gets the activation and its name and returns the activation to use from then on
+// (the same tensor to only observe it).
+using HookFn = std::function<torch::Tensor(const torch::Tensor& activation, const std::string& name)>;
+
+struct RunOptions {
+    std::map<std::string, std::vector<HookFn>> hooks;  // applied in order at each named point
+    std::set<std::string> cache;                       // names whose (post-hook) values are kept
+    bool last_logits_only = false;  // logits only at each prompt's last real position: [B, vocab]
+
+    void add_hook(const std::string& name, HookFn fn) { hooks[name].push_back(std::move(fn)); }
+};
+
+using ActivationCache = std::map<std::string, torch::Tensor>;
+
+// Ready-made interventions.
+// Adds `vec` ([d] or broadcastable to the activation's last dim) at `position` of every prompt
+// (position < 0 counts from each prompt's end is not supported here: pass explicit positions).
+HookFn add_vector_at(torch::Tensor vec, std::vector<std::int64_t> position_per_prompt);
+// Replaces the whole activation by `value` (shape must match).
+HookFn replace_with(torch::Tensor value);
+// For blocks.{L}.attn.hook_z: replaces head `head`'s z by `source_z[..., head, :]` (all positions),
+// which replaces that head's output (bias excluded) by the source run's.
+HookFn patch_head_z(std::int64_t head, torch::Tensor source_z);
+
+// The name of a hook point, e.g. hook_name(3, "attn.hook_z") == "blocks.3.attn.hook_z".
+std::string hook_name(int layer, const std::string& local);
+
+// All hook names a model with these properties exposes, in forward order.
+std::vector<std::string> all_hook_names(int n_layers, bool parallel_residual, bool has_pos_embed);
+
+}  // namespace obsprop::model

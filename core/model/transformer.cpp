@@ -1,0 +1,237 @@
+#include "model/transformer.h"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "io/safetensors.h"
+
+namespace obsprop::model {
+
+using torch::Tensor;
+
+Batch Batch::from(const std::vector<std::vector<int>>& prompts) {
+    if (prompts.empty()) throw std::invalid_argument("no prompts to run");
+    std::int64_t T = 0;
+    for (const auto& p : prompts) {
+        if (p.empty()) throw std::invalid_argument("a prompt has no tokens");
+        T = std::max<std::int64_t>(T, static_cast<std::int64_t>(p.size()));
+    }
+    Batch b;
+    b.ids = torch::zeros({static_cast<std::int64_t>(prompts.size()), T}, torch::kLong);
+    auto acc = b.ids.accessor<std::int64_t, 2>();
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+        for (std::size_t t = 0; t < prompts[i].size(); ++t) acc[i][t] = prompts[i][t];
+        b.lengths.push_back(static_cast<std::int64_t>(prompts[i].size()));
+    }
+    return b;
+}
+
+Tensor Batch::last_positions() const {
+    auto t = torch::empty({size()}, torch::kLong);
+    for (std::int64_t i = 0; i < size(); ++i) t[i] = lengths[i] - 1;
+    return t;
+}
+
+std::shared_ptr<Transformer> Transformer::load(const std::filesystem::path& dir) {
+    std::shared_ptr<Transformer> m(new Transformer());
+    m->dir_ = dir;
+    m->cfg_ = io::load_model_config(dir);
+    m->ckpt_ = std::make_unique<io::Checkpoint>(io::Checkpoint::open(dir));
+    m->w_ = load_weights(*m->ckpt_, m->cfg_);
+    return m;
+}
+
+Transformer::~Transformer() = default;
+
+std::uint64_t Transformer::checkpoint_bytes() const { return ckpt_ ? ckpt_->total_bytes() : 0; }
+
+Tensor Transformer::layer_norm(const Tensor& x, const Tensor& w, const Tensor& b) const {
+    return at::layer_norm(x, {x.size(-1)}, w, b, cfg_.ln_eps);
+}
+
+// One forward pass: holds the options and applies hooks by name.
+class Transformer::Pass {
+  public:
+    Pass(const Transformer& m, const RunOptions& o, ActivationCache* cache)
+        : m_(m), c_(m.cfg_), w_(m.w_), o_(o), cache_(cache),
+          any_(!o.hooks.empty() || (cache && !o.cache.empty())) {}
+
+    Tensor run(const Batch& batch) {
+        const Tensor& ids = batch.ids;
+        if (ids.dim() != 2 || ids.scalar_type() != torch::kLong)
+            throw std::invalid_argument("token ids must be a [batch, positions] int64 tensor");
+        const std::int64_t B = ids.size(0), T = ids.size(1);
+        if (T > c_.n_ctx)
+            throw std::invalid_argument("prompt of " + std::to_string(T) + " tokens exceeds the model's context of " +
+                                        std::to_string(c_.n_ctx));
+        if (B != batch.size()) throw std::invalid_argument("batch lengths do not match the id tensor");
+        if (ids.numel() > 0 && (ids.min().item<std::int64_t>() < 0 || ids.max().item<std::int64_t>() >= c_.d_vocab))
+            throw std::invalid_argument("token id out of range for a vocabulary of " + std::to_string(c_.d_vocab));
+
+        Tensor x = hook("hook_embed", w_.W_E.index_select(0, ids.reshape(-1)).view({B, T, c_.d_model}));
+        if (w_.W_pos.defined())
+            x = x + hook("hook_pos_embed", w_.W_pos.narrow(0, 0, T).unsqueeze(0).expand({B, T, c_.d_model}));
+        if (c_.rotary_dims > 0) make_rotary(T);
+
+        for (int l = 0; l < c_.n_layers; ++l) x = block(l, x);
+
+        if (o_.last_logits_only) {
+            Tensor idx = batch.last_positions().view({B, 1, 1}).expand({B, 1, c_.d_model});
+            x = x.gather(1, idx);  // [B, 1, d]
+        }
+        x = norm(x, w_.lnf_w, w_.lnf_b, "ln_final");
+        Tensor logits = at::matmul(x, w_.W_U.t());
+        return o_.last_logits_only ? logits.squeeze(1) : logits;
+    }
+
+  private:
+    bool wants(const std::string& name) const {
+        return any_ && (o_.hooks.count(name) || (cache_ && o_.cache.count(name)));
+    }
+
+    Tensor hook(const std::string& name, Tensor x) {
+        if (!any_) return x;
+        if (auto it = o_.hooks.find(name); it != o_.hooks.end()) {
+            for (const auto& fn : it->second) {
+                Tensor y = fn(x, name);
+                if (!y.defined() || y.sizes() != x.sizes())
+                    throw std::invalid_argument("hook on " + name + " returned a tensor of the wrong shape");
+                x = y;
+            }
+        }
+        if (cache_ && o_.cache.count(name)) (*cache_)[name] = x;
+        return x;
+    }
+
+    Tensor norm(const Tensor& x, const Tensor& w, const Tensor& b, const std::string& prefix) {
+        const std::string s = prefix + ".hook_scale", n = prefix + ".hook_normalized";
+        if (!wants(s) && !wants(n)) return at::layer_norm(x, {x.size(-1)}, w, b, c_.ln_eps);
+        Tensor xc = x - x.mean(-1, true);
+        Tensor scale = hook(s, (xc.pow(2).mean(-1, true) + c_.ln_eps).sqrt());
+        Tensor normalized = hook(n, xc / scale);
+        return normalized * w + b;
+    }
+
+    void make_rotary(std::int64_t T) {
+        const std::int64_t rd = c_.rotary_dims;
+        // As Hugging Face computes them, in float32: inv_freq_i = base^(-2i/rd), angle = t * inv_freq.
+        Tensor inv = 1.0 / torch::pow(torch::tensor(c_.rotary_base, torch::kFloat),
+                                      torch::arange(0, rd, 2, torch::kLong).to(torch::kFloat) / static_cast<double>(rd));
+        Tensor t = torch::arange(T, torch::kFloat);
+        Tensor freqs = at::outer(t, inv);               // [T, rd/2]
+        Tensor emb = torch::cat({freqs, freqs}, -1);    // [T, rd]
+        cos_ = emb.cos().view({1, T, 1, rd});
+        sin_ = emb.sin().view({1, T, 1, rd});
+    }
+
+    Tensor rotate(const Tensor& x) const {  // x [B, T, H, dh]
+        const std::int64_t rd = c_.rotary_dims, dh = x.size(-1);
+        Tensor xr = x.narrow(-1, 0, rd);
+        Tensor half = torch::cat({-xr.narrow(-1, rd / 2, rd / 2), xr.narrow(-1, 0, rd / 2)}, -1);
+        Tensor rotated = xr * cos_ + half * sin_;
+        if (rd == dh) return rotated;
+        return torch::cat({rotated, x.narrow(-1, rd, dh - rd)}, -1);
+    }
+
+    Tensor attention(int l, const Tensor& x) {
+        const auto& w = w_.layers[l];
+        const std::int64_t B = x.size(0), T = x.size(1), H = c_.n_heads, dh = c_.d_head, d = c_.d_model;
+        const std::string p = "blocks." + std::to_string(l) + ".attn.";
+        Tensor q, k, v;
+        if (w.W_qkv.defined()) {
+            Tensor qkv = at::linear(x, w.W_qkv, w.b_qkv);
+            if (w.qkv_head_major) {
+                qkv = qkv.view({B, T, H, 3, dh});
+                q = qkv.select(3, 0), k = qkv.select(3, 1), v = qkv.select(3, 2);
+            } else {
+                qkv = qkv.view({B, T, 3, H, dh});
+                q = qkv.select(2, 0), k = qkv.select(2, 1), v = qkv.select(2, 2);
+            }
+        } else {
+            q = at::linear(x, w.Wq.reshape({H * dh, d}), w.bq.reshape({H * dh})).view({B, T, H, dh});
+            k = at::linear(x, w.Wk.reshape({H * dh, d}), w.bk.reshape({H * dh})).view({B, T, H, dh});
+            v = at::linear(x, w.Wv.reshape({H * dh, d}), w.bv.reshape({H * dh})).view({B, T, H, dh});
+        }
+        if (any_) q = hook(p + "hook_q", q), k = hook(p + "hook_k", k), v = hook(p + "hook_v", v);
+        if (c_.rotary_dims > 0) q = rotate(q), k = rotate(k);
+
+        Tensor qh = q.permute({0, 2, 1, 3}), kh = k.permute({0, 2, 1, 3}), vh = v.permute({0, 2, 1, 3});
+        double scale = c_.attn_scale / (c_.scale_by_inverse_layer ? static_cast<double>(l + 1) : 1.0);
+        Tensor scores = at::matmul(qh, kh.transpose(-1, -2));
+        if (scale != 1.0) scores = scores * scale;
+        // allowed(i, j) = j <= i, and for a local layer also j > i - window.
+        Tensor i = torch::arange(T, torch::kLong).view({T, 1}), j = torch::arange(T, torch::kLong).view({1, T});
+        Tensor allowed = j <= i;
+        if (c_.is_local(l)) allowed = allowed & (j > i - c_.local_window[l]);
+        scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
+        Tensor pattern = hook(p + "hook_pattern", at::softmax(scores, -1));
+        Tensor z = hook(p + "hook_z", at::matmul(pattern, vh).permute({0, 2, 1, 3}));  // [B, T, H, dh]
+        if (wants(p + "hook_result")) {
+            Tensor WO = w.W_O.view({d, H, dh});
+            Tensor result = hook(p + "hook_result", at::einsum("bthe,dhe->bthd", {z, WO}));
+            return result.sum(2) + w.b_O;
+        }
+        return at::linear(z.reshape({B, T, H * dh}), w.W_O, w.b_O);
+    }
+
+    Tensor mlp(int l, const Tensor& x) {
+        const auto& w = w_.layers[l];
+        const std::string p = "blocks." + std::to_string(l) + ".mlp.";
+        Tensor pre = hook(p + "hook_pre", at::linear(x, w.W_in, w.b_in));
+        Tensor post;
+        switch (c_.activation) {
+        case io::Activation::GeluTanh: post = at::gelu(pre, "tanh"); break;
+        case io::Activation::GeluErf: post = at::gelu(pre); break;
+        case io::Activation::Relu: post = at::relu(pre); break;
+        }
+        post = hook(p + "hook_post", post);
+        return at::linear(post, w.W_out, w.b_out);
+    }
+
+    Tensor block(int l, Tensor x) {
+        const auto& w = w_.layers[l];
+        const std::string p = any_ ? "blocks." + std::to_string(l) + "." : std::string();
+        x = hook(p + "hook_resid_pre", x);
+        Tensor attn_out = hook(p + "hook_attn_out", attention(l, norm(x, w.ln1_w, w.ln1_b, p + "ln1")));
+        if (c_.parallel_residual) {
+            Tensor mlp_out = hook(p + "hook_mlp_out", mlp(l, norm(x, w.ln2_w, w.ln2_b, p + "ln2")));
+            x = x + attn_out + mlp_out;
+        } else {
+            x = hook(p + "hook_resid_mid", x + attn_out);
+            x = x + hook(p + "hook_mlp_out", mlp(l, norm(x, w.ln2_w, w.ln2_b, p + "ln2")));
+        }
+        return hook(p + "hook_resid_post", x);
+    }
+
+    const Transformer& m_;
+    const io::ModelConfig& c_;
+    const Weights& w_;
+    const RunOptions& o_;
+    ActivationCache* cache_;
+    bool any_;
+    Tensor cos_, sin_;
+};
+
+Tensor Transformer::forward(const Batch& batch, const RunOptions& opts, ActivationCache* cache) const {
+    Pass pass(*this, opts, cache);
+    return pass.run(batch);
+}
+
+Tensor Transformer::run_with_cache(const Batch& batch, const std::set<std::string>& names, ActivationCache& cache,
+                                   bool last_logits_only) const {
+    RunOptions o;
+    o.cache = names;
+    o.last_logits_only = last_logits_only;
+    return forward(batch, o, &cache);
+}
+
+Tensor Transformer::run_with_hooks(const Batch& batch, const std::map<std::string, std::vector<HookFn>>& hooks,
+                                   bool last_logits_only) const {
+    RunOptions o;
+    o.hooks = hooks;
+    o.last_logits_only = last_logits_only;
+    return forward(batch, o);
+}
+
+}  // namespace obsprop::model

@@ -1,0 +1,63 @@
+// A loaded Transformer: configuration, canonical weights and the forward pass (f32, CPU), batched
+// over prompts of different lengths. Prompts are right-padded: attention is causal, so padding never
+// changes the real positions' results.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "io/model_config.h"
+#include "model/hooks.h"
+#include "model/weights.h"
+
+namespace obsprop::io {
+class Checkpoint;
+}
+
+namespace obsprop::model {
+
+// Token ids of several prompts, right-padded into one [B, T] int64 tensor.
+struct Batch {
+    torch::Tensor ids;                 // [B, T], padding = 0
+    std::vector<std::int64_t> lengths;  // real length of each prompt (>= 1)
+
+    static Batch from(const std::vector<std::vector<int>>& prompts);
+    std::int64_t size() const { return static_cast<std::int64_t>(lengths.size()); }
+    torch::Tensor last_positions() const;  // [B] int64, lengths - 1
+};
+
+class Transformer {
+  public:
+    // Opens <dir>/config.json and the safetensors weights. Throws io::ConfigError / io::FormatError.
+    static std::shared_ptr<Transformer> load(const std::filesystem::path& dir);
+    ~Transformer();
+
+    const io::ModelConfig& config() const { return cfg_; }
+    const Weights& weights() const { return w_; }
+    const std::filesystem::path& directory() const { return dir_; }
+    std::uint64_t checkpoint_bytes() const;
+
+    // Logits [B, T, vocab] (or [B, vocab] with last_logits_only). Hooks and caching per `opts`.
+    // Gradients flow if the caller enables them (weights never require grad).
+    torch::Tensor forward(const Batch& batch, const RunOptions& opts = {}, ActivationCache* cache = nullptr) const;
+
+    // TransformerLens-style conveniences.
+    torch::Tensor run_with_cache(const Batch& batch, const std::set<std::string>& names, ActivationCache& cache,
+                                 bool last_logits_only = false) const;
+    torch::Tensor run_with_hooks(const Batch& batch, const std::map<std::string, std::vector<HookFn>>& hooks,
+                                 bool last_logits_only = false) const;
+
+    // LayerNorm as the model applies it: (x - mean)/sqrt(var + eps) * w + b over the last dim.
+    torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) const;
+
+  private:
+    Transformer() = default;
+    class Pass;
+    io::ModelConfig cfg_;
+    std::unique_ptr<io::Checkpoint> ckpt_;
+    Weights w_;
+    std::filesystem::path dir_;
+};
+
+}  // namespace obsprop::model

@@ -1,0 +1,51 @@
+// Canonical weights of a loaded checkpoint, family differences resolved.
+//
+// Conventions (DESIGN §3): matrices are stored as nn.Linear does, [out, in], so that
+// y = x Wᵀ + b in row form and y = W x + b in the column form of the maths. Per-head views:
+//   Wq/Wk/Wv  [H, d_head, d_model]   (W_V^h = Wv[h], d_head×d_model)
+//   W_O       [d_model, H*d_head]     (W_O^h = W_O.view(d, H, dh)[:, h, :], d_model×d_head)
+// Tensors are views into the memory-mapped checkpoint whenever the stored dtype is f32 (no copy);
+// f16/bf16 tensors are converted to f32 one at a time and their mapped pages released.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "io/model_config.h"
+
+namespace obsprop::io {
+class Checkpoint;
+}
+
+namespace obsprop::model {
+
+struct LayerWeights {
+    torch::Tensor ln1_w, ln1_b, ln2_w, ln2_b;
+    torch::Tensor Wq, Wk, Wv;  // [H, dh, d]
+    torch::Tensor bq, bk, bv;  // [H, dh] (zeros where the family has no bias)
+    // Fused input projection used by the forward pass when the checkpoint stores one:
+    // [3*H*dh, d] with rows ordered (q|k|v, head, e) for GPT-2 or (head, q|k|v, e) for GPT-NeoX.
+    torch::Tensor W_qkv, b_qkv;
+    bool qkv_head_major = false;  // GPT-NeoX layout
+    torch::Tensor W_O, b_O;      // [d, H*dh], [d]
+    torch::Tensor W_in, b_in;    // [d_mlp, d], [d_mlp]
+    torch::Tensor W_out, b_out;  // [d, d_mlp], [d]
+};
+
+struct Weights {
+    torch::Tensor W_E;    // [vocab, d]
+    torch::Tensor W_pos;  // [n_ctx, d]; undefined for rotary models
+    std::vector<LayerWeights> layers;
+    torch::Tensor lnf_w, lnf_b;  // [d]
+    torch::Tensor W_U;           // [vocab, d]
+    torch::Tensor b_U;           // [vocab] (zeros: none of the families has an unembedding bias)
+};
+
+// Reads every tensor the configuration needs from an open checkpoint, checking names and shapes.
+// Throws io::FormatError naming the tensor. The checkpoint must outlive the returned weights.
+Weights load_weights(const io::Checkpoint& ckpt, const io::ModelConfig& cfg);
+
+}  // namespace obsprop::model
