@@ -3,6 +3,8 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QPixmap>
+#include <QTimer>
 
 #include "main_window.h"
 
@@ -18,12 +20,36 @@ int main(int argc, char** argv) {
     parser.addHelpOption();
     parser.addVersionOption();
     parser.addPositionalArgument(QStringLiteral("path"), QStringLiteral("A Hugging Face model folder to open"));
+    QCommandLineOption shot(QStringLiteral("screenshot"),
+                            QStringLiteral("Save a PNG of the window once the path has opened, then quit"),
+                            QStringLiteral("file.png"));
+    QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Window size WxH (e.g. for screenshots)"),
+                            QStringLiteral("WxH"));
+    parser.addOption(shot);
+    parser.addOption(size);
     parser.process(app);
 
     // One core stays with the GUI thread; LibTorch gets the rest (at least one).
     obsprop::model::configure_threads(0);
 
     obsprop::ui::MainWindow w;
+    if (parser.isSet(size)) {
+        const auto wh = parser.value(size).split(QLatin1Char('x'));
+        if (wh.size() == 2) w.resize(wh[0].toInt(), wh[1].toInt());
+    }
+    if (parser.isSet(shot)) {
+        const QString file = parser.value(shot);
+        w.setProperty("quietErrors", true);
+        auto grabAndQuit = [&w, file] {
+            QTimer::singleShot(300, &w, [&w, file] {
+                const bool ok = w.grab().save(file);
+                QApplication::exit(ok ? 0 : 1);
+            });
+        };
+        QObject::connect(&w, &obsprop::ui::MainWindow::modelOpened, &w, grabAndQuit);
+        QObject::connect(&w, &obsprop::ui::MainWindow::openFailed, &w, grabAndQuit);
+        if (parser.positionalArguments().isEmpty()) grabAndQuit();
+    }
     w.show();
     if (!parser.positionalArguments().isEmpty()) w.openPath(parser.positionalArguments().first());
     return app.exec();
