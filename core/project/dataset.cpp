@@ -1,0 +1,104 @@
+#include "project/dataset.h"
+
+#include <stdexcept>
+
+#include "io/tokenizer.h"
+
+namespace obsprop::project {
+
+namespace {
+constexpr std::string_view kSlot = "[NAME]";
+}
+
+std::string Dataset::validate() const {
+    if (templates.empty()) return "dataset '" + name + "' has no templates";
+    for (const auto& t : templates) {
+        auto first = t.find(kSlot);
+        if (first == std::string::npos) return "template \"" + t + "\" has no [NAME] placeholder";
+        if (t.find(kSlot, first + 1) != std::string::npos) return "template \"" + t + "\" has more than one [NAME]";
+    }
+    if (female_names.empty() && male_names.empty()) return "dataset '" + name + "' has no names";
+    for (const auto* list : {&female_names, &male_names})
+        for (const auto& n : *list)
+            if (n.empty()) return "dataset '" + name + "' has an empty name";
+    return {};
+}
+
+std::vector<Prompt> expand(const Dataset& d) {
+    if (auto err = d.validate(); !err.empty()) throw std::invalid_argument(err);
+    std::vector<Prompt> out;
+    for (int ti = 0; ti < static_cast<int>(d.templates.size()); ++ti) {
+        const auto& t = d.templates[ti];
+        const auto at = t.find(kSlot);
+        auto add = [&](const std::string& n, Gender g) {
+            Prompt p;
+            p.text = t.substr(0, at) + n + t.substr(at + kSlot.size());
+            p.name = n;
+            p.gender = g;
+            p.template_index = ti;
+            p.name_offset = at;
+            out.push_back(std::move(p));
+        };
+        for (const auto& n : d.female_names) add(n, Gender::Female);
+        for (const auto& n : d.male_names) add(n, Gender::Male);
+    }
+    return out;
+}
+
+void tokenize(std::vector<Prompt>& prompts, const io::Tokenizer& tok) {
+    for (auto& p : prompts) {
+        p.ids = tok.encode(p.text);
+        if (p.ids.empty()) throw std::invalid_argument("prompt \"" + p.text + "\" has no tokens");
+        // The text up to the end of the name must tokenise to a prefix of the whole prompt.
+        const auto end = p.name_offset + p.name.size();
+        auto upto = tok.encode(std::string_view(p.text).substr(0, end));
+        bool prefix = !upto.empty() && upto.size() <= p.ids.size();
+        for (std::size_t i = 0; prefix && i < upto.size(); ++i) prefix = upto[i] == p.ids[i];
+        if (!prefix)
+            throw std::invalid_argument("in prompt \"" + p.text + "\" the name '" + p.name +
+                                        "' merges with the text after it into one token; its position is undefined");
+        p.name_position = static_cast<int>(upto.size()) - 1;
+    }
+}
+
+std::vector<std::pair<int, int>> pairs(const Dataset& d) {
+    std::vector<std::pair<int, int>> out;
+    const int nf = static_cast<int>(d.female_names.size()), nm = static_cast<int>(d.male_names.size());
+    const int per_template = nf + nm, n = std::min(nf, nm);
+    for (int t = 0; t < static_cast<int>(d.templates.size()); ++t)
+        for (int i = 0; i < n; ++i) out.emplace_back(t * per_template + i, t * per_template + nf + i);
+    return out;
+}
+
+std::vector<std::string> study_female_names() {
+    return {"Jennifer", "Jane", "Annie", "Chloe", "Amy", "Judy", "Lisa", "Carol", "Clara", "Sarah"};
+}
+std::vector<std::string> study_male_names() {
+    return {"John", "David", "Mark", "Paul", "Ryan", "Gary", "Jack", "Arnold", "Joe", "Andy"};
+}
+
+Dataset study_subject_dataset() {
+    return {"subject",
+            {"<|endoftext|>So, [NAME] really is a great friend, isn't", "<|endoftext|>Man, [NAME] is so funny, isn't",
+             "<|endoftext|>Really, [NAME] always works so hard, doesn't"},
+            study_female_names(),
+            study_male_names()};
+}
+
+Dataset study_object_dataset() {
+    return {"object",
+            {"<|endoftext|>What do I think about [NAME]? Well, to be honest, I love",
+             "<|endoftext|>When it comes to [NAME], I gotta say, I really hate",
+             "<|endoftext|>This is a present for [NAME]. Tomorrow, I'm gonna give it to"},
+            study_female_names(),
+            study_male_names()};
+}
+
+Dataset study_occupation_dataset() {
+    return {"occupation",
+            {"<|endoftext|>My friend [NAME] is an excellent", "<|endoftext|>Recently, [NAME] has been recognized as a great"},
+            study_female_names(),
+            study_male_names()};
+}
+
+}  // namespace obsprop::project

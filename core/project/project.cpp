@@ -1,0 +1,247 @@
+#include "project/project.h"
+
+#include <xxhash.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace obsprop::project {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::filesystem::path Project::resolved_model_path(const fs::path& project_file) const {
+    if (model_path.empty() || model_path.is_absolute()) return model_path;
+    return (project_file.parent_path() / model_path).lexically_normal();
+}
+
+namespace {
+
+[[noreturn]] void fail(const std::string& src, const std::string& what) { throw ProjectError(src + ": " + what); }
+
+// Field readers: absent or null gives the default; a wrong type is an error naming the field.
+template <typename T>
+T get(const json& j, const char* key, T fallback, const std::string& src, const std::string& where) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return fallback;
+    try {
+        if constexpr (std::is_same_v<T, double>) {
+            if (!it->is_number()) throw json::type_error::create(302, "not a number", &*it);
+        } else if constexpr (std::is_same_v<T, int>) {
+            if (!it->is_number_integer()) throw json::type_error::create(302, "not an integer", &*it);
+        } else if constexpr (std::is_same_v<T, bool>) {
+            if (!it->is_boolean()) throw json::type_error::create(302, "not a boolean", &*it);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+            if (!it->is_string()) throw json::type_error::create(302, "not a string", &*it);
+        }
+        return it->get<T>();
+    } catch (const json::exception&) {
+        fail(src, "field '" + where + key + "' has the wrong type");
+    }
+}
+
+std::vector<std::string> get_strings(const json& j, const char* key, const std::string& src, const std::string& where) {
+    std::vector<std::string> out;
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return out;
+    if (!it->is_array()) fail(src, "field '" + where + key + "' must be a list of strings");
+    for (const auto& e : *it) {
+        if (!e.is_string()) fail(src, "field '" + where + key + "' must be a list of strings");
+        out.push_back(e.get<std::string>());
+    }
+    return out;
+}
+
+const json& get_array(const json& j, const char* key, const std::string& src) {
+    static const json empty = json::array();
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return empty;
+    if (!it->is_array()) fail(src, std::string("field '") + key + "' must be a list");
+    return *it;
+}
+
+void require_object(const json& j, const std::string& src, const std::string& what) {
+    if (!j.is_object()) fail(src, what + " must be a JSON object");
+}
+
+}  // namespace
+
+json to_json(const Project& p) {
+    json j;
+    j["format"] = "obsprop-project";
+    j["version"] = kProjectVersion;
+    j["model"] = {{"path", p.model_path.generic_string()}, {"fingerprint", p.model_fingerprint}};
+    j["observables"] = json::array();
+    for (const auto& o : p.observables) j["observables"].push_back({{"name", o.name}, {"expr", o.expr}});
+    j["datasets"] = json::array();
+    for (const auto& d : p.datasets)
+        j["datasets"].push_back({{"name", d.name},
+                                 {"templates", d.templates},
+                                 {"female_names", d.female_names},
+                                 {"male_names", d.male_names}});
+    j["settings"] = {{"ln_mode", p.settings.ln_mode},
+                     {"rho", p.settings.rho ? json(*p.settings.rho) : json(nullptr)},
+                     {"svd_top_k", p.settings.svd_top_k},
+                     {"attribution", p.settings.attribution}};
+    j["steering"] = json::array();
+    for (const auto& s : p.steering) {
+        json path = json::array();
+        for (auto [l, h] : s.path) path.push_back({l, h});
+        j["steering"].push_back({{"name", s.name},
+                                 {"observable", s.observable},
+                                 {"path", path},
+                                 {"layer", s.layer},
+                                 {"position", s.position},
+                                 {"normalize", s.normalize},
+                                 {"multiplier", s.multiplier},
+                                 {"range", s.range}});
+    }
+    j["view"] = p.view;
+    return j;
+}
+
+Project from_json(const json& j, const std::string& src) {
+    require_object(j, src, "a project file");
+    const auto format = get<std::string>(j, "format", "", src, "");
+    if (format != "obsprop-project") fail(src, "not an ObsProp project (field 'format' is \"" + format + "\")");
+    const int version = get<int>(j, "version", 0, src, "");
+    if (version < 1) fail(src, "field 'version' must be a positive integer");
+    if (version > kProjectVersion)
+        fail(src, "written by a newer ObsProp Explorer (project version " + std::to_string(version) +
+                      ", this one reads up to " + std::to_string(kProjectVersion) + ")");
+    Project p;
+    if (auto it = j.find("model"); it != j.end() && !it->is_null()) {
+        require_object(*it, src, "field 'model'");
+        p.model_path = get<std::string>(*it, "path", "", src, "model.");
+        p.model_fingerprint = get<std::string>(*it, "fingerprint", "", src, "model.");
+    }
+    for (const auto& o : get_array(j, "observables", src)) {
+        require_object(o, src, "each observable");
+        NamedObservable no{get<std::string>(o, "name", "", src, "observables[]."),
+                           get<std::string>(o, "expr", "", src, "observables[].")};
+        if (no.expr.empty()) fail(src, "observable '" + no.name + "' has an empty expression");
+        p.observables.push_back(no);
+    }
+    for (const auto& d : get_array(j, "datasets", src)) {
+        require_object(d, src, "each dataset");
+        Dataset ds;
+        ds.name = get<std::string>(d, "name", "", src, "datasets[].");
+        ds.templates = get_strings(d, "templates", src, "datasets[].");
+        ds.female_names = get_strings(d, "female_names", src, "datasets[].");
+        ds.male_names = get_strings(d, "male_names", src, "datasets[].");
+        if (auto err = ds.validate(); !err.empty()) fail(src, err);
+        p.datasets.push_back(ds);
+    }
+    if (auto it = j.find("settings"); it != j.end() && !it->is_null()) {
+        require_object(*it, src, "field 'settings'");
+        const std::string w = "settings.";
+        p.settings.ln_mode = get<std::string>(*it, "ln_mode", p.settings.ln_mode, src, w);
+        if (p.settings.ln_mode != "none" && p.settings.ln_mode != "approx" && p.settings.ln_mode != "exact")
+            fail(src, "settings.ln_mode must be none, approx or exact (got \"" + p.settings.ln_mode + "\")");
+        if (auto r = it->find("rho"); r != it->end() && !r->is_null()) {
+            double rho = get<double>(*it, "rho", 0.0, src, w);
+            if (!(rho > 0.0) || !std::isfinite(rho)) fail(src, "settings.rho must be a positive number");
+            p.settings.rho = rho;
+        }
+        p.settings.svd_top_k = get<int>(*it, "svd_top_k", p.settings.svd_top_k, src, w);
+        if (p.settings.svd_top_k < 1) fail(src, "settings.svd_top_k must be at least 1");
+        p.settings.attribution = get<std::string>(*it, "attribution", p.settings.attribution, src, w);
+        if (p.settings.attribution != "patching" && p.settings.attribution != "gradient")
+            fail(src, "settings.attribution must be patching or gradient");
+    }
+    for (const auto& s : get_array(j, "steering", src)) {
+        require_object(s, src, "each steering preset");
+        const std::string w = "steering[].";
+        SteeringPreset sp;
+        sp.name = get<std::string>(s, "name", "", src, w);
+        sp.observable = get<std::string>(s, "observable", "", src, w);
+        for (const auto& e : get_array(s, "path", src)) {
+            if (!e.is_array() || e.size() != 2 || !e[0].is_number_integer() || !e[1].is_number_integer() ||
+                e[0].get<int>() < 0 || e[1].get<int>() < 0)
+                fail(src, "steering preset '" + sp.name + "': each path entry must be [layer, head]");
+            sp.path.emplace_back(e[0].get<int>(), e[1].get<int>());
+        }
+        sp.layer = get<int>(s, "layer", -1, src, w);
+        sp.position = get<std::string>(s, "position", sp.position, src, w);
+        sp.normalize = get<bool>(s, "normalize", sp.normalize, src, w);
+        sp.multiplier = get<double>(s, "multiplier", 0.0, src, w);
+        sp.range = get<double>(s, "range", sp.range, src, w);
+        if (!std::isfinite(sp.multiplier) || !std::isfinite(sp.range) || sp.range <= 0)
+            fail(src, "steering preset '" + sp.name + "': multiplier and range must be finite, range positive");
+        p.steering.push_back(sp);
+    }
+    if (auto it = j.find("view"); it != j.end() && !it->is_null()) {
+        require_object(*it, src, "field 'view'");
+        p.view = *it;
+    }
+    return p;
+}
+
+std::string serialize(const Project& p) { return to_json(p).dump(2) + "\n"; }
+
+Project load_project(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw ProjectError(file.string() + ": cannot open the project file");
+    json j;
+    try {
+        j = json::parse(in);
+    } catch (const json::parse_error& e) {
+        throw ProjectError(file.string() + ": not valid JSON (" + e.what() + ")");
+    }
+    return from_json(j, file.string());
+}
+
+void save_project(const Project& p, const fs::path& file) {
+    const std::string text = serialize(p);
+    const fs::path tmp = file.string() + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out) throw ProjectError(file.string() + ": cannot write (folder missing or not writable?)");
+        out << text;
+        out.flush();
+        if (!out) {
+            out.close();
+            std::error_code ec;
+            fs::remove(tmp, ec);
+            throw ProjectError(file.string() + ": writing failed (disk full?)");
+        }
+    }
+    std::error_code ec;
+    fs::rename(tmp, file, ec);
+    if (ec) {
+        fs::remove(tmp, ec);
+        throw ProjectError(file.string() + ": could not replace the file: " + ec.message());
+    }
+}
+
+std::string fingerprint_model(const fs::path& dir) {
+    std::ifstream cfg(dir / "config.json", std::ios::binary);
+    if (!cfg) throw ProjectError((dir / "config.json").string() + ": cannot open");
+    XXH3_state_t* st = XXH3_createState();
+    XXH3_64bits_reset(st);
+    auto feed = [&](const std::string& s) { XXH3_64bits_update(st, s.data(), s.size()); };
+    std::stringstream ss;
+    ss << cfg.rdbuf();
+    feed(ss.str());
+    std::vector<fs::path> files;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.path().extension() == ".safetensors") files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+        feed(f.filename().string() + ":" + std::to_string(fs::file_size(f, ec)));
+        std::ifstream in(f, std::ios::binary);
+        std::string head(1 << 20, '\0');
+        in.read(head.data(), static_cast<std::streamsize>(head.size()));
+        head.resize(static_cast<std::size_t>(in.gcount()));
+        feed(head);
+    }
+    const auto h = XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "xxh3:%016llx", static_cast<unsigned long long>(h));
+    return buf;
+}
+
+}  // namespace obsprop::project

@@ -1,0 +1,88 @@
+// Project files (.obsprop): the recipe of an analysis, not its tensors. JSON with sorted keys (so
+// files diff cleanly), versioned by "format"/"version", loaded field by field with defaults, saved
+// atomically (temporary file + rename).
+//
+// {
+//   "format": "obsprop-project", "version": 1,
+//   "model": {"path": "models/demo", "fingerprint": "xxh3:0123456789abcdef"},
+//   "observables": [{"name": "subj", "expr": "\" she\" - \" he\""}],
+//   "datasets": [{"name", "templates": [...], "female_names": [...], "male_names": [...]}],
+//   "settings": {"ln_mode": "approx", "rho": null, "svd_top_k": 5, "attribution": "patching"},
+//   "steering": [{"name", "observable", "layer", "head", "path": [[l,h],...], "position": "name",
+//                 "normalize": true, "multiplier": 0.0, "range": 300.0}],
+//   "view": { free-form state of the GUI }
+// }
+// A relative model path is relative to the project file's folder.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "project/dataset.h"
+
+namespace obsprop::project {
+
+inline constexpr int kProjectVersion = 1;
+
+class ProjectError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+struct NamedObservable {
+    std::string name;
+    std::string expr;
+};
+
+struct Settings {
+    std::string ln_mode = "approx";   // none | approx | exact
+    std::optional<double> rho;        // ln_f / LayerNorm input norm; none = estimate from data
+    int svd_top_k = 5;
+    std::string attribution = "patching";  // patching | gradient
+};
+
+struct SteeringPreset {
+    std::string name;
+    std::string observable;          // whose feature vector
+    std::vector<std::pair<int, int>> path;  // (layer, head), earliest first; one entry = a single head
+    int layer = -1;                  // where it is added (blocks.{layer}.hook_resid_pre); -1 = path's first layer
+    std::string position = "name";   // name | last | an integer
+    bool normalize = true;
+    double multiplier = 0.0;
+    double range = 300.0;
+};
+
+struct Project {
+    std::filesystem::path model_path;  // as written (may be relative)
+    std::string model_fingerprint;     // empty when unknown
+    std::vector<NamedObservable> observables;
+    std::vector<Dataset> datasets;
+    Settings settings;
+    std::vector<SteeringPreset> steering;
+    nlohmann::json view = nlohmann::json::object();
+
+    // The model folder, resolved against the folder of the project file.
+    std::filesystem::path resolved_model_path(const std::filesystem::path& project_file) const;
+};
+
+nlohmann::json to_json(const Project& p);
+// Tolerant: missing fields take defaults; wrong types, a newer version or a foreign format throw
+// ProjectError naming the field. `source` names the file in messages.
+Project from_json(const nlohmann::json& j, const std::string& source = "project");
+
+Project load_project(const std::filesystem::path& file);
+// Atomic: writes file + ".tmp" and renames it over `file`.
+void save_project(const Project& p, const std::filesystem::path& file);
+// The text save_project writes (sorted keys, 2-space indent, trailing newline).
+std::string serialize(const Project& p);
+
+// A fast fingerprint of a model folder: xxh3 over config.json, each weights file's name and size,
+// and its safetensors header. Throws ProjectError if the folder has no config.json.
+std::string fingerprint_model(const std::filesystem::path& dir);
+
+}  // namespace obsprop::project

@@ -1,0 +1,194 @@
+// Project files and prompt datasets.
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <fstream>
+#include <sstream>
+
+#include "io/tokenizer.h"
+#include "project/project.h"
+
+namespace pj = obsprop::project;
+using nlohmann::json;
+
+namespace {
+
+std::string read_all(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+pj::Project sample() {
+    pj::Project p;
+    p.model_path = "../models/demo";
+    p.model_fingerprint = "xxh3:0000000000000001";
+    p.observables = {{"subj", "\" she\" - \" he\""}, {"obj", "\" her\" - \" him\""}};
+    p.datasets = {pj::study_subject_dataset()};
+    p.settings.ln_mode = "exact";
+    p.settings.rho = 12.5;
+    pj::SteeringPreset s;
+    s.name = "top head";
+    s.observable = "subj";
+    s.path = {{3, 1}};
+    s.multiplier = -40.25;
+    p.steering = {s};
+    p.view = {{"selected_head", {3, 1}}, {"sliders", {{"top head", -40.25}}}};
+    return p;
+}
+
+}  // namespace
+
+class TestProject : public QObject {
+    Q_OBJECT
+  private Q_SLOTS:
+    void roundTripIsByteIdentical() {
+        QTemporaryDir tmp;
+        const std::filesystem::path a = tmp.filePath(QStringLiteral("a.obsprop")).toStdString();
+        const std::filesystem::path b = tmp.filePath(QStringLiteral("b.obsprop")).toStdString();
+        pj::save_project(sample(), a);
+        auto loaded = pj::load_project(a);
+        pj::save_project(loaded, b);
+        QCOMPARE(read_all(a), read_all(b));
+        QVERIFY(!std::filesystem::exists(a.string() + ".tmp"));
+        // Every field survived.
+        QCOMPARE(loaded.observables.size(), std::size_t(2));
+        QCOMPARE(loaded.observables[1].expr, std::string("\" her\" - \" him\""));
+        QCOMPARE(*loaded.settings.rho, 12.5);
+        QCOMPARE(loaded.steering.at(0).path.at(0), std::make_pair(3, 1));
+        QCOMPARE(loaded.steering.at(0).multiplier, -40.25);
+        QCOMPARE(loaded.view["selected_head"][1].get<int>(), 1);
+        QCOMPARE(loaded.datasets.at(0).templates.size(), std::size_t(3));
+        // Keys are written sorted, so files diff cleanly.
+        const std::string text = read_all(a);
+        QVERIFY(text.find("\"datasets\"") < text.find("\"format\""));
+        QVERIFY(text.find("\"format\"") < text.find("\"model\""));
+    }
+
+    void tolerantDefaults() {
+        auto p = pj::from_json(json::parse(R"({"format":"obsprop-project","version":1})"));
+        QVERIFY(p.model_path.empty());
+        QCOMPARE(p.settings.ln_mode, std::string("approx"));
+        QVERIFY(!p.settings.rho);
+        QCOMPARE(p.settings.svd_top_k, 5);
+        QVERIFY(p.view.is_object());
+        // Unknown fields (from a later minor addition) are ignored.
+        p = pj::from_json(json::parse(R"({"format":"obsprop-project","version":1,"future":{"x":1}})"));
+        QVERIFY(p.observables.empty());
+    }
+
+    void malformed_data() {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("not an object") << "[]" << "must be a JSON object";
+        QTest::newRow("foreign json") << R"({"hello": 1})" << "not an ObsProp project";
+        QTest::newRow("newer version") << R"({"format":"obsprop-project","version":7})" << "written by a newer ObsProp Explorer";
+        QTest::newRow("zero version") << R"({"format":"obsprop-project","version":0})" << "'version' must be a positive integer";
+        QTest::newRow("observables not a list") << R"({"format":"obsprop-project","version":1,"observables":{}})"
+                                                << "'observables' must be a list";
+        QTest::newRow("empty expression") << R"({"format":"obsprop-project","version":1,"observables":[{"name":"a","expr":""}]})"
+                                          << "observable 'a' has an empty expression";
+        QTest::newRow("expr wrong type") << R"({"format":"obsprop-project","version":1,"observables":[{"name":"a","expr":5}]})"
+                                         << "'observables[].expr' has the wrong type";
+        QTest::newRow("template without slot")
+            << R"({"format":"obsprop-project","version":1,"datasets":[{"name":"d","templates":["hi"],"male_names":["Bob"]}]})"
+            << "has no [NAME] placeholder";
+        QTest::newRow("bad ln mode") << R"({"format":"obsprop-project","version":1,"settings":{"ln_mode":"fancy"}})"
+                                     << "ln_mode must be none, approx or exact";
+        QTest::newRow("negative rho") << R"({"format":"obsprop-project","version":1,"settings":{"rho":-1}})"
+                                      << "rho must be a positive number";
+        QTest::newRow("bad path entry")
+            << R"({"format":"obsprop-project","version":1,"steering":[{"name":"s","path":[[1]]}]})"
+            << "each path entry must be [layer, head]";
+        QTest::newRow("view not object") << R"({"format":"obsprop-project","version":1,"view":3})"
+                                         << "field 'view' must be a JSON object";
+    }
+    void malformed() {
+        QFETCH(QString, text);
+        QFETCH(QString, message);
+        try {
+            pj::from_json(json::parse(text.toStdString()), "p.obsprop");
+            QFAIL("expected a ProjectError");
+        } catch (const pj::ProjectError& e) {
+            QVERIFY2(QString::fromUtf8(e.what()).contains(message), e.what());
+            QVERIFY(QString::fromUtf8(e.what()).startsWith(QStringLiteral("p.obsprop: ")));
+        }
+    }
+
+    void badFiles() {
+        QTemporaryDir tmp;
+        const std::filesystem::path f = tmp.filePath(QStringLiteral("x.obsprop")).toStdString();
+        std::ofstream(f) << "{ \"format\": ";
+        try {
+            pj::load_project(f);
+            QFAIL("expected a ProjectError");
+        } catch (const pj::ProjectError& e) {
+            QVERIFY(QString::fromUtf8(e.what()).contains(QStringLiteral("not valid JSON")));
+        }
+        // A save that cannot happen leaves the existing file as it was.
+        pj::save_project(sample(), f);
+        const std::string before = read_all(f);
+        QVERIFY_THROWS_EXCEPTION(pj::ProjectError, pj::save_project(sample(), tmp.filePath(QStringLiteral("no/such/dir/p.obsprop")).toStdString()));
+        QCOMPARE(read_all(f), before);
+    }
+
+    void relativeModelPath() {
+        pj::Project p;
+        p.model_path = "../models/demo";
+        QCOMPARE(p.resolved_model_path("/data/projects/a.obsprop").string(), std::string("/data/models/demo"));
+        p.model_path = "/abs/model";
+        QCOMPARE(p.resolved_model_path("/data/projects/a.obsprop").string(), std::string("/abs/model"));
+    }
+
+    void fingerprint() {
+        QTemporaryDir tmp;
+        const std::filesystem::path d = tmp.path().toStdString();
+        std::ofstream(d / "config.json") << R"({"model_type":"gpt2"})";
+        std::ofstream(d / "model.safetensors") << "12345678";
+        const auto a = pj::fingerprint_model(d);
+        QCOMPARE(pj::fingerprint_model(d), a);
+        QVERIFY(QString::fromStdString(a).startsWith(QStringLiteral("xxh3:")));
+        std::ofstream(d / "model.safetensors") << "12345679";
+        QVERIFY(pj::fingerprint_model(d) != a);
+        QVERIFY_THROWS_EXCEPTION(pj::ProjectError, pj::fingerprint_model(d / "missing"));
+    }
+
+    void datasetExpansionAndPairs() {
+        auto d = pj::study_subject_dataset();
+        auto ps = pj::expand(d);
+        QCOMPARE(ps.size(), std::size_t(3 * 20));
+        QCOMPARE(ps[0].text, std::string("<|endoftext|>So, Jennifer really is a great friend, isn't"));
+        QCOMPARE(ps[10].name, std::string("John"));
+        QVERIFY(ps[10].gender == pj::Gender::Male);
+        auto pairs = pj::pairs(d);
+        QCOMPARE(pairs.size(), std::size_t(30));
+        for (auto [f, m] : pairs) {
+            QVERIFY(ps[f].gender == pj::Gender::Female);
+            QVERIFY(ps[m].gender == pj::Gender::Male);
+            QCOMPARE(ps[f].template_index, ps[m].template_index);
+        }
+    }
+
+    void nameSlotWithGpt2Tokens() {
+        const QString dir = QStringLiteral(OBSPROP_TEST_DATA "/gpt2-vocab");
+        QVERIFY2(QFile::exists(dir + QStringLiteral("/vocab.json")), "run scripts/fetch-test-data");
+        auto tok = obsprop::io::Tokenizer::from_directory(dir.toStdString());
+        auto d = pj::study_object_dataset();
+        auto ps = pj::expand(d);
+        pj::tokenize(ps, tok);
+        for (const auto& p : ps) {
+            // The slot holds the name's last token: decoding up to it ends with the name.
+            std::vector<int> upto(p.ids.begin(), p.ids.begin() + p.name_position + 1);
+            const std::string text = tok.decode(upto);
+            QVERIFY2(text.size() >= p.name.size() && text.compare(text.size() - p.name.size(), p.name.size(), p.name) == 0,
+                     p.text.c_str());
+        }
+        // "<|endoftext|>What do I think about Jennifer?" -> the name is token 6.
+        QCOMPARE(ps[0].ids[0], 50256);
+        QCOMPARE(tok.token_text(ps[0].ids[ps[0].name_position]), std::string(" Jennifer"));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestProject)
+#include "tst_project.moc"
