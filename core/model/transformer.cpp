@@ -42,6 +42,17 @@ std::shared_ptr<Transformer> Transformer::load(const std::filesystem::path& dir)
     return m;
 }
 
+std::shared_ptr<Transformer> Transformer::from_weights(const io::ModelConfig& cfg, Weights w) {
+    std::shared_ptr<Transformer> m(new Transformer());
+    m->cfg_ = cfg;
+    if (static_cast<int>(w.layers.size()) != cfg.n_layers)
+        throw std::invalid_argument("weights have " + std::to_string(w.layers.size()) + " layers, the configuration " +
+                                    std::to_string(cfg.n_layers));
+    if (!w.b_U.defined()) w.b_U = torch::zeros({cfg.d_vocab});
+    m->w_ = std::move(w);
+    return m;
+}
+
 Transformer::~Transformer() = default;
 
 std::uint64_t Transformer::checkpoint_bytes() const { return ckpt_ ? ckpt_->total_bytes() : 0; }

@@ -31,6 +31,8 @@ class Transformer {
   public:
     // Opens <dir>/config.json and the safetensors weights. Throws io::ConfigError / io::FormatError.
     static std::shared_ptr<Transformer> load(const std::filesystem::path& dir);
+    // A model over weights held in memory (e.g. while training: tensors may require grad).
+    static std::shared_ptr<Transformer> from_weights(const io::ModelConfig& cfg, Weights w);
     ~Transformer();
 
     const io::ModelConfig& config() const { return cfg_; }
