@@ -1,0 +1,788 @@
+// Random Hugging Face checkpoints. See checkpoint_gen.h.
+#include "checkpoint_gen.h"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <numbers>
+#include <stdexcept>
+#include <system_error>
+
+namespace obsprop::tools {
+
+namespace fs = std::filesystem;
+using io::DType;
+using io::TensorLayout;
+using nlohmann::json;
+
+// --------------------------------------------------------------------------------------------- spec
+
+const char* family_name(Family f) {
+    switch (f) {
+    case Family::GPT2:
+        return "gpt2";
+    case Family::GPTNeo:
+        return "gpt_neo";
+    case Family::GPTNeoX:
+        return "gpt_neox";
+    }
+    return "?";
+}
+
+bool parse_family(const std::string& s, Family& out) {
+    for (Family f : {Family::GPT2, Family::GPTNeo, Family::GPTNeoX}) {
+        if (s == family_name(f)) {
+            out = f;
+            return true;
+        }
+    }
+    return false;
+}
+
+int CheckpointSpec::rotary_dims() const {
+    return static_cast<int>(d_head() * rotary_pct);
+}
+
+double CheckpointSpec::weight_std() const {
+    return scale > 0 ? scale : 1.0 / std::sqrt(double(d_model));
+}
+
+std::string CheckpointSpec::activation_name() const {
+    if (!activation.empty()) return activation;
+    return family == Family::GPTNeoX ? "gelu" : "gelu_new";
+}
+
+void CheckpointSpec::validate() const {
+    auto bad = [](const std::string& why) { throw std::invalid_argument("checkpoint spec: " + why); };
+    if (n_layers < 1) bad("n_layers must be at least 1");
+    if (n_heads < 1) bad("n_heads must be at least 1");
+    if (d_model < 1) bad("d_model must be at least 1");
+    if (d_model % n_heads != 0) {
+        bad("d_model " + std::to_string(d_model) + " is not divisible by n_heads " + std::to_string(n_heads));
+    }
+    if (d_mlp < 0) bad("d_mlp must be >= 0 (0 means 4 * d_model)");
+    if (vocab < 257) bad("vocab must be at least 257 (256 byte tokens + <|endoftext|>)");
+    if (n_ctx < 1) bad("n_ctx must be at least 1");
+    if (window_size < 1) bad("window_size must be at least 1");
+    if (!(rotary_pct >= 0.0 && rotary_pct <= 1.0)) bad("rotary_pct must be in [0, 1]");
+    if (family == Family::GPTNeoX && rotary_dims() % 2 != 0) {
+        bad("rotary dims int(d_head * rotary_pct) = " + std::to_string(rotary_dims()) + " must be even");
+    }
+    if (!(rotary_base > 0.0) || !std::isfinite(rotary_base)) bad("rotary_base must be positive");
+    if (!(ln_eps > 0.0) || !std::isfinite(ln_eps)) bad("ln_eps must be positive");
+    if (storage != DType::F32 && storage != DType::F16 && storage != DType::BF16) {
+        bad(std::string("storage must be F32, F16 or BF16, not ") + io::dtype_name(storage));
+    }
+    if (shards < 1 || shards > 99999) bad("shards must be between 1 and 99999");
+    if (!(scale >= 0.0) || !std::isfinite(scale)) bad("scale must be >= 0 (0 picks 1/sqrt(d_model))");
+    // Guard the element counts (the embedding and attention masks are the largest tensors).
+    const double biggest = std::max({double(vocab) * d_model, double(mlp_dim()) * d_model,
+                                     buffers ? double(n_ctx) * n_ctx : 0.0, double(n_ctx) * d_model});
+    if (biggest > 4e12) bad("shape is too large");
+}
+
+CheckpointSpec preset(const std::string& name, Family family) {
+    CheckpointSpec s;
+    if (name == "tiny") {
+        s.family = family;
+        s.n_layers = 2, s.n_heads = 4, s.d_model = 64, s.d_mlp = 256, s.vocab = 512, s.n_ctx = 64;
+        s.window_size = 16;
+    } else if (name == "gpt2-small") {
+        s.family = Family::GPT2;
+        s.n_layers = 12, s.n_heads = 12, s.d_model = 768, s.d_mlp = 3072, s.vocab = 50257, s.n_ctx = 1024;
+        s.prefix = false;
+    } else if (name == "gpt-neo-125m") {
+        s.family = Family::GPTNeo;
+        s.n_layers = 12, s.n_heads = 12, s.d_model = 768, s.d_mlp = 3072, s.vocab = 50257, s.n_ctx = 2048;
+        s.window_size = 256;
+    } else if (name == "gpt-neo-1.3b") {
+        s.family = Family::GPTNeo;
+        s.n_layers = 24, s.n_heads = 16, s.d_model = 2048, s.d_mlp = 8192, s.vocab = 50257, s.n_ctx = 2048;
+        s.window_size = 256;
+    } else if (name == "pythia-70m") {
+        s.family = Family::GPTNeoX;
+        s.n_layers = 6, s.n_heads = 8, s.d_model = 512, s.d_mlp = 2048, s.vocab = 50304, s.n_ctx = 2048;
+        s.rotary_pct = 0.25, s.rotary_base = 10000, s.parallel_residual = true;
+    } else {
+        throw std::invalid_argument("unknown preset '" + name + "'");
+    }
+    return s;
+}
+
+std::vector<std::string> preset_names() {
+    return {"gpt2-small", "gpt-neo-125m", "gpt-neo-1.3b", "pythia-70m", "tiny"};
+}
+
+bool preset_fixes_family(const std::string& name) {
+    return name != "tiny";
+}
+
+// ------------------------------------------------------------------------------------------ random
+
+namespace {
+
+constexpr int kZigLayers = 256;
+constexpr double kZigR = 3.6541528853610088; // right edge of the base layer for 256 layers
+
+// Ziggurat of f(x) = exp(-x^2/2): layer i (1..255) is the box [0, x[i]] x [f(x[i]), f(x[i+1])],
+// all of equal area v; layer 0 is the base box [0, r] x [0, f(r)] plus the tail beyond r, also of
+// area v, so its nominal width is x[0] = v / f(r).
+struct Ziggurat {
+    std::array<double, kZigLayers + 1> x{}, f{};
+    Ziggurat() {
+        auto pdf = [](double t) { return std::exp(-0.5 * t * t); };
+        const double v =
+            kZigR * pdf(kZigR) + std::sqrt(std::numbers::pi / 2) * std::erfc(kZigR / std::numbers::sqrt2);
+        x[0] = v / pdf(kZigR);
+        x[1] = kZigR;
+        for (int i = 1; i < kZigLayers - 1; ++i)
+            x[i + 1] = std::sqrt(-2.0 * std::log(pdf(x[i]) + v / x[i]));
+        x[kZigLayers] = 0.0;
+        for (int i = 0; i <= kZigLayers; ++i)
+            f[i] = pdf(x[i]);
+        f[0] = 0.0; // layer 0 starts at the axis
+        f[kZigLayers] = 1.0;
+    }
+};
+
+const Ziggurat& ziggurat() {
+    static const Ziggurat z;
+    return z;
+}
+
+} // namespace
+
+double NormalRng::uniform() {
+    return double(std::int64_t(eng_() >> 11)) * 0x1.0p-53;
+}
+
+std::uint32_t NormalRng::draw32() {
+    if (have_spare_) {
+        have_spare_ = false;
+        return std::uint32_t(spare_ >> 32);
+    }
+    spare_ = eng_();
+    have_spare_ = true;
+    return std::uint32_t(spare_);
+}
+
+double NormalRng::next() {
+    const Ziggurat& z = ziggurat();
+    // The sign is applied by flipping the sign bit: a data-dependent branch on a random bit would
+    // be mispredicted half the time and cost more than the rest of the fast path.
+    auto with_sign = [](double x, std::uint32_t bits) {
+        return std::bit_cast<double>(std::bit_cast<std::uint64_t>(x) ^ (std::uint64_t(bits & 0x100u) << 55));
+    };
+    for (;;) {
+        const std::uint32_t bits = draw32();
+        const unsigned i = bits & 0xffu;
+        double x = double(bits >> 9) * 0x1.0p-23 * z.x[i];
+        if (x < z.x[i + 1]) return with_sign(x, bits); // inside the next layer's width: under the curve
+        if (i == 0) {                                  // the tail beyond r (Marsaglia's method)
+            double t, y;
+            do {
+                t = -std::log(1.0 - uniform()) / kZigR;
+                y = -std::log(1.0 - uniform());
+            } while (2.0 * y < t * t);
+            return with_sign(kZigR + t, bits);
+        }
+        const double y = z.f[i] + uniform() * (z.f[i + 1] - z.f[i]); // the wedge: test the curve itself
+        if (y < std::exp(-0.5 * x * x)) return with_sign(x, bits);
+    }
+}
+
+// ------------------------------------------------------------------------------------------ layout
+
+namespace {
+
+enum class Init { Matrix, LnWeight, Bias, CausalMask, InvFreq };
+
+struct Plan {
+    TensorLayout layout;
+    std::string key; // seeds the values: name without prefix (wte.weight for the tied lm_head)
+    Init init = Init::Matrix;
+    std::int64_t window = 0; // CausalMask: 0 = global, else local window
+    bool buffer = false;
+};
+
+std::vector<Plan> make_plan(const CheckpointSpec& s) {
+    s.validate();
+    const std::int64_t d = s.d_model, m = s.mlp_dim(), V = s.vocab, C = s.n_ctx;
+    const DType w = s.storage;
+    std::vector<Plan> out;
+    std::string pre;
+    auto add = [&](const std::string& name, std::vector<std::int64_t> shape, Init init) {
+        out.push_back({{pre + name, std::move(shape), w}, name, init});
+    };
+    auto add_buffer = [&](const std::string& name, std::vector<std::int64_t> shape, Init init, DType dt,
+                          std::int64_t window = 0) {
+        out.push_back({{pre + name, std::move(shape), dt}, name, init, window, true});
+    };
+    auto add_ln = [&](const std::string& name) {
+        add(name + ".weight", {d}, Init::LnWeight);
+        add(name + ".bias", {d}, Init::Bias);
+    };
+    auto add_linear = [&](const std::string& name, std::vector<std::int64_t> shape, std::int64_t bias) {
+        add(name + ".weight", std::move(shape), Init::Matrix);
+        if (bias > 0) add(name + ".bias", {bias}, Init::Bias);
+    };
+
+    switch (s.family) {
+    case Family::GPT2:
+        pre = s.prefix ? "transformer." : "";
+        add("wte.weight", {V, d}, Init::Matrix);
+        add("wpe.weight", {C, d}, Init::Matrix);
+        for (int i = 0; i < s.n_layers; ++i) {
+            const std::string h = "h." + std::to_string(i) + ".";
+            add_ln(h + "ln_1");
+            if (s.buffers) {
+                add_buffer(h + "attn.bias", {1, 1, C, C}, Init::CausalMask,
+                           w == DType::F32 ? DType::F32 : DType::U8);
+            }
+            add_linear(h + "attn.c_attn", {d, 3 * d}, 3 * d); // Conv1D: [in, out]
+            add_linear(h + "attn.c_proj", {d, d}, d);
+            add_ln(h + "ln_2");
+            add_linear(h + "mlp.c_fc", {d, m}, m);
+            add_linear(h + "mlp.c_proj", {m, d}, d);
+        }
+        add_ln("ln_f");
+        break;
+    case Family::GPTNeo:
+        pre = s.prefix ? "transformer." : "";
+        add("wte.weight", {V, d}, Init::Matrix);
+        add("wpe.weight", {C, d}, Init::Matrix);
+        for (int i = 0; i < s.n_layers; ++i) {
+            const std::string h = "h." + std::to_string(i) + ".";
+            add_ln(h + "ln_1");
+            if (s.buffers) {
+                const std::int64_t window = i % 2 == 1 ? s.window_size : 0; // global, local, global, ...
+                add_buffer(h + "attn.attention.bias", {1, 1, C, C}, Init::CausalMask, DType::BOOL, window);
+            }
+            add_linear(h + "attn.attention.k_proj", {d, d}, 0); // nn.Linear: [out, in], no bias
+            add_linear(h + "attn.attention.v_proj", {d, d}, 0);
+            add_linear(h + "attn.attention.q_proj", {d, d}, 0);
+            add_linear(h + "attn.attention.out_proj", {d, d}, d);
+            add_ln(h + "ln_2");
+            add_linear(h + "mlp.c_fc", {m, d}, m);
+            add_linear(h + "mlp.c_proj", {d, m}, d);
+        }
+        add_ln("ln_f");
+        break;
+    case Family::GPTNeoX:
+        pre = s.prefix ? "gpt_neox." : "";
+        add("embed_in.weight", {V, d}, Init::Matrix);
+        for (int i = 0; i < s.n_layers; ++i) {
+            const std::string h = "layers." + std::to_string(i) + ".";
+            add_ln(h + "input_layernorm");
+            add_ln(h + "post_attention_layernorm");
+            if (s.buffers) {
+                add_buffer(h + "attention.bias", {1, 1, C, C}, Init::CausalMask, DType::BOOL);
+                add_buffer(h + "attention.rotary_emb.inv_freq", {s.rotary_dims() / 2}, Init::InvFreq,
+                           DType::F32);
+            }
+            add_linear(h + "attention.query_key_value", {3 * d, d}, 3 * d); // rows: [heads, 3, d_head]
+            add_linear(h + "attention.dense", {d, d}, d);
+            add_linear(h + "mlp.dense_h_to_4h", {m, d}, m);
+            add_linear(h + "mlp.dense_4h_to_h", {d, m}, d);
+        }
+        add_ln("final_layer_norm");
+        pre.clear();
+        add("embed_out.weight", {V, d}, Init::Matrix); // untied, never prefixed
+        break;
+    }
+    if (s.lm_head && s.family != Family::GPTNeoX) {
+        out.push_back({{"lm_head.weight", {V, d}, w}, "wte.weight", Init::Matrix}); // tied to wte
+    }
+    return out;
+}
+
+std::uint64_t mix64(std::uint64_t z) { // splitmix64 finaliser
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+std::uint64_t tensor_seed(std::uint64_t seed, const std::string& key) {
+    std::uint64_t h = 0xcbf29ce484222325ull; // FNV-1a of the name
+    for (unsigned char c : key)
+        h = (h ^ c) * 0x100000001b3ull;
+    return mix64(mix64(seed + 0x9e3779b97f4a7c15ull) ^ h);
+}
+
+// Produces the values of one tensor in order, already rounded to its stored dtype.
+class Filler {
+  public:
+    Filler(const Plan& p, const CheckpointSpec& s)
+        : p_(p), rng_(tensor_seed(s.seed, p.key)), std_(float(s.weight_std())),
+          cols_(p.layout.shape.empty() ? 1 : p.layout.shape.back()), rot_(std::max(1, s.rotary_dims())),
+          base_(s.rotary_base) {}
+
+    void fill(float* out, std::size_t n) {
+        for (std::size_t k = 0; k < n; ++k, ++index_)
+            out[k] = value();
+        if (p_.layout.dtype == DType::F16 || p_.layout.dtype == DType::BF16) {
+            for (std::size_t k = 0; k < n; ++k)
+                out[k] = io::round_to_storage(out[k], p_.layout.dtype);
+        }
+    }
+
+  private:
+    float value() {
+        switch (p_.init) {
+        case Init::Matrix:
+            return float(rng_.next()) * std_;
+        case Init::LnWeight:
+            return 1.0f + 0.1f * float(rng_.next());
+        case Init::Bias:
+            return 0.1f * float(rng_.next());
+        case Init::CausalMask: {
+            const std::int64_t row = (index_ / cols_) % cols_, col = index_ % cols_;
+            const bool on = col <= row && (p_.window == 0 || col > row - p_.window);
+            return on ? 1.0f : 0.0f;
+        }
+        case Init::InvFreq:
+            return float(1.0 / std::pow(base_, double(2 * index_) / rot_));
+        }
+        return 0.0f;
+    }
+
+    const Plan& p_;
+    NormalRng rng_;
+    float std_;
+    std::int64_t cols_, index_ = 0;
+    int rot_;
+    double base_;
+};
+
+const char* torch_dtype(DType t) {
+    return t == DType::F16 ? "float16" : t == DType::BF16 ? "bfloat16" : "float32";
+}
+
+} // namespace
+
+std::vector<TensorLayout> tensor_layout(const CheckpointSpec& spec) {
+    std::vector<TensorLayout> out;
+    for (auto& p : make_plan(spec))
+        out.push_back(std::move(p.layout));
+    return out;
+}
+
+// ------------------------------------------------------------------------------------------ config
+
+json make_config(const CheckpointSpec& s) {
+    s.validate();
+    const int eos = s.vocab - 1;
+    json c;
+    c["model_type"] = family_name(s.family);
+    c["vocab_size"] = s.vocab;
+    c["bos_token_id"] = eos;
+    c["eos_token_id"] = eos;
+    c["torch_dtype"] = torch_dtype(s.storage);
+    c["initializer_range"] = 0.02;
+    c["use_cache"] = true;
+    const bool default_mlp = s.mlp_dim() == 4 * s.d_model;
+    switch (s.family) {
+    case Family::GPT2:
+        c["architectures"] = {"GPT2LMHeadModel"};
+        c["n_embd"] = s.d_model;
+        c["n_layer"] = s.n_layers;
+        c["n_head"] = s.n_heads;
+        c["n_inner"] = default_mlp ? json(nullptr) : json(s.mlp_dim());
+        c["n_positions"] = s.n_ctx;
+        c["n_ctx"] = s.n_ctx;
+        c["layer_norm_epsilon"] = s.ln_eps;
+        c["activation_function"] = s.activation_name();
+        c["scale_attn_weights"] = true;
+        c["scale_attn_by_inverse_layer_idx"] = false;
+        c["reorder_and_upcast_attn"] = false;
+        c["attn_pdrop"] = 0.1, c["embd_pdrop"] = 0.1, c["resid_pdrop"] = 0.1;
+        c["tie_word_embeddings"] = true;
+        break;
+    case Family::GPTNeo: {
+        c["architectures"] = {"GPTNeoForCausalLM"};
+        c["hidden_size"] = s.d_model;
+        c["num_layers"] = s.n_layers;
+        c["num_heads"] = s.n_heads;
+        c["intermediate_size"] = default_mlp ? json(nullptr) : json(s.mlp_dim());
+        c["max_position_embeddings"] = s.n_ctx;
+        c["window_size"] = s.window_size;
+        json types = json::array();
+        if (s.n_layers / 2 > 0)
+            types.push_back(json::array({json::array({"global", "local"}), s.n_layers / 2}));
+        if (s.n_layers % 2) types.push_back(json::array({json::array({"global"}), 1}));
+        c["attention_types"] = types;
+        json layers = json::array();
+        for (int i = 0; i < s.n_layers; ++i)
+            layers.push_back(i % 2 ? "local" : "global");
+        c["attention_layers"] = layers;
+        c["activation_function"] = s.activation_name();
+        c["layer_norm_epsilon"] = s.ln_eps;
+        c["attention_dropout"] = 0.0, c["embed_dropout"] = 0.0, c["resid_dropout"] = 0.0;
+        c["tie_word_embeddings"] = true;
+        break;
+    }
+    case Family::GPTNeoX:
+        c["architectures"] = {"GPTNeoXForCausalLM"};
+        c["hidden_size"] = s.d_model;
+        c["num_hidden_layers"] = s.n_layers;
+        c["num_attention_heads"] = s.n_heads;
+        c["intermediate_size"] = s.mlp_dim();
+        c["max_position_embeddings"] = s.n_ctx;
+        c["rotary_pct"] = s.rotary_pct;
+        c["rotary_emb_base"] = s.rotary_base;
+        c["layer_norm_eps"] = s.ln_eps;
+        c["use_parallel_residual"] = s.parallel_residual;
+        c["hidden_act"] = s.activation_name();
+        c["tie_word_embeddings"] = false;
+        break;
+    }
+    return c;
+}
+
+// --------------------------------------------------------------------------------------- tokenizer
+
+namespace {
+
+// Training text for the merges: plain English in the register of the prompts the explorer studies.
+constexpr const char* kEnglish =
+    "So, Mary really is a great friend, isn't she? What do I think about John? Well, to be honest, I love "
+    "him. My friend Sarah is an excellent nurse, and her brother David is a programmer who works from home. "
+    "Man, Jack is so funny, isn't he? Really, Lisa always works so hard, doesn't she? When it comes to Paul, "
+    "I have to say that I really do not like the way he talks. This is a present for Amy. Tomorrow, I am "
+    "going to give it to her, and then we will all have dinner together at the house by the river.\n"
+    "The model reads the words of a sentence one after another and tries to guess the next word. It has "
+    "learned that people often write about their friends, their work and the weather, so the most likely "
+    "words are the common ones: the, and, of, to, a, in, that, is, was, he, she, it, for, on, with, as, at, "
+    "by, this, from, they, we, you, but, not, have, had, has, what, when, where, which, who, there, their, "
+    "would, could, should, about, after, before, because, people, time, year, day, world, life, work.\n"
+    "Researchers want to know which parts of the network are responsible for a behaviour. They write the "
+    "behaviour as a difference between two logits and follow it back through the weights of every layer "
+    "and every attention head. A head whose feature vector is long matters more than a head whose vector "
+    "is short, and two tasks that share a direction are likely to be handled by the same part of the model.\n"
+    "In the morning the children walked to school while their parents went to work in the city. In the "
+    "evening they came back, talked about the day, read a book and went to sleep early. On the weekend the "
+    "family often visited the old town, where there is a small market, a large park and a quiet library.\n"
+    "Numbers appear too: 1, 2, 3, 10, 20, 100, 2024, and the year 1999. Recently, Clara has been recognized "
+    "as a great teacher; Judy, Carol, Annie and Jennifer were recognized as great writers, and Ryan, Gary, "
+    "Mark, Andy, Joe and Arnold as great actors. The actress thanked the actor, and the nurse thanked the "
+    "programmer. He said that she was right, and she said that he was kind. They thanked him and her.\n";
+
+// GPT-2's reversible byte -> printable character map. Returns the 256 bytes in GPT-2's id order and
+// each byte's code point.
+void byte_unicode(std::array<int, 256>& order, std::array<int, 256>& code_point) {
+    int id = 0;
+    std::array<bool, 256> printable{};
+    for (int b = 0; b < 256; ++b)
+        printable[b] = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+    for (int b = 0; b < 256; ++b)
+        if (printable[b]) order[id++] = b, code_point[b] = b;
+    int extra = 0;
+    for (int b = 0; b < 256; ++b)
+        if (!printable[b]) order[id++] = b, code_point[b] = 256 + extra++;
+}
+
+std::string utf8(int cp) {
+    std::string s;
+    if (cp < 0x80) {
+        s += char(cp);
+    } else if (cp < 0x800) {
+        s += char(0xC0 | (cp >> 6));
+        s += char(0x80 | (cp & 0x3F));
+    } else {
+        s += char(0xE0 | (cp >> 12));
+        s += char(0x80 | ((cp >> 6) & 0x3F));
+        s += char(0x80 | (cp & 0x3F));
+    }
+    return s;
+}
+
+bool is_space(char c) {
+    return c == ' ' || c == '\n' || c == '\t' || c == '\r';
+}
+bool is_alpha(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+
+// ASCII version of GPT-2's split: 's|'t|'re|'ve|'m|'ll|'d| ?L+| ?N+| ?[^\sLN]+|\s+(?!\S)|\s+
+std::vector<std::string> pretokenize(const std::string& t) {
+    std::vector<std::string> out;
+    const std::size_t n = t.size();
+    std::size_t i = 0;
+    while (i < n) {
+        if (t[i] == '\'') {
+            bool matched = false;
+            for (const char* c : {"'s", "'t", "'re", "'ve", "'m", "'ll", "'d"}) {
+                if (t.compare(i, std::strlen(c), c) == 0) {
+                    out.emplace_back(c);
+                    i += std::strlen(c);
+                    matched = true;
+                    break;
+                }
+            }
+            if (matched) continue;
+        }
+        std::size_t j = (t[i] == ' ' && i + 1 < n && !is_space(t[i + 1])) ? i + 1 : i;
+        std::size_t k = j;
+        if (is_space(t[j])) {
+            while (k < n && is_space(t[k]))
+                ++k;
+            if (k < n && k - i > 1) --k; // leave the last space to prefix the next word
+        } else {
+            auto cls = [](char c) { return is_alpha(c) ? 0 : is_digit(c) ? 1 : is_space(c) ? 3 : 2; };
+            const int c0 = cls(t[j]);
+            while (k < n && cls(t[k]) == c0)
+                ++k;
+        }
+        out.push_back(t.substr(i, k - i));
+        i = k;
+    }
+    return out;
+}
+
+} // namespace
+
+std::string make_tokenizer_json(int vocab) {
+    if (vocab < 257)
+        throw std::invalid_argument("tokenizer: vocab must be at least 257, got " + std::to_string(vocab));
+    std::array<int, 256> order{}, cp{};
+    byte_unicode(order, cp);
+
+    nlohmann::ordered_json v = nlohmann::ordered_json::object();
+    std::map<std::string, int> ids;
+    for (int id = 0; id < 256; ++id) {
+        const std::string ch = utf8(cp[order[id]]);
+        v[ch] = id;
+        ids[ch] = id;
+    }
+
+    // Words as sequences of byte characters, with their frequencies (std::map: deterministic order).
+    std::map<std::string, long> freq;
+    for (const auto& w : pretokenize(kEnglish))
+        ++freq[w];
+    std::vector<std::pair<std::vector<std::string>, long>> words;
+    for (const auto& [w, c] : freq) {
+        std::vector<std::string> sym;
+        for (unsigned char b : w)
+            sym.push_back(utf8(cp[b]));
+        words.emplace_back(std::move(sym), c);
+    }
+
+    std::vector<std::string> merges;
+    while (int(ids.size()) < vocab - 1) {
+        std::map<std::pair<std::string, std::string>, long> pairs;
+        for (const auto& [sym, c] : words)
+            for (std::size_t i = 0; i + 1 < sym.size(); ++i)
+                pairs[{sym[i], sym[i + 1]}] += c;
+        if (pairs.empty()) break;
+        auto best = pairs.begin(); // most frequent; ties go to the smallest pair
+        for (auto it = pairs.begin(); it != pairs.end(); ++it)
+            if (it->second > best->second) best = it;
+        const auto [a, b] = best->first;
+        for (auto& [sym, c] : words) {
+            std::vector<std::string> merged;
+            for (std::size_t i = 0; i < sym.size(); ++i) {
+                if (i + 1 < sym.size() && sym[i] == a && sym[i + 1] == b) {
+                    merged.push_back(a + b);
+                    ++i;
+                } else {
+                    merged.push_back(sym[i]);
+                }
+            }
+            sym = std::move(merged);
+        }
+        merges.push_back(a + " " + b);
+        if (ids.emplace(a + b, int(ids.size())).second) v[a + b] = int(ids.size()) - 1;
+    }
+    v["<|endoftext|>"] = vocab - 1;
+
+    using oj = nlohmann::ordered_json;
+    oj byte_level = {
+        {"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
+    oj t;
+    t["version"] = "1.0";
+    t["truncation"] = nullptr;
+    t["padding"] = nullptr;
+    t["added_tokens"] = oj::array({oj{{"id", vocab - 1},
+                                      {"content", "<|endoftext|>"},
+                                      {"single_word", false},
+                                      {"lstrip", false},
+                                      {"rstrip", false},
+                                      {"normalized", true},
+                                      {"special", true}}});
+    t["normalizer"] = nullptr;
+    t["pre_tokenizer"] = byte_level;
+    oj post = byte_level;
+    post["trim_offsets"] = false;
+    t["post_processor"] = post;
+    t["decoder"] = byte_level;
+    t["model"] = {{"type", "BPE"},
+                  {"dropout", nullptr},
+                  {"unk_token", nullptr},
+                  {"continuing_subword_prefix", ""},
+                  {"end_of_word_suffix", ""},
+                  {"fuse_unk", false},
+                  {"byte_fallback", false},
+                  {"vocab", v},
+                  {"merges", merges}};
+    return t.dump(2) + "\n";
+}
+
+// --------------------------------------------------------------------------------------- generation
+
+bool GeneratedCheckpoint::contains(const std::string& name) const {
+    return dtypes.count(name) != 0;
+}
+
+const io::HostTensor& GeneratedCheckpoint::at(const std::string& name) const {
+    for (const auto& [n, t] : tensors)
+        if (n == name) return t;
+    throw std::out_of_range("generated checkpoint has no tensor '" + name + "'");
+}
+
+GeneratedCheckpoint generate(const CheckpointSpec& spec) {
+    GeneratedCheckpoint g;
+    g.config = make_config(spec);
+    g.tokenizer_json = make_tokenizer_json(spec.vocab);
+    for (const Plan& p : make_plan(spec)) {
+        io::HostTensor t;
+        t.shape = p.layout.shape;
+        t.values.resize(io::writable_numel(p.layout));
+        Filler(p, spec).fill(t.values.data(), t.values.size());
+        g.dtypes[p.layout.name] = p.layout.dtype;
+        g.tensors.emplace_back(p.layout.name, std::move(t));
+    }
+    return g;
+}
+
+namespace {
+
+// Writes the weights as one file or as shards, asking `emit(i, writer)` to append tensor i's values.
+template <class Emit>
+void write_weights(const std::vector<TensorLayout>& layout, int shards, const fs::path& dir,
+                   WriteSummary& sum, Emit&& emit) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (!fs::is_directory(dir)) throw std::runtime_error(dir.string() + ": cannot create the directory");
+    // Stale weights of an earlier run would shadow or contradict the new ones.
+    for (const auto& e : fs::directory_iterator(dir)) {
+        const std::string n = e.path().filename().string();
+        const bool shard = n.size() == 32 && n.rfind("model-", 0) == 0 && n.find("-of-") == 11 &&
+                           n.ends_with(".safetensors");
+        if (n == "model.safetensors" || n == "model.safetensors.index.json" || shard) fs::remove(e.path());
+    }
+    const std::map<std::string, std::string> meta{{"format", "pt"}};
+    const std::size_t n = layout.size();
+    const int k = std::clamp<int>(shards, 1, int(std::max<std::size_t>(n, 1)));
+    if (k == 1) {
+        io::SafetensorsWriter w(dir / "model.safetensors", layout, meta);
+        for (std::size_t i = 0; i < n; ++i)
+            emit(i, w);
+        w.finish();
+        sum.files.push_back(dir / "model.safetensors");
+        sum.bytes += w.file_size();
+        return;
+    }
+    // Split into k contiguous groups of roughly equal bytes, none empty.
+    std::vector<std::uint64_t> bytes(n);
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        bytes[i] = io::writable_numel(layout[i]) * io::dtype_size(layout[i].dtype);
+        total += bytes[i];
+    }
+    std::vector<int> shard_of(n);
+    int cur = 0;
+    std::size_t in_cur = 0;
+    std::uint64_t before = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t shards_left = std::size_t(k - 1 - cur);
+        const bool must = n - i <= shards_left;
+        const bool want = double(before) * k >= double(cur + 1) * double(total);
+        if (in_cur > 0 && shards_left > 0 && (must || want)) ++cur, in_cur = 0;
+        shard_of[i] = cur;
+        ++in_cur;
+        before += bytes[i];
+    }
+    json weight_map = json::object();
+    std::size_t i = 0;
+    for (int s = 0; s < k; ++s) {
+        char fname[64];
+        std::snprintf(fname, sizeof fname, "model-%05d-of-%05d.safetensors", s + 1, k);
+        std::vector<TensorLayout> part;
+        const std::size_t first = i;
+        for (std::size_t j = i; j < n && shard_of[j] == s; ++j)
+            part.push_back(layout[j]);
+        io::SafetensorsWriter w(dir / fname, part, meta);
+        for (; i < first + part.size(); ++i) {
+            emit(i, w);
+            weight_map[layout[i].name] = fname;
+        }
+        w.finish();
+        sum.files.push_back(dir / fname);
+        sum.bytes += w.file_size();
+    }
+    json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
+    io::write_file_atomic(dir / "model.safetensors.index.json", index.dump(2) + "\n");
+    sum.files.push_back(dir / "model.safetensors.index.json");
+    sum.bytes += fs::file_size(dir / "model.safetensors.index.json");
+}
+
+void write_text_files(const json& config, const std::string& tokenizer, const fs::path& dir,
+                      WriteSummary& sum) {
+    const std::string cfg = config.dump(2) + "\n";
+    io::write_file_atomic(dir / "config.json", cfg);
+    io::write_file_atomic(dir / "tokenizer.json", tokenizer);
+    sum.files.insert(sum.files.begin(), {dir / "config.json", dir / "tokenizer.json"});
+    sum.bytes += cfg.size() + tokenizer.size();
+}
+
+} // namespace
+
+WriteSummary write_checkpoint(const GeneratedCheckpoint& g, const CheckpointSpec& spec, const fs::path& dir) {
+    WriteSummary sum;
+    const std::vector<Plan> plan = make_plan(spec);
+    std::vector<TensorLayout> layout;
+    for (const auto& [name, t] : g.tensors) {
+        const auto it = g.dtypes.find(name);
+        layout.push_back({name, t.shape, it != g.dtypes.end() ? it->second : spec.storage});
+        sum.n_tensors += 1;
+    }
+    for (const Plan& p : plan) {
+        if (!p.buffer && g.contains(p.layout.name)) sum.n_parameters += io::writable_numel(p.layout);
+    }
+    write_weights(layout, spec.shards, dir, sum, [&](std::size_t i, io::SafetensorsWriter& w) {
+        w.append(g.tensors[i].second.values.data(), g.tensors[i].second.values.size());
+    });
+    write_text_files(g.config, g.tokenizer_json, dir, sum);
+    return sum;
+}
+
+WriteSummary write_checkpoint_streaming(const CheckpointSpec& spec, const fs::path& dir) {
+    WriteSummary sum;
+    const std::vector<Plan> plan = make_plan(spec);
+    std::vector<TensorLayout> layout;
+    for (const Plan& p : plan) {
+        layout.push_back(p.layout);
+        sum.n_tensors += 1;
+        if (!p.buffer) sum.n_parameters += io::writable_numel(p.layout);
+    }
+    std::vector<float> chunk(std::size_t{1} << 20);
+    write_weights(layout, spec.shards, dir, sum, [&](std::size_t i, io::SafetensorsWriter& w) {
+        Filler f(plan[i], spec);
+        for (std::uint64_t left = io::writable_numel(plan[i].layout); left > 0;) {
+            const std::size_t take = std::size_t(std::min<std::uint64_t>(left, chunk.size()));
+            f.fill(chunk.data(), take);
+            w.append(chunk.data(), take);
+            left -= take;
+        }
+    });
+    write_text_files(make_config(spec), make_tokenizer_json(spec.vocab), dir, sum);
+    return sum;
+}
+
+} // namespace obsprop::tools
