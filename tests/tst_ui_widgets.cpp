@@ -1,0 +1,150 @@
+// Building blocks of the explorer: the layer × head heatmap and the background job tracker.
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <thread>
+
+#include "heatmap_widget.h"
+#include "job_tracker.h"
+#include "qcp.h"
+
+using obsprop::ui::HeadMatrix;
+using obsprop::ui::HeatmapWidget;
+using obsprop::ui::JobTracker;
+using obsprop::ui::ProgressFn;
+
+namespace {
+HeadMatrix sample(bool diverging) {
+    HeadMatrix m;
+    m.title = QStringLiteral("test");
+    m.quantity = QStringLiteral("norm");
+    m.layers = 3;
+    m.heads = 4;
+    for (int i = 0; i < 12; ++i) m.values.push_back(diverging ? i - 5.5 : 0.1 * i * i);
+    m.diverging = diverging;
+    return m;
+}
+}  // namespace
+
+class TestUiWidgets : public QObject {
+    Q_OBJECT
+  private Q_SLOTS:
+    void heatmapCellsAndClicks() {
+        HeatmapWidget w;
+        w.resize(500, 400);
+        w.setMatrix(sample(false));
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        w.plot()->replot();
+        auto* map = qobject_cast<QCPColorMap*>(w.plot()->plottable(0));
+        QVERIFY(map);
+        QCOMPARE(map->data()->keySize(), 4);
+        QCOMPARE(map->data()->valueSize(), 3);
+        for (int l = 0; l < 3; ++l)
+            for (int h = 0; h < 4; ++h) QCOMPARE(map->data()->cell(h, l), 0.1 * (l * 4 + h) * (l * 4 + h));
+        // The centre of cell (layer 2, head 1) maps back to it, and clicking it selects it.
+        const QPoint centre(int(w.plot()->xAxis->coordToPixel(1)), int(w.plot()->yAxis->coordToPixel(2)));
+        QCOMPARE(w.headAt(centre), qMakePair(2, 1));
+        QSignalSpy clicked(&w, &HeatmapWidget::headClicked);
+        QTest::mouseClick(w.plot(), Qt::LeftButton, {}, centre);
+        QCOMPARE(clicked.count(), 1);
+        QCOMPARE(clicked.first().at(0).toInt(), 2);
+        QCOMPARE(clicked.first().at(1).toInt(), 1);
+        QCOMPARE(w.headAt(QPoint(1, 1)), qMakePair(-1, -1));
+    }
+
+    void divergingMapIsCentredAtZero() {
+        HeatmapWidget w;
+        w.setMatrix(sample(true));
+        auto* map = qobject_cast<QCPColorMap*>(w.plot()->plottable(0));
+        QCOMPARE(map->dataRange().lower, -6.5);
+        QCOMPARE(map->dataRange().upper, 6.5);
+    }
+
+    void exportFormatsAndCsv() {
+        HeatmapWidget w;
+        w.resize(400, 300);
+        w.setMatrix(sample(false));
+        QTemporaryDir tmp;
+        for (const char* ext : {"png", "svg", "pdf"}) {
+            const QString f = tmp.filePath(QStringLiteral("map.") + QLatin1String(ext));
+            QVERIFY2(w.exportTo(f, 640, 480), ext);
+            QVERIFY(QFileInfo(f).size() > 500);
+        }
+        QVERIFY(!w.exportTo(tmp.filePath(QStringLiteral("map.bmpx"))));
+        const QStringList lines = sample(false).toCsv().split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        QCOMPARE(lines.size(), 13);
+        QCOMPARE(lines[0], QStringLiteral("layer,head,norm"));
+        QCOMPARE(lines[7], QStringLiteral("1,2,%1").arg(0.1 * 36, 0, 'g', 17));
+        QCOMPARE(lines[7].split(QLatin1Char(',')).at(2).toDouble(), 0.1 * 36);
+    }
+
+    void latestJobWins() {
+        JobTracker jobs;
+        QObject receiver;
+        QStringList got;
+        std::atomic<bool> release{false};
+        jobs.start<int>(
+            QStringLiteral("c"),
+            [&](const ProgressFn& p) {
+                while (!release.load()) {
+                    if (!p(0.5, "waiting")) break;
+                    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                }
+                return 1;
+            },
+            &receiver, [&](int v) { got << QString::number(v); });
+        jobs.start<int>(QStringLiteral("c"), [](const ProgressFn&) { return 2; }, &receiver,
+                        [&](int v) { got << QString::number(v); });
+        QTRY_COMPARE(jobs.running(), 0);
+        QCOMPARE(got, QStringList{QStringLiteral("2")});  // the first was cancelled, its result dropped
+        QCOMPARE(jobs.history().size(), std::size_t(2));
+        QVERIFY(jobs.history().front().cancelled);
+    }
+
+    void cancelIsPromptAndFailuresReported() {
+        JobTracker jobs;
+        QObject receiver;
+        QElapsedTimer t;
+        bool doneCalled = false;
+        jobs.start<int>(
+            QStringLiteral("slow"),
+            [](const ProgressFn& p) {
+                for (int i = 0; i < 100000; ++i) {
+                    if (!p(i / 100000.0, "spinning")) throw std::runtime_error("cancelled");
+                    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                }
+                return 0;
+            },
+            &receiver, [&](int) { doneCalled = true; });
+        QTest::qWait(30);
+        t.start();
+        jobs.cancel(QStringLiteral("slow"));
+        QTRY_COMPARE_WITH_TIMEOUT(jobs.running(), 0, 2000);
+        QVERIFY2(t.elapsed() < 200, qPrintable(QString::number(t.elapsed())));
+        QVERIFY(!doneCalled);
+
+        QString error;
+        jobs.start<int>(QStringLiteral("bad"), [](const ProgressFn&) -> int { throw std::runtime_error("no such head 9.9"); },
+                        &receiver, [](int) {}, [&](const QString& e) { error = e; });
+        QTRY_COMPARE(error, QStringLiteral("no such head 9.9"));
+    }
+
+    void resultsNeverReachDeadReceivers() {
+        JobTracker jobs;
+        bool called = false;
+        {
+            QObject receiver;
+            jobs.start<int>(QStringLiteral("x"), [](const ProgressFn&) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                return 3;
+            }, &receiver, [&](int) { called = true; });
+        }
+        QTRY_COMPARE(jobs.running(), 0);
+        QVERIFY(!called);
+    }
+};
+
+QTEST_MAIN(TestUiWidgets)
+#include "tst_ui_widgets.moc"
