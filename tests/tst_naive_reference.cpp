@@ -218,7 +218,7 @@ Trace runModel(const Model& m, const std::vector<int>& ids) {
 class TestNaiveReference : public QObject {
     Q_OBJECT
 
-  private slots:
+  private Q_SLOTS:
     void activations_data() {
         QTest::addColumn<QString>("name");
         QTest::addColumn<double>("x");

@@ -256,7 +256,7 @@ class TestTokenizer : public QObject {
         return Tokenizer::from_tokenizer_json(path);
     }
 
-  private slots:
+  private Q_SLOTS:
     void initTestCase() {
         try {
             gpt2_ = Tokenizer::from_vocab_merges(kGpt2Dir / "vocab.json", kGpt2Dir / "merges.txt");

@@ -1,0 +1,103 @@
+#include "obsprop/attribution.h"
+
+#include <stdexcept>
+
+#include <torch/csrc/autograd/autograd.h>
+
+namespace obsprop {
+
+using torch::Tensor;
+
+const char* attribution_method_name(AttributionMethod m) {
+    return m == AttributionMethod::Patching ? "patching" : "gradient (attribution patching)";
+}
+
+namespace {
+
+// Per prompt: every head's output at the last position [N, L, H, d] and the final residual there [N, d].
+struct LastOutputs {
+    Tensor heads;
+    Tensor final_residual;
+};
+
+LastOutputs last_outputs(const model::Transformer& m, const PromptBatch& p, const Progress& progress) {
+    const auto& c = m.config();
+    const std::int64_t N = static_cast<std::int64_t>(p.size()), d = c.d_model, H = c.n_heads, dh = c.d_head;
+    LastOutputs out{torch::empty({N, c.n_layers, H, d}), torch::empty({N, d})};
+    std::set<std::string> names{model::hook_name(c.n_layers - 1, "hook_resid_post")};
+    for (int l = 0; l < c.n_layers; ++l) names.insert(model::hook_name(l, "attn.hook_z"));
+    const int chunk = 32;
+    for (std::size_t a = 0; a < p.size(); a += chunk) {
+        report(progress, static_cast<double>(a) / static_cast<double>(p.size()), "head outputs");
+        std::vector<int> which;
+        for (std::size_t i = a; i < std::min(p.size(), a + chunk); ++i) which.push_back(static_cast<int>(i));
+        auto sub = p.subset(which);
+        model::ActivationCache cache;
+        m.run_with_cache(sub.batch(), names, cache, true);
+        Tensor last = sub.batch().last_positions();
+        Tensor rows = torch::arange(static_cast<std::int64_t>(sub.size()), torch::kLong);
+        const auto first = static_cast<std::int64_t>(a), count = static_cast<std::int64_t>(sub.size());
+        out.final_residual.narrow(0, first, count)
+            .copy_(cache.at(model::hook_name(c.n_layers - 1, "hook_resid_post")).index({rows, last}));
+        for (int l = 0; l < c.n_layers; ++l) {
+            Tensor z = cache.at(model::hook_name(l, "attn.hook_z")).index({rows, last});  // [n, H, dh]
+            Tensor WO = m.weights().layers[l].W_O.view({d, H, dh});
+            out.heads.narrow(0, first, count).select(1, l).copy_(at::einsum("nhe,dhe->nhd", {z, WO}));
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+Attribution attribute_heads(const model::Transformer& m, const PromptBatch& clean, const PromptBatch& corrupt,
+                            const ObservableMatrix& obs, AttributionMethod method, const Progress& progress) {
+    if (clean.size() != corrupt.size()) throw std::invalid_argument("clean and corrupted prompt lists differ in length");
+    if (clean.ids.empty()) throw std::invalid_argument("no prompt pairs to attribute over");
+    if (obs.size() == 0) throw std::invalid_argument("no observables to attribute");
+    torch::NoGradGuard ng;
+    const auto& c = m.config();
+    const auto& w = m.weights();
+    const std::int64_t P = static_cast<std::int64_t>(clean.size()), K = obs.size();
+
+    LastOutputs oc = last_outputs(m, clean, sub_progress(progress, 0.0, 0.45));
+    LastOutputs ok = last_outputs(m, corrupt, sub_progress(progress, 0.45, 0.9));
+    report(progress, 0.9, "patching");
+
+    // Covectors on ln_f's output: v_k = W_Uᵀ n_k, [K, d] (double).
+    Tensor V = at::matmul(obs.n.to(torch::kDouble), w.W_U.to(torch::kDouble));
+    Tensor g = w.lnf_w.to(torch::kDouble), b = w.lnf_b.to(torch::kDouble);
+    auto score = [&](const Tensor& r) {  // r [..., d] -> [..., K]: n·z up to the constant n·b_U
+        return at::matmul(at::layer_norm(r, {r.size(-1)}, g, b, c.ln_eps), V.t());
+    };
+    Tensor r_clean = oc.final_residual.to(torch::kDouble);       // [P, d]
+    Tensor delta = (ok.heads - oc.heads).to(torch::kDouble);     // [P, L, H, d]
+    Tensor base = score(r_clean);                                // [P, K]
+
+    Attribution a;
+    a.method = method;
+    a.observables = obs.names;
+    a.clean_values = base + at::matmul(obs.n.to(torch::kDouble), w.b_U.to(torch::kDouble)).unsqueeze(0);
+    a.corrupt_values = score(ok.final_residual.to(torch::kDouble)) +
+                       at::matmul(obs.n.to(torch::kDouble), w.b_U.to(torch::kDouble)).unsqueeze(0);
+    if (method == AttributionMethod::Patching) {
+        Tensor patched = score(r_clean.view({P, 1, 1, -1}) + delta);               // [P, L, H, K]
+        a.per_pair = (base.view({P, 1, 1, K}) - patched).permute({0, 3, 1, 2}).contiguous();  // [P, K, L, H]
+    } else {
+        // ∇_r n_k·W_U ln_f(r) at r_clean, one backward per observable.
+        Tensor grads = torch::empty({K, P, c.d_model}, torch::kDouble);
+        for (std::int64_t k = 0; k < K; ++k) {
+            at::AutoGradMode enable(true);
+            Tensor r = r_clean.clone().requires_grad_(true);
+            Tensor s = score(r).select(1, k).sum();
+            grads[k] = torch::autograd::grad({s}, {r})[0];
+        }
+        // −delta · grad: [P, L, H, d] x [K, P, d] -> [P, K, L, H]
+        a.per_pair = -at::einsum("plhd,kpd->pklh", {delta, grads});
+    }
+    a.mean = a.per_pair.mean(0);
+    report(progress, 1.0, "patching");
+    return a;
+}
+
+}  // namespace obsprop

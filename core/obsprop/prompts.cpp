@@ -1,0 +1,102 @@
+#include "obsprop/prompts.h"
+
+#include <stdexcept>
+
+namespace obsprop {
+
+using torch::Tensor;
+
+PromptBatch PromptBatch::subset(const std::vector<int>& which) const {
+    PromptBatch out;
+    for (int i : which) {
+        out.ids.push_back(ids.at(static_cast<std::size_t>(i)));
+        out.positions.push_back(positions.at(static_cast<std::size_t>(i)));
+    }
+    return out;
+}
+
+void PromptBatch::check() const {
+    if (ids.empty()) throw std::invalid_argument("the dataset has no prompts");
+    if (positions.size() != ids.size()) throw std::invalid_argument("every prompt needs a token position");
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        if (positions[i] < 0 || positions[i] >= static_cast<int>(ids[i].size()))
+            throw std::invalid_argument("prompt " + std::to_string(i) + ": position " + std::to_string(positions[i]) +
+                                        " is outside its " + std::to_string(ids[i].size()) + " tokens");
+}
+
+namespace {
+
+// Runs `fn(first, chunk)` over consecutive chunks, reporting progress.
+template <typename Fn>
+void chunked(std::size_t n, int chunk, const Progress& progress, std::string_view stage, Fn fn) {
+    for (std::size_t first = 0; first < n; first += static_cast<std::size_t>(chunk)) {
+        report(progress, static_cast<double>(first) / static_cast<double>(n), stage);
+        fn(first, std::min(n, first + static_cast<std::size_t>(chunk)));
+    }
+    report(progress, 1.0, stage);
+}
+
+std::vector<int> range(std::size_t a, std::size_t b) {
+    std::vector<int> r;
+    for (std::size_t i = a; i < b; ++i) r.push_back(static_cast<int>(i));
+    return r;
+}
+
+}  // namespace
+
+Tensor observable_values(const model::Transformer& m, const PromptBatch& prompts, const ObservableMatrix& obs,
+                         const Progress& progress, int chunk) {
+    prompts.check();
+    torch::NoGradGuard ng;
+    Tensor out = torch::empty({static_cast<std::int64_t>(prompts.size()), obs.size()}, torch::kDouble);
+    const Tensor nT = obs.n.to(torch::kDouble).t();  // [V, K]
+    chunked(prompts.size(), chunk, progress, "observable values", [&](std::size_t a, std::size_t b) {
+        model::RunOptions o;
+        o.last_logits_only = true;
+        Tensor logits = m.forward(prompts.subset(range(a, b)).batch(), o).to(torch::kDouble);  // [b-a, V]
+        out.narrow(0, static_cast<std::int64_t>(a), static_cast<std::int64_t>(b - a)).copy_(at::matmul(logits, nT));
+    });
+    return out;
+}
+
+ResidualNorms residual_norms(const model::Transformer& m, const PromptBatch& prompts, const Progress& progress) {
+    prompts.check();
+    torch::NoGradGuard ng;
+    const auto& c = m.config();
+    const auto N = static_cast<std::int64_t>(prompts.size());
+    ResidualNorms r;
+    r.final_residuals = torch::empty({N, c.d_model});
+    r.resid_at_position = torch::empty({N, c.n_layers, c.d_model});
+    Tensor ln2_in = torch::empty({N, c.n_layers, c.d_model});
+    std::set<std::string> names;
+    for (int l = 0; l < c.n_layers; ++l) {
+        names.insert(model::hook_name(l, "hook_resid_pre"));
+        if (!c.parallel_residual) names.insert(model::hook_name(l, "hook_resid_mid"));
+    }
+    names.insert(model::hook_name(c.n_layers - 1, "hook_resid_post"));
+    chunked(prompts.size(), 32, progress, "residual norms", [&](std::size_t a, std::size_t b) {
+        auto sub = prompts.subset(range(a, b));
+        model::ActivationCache cache;
+        m.run_with_cache(sub.batch(), names, cache, true);
+        for (std::size_t i = 0; i < sub.size(); ++i) {
+            const auto row = static_cast<std::int64_t>(a + i);
+            const std::int64_t last = static_cast<std::int64_t>(sub.ids[i].size()) - 1, pos = sub.positions[i];
+            r.final_residuals[row] = cache.at(model::hook_name(c.n_layers - 1, "hook_resid_post"))[i][last];
+            for (int l = 0; l < c.n_layers; ++l) {
+                r.resid_at_position[row][l] = cache.at(model::hook_name(l, "hook_resid_pre"))[i][pos];
+                const char* ln2 = c.parallel_residual ? "hook_resid_pre" : "hook_resid_mid";
+                ln2_in[row][l] = cache.at(model::hook_name(l, ln2))[i][pos];
+            }
+        }
+    });
+    r.final_rho = r.final_residuals.to(torch::kDouble).norm(2, {1}).mean().item<double>();
+    Tensor n1 = r.resid_at_position.to(torch::kDouble).norm(2, {2}).mean(0);
+    Tensor n2 = ln2_in.to(torch::kDouble).norm(2, {2}).mean(0);
+    for (int l = 0; l < c.n_layers; ++l) {
+        r.ln1_rho.push_back(n1[l].item<double>());
+        r.ln2_rho.push_back(n2[l].item<double>());
+    }
+    return r;
+}
+
+}  // namespace obsprop

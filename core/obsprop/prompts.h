@@ -1,0 +1,49 @@
+// Tokenised prompts ready for a forward pass, and the per-prompt values of observables.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "model/transformer.h"
+#include "obsprop/progress.h"
+
+namespace obsprop {
+
+// Prompts as token ids, with the token position that interventions and scores use for each
+// (usually the name slot).
+struct PromptBatch {
+    std::vector<std::vector<int>> ids;
+    std::vector<int> positions;  // one per prompt, in [0, len)
+
+    std::size_t size() const { return ids.size(); }
+    model::Batch batch() const { return model::Batch::from(ids); }
+    PromptBatch subset(const std::vector<int>& which) const;
+    void check() const;  // throws std::invalid_argument when empty, positions missing or out of range
+};
+
+// Observables as the rows of one matrix: N [K, vocab] (float32), with their names.
+struct ObservableMatrix {
+    std::vector<std::string> names;
+    torch::Tensor n;  // [K, vocab]
+    int size() const { return static_cast<int>(names.size()); }
+};
+
+// n_k · z at each prompt's last position: [prompts, K] (float64). Runs in chunks of `chunk` prompts.
+torch::Tensor observable_values(const model::Transformer& m, const PromptBatch& prompts, const ObservableMatrix& obs,
+                                const Progress& progress = {}, int chunk = 32);
+
+// Residual norms the LayerNorm approximations need (DESIGN §3.2, §3.4), means over the prompts:
+//   final_rho   ‖r‖ of the final residual (ln_f input) at the last position
+//   ln1_rho[l]  ‖x‖ of blocks.{l}.hook_resid_pre at each prompt's `positions` token
+//   ln2_rho[l]  ‖x‖ of the ln_2 input (resid_mid; resid_pre in parallel-residual models) at that token
+struct ResidualNorms {
+    double final_rho = 0;
+    std::vector<double> ln1_rho, ln2_rho;
+    torch::Tensor final_residuals;  // [prompts, d] the final residual at the last position
+    torch::Tensor resid_at_position;  // [prompts, L, d] resid_pre at `positions`
+};
+ResidualNorms residual_norms(const model::Transformer& m, const PromptBatch& prompts, const Progress& progress = {});
+
+}  // namespace obsprop

@@ -1,0 +1,99 @@
+#include "obsprop/steering.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include <torch/csrc/autograd/autograd.h>
+
+namespace obsprop {
+
+using torch::Tensor;
+
+namespace {
+
+void check_layer(const model::Transformer& m, int layer) {
+    if (layer < 0 || layer >= m.config().n_layers)
+        throw std::invalid_argument("steering layer " + std::to_string(layer) + " does not exist (the model has " +
+                                    std::to_string(m.config().n_layers) + " layers)");
+}
+
+// n·z at the last positions [N, K] (double) of logits [N, V].
+Tensor project(const Tensor& logits, const ObservableMatrix& obs) {
+    return at::matmul(logits.to(torch::kDouble), obs.n.to(torch::kDouble).t());
+}
+
+std::vector<std::int64_t> positions64(const PromptBatch& p) { return {p.positions.begin(), p.positions.end()}; }
+
+}  // namespace
+
+SteeringBaseline steering_baseline(const model::Transformer& m, const PromptBatch& prompts, int layer,
+                                   const ObservableMatrix& obs, const Progress& progress) {
+    prompts.check();
+    check_layer(m, layer);
+    if (obs.size() == 0) throw std::invalid_argument("no observables to steer");
+    const auto N = static_cast<std::int64_t>(prompts.size()), d = static_cast<std::int64_t>(m.config().d_model);
+    SteeringBaseline b;
+    b.layer = layer;
+    b.observables = obs.names;
+    b.gradients = torch::empty({obs.size(), N, d}, torch::kDouble);
+
+    // One forward with a zero vector added at the steering point; its gradient is ∇_x(n·z) there.
+    report(progress, 0.0, "steering gradients");
+    at::AutoGradMode enable(true);
+    Tensor delta = torch::zeros({N, d}, torch::requires_grad());
+    model::RunOptions o;
+    o.last_logits_only = true;
+    auto pos = positions64(prompts);
+    o.add_hook(model::hook_name(layer, "hook_resid_pre"), [&](const Tensor& x, const std::string&) {
+        Tensor rows = torch::arange(N, torch::kLong), cols = torch::tensor(pos, torch::kLong);
+        return x.index_put({rows, cols}, x.index({rows, cols}) + delta);
+    });
+    Tensor logits = m.forward(prompts.batch(), o);  // [N, V]
+    Tensor nk = obs.n.to(logits.dtype());
+    Tensor values = at::matmul(logits, nk.t());    // [N, K]
+    for (int k = 0; k < obs.size(); ++k) {
+        report(progress, static_cast<double>(k) / obs.size(), "steering gradients");
+        Tensor g = torch::autograd::grad({values.select(1, k).sum()}, {delta}, {}, /*retain_graph=*/true)[0];
+        b.gradients[k] = g.to(torch::kDouble);
+    }
+    b.values = values.detach().to(torch::kDouble);
+    report(progress, 1.0, "steering gradients");
+    return b;
+}
+
+Tensor predict_steering(const SteeringBaseline& base, const Tensor& y, double alpha) {
+    if (y.dim() != 1 || y.size(0) != base.gradients.size(2))
+        throw std::invalid_argument("steering vector has the wrong size");
+    return alpha * at::matmul(base.gradients, y.to(torch::kDouble)).mean(1);  // [K]
+}
+
+SteeringResult steer(const model::Transformer& m, const PromptBatch& prompts, const SteeringBaseline& base,
+                     const ObservableMatrix& obs, const Tensor& y, double alpha, const Progress& progress) {
+    prompts.check();
+    check_layer(m, base.layer);
+    if (!std::isfinite(alpha)) throw std::invalid_argument("the steering multiplier is not a finite number");
+    if (std::abs(alpha) > kMaxSteeringMultiplier)
+        throw std::invalid_argument("steering multiplier " + std::to_string(alpha) + " is absurd (|α| must be at most 1e6)");
+    if (y.dim() != 1 || y.size(0) != m.config().d_model)
+        throw std::invalid_argument("steering vector has " + std::to_string(y.numel()) + " entries; the model's d_model is " +
+                                    std::to_string(m.config().d_model));
+    if (!torch::isfinite(y).all().item<bool>()) throw std::invalid_argument("the steering vector contains NaN or infinity");
+    if (base.values.size(0) != static_cast<std::int64_t>(prompts.size()) || base.values.size(1) != obs.size())
+        throw std::invalid_argument("the steering baseline was computed for other prompts or observables");
+    torch::NoGradGuard ng;
+    report(progress, 0.0, "steering");
+    model::RunOptions o;
+    o.last_logits_only = true;
+    o.add_hook(model::hook_name(base.layer, "hook_resid_pre"),
+               model::add_vector_at((alpha * y.to(torch::kFloat)).contiguous(), positions64(prompts)));
+    SteeringResult r;
+    r.alpha = alpha;
+    r.values = project(m.forward(prompts.batch(), o), obs);
+    r.change = r.values - base.values;
+    r.mean_change = r.change.mean(0);
+    r.predicted = predict_steering(base, y, alpha);
+    report(progress, 1.0, "steering");
+    return r;
+}
+
+}  // namespace obsprop

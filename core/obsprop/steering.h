@@ -1,0 +1,40 @@
+// Steering with feature vectors (DESIGN §3.9): add α·y at blocks.{layer}.hook_resid_pre, at one token
+// position per prompt, rerun, and report for every observable the mean change of n·z over the prompts,
+// beside the linear prediction α·mean_p(∇_x(n·z)·y) from gradients taken once.
+#pragma once
+
+#include "obsprop/prompts.h"
+
+namespace obsprop {
+
+// What one steering vector needs that does not depend on α: the unsteered values and, per observable and
+// prompt, the gradient of n·z with respect to the residual at (layer, position).
+struct SteeringBaseline {
+    int layer = 0;
+    std::vector<std::string> observables;
+    torch::Tensor values;     // [N, K] float64, n·z without steering
+    torch::Tensor gradients;  // [K, N, d] float64
+};
+
+SteeringBaseline steering_baseline(const model::Transformer& m, const PromptBatch& prompts, int layer,
+                                   const ObservableMatrix& obs, const Progress& progress = {});
+
+// The linear prediction of the mean change per observable, [K] float64. Instant (no forward pass).
+torch::Tensor predict_steering(const SteeringBaseline& base, const torch::Tensor& y, double alpha);
+
+struct SteeringResult {
+    double alpha = 0;
+    torch::Tensor values;       // [N, K] n·z with steering
+    torch::Tensor change;       // [N, K] values − baseline
+    torch::Tensor mean_change;  // [K]
+    torch::Tensor predicted;    // [K] linear prediction
+};
+
+// Largest |α| accepted; beyond it the numbers mean nothing (activations of order 1e6 and more).
+inline constexpr double kMaxSteeringMultiplier = 1e6;
+
+// Throws std::invalid_argument for a non-finite or absurd α, a vector of the wrong size or a bad layer.
+SteeringResult steer(const model::Transformer& m, const PromptBatch& prompts, const SteeringBaseline& base,
+                     const ObservableMatrix& obs, const torch::Tensor& y, double alpha, const Progress& progress = {});
+
+}  // namespace obsprop
