@@ -58,8 +58,8 @@ class TestUiWidgets : public QObject {
         HeatmapWidget w;
         w.setMatrix(sample(true));
         auto* map = qobject_cast<QCPColorMap*>(w.plot()->plottable(0));
-        QCOMPARE(map->dataRange().lower, -6.5);
-        QCOMPARE(map->dataRange().upper, 6.5);
+        QCOMPARE(map->dataRange().lower, -5.5);
+        QCOMPARE(map->dataRange().upper, 5.5);
     }
 
     void exportFormatsAndCsv() {
@@ -76,8 +76,8 @@ class TestUiWidgets : public QObject {
         const QStringList lines = sample(false).toCsv().split(QLatin1Char('\n'), Qt::SkipEmptyParts);
         QCOMPARE(lines.size(), 13);
         QCOMPARE(lines[0], QStringLiteral("layer,head,norm"));
-        QCOMPARE(lines[7], QStringLiteral("1,2,%1").arg(0.1 * 36, 0, 'g', 17));
-        QCOMPARE(lines[7].split(QLatin1Char(',')).at(2).toDouble(), 0.1 * 36);
+        QCOMPARE(lines[7], QStringLiteral("1,2,%1").arg(0.1 * 6 * 6, 0, 'g', 17));
+        QCOMPARE(lines[7].split(QLatin1Char(',')).at(2).toDouble(), 0.1 * 6 * 6);
     }
 
     void latestJobWins() {
