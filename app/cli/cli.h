@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <stdexcept>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +18,8 @@ using Action = std::function<int()>;
 
 // Each area registers its subcommands; the chosen one stores its action in `run`.
 void add_model_commands(CLI::App& app, Action& run);
+void add_analysis_commands(CLI::App& app, Action& run);
+void add_project_commands(CLI::App& app, Action& run);
 
 // Writes JSON to stdout (invalid UTF-8 in token texts is replaced, never fatal).
 void print_json(const nlohmann::json& j);

@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
 
     cli::Action run;
     cli::add_model_commands(app, run);
+    cli::add_analysis_commands(app, run);
+    cli::add_project_commands(app, run);
 
     try {
         app.parse(argc, argv);

@@ -1,0 +1,81 @@
+// obsprop project create|validate, obsprop export
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "analysis_options.h"
+#include "cli.h"
+#include "io/version.h"
+#include "obsprop/export.h"
+
+namespace obsprop::cli {
+
+void add_project_commands(CLI::App& app, Action& run) {
+    auto* project = app.add_subcommand("project", "Create or check project files (.obsprop)");
+    project->require_subcommand(1);
+
+    auto o = std::make_shared<AnalysisOptions>();
+    auto out = std::make_shared<std::string>();
+    auto* create = project->add_subcommand("create", "Write a project for a model, with observables and the study's datasets");
+    create->add_option("--model", o->model, "Hugging Face model folder")->required();
+    create->add_option("--observable", o->observables, "Observable, e.g. 'subj=\" she\" - \" he\"' (repeatable)");
+    create->add_option("--out", *out, "Project file to write")->required();
+    create->callback([o, out, &run] {
+        run = [o, out] {
+            Workspace w = o->open();
+            auto p = w.project();
+            p.model_fingerprint = project::fingerprint_model(o->model);
+            project::save_project(p, *out);
+            std::cout << "wrote " << *out << " (" << p.observables.size() << " observables, " << p.datasets.size()
+                      << " datasets)\n";
+            return 0;
+        };
+    });
+
+    auto file = std::make_shared<std::string>();
+    auto json = std::make_shared<bool>(false);
+    auto* validate = project->add_subcommand("validate", "Check that a project file and its model open");
+    validate->add_option("file", *file, "Project file")->required();
+    validate->add_flag("--json", *json, "JSON output");
+    validate->callback([file, json, &run] {
+        run = [file, json] {
+            Workspace w = Workspace::open_project(*file);
+            const auto dir = w.project().resolved_model_path(w.project_file());
+            const std::string now = project::fingerprint_model(dir);
+            const std::string saved = w.project().model_fingerprint;
+            nlohmann::json r = {{"file", *file},
+                                {"model", dir.string()},
+                                {"observables", w.observables().size()},
+                                {"datasets", w.datasets().size()},
+                                {"fingerprint", now},
+                                {"fingerprint_matches", saved.empty() || saved == now}};
+            if (*json) print_json(r);
+            else
+                std::cout << *file << ": ok (" << w.observables().size() << " observables, " << w.datasets().size()
+                          << " datasets)" << (saved.empty() || saved == now ? "" : "; the model files have changed since it was saved")
+                          << '\n';
+            return 0;
+        };
+    });
+
+    auto e = std::make_shared<AnalysisOptions>();
+    auto dir = std::make_shared<std::string>();
+    auto* exp = app.add_subcommand("export", "Write every table of a project to a folder as CSV and JSON");
+    e->add_to(exp, false);
+    exp->add_option("--out", *dir, "Folder to write")->required();
+    exp->callback([e, dir, &run] {
+        run = [e, dir] {
+            Workspace w = e->open();
+            auto tables = all_tables(w, e->table_options());
+            nlohmann::json manifest = {{"generator", std::string("obsprop ") + obsprop::version()},
+                                       {"ln", e->ln},
+                                       {"project", e->project},
+                                       {"model", w.project().resolved_model_path(w.project_file()).string()}};
+            auto s = export_tables(tables, *dir, manifest);
+            std::cout << "wrote " << s.files.size() << " files to " << *dir << '\n';
+            return 0;
+        };
+    });
+}
+
+}  // namespace obsprop::cli

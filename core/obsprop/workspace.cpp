@@ -1,0 +1,163 @@
+#include "obsprop/workspace.h"
+
+#include <stdexcept>
+
+namespace obsprop {
+
+std::vector<project::Dataset> study_datasets() {
+    return {project::study_subject_dataset(), project::study_object_dataset(), project::study_occupation_dataset()};
+}
+
+Workspace Workspace::open_model(const std::filesystem::path& dir, const Progress& progress) {
+    Workspace w;
+    report(progress, 0.0, "loading model");
+    w.model_ = model::Transformer::load(dir);
+    report(progress, 0.7, "loading tokenizer");
+    w.tokenizer_ = std::make_shared<io::Tokenizer>(io::Tokenizer::from_directory(dir));
+    w.project_.model_path = std::filesystem::absolute(dir);
+    w.project_.datasets = study_datasets();
+    w.set_datasets(w.project_.datasets);
+    report(progress, 1.0, "ready");
+    return w;
+}
+
+Workspace Workspace::open_project(const std::filesystem::path& file, const Progress& progress) {
+    report(progress, 0.0, "reading project");
+    project::Project p = project::load_project(file);
+    const auto dir = p.resolved_model_path(std::filesystem::absolute(file));
+    if (dir.empty()) throw project::ProjectError(file.string() + ": the project names no model folder");
+    if (!std::filesystem::is_directory(dir))
+        throw project::ProjectError(file.string() + ": its model folder " + dir.string() + " does not exist");
+    Workspace w;
+    w.project_file_ = std::filesystem::absolute(file);
+    report(progress, 0.1, "loading model");
+    w.model_ = model::Transformer::load(dir);
+    w.tokenizer_ = std::make_shared<io::Tokenizer>(io::Tokenizer::from_directory(dir));
+    w.project_ = p;
+    for (const auto& o : p.observables) {
+        try {
+            w.add_observable(o.name, o.expr);
+        } catch (const ObservableParseError& e) {
+            throw project::ProjectError(file.string() + ": observable '" + o.name + "': " + e.what());
+        }
+    }
+    w.set_datasets(p.datasets.empty() ? study_datasets() : p.datasets);
+    report(progress, 1.0, "ready");
+    return w;
+}
+
+void Workspace::record_recipe(const Observable& o) {
+    for (auto& r : project_.observables)
+        if (r.name == o.name) {
+            r.expr = o.expr;
+            return;
+        }
+    project_.observables.push_back({o.name, o.expr});
+}
+
+const Observable& Workspace::add_observable(const std::string& name, const std::string& expr) {
+    Observable o = parse_observable(expr, *tokenizer_, model_->config().d_vocab, name);
+    for (auto& existing : observables_)
+        if (existing.name == o.name) {
+            existing = std::move(o);
+            record_recipe(existing);
+            return existing;
+        }
+    observables_.push_back(std::move(o));
+    record_recipe(observables_.back());
+    return observables_.back();
+}
+
+const Observable& Workspace::observable(const std::string& name) const {
+    for (const auto& o : observables_)
+        if (o.name == name) return o;
+    throw std::invalid_argument("no observable named '" + name + "'");
+}
+
+ObservableMatrix Workspace::observable_matrix() const {
+    ObservableMatrix m;
+    const int V = model_->config().d_vocab;
+    m.n = torch::zeros({static_cast<std::int64_t>(observables_.size()), V});
+    for (std::size_t k = 0; k < observables_.size(); ++k) {
+        m.names.push_back(observables_[k].name);
+        m.n[static_cast<std::int64_t>(k)] = observables_[k].vector(V);
+    }
+    return m;
+}
+
+void Workspace::set_datasets(const std::vector<project::Dataset>& datasets) {
+    std::vector<DatasetPrompts> out;
+    for (const auto& d : datasets) {
+        DatasetPrompts dp;
+        dp.recipe = d;
+        dp.prompts = project::expand(d);
+        project::tokenize(dp.prompts, *tokenizer_);
+        for (const auto& p : dp.prompts)
+            if (static_cast<int>(p.ids.size()) > model_->config().n_ctx)
+                throw std::invalid_argument("prompt \"" + p.text + "\" is longer than the model's context");
+        dp.pairs = project::pairs(d);
+        out.push_back(std::move(dp));
+    }
+    datasets_ = std::move(out);
+    project_.datasets = datasets;
+}
+
+const DatasetPrompts& Workspace::dataset(const std::string& name) const {
+    for (const auto& d : datasets_)
+        if (d.recipe.name == name) return d;
+    std::string known;
+    for (const auto& d : datasets_) known += (known.empty() ? "" : ", ") + d.recipe.name;
+    throw std::invalid_argument("no dataset named '" + name + "' (the project has: " + known + ")");
+}
+
+PromptBatch Workspace::prompt_batch(const std::string& name, const std::string& position) const {
+    if (position != "name" && position != "last")
+        throw std::invalid_argument("unknown token position '" + position + "' (use name or last)");
+    const auto& d = dataset(name);
+    PromptBatch b;
+    for (const auto& p : d.prompts) {
+        b.ids.push_back(p.ids);
+        b.positions.push_back(position == "name" ? p.name_position : static_cast<int>(p.ids.size()) - 1);
+    }
+    return b;
+}
+
+std::pair<PromptBatch, PromptBatch> Workspace::pair_batches(const std::string& name) const {
+    const auto& d = dataset(name);
+    if (d.pairs.empty()) throw std::invalid_argument("dataset '" + name + "' has no female/male prompt pairs");
+    const PromptBatch all = prompt_batch(name);
+    std::vector<int> clean, corrupt;
+    for (auto [f, m] : d.pairs) clean.push_back(f), corrupt.push_back(m);
+    return {all.subset(clean), all.subset(corrupt)};
+}
+
+FeatureOptions Workspace::feature_options(const std::string& ln_mode, const std::string& dataset,
+                                          const Progress& progress) const {
+    FeatureOptions o;
+    LnMode mode;
+    if (!parse_ln_mode(ln_mode, mode)) throw std::invalid_argument("unknown LayerNorm mode '" + ln_mode + "' (none, approx, exact)");
+    o.final_ln = mode;
+    o.block_ln = mode;
+    if (mode == LnMode::None) return o;
+    if (project_.settings.rho && mode == LnMode::Approximate) {
+        o.final_rho = *project_.settings.rho;
+        o.default_rho = *project_.settings.rho;
+        return o;
+    }
+    if (dataset.empty()) {
+        if (mode == LnMode::Exact) throw std::invalid_argument("the exact LayerNorm treatment needs a dataset");
+        return o;
+    }
+    auto norms = residual_norms(*model_, prompt_batch(dataset), progress);
+    o.final_rho = norms.final_rho;
+    o.rho_ln1 = norms.ln1_rho;
+    o.rho_ln2 = norms.ln2_rho;
+    if (mode == LnMode::Exact) {
+        // Tangents at the first prompt: its final residual and its residuals at the name slot.
+        o.final_residual = norms.final_residuals[0];
+        o.residuals = norms.resid_at_position[0];
+    }
+    return o;
+}
+
+}  // namespace obsprop

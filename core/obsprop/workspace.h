@@ -1,0 +1,75 @@
+// Everything an analysis works on, opened once: the model, its tokenizer, the parsed observables and
+// the tokenised datasets. The CLI and the GUI both build one from a model folder or a project file, so
+// they compute with the same inputs and give the same numbers.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/tokenizer.h"
+#include "obsprop/features.h"
+#include "obsprop/observable.h"
+#include "obsprop/prompts.h"
+#include "project/project.h"
+
+namespace obsprop {
+
+struct DatasetPrompts {
+    project::Dataset recipe;
+    std::vector<project::Prompt> prompts;    // tokenised, with name slots
+    std::vector<std::pair<int, int>> pairs;  // (female, male) indices into prompts
+};
+
+class Workspace {
+  public:
+    // A model folder with the project's defaults (no observables; the study's datasets).
+    static Workspace open_model(const std::filesystem::path& dir, const Progress& progress = {});
+    // A project file: its model, observables, datasets and settings. Throws project::ProjectError,
+    // io::FormatError, ... with messages naming the file.
+    static Workspace open_project(const std::filesystem::path& file, const Progress& progress = {});
+
+    const model::Transformer& model() const { return *model_; }
+    std::shared_ptr<const model::Transformer> model_ptr() const { return model_; }
+    const io::Tokenizer& tokenizer() const { return *tokenizer_; }
+    const project::Project& project() const { return project_; }
+    project::Project& project() { return project_; }
+    const std::filesystem::path& project_file() const { return project_file_; }
+
+    // Parses and adds an observable (replacing one of the same name); `name` empty takes the name written
+    // in the text ("subj = ..."), else the expression. Throws ObservableParseError.
+    const Observable& add_observable(const std::string& name, const std::string& expr);
+    const std::vector<Observable>& observables() const { return observables_; }
+    const Observable& observable(const std::string& name) const;  // throws std::invalid_argument
+    ObservableMatrix observable_matrix() const;
+
+    // Replaces the datasets (tokenising them). Throws std::invalid_argument naming a bad prompt.
+    void set_datasets(const std::vector<project::Dataset>& datasets);
+    const std::vector<DatasetPrompts>& datasets() const { return datasets_; }
+    const DatasetPrompts& dataset(const std::string& name) const;  // throws std::invalid_argument
+
+    // The prompts of a dataset with positions: "name" (the name slot) or "last".
+    PromptBatch prompt_batch(const std::string& dataset, const std::string& position = "name") const;
+    // Clean (female) and corrupted (male) halves of the dataset's pairs.
+    std::pair<PromptBatch, PromptBatch> pair_batches(const std::string& dataset) const;
+
+    // FeatureOptions from the project settings: ln_mode none|approx|exact; ρ from settings.rho, else
+    // estimated on `dataset` when given (else √d, i.e. no rescaling).
+    FeatureOptions feature_options(const std::string& ln_mode, const std::string& dataset = {},
+                                   const Progress& progress = {}) const;
+
+  private:
+    void record_recipe(const Observable& o);
+    std::shared_ptr<model::Transformer> model_;
+    std::shared_ptr<io::Tokenizer> tokenizer_;
+    project::Project project_;
+    std::filesystem::path project_file_;
+    std::vector<Observable> observables_;
+    std::vector<DatasetPrompts> datasets_;
+};
+
+// The study's three datasets (DESIGN §5).
+std::vector<project::Dataset> study_datasets();
+
+}  // namespace obsprop
