@@ -1,6 +1,5 @@
 // The obsprop command-line tool, run as a user runs it: JSON contracts and clean failures.
-#include "checkpoint_gen.h"
-#include "naive_transformer.h"
+#include "test_models.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -116,9 +115,7 @@ class TestCli : public QObject {
         auto j = r.json();
         auto last = j[QStringLiteral("last")].toArray();
         QCOMPARE(last.size(), 512);
-        obsprop::naive::Weights w;
-        for (const auto& [name, t] : gen_.tensors) w[name] = obsprop::naive::Tensor{t.shape, t.values};
-        auto ref = obsprop::naive::run(gen_.config, w, ids);
+        auto ref = obsprop::naive::run(gen_.config, test_models::to_naive(gen_), ids);
         for (int v = 0; v < 512; ++v)
             QVERIFY(std::abs(last[v].toDouble() - ref.logits.back()[v]) < 1e-4 * (1 + std::abs(ref.logits.back()[v])));
         auto top = j[QStringLiteral("top")].toArray();

@@ -1,8 +1,6 @@
 // The LibTorch forward pass against the independent naive reference (tests/reference), on tiny
 // generated checkpoints of every family and storage variant; hooks, interventions and gradients.
-#include "model/transformer.h"
-#include "naive_transformer.h"
-#include "checkpoint_gen.h"
+#include "test_models.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -20,11 +18,7 @@ struct Variant {
     nlohmann::json config_overrides = nlohmann::json::object();
 };
 
-naive::Weights to_naive(const tools::GeneratedCheckpoint& g) {
-    naive::Weights w;
-    for (const auto& [name, t] : g.tensors) w[name] = naive::Tensor{t.shape, t.values};
-    return w;
-}
+using test_models::to_naive;
 
 // Writes the checkpoint (with config overrides applied) and returns its folder.
 std::string write(const tools::GeneratedCheckpoint& g, const tools::CheckpointSpec& s, const QTemporaryDir& tmp) {

@@ -1,0 +1,188 @@
+// The analysis subcommands of the CLI, run as a user runs them, checked against explicit loops over
+// the raw checkpoint tensors and the naive reference.
+#include "test_models.h"
+#include "io/tokenizer.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QtTest>
+
+#include <cmath>
+
+using test_models::make_tiny;
+using test_models::TinyModel;
+using Vec = std::vector<double>;
+
+namespace {
+
+struct Run {
+    int code = -1;
+    QByteArray out, err;
+    QJsonObject json() const { return QJsonDocument::fromJson(out).object(); }
+    QJsonArray array() const { return QJsonDocument::fromJson(out).array(); }
+};
+
+Run cli(const QStringList& args) {
+    QProcess p;
+    p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"), args);
+    p.waitForFinished(120000);
+    Run r;
+    r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+    r.out = p.readAllStandardOutput();
+    r.err = p.readAllStandardError();
+    return r;
+}
+
+const QString kSubj = QStringLiteral("subj=#10 - #20");
+const QString kObj = QStringLiteral("obj=0.5*#7 + 0.5*#99 - #3");
+
+// y = W_Vᵀ W_Oᵀ W_Uᵀ n for GPT-2 (Conv1D [in, out] tensors, tied W_U = wte), double precision.
+Vec feature(const TinyModel& t, int l, int h, const std::vector<std::pair<int, double>>& n) {
+    const int d = t.spec.d_model, dh = t.spec.d_head();
+    const auto& wte = t.tensor("wte.weight");
+    const auto& proj = t.tensor("h." + std::to_string(l) + ".attn.c_proj.weight");  // [d(in), d(out)]
+    const auto& attn = t.tensor("h." + std::to_string(l) + ".attn.c_attn.weight");  // [d, 3d]
+    Vec v(d, 0.0), z(dh, 0.0), y(d, 0.0);
+    for (auto [id, w] : n)
+        for (int i = 0; i < d; ++i) v[i] += w * wte.values[static_cast<std::size_t>(id * d + i)];
+    for (int e = 0; e < dh; ++e)
+        for (int j = 0; j < d; ++j) z[e] += proj.values[static_cast<std::size_t>((h * dh + e) * d + j)] * v[j];
+    for (int i = 0; i < d; ++i)
+        for (int e = 0; e < dh; ++e) y[i] += attn.values[static_cast<std::size_t>(i * 3 * d + 2 * d + h * dh + e)] * z[e];
+    return y;
+}
+
+double dot(const Vec& a, const Vec& b) {
+    double s = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+    return s;
+}
+
+}  // namespace
+
+class TestCliAnalysis : public QObject {
+    Q_OBJECT
+    TinyModel t_ = make_tiny(obsprop::tools::Family::GPT2, 23, 512);
+    QString dir_;
+
+  private Q_SLOTS:
+    void initTestCase() { dir_ = t_.dir->filePath(QStringLiteral("model")); }
+
+    void featuresContract() {
+        auto r = cli({QStringLiteral("features"), QStringLiteral("--model"), dir_, QStringLiteral("--observable"), kSubj,
+                      QStringLiteral("--observable"), kObj, QStringLiteral("--ln"), QStringLiteral("none"), QStringLiteral("--json")});
+        QVERIFY2(r.code == 0, r.err.constData());
+        auto j = r.json();
+        auto obs = j[QStringLiteral("observables")].toArray();
+        QCOMPARE(obs.size(), 2);
+        QCOMPARE(obs[0].toObject()[QStringLiteral("token_ids")].toArray(), (QJsonArray{10, 20}));
+        QCOMPARE(obs[1].toObject()[QStringLiteral("token_ids")].toArray(), (QJsonArray{3, 7, 99}));
+        auto heads = j[QStringLiteral("heads")].toArray();
+        QCOMPARE(heads.size(), t_.spec.n_layers * t_.spec.n_heads);
+        const std::vector<std::pair<int, double>> n1{{10, 1.0}, {20, -1.0}}, n2{{7, 0.5}, {99, 0.5}, {3, -1.0}};
+        for (const auto& hv : heads) {
+            auto h = hv.toObject();
+            const int l = h[QStringLiteral("layer")].toInt(), hh = h[QStringLiteral("head")].toInt();
+            Vec y1 = feature(t_, l, hh, n1), y2 = feature(t_, l, hh, n2);
+            const double a = std::sqrt(dot(y1, y1)), b = std::sqrt(dot(y2, y2));
+            auto norms = h[QStringLiteral("norm")].toArray();
+            QVERIFY(std::abs(norms[0].toDouble() - a) < 1e-5 * (1 + a));
+            QVERIFY(std::abs(norms[1].toDouble() - b) < 1e-5 * (1 + b));
+            QVERIFY(std::abs(h[QStringLiteral("cosine")].toDouble() - dot(y1, y2) / (a * b)) < 1e-5);
+            QVERIFY(std::abs(h[QStringLiteral("coupling")].toDouble() - dot(y1, y2) / (a * a)) < 1e-5);
+        }
+    }
+
+    // Steering with head 0.h's feature at blocks.0.hook_resid_pre, at each prompt's name token, equals the
+    // naive model with α·y added to the position-table row of that token.
+    void steerMatchesReference() {
+        auto r = cli({QStringLiteral("steer"), QStringLiteral("--model"), dir_, QStringLiteral("--observable"), kSubj,
+                      QStringLiteral("--head"), QStringLiteral("0.2"), QStringLiteral("--alpha"), QStringLiteral("3.5"),
+                      QStringLiteral("--dataset"), QStringLiteral("subject"), QStringLiteral("--json")});
+        QVERIFY2(r.code == 0, r.err.constData());
+        auto j = r.json();
+        QCOMPARE(j[QStringLiteral("hook")].toString(), QStringLiteral("blocks.0.hook_resid_pre"));
+        const Vec y = feature(t_, 0, 2, {{10, 1.0}, {20, -1.0}});
+        auto prompts = j[QStringLiteral("prompts")].toArray();
+        QCOMPARE(prompts.size(), 60);
+        auto tok = obsprop::io::Tokenizer::from_directory(dir_.toStdString());
+        double mean_change = 0;
+        for (int p = 0; p < prompts.size(); p += 7) {
+            auto po = prompts[p].toObject();
+            const auto ids = tok.encode(po[QStringLiteral("text")].toString().toStdString());
+            const int pos = po[QStringLiteral("position")].toInt();
+            auto w = t_.naive();
+            auto& wpe = w.at("wpe.weight");
+            for (int i = 0; i < t_.spec.d_model; ++i) wpe.values[static_cast<std::size_t>(pos * t_.spec.d_model + i)] += static_cast<float>(3.5 * y[i]);
+            auto steered = obsprop::naive::run(t_.gen.config, w, ids).logits.back();
+            auto plain = t_.run_naive(ids).logits.back();
+            const double after = steered[10] - steered[20], before = plain[10] - plain[20];
+            QVERIFY(std::abs(po[QStringLiteral("after")].toArray()[0].toDouble() - after) < 1e-4 * (1 + std::abs(after)));
+            QVERIFY(std::abs(po[QStringLiteral("before")].toArray()[0].toDouble() - before) < 1e-4 * (1 + std::abs(before)));
+        }
+        for (const auto& pv : prompts) {
+            auto po = pv.toObject();
+            mean_change += (po[QStringLiteral("after")].toArray()[0].toDouble() - po[QStringLiteral("before")].toArray()[0].toDouble()) / 60;
+        }
+        QVERIFY(std::abs(j[QStringLiteral("observables")].toArray()[0].toObject()[QStringLiteral("mean_change")].toDouble() - mean_change) < 1e-9 + 1e-9 * std::abs(mean_change));
+    }
+
+    // A project written by `project create` validates, and `export` writes the same features table the
+    // `features` command prints.
+    void projectAndExport() {
+        const QString proj = t_.dir->filePath(QStringLiteral("p.obsprop")), out = t_.dir->filePath(QStringLiteral("export"));
+        auto c = cli({QStringLiteral("project"), QStringLiteral("create"), QStringLiteral("--model"), dir_,
+                      QStringLiteral("--observable"), kSubj, QStringLiteral("--observable"), kObj, QStringLiteral("--out"), proj});
+        QVERIFY2(c.code == 0, c.err.constData());
+        auto v = cli({QStringLiteral("project"), QStringLiteral("validate"), proj, QStringLiteral("--json")});
+        QVERIFY2(v.code == 0, v.err.constData());
+        QVERIFY(v.json()[QStringLiteral("fingerprint_matches")].toBool());
+        QCOMPARE(v.json()[QStringLiteral("observables")].toInt(), 2);
+        auto e = cli({QStringLiteral("export"), QStringLiteral("--project"), proj, QStringLiteral("--out"), out});
+        QVERIFY2(e.code == 0, e.err.constData());
+        auto f = cli({QStringLiteral("features"), QStringLiteral("--project"), proj, QStringLiteral("--csv")});
+        QVERIFY2(f.code == 0, f.err.constData());
+        QFile csv(out + QStringLiteral("/features.csv"));
+        QVERIFY(csv.open(QIODevice::ReadOnly));
+        QCOMPARE(csv.readAll(), f.out);
+        for (const char* name : {"manifest.json", "attribution_subject.csv", "coupling_subj_obj.csv", "svd_subj.csv",
+                                 "paths_obj.json", "dataset_object.csv"})
+            QVERIFY2(QFileInfo(out + QLatin1Char('/') + QLatin1String(name)).size() > 0, name);
+    }
+
+    void errors_data() {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("malformed expression") << QStringList{QStringLiteral("features"), QStringLiteral("--model"), QStringLiteral("@M"),
+                                                             QStringLiteral("--observable"), QStringLiteral("#10 -")}
+                                              << QStringLiteral("column 6");
+        QTest::newRow("token outside the vocabulary") << QStringList{QStringLiteral("features"), QStringLiteral("--model"), QStringLiteral("@M"),
+                                                                     QStringLiteral("--observable"), QStringLiteral("#100000")}
+                                                      << QStringLiteral("100000");
+        QTest::newRow("both model and project") << QStringList{QStringLiteral("features"), QStringLiteral("--model"), QStringLiteral("@M"),
+                                                               QStringLiteral("--project"), QStringLiteral("x.obsprop")}
+                                                << QStringLiteral("exactly one of --model");
+        QTest::newRow("missing project") << QStringList{QStringLiteral("project"), QStringLiteral("validate"), QStringLiteral("/nonexistent.obsprop")}
+                                         << QStringLiteral("cannot open the project file");
+        QTest::newRow("absurd multiplier") << QStringList{QStringLiteral("steer"), QStringLiteral("--model"), QStringLiteral("@M"),
+                                                          QStringLiteral("--observable"), kSubj, QStringLiteral("--head"), QStringLiteral("0.1"),
+                                                          QStringLiteral("--alpha"), QStringLiteral("1e12")}
+                                           << QStringLiteral("absurd");
+        QTest::newRow("unknown dataset") << QStringList{QStringLiteral("attribute"), QStringLiteral("--model"), QStringLiteral("@M"),
+                                                        QStringLiteral("--observable"), kSubj, QStringLiteral("--dataset"), QStringLiteral("nope")}
+                                         << QStringLiteral("no dataset named 'nope'");
+    }
+    void errors() {
+        QFETCH(QStringList, args);
+        QFETCH(QString, message);
+        args.replaceInStrings(QStringLiteral("@M"), dir_);
+        auto r = cli(args);
+        QCOMPARE(r.code, 1);
+        QVERIFY2(QString::fromUtf8(r.err).contains(message), r.err.constData());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCliAnalysis)
+#include "tst_cli_analysis.moc"
