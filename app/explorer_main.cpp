@@ -4,9 +4,11 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QPixmap>
+#include <QTabWidget>
 #include <QTimer>
 
 #include "main_window.h"
+#include "session.h"
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
@@ -19,7 +21,11 @@ int main(int argc, char** argv) {
     parser.setApplicationDescription(QStringLiteral("Observable propagation explorer for Transformer language models"));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("path"), QStringLiteral("A Hugging Face model folder to open"));
+    parser.addPositionalArgument(QStringLiteral("path"), QStringLiteral("A Hugging Face model folder or a .obsprop project"));
+    QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("Show this tab first (0 = Heads)"), QStringLiteral("index"));
+    QCommandLineOption head(QStringLiteral("head"), QStringLiteral("Select this head once open, e.g. 1.2"), QStringLiteral("L.H"));
+    parser.addOption(tab);
+    parser.addOption(head);
     QCommandLineOption shot(QStringLiteral("screenshot"),
                             QStringLiteral("Save a PNG of the window once the path has opened, then quit"),
                             QStringLiteral("file.png"));
@@ -40,15 +46,30 @@ int main(int argc, char** argv) {
     if (parser.isSet(shot)) {
         const QString file = parser.value(shot);
         w.setProperty("quietErrors", true);
+        // Once opened, wait until the background analyses have finished, then grab the window.
         auto grabAndQuit = [&w, file] {
-            QTimer::singleShot(300, &w, [&w, file] {
-                const bool ok = w.grab().save(file);
-                QApplication::exit(ok ? 0 : 1);
+            auto* poll = new QTimer(&w);
+            poll->setInterval(150);
+            QObject::connect(poll, &QTimer::timeout, &w, [&w, file, poll] {
+                if (w.session()->jobs().running() > 0) return;
+                poll->stop();
+                QTimer::singleShot(400, &w, [&w, file] {
+                    const bool ok = w.grab().save(file);
+                    QApplication::exit(ok ? 0 : 1);
+                });
             });
+            poll->start();
         };
         QObject::connect(&w, &obsprop::ui::MainWindow::modelOpened, &w, grabAndQuit);
         QObject::connect(&w, &obsprop::ui::MainWindow::openFailed, &w, grabAndQuit);
         if (parser.positionalArguments().isEmpty()) grabAndQuit();
+    }
+    if (parser.isSet(tab) || parser.isSet(head)) {
+        QObject::connect(&w, &obsprop::ui::MainWindow::modelOpened, &w, [&w, &parser, &tab, &head] {
+            if (parser.isSet(tab)) w.tabs()->setCurrentIndex(parser.value(tab).toInt());
+            const auto lh = parser.value(head).split(QLatin1Char('.'));
+            if (lh.size() == 2) w.selectHead({lh[0].toInt(), lh[1].toInt()});
+        });
     }
     w.show();
     if (!parser.positionalArguments().isEmpty()) w.openPath(parser.positionalArguments().first());

@@ -1,60 +1,164 @@
-// The explorer window: opening a model folder in the background, and failing cleanly.
-#include "checkpoint_gen.h"
+// The explorer window as a user drives it: open a model, add observables (with inline errors), the
+// heatmap equals the CLI's numbers, clicking selects a head everywhere, projects save and restore the
+// view state, a broken project shows an error and keeps the current work, unsaved work is autosaved.
+#include "test_models.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QProcess>
 #include <QSignalSpy>
-#include <QTemporaryDir>
-#include <QTreeWidget>
+#include <QTableView>
 #include <QtTest>
 
+#include "heads_view.h"
+#include "heatmap_widget.h"
 #include "main_window.h"
+#include "project_panel.h"
+#include "qcp.h"
+#include "session.h"
+
+using namespace obsprop::ui;
+
+namespace {
+
+QJsonObject cliFeatures(const QStringList& args) {
+    QProcess p;
+    p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"), QStringList{QStringLiteral("features")} + args);
+    p.waitForFinished(60000);
+    return QJsonDocument::fromJson(p.readAllStandardOutput()).object();
+}
+
+void typeObservable(MainWindow& w, const QString& text) {
+    auto* input = w.projectPanel()->observableInput();
+    input->clear();
+    QTest::keyClicks(input, text);
+    QTest::keyClick(input, Qt::Key_Return);
+}
+
+}  // namespace
 
 class TestMainWindow : public QObject {
     Q_OBJECT
-    QTemporaryDir tmp_;
+    test_models::TinyModel t_ = test_models::make_tiny(obsprop::tools::Family::GPT2, 31, 512);
+    QString dir_;
 
   private Q_SLOTS:
     void initTestCase() {
         QCoreApplication::setOrganizationName(QStringLiteral("ObsPropTests"));
         QStandardPaths::setTestModeEnabled(true);
+        dir_ = t_.dir->filePath(QStringLiteral("model"));
+        QFile::remove(MainWindow::recoveryFile());
     }
 
-    void opensModelAndKeepsItOnError() {
-        auto s = obsprop::tools::preset("tiny", obsprop::tools::Family::GPTNeo);
-        const QString dir = tmp_.filePath(QStringLiteral("neo"));
-        obsprop::tools::write_checkpoint(obsprop::tools::generate(s), s, dir.toStdString());
-
-        obsprop::ui::MainWindow w;
+    void openAnalyseSaveRestore() {
+        MainWindow w;
         w.setProperty("quietErrors", true);
         w.show();
-        QSignalSpy opened(&w, &obsprop::ui::MainWindow::modelOpened);
-        QSignalSpy failed(&w, &obsprop::ui::MainWindow::openFailed);
-        w.openPath(dir);
-        // The call returns at once; the load finishes on a worker thread.
-        QVERIFY(opened.wait(20000));
-        QCOMPARE(w.currentModel(), QFileInfo(dir).absoluteFilePath());
-        auto* tree = w.findChild<QTreeWidget*>();
-        QVERIFY(tree);
-        QMap<QString, QString> rows;
-        for (int i = 0; i < tree->topLevelItemCount(); ++i)
-            rows[tree->topLevelItem(i)->text(0)] = tree->topLevelItem(i)->text(1);
-        QCOMPARE(rows.value(QStringLiteral("Family")), QStringLiteral("gpt_neo"));
-        QCOMPARE(rows.value(QStringLiteral("Layers")), QString::number(s.n_layers));
-        QCOMPARE(rows.value(QStringLiteral("Heads per layer")), QString::number(s.n_heads));
-        QCOMPARE(rows.value(QStringLiteral("Local-attention layers")), QString::number(s.n_layers / 2));
-        QVERIFY(w.windowTitle().contains(QStringLiteral("neo")));
+        QSignalSpy opened(&w, &MainWindow::modelOpened);
+        w.openPath(dir_);
+        QVERIFY(opened.wait(30000));
+        QCOMPARE(w.currentModel(), QFileInfo(dir_).absoluteFilePath());
 
-        // A broken folder reports an error and leaves the open model in place.
-        const QString bad = tmp_.filePath(QStringLiteral("broken"));
-        QDir().mkpath(bad);
-        QFile f(bad + QStringLiteral("/config.json"));
+        // A malformed expression is reported inline and nothing is added.
+        typeObservable(w, QStringLiteral("bad = #10 -"));
+        QVERIFY(w.projectPanel()->errorLabel()->isVisible());
+        QVERIFY(w.projectPanel()->errorLabel()->text().contains(QStringLiteral("column")));
+        QCOMPARE(w.projectPanel()->observableList()->count(), 0);
+
+        QSignalSpy features(w.session(), &Session::featuresReady);
+        typeObservable(w, QStringLiteral("subj = #10 - #20"));
+        QVERIFY(!w.projectPanel()->errorLabel()->isVisible());
+        typeObservable(w, QStringLiteral("obj = 0.5*#7 + 0.5*#99 - #3"));
+        QCOMPARE(w.projectPanel()->observableList()->count(), 2);
+        QTRY_VERIFY_WITH_TIMEOUT(w.headsView()->matrix(QStringLiteral("norm: obj")) != nullptr, 30000);
+        QVERIFY(w.windowTitle().contains(QStringLiteral("[*]")));
+        QVERIFY(w.isWindowModified());
+
+        // The heatmap holds n_layers × n_heads cells equal to `obsprop features` with the same settings.
+        w.headsView()->setQuantity(0, QStringLiteral("norm: subj"));
+        auto* map = qobject_cast<QCPColorMap*>(w.headsView()->heatmap(0)->plot()->plottable(0));
+        QCOMPARE(map->data()->keySize() * map->data()->valueSize(), t_.spec.n_layers * t_.spec.n_heads);
+        const auto cli = cliFeatures({QStringLiteral("--model"), dir_, QStringLiteral("--observable"), QStringLiteral("subj=#10 - #20"),
+                                      QStringLiteral("--ln"), w.session()->lnMode(), QStringLiteral("--dataset"),
+                                      QStringLiteral("subject"), QStringLiteral("--json")});
+        const auto heads = cli[QStringLiteral("heads")].toArray();
+        QCOMPARE(heads.size(), t_.spec.n_layers * t_.spec.n_heads);
+        for (const auto& hv : heads) {
+            auto h = hv.toObject();
+            const double want = h[QStringLiteral("norm")].toArray()[0].toDouble();
+            const double got = map->data()->cell(h[QStringLiteral("head")].toInt(), h[QStringLiteral("layer")].toInt());
+            QVERIFY2(std::abs(got - want) <= 1e-6 * (1 + std::abs(want)), qPrintable(QStringLiteral("%1 vs %2").arg(got).arg(want)));
+        }
+
+        // Clicking a cell selects the head in the window, both heatmaps and the table.
+        QSignalSpy changed(&w, &MainWindow::headChanged);
+        auto* plot = w.headsView()->heatmap(0)->plot();
+        plot->replot();
+        const QPoint cell(int(plot->xAxis->coordToPixel(3)), int(plot->yAxis->coordToPixel(1)));
+        QTest::mouseClick(plot, Qt::LeftButton, {}, cell);
+        QCOMPARE(changed.count(), 1);
+        QCOMPARE(w.selectedHead(), (HeadRef{1, 3}));
+        auto* table = w.headsView()->table();
+        QCOMPARE(table->model()->data(table->currentIndex().siblingAtColumn(0)).toString(), QStringLiteral("1.3"));
+
+        // Save, then open in a fresh window: observables, selected head and dirty state come back.
+        const QString proj = t_.dir->filePath(QStringLiteral("saved.obsprop"));
+        QVERIFY(w.saveProjectTo(proj));
+        QVERIFY(!w.isWindowModified());
+        MainWindow w2;
+        w2.setProperty("quietErrors", true);
+        QSignalSpy opened2(&w2, &MainWindow::modelOpened);
+        w2.openPath(proj);
+        QVERIFY(opened2.wait(30000));
+        QCOMPARE(w2.projectPanel()->observableList()->count(), 2);
+        QCOMPARE(w2.selectedHead(), (HeadRef{1, 3}));
+        QVERIFY(!w2.isWindowModified());
+
+        // A malformed project: an error, and the open project stays as it was.
+        const QString bad = t_.dir->filePath(QStringLiteral("bad.obsprop"));
+        QFile f(bad);
         QVERIFY(f.open(QIODevice::WriteOnly));
-        f.write("{\"model_type\": \"gpt2\", ");
+        f.write(R"({"format": "obsprop-project", "version": 99})");
         f.close();
-        w.openPath(bad);
-        QVERIFY(failed.wait(20000));
-        QVERIFY(failed.first().first().toString().contains(QStringLiteral("invalid JSON")));
-        QCOMPARE(w.currentModel(), QFileInfo(dir).absoluteFilePath());
-        QCOMPARE(tree->topLevelItemCount(), int(rows.size()));
+        QSignalSpy failed(&w2, &MainWindow::openFailed);
+        w2.openPath(bad);
+        QVERIFY(failed.wait(30000));
+        QVERIFY(failed.first().first().toString().contains(QStringLiteral("newer ObsProp Explorer")));
+        QCOMPARE(w2.session()->projectFile(), proj);
+        QCOMPARE(w2.projectPanel()->observableList()->count(), 2);
+
+        // Unsaved work is written to the recovery file, which a clean save removes.
+        typeObservable(w2, QStringLiteral("third = #5"));
+        QVERIFY(w2.isWindowModified());
+        w2.writeRecovery();
+        QFile rec(MainWindow::recoveryFile());
+        QVERIFY(rec.open(QIODevice::ReadOnly));
+        const auto recovered = QJsonDocument::fromJson(rec.readAll()).object();
+        QCOMPARE(recovered[QStringLiteral("observables")].toArray().size(), 3);
+        rec.close();
+        QVERIFY(w2.saveProjectTo(proj));
+        QVERIFY(!QFile::exists(MainWindow::recoveryFile()));
+    }
+
+    void exportAllWritesFiguresAndTables() {
+        MainWindow w;
+        w.setProperty("quietErrors", true);
+        QSignalSpy opened(&w, &MainWindow::modelOpened);
+        w.openPath(dir_);
+        QVERIFY(opened.wait(30000));
+        w.session()->addObservable(QStringLiteral("subj"), QStringLiteral("#10 - #20"));
+        QTRY_VERIFY_WITH_TIMEOUT(w.headsView()->matrix(QStringLiteral("norm: subj")) != nullptr, 30000);
+        QTemporaryDir out;
+        QSignalSpy done(w.session(), &Session::exportFinished);
+        QVERIFY(w.exportAll(out.path()));
+        QVERIFY(done.wait(60000));
+        for (const char* f : {"heatmap_norm_subj.png", "heatmap_norm_subj.svg", "heatmap_norm_subj.pdf", "heads_table.csv",
+                              "features.csv", "manifest.json"})
+            QVERIFY2(QFileInfo(out.filePath(QLatin1String(f))).size() > 0, f);
     }
 };
 

@@ -41,7 +41,7 @@ HeatmapWidget::HeatmapWidget(QWidget* parent) : QWidget(parent) {
 
     map_ = new QCPColorMap(plot_->xAxis, plot_->yAxis);
     map_->setInterpolate(false);
-    map_->setTightBoundary(true);
+    map_->setTightBoundary(false);  // cells centred on integer (head, layer) coordinates
     scale_ = new QCPColorScale(plot_);
     plot_->plotLayout()->addElement(0, 1, scale_);
     scale_->setType(QCPAxis::atRight);

@@ -1,174 +1,344 @@
-// LibTorch headers first: Qt's macros must not be defined when they are parsed.
-#include "model/transformer.h"
-#include "io/safetensors.h"
-
 #include "main_window.h"
 
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDir>
+#include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QHeaderView>
+#include <QJsonArray>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
-#include <QPointer>
 #include <QProgressBar>
+#include <QPushButton>
+#include <QRegularExpression>
+#include <QSaveFile>
 #include <QSettings>
+#include <QStandardPaths>
 #include <QStatusBar>
-#include <QThreadPool>
-#include <QTreeWidget>
+#include <QTabWidget>
+#include <QTimer>
+
+#include "heads_view.h"
+#include "project_panel.h"
+#include "session.h"
 
 namespace obsprop::ui {
 
 namespace {
-
 constexpr int kMaxRecent = 8;
-
-QString humanBytes(double b) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int u = 0;
-    while (b >= 1024.0 && u < 4) b /= 1024.0, ++u;
-    return QStringLiteral("%1 %2").arg(b, 0, 'f', u ? 1 : 0).arg(QLatin1String(units[u]));
-}
-
-// Loads the model on a worker thread and describes it as (key, value) rows.
-QStringList describeModel(const QString& dir) {
-    const auto path = std::filesystem::path(dir.toStdString());
-    auto m = model::Transformer::load(path);
-    const auto& c = m->config();
-    QStringList rows;
-    auto add = [&rows](const QString& k, const QString& v) { rows << k << v; };
-    add(QStringLiteral("Family"), QString::fromLatin1(io::family_name(c.family)));
-    add(QStringLiteral("Layers"), QString::number(c.n_layers));
-    add(QStringLiteral("Heads per layer"), QString::number(c.n_heads));
-    add(QStringLiteral("d_model"), QString::number(c.d_model));
-    add(QStringLiteral("d_head"), QString::number(c.d_head));
-    add(QStringLiteral("d_mlp"), QString::number(c.d_mlp));
-    add(QStringLiteral("Vocabulary"), QString::number(c.d_vocab));
-    add(QStringLiteral("Context"), QString::number(c.n_ctx));
-    if (c.family == io::Family::GPTNeo) {
-        int local = 0;
-        for (int l = 0; l < c.n_layers; ++l) local += c.is_local(l) ? 1 : 0;
-        add(QStringLiteral("Local-attention layers"), QString::number(local));
-    }
-    if (c.family == io::Family::GPTNeoX) {
-        add(QStringLiteral("Rotary dims per head"), QString::number(c.rotary_dims));
-        add(QStringLiteral("Parallel residual"), c.parallel_residual ? QStringLiteral("yes") : QStringLiteral("no"));
-    }
-    add(QStringLiteral("Weights on disk"), humanBytes(static_cast<double>(m->checkpoint_bytes())));
-    const QDir d(dir);
-    const bool tok = d.exists(QStringLiteral("tokenizer.json")) ||
-                     (d.exists(QStringLiteral("vocab.json")) && d.exists(QStringLiteral("merges.txt")));
-    add(QStringLiteral("Tokenizer"), tok ? QStringLiteral("present") : QStringLiteral("missing"));
-    return rows;
-}
-
+constexpr int kAutosaveMs = 15000;
 }  // namespace
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
-    setWindowTitle(QStringLiteral("ObsProp Explorer"));
     setAcceptDrops(true);
+    setObjectName(QStringLiteral("MainWindow"));
+    session_ = new Session(this);
 
-    summary_ = new QTreeWidget(this);
-    summary_->setColumnCount(2);
-    summary_->setHeaderLabels({QStringLiteral("Property"), QStringLiteral("Value")});
-    summary_->setRootIsDecorated(false);
-    summary_->header()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
-    setCentralWidget(summary_);
+    tabs_ = new QTabWidget(this);
+    heads_ = new HeadsView(session_, tabs_);
+    tabs_->addTab(heads_, tr("&Heads"));
+    setCentralWidget(tabs_);
 
-    statusLabel_ = new QLabel(QStringLiteral("Open a Hugging Face model folder (File ▸ Open Model…)"), this);
-    progress_ = new QProgressBar(this);
-    progress_->setRange(0, 0);
-    progress_->setMaximumWidth(160);
-    progress_->hide();
-    statusBar()->addWidget(statusLabel_, 1);
-    statusBar()->addPermanentWidget(progress_);
+    panel_ = new ProjectPanel(session_, this);
+    auto* dock = new QDockWidget(tr("Project"), this);
+    dock->setObjectName(QStringLiteral("projectDock"));
+    dock->setWidget(panel_);
+    dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
+    addDockWidget(Qt::LeftDockWidgetArea, dock);
 
     buildMenus();
+    buildStatusBar();
+
+    connect(heads_, &HeadsView::headSelected, this, &MainWindow::selectHead);
+    connect(session_, &Session::workspaceOpened, this, &MainWindow::onOpened);
+    connect(session_, &Session::openFailed, this, [this](const QString& e) {
+        status_->setText(tr("Could not open: %1").arg(e));
+        Q_EMIT openFailed(e);
+        showError(tr("Could not open"), e);
+    });
+    connect(session_, &Session::recipeChanged, this, [this] {
+        if (session_->isOpen()) session_->computeFeatures();
+    });
+    connect(panel_, &ProjectPanel::lnModeChanged, this, [this] { session_->computeFeatures(); });
+    connect(session_, &Session::dirtyChanged, this, &MainWindow::updateTitle);
+    connect(session_, &Session::jobFailed, this, [this](const QString& channel, const QString& e) {
+        status_->setText(tr("%1 failed: %2").arg(channel, e));
+    });
+
+    autosave_ = new QTimer(this);
+    autosave_->setInterval(kAutosaveMs);
+    connect(autosave_, &QTimer::timeout, this, &MainWindow::writeRecovery);
+    autosave_->start();
 
     QSettings s;
-    if (!restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray())) resize(900, 600);
+    if (!restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray())) resize(1280, 800);
+    restoreState(s.value(QStringLiteral("window/state")).toByteArray());
+    updateTitle();
+    QTimer::singleShot(0, this, &MainWindow::offerRecovery);
 }
 
 MainWindow::~MainWindow() = default;
 
+bool MainWindow::quiet() const { return property("quietErrors").toBool(); }
+
+void MainWindow::showError(const QString& title, const QString& message) {
+    if (!quiet()) QMessageBox::warning(this, title, message);
+}
+
 void MainWindow::buildMenus() {
     auto* file = menuBar()->addMenu(tr("&File"));
-    auto* open = file->addAction(tr("&Open Model Folder…"), this, &MainWindow::chooseModelFolder);
-    open->setShortcut(QKeySequence::Open);
+    file->addAction(tr("Open &Model Folder…"), QKeySequence::Open, this, &MainWindow::chooseModelFolder);
+    file->addAction(tr("Open &Project…"), QKeySequence(tr("Ctrl+Shift+O")), this, &MainWindow::chooseProject);
     recentMenu_ = file->addMenu(tr("Open &Recent"));
     updateRecentMenu();
     file->addSeparator();
-    auto* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
-    quit->setShortcut(QKeySequence::Quit);
+    file->addAction(tr("&Save Project"), QKeySequence::Save, this, &MainWindow::save);
+    file->addAction(tr("Save Project &As…"), QKeySequence::SaveAs, this, &MainWindow::saveAs);
+    file->addSeparator();
+    file->addAction(tr("&Export Figure…"), QKeySequence(tr("Ctrl+E")), this, &MainWindow::exportFigure);
+    file->addAction(tr("Export &All…"), QKeySequence(tr("Ctrl+Shift+E")), this, &MainWindow::chooseExportAll);
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    auto* view = menuBar()->addMenu(tr("&View"));
+    view->addAction(tr("&Next Head"), QKeySequence(tr("Ctrl+J")), this, &MainWindow::nextHead);
+    view->addAction(tr("&Recompute"), QKeySequence::Refresh, this, [this] { session_->computeFeatures(); });
 }
 
-void MainWindow::chooseModelFolder() {
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open Hugging Face model folder"), modelDir_);
-    if (!dir.isEmpty()) openPath(dir);
-}
-
-void MainWindow::updateRecentMenu() {
-    recentMenu_->clear();
-    const QStringList recent = QSettings().value(QStringLiteral("recent/models")).toStringList();
-    for (const QString& r : recent) recentMenu_->addAction(r, this, [this, r] { openPath(r); });
-    recentMenu_->setEnabled(!recent.isEmpty());
+void MainWindow::buildStatusBar() {
+    status_ = new QLabel(tr("Open a Hugging Face model folder or a project (File ▸ Open)."), this);
+    progress_ = new QProgressBar(this);
+    progress_->setRange(0, 1000);
+    progress_->setMaximumWidth(180);
+    progress_->hide();
+    cancel_ = new QPushButton(tr("Cancel"), this);
+    cancel_->setObjectName(QStringLiteral("cancelJob"));
+    cancel_->hide();
+    statusBar()->addWidget(status_, 1);
+    statusBar()->addPermanentWidget(progress_);
+    statusBar()->addPermanentWidget(cancel_);
+    auto& jobs = session_->jobs();
+    connect(cancel_, &QPushButton::clicked, this, [this] { session_->jobs().cancelAll(); });
+    connect(&jobs, &JobTracker::started, this, [this](const QString& channel) {
+        progress_->setValue(0);
+        progress_->show();
+        cancel_->show();
+        status_->setText(tr("Computing %1…").arg(channel));
+    });
+    connect(&jobs, &JobTracker::progress, this, [this](const QString& channel, double f, const QString& stage) {
+        progress_->setValue(static_cast<int>(f * 1000));
+        status_->setText(tr("%1: %2").arg(channel, stage));
+    });
+    connect(&jobs, &JobTracker::finished, this, [this](const QString& channel, bool ok) {
+        if (session_->jobs().running() > 0) return;
+        progress_->hide();
+        cancel_->hide();
+        if (ok) status_->setText(tr("Ready (%1 done)").arg(channel));
+    });
 }
 
 void MainWindow::openPath(const QString& path) {
     const QFileInfo fi(path);
-    const QString dir = fi.isDir() ? fi.absoluteFilePath() : fi.absolutePath();
-    const int gen = ++generation_;
-    statusLabel_->setText(tr("Loading %1…").arg(dir));
-    progress_->show();
-    QPointer<MainWindow> self(this);
-    QThreadPool::globalInstance()->start([self, dir, gen] {
-        QStringList rows;
-        QString error;
-        try {
-            rows = describeModel(dir);
-        } catch (const std::exception& e) {
-            error = QString::fromUtf8(e.what());
-        }
-        QMetaObject::invokeMethod(
-            qApp,
-            [self, dir, gen, rows, error] {
-                if (!self || gen != self->generation_) return;  // window gone, or a newer request won
-                self->progress_->hide();
-                if (!error.isEmpty()) {
-                    self->statusLabel_->setText(tr("Could not open %1").arg(dir));
-                    Q_EMIT self->openFailed(error);
-                    if (!self->property("quietErrors").toBool())
-                        QMessageBox::warning(self, tr("Could not open model"), error);
-                    return;
-                }
-                self->showSummary(dir, rows);
-            },
-            Qt::QueuedConnection);
-    });
+    if (!fi.exists()) {
+        const QString e = tr("%1 does not exist").arg(path);
+        Q_EMIT openFailed(e);
+        showError(tr("Could not open"), e);
+        return;
+    }
+    status_->setText(tr("Opening %1…").arg(fi.absoluteFilePath()));
+    if (fi.isFile() && fi.suffix() == QLatin1String("obsprop")) session_->openProject(fi.absoluteFilePath());
+    else session_->openModel(fi.isDir() ? fi.absoluteFilePath() : fi.absolutePath());
 }
 
-void MainWindow::showSummary(const QString& dir, const QStringList& rows) {
-    modelDir_ = dir;
-    summary_->clear();
-    for (int i = 0; i + 1 < rows.size(); i += 2)
-        new QTreeWidgetItem(summary_, QStringList{rows[i], rows[i + 1]});
-    setWindowTitle(QStringLiteral("%1 — ObsProp Explorer").arg(QFileInfo(dir).fileName()));
-    statusLabel_->setText(tr("Opened %1").arg(dir));
+QString MainWindow::currentModel() const { return session_->isOpen() ? session_->modelInfo().directory : QString(); }
 
+void MainWindow::onOpened() {
+    const ModelInfo m = session_->modelInfo();
+    if (restoringRecovery_) {
+        restoringRecovery_ = false;
+        session_->detachFromFile();
+    } else {
+        updateRecentMenu(session_->projectFile().isEmpty() ? m.directory : session_->projectFile());
+    }
+    status_->setText(tr("Opened %1 (%2, %3 layers × %4 heads)").arg(m.directory, m.family).arg(m.layers).arg(m.heads));
+    session_->computeFeatures();
+    const QStringList ds = session_->datasetNames();
+    if (!ds.isEmpty() && !session_->observables().isEmpty()) session_->computeAttribution(ds.first(), QStringLiteral("patching"));
+    restoreViewState();
+    updateTitle();
+    Q_EMIT modelOpened(m.directory);
+}
+
+void MainWindow::updateTitle() {
+    QString name = tr("Untitled");
+    if (!session_->projectFile().isEmpty()) name = QFileInfo(session_->projectFile()).fileName();
+    else if (session_->isOpen()) name = QFileInfo(session_->modelInfo().directory).fileName();
+    setWindowTitle(QStringLiteral("%1[*] — ObsProp Explorer").arg(name));
+    setWindowModified(session_->isDirty());
+}
+
+void MainWindow::updateRecentMenu(const QString& added) {
     QSettings s;
-    QStringList recent = s.value(QStringLiteral("recent/models")).toStringList();
-    recent.removeAll(dir);
-    recent.prepend(dir);
-    while (recent.size() > kMaxRecent) recent.removeLast();
-    s.setValue(QStringLiteral("recent/models"), recent);
-    updateRecentMenu();
-    Q_EMIT modelOpened(dir);
+    QStringList recent = s.value(QStringLiteral("recent/paths")).toStringList();
+    if (!added.isEmpty()) {
+        recent.removeAll(added);
+        recent.prepend(added);
+        while (recent.size() > kMaxRecent) recent.removeLast();
+        s.setValue(QStringLiteral("recent/paths"), recent);
+    }
+    recentMenu_->clear();
+    for (const QString& r : recent) recentMenu_->addAction(r, this, [this, r] { openPath(r); });
+    recentMenu_->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::chooseModelFolder() {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"), currentModel());
+    if (!dir.isEmpty()) openPath(dir);
+}
+
+void MainWindow::chooseProject() {
+    const QString f = QFileDialog::getOpenFileName(this, tr("Open project"), QString(), tr("ObsProp projects (*.obsprop)"));
+    if (!f.isEmpty()) openPath(f);
+}
+
+void MainWindow::storeViewState() {
+    QJsonObject v = session_->viewState();
+    v[QStringLiteral("selected_head")] = selected_.valid() ? QJsonArray{selected_.layer, selected_.head} : QJsonArray{};
+    v[QStringLiteral("tab")] = tabs_->currentIndex();
+    v[QStringLiteral("heatmap_left")] = heads_->quantity(0);
+    v[QStringLiteral("heatmap_right")] = heads_->quantity(1);
+    session_->setViewState(v);
+}
+
+void MainWindow::restoreViewState() {
+    const QJsonObject v = session_->viewState();
+    const QJsonArray h = v[QStringLiteral("selected_head")].toArray();
+    if (h.size() == 2) selectHead({h[0].toInt(), h[1].toInt()});
+    if (v.contains(QStringLiteral("tab"))) tabs_->setCurrentIndex(v[QStringLiteral("tab")].toInt());
+    // The heatmap choices apply once the results they name arrive.
+    const QString left = v[QStringLiteral("heatmap_left")].toString(), right = v[QStringLiteral("heatmap_right")].toString();
+    auto apply = [this, left, right] {
+        if (!left.isEmpty() && heads_->quantities().contains(left)) heads_->setQuantity(0, left);
+        if (!right.isEmpty() && heads_->quantities().contains(right)) heads_->setQuantity(1, right);
+    };
+    connect(session_, &Session::featuresReady, this, apply, Qt::SingleShotConnection);
+    connect(session_, &Session::attributionReady, this, apply, Qt::SingleShotConnection);
+}
+
+bool MainWindow::saveProjectTo(const QString& file) {
+    storeViewState();
+    const QString err = session_->saveProject(file);
+    if (!err.isEmpty()) {
+        status_->setText(tr("Not saved: %1").arg(err));
+        showError(tr("Could not save"), err);
+        return false;
+    }
+    QFile::remove(recoveryFile());
+    updateRecentMenu(file);
+    updateTitle();
+    status_->setText(tr("Saved %1").arg(file));
+    return true;
+}
+
+bool MainWindow::save() {
+    if (!session_->isOpen()) return false;
+    if (session_->projectFile().isEmpty()) return saveAs();
+    return saveProjectTo(session_->projectFile());
+}
+
+bool MainWindow::saveAs() {
+    if (!session_->isOpen()) return false;
+    QString f = QFileDialog::getSaveFileName(this, tr("Save project"), session_->projectFile(), tr("ObsProp projects (*.obsprop)"));
+    if (f.isEmpty()) return false;
+    if (!f.endsWith(QLatin1String(".obsprop"))) f += QLatin1String(".obsprop");
+    return saveProjectTo(f);
+}
+
+void MainWindow::exportFigure() {
+    const QString f = QFileDialog::getSaveFileName(this, tr("Export figure"), QString(),
+                                                   tr("PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)"));
+    if (f.isEmpty()) return;
+    if (!heads_->exportFigure(0, f, 0, 0, 2.0)) showError(tr("Export failed"), tr("Could not write %1").arg(f));
+}
+
+void MainWindow::chooseExportAll() {
+    const QString d = QFileDialog::getExistingDirectory(this, tr("Export everything into a folder"));
+    if (!d.isEmpty()) exportAll(d);
+}
+
+bool MainWindow::exportAll(const QString& dir) {
+    QDir().mkpath(dir);
+    bool ok = true;
+    // Figures of every quantity the Heads view holds, drawn by the same plot code as on screen.
+    const QString left = heads_->quantity(0);
+    for (const QString& q : heads_->quantities()) {
+        heads_->setQuantity(0, q);
+        QString stem = q;
+        stem.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9_.-]+")), QStringLiteral("_"));
+        for (const char* ext : {"png", "svg", "pdf"})
+            ok = heads_->exportFigure(0, QStringLiteral("%1/heatmap_%2.%3").arg(dir, stem, QLatin1String(ext)), 900, 700, 2.0) && ok;
+    }
+    heads_->setQuantity(0, left);
+    QSaveFile csv(dir + QStringLiteral("/heads_table.csv"));
+    if (csv.open(QIODevice::WriteOnly)) {
+        csv.write(heads_->tableCsv().toUtf8());
+        ok = csv.commit() && ok;
+    }
+    session_->exportTables(dir);
+    status_->setText(ok ? tr("Exporting tables to %1…").arg(dir) : tr("Some figures could not be written to %1").arg(dir));
+    return ok;
+}
+
+QString MainWindow::recoveryFile() {
+    const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    QDir().mkpath(dir);
+    return dir + QStringLiteral("/recovery.obsprop");
+}
+
+void MainWindow::writeRecovery() {
+    if (!session_->isOpen() || !session_->isDirty()) return;
+    storeViewState();
+    QSaveFile f(recoveryFile());
+    if (f.open(QIODevice::WriteOnly)) {
+        f.write(session_->serializeProject());
+        f.commit();
+    }
+}
+
+void MainWindow::offerRecovery() {
+    const QString f = recoveryFile();
+    if (!QFileInfo::exists(f) || quiet()) return;
+    const auto answer = QMessageBox::question(
+        this, tr("Restore unsaved work?"),
+        tr("ObsProp Explorer did not close normally last time. Restore the unsaved project it was working on?"),
+        QMessageBox::Yes | QMessageBox::Discard, QMessageBox::Yes);
+    if (answer == QMessageBox::Yes) {
+        restoringRecovery_ = true;
+        session_->openProject(f);
+    } else {
+        QFile::remove(f);
+    }
+}
+
+void MainWindow::selectHead(HeadRef h) {
+    if (!h.valid()) return;
+    selected_ = h;
+    heads_->setSelectedHead(h);
+    status_->setText(tr("Head %1 selected").arg(headName(h.layer, h.head)));
+    Q_EMIT headChanged(h);
+}
+
+void MainWindow::nextHead() {
+    if (!session_->isOpen()) return;
+    const ModelInfo m = session_->modelInfo();
+    HeadRef h = selected_.valid() ? selected_ : HeadRef{0, -1};
+    if (++h.head >= m.heads) h.head = 0, h.layer = (h.layer + 1) % std::max(1, m.layers);
+    selectHead(h);
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* e) {
@@ -181,7 +351,19 @@ void MainWindow::dropEvent(QDropEvent* e) {
 }
 
 void MainWindow::closeEvent(QCloseEvent* e) {
-    QSettings().setValue(QStringLiteral("window/geometry"), saveGeometry());
+    if (session_->isDirty() && !quiet()) {
+        const auto a = QMessageBox::question(this, tr("Unsaved changes"), tr("Save the project before closing?"),
+                                             QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
+        if (a == QMessageBox::Cancel || (a == QMessageBox::Save && !save())) {
+            e->ignore();
+            return;
+        }
+    }
+    QSettings s;
+    s.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    s.setValue(QStringLiteral("window/state"), saveState());
+    QFile::remove(recoveryFile());  // a clean exit leaves nothing to recover
+    session_->jobs().cancelAll();
     QMainWindow::closeEvent(e);
 }
 

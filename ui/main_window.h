@@ -1,15 +1,25 @@
-// The explorer's main window: opens a model folder (menu, drag and drop, command line) and shows
-// what it holds. Loading runs on a worker thread; the window never waits for it.
+// The explorer's main window: a project panel, the analysis views in tabs, a status bar with progress and
+// cancel for the running job, menus and shortcuts, project files with a dirty marker, autosave to a
+// recovery file and an offer to restore it after a crash. All computation happens in the Session's jobs.
 #pragma once
 
 #include <QMainWindow>
 #include <QString>
 
+#include "results.h"
+
 class QLabel;
-class QTreeWidget;
 class QProgressBar;
+class QPushButton;
+class QTabWidget;
+class QTimer;
+class QMenu;
 
 namespace obsprop::ui {
+
+class Session;
+class ProjectPanel;
+class HeadsView;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -17,13 +27,31 @@ class MainWindow : public QMainWindow {
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    // Opens a Hugging Face model folder in the background. Errors are shown, never fatal.
+    // A model folder or a .obsprop project, opened in the background. Errors are shown, never fatal,
+    // and the current work stays open.
     void openPath(const QString& path);
-    QString currentModel() const { return modelDir_; }
+    QString currentModel() const;
+    Session* session() const { return session_; }
+    HeadsView* headsView() const { return heads_; }
+    ProjectPanel* projectPanel() const { return panel_; }
+    QTabWidget* tabs() const { return tabs_; }
+    HeadRef selectedHead() const { return selected_; }
+
+    bool saveProjectTo(const QString& file);  // false (with a message) on failure
+    bool exportAll(const QString& dir);       // tables (as `obsprop export`) plus figures; blocks only on drawing
+
+    // Where unsaved work is written every few seconds while the project is dirty.
+    static QString recoveryFile();
+    void writeRecovery();
+
+  public Q_SLOTS:
+    void selectHead(obsprop::ui::HeadRef h);
+    void nextHead();
 
   Q_SIGNALS:
     void modelOpened(const QString& dir);
     void openFailed(const QString& message);
+    void headChanged(obsprop::ui::HeadRef h);
 
   protected:
     void dragEnterEvent(QDragEnterEvent* e) override;
@@ -32,16 +60,33 @@ class MainWindow : public QMainWindow {
 
   private:
     void buildMenus();
+    void buildStatusBar();
+    void onOpened();
+    void updateTitle();
+    void updateRecentMenu(const QString& added = {});
     void chooseModelFolder();
-    void updateRecentMenu();
-    void showSummary(const QString& dir, const QStringList& rows);
+    void chooseProject();
+    bool save();
+    bool saveAs();
+    void exportFigure();
+    void chooseExportAll();
+    void storeViewState();
+    void restoreViewState();
+    void offerRecovery();
+    void showError(const QString& title, const QString& message);
+    bool quiet() const;
 
-    QTreeWidget* summary_ = nullptr;
-    QLabel* statusLabel_ = nullptr;
+    Session* session_ = nullptr;
+    ProjectPanel* panel_ = nullptr;
+    QTabWidget* tabs_ = nullptr;
+    HeadsView* heads_ = nullptr;
+    QLabel* status_ = nullptr;
     QProgressBar* progress_ = nullptr;
-    class QMenu* recentMenu_ = nullptr;
-    QString modelDir_;
-    int generation_ = 0;
+    QPushButton* cancel_ = nullptr;
+    QMenu* recentMenu_ = nullptr;
+    QTimer* autosave_ = nullptr;
+    HeadRef selected_;
+    bool restoringRecovery_ = false;
 };
 
 }  // namespace obsprop::ui

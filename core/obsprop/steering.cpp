@@ -67,10 +67,9 @@ Tensor predict_steering(const SteeringBaseline& base, const Tensor& y, double al
     return alpha * at::matmul(base.gradients, y.to(torch::kDouble)).mean(1);  // [K]
 }
 
-SteeringResult steer(const model::Transformer& m, const PromptBatch& prompts, const SteeringBaseline& base,
-                     const ObservableMatrix& obs, const Tensor& y, double alpha, const Progress& progress) {
-    prompts.check();
-    check_layer(m, base.layer);
+namespace {
+
+void check_term(const model::Transformer& m, const Tensor& y, double alpha) {
     if (!std::isfinite(alpha)) throw std::invalid_argument("the steering multiplier is not a finite number");
     if (std::abs(alpha) > kMaxSteeringMultiplier)
         throw std::invalid_argument("steering multiplier " + std::to_string(alpha) + " is absurd (|α| must be at most 1e6)");
@@ -78,21 +77,41 @@ SteeringResult steer(const model::Transformer& m, const PromptBatch& prompts, co
         throw std::invalid_argument("steering vector has " + std::to_string(y.numel()) + " entries; the model's d_model is " +
                                     std::to_string(m.config().d_model));
     if (!torch::isfinite(y).all().item<bool>()) throw std::invalid_argument("the steering vector contains NaN or infinity");
-    if (base.values.size(0) != static_cast<std::int64_t>(prompts.size()) || base.values.size(1) != obs.size())
-        throw std::invalid_argument("the steering baseline was computed for other prompts or observables");
+}
+
+}  // namespace
+
+Tensor steered_values(const model::Transformer& m, const PromptBatch& prompts, const std::vector<SteeringTerm>& terms,
+                      const ObservableMatrix& obs, const Progress& progress) {
+    prompts.check();
     torch::NoGradGuard ng;
     report(progress, 0.0, "steering");
     model::RunOptions o;
     o.last_logits_only = true;
-    o.add_hook(model::hook_name(base.layer, "hook_resid_pre"),
-               model::add_vector_at((alpha * y.to(torch::kFloat)).contiguous(), positions64(prompts)));
+    for (const auto& t : terms) {
+        check_layer(m, t.layer);
+        check_term(m, t.y, t.alpha);
+        o.add_hook(model::hook_name(t.layer, "hook_resid_pre"),
+                   model::add_vector_at((t.alpha * t.y.to(torch::kFloat)).contiguous(), positions64(prompts)));
+    }
+    Tensor v = project(m.forward(prompts.batch(), o), obs);
+    report(progress, 1.0, "steering");
+    return v;
+}
+
+SteeringResult steer(const model::Transformer& m, const PromptBatch& prompts, const SteeringBaseline& base,
+                     const ObservableMatrix& obs, const Tensor& y, double alpha, const Progress& progress) {
+    prompts.check();
+    check_layer(m, base.layer);
+    check_term(m, y, alpha);
+    if (base.values.size(0) != static_cast<std::int64_t>(prompts.size()) || base.values.size(1) != obs.size())
+        throw std::invalid_argument("the steering baseline was computed for other prompts or observables");
     SteeringResult r;
     r.alpha = alpha;
-    r.values = project(m.forward(prompts.batch(), o), obs);
+    r.values = steered_values(m, prompts, {{base.layer, y, alpha}}, obs, progress);
     r.change = r.values - base.values;
     r.mean_change = r.change.mean(0);
     r.predicted = predict_steering(base, y, alpha);
-    report(progress, 1.0, "steering");
     return r;
 }
 

@@ -37,4 +37,14 @@ inline constexpr double kMaxSteeringMultiplier = 1e6;
 SteeringResult steer(const model::Transformer& m, const PromptBatch& prompts, const SteeringBaseline& base,
                      const ObservableMatrix& obs, const torch::Tensor& y, double alpha, const Progress& progress = {});
 
+// Several steering vectors at once (each at its own layer, same positions): n·z [N, K] with all of them
+// added. Each term is checked as steer() checks its vector and multiplier.
+struct SteeringTerm {
+    int layer = 0;
+    torch::Tensor y;  // [d]
+    double alpha = 0;
+};
+torch::Tensor steered_values(const model::Transformer& m, const PromptBatch& prompts, const std::vector<SteeringTerm>& terms,
+                             const ObservableMatrix& obs, const Progress& progress = {});
+
 }  // namespace obsprop

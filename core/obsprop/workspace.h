@@ -41,6 +41,7 @@ class Workspace {
     // in the text ("subj = ..."), else the expression. Throws ObservableParseError.
     const Observable& add_observable(const std::string& name, const std::string& expr);
     const std::vector<Observable>& observables() const { return observables_; }
+    void clear_observables() { observables_.clear(); project_.observables.clear(); }
     const Observable& observable(const std::string& name) const;  // throws std::invalid_argument
     ObservableMatrix observable_matrix() const;
 

@@ -1,0 +1,42 @@
+// The project panel: the open model's architecture, the observables (add by typing `name = expression`,
+// with the parser's error shown inline; remove), the datasets and the LayerNorm treatment.
+#pragma once
+
+#include <QWidget>
+
+class QLabel;
+class QLineEdit;
+class QListWidget;
+class QTreeWidget;
+class QComboBox;
+
+namespace obsprop::ui {
+
+class Session;
+
+class ProjectPanel : public QWidget {
+    Q_OBJECT
+  public:
+    explicit ProjectPanel(Session* session, QWidget* parent = nullptr);
+
+    QLineEdit* observableInput() const { return input_; }
+    QLabel* errorLabel() const { return error_; }
+    QListWidget* observableList() const { return observables_; }
+
+  Q_SIGNALS:
+    void lnModeChanged(const QString& mode);
+
+  private:
+    void refresh();
+    void addFromInput();
+
+    Session* session_;
+    QTreeWidget* model_ = nullptr;
+    QListWidget* observables_ = nullptr;
+    QListWidget* datasets_ = nullptr;
+    QLineEdit* input_ = nullptr;
+    QLabel* error_ = nullptr;
+    QComboBox* ln_ = nullptr;
+};
+
+}  // namespace obsprop::ui

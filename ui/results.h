@@ -1,0 +1,108 @@
+// Immutable results the views draw, made by the Session from core results on a worker thread and
+// delivered to the GUI thread by value. Plain Qt/std types: no LibTorch here.
+#pragma once
+
+#include <QMetaType>
+#include <QString>
+#include <QStringList>
+#include <vector>
+
+#include "head_matrix.h"
+
+namespace obsprop::ui {
+
+struct HeadRef {
+    int layer = -1;
+    int head = -1;
+    bool valid() const { return layer >= 0 && head >= 0; }
+    bool operator==(const HeadRef&) const = default;
+};
+
+struct ModelInfo {
+    QString directory;
+    QString family;
+    int layers = 0, heads = 0, dModel = 0, dHead = 0, dMlp = 0, vocab = 0, context = 0;
+    double checkpointBytes = 0;
+};
+
+// Data-free features of every observable: norms (norm-comparison rule), and for a chosen pair (a, b) the
+// cosine and coupling coefficients per head.
+struct FeatureResults {
+    QString lnMode;
+    QStringList observables;
+    std::vector<HeadMatrix> norms;  // one per observable
+    QString pairA, pairB;
+    HeadMatrix cosine, couplingAB, couplingBA;  // empty when fewer than two observables
+};
+
+// Attribution of each observable to heads, averaged over the dataset's prompt pairs.
+struct AttributionResults {
+    QString method;   // "patching" or "gradient"
+    QString dataset;
+    int pairs = 0;
+    QStringList observables;
+    std::vector<HeadMatrix> maps;  // one per observable
+};
+
+// For one head: SVD alignment of its OV circuit with the observables' features.
+struct SvdResults {
+    HeadRef head;
+    std::vector<double> sigma;                  // all singular values, descending
+    QStringList observables;
+    std::vector<std::vector<double>> absCosine; // [observable][singular index] |cos(y, v_i)|
+    std::vector<double> layerNormCheck;         // [observable] cos(exact-LN feature, approx-LN feature)
+    double expectedLayerNormCosine = 0;         // √(1 − 1/(d−1))
+};
+
+// For one head and two observables: token scores over the dataset and the predicted coupling.
+struct CouplingScatter {
+    HeadRef head;
+    QString a, b;
+    std::vector<double> s1, s2;  // y_a·x, y_b·x over the dataset's tokens
+    double slope = 0, intercept = 0, r2 = 0;
+    double predicted = 0;       // C(a→b)
+    double normA = 0;           // ‖y_a‖
+    double residualNorm = 0;    // ‖y_b − C y_a‖
+    double meanTokenNorm = 0;   // mean ‖x‖ over the tokens: r of the Theorem-2 band
+};
+
+struct PathRow {
+    QString path;  // "l1.h1 -> l2.h2"
+    HeadRef first, second;
+    double norm = 0;
+};
+
+struct PathResults {
+    QString observable;
+    qulonglong pairsScored = 0;
+    std::vector<PathRow> rows;  // by norm, descending
+};
+
+// One steering vector applied with one multiplier.
+struct SteeringResults {
+    QString vectorName;   // e.g. "head 3.1 (subj)"
+    double alpha = 0;
+    bool exact = false;   // false: only the linear prediction is filled
+    QStringList observables;
+    std::vector<double> meanChange;  // [observable] exact mean change (when exact)
+    std::vector<double> predicted;   // [observable] linear prediction
+    QStringList prompts;
+    std::vector<std::vector<double>> before, after;  // [prompt][observable]
+    quint64 generation = 0;
+};
+
+struct PromptRow {
+    QString dataset, text, name, gender;
+    int namePosition = 0;
+    QStringList tokens;
+    std::vector<double> values;  // per observable
+};
+
+struct PromptResults {
+    QStringList observables;
+    std::vector<PromptRow> rows;
+};
+
+}  // namespace obsprop::ui
+
+Q_DECLARE_METATYPE(obsprop::ui::HeadRef)
