@@ -5,6 +5,7 @@
 #include <QCommandLineParser>
 #include <QPixmap>
 #include <QTabWidget>
+#include <QThread>
 #include <QTimer>
 
 #include "main_window.h"
@@ -22,6 +23,8 @@ int main(int argc, char** argv) {
     parser.addHelpOption();
     parser.addVersionOption();
     parser.addPositionalArgument(QStringLiteral("path"), QStringLiteral("A Hugging Face model folder or a .obsprop project"));
+    QCommandLineOption overlay(QStringLiteral("debug-overlay"), QStringLiteral("Start with the debug overlay shown (F12)"));
+    parser.addOption(overlay);
     QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("Show this tab first (0 = Heads)"), QStringLiteral("index"));
     QCommandLineOption head(QStringLiteral("head"), QStringLiteral("Select this head once open, e.g. 1.2"), QStringLiteral("L.H"));
     parser.addOption(tab);
@@ -36,7 +39,7 @@ int main(int argc, char** argv) {
     parser.process(app);
 
     // One core stays with the GUI thread; LibTorch gets the rest (at least one).
-    obsprop::model::configure_threads(0);
+    obsprop::model::configure_threads(std::max(1, QThread::idealThreadCount() - 1));
 
     obsprop::ui::MainWindow w;
     if (parser.isSet(size)) {
@@ -72,6 +75,7 @@ int main(int argc, char** argv) {
         });
     }
     w.show();
+    if (parser.isSet(overlay)) w.toggleOverlay();
     if (!parser.positionalArguments().isEmpty()) w.openPath(parser.positionalArguments().first());
     return app.exec();
 }

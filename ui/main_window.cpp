@@ -23,7 +23,9 @@
 #include <QTabWidget>
 #include <QTimer>
 
+#include "debug_overlay.h"
 #include "heads_view.h"
+#include "stall_watchdog.h"
 #include "project_panel.h"
 #include "session.h"
 
@@ -38,6 +40,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     setAcceptDrops(true);
     setObjectName(QStringLiteral("MainWindow"));
     session_ = new Session(this);
+    watchdog_ = new StallWatchdog(this);
 
     tabs_ = new QTabWidget(this);
     heads_ = new HeadsView(session_, tabs_);
@@ -108,6 +111,8 @@ void MainWindow::buildMenus() {
     auto* view = menuBar()->addMenu(tr("&View"));
     view->addAction(tr("&Next Head"), QKeySequence(tr("Ctrl+J")), this, &MainWindow::nextHead);
     view->addAction(tr("&Recompute"), QKeySequence::Refresh, this, [this] { session_->computeFeatures(); });
+    view->addSeparator();
+    view->addAction(tr("&Debug Overlay"), QKeySequence(Qt::Key_F12), this, &MainWindow::toggleOverlay);
 }
 
 void MainWindow::buildStatusBar() {
@@ -339,6 +344,27 @@ void MainWindow::nextHead() {
     HeadRef h = selected_.valid() ? selected_ : HeadRef{0, -1};
     if (++h.head >= m.heads) h.head = 0, h.layer = (h.layer + 1) % std::max(1, m.layers);
     selectHead(h);
+}
+
+void MainWindow::toggleOverlay() {
+    if (!DebugOverlay::supported()) {
+        status_->setText(tr("The debug overlay needs an OpenGL display (not available on this platform)."));
+        return;
+    }
+    if (!overlay_) {
+        overlay_ = new DebugOverlay(session_, watchdog_, this);
+        overlay_->setGeometry(centralWidget()->geometry());
+        overlay_->show();
+        overlay_->raise();
+        return;
+    }
+    overlay_->setVisible(!overlay_->isVisible());
+    if (overlay_->isVisible()) overlay_->raise();
+}
+
+void MainWindow::resizeEvent(QResizeEvent* e) {
+    QMainWindow::resizeEvent(e);
+    if (overlay_) overlay_->setGeometry(centralWidget()->geometry());
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* e) {

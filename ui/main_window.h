@@ -20,6 +20,8 @@ namespace obsprop::ui {
 class Session;
 class ProjectPanel;
 class HeadsView;
+class DebugOverlay;
+class StallWatchdog;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -36,6 +38,10 @@ class MainWindow : public QMainWindow {
     ProjectPanel* projectPanel() const { return panel_; }
     QTabWidget* tabs() const { return tabs_; }
     HeadRef selectedHead() const { return selected_; }
+    StallWatchdog* watchdog() const { return watchdog_; }
+    DebugOverlay* overlay() const { return overlay_; }
+    // F12: shows or hides the ImGui debug overlay (created on first use, only on a real GL platform).
+    void toggleOverlay();
 
     bool saveProjectTo(const QString& file);  // false (with a message) on failure
     bool exportAll(const QString& dir);       // tables (as `obsprop export`) plus figures; blocks only on drawing
@@ -54,6 +60,7 @@ class MainWindow : public QMainWindow {
     void headChanged(obsprop::ui::HeadRef h);
 
   protected:
+    void resizeEvent(QResizeEvent* e) override;
     void dragEnterEvent(QDragEnterEvent* e) override;
     void dropEvent(QDropEvent* e) override;
     void closeEvent(QCloseEvent* e) override;
@@ -87,6 +94,8 @@ class MainWindow : public QMainWindow {
     QTimer* autosave_ = nullptr;
     HeadRef selected_;
     bool restoringRecovery_ = false;
+    StallWatchdog* watchdog_ = nullptr;
+    DebugOverlay* overlay_ = nullptr;
 };
 
 }  // namespace obsprop::ui

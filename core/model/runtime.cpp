@@ -12,4 +12,6 @@ int configure_threads(int n) {
     return at::get_num_threads();
 }
 
+int current_threads() { return at::get_num_threads(); }
+
 }  // namespace obsprop::model

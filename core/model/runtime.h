@@ -6,5 +6,7 @@ namespace obsprop::model {
 
 // n <= 0 means "all cores". Returns the number of threads now in use.
 int configure_threads(int n = 0);
+// LibTorch's intra-op thread count now.
+int current_threads();
 
 }  // namespace obsprop::model
