@@ -167,6 +167,7 @@ class TestDataAnalysis : public QObject {
         auto obs = matrix(300, kTerms);
         auto ps = prompts({{5, 40, 77, 12}, {8, 41, 2, 150, 9}}, 2);
         auto base = steering_baseline(*t_.model, ps, 0, obs);
+        torch::manual_seed(1234);  // a fixed direction: the O(α²) tolerance below is for this vector
         Tensor y = torch::randn({t_.spec.d_model}, torch::TensorOptions().dtype(torch::kFloat));
         const double alpha = 1.7;
         auto r = steer(*t_.model, ps, base, obs, y, alpha);
@@ -181,12 +182,15 @@ class TestDataAnalysis : public QObject {
                 QVERIFY(std::abs(r.values[p][k].item<double>() - want) < 1e-4 * (1 + std::abs(want)));
             }
         }
-        // For small α the exact change approaches the linear prediction (error O(α²)).
+        // For small α the exact change approaches the linear prediction. The central difference of +α and
+        // −α cancels the O(α²) term, leaving O(α³) plus float32 rounding. (This random model is strongly
+        // nonlinear, ‖y‖ ≈ 8: the central difference converges as 0.1 → 2x off, 0.01 → 2 %, 0.001 → 0.06 %.)
         const double small = 1e-3;
-        auto rs = steer(*t_.model, ps, base, obs, y, small);
+        auto rs = steer(*t_.model, ps, base, obs, y, small), rm = steer(*t_.model, ps, base, obs, y, -small);
         for (int k = 0; k < 2; ++k) {
-            const double exact = rs.mean_change[k].item<double>(), pred = rs.predicted[k].item<double>();
-            QVERIFY2(std::abs(exact - pred) < 0.02 * std::abs(pred) + 1e-5, qPrintable(QStringLiteral("%1 vs %2").arg(exact).arg(pred)));
+            const double exact = (rs.mean_change[k].item<double>() - rm.mean_change[k].item<double>()) / 2;
+            const double pred = rs.predicted[k].item<double>();
+            QVERIFY2(std::abs(exact - pred) < 0.01 * std::abs(pred) + 1e-5, qPrintable(QStringLiteral("%1 vs %2").arg(exact).arg(pred)));
         }
         QVERIFY(torch::allclose(predict_steering(base, y, 2 * small), 2 * rs.predicted));
     }

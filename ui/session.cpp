@@ -509,7 +509,7 @@ void Session::setSteeringAlpha(int index, double alpha) {
     setDirty(true);
 }
 
-bool Session::steeringReady() const { return static_cast<bool>(steeringState_); }
+bool Session::isSteeringPrepared() const { return static_cast<bool>(steeringState_); }
 
 SteeringResults Session::predictSteering() const {
     SteeringResults r;
@@ -543,7 +543,11 @@ void Session::requestExactSteering() {
     jobs_.start<std::shared_ptr<SteeringResults>>(
         QStringLiteral("steer"),
         [ws, st, terms, pred, gen](const ProgressFn& p) {
-            Tensor after = steered_values(ws->model(), st->prompts, terms, st->obs, p);
+            // Resume from the cached residual of the earliest steering layer.
+            const SteeringBaseline* resume = nullptr;
+            for (const auto& b : st->bases)
+                if (!resume || b.layer < resume->layer) resume = &b;
+            Tensor after = steered_values(ws->model(), st->prompts, terms, st->obs, p, resume);
             Tensor before = st->bases.front().values;
             auto r = std::make_shared<SteeringResults>(pred);
             r->exact = true;

@@ -83,7 +83,7 @@ class Session : public QObject {
     void setSteeringAlpha(int index, double alpha);
     SteeringResults predictSteering() const;
     void requestExactSteering();
-    bool steeringReady() const;
+    bool isSteeringPrepared() const;
 
   Q_SIGNALS:
     void workspaceOpened();

@@ -4,7 +4,8 @@
 
 namespace obsprop::model {
 
-// n <= 0 means "all cores". Returns the number of threads now in use.
+// n <= 0 means "all cores"; the environment variable OBSPROP_THREADS, when set, wins. Returns the number
+// of threads now in use.
 int configure_threads(int n = 0);
 // LibTorch's intra-op thread count now.
 int current_threads();

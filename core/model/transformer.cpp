@@ -68,7 +68,7 @@ class Transformer::Pass {
         : m_(m), c_(m.cfg_), w_(m.w_), o_(o), cache_(cache),
           any_(!o.hooks.empty() || (cache && !o.cache.empty())) {}
 
-    Tensor run(const Batch& batch) {
+    Tensor run(const Batch& batch, int start = 0, const Tensor& resid = {}) {
         const Tensor& ids = batch.ids;
         if (ids.dim() != 2 || ids.scalar_type() != torch::kLong)
             throw std::invalid_argument("token ids must be a [batch, positions] int64 tensor");
@@ -80,12 +80,20 @@ class Transformer::Pass {
         if (ids.numel() > 0 && (ids.min().item<std::int64_t>() < 0 || ids.max().item<std::int64_t>() >= c_.d_vocab))
             throw std::invalid_argument("token id out of range for a vocabulary of " + std::to_string(c_.d_vocab));
 
-        Tensor x = hook("hook_embed", w_.W_E.index_select(0, ids.reshape(-1)).view({B, T, c_.d_model}));
-        if (w_.W_pos.defined())
-            x = x + hook("hook_pos_embed", w_.W_pos.narrow(0, 0, T).unsqueeze(0).expand({B, T, c_.d_model}));
+        Tensor x;
+        if (!resid.defined()) {
+            x = hook("hook_embed", w_.W_E.index_select(0, ids.reshape(-1)).view({B, T, c_.d_model}));
+            if (w_.W_pos.defined())
+                x = x + hook("hook_pos_embed", w_.W_pos.narrow(0, 0, T).unsqueeze(0).expand({B, T, c_.d_model}));
+        } else {
+            if (start < 0 || start >= c_.n_layers) throw std::invalid_argument("no layer " + std::to_string(start) + " to resume at");
+            if (resid.dim() != 3 || resid.size(0) != B || resid.size(1) != T || resid.size(2) != c_.d_model)
+                throw std::invalid_argument("the residual to resume from does not match the batch");
+            x = resid;
+        }
         if (c_.rotary_dims > 0) make_rotary(T);
 
-        for (int l = 0; l < c_.n_layers; ++l) x = block(l, x);
+        for (int l = start; l < c_.n_layers; ++l) x = block(l, x);
 
         if (o_.last_logits_only) {
             Tensor idx = batch.last_positions().view({B, 1, 1}).expand({B, 1, c_.d_model});
@@ -227,6 +235,12 @@ class Transformer::Pass {
 Tensor Transformer::forward(const Batch& batch, const RunOptions& opts, ActivationCache* cache) const {
     Pass pass(*this, opts, cache);
     return pass.run(batch);
+}
+
+Tensor Transformer::forward_from(int layer, const Tensor& resid_pre, const Batch& batch, const RunOptions& opts,
+                                 ActivationCache* cache) const {
+    Pass pass(*this, opts, cache);
+    return pass.run(batch, layer, resid_pre);
 }
 
 Tensor Transformer::run_with_cache(const Batch& batch, const std::set<std::string>& names, ActivationCache& cache,

@@ -44,6 +44,11 @@ class Transformer {
     // Gradients flow if the caller enables them (weights never require grad).
     torch::Tensor forward(const Batch& batch, const RunOptions& opts = {}, ActivationCache* cache = nullptr) const;
 
+    // Resumes a pass at blocks.{layer}.hook_resid_pre from `resid_pre` [B, T, d] (e.g. cached from an
+    // earlier run of the same batch): layers before `layer` are not run. Hooks at or after it apply.
+    torch::Tensor forward_from(int layer, const torch::Tensor& resid_pre, const Batch& batch, const RunOptions& opts = {},
+                               ActivationCache* cache = nullptr) const;
+
     // TransformerLens-style conveniences.
     torch::Tensor run_with_cache(const Batch& batch, const std::set<std::string>& names, ActivationCache& cache,
                                  bool last_logits_only = false) const;

@@ -44,7 +44,9 @@ SteeringBaseline steering_baseline(const model::Transformer& m, const PromptBatc
     model::RunOptions o;
     o.last_logits_only = true;
     auto pos = positions64(prompts);
+    Tensor resid;
     o.add_hook(model::hook_name(layer, "hook_resid_pre"), [&](const Tensor& x, const std::string&) {
+        resid = x.detach().clone();
         Tensor rows = torch::arange(N, torch::kLong), cols = torch::tensor(pos, torch::kLong);
         return x.index_put({rows, cols}, x.index({rows, cols}) + delta);
     });
@@ -57,6 +59,7 @@ SteeringBaseline steering_baseline(const model::Transformer& m, const PromptBatc
         b.gradients[k] = g.to(torch::kDouble);
     }
     b.values = values.detach().to(torch::kDouble);
+    b.resid = resid;
     report(progress, 1.0, "steering gradients");
     return b;
 }
@@ -82,7 +85,7 @@ void check_term(const model::Transformer& m, const Tensor& y, double alpha) {
 }  // namespace
 
 Tensor steered_values(const model::Transformer& m, const PromptBatch& prompts, const std::vector<SteeringTerm>& terms,
-                      const ObservableMatrix& obs, const Progress& progress) {
+                      const ObservableMatrix& obs, const Progress& progress, const SteeringBaseline* resume) {
     prompts.check();
     torch::NoGradGuard ng;
     report(progress, 0.0, "steering");
@@ -94,7 +97,12 @@ Tensor steered_values(const model::Transformer& m, const PromptBatch& prompts, c
         o.add_hook(model::hook_name(t.layer, "hook_resid_pre"),
                    model::add_vector_at((t.alpha * t.y.to(torch::kFloat)).contiguous(), positions64(prompts)));
     }
-    Tensor v = project(m.forward(prompts.batch(), o), obs);
+    int earliest = m.config().n_layers;
+    for (const auto& t : terms) earliest = std::min(earliest, t.layer);
+    const bool resumable = resume && resume->resid.defined() && resume->layer == earliest &&
+                           resume->resid.size(0) == static_cast<std::int64_t>(prompts.size());
+    Tensor logits = resumable ? m.forward_from(earliest, resume->resid, prompts.batch(), o) : m.forward(prompts.batch(), o);
+    Tensor v = project(logits, obs);
     report(progress, 1.0, "steering");
     return v;
 }
@@ -108,7 +116,7 @@ SteeringResult steer(const model::Transformer& m, const PromptBatch& prompts, co
         throw std::invalid_argument("the steering baseline was computed for other prompts or observables");
     SteeringResult r;
     r.alpha = alpha;
-    r.values = steered_values(m, prompts, {{base.layer, y, alpha}}, obs, progress);
+    r.values = steered_values(m, prompts, {{base.layer, y, alpha}}, obs, progress, &base);
     r.change = r.values - base.values;
     r.mean_change = r.change.mean(0);
     r.predicted = predict_steering(base, y, alpha);

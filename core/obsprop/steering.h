@@ -14,6 +14,7 @@ struct SteeringBaseline {
     std::vector<std::string> observables;
     torch::Tensor values;     // [N, K] float64, n·z without steering
     torch::Tensor gradients;  // [K, N, d] float64
+    torch::Tensor resid;      // [N, T, d] blocks.{layer}.hook_resid_pre without steering (to resume from)
 };
 
 SteeringBaseline steering_baseline(const model::Transformer& m, const PromptBatch& prompts, int layer,
@@ -38,13 +39,15 @@ SteeringResult steer(const model::Transformer& m, const PromptBatch& prompts, co
                      const ObservableMatrix& obs, const torch::Tensor& y, double alpha, const Progress& progress = {});
 
 // Several steering vectors at once (each at its own layer, same positions): n·z [N, K] with all of them
-// added. Each term is checked as steer() checks its vector and multiplier.
+// added. Each term is checked as steer() checks its vector and multiplier. When `resume` is a baseline of
+// the earliest term's layer, the pass starts there from its cached residual (layers before it are not run).
 struct SteeringTerm {
     int layer = 0;
     torch::Tensor y;  // [d]
     double alpha = 0;
 };
 torch::Tensor steered_values(const model::Transformer& m, const PromptBatch& prompts, const std::vector<SteeringTerm>& terms,
-                             const ObservableMatrix& obs, const Progress& progress = {});
+                             const ObservableMatrix& obs, const Progress& progress = {},
+                             const SteeringBaseline* resume = nullptr);
 
 }  // namespace obsprop
