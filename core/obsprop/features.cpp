@@ -1,0 +1,319 @@
+#include "obsprop/features.h"
+
+#include <cctype>
+#include <cmath>
+#include <stdexcept>
+
+#include "model/hooks.h"
+#include "model/transformer.h"
+
+namespace obsprop {
+
+using torch::Tensor;
+
+namespace {
+
+double default_rho(const FeatureOptions& o, const io::ModelConfig& c) {
+    return o.default_rho > 0 ? o.default_rho : std::sqrt(static_cast<double>(c.d_model));
+}
+
+void check_layer(const io::ModelConfig& c, int layer) {
+    if (layer < 0 || layer >= c.n_layers)
+        throw std::invalid_argument("layer " + std::to_string(layer) + " does not exist (the model has " +
+                                    std::to_string(c.n_layers) + " layers)");
+}
+
+void check_per_layer(const std::vector<double>& v, const io::ModelConfig& c, const char* what) {
+    if (!v.empty() && static_cast<int>(v.size()) != c.n_layers)
+        throw std::invalid_argument(std::string(what) + " must have one entry per layer (" +
+                                    std::to_string(c.n_layers) + "), got " + std::to_string(v.size()));
+}
+
+// Row `layer` of a [L, d] residual table, with a readable error when it is missing.
+Tensor residual_row(const Tensor& table, const io::ModelConfig& c, int layer, const char* what) {
+    if (!table.defined())
+        throw std::invalid_argument(std::string("exact LayerNorm treatment needs the ") + what +
+                                    " input residuals (FeatureOptions or the path node's input)");
+    if (table.dim() != 2 || table.size(0) != c.n_layers || table.size(1) != c.d_model)
+        throw std::invalid_argument(std::string(what) + " residuals must be [n_layers, d_model] = [" +
+                                    std::to_string(c.n_layers) + ", " + std::to_string(c.d_model) + "]");
+    return table[layer];
+}
+
+FinalCovector make_final(const model::Transformer& m, const Observable& obs, const FeatureOptions& o, bool drop) {
+    const auto& c = m.config();
+    const auto& w = m.weights();
+    FinalCovector f;
+    f.mode = o.final_ln;
+    f.v_unembed = unembed_covector(m, obs);
+    switch (o.final_ln) {
+    case LnMode::None: f.v_final = f.v_unembed; break;
+    case LnMode::Approximate: {
+        f.rho = drop ? 1.0 : (o.final_rho > 0 ? o.final_rho : std::sqrt(static_cast<double>(c.d_model)));
+        f.v_final = ln_approx_grad(w.lnf_w, f.v_unembed, f.rho);
+        break;
+    }
+    case LnMode::Exact: {
+        if (!o.final_residual.defined() || o.final_residual.numel() != c.d_model)
+            throw std::invalid_argument("the exact ln_f treatment needs the final residual r0 with d_model = " +
+                                        std::to_string(c.d_model) + " entries");
+        double offset = 0;  // n·b_U
+        for (const auto& [id, wt] : obs.terms) offset += wt * w.b_U[id].item<double>();
+        f.boundary = project_to_boundary(o.final_residual, w.lnf_w, w.lnf_b, f.v_unembed, offset, c.ln_eps,
+                                         o.boundary_tol, o.boundary_max_iter);
+        const Tensor g = drop ? ln_exact_grad(f.boundary->r_star, w.lnf_w.to(torch::kDouble),
+                                              f.v_unembed.to(torch::kDouble), c.ln_eps, true)
+                              : f.boundary->grad;
+        f.v_final = g.to(torch::kFloat);
+        break;
+    }
+    }
+    return f;
+}
+
+}  // namespace
+
+double block_rho(const FeatureOptions& o, const io::ModelConfig& c, int layer, BlockLn which) {
+    const auto& v = which == BlockLn::Ln1 ? o.rho_ln1 : o.rho_ln2;
+    check_per_layer(v, c, which == BlockLn::Ln1 ? "rho_ln1" : "rho_ln2");
+    check_layer(c, layer);
+    if (!v.empty() && v[static_cast<std::size_t>(layer)] > 0) return v[static_cast<std::size_t>(layer)];
+    return default_rho(o, c);
+}
+
+Tensor unembed_covector(const model::Transformer& m, const Observable& obs) {
+    const auto& c = m.config();
+    if (obs.terms.empty()) throw std::invalid_argument("observable '" + obs.name + "' has no terms");
+    torch::NoGradGuard ng;
+    std::vector<std::int64_t> ids;
+    std::vector<double> wts;
+    for (const auto& [id, wt] : obs.terms) {
+        if (id < 0 || id >= c.d_vocab)
+            throw std::invalid_argument("observable '" + obs.name + "' uses token id " + std::to_string(id) +
+                                        ", outside the model's vocabulary of " + std::to_string(c.d_vocab));
+        ids.push_back(id);
+        wts.push_back(wt);
+    }
+    Tensor rows = m.weights().W_U.index_select(0, torch::tensor(ids, torch::kLong)).to(torch::kDouble);
+    Tensor wv = torch::tensor(wts, torch::kDouble);
+    return at::matmul(wv, rows).to(torch::kFloat);
+}
+
+FinalCovector final_covector(const model::Transformer& m, const Observable& obs, const FeatureOptions& opts) {
+    torch::NoGradGuard ng;
+    return make_final(m, obs, opts, false);
+}
+
+Tensor head_pullback(const model::Transformer& m, int layer, const Tensor& v) {
+    const auto& c = m.config();
+    check_layer(c, layer);
+    if (v.size(-1) != c.d_model) throw std::invalid_argument("covector must have d_model entries");
+    torch::NoGradGuard ng;
+    const auto& w = m.weights().layers[static_cast<std::size_t>(layer)];
+    const std::int64_t H = c.n_heads, dh = c.d_head, d = c.d_model;
+    auto lead = v.sizes().vec();
+    lead.pop_back();
+    Tensor v2 = v.detach().to(torch::kFloat).reshape({-1, d});      // [K, d]
+    Tensor q = at::matmul(v2, w.W_O).view({-1, H, dh});              // W_O^hᵀ v for all h: [K, H, dh]
+    Tensor y = at::matmul(q.transpose(0, 1), w.Wv).transpose(0, 1);  // [H,K,dh]×[H,dh,d] → [K, H, d]
+    lead.push_back(H);
+    lead.push_back(d);
+    return y.reshape(lead);
+}
+
+Tensor pull_back_block_ln(const model::Transformer& m, int layer, BlockLn which, const Tensor& y,
+                          const FeatureOptions& o, bool earliest, const Tensor& residual) {
+    const auto& c = m.config();
+    check_layer(c, layer);
+    const auto& w = m.weights().layers[static_cast<std::size_t>(layer)];
+    const Tensor& gamma = which == BlockLn::Ln1 ? w.ln1_w : w.ln2_w;
+    const bool drop = earliest && o.drop_earliest_rho;
+    switch (o.block_ln) {
+    case LnMode::None: return y;
+    case LnMode::Approximate: {
+        const double rho = drop ? 1.0 : block_rho(o, c, layer, which);
+        return ln_approx_grad(gamma, y, rho);
+    }
+    case LnMode::Exact: {
+        Tensor x = residual.defined()
+                       ? residual
+                       : residual_row(which == BlockLn::Ln1 ? o.residuals : o.residuals_ln2, c, layer,
+                                      which == BlockLn::Ln1 ? "ln_1" : "ln_2");
+        if (x.size(-1) != c.d_model) throw std::invalid_argument("a residual must have d_model entries");
+        return ln_exact_grad(x.detach().to(y.scalar_type()), gamma, y, c.ln_eps, drop).to(y.scalar_type());
+    }
+    }
+    return y;
+}
+
+Tensor pull_back_ln1_all_layers(const model::Transformer& m, const Tensor& y, const FeatureOptions& o,
+                                bool earliest) {
+    const auto& c = m.config();
+    const std::int64_t L = c.n_layers, d = c.d_model;
+    if (y.dim() < 2 || y.size(0) != L || y.size(-1) != d)
+        throw std::invalid_argument("pull_back_ln1_all_layers: expected [n_layers, ..., d_model]");
+    if (o.block_ln == LnMode::None) return y;
+    // Per-layer tensors shaped [L, 1, ..., 1, d] (or [L, 1, ..., 1]) to broadcast against y.
+    std::vector<std::int64_t> shape(static_cast<std::size_t>(y.dim()), 1);
+    shape[0] = L;
+    shape.back() = d;
+    std::vector<Tensor> gammas;
+    for (const auto& w : m.weights().layers) gammas.push_back(w.ln1_w);
+    const Tensor gamma = torch::stack(gammas).to(y.scalar_type()).view(shape);
+    const bool drop = earliest && o.drop_earliest_rho;
+    if (o.block_ln == LnMode::Approximate) {
+        std::vector<double> f(static_cast<std::size_t>(L));
+        for (int l = 0; l < L; ++l)
+            f[static_cast<std::size_t>(l)] = std::sqrt(double(d)) / (drop ? 1.0 : block_rho(o, c, l, BlockLn::Ln1));
+        shape.back() = 1;
+        return y * gamma * torch::tensor(f, torch::kDouble).to(y.scalar_type()).view(shape);
+    }
+    residual_row(o.residuals, c, 0, "ln_1");  // validates the table
+    return ln_exact_grad(o.residuals.detach().to(y.scalar_type()).view(shape), gamma, y, c.ln_eps, drop)
+        .to(y.scalar_type());
+}
+
+FeatureSet compute_head_features(const model::Transformer& m, const Observable& obs, const FeatureOptions& opts,
+                                 const Progress& progress) {
+    const auto& c = m.config();
+    torch::NoGradGuard ng;
+    report(progress, 0.0, "unembedding");
+    FeatureSet fs;
+    fs.observable = obs.name;
+    fs.final_ln = opts.final_ln;
+    fs.block_ln = opts.block_ln;
+    fs.dropped_earliest_rho = opts.drop_earliest_rho;
+    // ln_f is the earliest treated LayerNorm of a direct path only when the block LayerNorms are ignored.
+    fs.final = make_final(m, obs, opts, opts.drop_earliest_rho && opts.block_ln == LnMode::None);
+    const std::int64_t L = c.n_layers, H = c.n_heads, d = c.d_model;
+    fs.head_inputs = torch::empty({L, H, d}, torch::kFloat);
+    for (int l = 0; l < L; ++l) {
+        report(progress, static_cast<double>(l) / static_cast<double>(L), "head features");
+        fs.head_inputs[l].copy_(head_pullback(m, l, fs.final.v_final));  // [H, d]
+    }
+    fs.heads = pull_back_ln1_all_layers(m, fs.head_inputs, opts, true).contiguous();
+    if (fs.heads.data_ptr() == fs.head_inputs.data_ptr()) fs.heads = fs.heads.clone();
+    fs.norms = fs.heads.norm(2, {-1});
+    report(progress, 1.0, "head features");
+    return fs;
+}
+
+std::string PathNode::label() const {
+    return is_mlp() ? "mlp" + std::to_string(layer) : std::to_string(layer) + "." + std::to_string(head);
+}
+
+std::vector<PathNode> parse_path(std::string_view text) {
+    std::vector<PathNode> out;
+    std::size_t i = 0;
+    auto bad = [&](const std::string& why) {
+        throw std::invalid_argument("path '" + std::string(text) + "', column " + std::to_string(i + 1) + ": " + why);
+    };
+    auto skip_sep = [&] {
+        while (i < text.size() && (std::isspace(static_cast<unsigned char>(text[i])) || text[i] == ',' ||
+                                   text[i] == '>' || text[i] == '-'))
+            ++i;
+    };
+    auto number = [&]() -> int {
+        std::size_t b = i;
+        while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+        if (i == b || i - b > 6) bad("expected a layer or head number");
+        return std::stoi(std::string(text.substr(b, i - b)));
+    };
+    skip_sep();
+    while (i < text.size()) {
+        if (text.substr(i, 3) == "mlp") {
+            i += 3;
+            out.push_back(PathNode::mlp(number()));
+        } else {
+            int l = number();
+            if (i >= text.size() || text[i] != '.') bad("expected '.' after the layer (nodes are L.H or mlpL)");
+            ++i;
+            if (text.substr(i, 3) == "mlp") {
+                i += 3;
+                out.push_back(PathNode::mlp(l));
+            } else {
+                out.push_back(PathNode::attn(l, number()));
+            }
+        }
+        std::size_t before = i;
+        skip_sep();
+        if (i < text.size() && i == before) bad("expected a separator ('->', '>' or ',') between nodes");
+    }
+    if (out.empty()) throw std::invalid_argument("empty path");
+    return out;
+}
+
+void validate_path(const io::ModelConfig& c, const std::vector<PathNode>& path) {
+    if (path.empty()) throw std::invalid_argument("empty path");
+    for (const auto& n : path) {
+        if (n.layer < 0 || n.layer >= c.n_layers)
+            throw std::invalid_argument("path node " + n.label() + ": the model has layers 0.." +
+                                        std::to_string(c.n_layers - 1));
+        if (!n.is_mlp() && n.head >= c.n_heads)
+            throw std::invalid_argument("path node " + n.label() + ": the model has heads 0.." +
+                                        std::to_string(c.n_heads - 1));
+    }
+    for (std::size_t i = 1; i < path.size(); ++i) {
+        const auto& a = path[i - 1];
+        const auto& b = path[i];
+        // In a sequential block the MLP reads the attention's output; otherwise layers must increase.
+        const bool ok = a.layer < b.layer || (a.layer == b.layer && !c.parallel_residual && !a.is_mlp() && b.is_mlp());
+        if (!ok)
+            throw std::invalid_argument(
+                "path " + a.label() + " -> " + b.label() + ": nodes must be in strictly increasing layers, earliest "
+                "first" + std::string(c.parallel_residual ? "" : " (a head may feed its own layer's MLP)"));
+    }
+}
+
+PathFeature pull_back_path(const model::Transformer& m, const Tensor& v, const std::vector<PathNode>& path,
+                           const FeatureOptions& opts, const std::vector<PathNodeInput>& inputs) {
+    const auto& c = m.config();
+    validate_path(c, path);
+    if (!inputs.empty() && inputs.size() != path.size())
+        throw std::invalid_argument("path inputs must be empty or one per node (" + std::to_string(path.size()) + ")");
+    if (!v.defined() || v.numel() != c.d_model) throw std::invalid_argument("covector must have d_model entries");
+    torch::NoGradGuard ng;
+    const std::int64_t H = c.n_heads, dh = c.d_head, d = c.d_model;
+    PathFeature out;
+    out.path = path;
+    std::vector<MlpLinearisation> lin;
+    Tensor y = v.detach().to(torch::kDouble).reshape({d});
+    for (std::size_t k = path.size(); k-- > 0;) {
+        const auto& n = path[k];
+        const auto& w = m.weights().layers[static_cast<std::size_t>(n.layer)];
+        const bool earliest = k == 0;
+        const Tensor residual = inputs.empty() ? Tensor() : inputs[k].residual;
+        if (!n.is_mlp()) {
+            Tensor WO = w.W_O.view({d, H, dh}).select(1, n.head).to(torch::kDouble);  // [d, dh]
+            Tensor WV = w.Wv[n.head].to(torch::kDouble);                              // [dh, d]
+            y = at::matmul(at::matmul(y, WO), WV);
+            y = pull_back_block_ln(m, n.layer, BlockLn::Ln1, y, opts, earliest, residual);
+        } else {
+            if (inputs.empty() || !inputs[k].u_plus.defined() || !inputs[k].u_minus.defined())
+                throw std::invalid_argument("MLP node " + n.label() + " needs its inputs u_plus and u_minus");
+            auto l = linearise_mlp(m, n.layer, inputs[k].u_plus, inputs[k].u_minus, y);
+            y = mlp_gradient(m, n.layer, l.u_star, y);
+            lin.push_back(std::move(l));
+            y = pull_back_block_ln(m, n.layer, BlockLn::Ln2, y, opts, earliest, residual);
+        }
+    }
+    out.mlp.assign(lin.rbegin(), lin.rend());
+    out.feature = y.to(torch::kFloat);
+    out.norm = y.norm().item<double>();
+    const auto& first = path.front();
+    out.hook = model::hook_name(first.layer, first.is_mlp() && !c.parallel_residual ? "hook_resid_mid"
+                                                                                     : "hook_resid_pre");
+    return out;
+}
+
+PathFeature compute_path_feature(const model::Transformer& m, const Observable& obs, const std::vector<PathNode>& path,
+                                 const FeatureOptions& opts, const std::vector<PathNodeInput>& inputs) {
+    validate_path(m.config(), path);
+    torch::NoGradGuard ng;
+    FinalCovector f = make_final(m, obs, opts, opts.drop_earliest_rho && opts.block_ln == LnMode::None);
+    PathFeature p = pull_back_path(m, f.v_final, path, opts, inputs);
+    p.final = std::move(f);
+    return p;
+}
+
+}  // namespace obsprop

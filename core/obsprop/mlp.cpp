@@ -1,0 +1,129 @@
+#include "obsprop/mlp.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "model/transformer.h"
+
+namespace obsprop {
+
+using torch::Tensor;
+
+namespace {
+
+constexpr double kSqrt2OverPi = 0.7978845608028654;  // √(2/π)
+constexpr double kInvSqrt2 = 0.7071067811865476;
+constexpr double kInvSqrt2Pi = 0.3989422804014327;  // 1/√(2π)
+
+const model::LayerWeights& layer_of(const model::Transformer& m, int layer) {
+    if (layer < 0 || layer >= m.config().n_layers)
+        throw std::invalid_argument("MLP layer " + std::to_string(layer) + " does not exist (the model has " +
+                                    std::to_string(m.config().n_layers) + " layers)");
+    return m.weights().layers[static_cast<std::size_t>(layer)];
+}
+
+void check_vec(const Tensor& t, std::int64_t d, const char* what) {
+    if (!t.defined() || t.size(-1) != d)
+        throw std::invalid_argument(std::string(what) + " must have d_model = " + std::to_string(d) + " entries");
+}
+
+}  // namespace
+
+Tensor activation(io::Activation act, const Tensor& x) {
+    switch (act) {
+    case io::Activation::GeluTanh: {
+        Tensor a = kSqrt2OverPi * (x + 0.044715 * x.pow(3));
+        return 0.5 * x * (1 + a.tanh());
+    }
+    case io::Activation::GeluErf: return 0.5 * x * (1 + (x * kInvSqrt2).erf());
+    case io::Activation::Relu: return x.clamp_min(0);
+    }
+    throw std::logic_error("unknown activation");
+}
+
+Tensor activation_derivative(io::Activation act, const Tensor& x) {
+    switch (act) {
+    case io::Activation::GeluTanh: {
+        // d/dx ½x(1 + tanh a), a = k(x + 0.044715x³): ½(1 + tanh a) + ½x(1 − tanh²a)·k(1 + 3·0.044715x²)
+        Tensor th = (kSqrt2OverPi * (x + 0.044715 * x.pow(3))).tanh();
+        return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * kSqrt2OverPi * (1 + 3 * 0.044715 * x * x);
+    }
+    case io::Activation::GeluErf:  // Φ(x) + x φ(x)
+        return 0.5 * (1 + (x * kInvSqrt2).erf()) + x * kInvSqrt2Pi * (-0.5 * x * x).exp();
+    case io::Activation::Relu: return (x > 0).to(x.scalar_type());
+    }
+    throw std::logic_error("unknown activation");
+}
+
+double mlp_functional(const model::Transformer& m, int layer, const Tensor& u, const Tensor& v) {
+    const auto& w = layer_of(m, layer);
+    const auto d = m.config().d_model;
+    check_vec(u, d, "u");
+    check_vec(v, d, "v");
+    torch::NoGradGuard ng;
+    auto D = [](const Tensor& t) { return t.detach().to(torch::kDouble); };
+    Tensor pre = at::matmul(D(w.W_in), D(u).reshape({-1})) + D(w.b_in);
+    Tensor out = at::matmul(D(w.W_out), activation(m.config().activation, pre)) + D(w.b_out);
+    return (out * D(v).reshape({-1})).sum().item<double>();
+}
+
+Tensor mlp_gradient(const model::Transformer& m, int layer, const Tensor& u, const Tensor& v) {
+    const auto& w = layer_of(m, layer);
+    const auto d = m.config().d_model;
+    check_vec(u, d, "u");
+    check_vec(v, d, "v");
+    torch::NoGradGuard ng;
+    const auto dt = torch::promote_types(u.scalar_type(), v.scalar_type());
+    Tensor W_in = w.W_in.to(dt), W_out = w.W_out.to(dt);
+    Tensor pre = at::matmul(u.detach().to(dt), W_in.t()) + w.b_in.to(dt);   // [..., d_mlp]
+    Tensor back = at::matmul(v.detach().to(dt), W_out);                       // W_outᵀ v, [..., d_mlp]
+    return at::matmul(activation_derivative(m.config().activation, pre) * back, W_in);  // W_inᵀ(...)
+}
+
+MlpLinearisation linearise_mlp(const model::Transformer& m, int layer, const Tensor& u_plus, const Tensor& u_minus,
+                               const Tensor& v, double t_tol) {
+    const auto d = m.config().d_model;
+    check_vec(u_plus, d, "u_plus");
+    check_vec(u_minus, d, "u_minus");
+    check_vec(v, d, "v");
+    torch::NoGradGuard ng;
+    const Tensor up = u_plus.detach().to(torch::kDouble).reshape({-1});
+    const Tensor um = u_minus.detach().to(torch::kDouble).reshape({-1});
+    const Tensor vv = v.detach().to(torch::kDouble).reshape({-1});
+    auto point = [&](double t) { return um * (1.0 - t) + up * t; };
+    auto f = [&](double t) { return mlp_functional(m, layer, point(t), vv); };
+
+    MlpLinearisation r;
+    r.layer = layer;
+    r.value_minus = f(0.0);
+    r.value_plus = f(1.0);
+    r.target = (r.value_minus > 0) == (r.value_plus > 0) && r.value_minus != 0 && r.value_plus != 0
+                   ? 0.5 * (r.value_minus + r.value_plus)
+                   : 0.0;
+    // Bisection on h(t) = f(t) − target, which has opposite signs (or a zero) at the ends.
+    double lo = 0, hi = 1, h_lo = r.value_minus - r.target;
+    double t = 0.5, h_t = 0;
+    if (h_lo == 0) {
+        t = 0;
+    } else if (r.value_plus - r.target == 0) {
+        t = 1;
+    } else {
+        while (hi - lo > t_tol && r.iterations < 200) {
+            t = 0.5 * (lo + hi);
+            h_t = f(t) - r.target;
+            ++r.iterations;
+            if (h_t == 0) break;
+            if ((h_t > 0) == (h_lo > 0)) lo = t, h_lo = h_t;
+            else hi = t;
+        }
+        if (h_t != 0) t = 0.5 * (lo + hi);
+    }
+    r.t_star = t;
+    r.u_star = point(t);
+    r.value_at_star = f(t);
+    r.gradient = mlp_gradient(m, layer, r.u_star, vv).to(torch::kFloat);
+    return r;
+}
+
+}  // namespace obsprop
