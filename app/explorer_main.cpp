@@ -1,6 +1,8 @@
 // obsprop-explorer: the desktop program.
 #include "model/runtime.h"
 
+#include <cstdlib>
+
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QPixmap>
@@ -12,6 +14,9 @@
 #include "session.h"
 
 int main(int argc, char** argv) {
+    // LibTorch's OpenMP workers must not spin while waiting: on a 2-core machine spinning workers take
+    // the core the GUI thread needs. Set before the OpenMP runtime starts (the user's setting wins).
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("ObsProp"));
     QApplication::setApplicationName(QStringLiteral("ObsProp Explorer"));

@@ -12,6 +12,7 @@
 #include <QTimer>
 
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -43,6 +44,7 @@ double percentile(std::vector<double> v, double p) {
 
 int main(int argc, char** argv) {
     qputenv("QT_QPA_PLATFORM", "offscreen");
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 0);  // as the explorer does
     QApplication app(argc, argv);
     if (argc < 5) {
         std::cerr << "usage: bench_gui MODEL_DIR OBS_A OBS_B L.H [DATASET] [REPEATS]\n";

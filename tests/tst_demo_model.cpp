@@ -212,7 +212,7 @@ class TestDemoModel : public QObject {
         p.start(OBSPROP_TRAIN_DEMO_EXE,
                 {"--out", out, "--seed", "7", "--layers", "1", "--heads", "2", "--d-model", "32", "--n-ctx", "32",
                  "--batch", "8", "--steps", "40", "--warmup", "5", "--lr", "3e-3", "--eval-every", "0",
-                 "--log-every", "5", "--bpe-documents", "2000", "--threads", "2"});
+                 "--log-every", "5", "--bpe-documents", "2000", "--threads", "1"});
         QVERIFY(p.waitForStarted());
         QVERIFY2(p.waitForFinished(120000), "train-demo did not finish within 120 s");
         const QByteArray output = p.readAll();
