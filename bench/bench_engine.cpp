@@ -1,0 +1,92 @@
+// Engine benchmark (issue: observable propagation at scale). Prints one JSON object per step:
+//   bench_engine LARGE_DIR SMALL_DIR
+//   on LARGE_DIR (e.g. GPT-Neo-1.3B shape): load, all-head feature norms for two observables, ranking of
+//   every 2-head virtual head; on SMALL_DIR (GPT-2-small shape): attribution by direct-path patching over
+//   20 prompt pairs of 16 tokens. scripts/bench runs the PyTorch peer (bench/peer_engine.py) on the same
+//   folders and reports the ratios.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "model/runtime.h"
+#include "obsprop/analysis.h"
+#include "obsprop/attribution.h"
+#include "obsprop/observable.h"
+#include "obsprop/ranking.h"
+
+using Clock = std::chrono::steady_clock;
+static double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+static double peak_rss() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_maxrss) * 1024.0;
+}
+
+// The study's observables by GPT-2 token id: " she" − " he" and " her" − " him".
+static obsprop::Observable ids(const std::string& name, int plus, int minus) {
+    obsprop::Observable o;
+    o.name = name;
+    o.terms = {{std::min(plus, minus), plus < minus ? 1.0 : -1.0}, {std::max(plus, minus), plus < minus ? -1.0 : 1.0}};
+    return o;
+}
+
+int main(int argc, char** argv) try {
+    if (argc < 3) {
+        std::cerr << "usage: bench_engine LARGE_DIR SMALL_DIR\n";
+        return 2;
+    }
+    const int threads = obsprop::model::configure_threads(0);
+    torch::NoGradGuard ng;
+    const auto subj = ids("subj", 673, 339), obj = ids("obj", 607, 683);
+
+    auto t = Clock::now();
+    auto big = obsprop::model::Transformer::load(argv[1]);
+    const double load = since(t);
+    t = Clock::now();
+    auto na = obsprop::head_feature_norms(*big, subj), nb = obsprop::head_feature_norms(*big, obj);
+    const double norms = since(t);
+    t = Clock::now();
+    obsprop::RankingOptions ro;
+    ro.keep = 100;
+    auto rk = obsprop::rank_virtual_heads(*big, subj, {}, ro);
+    const double ranking = since(t);
+
+    auto small = obsprop::model::Transformer::load(argv[2]);
+    obsprop::PromptBatch clean, corrupt;
+    for (int p = 0; p < 20; ++p) {
+        std::vector<int> a, b;
+        for (int i = 0; i < 16; ++i) a.push_back((7919 * (p * 16 + i) + 13) % 50000);
+        b = a;
+        b[3] = (b[3] + 101) % 50000;  // the "name" differs
+        clean.ids.push_back(a), corrupt.ids.push_back(b);
+        clean.positions.push_back(3), corrupt.positions.push_back(3);
+    }
+    obsprop::ObservableMatrix om;
+    om.names = {"subj"};
+    om.n = subj.vector(small->config().d_vocab).unsqueeze(0);
+    t = Clock::now();
+    auto at = obsprop::attribute_heads(*small, clean, corrupt, om, obsprop::AttributionMethod::Patching);
+    const double attribution = since(t);
+
+    nlohmann::json out = {{"threads", threads},
+                          {"load_s", load},
+                          {"norms_two_observables_s", norms},
+                          {"ranking_s", ranking},
+                          {"ranking_pairs", rk.n_pairs},
+                          {"attribution_20_pairs_s", attribution},
+                          {"total_s", load + norms + ranking + attribution},
+                          {"peak_rss_bytes", peak_rss()},
+                          {"checkpoint_bytes", big->checkpoint_bytes()},
+                          {"check_norm_0_0", na[0][0].item<double>()},
+                          {"check_top_pair_norm", rk.top.front().norm},
+                          {"check_attribution_0_0", at.mean[0][0][0].item<double>()},
+                          {"check_norm_obj_0_0", nb[0][0].item<double>()}};
+    std::cout << out.dump() << std::endl;
+    return 0;
+} catch (const std::exception& e) {
+    std::cerr << "bench_engine: " << e.what() << '\n';
+    return 1;
+}
