@@ -144,6 +144,43 @@ class TestMainWindow : public QObject {
         QVERIFY(!QFile::exists(MainWindow::recoveryFile()));
     }
 
+    // A multiplier set in the explorer gives the same numbers as `obsprop steer` with the same settings.
+    void steeringMatchesCli() {
+        MainWindow w;
+        w.setProperty("quietErrors", true);
+        QSignalSpy opened(&w, &MainWindow::modelOpened);
+        w.openPath(dir_);
+        QVERIFY(opened.wait(30000));
+        QVERIFY(w.session()->addObservable(QStringLiteral("subj"), QStringLiteral("#10 - #20")).isEmpty());
+        QVERIFY(w.session()->addObservable(QStringLiteral("obj"), QStringLiteral("0.5*#7 + 0.5*#99 - #3")).isEmpty());
+        SteeringVectorSpec v;
+        v.name = QStringLiteral("head 1.2");
+        v.observable = QStringLiteral("subj");
+        v.path = {{1, 2}};
+        v.normalize = true;
+        v.alpha = 40;
+        SteeringResults exact;
+        connect(w.session(), &Session::steeringReady, this, [&](const SteeringResults& r) {
+            if (r.exact) exact = r;
+        });
+        w.session()->setSteering({v}, QStringLiteral("subject"));
+        QTRY_VERIFY_WITH_TIMEOUT(exact.exact, 30000);
+        QProcess p;
+        p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"),
+                {QStringLiteral("steer"), QStringLiteral("--model"), dir_, QStringLiteral("--observable"), QStringLiteral("subj=#10 - #20"),
+                 QStringLiteral("--observable"), QStringLiteral("obj=0.5*#7 + 0.5*#99 - #3"), QStringLiteral("--head"), QStringLiteral("1.2"),
+                 QStringLiteral("--alpha"), QStringLiteral("40"), QStringLiteral("--normalize"), QStringLiteral("--dataset"),
+                 QStringLiteral("subject"), QStringLiteral("--ln"), w.session()->lnMode(), QStringLiteral("--json")});
+        QVERIFY(p.waitForFinished(60000));
+        const auto obs = QJsonDocument::fromJson(p.readAllStandardOutput()).object()[QStringLiteral("observables")].toArray();
+        QCOMPARE(obs.size(), 2);
+        for (int k = 0; k < 2; ++k) {
+            const auto o = obs[k].toObject();
+            QVERIFY(std::abs(o[QStringLiteral("mean_change")].toDouble() - exact.meanChange[k]) < 1e-5 * (1 + std::abs(exact.meanChange[k])));
+            QVERIFY(std::abs(o[QStringLiteral("predicted")].toDouble() - exact.predicted[k]) < 1e-5 * (1 + std::abs(exact.predicted[k])));
+        }
+    }
+
     void exportAllWritesFiguresAndTables() {
         MainWindow w;
         w.setProperty("quietErrors", true);

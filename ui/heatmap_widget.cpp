@@ -6,6 +6,7 @@
 #include <QVBoxLayout>
 #include <cmath>
 
+#include "plot_export.h"
 #include "qcp.h"
 
 namespace obsprop::ui {
@@ -144,23 +145,7 @@ void HeatmapWidget::onMousePress(QMouseEvent* e) {
 }
 
 bool HeatmapWidget::exportTo(const QString& file, int width, int height, double scale) const {
-    const QString suffix = QFileInfo(file).suffix().toLower();
-    const int w = width > 0 ? width : plot_->width(), h = height > 0 ? height : plot_->height();
-    if (suffix == QLatin1String("png")) return plot_->savePng(file, w, h, scale);
-    if (suffix == QLatin1String("pdf")) return plot_->savePdf(file, w, h);
-    if (suffix == QLatin1String("svg")) {
-        QSvgGenerator gen;
-        gen.setFileName(file);
-        gen.setSize(QSize(w, h));
-        gen.setViewBox(QRect(0, 0, w, h));
-        gen.setTitle(matrix_.title);
-        QCPPainter painter;
-        if (!painter.begin(&gen)) return false;
-        plot_->toPainter(&painter, w, h);
-        painter.end();
-        return QFileInfo(file).size() > 0;
-    }
-    return false;
+    return exportPlot(plot_, file, width, height, scale, matrix_.title);
 }
 
 }  // namespace obsprop::ui

@@ -23,7 +23,12 @@
 #include <QTabWidget>
 #include <QTimer>
 
+#include "coupling_view.h"
 #include "debug_overlay.h"
+#include "paths_view.h"
+#include "prompts_view.h"
+#include "steering_panel.h"
+#include "svd_view.h"
 #include "heads_view.h"
 #include "stall_watchdog.h"
 #include "project_panel.h"
@@ -44,7 +49,17 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
     tabs_ = new QTabWidget(this);
     heads_ = new HeadsView(session_, tabs_);
+    coupling_ = new CouplingView(session_, tabs_);
+    svd_ = new SvdView(session_, tabs_);
+    paths_ = new PathsView(session_, tabs_);
+    steering_ = new SteeringPanel(session_, tabs_);
+    prompts_ = new PromptsView(session_, tabs_);
     tabs_->addTab(heads_, tr("&Heads"));
+    tabs_->addTab(coupling_, tr("&Coupling"));
+    tabs_->addTab(svd_, tr("S&VD"));
+    tabs_->addTab(paths_, tr("&Paths"));
+    tabs_->addTab(steering_, tr("S&teering"));
+    tabs_->addTab(prompts_, tr("P&rompts"));
     setCentralWidget(tabs_);
 
     panel_ = new ProjectPanel(session_, this);
@@ -58,6 +73,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     buildStatusBar();
 
     connect(heads_, &HeadsView::headSelected, this, &MainWindow::selectHead);
+    connect(coupling_, &CouplingView::headSelected, this, &MainWindow::selectHead);
+    connect(paths_, &PathsView::headSelected, this, &MainWindow::selectHead);
+    connect(paths_, &PathsView::pathActivated, this, [this](std::vector<HeadRef> path, QString observable) {
+        steering_->addPath(std::move(path), std::move(observable));
+        tabs_->setCurrentWidget(steering_);
+    });
     connect(session_, &Session::workspaceOpened, this, &MainWindow::onOpened);
     connect(session_, &Session::openFailed, this, [this](const QString& e) {
         status_->setText(tr("Could not open: %1").arg(e));
@@ -268,7 +289,14 @@ void MainWindow::exportFigure() {
     const QString f = QFileDialog::getSaveFileName(this, tr("Export figure"), QString(),
                                                    tr("PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)"));
     if (f.isEmpty()) return;
-    if (!heads_->exportFigure(0, f, 0, 0, 2.0)) showError(tr("Export failed"), tr("Could not write %1").arg(f));
+    QWidget* tab = tabs_->currentWidget();
+    bool ok = false;
+    if (tab == heads_) ok = heads_->exportFigure(0, f, 0, 0, 2.0);
+    else if (tab == coupling_) ok = coupling_->exportFigure(f, 0, 0, 2.0);
+    else if (tab == svd_) ok = svd_->exportFigure(f, 0, 0, 2.0);
+    else if (tab == steering_) ok = steering_->exportFigure(f, 0, 0, 2.0);
+    else ok = false;
+    if (!ok) showError(tr("Export failed"), tr("Could not write %1 (this tab has no figure, or the folder is not writable)").arg(f));
 }
 
 void MainWindow::chooseExportAll() {
@@ -289,10 +317,21 @@ bool MainWindow::exportAll(const QString& dir) {
             ok = heads_->exportFigure(0, QStringLiteral("%1/heatmap_%2.%3").arg(dir, stem, QLatin1String(ext)), 900, 700, 2.0) && ok;
     }
     heads_->setQuantity(0, left);
-    QSaveFile csv(dir + QStringLiteral("/heads_table.csv"));
-    if (csv.open(QIODevice::WriteOnly)) {
-        csv.write(heads_->tableCsv().toUtf8());
-        ok = csv.commit() && ok;
+    // The other views as they stand (their current selection), figures and the numbers drawn.
+    ok = coupling_->exportFigure(dir + QStringLiteral("/coupling.png"), 1200, 600, 2.0) && ok;
+    ok = svd_->exportFigure(dir + QStringLiteral("/svd.png"), 900, 600, 2.0) && ok;
+    ok = steering_->exportFigure(dir + QStringLiteral("/steering.png"), 900, 600, 2.0) && ok;
+    const std::pair<const char*, QString> tables[] = {
+        {"heads_table.csv", heads_->tableCsv()},       {"coupling_heads.csv", coupling_->tableCsv()},
+        {"coupling_tokens.csv", coupling_->scatterCsv()}, {"svd_head.csv", svd_->tableCsv()},
+        {"paths_view.csv", paths_->tableCsv()},        {"steering.csv", steering_->tableCsv()},
+        {"prompts_view.csv", prompts_->tableCsv()}};
+    for (const auto& [name, text] : tables) {
+        QSaveFile csv(dir + QLatin1Char('/') + QLatin1String(name));
+        if (csv.open(QIODevice::WriteOnly)) {
+            csv.write(text.toUtf8());
+            ok = csv.commit() && ok;
+        }
     }
     session_->exportTables(dir);
     status_->setText(ok ? tr("Exporting tables to %1…").arg(dir) : tr("Some figures could not be written to %1").arg(dir));
@@ -334,6 +373,9 @@ void MainWindow::selectHead(HeadRef h) {
     if (!h.valid()) return;
     selected_ = h;
     heads_->setSelectedHead(h);
+    coupling_->setSelectedHead(h);
+    svd_->setSelectedHead(h);
+    steering_->setSelectedHead(h);
     status_->setText(tr("Head %1 selected").arg(headName(h.layer, h.head)));
     Q_EMIT headChanged(h);
 }

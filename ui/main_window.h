@@ -20,6 +20,11 @@ namespace obsprop::ui {
 class Session;
 class ProjectPanel;
 class HeadsView;
+class CouplingView;
+class SvdView;
+class PathsView;
+class SteeringPanel;
+class PromptsView;
 class DebugOverlay;
 class StallWatchdog;
 
@@ -35,6 +40,11 @@ class MainWindow : public QMainWindow {
     QString currentModel() const;
     Session* session() const { return session_; }
     HeadsView* headsView() const { return heads_; }
+    CouplingView* couplingView() const { return coupling_; }
+    SvdView* svdView() const { return svd_; }
+    PathsView* pathsView() const { return paths_; }
+    SteeringPanel* steeringPanel() const { return steering_; }
+    PromptsView* promptsView() const { return prompts_; }
     ProjectPanel* projectPanel() const { return panel_; }
     QTabWidget* tabs() const { return tabs_; }
     HeadRef selectedHead() const { return selected_; }
@@ -87,6 +97,11 @@ class MainWindow : public QMainWindow {
     ProjectPanel* panel_ = nullptr;
     QTabWidget* tabs_ = nullptr;
     HeadsView* heads_ = nullptr;
+    CouplingView* coupling_ = nullptr;
+    SvdView* svd_ = nullptr;
+    PathsView* paths_ = nullptr;
+    SteeringPanel* steering_ = nullptr;
+    PromptsView* prompts_ = nullptr;
     QLabel* status_ = nullptr;
     QProgressBar* progress_ = nullptr;
     QPushButton* cancel_ = nullptr;

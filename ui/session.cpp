@@ -460,6 +460,10 @@ void Session::exportTables(const QString& dir) {
 }
 
 void Session::setSteering(const std::vector<SteeringVectorSpec>& vectors, const QString& dataset) {
+    // Results of the previous vector list must never arrive after this.
+    jobs_.cancel(QStringLiteral("steer"));
+    jobs_.cancel(QStringLiteral("steer-prepare"));
+    ++steeringGeneration_;
     steering_ = vectors;
     steeringDataset_ = dataset;
     steeringState_.reset();
@@ -501,6 +505,12 @@ void Session::setSteering(const std::vector<SteeringVectorSpec>& vectors, const 
             requestExactSteering();
         },
         [this](const QString& e) { Q_EMIT jobFailed(QStringLiteral("steer"), e); });
+}
+
+void Session::setSteeringRange(int index, double range) {
+    if (index < 0 || index >= static_cast<int>(steering_.size()) || !(range > 0)) return;
+    steering_[static_cast<std::size_t>(index)].range = range;
+    setDirty(true);
 }
 
 void Session::setSteeringAlpha(int index, double alpha) {

@@ -81,11 +81,13 @@ class Session : public QObject {
     void setSteering(const std::vector<SteeringVectorSpec>& vectors, const QString& dataset);
     const std::vector<SteeringVectorSpec>& steeringVectors() const { return steering_; }
     void setSteeringAlpha(int index, double alpha);
+    void setSteeringRange(int index, double range);
     SteeringResults predictSteering() const;
     void requestExactSteering();
     bool isSteeringPrepared() const;
 
   Q_SIGNALS:
+    // On open: workspaceOpened, then recipeChanged.
     void workspaceOpened();
     void openFailed(const QString& message);
     void recipeChanged();

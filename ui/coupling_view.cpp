@@ -1,0 +1,385 @@
+#include "coupling_view.h"
+
+#include <QComboBox>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPushButton>
+#include <QStackedWidget>
+#include <QSvgGenerator>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <cmath>
+
+#include "plot_export.h"
+#include "qcp.h"
+#include "session.h"
+
+namespace obsprop::ui {
+
+namespace {
+
+const QColor kBlue(31, 119, 180), kOrange(230, 110, 0), kGreen(30, 140, 30), kRed(200, 30, 40);
+
+// Replaces a combo's items, keeping the current text when it is still offered; no signals.
+void refill(QComboBox* c, const QStringList& items, const QString& fallback = {}) {
+    const QString keep = c->currentText();
+    QSignalBlocker block(c);
+    c->clear();
+    c->addItems(items);
+    int i = c->findText(keep);
+    if (i < 0) i = c->findText(fallback);
+    c->setCurrentIndex(i >= 0 ? i : 0);
+}
+
+QCPGraph* scatterGraph(QCPAxisRect* r, const QColor& c, double size, QCPScatterStyle::ScatterShape shape) {
+    auto* g = r->parentPlot()->addGraph(r->axis(QCPAxis::atBottom), r->axis(QCPAxis::atLeft));
+    g->setLineStyle(QCPGraph::lsNone);
+    g->setScatterStyle(QCPScatterStyle(shape, c, QColor(c.red(), c.green(), c.blue(), 90), size));
+    return g;
+}
+
+QCPGraph* lineGraph(QCPAxisRect* r, const QPen& pen, const QString& name) {
+    auto* g = r->parentPlot()->addGraph(r->axis(QCPAxis::atBottom), r->axis(QCPAxis::atLeft));
+    g->setPen(pen);
+    g->setName(name);
+    return g;
+}
+
+QCPItemText* hint(QCustomPlot* p, QCPAxisRect* r) {
+    auto* t = new QCPItemText(p);
+    t->setClipAxisRect(r);
+    t->position->setType(QCPItemPosition::ptAxisRectRatio);
+    t->position->setAxisRect(r);
+    t->position->setCoords(0.5, 0.5);
+    t->setColor(Qt::gray);
+    return t;
+}
+
+QString num(double v) { return QString::number(v, 'g', 17); }
+
+}  // namespace
+
+CouplingView::CouplingView(Session* session, QWidget* parent) : QWidget(parent), session_(session) {
+    auto* lay = new QVBoxLayout(this);
+    auto* bar = new QHBoxLayout;
+    a_ = new QComboBox(this), b_ = new QComboBox(this), dataset_ = new QComboBox(this);
+    for (auto* c : {a_, b_, dataset_}) c->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    compute_ = new QPushButton(tr("Compute"), this);
+    compute_->setToolTip(tr("Compute the coupling coefficients and the attribution for this pair"));
+    bar->addWidget(new QLabel(tr("Observable a:"), this));
+    bar->addWidget(a_);
+    bar->addWidget(new QLabel(tr("b:"), this));
+    bar->addWidget(b_);
+    bar->addWidget(new QLabel(tr("Dataset:"), this));
+    bar->addWidget(dataset_);
+    bar->addWidget(compute_);
+    bar->addStretch(1);
+    lay->addLayout(bar);
+    info_ = new QLabel(this);
+    info_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    info_->setWordWrap(true);
+    lay->addWidget(info_);
+
+    stack_ = new QStackedWidget(this);
+    placeholder_ = new QLabel(this);
+    placeholder_->setAlignment(Qt::AlignCenter);
+    placeholder_->setWordWrap(true);
+    plot_ = new QCustomPlot(this);
+    plot_->setMinimumSize(480, 260);
+    stack_->addWidget(placeholder_);
+    stack_->addWidget(plot_);
+    lay->addWidget(stack_, 1);
+
+    // Two panels side by side in one plot, so a figure export holds both.
+    headsRect_ = plot_->axisRect();
+    tokensRect_ = new QCPAxisRect(plot_);
+    plot_->plotLayout()->addElement(0, 1, tokensRect_);
+    plot_->plotLayout()->insertRow(0);
+    const QFont titleFont(font().family(), 10, QFont::Bold);
+    plot_->plotLayout()->addElement(
+        0, 0, new QCPTextElement(plot_, tr("Heads: coupling vs attribution ratio"), titleFont));
+    plot_->plotLayout()->addElement(
+        0, 1, new QCPTextElement(plot_, tr("Token scores of the selected head"), titleFont));
+    headsRect_->axis(QCPAxis::atLeft)->setLabel(tr("attribution b / attribution a"));
+    tokensRect_->axis(QCPAxis::atBottom)->setLabel(tr("s₁ = y_a·x"));
+    tokensRect_->axis(QCPAxis::atLeft)->setLabel(tr("s₂ = y_b·x"));
+    for (auto* r : {headsRect_, tokensRect_}) r->setRangeZoom(Qt::Horizontal | Qt::Vertical);
+    plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+
+    QPen dashed(Qt::gray, 1.2, Qt::DashLine);
+    identity_ = lineGraph(headsRect_, dashed, tr("y = x"));
+    heads_ = scatterGraph(headsRect_, kBlue, 7, QCPScatterStyle::ssDisc);
+    selectedMarker_ = scatterGraph(headsRect_, kRed, 14, QCPScatterStyle::ssCircle);
+    selectedMarker_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(kRed, 2), Qt::NoBrush, 14));
+
+    bandLow_ = lineGraph(tokensRect_, QPen(QColor(150, 150, 150), 1), tr("Theorem-2 band"));
+    bandHigh_ = lineGraph(tokensRect_, QPen(QColor(150, 150, 150), 1), tr("Theorem-2 band"));
+    bandHigh_->setBrush(QColor(150, 150, 150, 40));
+    bandHigh_->setChannelFillGraph(bandLow_);
+    tokens_ = scatterGraph(tokensRect_, kBlue, 4, QCPScatterStyle::ssDisc);
+    tokens_->setName(tr("tokens"));
+    fit_ = lineGraph(tokensRect_, QPen(kOrange, 2), tr("least-squares fit"));
+    predicted_ = lineGraph(tokensRect_, QPen(kGreen, 2, Qt::DashLine), tr("predicted s₂ = C·s₁"));
+
+    // Legends in a row below the panels, so they never hide a point.
+    headsRect_->insetLayout()->take(plot_->legend);
+    plot_->plotLayout()->addElement(2, 0,
+                                    new QCPTextElement(plot_,
+                                                       tr("dashed: y = x · click a point to select its head"),
+                                                       QFont(font().family(), 8)));
+    plot_->plotLayout()->addElement(2, 1, plot_->legend);
+    plot_->plotLayout()->setRowStretchFactor(2, 0.001);
+    plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    plot_->legend->setBorderPen(Qt::NoPen);
+    plot_->legend->setFont(QFont(font().family(), 8));
+    plot_->legend->setVisible(true);
+    for (auto* g : {heads_, selectedMarker_, identity_, bandLow_}) g->removeFromLegend();
+    tokensHint_ = hint(plot_, tokensRect_);
+
+    connect(a_, &QComboBox::currentTextChanged, this, &CouplingView::onPairChanged);
+    connect(b_, &QComboBox::currentTextChanged, this, &CouplingView::onPairChanged);
+    connect(dataset_, &QComboBox::currentTextChanged, this, &CouplingView::requestScatter);
+    connect(compute_, &QPushButton::clicked, this, [this] {
+        if (observableA().isEmpty() || observableB().isEmpty()) return;
+        session_->computeFeatures(observableA(), observableB());
+        session_->computeAttribution(dataset(), attribution_ ? attribution_->method : QStringLiteral("patching"));
+    });
+    connect(plot_, &QCustomPlot::mousePress, this, &CouplingView::onMousePress);
+    connect(session_, &Session::workspaceOpened, this, [this] { selected_ = {}; });
+    connect(session_, &Session::recipeChanged, this, [this] {
+        features_.reset(), attribution_.reset();  // computed for the previous recipe
+        refreshChoices();
+    });
+    connect(session_, &Session::featuresReady, this, &CouplingView::onFeatures);
+    connect(session_, &Session::attributionReady, this, &CouplingView::onAttribution);
+    connect(session_, &Session::couplingReady, this, &CouplingView::onCoupling);
+    connect(session_, &Session::jobFailed, this, [this](const QString& channel, const QString& msg) {
+        if (channel == QLatin1String("coupling")) info_->setText(tr("Coupling scatter failed: %1").arg(msg));
+    });
+    refreshChoices();
+}
+
+QString CouplingView::observableA() const { return a_->currentText(); }
+QString CouplingView::observableB() const { return b_->currentText(); }
+QString CouplingView::dataset() const { return dataset_->currentText(); }
+QString CouplingView::infoText() const { return info_->text(); }
+
+void CouplingView::refreshChoices() {
+    QStringList names;
+    for (const auto& o : session_->observables()) names << o.first;
+    refill(a_, names, names.value(0));
+    refill(b_, names, names.value(1));
+    refill(dataset_, session_->datasetNames());
+    onPairChanged();
+}
+
+void CouplingView::onPairChanged() {
+    scatter_.reset();
+    rebuildHeads();
+    drawScatter();
+    const bool known = features_ && features_->pairA == observableA() && features_->pairB == observableB();
+    if (!known && !observableA().isEmpty() && !observableB().isEmpty())
+        session_->computeFeatures(observableA(), observableB());
+    requestScatter();
+}
+
+void CouplingView::onFeatures(const FeatureResults& r) {
+    features_ = r;
+    // Follow the pair the features were computed for, so both panels describe the same coupling.
+    if (!r.pairA.isEmpty() && (r.pairA != observableA() || r.pairB != observableB()) &&
+        a_->findText(r.pairA) >= 0 && b_->findText(r.pairB) >= 0) {
+        QSignalBlocker ba(a_), bb(b_);
+        a_->setCurrentText(r.pairA);
+        b_->setCurrentText(r.pairB);
+        scatter_.reset();
+        drawScatter();
+        requestScatter();
+    }
+    rebuildHeads();
+}
+
+void CouplingView::onAttribution(const AttributionResults& r) {
+    attribution_ = r;
+    rebuildHeads();
+}
+
+void CouplingView::rebuildHeads() {
+    points_.clear();
+    QString missing;
+    const QString a = observableA(), b = observableB();
+    const bool haveC = features_ && features_->pairA == a && features_->pairB == b && !features_->couplingAB.empty();
+    const int ia = attribution_ ? static_cast<int>(attribution_->observables.indexOf(a)) : -1;
+    const int ib = attribution_ ? static_cast<int>(attribution_->observables.indexOf(b)) : -1;
+    if (a.isEmpty() || b.isEmpty()) missing = tr("Add two observables to compare them.");
+    else if (!haveC) missing = tr("Waiting for the coupling coefficients C(%1→%2) (Compute).").arg(a, b);
+    else if (ia < 0 || ib < 0) missing = tr("Waiting for the attribution of %1 and %2 (Compute).").arg(a, b);
+    if (missing.isEmpty()) {
+        const HeadMatrix& c = features_->couplingAB;
+        const HeadMatrix& ma = attribution_->maps[static_cast<std::size_t>(ia)];
+        const HeadMatrix& mb = attribution_->maps[static_cast<std::size_t>(ib)];
+        if (ma.layers == c.layers && ma.heads == c.heads && mb.layers == c.layers && mb.heads == c.heads)
+            for (int l = 0; l < c.layers; ++l)
+                for (int h = 0; h < c.heads; ++h) {
+                    HeadPoint p{{l, h}, c.at(l, h), ma.at(l, h), mb.at(l, h), mb.at(l, h) / ma.at(l, h)};
+                    if (std::isfinite(p.coupling) && std::isfinite(p.ratio)) points_.push_back(p);
+                }
+        if (points_.empty()) missing = tr("No head has a finite attribution ratio.");
+    }
+    QVector<double> xs, ys;
+    for (const auto& p : points_) xs << p.coupling, ys << p.ratio;
+    heads_->setData(xs, ys);
+    double lo = 0, hi = 1;
+    if (!points_.empty()) {
+        lo = std::min(*std::min_element(xs.begin(), xs.end()), *std::min_element(ys.begin(), ys.end()));
+        hi = std::max(*std::max_element(xs.begin(), xs.end()), *std::max_element(ys.begin(), ys.end()));
+    }
+    identity_->setData(QVector<double>{lo, hi}, QVector<double>{lo, hi});
+    heads_->rescaleAxes();
+    headsRect_->axis(QCPAxis::atBottom)->scaleRange(1.1);
+    headsRect_->axis(QCPAxis::atLeft)->scaleRange(1.1);
+    headsRect_->axis(QCPAxis::atBottom)
+        ->setLabel(a.isEmpty() ? tr("coupling C(a→b)") : tr("coupling C(%1→%2)").arg(a, b));
+    headsRect_->axis(QCPAxis::atLeft)
+        ->setLabel(a.isEmpty() ? tr("attribution b / a") : tr("attribution %1 / %2").arg(b, a));
+    setSelectedHead(selected_);  // re-place the marker
+    if (points_.empty() && !scatter_) {
+        placeholder_->setText(missing);
+        stack_->setCurrentWidget(placeholder_);
+    } else {
+        stack_->setCurrentWidget(plot_);
+    }
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void CouplingView::setSelectedHead(HeadRef h) {
+    const bool changed = !(h == selected_);
+    selected_ = h;
+    QVector<double> x, y;
+    for (const auto& p : points_)
+        if (p.head == h) x << p.coupling, y << p.ratio;
+    selectedMarker_->setData(x, y);
+    if (changed) {
+        scatter_.reset();
+        drawScatter();
+        requestScatter();
+    }
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void CouplingView::requestScatter() {
+    if (!selected_.valid() || observableA().isEmpty() || observableB().isEmpty() || dataset().isEmpty()) return;
+    scatter_.reset();
+    session_->computeCouplingScatter(selected_, observableA(), observableB(), dataset());
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void CouplingView::onCoupling(const CouplingScatter& r) {
+    if (!(r.head == selected_) || r.a != observableA() || r.b != observableB()) return;
+    scatter_ = r;
+    drawScatter();
+    if (stack_->currentWidget() == placeholder_) stack_->setCurrentWidget(plot_);
+}
+
+void CouplingView::drawScatter() {
+    for (auto* g : {tokens_, fit_, predicted_, bandLow_, bandHigh_}) g->data()->clear();
+    if (!scatter_) {
+        info_->setText(selected_.valid() ? QString() : tr("Click a head in the left panel to see its token scores."));
+        tokensHint_->setText(selected_.valid() ? tr("Waiting for the token scores of head %1…")
+                                                        .arg(headName(selected_.layer, selected_.head))
+                                              : tr("No head selected"));
+        tokensHint_->setVisible(true);
+        plot_->replot(QCustomPlot::rpQueuedReplot);
+        return;
+    }
+    const CouplingScatter& s = *scatter_;
+    tokensHint_->setVisible(false);
+    tokens_->setData(QVector<double>(s.s1.begin(), s.s1.end()), QVector<double>(s.s2.begin(), s.s2.end()));
+    if (!s.s1.empty()) {
+        const auto [mn, mx] = std::minmax_element(s.s1.begin(), s.s1.end());
+        const double x0 = *mn, x1 = *mx;
+        fit_->setData(QVector<double>{x0, x1},
+                      QVector<double>{s.slope * x0 + s.intercept, s.slope * x1 + s.intercept});
+        predicted_->setData(QVector<double>{x0, x1}, QVector<double>{s.predicted * x0, s.predicted * x1});
+        // Theorem 2: for s₁ = k, s₂ ∈ k·C ± √(r² − k²/‖y_a‖²)·‖y_b − C y_a‖, where r² ≥ k²/‖y_a‖².
+        const double r = s.meanTokenNorm, kmax = r * s.normA;
+        const double k0 = std::max(x0, -kmax), k1 = std::min(x1, kmax);
+        if (s.normA > 0 && k1 > k0) {
+            QVector<double> ks, lo, hi;
+            constexpr int kSteps = 120;
+            for (int i = 0; i <= kSteps; ++i) {
+                const double k = k0 + (k1 - k0) * i / kSteps;
+                const double half = std::sqrt(std::max(0.0, r * r - k * k / (s.normA * s.normA))) * s.residualNorm;
+                ks << k, lo << k * s.predicted - half, hi << k * s.predicted + half;
+            }
+            bandLow_->setData(ks, lo);
+            bandHigh_->setData(ks, hi);
+        }
+    }
+    tokens_->rescaleAxes();
+    fit_->rescaleValueAxis(true);
+    predicted_->rescaleValueAxis(true);
+    tokensRect_->axis(QCPAxis::atBottom)->scaleRange(1.08);
+    tokensRect_->axis(QCPAxis::atLeft)->scaleRange(1.08);
+    info_->setText(tr("Head %1, %2→%3 on %4 (%5 tokens): slope = %6, R² = %7, predicted C = %8, intercept = %9; "
+                      "band half-width at s₁ = 0: r·‖y_b − C·y_a‖ = %10 (r = %11)")
+                       .arg(headName(s.head.layer, s.head.head), s.a, s.b, dataset())
+                       .arg(s.s1.size())
+                       .arg(s.slope, 0, 'g', 4)
+                       .arg(s.r2, 0, 'g', 4)
+                       .arg(s.predicted, 0, 'g', 4)
+                       .arg(s.intercept, 0, 'g', 4)
+                       .arg(s.meanTokenNorm * s.residualNorm, 0, 'g', 4)
+                       .arg(s.meanTokenNorm, 0, 'g', 4));
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void CouplingView::onMousePress(QMouseEvent* e) {
+    if (!headsRect_->rect().contains(e->pos()) || points_.empty()) return;
+    const QCPAxis* x = headsRect_->axis(QCPAxis::atBottom);
+    const QCPAxis* y = headsRect_->axis(QCPAxis::atLeft);
+    double best = 12.0 * 12.0;  // pick within 12 px
+    const HeadPoint* hit = nullptr;
+    for (const auto& p : points_) {
+        const double dx = x->coordToPixel(p.coupling) - e->pos().x(), dy = y->coordToPixel(p.ratio) - e->pos().y();
+        if (dx * dx + dy * dy < best) best = dx * dx + dy * dy, hit = &p;
+    }
+    if (!hit) return;
+    const HeadRef h = hit->head;
+    setSelectedHead(h);
+    Q_EMIT headSelected(h);
+}
+
+QPoint CouplingView::headPosition(HeadRef h) const {
+    for (const auto& p : points_)
+        if (p.head == h) {
+            const QPoint inPlot(int(std::lround(headsRect_->axis(QCPAxis::atBottom)->coordToPixel(p.coupling))),
+                                int(std::lround(headsRect_->axis(QCPAxis::atLeft)->coordToPixel(p.ratio))));
+            return plot_->mapTo(this, inPlot);
+        }
+    return {-1, -1};
+}
+
+QString CouplingView::tableCsv() const {
+    QString out = QStringLiteral("layer,head,coupling,attribution_a,attribution_b,ratio\n");
+    for (const auto& p : points_)
+        out += QStringLiteral("%1,%2,%3,%4,%5,%6\n")
+                   .arg(p.head.layer)
+                   .arg(p.head.head)
+                   .arg(num(p.coupling), num(p.attributionA), num(p.attributionB), num(p.ratio));
+    return out;
+}
+
+QString CouplingView::scatterCsv() const {
+    QString out = QStringLiteral("token,s1,s2\n");
+    if (scatter_)
+        for (std::size_t i = 0; i < scatter_->s1.size(); ++i)
+            out += QStringLiteral("%1,%2,%3\n").arg(i).arg(num(scatter_->s1[i]), num(scatter_->s2[i]));
+    return out;
+}
+
+bool CouplingView::exportFigure(const QString& file, int w, int h, double scale) const {
+    return exportPlot(plot_, file, w, h, scale, tr("Coupling %1→%2").arg(observableA(), observableB()));
+}
+
+}  // namespace obsprop::ui

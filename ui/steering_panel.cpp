@@ -1,0 +1,404 @@
+#include "steering_panel.h"
+
+#include <QAbstractTableModel>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFileInfo>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSlider>
+#include <QSplitter>
+#include <QStackedWidget>
+#include <QSvgGenerator>
+#include <QTableView>
+#include <QTimer>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <cmath>
+
+#include "plot_export.h"
+#include "qcp.h"
+
+namespace obsprop::ui {
+
+namespace {
+QString csvField(const QString& s) {
+    if (!s.contains(QLatin1Char(',')) && !s.contains(QLatin1Char('"')) && !s.contains(QLatin1Char('\n'))) return s;
+    return QLatin1Char('"') + QString(s).replace(QStringLiteral("\""), QStringLiteral("\"\"")) + QLatin1Char('"');
+}
+const QColor kPredicted(31, 119, 180), kExact(230, 110, 0), kStale(190, 190, 190);
+}  // namespace
+
+// Per prompt of the latest exact run: before, after and change of every observable.
+class SteeringTableModel : public QAbstractTableModel {
+  public:
+    using QAbstractTableModel::QAbstractTableModel;
+    void setResults(const SteeringResults& r) { beginResetModel(), r_ = r, endResetModel(); }
+    int rowCount(const QModelIndex& p = {}) const override {
+        return p.isValid() ? 0 : static_cast<int>(std::min<std::size_t>(r_.after.size(), r_.before.size()));
+    }
+    int columnCount(const QModelIndex& p = {}) const override {
+        return p.isValid() ? 0 : 1 + 3 * static_cast<int>(r_.observables.size());
+    }
+    double value(int row, int col) const {
+        const auto i = static_cast<std::size_t>(row), k = static_cast<std::size_t>((col - 1) / 3);
+        const double b = r_.before[i][k], a = r_.after[i][k];
+        return (col - 1) % 3 == 0 ? b : (col - 1) % 3 == 1 ? a : a - b;
+    }
+    QString prompt(int row) const { return r_.prompts.value(row); }
+    QString columnName(int col) const {
+        if (col == 0) return QStringLiteral("prompt");
+        static const char* what[] = {"before", "after", "change"};
+        return QStringLiteral("%1 %2").arg(r_.observables.value((col - 1) / 3), QLatin1String(what[(col - 1) % 3]));
+    }
+    QVariant data(const QModelIndex& idx, int role) const override {
+        if (!checkIndex(idx, CheckIndexOption::IndexIsValid)) return {};
+        if (idx.column() == 0)
+            return role == Qt::DisplayRole || role == Qt::ToolTipRole ? prompt(idx.row()) : QVariant();
+        if (role == Qt::DisplayRole) {
+            const QString t = QString::number(value(idx.row(), idx.column()), 'f', 4);
+            return t == QLatin1String("-0.0000") ? t.mid(1) : t;
+        }
+        if (role == Qt::UserRole) return value(idx.row(), idx.column());
+        if (role == Qt::TextAlignmentRole) return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
+        return {};
+    }
+    QVariant headerData(int s, Qt::Orientation o, int role) const override {
+        return o == Qt::Horizontal && role == Qt::DisplayRole && s >= 0 && s < columnCount() ? columnName(s)
+                                                                                             : QVariant();
+    }
+
+  private:
+    SteeringResults r_;
+};
+
+SteeringPanel::SteeringPanel(Session* session, QWidget* parent) : QWidget(parent), session_(session) {
+    auto* lay = new QVBoxLayout(this);
+    auto* bar = new QHBoxLayout;
+    observable_ = new QComboBox(this);
+    observable_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    normalize_ = new QCheckBox(tr("unit norm"), this);
+    normalize_->setChecked(true);
+    normalize_->setToolTip(tr("Normalise the feature vector to length 1 before scaling it by α"));
+    add_ = new QPushButton(tr("Add head"), this);
+    dataset_ = new QComboBox(this);
+    dataset_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    for (QWidget* w :
+         std::initializer_list<QWidget*>{new QLabel(tr("Feature of:"), this), observable_, normalize_, add_})
+        bar->addWidget(w);
+    bar->addStretch(1);
+    for (QWidget* w : std::initializer_list<QWidget*>{new QLabel(tr("Dataset:"), this), dataset_}) bar->addWidget(w);
+    lay->addLayout(bar);
+
+    rowsBox_ = new QWidget(this);
+    rowsLayout_ = new QGridLayout(rowsBox_);
+    rowsLayout_->setColumnStretch(1, 1);
+    scroll_ = new QScrollArea(this);
+    scroll_->setWidget(rowsBox_);
+    scroll_->setWidgetResizable(true);
+    scroll_->setFrameShape(QFrame::NoFrame);
+    status_ = new QLabel(this);
+    error_ = new QLabel(this);
+    error_->setStyleSheet(QStringLiteral("color: #b2182b"));
+    error_->setWordWrap(true);
+    error_->hide();
+    for (QWidget* w : std::initializer_list<QWidget*>{scroll_, status_, error_}) lay->addWidget(w);
+
+    stack_ = new QStackedWidget(this);
+    placeholder_ = new QLabel(this);
+    placeholder_->setAlignment(Qt::AlignCenter);
+    auto* split = new QSplitter(Qt::Vertical, this);
+    stack_->addWidget(placeholder_);
+    stack_->addWidget(split);
+    plot_ = new QCustomPlot(split);
+    plot_->setMinimumSize(320, 200);
+    plot_->yAxis->setLabel(tr("mean change of n·z"));
+    plot_->xAxis->grid()->setVisible(false);
+    plot_->axisRect()->insetLayout()->take(plot_->legend);  // in a row of its own: never over a bar
+    plot_->plotLayout()->addElement(1, 0, plot_->legend);
+    plot_->plotLayout()->setRowStretchFactor(1, 0.001);
+    plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    plot_->legend->setBorderPen(Qt::NoPen);
+    plot_->legend->setVisible(true);
+    auto* group = new QCPBarsGroup(plot_);
+    predictedBars_ = new QCPBars(plot_->xAxis, plot_->yAxis);
+    exactBars_ = new QCPBars(plot_->xAxis, plot_->yAxis);
+    predictedBars_->setName(tr("linear prediction"));
+    predictedBars_->setBrush(kPredicted);
+    for (auto* b : {predictedBars_, exactBars_}) b->setWidth(0.35), b->setPen(Qt::NoPen), b->setBarsGroup(group);
+    model_ = new SteeringTableModel(this);
+    table_ = new QTableView(split);
+    table_->setModel(model_);
+    table_->verticalHeader()->hide();
+    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    table_->setAlternatingRowColors(true);
+    split->addWidget(plot_);
+    split->addWidget(table_);
+    lay->addWidget(stack_, 1);
+
+    debounce_ = new QTimer(this);
+    debounce_->setSingleShot(true);
+    debounce_->setInterval(30);
+    connect(debounce_, &QTimer::timeout, this, [this] {
+        if (!session_->isSteeringPrepared()) return;  // the preparation in flight ends with an exact run
+        pending_ = true;
+        session_->requestExactSteering();
+        drawBars();
+    });
+    connect(add_, &QPushButton::clicked, this, &SteeringPanel::addSelectedHead);
+    connect(dataset_, &QComboBox::currentTextChanged, this, [this] { if (!vectors_.empty()) applyVectors(); });
+    connect(session_, &Session::workspaceOpened, this, [this] {
+        vectors_ = session_->steeringVectors();  // the project's; recipeChanged follows and prepares them
+        pending_ = preparing_ = false;
+        clearResults();
+        rebuildRows();
+    });
+    connect(session_, &Session::recipeChanged, this, [this] {
+        refreshChoices();
+        if (!vectors_.empty()) applyVectors();  // observables or prompts changed
+    });
+    connect(session_, &Session::steeringPrepared, this, [this] { preparing_ = false; });
+    connect(session_, &Session::steeringReady, this, &SteeringPanel::onSteering);
+    connect(session_, &Session::jobFailed, this, [this](const QString& channel, const QString& msg) {
+        if (channel != QLatin1String("steer")) return;
+        pending_ = preparing_ = false;
+        error_->setText(tr("Steering failed: %1").arg(msg));
+        error_->show();
+        drawBars();
+    });
+    refreshChoices();
+    rebuildRows();
+    drawBars();
+}
+
+QAbstractItemModel* SteeringPanel::model() const { return model_; }
+QString SteeringPanel::dataset() const { return dataset_->currentText(); }
+const SteeringPanel::Row* SteeringPanel::rowAt(int i) const {
+    return i >= 0 && i < static_cast<int>(rows_.size()) ? &rows_[static_cast<std::size_t>(i)] : nullptr;
+}
+bool SteeringPanel::exactIsStale() const { return pending_ || preparing_ || debounce_->isActive(); }
+
+void SteeringPanel::refreshChoices() {
+    QStringList names;
+    for (const auto& o : session_->observables()) names << o.first;
+    for (auto [box, items] : {std::pair{observable_, names}, std::pair{dataset_, session_->datasetNames()}}) {
+        const QString keep = box->currentText();
+        QSignalBlocker block(box);
+        box->clear();
+        box->addItems(items);
+        box->setCurrentIndex(std::max(0, box->findText(keep)));
+    }
+    add_->setEnabled(head_.valid() && observable_->count() > 0);
+}
+
+void SteeringPanel::setSelectedHead(HeadRef h) {
+    head_ = h;
+    add_->setEnabled(h.valid() && observable_->count() > 0);
+    add_->setText(h.valid() ? tr("Add head %1").arg(headName(h.layer, h.head)) : tr("Add head"));
+}
+
+void SteeringPanel::addSelectedHead() {
+    if (head_.valid() && !observable_->currentText().isEmpty()) addPath({head_}, observable_->currentText());
+}
+
+void SteeringPanel::addPath(std::vector<HeadRef> path, QString observable) {
+    if (path.empty() || observable.isEmpty()) return;
+    QStringList heads;
+    for (const auto& h : path) heads << headName(h.layer, h.head);
+    SteeringVectorSpec s;
+    const QString kind = path.size() == 1 ? tr("head") : tr("path");
+    s.name = QStringLiteral("%1 %2 (%3)").arg(kind, heads.join(QStringLiteral(" → ")), observable);
+    s.observable = observable;
+    s.path = std::move(path);
+    s.normalize = normalize_->isChecked();
+    vectors_.push_back(s);
+    rebuildRows();
+    applyVectors();
+}
+
+void SteeringPanel::removeVector(int index) {
+    if (index < 0 || index >= static_cast<int>(vectors_.size())) return;
+    vectors_.erase(vectors_.begin() + index);
+    rebuildRows();
+    applyVectors();
+}
+
+void SteeringPanel::rebuildRows() {
+    for (const Row& r : rows_)
+        for (QWidget* w : std::initializer_list<QWidget*>{r.name, r.slider, r.alpha, r.range, r.remove})
+            w->hide(), w->deleteLater();
+    rows_.clear();
+    delete empty_;
+    empty_ = nullptr;
+    if (vectors_.empty()) {
+        empty_ = new QLabel(tr("No steering vectors: select a head and press Add, or double-click a path."),
+                            rowsBox_);
+        rowsLayout_->addWidget(empty_, 0, 0, 1, 5);
+    }
+    for (int i = 0; i < static_cast<int>(vectors_.size()); ++i) {
+        const SteeringVectorSpec& v = vectors_[static_cast<std::size_t>(i)];
+        Row r{new QLabel(v.name + (v.normalize ? QString() : tr(" (raw)")), rowsBox_),
+              new QSlider(Qt::Horizontal, rowsBox_), new QDoubleSpinBox(rowsBox_),
+              new QDoubleSpinBox(rowsBox_), new QPushButton(tr("Remove"), rowsBox_)};
+        const double range = std::clamp(v.range, 1.0, kMaxRange);
+        r.slider->setRange(-kSliderSteps, kSliderSteps);
+        r.slider->setMinimumWidth(160);
+        r.range->setRange(1, kMaxRange);
+        r.range->setDecimals(0);
+        r.range->setPrefix(QStringLiteral("±"));
+        r.range->setValue(range);
+        r.range->setToolTip(tr("Slider range"));
+        r.alpha->setDecimals(2);
+        r.alpha->setRange(-range, range);
+        r.alpha->setSingleStep(range / 100);
+        r.alpha->setPrefix(QStringLiteral("α = "));
+        r.alpha->setValue(v.alpha);
+        r.slider->setValue(static_cast<int>(std::lround(r.alpha->value() / range * kSliderSteps)));
+        rowsLayout_->addWidget(r.name, i, 0);
+        rowsLayout_->addWidget(r.slider, i, 1);
+        rowsLayout_->addWidget(r.alpha, i, 2);
+        rowsLayout_->addWidget(r.range, i, 3);
+        rowsLayout_->addWidget(r.remove, i, 4);
+        connect(r.slider, &QSlider::valueChanged, this, [this, i, r](int pos) {
+            QSignalBlocker block(r.alpha);
+            r.alpha->setValue(pos * r.range->value() / kSliderSteps);
+            setAlpha(i, r.alpha->value());  // the spin box's rounding is what gets used and shown
+        });
+        connect(r.alpha, &QDoubleSpinBox::valueChanged, this, [this, i, r](double a) {
+            QSignalBlocker block(r.slider);
+            r.slider->setValue(static_cast<int>(std::lround(a / r.range->value() * kSliderSteps)));
+            setAlpha(i, a);
+        });
+        connect(r.range, &QDoubleSpinBox::valueChanged, this, [this, i](double range) { setRange(i, range); });
+        connect(r.remove, &QPushButton::clicked, this, [this, i] { removeVector(i); });
+        rows_.push_back(r);
+    }
+    // Up to four rows without scrolling.
+    const int rowHeight = rows_.empty() ? empty_->sizeHint().height() : rows_.front().alpha->sizeHint().height();
+    const int shown = std::clamp(static_cast<int>(rows_.size()), 1, 4);
+    const QMargins m = rowsLayout_->contentsMargins();
+    scroll_->setFixedHeight(shown * (rowHeight + std::max(0, rowsLayout_->verticalSpacing())) + m.top() + m.bottom());
+}
+
+void SteeringPanel::setRange(int i, double range) {
+    const Row& r = rows_[static_cast<std::size_t>(i)];
+    vectors_[static_cast<std::size_t>(i)].range = range;
+    session_->setSteeringRange(i, range);  // saved with the project
+    r.alpha->setSingleStep(range / 100);
+    r.alpha->setRange(-range, range);  // clamps α (and reports it) when it falls outside
+    QSignalBlocker block(r.slider);
+    r.slider->setValue(static_cast<int>(std::lround(r.alpha->value() / range * kSliderSteps)));
+}
+
+void SteeringPanel::applyVectors() {
+    debounce_->stop();
+    session_->setSteering(vectors_, dataset());
+    preparing_ = pending_ = !vectors_.empty() && session_->isOpen();
+    clearResults();
+}
+
+void SteeringPanel::clearResults() {
+    exact_.reset();
+    prediction_ = SteeringResults{};
+    model_->setResults({});
+    error_->hide();
+    drawBars();
+}
+
+void SteeringPanel::setAlpha(int index, double alpha) {
+    vectors_[static_cast<std::size_t>(index)].alpha = alpha;
+    session_->setSteeringAlpha(index, alpha);
+    if (session_->isSteeringPrepared()) prediction_ = session_->predictSteering();  // instant
+    debounce_->start();  // the exact run: latest wins, each move restarts the wait
+    drawBars();
+}
+
+void SteeringPanel::onSteering(const SteeringResults& r) {
+    if (preparing_ || vectors_.empty()) return;  // computed for a vector list that has since changed
+    error_->hide();
+    if (!r.exact) {
+        prediction_ = r;
+    } else {
+        exact_ = r;
+        pending_ = false;
+        model_->setResults(r);
+    }
+    drawBars();
+}
+
+void SteeringPanel::drawBars() {
+    const QStringList obs = !prediction_.observables.isEmpty() ? prediction_.observables
+                            : exact_                           ? exact_->observables
+                                                               : QStringList();
+    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+    QVector<double> keys, pred, exact;
+    for (int k = 0; k < obs.size(); ++k) {
+        ticker->addTick(k, obs[k]);
+        keys << k;
+        pred << (k < static_cast<int>(prediction_.predicted.size()) ? prediction_.predicted[size_t(k)] : 0.0);
+        const int e = exact_ ? static_cast<int>(exact_->observables.indexOf(obs[k])) : -1;
+        exact << (e >= 0 && e < static_cast<int>(exact_->meanChange.size()) ? exact_->meanChange[size_t(e)] : 0.0);
+    }
+    plot_->xAxis->setTicker(ticker);
+    predictedBars_->setData(keys, pred);
+    exactBars_->setData(exact_ ? keys : QVector<double>(), exact_ ? exact : QVector<double>());
+    const bool stale = exactIsStale();
+    exactBars_->setBrush(stale ? kStale : kExact);
+    exactBars_->setName(stale ? tr("exact mean change (updating…)") : tr("exact mean change"));
+    plot_->xAxis->setRange(-0.6, std::max<int>(1, int(obs.size())) - 0.4);
+    bool found = false;
+    QCPRange yr = predictedBars_->getValueRange(found);
+    if (exact_) yr.expand(exactBars_->getValueRange(found));
+    yr.expand(0.0);
+    plot_->yAxis->setRange(yr.lower - 0.08 * yr.size() - 1e-9, yr.upper + 0.2 * yr.size() + 1e-9);
+    placeholder_->setText(vectors_.empty() ? tr("Add a steering vector to see its effect on every observable.")
+                          : preparing_     ? tr("Preparing the steering gradients…")
+                                           : tr("No result (see the message above)."));
+    stack_->setCurrentIndex(obs.isEmpty() ? 0 : 1);
+    QPalette pal = table_->palette();  // the per-prompt numbers belong to the exact run: grey when stale
+    pal.setColor(QPalette::Text, stale ? kStale.darker(130) : palette().color(QPalette::Text));
+    table_->setPalette(pal);
+    status_->setText(
+        obs.isEmpty() ? QString()
+        : stale || !exact_
+            ? tr("%1 — exact run pending").arg(prediction_.vectorName)
+            : tr("%1 — exact over %2 prompts").arg(exact_->vectorName).arg(exact_->prompts.size()));
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString SteeringPanel::tableCsv() const {
+    QStringList head;
+    for (int c = 0; c < model_->columnCount(); ++c) head << csvField(model_->columnName(c));
+    QString out = head.join(QLatin1Char(',')) + QLatin1Char('\n');
+    for (int r = 0; r < model_->rowCount(); ++r) {
+        QStringList cells{csvField(model_->prompt(r))};
+        for (int c = 1; c < model_->columnCount(); ++c) cells << QString::number(model_->value(r, c), 'g', 17);
+        out += cells.join(QLatin1Char(',')) + QLatin1Char('\n');
+    }
+    return out;
+}
+
+QString SteeringPanel::barsCsv() const {
+    QString out = QStringLiteral("observable,predicted,exact_mean_change\n");
+    const auto* p = predictedBars_->data().data();
+    const auto* e = exactBars_->data().data();
+    auto* ticker = static_cast<QCPAxisTickerText*>(plot_->xAxis->ticker().data());
+    for (int i = 0; i < p->size(); ++i) {
+        const double key = p->at(i)->key;
+        out += QStringLiteral("%1,%2,%3\n")
+                   .arg(csvField(ticker->ticks().value(key)), QString::number(p->at(i)->value, 'g', 17),
+                        i < e->size() ? QString::number(e->at(i)->value, 'g', 17) : QString());
+    }
+    return out;
+}
+
+bool SteeringPanel::exportFigure(const QString& file, int w, int h, double scale) const {
+    return exportPlot(plot_, file, w, h, scale, tr("Steering"));
+}
+
+}  // namespace obsprop::ui
