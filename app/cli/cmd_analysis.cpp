@@ -151,11 +151,15 @@ void add_analysis_commands(CLI::App& app, Action& run) {
 
     auto* couple = app.add_subcommand("couple", "Cosines and coupling coefficients of two observables per head");
     o->add_to(couple);
-    couple->callback([o, &run] {
-        run = [o] {
+    auto pair = std::make_shared<std::vector<std::string>>();
+    couple->add_option("--pair", *pair, "The two observables by name (default: the first two)")->expected(2)->delimiter(',');
+    couple->callback([o, pair, &run] {
+        run = [o, pair] {
             Workspace w = o->open();
             if (w.observables().size() < 2) throw UsageError("couple needs two observables");
-            print_table(coupling_table(w, w.observables()[0].name, w.observables()[1].name, o->table_options()), *o);
+            const std::string a = pair->size() == 2 ? w.observable((*pair)[0]).name : w.observables()[0].name;
+            const std::string b = pair->size() == 2 ? w.observable((*pair)[1]).name : w.observables()[1].name;
+            print_table(coupling_table(w, a, b, o->table_options()), *o);
             return 0;
         };
     });

@@ -1,4 +1,5 @@
 // obsprop project create|validate, obsprop export
+#include <filesystem>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -25,6 +26,10 @@ void add_project_commands(CLI::App& app, Action& run) {
             Workspace w = o->open();
             auto p = w.project();
             p.model_fingerprint = project::fingerprint_model(o->model);
+            // Relative to the project file, so a folder holding both can move.
+            const auto rel = std::filesystem::absolute(o->model).lexically_relative(
+                std::filesystem::absolute(*out).parent_path());
+            if (!rel.empty()) p.model_path = rel;
             project::save_project(p, *out);
             std::cout << "wrote " << *out << " (" << p.observables.size() << " observables, " << p.datasets.size()
                       << " datasets)\n";
