@@ -94,7 +94,7 @@ class TestDemoModel : public QObject {
     json heldout_;
     std::vector<std::string> female_, male_, train_female_, train_male_;
 
-  private slots:
+  private Q_SLOTS:
     void initTestCase() {
         QVERIFY2(fs::is_directory(kDemo), kDemo.c_str());
         model_ = Transformer::load(kDemo);
@@ -126,7 +126,8 @@ class TestDemoModel : public QObject {
         std::uintmax_t bytes = 0;
         for (const auto& e : fs::recursive_directory_iterator(kDemo))
             if (e.is_regular_file()) bytes += e.file_size();
-        qInfo("resources/models/demo holds %ju bytes", bytes);
+        qInfo() << "resources/models/demo holds" << static_cast<qulonglong>(bytes) << "bytes";
+        QVERIFY(bytes > 1000u * 1000u);  // the weights are there (not a Git LFS pointer)
         QVERIFY2(bytes <= 8u * 1000u * 1000u, "the demo model folder must stay within 8 MB");
     }
 

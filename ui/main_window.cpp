@@ -195,6 +195,7 @@ void MainWindow::onOpened() {
     session_->computeFeatures();
     const QStringList ds = session_->datasetNames();
     if (!ds.isEmpty() && !session_->observables().isEmpty()) session_->computeAttribution(ds.first(), QStringLiteral("patching"));
+    if (!session_->observables().isEmpty()) session_->computePaths(session_->observables().first().first, 50);
     restoreViewState();
     updateTitle();
     Q_EMIT modelOpened(m.directory);

@@ -355,6 +355,8 @@ void SteeringPanel::drawBars() {
     QCPRange yr = predictedBars_->getValueRange(found);
     if (exact_) yr.expand(exactBars_->getValueRange(found));
     yr.expand(0.0);
+    // Never magnify rounding noise (e.g. ±1e-8 at α = 0) into bars that look like an effect.
+    if (yr.size() < 1e-3) yr = QCPRange(std::min(yr.lower, -0.05), std::max(yr.upper, 0.05));
     plot_->yAxis->setRange(yr.lower - 0.08 * yr.size() - 1e-9, yr.upper + 0.2 * yr.size() + 1e-9);
     placeholder_->setText(vectors_.empty() ? tr("Add a steering vector to see its effect on every observable.")
                           : preparing_     ? tr("Preparing the steering gradients…")
