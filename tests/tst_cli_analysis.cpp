@@ -150,6 +150,18 @@ class TestCliAnalysis : public QObject {
         for (const char* name : {"manifest.json", "attribution_subject.csv", "coupling_subj_obj.csv", "svd_subj.csv",
                                  "paths_obj.json", "dataset_object.csv"})
             QVERIFY2(QFileInfo(out + QLatin1Char('/') + QLatin1String(name)).size() > 0, name);
+
+        // --figures draws them with the explorer's plot code, offscreen.
+        const QString figs = t_.dir->filePath(QStringLiteral("figures"));
+        auto g = cli({QStringLiteral("export"), QStringLiteral("--project"), proj, QStringLiteral("--out"), figs, QStringLiteral("--figures")});
+        QVERIFY2(g.code == 0, g.err.constData());
+        for (const char* name : {"heatmap_norm_subj.png", "heatmap_norm_subj.svg", "heatmap_norm_subj.pdf",
+                                 "heatmap_attribution_patching_subj.png", "features.csv"})
+            QVERIFY2(QFileInfo(figs + QLatin1Char('/') + QLatin1String(name)).size() > 0, name);
+        auto bad = cli({QStringLiteral("export"), QStringLiteral("--model"), dir_, QStringLiteral("--observable"), kSubj,
+                        QStringLiteral("--out"), figs, QStringLiteral("--figures")});
+        QCOMPARE(bad.code, 1);
+        QVERIFY(QString::fromUtf8(bad.err).contains(QStringLiteral("--figures needs --project")));
     }
 
     void errors_data() {

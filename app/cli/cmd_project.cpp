@@ -1,4 +1,7 @@
 // obsprop project create|validate, obsprop export
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <iostream>
 
@@ -10,6 +13,40 @@
 #include "obsprop/export.h"
 
 namespace obsprop::cli {
+
+namespace {
+
+// The figures are drawn by the explorer's plot code: run obsprop-explorer (next to this program) on the
+// offscreen platform with --export-all, and wait for it.
+int run_explorer_export(const std::string& project, const std::string& dir) {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    std::vector<std::filesystem::path> candidates;
+    if (!ec) candidates = {self.parent_path() / "obsprop-explorer"};
+    candidates.emplace_back("obsprop-explorer");
+    for (const auto& exe : candidates) {
+        if (exe.has_parent_path() && !std::filesystem::exists(exe)) continue;
+        const std::string path = exe.string();
+        std::vector<std::string> args{path, "-platform", "offscreen", "--export-all", dir, project};
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        pid_t pid = fork();
+        if (pid < 0) throw std::runtime_error("cannot start obsprop-explorer");
+        if (pid == 0) {
+            execvp(path.c_str(), argv.data());
+            _exit(127);
+        }
+        int status = 0;
+        if (waitpid(pid, &status, 0) < 0) throw std::runtime_error("lost obsprop-explorer");
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && exe.has_parent_path() == false)
+            throw std::runtime_error("obsprop-explorer is not installed (it draws the figures)");
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    throw std::runtime_error("obsprop-explorer was not found next to obsprop (it draws the figures)");
+}
+
+}  // namespace
 
 void add_project_commands(CLI::App& app, Action& run) {
     auto* project = app.add_subcommand("project", "Create or check project files (.obsprop)");
@@ -68,8 +105,12 @@ void add_project_commands(CLI::App& app, Action& run) {
     auto* exp = app.add_subcommand("export", "Write every table of a project to a folder as CSV and JSON");
     e->add_to(exp, false);
     exp->add_option("--out", *dir, "Folder to write")->required();
-    exp->callback([e, dir, &run] {
-        run = [e, dir] {
+    auto figures = std::make_shared<bool>(false);
+    exp->add_flag("--figures", *figures,
+                  "Also draw every figure (PNG, SVG, PDF) with the explorer's own plot code, offscreen (needs --project)");
+    exp->callback([e, dir, figures, &run] {
+        run = [e, dir, figures] {
+            if (*figures && e->project.empty()) throw UsageError("--figures needs --project FILE");
             Workspace w = e->open();
             auto tables = all_tables(w, e->table_options());
             nlohmann::json manifest = {{"generator", std::string("obsprop ") + obsprop::version()},
@@ -78,6 +119,12 @@ void add_project_commands(CLI::App& app, Action& run) {
                                        {"model", w.project().resolved_model_path(w.project_file()).string()}};
             auto s = export_tables(tables, *dir, manifest);
             std::cout << "wrote " << s.files.size() << " files to " << *dir << '\n';
+            if (*figures) {
+                const int rc = run_explorer_export(e->project, *dir);
+                if (rc != 0) throw std::runtime_error("drawing the figures failed (obsprop-explorer exited with " +
+                                                      std::to_string(rc) + ")");
+                std::cout << "drew the figures into " << *dir << '\n';
+            }
             return 0;
         };
     });
