@@ -1,6 +1,8 @@
 // Random Hugging Face checkpoints. See checkpoint_gen.h.
 #include "checkpoint_gen.h"
 
+#include "byte_level_bpe.h"
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -472,33 +474,6 @@ constexpr const char* kEnglish =
 
 // GPT-2's reversible byte -> printable character map. Returns the 256 bytes in GPT-2's id order and
 // each byte's code point.
-void byte_unicode(std::array<int, 256>& order, std::array<int, 256>& code_point) {
-    int id = 0;
-    std::array<bool, 256> printable{};
-    for (int b = 0; b < 256; ++b)
-        printable[b] = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
-    for (int b = 0; b < 256; ++b)
-        if (printable[b]) order[id++] = b, code_point[b] = b;
-    int extra = 0;
-    for (int b = 0; b < 256; ++b)
-        if (!printable[b]) order[id++] = b, code_point[b] = 256 + extra++;
-}
-
-std::string utf8(int cp) {
-    std::string s;
-    if (cp < 0x80) {
-        s += char(cp);
-    } else if (cp < 0x800) {
-        s += char(0xC0 | (cp >> 6));
-        s += char(0x80 | (cp & 0x3F));
-    } else {
-        s += char(0xE0 | (cp >> 12));
-        s += char(0x80 | ((cp >> 6) & 0x3F));
-        s += char(0x80 | (cp & 0x3F));
-    }
-    return s;
-}
-
 bool is_space(char c) {
     return c == ' ' || c == '\n' || c == '\t' || c == '\r';
 }
@@ -551,7 +526,7 @@ std::string make_tokenizer_json(int vocab) {
     if (vocab < 257)
         throw std::invalid_argument("tokenizer: vocab must be at least 257, got " + std::to_string(vocab));
     std::array<int, 256> order{}, cp{};
-    byte_unicode(order, cp);
+    byte_alphabet(order, cp);
 
     nlohmann::ordered_json v = nlohmann::ordered_json::object();
     std::map<std::string, int> ids;
@@ -601,36 +576,7 @@ std::string make_tokenizer_json(int vocab) {
     }
     v["<|endoftext|>"] = vocab - 1;
 
-    using oj = nlohmann::ordered_json;
-    oj byte_level = {
-        {"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
-    oj t;
-    t["version"] = "1.0";
-    t["truncation"] = nullptr;
-    t["padding"] = nullptr;
-    t["added_tokens"] = oj::array({oj{{"id", vocab - 1},
-                                      {"content", "<|endoftext|>"},
-                                      {"single_word", false},
-                                      {"lstrip", false},
-                                      {"rstrip", false},
-                                      {"normalized", true},
-                                      {"special", true}}});
-    t["normalizer"] = nullptr;
-    t["pre_tokenizer"] = byte_level;
-    oj post = byte_level;
-    post["trim_offsets"] = false;
-    t["post_processor"] = post;
-    t["decoder"] = byte_level;
-    t["model"] = {{"type", "BPE"},
-                  {"dropout", nullptr},
-                  {"unk_token", nullptr},
-                  {"continuing_subword_prefix", ""},
-                  {"end_of_word_suffix", ""},
-                  {"fuse_unk", false},
-                  {"byte_fallback", false},
-                  {"vocab", v},
-                  {"merges", merges}};
-    return t.dump(2) + "\n";
+    return byte_level_tokenizer_json(v, merges, vocab - 1, 2);
 }
 
 // --------------------------------------------------------------------------------------- generation

@@ -137,8 +137,10 @@ void load_neox_layer(const Reader& r, const io::ModelConfig& c, int l, LayerWeig
     w.b_out = r.get(p + "mlp.dense_4h_to_h.bias", {d});
 }
 
-// Per-head views of a fused projection.
-void split_fused(const io::ModelConfig& c, LayerWeights& w) {
+
+}  // namespace
+
+void split_fused_qkv(const io::ModelConfig& c, LayerWeights& w) {
     const std::int64_t d = c.d_model, H = c.n_heads, dh = c.d_head;
     if (w.qkv_head_major) {
         auto W = w.W_qkv.view({H, 3, dh, d});
@@ -155,8 +157,6 @@ void split_fused(const io::ModelConfig& c, LayerWeights& w) {
     }
 }
 
-}  // namespace
-
 Weights load_weights(const io::Checkpoint& ckpt, const io::ModelConfig& c) {
     const std::int64_t d = c.d_model, V = c.d_vocab;
     Weights w;
@@ -166,7 +166,7 @@ Weights load_weights(const io::Checkpoint& ckpt, const io::ModelConfig& c) {
         w.W_E = r.get("embed_in.weight", {V, d});
         for (int l = 0; l < c.n_layers; ++l) {
             load_neox_layer(r, c, l, w.layers[l]);
-            split_fused(c, w.layers[l]);
+            split_fused_qkv(c, w.layers[l]);
         }
         w.lnf_w = r.get("final_layer_norm.weight", {d});
         w.lnf_b = r.get("final_layer_norm.bias", {d});
@@ -181,7 +181,7 @@ Weights load_weights(const io::Checkpoint& ckpt, const io::ModelConfig& c) {
         for (int l = 0; l < c.n_layers; ++l) {
             if (c.family == io::Family::GPT2) {
                 load_gpt2_layer(r, c, l, w.layers[l]);
-                split_fused(c, w.layers[l]);
+                split_fused_qkv(c, w.layers[l]);
             } else {
                 load_neo_layer(r, c, l, w.layers[l]);
             }

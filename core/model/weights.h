@@ -44,6 +44,9 @@ struct Weights {
     torch::Tensor b_U;           // [vocab] (zeros: none of the families has an unembedding bias)
 };
 
+// Sets Wq/Wk/Wv and bq/bk/bv of `w` as per-head views of its fused W_qkv/b_qkv (layout per qkv_head_major).
+void split_fused_qkv(const io::ModelConfig& cfg, LayerWeights& w);
+
 // Reads every tensor the configuration needs from an open checkpoint, checking names and shapes.
 // Throws io::FormatError naming the tensor. The checkpoint must outlive the returned weights.
 Weights load_weights(const io::Checkpoint& ckpt, const io::ModelConfig& cfg);

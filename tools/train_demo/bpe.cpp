@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "byte_level_bpe.h"
 #include "io/tokenizer.h"
 
 namespace obsprop::train_demo {
@@ -15,65 +16,8 @@ namespace {
 
 using oj = nlohmann::ordered_json;
 
-// GPT-2's reversible byte -> printable character map: `order` lists the 256 bytes in GPT-2's id order,
-// `code_point[b]` is the character standing for byte b.
-void byte_unicode(std::array<int, 256>& order, std::array<int, 256>& code_point) {
-    std::array<bool, 256> printable{};
-    for (int b = 0; b < 256; ++b) printable[b] = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
-    int id = 0, extra = 0;
-    for (int b = 0; b < 256; ++b)
-        if (printable[b]) order[id++] = b, code_point[b] = b;
-    for (int b = 0; b < 256; ++b)
-        if (!printable[b]) order[id++] = b, code_point[b] = 256 + extra++;
-}
-
-std::string utf8(int cp) {
-    std::string s;
-    if (cp < 0x80) {
-        s += char(cp);
-    } else if (cp < 0x800) {
-        s += char(0xC0 | (cp >> 6));
-        s += char(0x80 | (cp & 0x3F));
-    } else {
-        s += char(0xE0 | (cp >> 12));
-        s += char(0x80 | ((cp >> 6) & 0x3F));
-        s += char(0x80 | (cp & 0x3F));
-    }
-    return s;
-}
-
-oj byte_level() {
-    return {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
-}
-
 std::string tokenizer_json(const oj& vocab, const std::vector<std::string>& merges, int eot) {
-    oj t;
-    t["version"] = "1.0";
-    t["truncation"] = nullptr;
-    t["padding"] = nullptr;
-    t["added_tokens"] = oj::array({oj{{"id", eot},
-                                      {"content", "<|endoftext|>"},
-                                      {"single_word", false},
-                                      {"lstrip", false},
-                                      {"rstrip", false},
-                                      {"normalized", true},
-                                      {"special", true}}});
-    t["normalizer"] = nullptr;
-    t["pre_tokenizer"] = byte_level();
-    oj post = byte_level();
-    post["trim_offsets"] = false;
-    t["post_processor"] = post;
-    t["decoder"] = byte_level();
-    t["model"] = {{"type", "BPE"},
-                  {"dropout", nullptr},
-                  {"unk_token", nullptr},
-                  {"continuing_subword_prefix", ""},
-                  {"end_of_word_suffix", ""},
-                  {"fuse_unk", false},
-                  {"byte_fallback", false},
-                  {"vocab", vocab},
-                  {"merges", merges}};
-    return t.dump(1) + "\n";
+    return tools::byte_level_tokenizer_json(vocab, merges, eot, 1);
 }
 
 using Pair = std::pair<std::string, std::string>;
@@ -152,12 +96,12 @@ class Learner {
 BpeTokenizer learn_bpe(const std::vector<std::string>& texts, const std::vector<std::string>& forced, int max_vocab) {
     if (max_vocab < 258) throw std::invalid_argument("tokenizer: vocabulary must have at least 258 entries");
     std::array<int, 256> order{}, cp{};
-    byte_unicode(order, cp);
+    tools::byte_alphabet(order, cp);
 
     oj vocab = oj::object();
     std::set<std::string> known;
     for (int id = 0; id < 256; ++id) {
-        const std::string ch = utf8(cp[order[id]]);
+        const std::string ch = tools::utf8(cp[order[id]]);
         vocab[ch] = id;
         known.insert(ch);
     }
@@ -174,7 +118,7 @@ BpeTokenizer learn_bpe(const std::vector<std::string>& texts, const std::vector<
     Learner learner;
     for (const auto& [w, c] : freq) {
         std::vector<std::string> sym;
-        for (unsigned char b : w) sym.push_back(utf8(cp[b]));
+        for (unsigned char b : w) sym.push_back(tools::utf8(cp[b]));
         learner.add(std::move(sym), c);
     }
     learner.init();

@@ -99,13 +99,7 @@ model::Weights init_weights(const io::ModelConfig& c) {
         L.W_qkv = normal({3 * H * dh, d}, std0);
         L.b_qkv = zeros(3 * H * dh);
         L.qkv_head_major = false;
-        // Per-head views, as model::load_weights makes them for GPT-2 (rows ordered q|k|v, head, e).
-        L.Wq = L.W_qkv.narrow(0, 0, H * dh).view({H, dh, d});
-        L.Wk = L.W_qkv.narrow(0, H * dh, H * dh).view({H, dh, d});
-        L.Wv = L.W_qkv.narrow(0, 2 * H * dh, H * dh).view({H, dh, d});
-        L.bq = L.b_qkv.narrow(0, 0, H * dh).view({H, dh});
-        L.bk = L.b_qkv.narrow(0, H * dh, H * dh).view({H, dh});
-        L.bv = L.b_qkv.narrow(0, 2 * H * dh, H * dh).view({H, dh});
+        model::split_fused_qkv(c, L);  // per-head views, as the loader makes them for GPT-2
         L.W_O = normal({d, H * dh}, std_proj);
         L.b_O = zeros(d);
         L.W_in = normal({m, d}, std0);
