@@ -33,9 +33,10 @@ struct TinyModel {
 };
 
 // Unprefixed names, so tests can look tensors up as "h.0.attn.c_proj.weight".
-inline TinyModel make_tiny(obsprop::tools::Family family, std::uint64_t seed, int vocab = 300) {
+inline TinyModel make_tiny(obsprop::tools::Family family, std::uint64_t seed, int vocab = 300, int n_layers = 0) {
     TinyModel t;
     t.spec = obsprop::tools::preset("tiny", family);
+    if (n_layers > 0) t.spec.n_layers = n_layers;
     t.spec.seed = seed;
     t.spec.vocab = vocab;
     t.spec.prefix = false;

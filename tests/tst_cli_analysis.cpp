@@ -10,6 +10,8 @@
 #include <QtTest>
 
 #include <cmath>
+#include <map>
+#include <set>
 
 using test_models::make_tiny;
 using test_models::TinyModel;
@@ -127,6 +129,57 @@ class TestCliAnalysis : public QObject {
             mean_change += (po[QStringLiteral("after")].toArray()[0].toDouble() - po[QStringLiteral("before")].toArray()[0].toDouble()) / 60;
         }
         QVERIFY(std::abs(j[QStringLiteral("observables")].toArray()[0].toObject()[QStringLiteral("mean_change")].toDouble() - mean_change) < 1e-9 + 1e-9 * std::abs(mean_change));
+    }
+
+    // `paths --beam` on the demo project (its names are single tokens, so every pair aligns): the one-head rows
+    // are the `attribute` numbers, their feature_norm the `features` norm, a two-head row extends a kept
+    // one-head path, and everything is ranked by |score|.
+    void beamPathSearch() {
+        const QString demo = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/projects/demo.obsprop");
+        const QStringList common{QStringLiteral("--project"), demo, QStringLiteral("--dataset"), QStringLiteral("subject"),
+                                 QStringLiteral("--json")};
+        auto r = cli(QStringList{QStringLiteral("paths"), QStringLiteral("--beam"), QStringLiteral("--beam-width"), QStringLiteral("3"),
+                                 QStringLiteral("--max-length"), QStringLiteral("2")} + common);
+        QVERIFY2(r.code == 0, r.err.constData());
+        auto a = cli(QStringList{QStringLiteral("attribute")} + common);
+        QVERIFY2(a.code == 0, a.err.constData());
+        auto f = cli(QStringList{QStringLiteral("features"), QStringLiteral("--ln"), QStringLiteral("none")} + common);
+        QVERIFY2(f.code == 0, f.err.constData());
+        std::map<std::pair<int, int>, double> attribution, norm;
+        for (const auto& v : a.array()) {
+            auto o = v.toObject();
+            attribution[{o[QStringLiteral("layer")].toInt(), o[QStringLiteral("head")].toInt()}] = o[QStringLiteral("attribution_subj")].toDouble();
+        }
+        for (const auto& v : f.json()[QStringLiteral("heads")].toArray()) {
+            auto o = v.toObject();
+            norm[{o[QStringLiteral("layer")].toInt(), o[QStringLiteral("head")].toInt()}] = o[QStringLiteral("norm")].toArray()[0].toDouble();
+        }
+        auto rows = r.array();
+        QCOMPARE(rows.size(), 6);
+        std::set<QString> singles;
+        double previous = 1e300;
+        for (const auto& v : rows) {
+            auto o = v.toObject();
+            const double score = o[QStringLiteral("score")].toDouble();
+            QVERIFY(std::abs(score) <= previous);
+            previous = std::abs(score);
+            QCOMPARE(o[QStringLiteral("pairs")].toInt(), 30);
+            const int l = o[QStringLiteral("layer1")].toInt(), h = o[QStringLiteral("head1")].toInt();
+            const QString path = o[QStringLiteral("path")].toString();
+            QCOMPARE(path.section(QStringLiteral(" -> "), 0, 0), QStringLiteral("%1.%2").arg(l).arg(h));
+            if (o[QStringLiteral("length")].toInt() == 1) {
+                singles.insert(path);
+                QVERIFY(std::abs(score - attribution.at({l, h})) < 1e-9 + 1e-6 * std::abs(score));
+                QVERIFY(std::abs(o[QStringLiteral("feature_norm")].toDouble() - norm.at({l, h})) < 1e-6 * norm.at({l, h}));
+            } else {
+                QCOMPARE(o[QStringLiteral("length")].toInt(), 2);
+            }
+        }
+        QCOMPARE(singles.size(), std::size_t{3});
+        for (const auto& v : rows) {
+            const QString path = v.toObject()[QStringLiteral("path")].toString();
+            if (path.contains(QStringLiteral(" -> "))) QVERIFY2(singles.count(path.section(QStringLiteral(" -> "), 1)), qPrintable(path));
+        }
     }
 
     // A project written by `project create` validates, and `export` writes the same features table the

@@ -2,6 +2,7 @@
 
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 
@@ -44,14 +45,24 @@ void print_table(const Table& t, const AnalysisOptions& o) {
         std::cout << t.to_csv();
         return;
     }
-    for (const auto& c : t.columns) std::cout << std::setw(14) << c;
-    std::cout << '\n';
+    // Aligned text: every cell formatted first, columns as wide as their widest cell.
+    std::vector<std::vector<std::string>> cells{t.columns};
     for (const auto& r : t.rows) {
+        std::vector<std::string> line;
         for (const auto& v : r) {
-            if (v.is_number_float()) std::cout << std::setw(14) << std::setprecision(6) << v.get<double>();
-            else if (v.is_string()) std::cout << std::setw(14) << v.get<std::string>();
-            else std::cout << std::setw(14) << v.dump();
+            std::ostringstream s;
+            if (v.is_number_float()) s << std::setprecision(6) << v.get<double>();
+            else if (v.is_string()) s << v.get<std::string>();
+            else s << v.dump();
+            line.push_back(s.str());
         }
+        cells.push_back(std::move(line));
+    }
+    std::vector<std::size_t> width(t.columns.size(), 0);
+    for (const auto& line : cells)
+        for (std::size_t i = 0; i < line.size() && i < width.size(); ++i) width[i] = std::max(width[i], line[i].size());
+    for (const auto& line : cells) {
+        for (std::size_t i = 0; i < line.size(); ++i) std::cout << std::setw(static_cast<int>(width[i] + 2)) << line[i];
         std::cout << '\n';
     }
 }

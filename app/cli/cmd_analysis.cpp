@@ -177,16 +177,29 @@ void add_analysis_commands(CLI::App& app, Action& run) {
         };
     });
 
-    auto* paths = app.add_subcommand("paths", "Rank every 2-head virtual head by feature norm (data-free)");
-    o->add_to(paths, false);
+    auto* paths = app.add_subcommand(
+        "paths", "Rank every 2-head virtual head by feature norm (data-free), or with --beam search head paths by path patching");
+    o->add_to(paths);
     auto keep = std::make_shared<int>(20);
-    paths->add_option("--top", *keep, "How many paths to list")->check(CLI::PositiveNumber);
-    paths->callback([o, keep, &run] {
-        run = [o, keep] {
+    auto beam = std::make_shared<bool>(false);
+    auto search = std::make_shared<TableOptions>();
+    paths->add_option("--top", *keep, "How many 2-head paths to list")->check(CLI::PositiveNumber);
+    paths->add_flag("--beam", *beam, "Beam search by path patching over the dataset's prompt pairs");
+    paths->add_option("--beam-width", search->beam_width, "Paths kept per length (with --beam)")->check(CLI::Range(1, 100000));
+    paths->add_option("--max-length", search->max_length, "Heads per path (with --beam)")->check(CLI::Range(1, 1000));
+    paths->callback([o, keep, beam, search, &run] {
+        run = [o, keep, beam, search] {
             Workspace w = o->open();
             auto t = o->table_options();
-            t.top_paths = static_cast<std::size_t>(*keep);
-            print_table(paths_table(w, single_observable(w, {}), t), *o);
+            if (!*beam) {
+                t.top_paths = static_cast<std::size_t>(*keep);
+                print_table(paths_table(w, single_observable(w, {}), t), *o);
+                return 0;
+            }
+            if (t.dataset.empty()) t.dataset = w.datasets().front().recipe.name;
+            t.beam_width = search->beam_width;
+            t.max_length = search->max_length;
+            print_table(path_search_table(w, single_observable(w, {}), t), *o);
             return 0;
         };
     });

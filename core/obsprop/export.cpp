@@ -9,7 +9,8 @@ std::vector<Table> all_tables(const Workspace& w, const TableOptions& o, const P
     std::vector<Table> out;
     const auto& obs = w.observables();
     const auto& ds = w.datasets();
-    const double steps = 1.0 + static_cast<double>(ds.size()) * 2 + static_cast<double>(obs.size()) * 2 +
+    const double steps = 1.0 + static_cast<double>(ds.size()) * (2 + static_cast<double>(obs.size())) +
+                         static_cast<double>(obs.size()) * 2 +
                          static_cast<double>(obs.size() * (obs.size() - (obs.empty() ? 0 : 1)) / 2);
     double done = 0;
     auto next = [&](double weight = 1.0) {
@@ -25,6 +26,14 @@ std::vector<Table> all_tables(const Workspace& w, const TableOptions& o, const P
             Table a = attribution_table(w, t, next());
             a.name = "attribution_" + d.recipe.name;
             out.push_back(std::move(a));
+            for (const auto& ob : obs) {
+                auto p = next();
+                try {
+                    out.push_back(path_search_table(w, ob.name, t, p));
+                } catch (const std::invalid_argument&) {
+                    // no pair of this dataset aligns token for token: there is no path search to write
+                }
+            }
         }
         out.push_back(dataset_table(w, d.recipe.name, next()));
     }

@@ -15,7 +15,8 @@ struct ExportSummary {
 };
 
 // Tables: features; per dataset with pairs, attribution_<dataset>; per pair of observables,
-// coupling_<a>_<b>; per observable, svd_<obs> and paths_<obs>; per dataset, dataset_<name>.
+// coupling_<a>_<b>; per observable, svd_<obs> and paths_<obs>; per dataset, dataset_<name> and (when its
+// pairs align) path_search_<name>_<obs>.
 std::vector<Table> all_tables(const Workspace& w, const TableOptions& o, const Progress& progress = {});
 
 // Writes <name>.csv and <name>.json for every table and manifest.json into `dir` (created if needed).

@@ -6,6 +6,7 @@
 #include "obsprop/analysis.h"
 #include "obsprop/attribution.h"
 #include "obsprop/coupling_fit.h"
+#include "obsprop/path_patching.h"
 #include "obsprop/ranking.h"
 #include "obsprop/svd.h"
 
@@ -161,6 +162,27 @@ Table svd_table(const Workspace& w, const std::string& observable, const TableOp
                 t.rows.push_back({l, h, k + 1, al.indices[l][h][k].item<std::int64_t>(),
                                   number(al.top_sigma[l][h][k].item<double>()), number(al.cosines[l][h][k].item<double>()),
                                   number(al.in_span[l][h].item<double>())});
+    return t;
+}
+
+Table path_search_table(const Workspace& w, const std::string& observable, const TableOptions& o,
+                        const Progress& progress) {
+    if (o.dataset.empty()) throw std::invalid_argument("the path search needs a dataset of prompt pairs");
+    const Observable& ob = require(w, observable);
+    auto [clean, corrupt] = w.pair_batches(o.dataset);
+    ObservableMatrix all = w.observable_matrix();
+    int row = 0;
+    while (all.names[static_cast<std::size_t>(row)] != ob.name) ++row;
+    auto s = beam_search_paths(w.model(), clean, corrupt, all, row, {o.beam_width, o.max_length},
+                               sub_progress(progress, 0, 0.9));
+    FeatureOptions fo = w.feature_options(o.ln_mode, o.dataset, sub_progress(progress, 0.9, 1.0));
+    fo.drop_earliest_rho = true;
+    Table t{"path_search_" + o.dataset + "_" + observable,
+            {"rank", "path", "length", "layer1", "head1", "score", "sd", "pairs", "feature_norm"}, {}};
+    int rank = 0;
+    for (const auto& p : s.ranked())
+        t.rows.push_back({++rank, p.label(), static_cast<int>(p.path.size()), p.path.front().layer, p.path.front().head,
+                          number(p.mean), number(p.sd), p.pairs, number(compute_path_feature(w.model(), ob, p.path, fo).norm)});
     return t;
 }
 

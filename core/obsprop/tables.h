@@ -26,6 +26,8 @@ struct TableOptions {
     int top_k = 5;                 // SVD alignment entries per head
     std::size_t top_paths = 100;   // virtual heads listed
     std::string attribution = "patching";  // patching | gradient
+    int beam_width = 8;            // path search: paths kept per length
+    int max_length = 3;            // path search: heads per path
 };
 
 // layer, head, norm_<obs> for every observable, and for the first two: cosine, coupling_ab, coupling_ba.
@@ -40,6 +42,11 @@ Table coupling_table(const Workspace& w, const std::string& a, const std::string
 Table svd_table(const Workspace& w, const std::string& observable, const TableOptions& o, const Progress& progress = {});
 // rank, path ("l1.h1 -> l2.h2"), layer1, head1, layer2, head2, norm.
 Table paths_table(const Workspace& w, const std::string& observable, const TableOptions& o, const Progress& progress = {});
+// Beam search by path patching over the dataset's pairs (path_patching.h): rank, path, length, layer1, head1,
+// score (mean drop of n·z), sd and pairs (the pairs whose prompts align), and feature_norm, the path's data-free feature norm (ln_mode,
+// norm-comparison rule) to set beside it. Every kept path of every length, by |score|.
+Table path_search_table(const Workspace& w, const std::string& observable, const TableOptions& o,
+                        const Progress& progress = {});
 // index, template, name, gender, text, name_position, then one value column per observable (n·z).
 Table dataset_table(const Workspace& w, const std::string& dataset, const Progress& progress = {});
 
