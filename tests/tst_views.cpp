@@ -29,6 +29,7 @@
 #include "session.h"
 #include "steering_panel.h"
 #include "svd_view.h"
+#include "obsprop/tables.h"
 
 using namespace obsprop::ui;
 using test_models::make_tiny;
@@ -306,13 +307,13 @@ class TestViews : public QObject {
             const QStringList c = cells(lines[i]);
             QCOMPARE(c[0].toInt(), i);
             QCOMPARE(c[1], r.rows[size_t(i - 1)].path);
-            QCOMPARE(c[2].toDouble(), r.rows[size_t(i - 1)].norm);
+            QCOMPARE(c[2].toDouble(), r.rows[size_t(i - 1)].value);
         }
         // A click on the norm header sorts ascending: the last rank comes first.
         auto* header = view.table()->horizontalHeader();
         QTest::mouseClick(header->viewport(), Qt::LeftButton, {}, QPoint(header->sectionViewportPosition(2) + 5, 5));
         lines = csvLines(view.tableCsv());
-        QCOMPARE(cells(lines[1])[2].toDouble(), r.rows.back().norm);
+        QCOMPARE(cells(lines[1])[2].toDouble(), r.rows.back().value);
 
         // Clicking a row selects its first head; double-clicking offers the path for steering.
         QSignalSpy selected(&view, &PathsView::headSelected);
@@ -322,15 +323,74 @@ class TestViews : public QObject {
         QTest::mouseClick(view.table()->viewport(), Qt::LeftButton, {}, pos);
         QCOMPARE(selected.count(), 1);
         const PathRow& row = r.rows[size_t(cells(lines[4])[0].toInt() - 1)];
-        QCOMPARE(qvariant_cast<HeadRef>(selected.last().at(0)), row.first);
+        QCOMPARE(qvariant_cast<HeadRef>(selected.last().at(0)), row.nodes[0]);
         QTest::mouseDClick(view.table()->viewport(), Qt::LeftButton, {}, pos);
         QCOMPARE(activated.count(), 1);
         const auto path = qvariant_cast<std::vector<HeadRef>>(activated.last().at(0));
         QCOMPARE(path.size(), size_t(2));
-        QCOMPARE(path[0], row.first);
-        QCOMPARE(path[1], row.second);
+        QCOMPARE(path[0], row.nodes[0]);
+        QCOMPARE(path[1], row.nodes[1]);
         QCOMPARE(activated.last().at(1).toString(), QStringLiteral("obj"));
         screenshot(&view, "paths");
+    }
+
+    // The beam search from the Paths view gives the table `obsprop paths --beam` prints, and a found path of
+    // two heads can be handed to the steering panel.
+    void pathsViewBeamSearchMatchesCore() {
+        PathsView view(s_);
+        QAbstractItemModelTester tm(view.model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        view.resize(900, 480);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QVERIFY(!view.datasetBox()->isVisible());
+        view.methodBox()->setCurrentIndex(1);
+        QVERIFY(view.datasetBox()->isVisible());
+        QVERIFY(!view.keepBox()->isVisible());
+        QCOMPARE(view.rankButton()->text(), QStringLiteral("Search"));
+        view.observableBox()->setCurrentIndex(0);
+        view.datasetBox()->setCurrentIndex(view.datasetBox()->findText(QStringLiteral("subject")));
+        view.beamWidthBox()->setValue(4);
+        view.maxLengthBox()->setValue(3);
+        QCOMPARE(view.maxLengthBox()->value(), 2);  // the tiny model has two layers
+        QSignalSpy ready(s_, &Session::pathsReady);
+        QTest::mouseClick(view.rankButton(), Qt::LeftButton);
+        QVERIFY(ready.wait(kTimeout));
+        const PathResults r = qvariant_cast<PathResults>(ready.last().at(0));
+        QVERIFY(r.patching);
+        QCOMPARE(r.dataset, QStringLiteral("subject"));
+
+        obsprop::TableOptions o;
+        o.dataset = "subject";
+        o.beam_width = 4;
+        o.max_length = 2;
+        auto ws = obsprop::Workspace::open_model(t_.dir->filePath(QStringLiteral("model")).toStdString());
+        ws.add_observable("subj", "#10 - #20");
+        ws.add_observable("obj", "0.5*#7 + 0.5*#99 - #3");
+        o.ln_mode = ws.project().settings.ln_mode;
+        const auto t = obsprop::path_search_table(ws, r.observable.toStdString(), o);
+        QCOMPARE(r.rows.size(), t.rows.size());
+        const QStringList lines = csvLines(view.tableCsv());
+        QCOMPARE(lines[0], QStringLiteral("rank,path,length,score,sd,feature_norm"));
+        int three = -1;
+        for (std::size_t i = 0; i < t.rows.size(); ++i) {
+            const QStringList c = cells(lines[int(i) + 1]);
+            QCOMPARE(c[1], QString::fromStdString(t.rows[i][1].get<std::string>()).replace(QStringLiteral("->"), QStringLiteral("→")));
+            QCOMPARE(c[3].toDouble(), t.rows[i][5].get<double>());
+            QCOMPARE(c[5].toDouble(), t.rows[i][8].get<double>());
+            if (c[2].toInt() == 2 && three < 0) three = int(i);
+        }
+        QVERIFY(three >= 0);
+        QVERIFY(!view.table()->isColumnHidden(4));
+
+        QSignalSpy activated(&view, &PathsView::pathActivated);
+        const QModelIndex cell = view.table()->model()->index(three, 1);
+        view.table()->scrollTo(cell);
+        const QPoint at = view.table()->visualRect(cell).center();
+        QTest::mouseClick(view.table()->viewport(), Qt::LeftButton, {}, at);
+        QTest::mouseDClick(view.table()->viewport(), Qt::LeftButton, {}, at);
+        QCOMPARE(activated.count(), 1);
+        QCOMPARE(qvariant_cast<std::vector<HeadRef>>(activated.last().at(0)).size(), size_t(2));
+        screenshot(&view, "paths_beam");
     }
 
     void steeringPanelPredictsThenShowsExact() {

@@ -16,17 +16,22 @@
 
 namespace obsprop::ui {
 
-// Rank (1 = largest norm), path and ‖y‖ per virtual head. Qt::UserRole holds what the proxy sorts by.
+// One row per path: rank, path, length, the ranking value (‖y‖ or the patching score), and for the beam
+// search the spread over pairs and the feature norm. Qt::UserRole holds what the proxy sorts by.
 class PathTableModel : public QAbstractTableModel {
   public:
     using QAbstractTableModel::QAbstractTableModel;
-    enum Column { Rank, Path, Norm, ColumnCount };
+    enum Column { Rank, Path, Length, Value, Sd, FeatureNorm, ColumnCount };
 
-    void setRows(std::vector<PathRow> rows) {
+    void setResults(const PathResults& r) {
         beginResetModel();
-        rows_ = std::move(rows);
+        rows_ = r.rows;
+        patching_ = r.patching;
         endResetModel();
+        Q_EMIT headerDataChanged(Qt::Horizontal, 0, ColumnCount - 1);
     }
+    void clear() { setResults({}); }
+    bool patching() const { return patching_; }
     const PathRow& row(int r) const { return rows_[static_cast<std::size_t>(r)]; }
     int rowCount(const QModelIndex& parent = {}) const override {
         return parent.isValid() ? 0 : static_cast<int>(rows_.size());
@@ -35,15 +40,20 @@ class PathTableModel : public QAbstractTableModel {
     QVariant data(const QModelIndex& idx, int role) const override {
         if (!checkIndex(idx, CheckIndexOption::IndexIsValid)) return {};
         const PathRow& r = row(idx.row());
+        QVariant v;
+        switch (idx.column()) {
+            case Rank: v = idx.row() + 1; break;
+            case Path: v = r.path; break;
+            case Length: v = static_cast<int>(r.nodes.size()); break;
+            case Value: v = r.value; break;
+            case Sd: v = r.sd; break;
+            default: v = r.featureNorm; break;
+        }
         switch (role) {
             case Qt::DisplayRole:
-                if (idx.column() == Rank) return idx.row() + 1;
-                if (idx.column() == Path) return r.path;
-                return QString::number(r.norm, 'g', 6);
+                return v.typeId() == QMetaType::Double ? QVariant(QString::number(v.toDouble(), 'g', 6)) : v;
             case Qt::UserRole:
-                if (idx.column() == Rank) return idx.row() + 1;
-                if (idx.column() == Path) return r.path;
-                return r.norm;
+                return v;
             case Qt::TextAlignmentRole:
                 return idx.column() == Path ? QVariant() : QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
             case Qt::ToolTipRole:
@@ -53,17 +63,25 @@ class PathTableModel : public QAbstractTableModel {
         }
     }
     QVariant headerData(int section, Qt::Orientation o, int role) const override {
-        if (o != Qt::Horizontal || role != Qt::DisplayRole) return {};
+        if (o != Qt::Horizontal) return {};
+        if (role == Qt::ToolTipRole && section == Value && patching_)
+            return tr("Mean drop of the observable when only this path carries the corrupted prompt's head output "
+                      "(path patching, attention frozen)");
+        if (role != Qt::DisplayRole) return {};
         switch (section) {
             case Rank: return tr("rank");
             case Path: return tr("path (earliest → latest)");
-            case Norm: return tr("‖y‖");
+            case Length: return tr("heads");
+            case Value: return patching_ ? tr("patching Δ") : tr("‖y‖");
+            case Sd: return tr("± sd");
+            case FeatureNorm: return tr("‖y‖ (data-free)");
             default: return {};
         }
     }
 
   private:
     std::vector<PathRow> rows_;
+    bool patching_ = false;
 };
 
 PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), session_(session) {
@@ -71,16 +89,36 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     auto* bar = new QHBoxLayout;
     observable_ = new QComboBox(this);
     observable_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    method_ = new QComboBox(this);
+    method_->addItem(tr("Feature norm (data-free, two heads)"));
+    method_->addItem(tr("Path patching (beam search)"));
+    method_->setToolTip(tr("Rank every two-head virtual head by its feature norm, or search paths of any length by "
+                           "patching them over a dataset's prompt pairs"));
+    dataset_ = new QComboBox(this);
+    dataset_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
     keep_ = new QSpinBox(this);
     keep_->setRange(1, 5000);
     keep_->setValue(50);
     keep_->setToolTip(tr("How many of the highest-norm paths to keep"));
+    width_ = new QSpinBox(this);
+    width_->setRange(1, 1000);
+    width_->setValue(8);
+    width_->setToolTip(tr("Paths kept at each length"));
+    length_ = new QSpinBox(this);
+    length_->setRange(1, 1000);
+    length_->setValue(3);
+    length_->setToolTip(tr("Most heads in a path"));
     rank_ = new QPushButton(tr("Rank"), this);
+    keepLabel_ = new QLabel(tr("Keep:"), this);
+    datasetLabel_ = new QLabel(tr("Pairs:"), this);
+    widthLabel_ = new QLabel(tr("Beam:"), this);
+    lengthLabel_ = new QLabel(tr("Max heads:"), this);
     bar->addWidget(new QLabel(tr("Observable:"), this));
     bar->addWidget(observable_);
-    bar->addWidget(new QLabel(tr("Keep:"), this));
-    bar->addWidget(keep_);
-    bar->addWidget(rank_);
+    bar->addWidget(method_);
+    for (QWidget* w : std::initializer_list<QWidget*>{keepLabel_, keep_, datasetLabel_, dataset_, widthLabel_, width_,
+                                                     lengthLabel_, length_, rank_})
+        bar->addWidget(w);
     bar->addStretch(1);
     lay->addLayout(bar);
     status_ = new QLabel(this);
@@ -88,7 +126,7 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     lay->addWidget(status_);
 
     stack_ = new QStackedWidget(this);
-    placeholder_ = new QLabel(tr("Choose an observable and press Rank to list its strongest two-head paths."), this);
+    placeholder_ = new QLabel(this);
     placeholder_->setAlignment(Qt::AlignCenter);
     placeholder_->setWordWrap(true);
     model_ = new PathTableModel(this);
@@ -111,22 +149,37 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     lay->addWidget(stack_, 1);
 
     connect(rank_, &QPushButton::clicked, this, &PathsView::rank);
+    connect(method_, &QComboBox::currentIndexChanged, this, &PathsView::updateControls);
     connect(table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &PathsView::onCurrentRowChanged);
     connect(table_, &QTableView::doubleClicked, this, &PathsView::onActivated);
     connect(session_, &Session::recipeChanged, this, &PathsView::refreshChoices);
     connect(session_, &Session::workspaceOpened, this, [this] {
         results_.reset();
-        model_->setRows({});
+        model_->clear();
         status_->clear();
         stack_->setCurrentWidget(placeholder_);
+        refreshChoices();
     });
     connect(session_, &Session::pathsReady, this, [this](const PathResults& r) {
         results_ = r;
-        model_->setRows(r.rows);
-        status_->setText(tr("%1: top %2 of %3 paths scored (data-free, norm-comparison rule).")
-                             .arg(r.observable)
-                             .arg(r.rows.size())
-                             .arg(r.pairsScored));
+        model_->setResults(r);
+        table_->setColumnHidden(PathTableModel::Sd, !r.patching);
+        table_->setColumnHidden(PathTableModel::FeatureNorm, !r.patching);
+        table_->setColumnHidden(PathTableModel::Length, !r.patching);
+        if (r.patching)
+            status_->setText(tr("%1 on %2: %3 paths scored by path patching over %4 pairs; the best %5 of each length, by "
+                                "|Δ|.")
+                                 .arg(r.observable, r.dataset)
+                                 .arg(r.scored)
+                                 .arg(r.pairs == r.pairsGiven ? QString::number(r.pairs)
+                                                              : tr("%1 of %2").arg(r.pairs).arg(r.pairsGiven))
+                                 .arg(width_->value()) +
+                             (r.pairs < r.pairsGiven ? tr(" Pairs whose two prompts differ in length are left out.") : QString()));
+        else
+            status_->setText(tr("%1: top %2 of %3 paths scored (data-free, norm-comparison rule).")
+                                 .arg(r.observable)
+                                 .arg(r.rows.size())
+                                 .arg(r.scored));
         rank_->setEnabled(true);
         stack_->setCurrentWidget(r.rows.empty() ? static_cast<QWidget*>(placeholder_) : table_);
         if (r.rows.empty()) placeholder_->setText(tr("No path scored: the model needs at least two layers."));
@@ -137,9 +190,28 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     });
     // Re-enable Rank however the job ends (finished, failed, superseded or cancelled).
     connect(&session_->jobs(), &JobTracker::finished, this, [this](const QString& channel, bool) {
-        if (channel == QLatin1String("paths")) rank_->setEnabled(observable_->count() > 0);
+        if (channel == QLatin1String("paths")) updateControls();
     });
     refreshChoices();
+}
+
+PathsView::Method PathsView::method() const {
+    return method_->currentIndex() == 1 ? Method::PathPatching : Method::FeatureNorm;
+}
+
+void PathsView::setMethod(Method m) { method_->setCurrentIndex(m == Method::PathPatching ? 1 : 0); }
+
+void PathsView::updateControls() {
+    const bool patching = method() == Method::PathPatching;
+    for (QWidget* w : std::initializer_list<QWidget*>{keepLabel_, keep_}) w->setVisible(!patching);
+    for (QWidget* w : std::initializer_list<QWidget*>{datasetLabel_, dataset_, widthLabel_, width_, lengthLabel_, length_})
+        w->setVisible(patching);
+    rank_->setText(patching ? tr("Search") : tr("Rank"));
+    rank_->setEnabled(observable_->count() > 0 && (!patching || dataset_->count() > 0));
+    if (!results_)
+        placeholder_->setText(patching ? tr("Choose an observable and a dataset of prompt pairs and press Search to find "
+                                            "the paths that carry the most of the observable, by path patching.")
+                                       : tr("Choose an observable and press Rank to list its strongest two-head paths."));
 }
 
 QAbstractItemModel* PathsView::model() const { return model_; }
@@ -154,33 +226,52 @@ void PathsView::refreshChoices() {
     observable_->clear();
     observable_->addItems(names);
     observable_->setCurrentIndex(std::max(0, observable_->findText(keep)));
-    rank_->setEnabled(!names.isEmpty());
+    const QString keepDataset = dataset_->currentText();
+    QSignalBlocker blockDatasets(dataset_);
+    dataset_->clear();
+    dataset_->addItems(session_->datasetNames());
+    dataset_->setCurrentIndex(std::max(0, dataset_->findText(keepDataset)));
+    if (session_->isOpen()) length_->setMaximum(std::max(1, session_->modelInfo().layers));
+    updateControls();
 }
 
 void PathsView::rank() {
     if (observable().isEmpty()) return;
-    status_->setText(tr("Ranking the paths of %1…").arg(observable()));
     rank_->setEnabled(false);
+    if (method() == Method::PathPatching) {
+        if (dataset_->currentText().isEmpty()) return updateControls();
+        status_->setText(tr("Searching the paths of %1 on %2…").arg(observable(), dataset_->currentText()));
+        session_->computePathSearch(observable(), dataset_->currentText(), width_->value(), length_->value());
+        return;
+    }
+    status_->setText(tr("Ranking the paths of %1…").arg(observable()));
     session_->computePaths(observable(), keep());
 }
 
 void PathsView::onCurrentRowChanged(const QModelIndex& current) {
     if (!current.isValid()) return;
-    Q_EMIT headSelected(model_->row(proxy_->mapToSource(current).row()).first);
+    Q_EMIT headSelected(model_->row(proxy_->mapToSource(current).row()).nodes.front());
 }
 
 void PathsView::onActivated(const QModelIndex& index) {
     if (!index.isValid() || !results_) return;
     const PathRow& r = model_->row(proxy_->mapToSource(index).row());
-    Q_EMIT pathActivated({r.first, r.second}, results_->observable);
+    Q_EMIT pathActivated(r.nodes, results_->observable);
 }
 
 QString PathsView::tableCsv() const {
-    QString out = QStringLiteral("rank,path,norm\n");
+    const bool patching = model_->patching();
+    QString out = patching ? QStringLiteral("rank,path,length,score,sd,feature_norm\n") : QStringLiteral("rank,path,norm\n");
+    auto num = [](double v) { return QString::number(v, 'g', 17); };
     for (int row = 0; row < proxy_->rowCount(); ++row) {
         const int src = proxy_->mapToSource(proxy_->index(row, 0)).row();
-        out += QStringLiteral("%1,%2,%3\n").arg(QString::number(src + 1), model_->row(src).path,
-                                                 QString::number(model_->row(src).norm, 'g', 17));
+        const PathRow& r = model_->row(src);
+        if (patching)
+            out += QStringLiteral("%1,%2,%3,%4,%5,%6\n")
+                       .arg(QString::number(src + 1), r.path, QString::number(r.nodes.size()), num(r.value), num(r.sd),
+                            num(r.featureNorm));
+        else
+            out += QStringLiteral("%1,%2,%3\n").arg(QString::number(src + 1), r.path, num(r.value));
     }
     return out;
 }

@@ -1,5 +1,7 @@
-// Virtual heads (DESIGN §3.3): the two-head paths of an observable ranked by feature norm. Selecting a
-// row selects its first (earliest) head; double-clicking offers the path as a steering vector.
+// Paths of heads (DESIGN §3.3): either every two-head virtual head of an observable ranked by feature norm
+// (data-free), or a beam search by path patching over a dataset's prompt pairs (with each path's feature
+// norm beside its patching score). Selecting a row selects its first (earliest) head; double-clicking offers
+// the path as a steering vector.
 #pragma once
 
 #include <QWidget>
@@ -28,17 +30,24 @@ class PathsView : public QWidget {
   public:
     explicit PathsView(Session* session, QWidget* parent = nullptr);
 
+    enum class Method { FeatureNorm, PathPatching };
     QString observable() const;
     int keep() const;
+    Method method() const;
+    void setMethod(Method m);
     const std::optional<PathResults>& results() const { return results_; }
     QAbstractItemModel* model() const;  // the table's source model
     QSortFilterProxyModel* proxy() const { return proxy_; }
     QTableView* table() const { return table_; }
     QComboBox* observableBox() const { return observable_; }
     QSpinBox* keepBox() const { return keep_; }
+    QComboBox* methodBox() const { return method_; }
+    QComboBox* datasetBox() const { return dataset_; }
+    QSpinBox* beamWidthBox() const { return width_; }
+    QSpinBox* maxLengthBox() const { return length_; }
     QPushButton* rankButton() const { return rank_; }
 
-    // "rank,path,norm" in the order shown.
+    // In the order shown: "rank,path,norm" (norm ranking) or "rank,path,length,score,sd,feature_norm" (beam search).
     QString tableCsv() const;
 
   public Q_SLOTS:
@@ -50,12 +59,21 @@ class PathsView : public QWidget {
 
   private:
     void refreshChoices();
+    void updateControls();
     void onCurrentRowChanged(const QModelIndex& current);
     void onActivated(const QModelIndex& index);
 
     Session* session_;
     QComboBox* observable_ = nullptr;
+    QComboBox* method_ = nullptr;
+    QComboBox* dataset_ = nullptr;
+    QLabel* keepLabel_ = nullptr;
+    QLabel* datasetLabel_ = nullptr;
+    QLabel* widthLabel_ = nullptr;
+    QLabel* lengthLabel_ = nullptr;
     QSpinBox* keep_ = nullptr;
+    QSpinBox* width_ = nullptr;
+    QSpinBox* length_ = nullptr;
     QPushButton* rank_ = nullptr;
     QLabel* status_ = nullptr;
     QStackedWidget* stack_ = nullptr;

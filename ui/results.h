@@ -66,16 +66,23 @@ struct CouplingScatter {
     double meanTokenNorm = 0;   // mean ‖x‖ over the tokens: r of the Theorem-2 band
 };
 
+// One path of the Paths view: a ranked two-head virtual head (data-free feature norm) or a path found by the
+// beam search (path patching over a dataset's pairs, with its feature norm beside it).
 struct PathRow {
-    QString path;  // "l1.h1 -> l2.h2"
-    HeadRef first, second;
-    double norm = 0;
+    QString path;                // "l1.h1 → l2.h2 → …", earliest first
+    std::vector<HeadRef> nodes;  // the same heads
+    double value = 0;            // ‖y‖ (norm ranking) or the mean patching drop of n·z (beam search)
+    double sd = 0;               // beam search: standard deviation over the pairs
+    double featureNorm = 0;      // beam search: the path's data-free ‖y‖ (norm-comparison rule)
 };
 
 struct PathResults {
     QString observable;
-    qulonglong pairsScored = 0;
-    std::vector<PathRow> rows;  // by norm, descending
+    bool patching = false;       // false: data-free norm ranking; true: beam search by path patching
+    QString dataset;             // beam search: the pairs' dataset
+    int pairs = 0, pairsGiven = 0;  // beam search: pairs used (aligned) of those given
+    qulonglong scored = 0;       // paths scored
+    std::vector<PathRow> rows;   // best first
 };
 
 // One steering vector applied with one multiplier.

@@ -5,6 +5,7 @@
 #include "obsprop/export.h"
 #include "io/version.h"
 #include "obsprop/head_detail.h"
+#include "obsprop/path_patching.h"
 #include "obsprop/ranking.h"
 #include "obsprop/steering.h"
 #include "obsprop/workspace.h"
@@ -403,10 +404,42 @@ void Session::computePaths(const QString& observable, int keep) {
             auto rk = rank_virtual_heads(ws->model(), ws->observable(ss(observable)), featureOptions(*ws), ro, p);
             auto r = std::make_shared<PathResults>();
             r->observable = observable;
-            r->pairsScored = rk.n_pairs;
+            r->scored = rk.n_pairs;
             for (const auto& s : rk.top)
                 r->rows.push_back({QStringLiteral("%1.%2 → %3.%4").arg(s.layer1).arg(s.head1).arg(s.layer2).arg(s.head2),
-                                   {s.layer1, s.head1}, {s.layer2, s.head2}, s.norm});
+                                   {{s.layer1, s.head1}, {s.layer2, s.head2}}, s.norm, 0, s.norm});
+            return r;
+        },
+        this, [this](std::shared_ptr<PathResults> r) { Q_EMIT pathsReady(*r); },
+        [this](const QString& e) { Q_EMIT jobFailed(QStringLiteral("paths"), e); });
+}
+
+void Session::computePathSearch(const QString& observable, const QString& dataset, int beamWidth, int maxLength) {
+    auto ws = snapshot();
+    if (!ws || observable.isEmpty() || dataset.isEmpty()) return;
+    jobs_.start<std::shared_ptr<PathResults>>(
+        QStringLiteral("paths"),
+        [ws, observable, dataset, beamWidth, maxLength](const ProgressFn& p) {
+            auto [clean, corrupt] = ws->pair_batches(ss(dataset));
+            const auto all = ws->observable_matrix();
+            const auto& ob = ws->observable(ss(observable));
+            const int row = static_cast<int>(std::find(all.names.begin(), all.names.end(), ob.name) - all.names.begin());
+            auto s = beam_search_paths(ws->model(), clean, corrupt, all, row, {beamWidth, maxLength}, sub_progress(p, 0, 0.95));
+            FeatureOptions fo = featureOptions(*ws);
+            fo.drop_earliest_rho = true;
+            auto r = std::make_shared<PathResults>();
+            r->observable = observable;
+            r->patching = true;
+            r->dataset = dataset;
+            r->pairs = s.pairs;
+            r->pairsGiven = s.pairs_given;
+            r->scored = s.scored;
+            for (const auto& pp : s.ranked()) {
+                PathRow row{QString::fromStdString(pp.label()).replace(QStringLiteral("->"), QStringLiteral("→")), {},
+                            pp.mean, pp.sd, compute_path_feature(ws->model(), ob, pp.path, fo).norm};
+                for (const auto& n : pp.path) row.nodes.push_back({n.layer, n.head});
+                r->rows.push_back(std::move(row));
+            }
             return r;
         },
         this, [this](std::shared_ptr<PathResults> r) { Q_EMIT pathsReady(*r); },

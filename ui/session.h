@@ -72,6 +72,8 @@ class Session : public QObject {
     void computeHeadDetail(HeadRef head, const QString& dataset);
     void computeCouplingScatter(HeadRef head, const QString& a, const QString& b, const QString& dataset);
     void computePaths(const QString& observable, int keep);
+    // Beam search by path patching over `dataset`'s pairs (same channel "paths" as computePaths).
+    void computePathSearch(const QString& observable, const QString& dataset, int beamWidth, int maxLength);
     void computePrompts(const QString& dataset);
     // Every table of the project into `dir` (CSV + JSON + manifest), exactly as `obsprop export` writes them.
     void exportTables(const QString& dir);
