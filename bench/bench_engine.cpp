@@ -46,7 +46,8 @@ int main(int argc, char** argv) try {
     auto big = obsprop::model::Transformer::load(argv[1]);
     const double load = since(t);
     t = Clock::now();
-    auto na = obsprop::head_feature_norms(*big, subj), nb = obsprop::head_feature_norms(*big, obj);
+    auto both = obsprop::head_feature_norms(*big, std::vector<obsprop::Observable>{subj, obj});  // one pass
+    auto na = both[0], nb = both[1];
     const double norms = since(t);
     t = Clock::now();
     obsprop::RankingOptions ro;
@@ -71,12 +72,26 @@ int main(int argc, char** argv) try {
     auto at = obsprop::attribute_heads(*small, clean, corrupt, om, obsprop::AttributionMethod::Patching);
     const double attribution = since(t);
 
+    // The same steps again, best of 3: the first runs include the first touch of the memory-mapped weights
+    // (page faults; the peer pays that inside its load), the repeats are the computation alone.
+    double norms_again = 1e300, attribution_again = 1e300;
+    for (int rep = 0; rep < 3; ++rep) {
+        t = Clock::now();
+        obsprop::head_feature_norms(*big, std::vector<obsprop::Observable>{subj, obj});
+        norms_again = std::min(norms_again, since(t));
+        t = Clock::now();
+        obsprop::attribute_heads(*small, clean, corrupt, om, obsprop::AttributionMethod::Patching);
+        attribution_again = std::min(attribution_again, since(t));
+    }
+
     nlohmann::json out = {{"threads", threads},
                           {"load_s", load},
                           {"norms_two_observables_s", norms},
                           {"ranking_s", ranking},
                           {"ranking_pairs", rk.n_pairs},
                           {"attribution_20_pairs_s", attribution},
+                          {"norms_two_observables_repeat_s", norms_again},
+                          {"attribution_20_pairs_repeat_s", attribution_again},
                           {"total_s", load + norms + ranking + attribution},
                           {"peak_rss_bytes", peak_rss()},
                           {"checkpoint_bytes", big->checkpoint_bytes()},

@@ -297,9 +297,9 @@ void Session::computeFeatures(const QString& pairA, const QString& pairB) {
             r->lnMode = qs(ws->project().settings.ln_mode);
             FeatureOptions fo = featureOptions(*ws, sub_progress(p, 0, 0.2));
             const auto& obs = ws->observables();
+            const Tensor all = head_feature_norms(ws->model(), obs, fo, sub_progress(p, 0.2, 0.8));
             for (std::size_t k = 0; k < obs.size(); ++k) {
-                auto sp = sub_progress(p, 0.2 + 0.6 * k / obs.size(), 0.2 + 0.6 * (k + 1) / obs.size());
-                Tensor n = head_feature_norms(ws->model(), obs[k], fo, sp);
+                const Tensor n = all[static_cast<std::int64_t>(k)];
                 r->observables << qs(obs[k].name);
                 r->norms.push_back(toMatrix(n, QStringLiteral("Feature norm ‖y‖ — %1").arg(qs(obs[k].name)),
                                             QStringLiteral("norm"), false));
@@ -307,8 +307,8 @@ void Session::computeFeatures(const QString& pairA, const QString& pairB) {
             const QString a = pairA.isEmpty() && obs.size() >= 2 ? qs(obs[0].name) : pairA;
             const QString b = pairB.isEmpty() && obs.size() >= 2 ? qs(obs[1].name) : pairB;
             if (!a.isEmpty() && !b.isEmpty()) {
-                auto cmp = compare_features(compute_head_features(ws->model(), ws->observable(ss(a)), fo),
-                                            compute_head_features(ws->model(), ws->observable(ss(b)), fo));
+                auto two = compute_head_features(ws->model(), std::vector<Observable>{ws->observable(ss(a)), ws->observable(ss(b))}, fo);
+                auto cmp = compare_features(two[0], two[1]);
                 r->pairA = a, r->pairB = b;
                 r->cosine = toMatrix(cmp.cosine, QStringLiteral("cos(%1, %2)").arg(a, b), QStringLiteral("cosine"), true);
                 r->couplingAB = toMatrix(cmp.coupling_ab, QStringLiteral("C(%1→%2)").arg(a, b), QStringLiteral("coupling"), true);

@@ -28,6 +28,9 @@ struct RunOptions {
     std::map<std::string, std::vector<HookFn>> hooks;  // applied in order at each named point
     std::set<std::string> cache;                       // names whose (post-hook) values are kept
     bool last_logits_only = false;  // logits only at each prompt's last real position: [B, vocab]
+    // Stop before ln_f and the unembedding: forward returns the final residual (blocks.{L-1}.hook_resid_post)
+    // [B, T, d], or [B, d] at the last positions with last_logits_only. ln_final hooks do not run.
+    bool final_residual_only = false;
 
     void add_hook(const std::string& name, HookFn fn) { hooks[name].push_back(std::move(fn)); }
 };

@@ -99,6 +99,7 @@ class Transformer::Pass {
             Tensor idx = batch.last_positions().view({B, 1, 1}).expand({B, 1, c_.d_model});
             x = x.gather(1, idx);  // [B, 1, d]
         }
+        if (o_.final_residual_only) return o_.last_logits_only ? x.squeeze(1) : x;
         x = norm(x, w_.lnf_w, w_.lnf_b, "ln_final");
         Tensor logits = at::matmul(x, w_.W_U.t());
         return o_.last_logits_only ? logits.squeeze(1) : logits;

@@ -35,6 +35,15 @@ Tensor head_feature_norms(const model::Transformer& m, const Observable& obs, co
     return compute_head_features(m, obs, o, progress).norms;
 }
 
+Tensor head_feature_norms(const model::Transformer& m, const std::vector<Observable>& obs, const FeatureOptions& opts,
+                          const Progress& progress) {
+    FeatureOptions o = opts;
+    o.drop_earliest_rho = true;
+    std::vector<Tensor> norms;
+    for (auto& fs : compute_head_features(m, obs, o, progress)) norms.push_back(fs.norms);
+    return torch::stack(norms);
+}
+
 double Coupling::half_width(double r, double k) const {
     const double inside = r * r - (k * k) / (norm_from * norm_from);
     if (inside < -1e-12 * r * r || !std::isfinite(inside))

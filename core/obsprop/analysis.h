@@ -14,6 +14,9 @@ namespace obsprop {
 // LayerNorms are ignored, is dropped): the layer×head heatmap. [L, H] float32.
 torch::Tensor head_feature_norms(const model::Transformer& m, const Observable& obs, const FeatureOptions& opts = {},
                                  const Progress& progress = {});
+// The same for several observables in one pass over the weights: [K, L, H].
+torch::Tensor head_feature_norms(const model::Transformer& m, const std::vector<Observable>& obs,
+                                 const FeatureOptions& opts = {}, const Progress& progress = {});
 
 // The coupling from y₁ to y₂ (Theorem 2): for x uniform on {‖x‖ = r, y₁·x = k},
 //   E[y₂·x] = k·C   and   |y₂·x − k·C| <= √(r² − k²/‖y₁‖²)·‖y₂ − C y₁‖,   C = y₁·y₂/‖y₁‖².

@@ -24,8 +24,10 @@ LastOutputs last_outputs(const model::Transformer& m, const PromptBatch& p, cons
     const auto& c = m.config();
     const std::int64_t N = static_cast<std::int64_t>(p.size()), d = c.d_model, H = c.n_heads, dh = c.d_head;
     LastOutputs out{torch::empty({N, c.n_layers, H, d}), torch::empty({N, d})};
-    std::set<std::string> names{model::hook_name(c.n_layers - 1, "hook_resid_post")};
-    for (int l = 0; l < c.n_layers; ++l) names.insert(model::hook_name(l, "attn.hook_z"));
+    model::RunOptions o;
+    o.last_logits_only = true;
+    o.final_residual_only = true;  // the direct path needs no logits
+    for (int l = 0; l < c.n_layers; ++l) o.cache.insert(model::hook_name(l, "attn.hook_z"));
     const int chunk = 32;
     for (std::size_t a = 0; a < p.size(); a += chunk) {
         report(progress, static_cast<double>(a) / static_cast<double>(p.size()), "head outputs");
@@ -33,12 +35,12 @@ LastOutputs last_outputs(const model::Transformer& m, const PromptBatch& p, cons
         for (std::size_t i = a; i < std::min(p.size(), a + chunk); ++i) which.push_back(static_cast<int>(i));
         auto sub = p.subset(which);
         model::ActivationCache cache;
-        m.run_with_cache(sub.batch(), names, cache, true);
-        Tensor last = sub.batch().last_positions();
+        const auto batch = sub.batch();
+        Tensor final_last = m.forward(batch, o, &cache);  // [n, d]
+        Tensor last = batch.last_positions();
         Tensor rows = torch::arange(static_cast<std::int64_t>(sub.size()), torch::kLong);
         const auto first = static_cast<std::int64_t>(a), count = static_cast<std::int64_t>(sub.size());
-        out.final_residual.narrow(0, first, count)
-            .copy_(cache.at(model::hook_name(c.n_layers - 1, "hook_resid_post")).index({rows, last}));
+        out.final_residual.narrow(0, first, count).copy_(final_last);
         for (int l = 0; l < c.n_layers; ++l) {
             Tensor z = cache.at(model::hook_name(l, "attn.hook_z")).index({rows, last});  // [n, H, dh]
             Tensor WO = m.weights().layers[l].W_O.view({d, H, dh});
@@ -65,7 +67,7 @@ Attribution attribute_heads(const model::Transformer& m, const PromptBatch& clea
     report(progress, 0.9, "patching");
 
     // Covectors on ln_f's output: v_k = W_Uᵀ n_k, [K, d] (double).
-    Tensor V = at::matmul(obs.n.to(torch::kDouble), w.W_U.to(torch::kDouble));
+    Tensor V = unembedding_covectors(w, obs);
     Tensor g = w.lnf_w.to(torch::kDouble), b = w.lnf_b.to(torch::kDouble);
     auto score = [&](const Tensor& r) {  // r [..., d] -> [..., K]: n·z up to the constant n·b_U
         return at::matmul(at::layer_norm(r, {r.size(-1)}, g, b, c.ln_eps), V.t());

@@ -173,29 +173,45 @@ Tensor pull_back_ln1_all_layers(const model::Transformer& m, const Tensor& y, co
         .to(y.scalar_type());
 }
 
-FeatureSet compute_head_features(const model::Transformer& m, const Observable& obs, const FeatureOptions& opts,
-                                 const Progress& progress) {
+std::vector<FeatureSet> compute_head_features(const model::Transformer& m, const std::vector<Observable>& obs,
+                                              const FeatureOptions& opts, const Progress& progress) {
     const auto& c = m.config();
     torch::NoGradGuard ng;
     report(progress, 0.0, "unembedding");
-    FeatureSet fs;
-    fs.observable = obs.name;
-    fs.final_ln = opts.final_ln;
-    fs.block_ln = opts.block_ln;
-    fs.dropped_earliest_rho = opts.drop_earliest_rho;
-    // ln_f is the earliest treated LayerNorm of a direct path only when the block LayerNorms are ignored.
-    fs.final = make_final(m, obs, opts, opts.drop_earliest_rho && opts.block_ln == LnMode::None);
-    const std::int64_t L = c.n_layers, H = c.n_heads, d = c.d_model;
-    fs.head_inputs = torch::empty({L, H, d}, torch::kFloat);
+    std::vector<FeatureSet> out(obs.size());
+    if (obs.empty()) return out;
+    const std::int64_t K = static_cast<std::int64_t>(obs.size()), L = c.n_layers, H = c.n_heads, d = c.d_model;
+    std::vector<Tensor> finals;
+    for (std::size_t k = 0; k < obs.size(); ++k) {
+        FeatureSet& fs = out[k];
+        fs.observable = obs[k].name;
+        fs.final_ln = opts.final_ln;
+        fs.block_ln = opts.block_ln;
+        fs.dropped_earliest_rho = opts.drop_earliest_rho;
+        // ln_f is the earliest treated LayerNorm of a direct path only when the block LayerNorms are ignored.
+        fs.final = make_final(m, obs[k], opts, opts.drop_earliest_rho && opts.block_ln == LnMode::None);
+        fs.head_inputs = torch::empty({L, H, d}, torch::kFloat);
+        finals.push_back(fs.final.v_final.to(torch::kFloat));
+    }
+    // One pass over the weights for all observables: W_O and W_V of each layer are read once.
+    const Tensor V = torch::stack(finals);  // [K, d]
     for (int l = 0; l < L; ++l) {
         report(progress, static_cast<double>(l) / static_cast<double>(L), "head features");
-        fs.head_inputs[l].copy_(head_pullback(m, l, fs.final.v_final));  // [H, d]
+        Tensor y = head_pullback(m, l, V);  // [K, H, d]
+        for (std::int64_t k = 0; k < K; ++k) out[static_cast<std::size_t>(k)].head_inputs[l].copy_(y[k]);
     }
-    fs.heads = pull_back_ln1_all_layers(m, fs.head_inputs, opts, true).contiguous();
-    if (fs.heads.data_ptr() == fs.head_inputs.data_ptr()) fs.heads = fs.heads.clone();
-    fs.norms = fs.heads.norm(2, {-1});
+    for (auto& fs : out) {
+        fs.heads = pull_back_ln1_all_layers(m, fs.head_inputs, opts, true).contiguous();
+        if (fs.heads.data_ptr() == fs.head_inputs.data_ptr()) fs.heads = fs.heads.clone();
+        fs.norms = fs.heads.norm(2, {-1});
+    }
     report(progress, 1.0, "head features");
-    return fs;
+    return out;
+}
+
+FeatureSet compute_head_features(const model::Transformer& m, const Observable& obs, const FeatureOptions& opts,
+                                 const Progress& progress) {
+    return std::move(compute_head_features(m, std::vector<Observable>{obs}, opts, progress).front());
 }
 
 std::string PathNode::label() const {

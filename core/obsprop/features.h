@@ -87,6 +87,10 @@ struct FeatureSet {
 
 FeatureSet compute_head_features(const model::Transformer& m, const Observable& obs, const FeatureOptions& opts = {},
                                  const Progress& progress = {});
+// The same for several observables in one pass over the weights (each layer's W_O and W_V are read once,
+// which is what bounds the time on a large model).
+std::vector<FeatureSet> compute_head_features(const model::Transformer& m, const std::vector<Observable>& obs,
+                                              const FeatureOptions& opts = {}, const Progress& progress = {});
 
 // The batched primitive: W_V^hᵀ(W_O^hᵀ v) for every head h of `layer`; v [..., d] → [..., H, d] (float32).
 torch::Tensor head_pullback(const model::Transformer& m, int layer, const torch::Tensor& v);

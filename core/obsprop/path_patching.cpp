@@ -38,7 +38,7 @@ class PathPatcher {
     PathPatcher(const model::Transformer& m, const ObservableMatrix& obs, int which) : m_(m), c_(m.config()) {
         if (which < 0 || which >= obs.size()) throw std::invalid_argument("no observable row " + std::to_string(which));
         const auto& w = m.weights();
-        v_ = at::matmul(obs.n[which].to(torch::kDouble), w.W_U.to(torch::kDouble));  // [d]
+        v_ = unembedding_covectors(w, obs)[which];  // [d]
         lnf_w_ = w.lnf_w.to(torch::kDouble);
         lnf_b_ = w.lnf_b.to(torch::kDouble);
     }
@@ -67,7 +67,6 @@ class PathPatcher {
             clean_names.insert(model::hook_name(l, "attn.hook_z"));
             corrupt_names.insert(model::hook_name(l, "attn.hook_z"));
         }
-        clean_names.insert(model::hook_name(L - 1, "hook_resid_post"));
         std::vector<PairData> out(clean.size());
         const std::size_t chunk = 16;
         for (std::size_t a = 0; a < clean.size(); a += chunk) {
@@ -76,8 +75,12 @@ class PathPatcher {
             for (std::size_t i = a; i < std::min(clean.size(), a + chunk); ++i) which.push_back(static_cast<int>(i));
             auto cb = clean.subset(which), kb = corrupt.subset(which);
             model::ActivationCache cc, kc;
-            m_.run_with_cache(cb.batch(), clean_names, cc, true);
-            m_.run_with_cache(kb.batch(), corrupt_names, kc, true);
+            model::RunOptions co, ko;  // no logits: only residuals, patterns and z are needed
+            co.cache = clean_names, ko.cache = corrupt_names;
+            co.final_residual_only = ko.final_residual_only = true;
+            co.last_logits_only = ko.last_logits_only = true;
+            Tensor finals = m_.forward(cb.batch(), co, &cc);  // [n, d] at the last positions
+            m_.forward(kb.batch(), ko, &kc);
             for (std::size_t j = 0; j < which.size(); ++j) {
                 const auto T = static_cast<std::int64_t>(cb.ids[j].size());
                 const auto row = static_cast<std::int64_t>(j);
@@ -91,7 +94,7 @@ class PathPatcher {
                     p.dz[l].copy_(kc.at(model::hook_name(l, "attn.hook_z"))[row].narrow(0, 0, T) -
                                   cc.at(model::hook_name(l, "attn.hook_z"))[row].narrow(0, 0, T));
                 }
-                p.final_last = cc.at(model::hook_name(L - 1, "hook_resid_post"))[row][T - 1].to(torch::kDouble);
+                p.final_last = finals[row].to(torch::kDouble);
                 p.base = score(p.final_last.unsqueeze(0))[0].item<double>();
             }
         }

@@ -44,6 +44,11 @@ std::vector<int> range(std::size_t a, std::size_t b) {
 
 }  // namespace
 
+Tensor unembedding_covectors(const model::Weights& w, const ObservableMatrix& obs) {
+    Tensor used = obs.n.ne(0).any(0).nonzero().view(-1);  // token ids with a nonzero weight somewhere
+    return at::matmul(obs.n.index_select(1, used).to(torch::kDouble), w.W_U.index_select(0, used).to(torch::kDouble));
+}
+
 Tensor observable_values(const model::Transformer& m, const PromptBatch& prompts, const ObservableMatrix& obs,
                          const Progress& progress, int chunk) {
     prompts.check();

@@ -30,6 +30,10 @@ struct ObservableMatrix {
     int size() const { return static_cast<int>(names.size()); }
 };
 
+// The covectors the observables put on ln_f's output, v_k = W_Uᵀ n_k: [K, d] float64. Reads only the
+// unembedding rows of tokens some observable uses (W_U is the largest matrix of a model).
+torch::Tensor unembedding_covectors(const model::Weights& w, const ObservableMatrix& obs);
+
 // n_k · z at each prompt's last position: [prompts, K] (float64). Runs in chunks of `chunk` prompts.
 torch::Tensor observable_values(const model::Transformer& m, const PromptBatch& prompts, const ObservableMatrix& obs,
                                 const Progress& progress = {}, int chunk = 32);

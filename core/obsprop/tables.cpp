@@ -73,14 +73,15 @@ Table features_table(const Workspace& w, const TableOptions& o, const Progress& 
     const auto& obs = w.observables();
     FeatureOptions fo = w.feature_options(o.ln_mode, o.dataset, sub_progress(progress, 0.0, 0.2));
     Table t{"features", {"layer", "head"}, {}};
+    const Tensor all = head_feature_norms(w.model(), obs, fo, sub_progress(progress, 0.2, 0.8)).to(torch::kDouble);
     std::vector<Tensor> norms;
-    std::vector<FeatureSet> sets;
     for (std::size_t k = 0; k < obs.size(); ++k) {
-        auto p = sub_progress(progress, 0.2 + 0.8 * k / obs.size(), 0.2 + 0.8 * (k + 1) / obs.size());
-        norms.push_back(head_feature_norms(w.model(), obs[k], fo, p).to(torch::kDouble));
-        if (k < 2) sets.push_back(compute_head_features(w.model(), obs[k], fo));
+        norms.push_back(all[static_cast<std::int64_t>(k)]);
         t.columns.push_back("norm_" + obs[k].name);
     }
+    std::vector<FeatureSet> sets;
+    if (obs.size() >= 2)
+        sets = compute_head_features(w.model(), std::vector<Observable>{obs[0], obs[1]}, fo, sub_progress(progress, 0.8, 1.0));
     std::optional<HeadComparison> cmp;
     if (sets.size() == 2) {
         cmp = compare_features(sets[0], sets[1]);

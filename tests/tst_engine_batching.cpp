@@ -1,0 +1,103 @@
+// The batched and shortcut paths of the engine against their plain forms: several observables pulled back in
+// one pass over the weights equal one pass each (every LayerNorm mode); the unembedding covectors read from
+// the used rows of W_U equal the dense product; a forward pass stopped before ln_f returns the final residual
+// a full pass caches.
+#include "test_models.h"
+
+#include <QtTest>
+
+#include "obsprop/analysis.h"
+#include "obsprop/prompts.h"
+
+using namespace obsprop;
+using test_models::make_tiny;
+using test_models::TinyModel;
+using torch::Tensor;
+
+namespace {
+
+Observable observable(const std::string& name, std::vector<std::pair<int, double>> terms) {
+    Observable o;
+    o.name = name;
+    o.terms = std::move(terms);
+    return o;
+}
+
+double max_rel(const Tensor& a, const Tensor& b) {
+    return ((a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max() / (b.to(torch::kDouble).abs().max() + 1e-30)).item<double>();
+}
+
+}  // namespace
+
+class TestEngineBatching : public QObject {
+    Q_OBJECT
+    TinyModel t_ = make_tiny(tools::Family::GPT2, 31, 300, 3);
+    TinyModel neox_ = make_tiny(tools::Family::GPTNeoX, 37, 300, 3);
+
+  private Q_SLOTS:
+    void severalObservablesInOnePass_data() {
+        QTest::addColumn<int>("mode");
+        QTest::addColumn<bool>("neox");
+        for (bool neox : {false, true}) {
+            QTest::addRow("none %d", int(neox)) << int(LnMode::None) << neox;
+            QTest::addRow("approx %d", int(neox)) << int(LnMode::Approximate) << neox;
+            QTest::addRow("exact %d", int(neox)) << int(LnMode::Exact) << neox;
+        }
+    }
+    void severalObservablesInOnePass() {
+        QFETCH(int, mode);
+        QFETCH(bool, neox);
+        const auto& m = *(neox ? neox_ : t_).model;
+        const auto& c = m.config();
+        FeatureOptions o;
+        o.block_ln = static_cast<LnMode>(mode);
+        o.final_ln = static_cast<LnMode>(mode);
+        if (o.block_ln == LnMode::Exact) {
+            o.residuals = torch::randn({c.n_layers, c.d_model}, torch::TensorOptions().dtype(torch::kFloat));
+            o.final_residual = torch::randn({c.d_model});
+        }
+        const std::vector<Observable> obs{observable("a", {{10, 1.0}, {20, -1.0}}), observable("b", {{7, 0.5}, {99, 0.5}, {3, -1.0}}),
+                                          observable("c", {{250, 2.0}})};
+        const auto many = compute_head_features(m, obs, o);
+        QCOMPARE(many.size(), obs.size());
+        const Tensor norms = head_feature_norms(m, obs, o);
+        QCOMPARE(norms.sizes(), (std::vector<std::int64_t>{3, c.n_layers, c.n_heads}));
+        for (std::size_t k = 0; k < obs.size(); ++k) {
+            const auto one = compute_head_features(m, obs[k], o);
+            QCOMPARE(many[k].observable, obs[k].name);
+            QVERIFY(max_rel(many[k].heads, one.heads) < 1e-6);
+            QVERIFY(max_rel(norms[static_cast<std::int64_t>(k)], head_feature_norms(m, obs[k], o)) < 1e-6);
+            QVERIFY(one.norms.abs().sum().item<double>() > 0);
+        }
+    }
+
+    void unembeddingCovectorsReadOnlyUsedRows() {
+        const auto& m = *t_.model;
+        ObservableMatrix om;
+        om.names = {"a", "b"};
+        om.n = torch::zeros({2, 300});
+        om.n[0][10] = 1.0, om.n[0][20] = -1.0, om.n[1][7] = 0.25, om.n[1][299] = -3.0, om.n[1][10] = 0.5;
+        const Tensor dense = at::matmul(om.n.to(torch::kDouble), m.weights().W_U.to(torch::kDouble));
+        QVERIFY(max_rel(unembedding_covectors(m.weights(), om), dense) < 1e-12);
+    }
+
+    void forwardStoppedBeforeLnFinal() {
+        for (const TinyModel* t : {&t_, &neox_}) {
+            const auto& m = *t->model;
+            const auto batch = model::Batch::from({{5, 9, 11, 3}, {7, 8}});
+            model::ActivationCache cache;
+            const std::string post = model::hook_name(m.config().n_layers - 1, "hook_resid_post");
+            m.run_with_cache(batch, {post}, cache);
+            model::RunOptions o;
+            o.final_residual_only = true;
+            QVERIFY(torch::allclose(m.forward(batch, o), cache.at(post)));
+            o.last_logits_only = true;
+            const Tensor last = m.forward(batch, o);
+            QVERIFY(torch::allclose(last[0], cache.at(post)[0][3]));
+            QVERIFY(torch::allclose(last[1], cache.at(post)[1][1]));
+        }
+    }
+};
+
+QTEST_APPLESS_MAIN(TestEngineBatching)
+#include "tst_engine_batching.moc"
