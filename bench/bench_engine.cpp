@@ -16,6 +16,7 @@
 #include "obsprop/attribution.h"
 #include "obsprop/observable.h"
 #include "obsprop/ranking.h"
+#include "obsprop/svd.h"
 
 using Clock = std::chrono::steady_clock;
 static double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -55,6 +56,20 @@ int main(int argc, char** argv) try {
     auto rk = obsprop::rank_virtual_heads(*big, subj, {}, ro);
     const double ranking = since(t);
 
+    // SVD alignment of every head's feature with its OV singular vectors (384 heads of d_head 128).
+    // The longest wait between two progress calls bounds how fast a cancel is honoured.
+    auto fs_subj = obsprop::compute_head_features(*big, subj);
+    double svd_gap = 0;
+    auto last = Clock::now();
+    obsprop::Progress gaps = [&](double, std::string_view) {
+        svd_gap = std::max(svd_gap, since(last));
+        last = Clock::now();
+        return true;
+    };
+    t = Clock::now();
+    auto al = obsprop::svd_alignment(*big, fs_subj, 5, gaps);
+    const double svd = since(t);
+
     auto small = obsprop::model::Transformer::load(argv[2]);
     obsprop::PromptBatch clean, corrupt;
     for (int p = 0; p < 20; ++p) {
@@ -89,6 +104,9 @@ int main(int argc, char** argv) try {
                           {"norms_two_observables_s", norms},
                           {"ranking_s", ranking},
                           {"ranking_pairs", rk.n_pairs},
+                          {"svd_alignment_s", svd},
+                          {"svd_alignment_max_progress_gap_s", svd_gap},
+                          {"check_svd_top_sigma_0_0", al.top_sigma[0][0][0].item<double>()},
                           {"attribution_20_pairs_s", attribution},
                           {"norms_two_observables_repeat_s", norms_again},
                           {"attribution_20_pairs_repeat_s", attribution_again},

@@ -24,10 +24,10 @@ HeadDetail head_detail(const Workspace& w, int layer, int head, const std::strin
     Tensor residuals;
     if (!dataset.empty()) residuals = residual_norms(w.model(), w.prompt_batch(dataset)).resid_at_position.mean(0);
     const auto& obs = w.observables();
+    const auto sets = compute_head_features(w.model(), obs, {}, sub_progress(progress, 0.2, 0.6));  // one pass
     for (std::size_t k = 0; k < obs.size(); ++k) {
-        report(progress, 0.2 + 0.8 * k / std::max<std::size_t>(1, obs.size()), "alignment");
-        FeatureSet fs = compute_head_features(w.model(), obs[k]);
-        Tensor y = fs.head_inputs[layer][head].to(torch::kDouble);
+        report(progress, 0.6 + 0.4 * k / std::max<std::size_t>(1, obs.size()), "alignment");
+        Tensor y = sets[k].head_inputs[layer][head].to(torch::kDouble);
         const double n = y.norm().item<double>();
         Tensor cos = n > 0 ? at::matmul(y, V) / n : torch::zeros({V.size(1)}, torch::kDouble);
         std::vector<double> row;

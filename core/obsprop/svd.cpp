@@ -13,6 +13,14 @@ using torch::Tensor;
 
 namespace {
 
+// Singular vectors have no sign of their own. Each right singular vector v_i = W_Vᵀ a_i is given the sign that
+// makes the largest-magnitude entry of its coefficients a_i positive (a_i is unique when W_V has full rank, so
+// every factorisation path agrees); the left vector follows. A [n, m, dh] (columns) → signs [n, 1, dh].
+Tensor column_signs(const Tensor& A) {
+    const Tensor idx = A.abs().argmax(1, true);  // [n, 1, dh]
+    return torch::where(A.gather(1, idx) < 0, -1.0, 1.0).to(A.scalar_type());
+}
+
 // W_OV = Q_O (R_O R_Vᵀ) Q_Vᵀ by Householder QR of the two thin factors (the robust fallback).
 HeadSvd svd_by_qr(const Tensor& WO, const Tensor& WVt) {
     auto [QO, RO] = torch::linalg::qr(WO, "reduced");
@@ -20,9 +28,11 @@ HeadSvd svd_by_qr(const Tensor& WO, const Tensor& WVt) {
     const Tensor core = at::matmul(RO.to(torch::kDouble), RV.to(torch::kDouble).transpose(1, 2));
     auto [Uc, S, Vch] = torch::linalg::svd(core, false, c10::nullopt);
     HeadSvd r;
-    r.U = at::matmul(QO, Uc.to(torch::kFloat));
-    r.S = S.to(torch::kFloat);
     r.V = at::matmul(QV, Vch.transpose(1, 2).to(torch::kFloat));
+    const Tensor sign = column_signs(r.V);  // W_V is rank-deficient here: the sign comes from v_i itself
+    r.V = r.V * sign;
+    r.U = at::matmul(QO, Uc.to(torch::kFloat)) * sign;
+    r.S = S.to(torch::kFloat);
     return r;
 }
 
@@ -43,9 +53,43 @@ HeadSvd svd_of_heads(const model::Transformer& m, int layer, std::int64_t h0, st
     auto [Uc, S, Vch] = torch::linalg::svd(at::matmul(RO, RV.transpose(1, 2)), false, c10::nullopt);
     // U = Q_O U' = W_O (R_O⁻¹ U'),  V = Q_V V' = W_Vᵀ (R_V⁻¹ V').
     HeadSvd r;
-    if (want_u) r.U = at::matmul(WO, at::linalg_solve_triangular(RO, Uc, true, true, false)).to(torch::kFloat);
+    const Tensor a = at::linalg_solve_triangular(RV, Vch.transpose(1, 2), true, true, false);  // v_i = W_Vᵀ a_i
+    const Tensor sign = column_signs(a);
+    if (want_u) r.U = at::matmul(WO, at::linalg_solve_triangular(RO, Uc * sign, true, true, false)).to(torch::kFloat);
     r.S = S.to(torch::kFloat);
-    r.V = at::matmul(WVt, at::linalg_solve_triangular(RV, Vch.transpose(1, 2), true, true, false)).to(torch::kFloat);
+    r.V = at::matmul(WVt, a * sign).to(torch::kFloat);
+    return r;
+}
+
+// The right singular vectors of W_OV for heads [h0, h0 + n) without forming any d×dh result: with
+// W_V^hᵀ = Q_V R_V (R_V = L_Vᵀ from the Cholesky factor of W_V W_Vᵀ), W_OVᵀ W_OV = Q_V (L_Vᵀ G_O L_V) Q_Vᵀ with
+// G_O = W_Oᵀ W_O, so the eigenvectors V' of the dh×dh matrix L_Vᵀ G_O L_V give V = Q_V V' and its eigenvalues
+// σ². For any y, Vᵀy = V'ᵀ L_V⁻¹ (W_V y): the alignment needs only dh-sized products. `ok` is false when
+// a head's W_V is rank-deficient (no Cholesky factor); the caller then falls back to svd_of_heads.
+struct CompactSvd {
+    Tensor S;    // [n, dh] descending
+    Tensor Vp;   // [n, dh, dh] V' (columns)
+    Tensor LV;   // [n, dh, dh] lower Cholesky factor of W_V W_Vᵀ
+    Tensor WVt;  // [n, d, dh] W_V^hᵀ (float64)
+    bool ok = false;
+};
+
+CompactSvd compact_svd_of_heads(const model::Transformer& m, int layer, std::int64_t h0, std::int64_t n) {
+    const auto& c = m.config();
+    const auto& w = m.weights().layers[static_cast<std::size_t>(layer)];
+    const std::int64_t H = c.n_heads, dh = c.d_head, d = c.d_model;
+    CompactSvd r;
+    const Tensor WO = w.W_O.view({d, H, dh}).narrow(1, h0, n).permute({1, 0, 2}).to(torch::kDouble);
+    r.WVt = w.Wv.narrow(0, h0, n).transpose(1, 2).to(torch::kDouble);
+    auto [LV, info] = at::linalg_cholesky_ex(at::matmul(r.WVt.transpose(1, 2), r.WVt), false, false);
+    if (info.ne(0).any().item<bool>()) return r;
+    const Tensor M = at::matmul(at::matmul(LV.transpose(1, 2), at::matmul(WO.transpose(1, 2), WO)), LV);
+    auto [lambda, Vp] = at::linalg_eigh(M);  // ascending
+    r.S = lambda.clamp_min(0).sqrt().flip(-1);
+    r.Vp = Vp.flip(-1);
+    r.Vp = r.Vp * column_signs(at::linalg_solve_triangular(LV.transpose(1, 2), r.Vp, true, true, false));
+    r.LV = LV;
+    r.ok = true;
     return r;
 }
 
@@ -106,12 +150,10 @@ SvdAlignment empty_alignment(const io::ModelConfig& c, std::int64_t k) {
     return r;
 }
 
-// Fills heads [h0, h0 + n) of layer l from their singular values S [n, dh] and vectors V [n, d, dh].
-void align(SvdAlignment& r, const FeatureSet& fs, int l, std::int64_t h0, const Tensor& S, const Tensor& V) {
+// Fills heads [h0, h0 + n) of layer l from their singular values S [n, dh], the projections Vᵀy [n, dh] of
+// their features on the right singular vectors and the features' norms [n, 1].
+void align_projections(SvdAlignment& r, int l, std::int64_t h0, const Tensor& S, const Tensor& proj, const Tensor& yn) {
     const std::int64_t n = S.size(0), k = r.top_k;
-    const Tensor y = fs.head_inputs[l].narrow(0, h0, n);             // [n, d]
-    const Tensor yn = y.norm(2, {-1}, true);                         // [n, 1]
-    const Tensor proj = at::matmul(y.unsqueeze(1), V).squeeze(1);    // Vᵀy: [n, dh]
     const Tensor cos = torch::where(yn > 0, proj / yn, torch::zeros_like(proj));
     auto [val, idx] = cos.abs().topk(k, -1);
     r.sigma[l].narrow(0, h0, n).copy_(S);
@@ -120,6 +162,12 @@ void align(SvdAlignment& r, const FeatureSet& fs, int l, std::int64_t h0, const 
     r.top_sigma[l].narrow(0, h0, n).copy_(S.gather(-1, idx));
     r.in_span[l].narrow(0, h0, n).copy_(
         torch::where(yn.squeeze(-1) > 0, proj.norm(2, {-1}) / yn.squeeze(-1), torch::zeros({n}, torch::kFloat)));
+}
+
+// The same from the singular vectors V [n, d, dh] themselves.
+void align(SvdAlignment& r, const FeatureSet& fs, int l, std::int64_t h0, const Tensor& S, const Tensor& V) {
+    const Tensor y = fs.head_inputs[l].narrow(0, h0, S.size(0));     // [n, d]
+    align_projections(r, l, h0, S, at::matmul(y.unsqueeze(1), V).squeeze(1), y.norm(2, {-1}, true));
 }
 
 void check_features(const io::ModelConfig& c, const FeatureSet& fs) {
@@ -138,8 +186,19 @@ SvdAlignment svd_alignment(const model::Transformer& m, const FeatureSet& fs, in
     for (int l = 0; l < c.n_layers; ++l)
         for (std::int64_t h0 = 0; h0 < H; h0 += group) {
             report(progress, (l + double(h0) / double(H)) / c.n_layers, "SVD alignment");
-            const HeadSvd s = svd_of_heads(m, l, h0, std::min(group, H - h0), false);
-            align(r, fs, l, h0, s.S, s.V);
+            const std::int64_t n = std::min(group, H - h0);
+            const CompactSvd cs = compact_svd_of_heads(m, l, h0, n);
+            if (!cs.ok) {
+                const HeadSvd s = svd_of_heads(m, l, h0, n, false);
+                align(r, fs, l, h0, s.S, s.V);
+                continue;
+            }
+            // Vᵀy = V'ᵀ L_V⁻¹ (W_V y), all dh-sized.
+            const Tensor y = fs.head_inputs[l].narrow(0, h0, n).to(torch::kDouble);                  // [n, d]
+            const Tensor wy = at::matmul(y.unsqueeze(1), cs.WVt).transpose(1, 2);                     // [n, dh, 1]
+            const Tensor t = at::linalg_solve_triangular(cs.LV, wy, false, true, false);              // L_V⁻¹ W_V y
+            const Tensor proj = at::matmul(cs.Vp.transpose(1, 2), t).squeeze(-1);                     // [n, dh]
+            align_projections(r, l, h0, cs.S.to(torch::kFloat), proj.to(torch::kFloat), y.norm(2, {-1}, true).to(torch::kFloat));
         }
     report(progress, 1.0, "SVD alignment");
     return r;
