@@ -6,7 +6,10 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QComboBox>
 #include <QLabel>
+#include <QMessageBox>
+#include <QPushButton>
 #include <QLineEdit>
 #include <QListWidget>
 #include <QProcess>
@@ -14,6 +17,7 @@
 #include <QTableView>
 #include <QtTest>
 
+#include "export_dialog.h"
 #include "heads_view.h"
 #include "heatmap_widget.h"
 #include "main_window.h"
@@ -196,6 +200,83 @@ class TestMainWindow : public QObject {
         for (const char* f : {"heatmap_norm_subj.png", "heatmap_norm_subj.svg", "heatmap_norm_subj.pdf", "heads_table.csv",
                               "features.csv", "manifest.json"})
             QVERIFY2(QFileInfo(out.filePath(QLatin1String(f))).size() > 0, f);
+    }
+
+    // Export Figure asks for file, format, size and resolution; a PNG has size × dpi/96 pixels, SVG and PDF
+    // are written too, and a bad file name is refused inside the dialog.
+    void exportFigureDialog() {
+        MainWindow w;
+        w.setProperty("quietErrors", true);
+        w.show();
+        QSignalSpy opened(&w, &MainWindow::modelOpened);
+        w.openPath(dir_);
+        QVERIFY(opened.wait(30000));
+        w.session()->addObservable(QStringLiteral("subj"), QStringLiteral("#10 - #20"));
+        QTRY_VERIFY_WITH_TIMEOUT(w.headsView()->matrix(QStringLiteral("norm: subj")) != nullptr, 30000);
+        QTemporaryDir out;
+        QSignalSpy exported(&w, &MainWindow::figureExported);
+        auto run = [&](const QString& file, QSize size, int dpi, int figure) -> ExportFigureDialog* {
+            w.exportFigure();
+            ExportFigureDialog* d = nullptr;  // closed dialogs may wait for deletion
+            for (auto* c : w.findChildren<ExportFigureDialog*>()) d = c->isVisible() ? c : d;
+            if (!d) return nullptr;
+            d->setFile(file);
+            d->setFigureSize(size);
+            d->setDpi(dpi);
+            if (figure > 0) d->findChildren<QComboBox*>().first()->setCurrentIndex(figure);
+            d->accept();
+            return d;
+        };
+        QVERIFY(run(out.filePath(QStringLiteral("map.png")), QSize(400, 300), 144, 1));
+        QTRY_COMPARE(exported.count(), 1);
+        QVERIFY(exported.last().at(1).toBool());
+        const QImage img(out.filePath(QStringLiteral("map.png")));
+        QCOMPARE(img.size(), QSize(600, 450));
+        for (const char* ext : {"svg", "pdf"}) {
+            QVERIFY(run(out.filePath(QStringLiteral("map.") + QLatin1String(ext)), QSize(500, 400), 96, 0));
+            QTRY_VERIFY(QFileInfo(out.filePath(QStringLiteral("map.") + QLatin1String(ext))).size() > 500);
+        }
+        // A suffix that does not match the format, or a missing folder: the dialog stays open with the reason.
+        auto* d = run(out.filePath(QStringLiteral("nowhere/x.png")), QSize(400, 300), 96, 0);
+        QVERIFY(d && d->isVisible());
+        bool said = false;
+        for (auto* l : d->findChildren<QLabel*>()) said |= l->isVisible() && l->text().contains(QStringLiteral("does not exist"));
+        QVERIFY(said);
+        if (const QString shots = qEnvironmentVariable("OBSPROP_VIEW_SHOTS"); !shots.isEmpty())
+            d->grab().save(shots + QStringLiteral("/export-dialog.png"));
+        d->reject();
+        QCOMPARE(exported.count(), 3);
+    }
+
+    // New Project: a fresh untitled project on the same model; with unsaved changes the user is asked, and
+    // Cancel keeps everything.
+    void newProjectAsksBeforeDiscarding() {
+        MainWindow w;
+        w.show();
+        QSignalSpy opened(&w, &MainWindow::modelOpened);
+        w.openPath(dir_);
+        QVERIFY(opened.wait(30000));
+        w.session()->addObservable(QStringLiteral("subj"), QStringLiteral("#10 - #20"));
+        QVERIFY(w.session()->isDirty());
+        auto answer = [](QMessageBox::StandardButton b) {
+            QTimer::singleShot(200, [b] {
+                auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+                QVERIFY(box);
+                box->button(b)->click();
+            });
+        };
+        answer(QMessageBox::Cancel);
+        w.newProject();
+        QCOMPARE(w.session()->observables().size(), 1);
+        QVERIFY(w.session()->isDirty());
+        answer(QMessageBox::Discard);
+        w.newProject();
+        QVERIFY(opened.wait(30000));
+        QVERIFY(w.session()->observables().isEmpty());
+        QVERIFY(!w.session()->isDirty());
+        QVERIFY(w.session()->projectFile().isEmpty());
+        QCOMPARE(w.currentModel(), QFileInfo(dir_).absoluteFilePath());
+        QVERIFY(w.windowTitle().startsWith(QStringLiteral("Untitled")));
     }
 };
 

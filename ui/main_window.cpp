@@ -25,6 +25,9 @@
 
 #include "coupling_view.h"
 #include "debug_overlay.h"
+#include "export_dialog.h"
+#include "heatmap_widget.h"
+#include "qcp.h"
 #include "paths_view.h"
 #include "prompts_view.h"
 #include "steering_panel.h"
@@ -116,6 +119,7 @@ void MainWindow::showError(const QString& title, const QString& message) {
 
 void MainWindow::buildMenus() {
     auto* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&New Project"), QKeySequence::New, this, &MainWindow::newProject);
     file->addAction(tr("Open &Model Folder…"), QKeySequence::Open, this, &MainWindow::chooseModelFolder);
     file->addAction(tr("Open &Project…"), QKeySequence(tr("Ctrl+Shift+O")), this, &MainWindow::chooseProject);
     recentMenu_ = file->addMenu(tr("Open &Recent"));
@@ -168,7 +172,24 @@ void MainWindow::buildStatusBar() {
     });
 }
 
+bool MainWindow::confirmDiscard() {
+    if (!session_->isDirty() || quiet()) return true;
+    const auto a = QMessageBox::question(this, tr("Unsaved changes"), tr("Save the current project first?"),
+                                         QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
+    return a == QMessageBox::Discard || (a == QMessageBox::Save && save());
+}
+
+void MainWindow::newProject() {
+    if (!confirmDiscard()) return;
+    QString dir = currentModel();
+    if (dir.isEmpty()) dir = QFileDialog::getExistingDirectory(this, tr("New project: choose a model folder"));
+    if (dir.isEmpty()) return;
+    status_->setText(tr("New project on %1…").arg(dir));
+    session_->openModel(dir);  // the model with the default datasets, no observables, no file yet
+}
+
 void MainWindow::openPath(const QString& path) {
+    if (!confirmDiscard()) return;
     const QFileInfo fi(path);
     if (!fi.exists()) {
         const QString e = tr("%1 does not exist").arg(path);
@@ -204,7 +225,7 @@ void MainWindow::onOpened() {
 void MainWindow::updateTitle() {
     QString name = tr("Untitled");
     if (!session_->projectFile().isEmpty()) name = QFileInfo(session_->projectFile()).fileName();
-    else if (session_->isOpen()) name = QFileInfo(session_->modelInfo().directory).fileName();
+    else if (session_->isOpen()) name = tr("Untitled (%1)").arg(QFileInfo(session_->modelInfo().directory).fileName());
     setWindowTitle(QStringLiteral("%1[*] — ObsProp Explorer").arg(name));
     setWindowModified(session_->isDirty());
 }
@@ -287,17 +308,38 @@ bool MainWindow::saveAs() {
 }
 
 void MainWindow::exportFigure() {
-    const QString f = QFileDialog::getSaveFileName(this, tr("Export figure"), QString(),
-                                                   tr("PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)"));
-    if (f.isEmpty()) return;
     QWidget* tab = tabs_->currentWidget();
-    bool ok = false;
-    if (tab == heads_) ok = heads_->exportFigure(0, f, 0, 0, 2.0);
-    else if (tab == coupling_) ok = coupling_->exportFigure(f, 0, 0, 2.0);
-    else if (tab == svd_) ok = svd_->exportFigure(f, 0, 0, 2.0);
-    else if (tab == steering_) ok = steering_->exportFigure(f, 0, 0, 2.0);
-    else ok = false;
-    if (!ok) showError(tr("Export failed"), tr("Could not write %1 (this tab has no figure, or the folder is not writable)").arg(f));
+    QStringList figures;
+    QSize size;
+    if (tab == heads_) {
+        figures = {tr("Left heatmap"), tr("Right heatmap")};
+        size = heads_->heatmap(0)->size();
+    } else if (tab == coupling_) {
+        figures = {tr("Coupling plots")}, size = coupling_->plot()->size();
+    } else if (tab == svd_) {
+        figures = {tr("Alignment bars")}, size = svd_->plot()->size();
+    } else if (tab == steering_) {
+        figures = {tr("Steering bars")}, size = steering_->plot()->size();
+    } else {
+        showError(tr("Nothing to export"), tr("This tab has no figure; its table can be saved with Export All."));
+        return;
+    }
+    auto* dialog = new ExportFigureDialog(figures, size, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog, tab] {
+        const QString f = dialog->file();
+        const QSize s = dialog->figureSize();
+        const double scale = dialog->scale();
+        bool ok = false;
+        if (tab == heads_) ok = heads_->exportFigure(dialog->figure(), f, s.width(), s.height(), scale);
+        else if (tab == coupling_) ok = coupling_->exportFigure(f, s.width(), s.height(), scale);
+        else if (tab == svd_) ok = svd_->exportFigure(f, s.width(), s.height(), scale);
+        else if (tab == steering_) ok = steering_->exportFigure(f, s.width(), s.height(), scale);
+        if (ok) status_->setText(tr("Wrote %1").arg(f));
+        else showError(tr("Export failed"), tr("Could not write %1 (is the folder writable?)").arg(f));
+        Q_EMIT figureExported(f, ok);
+    });
+    dialog->open();
 }
 
 void MainWindow::chooseExportAll() {
@@ -420,13 +462,9 @@ void MainWindow::dropEvent(QDropEvent* e) {
 }
 
 void MainWindow::closeEvent(QCloseEvent* e) {
-    if (session_->isDirty() && !quiet()) {
-        const auto a = QMessageBox::question(this, tr("Unsaved changes"), tr("Save the project before closing?"),
-                                             QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
-        if (a == QMessageBox::Cancel || (a == QMessageBox::Save && !save())) {
-            e->ignore();
-            return;
-        }
+    if (!confirmDiscard()) {
+        e->ignore();
+        return;
     }
     QSettings s;
     s.setValue(QStringLiteral("window/geometry"), saveGeometry());

@@ -60,14 +60,22 @@ class MainWindow : public QMainWindow {
     static QString recoveryFile();
     void writeRecovery();
 
+    // Unsaved changes: asks to save, discard or cancel (true when it is fine to go on).
+    bool confirmDiscard();
+
   public Q_SLOTS:
     void selectHead(obsprop::ui::HeadRef h);
     void nextHead();
+    // File ▸ New Project: a fresh, untitled project on the current model (or a chosen model folder).
+    void newProject();
+    // File ▸ Export Figure: the figure dialog for the current tab (non-modal; figureExported reports).
+    void exportFigure();
 
   Q_SIGNALS:
     void modelOpened(const QString& dir);
     void openFailed(const QString& message);
     void headChanged(obsprop::ui::HeadRef h);
+    void figureExported(const QString& file, bool ok);  // after Export Figure…
 
   protected:
     void resizeEvent(QResizeEvent* e) override;
@@ -85,7 +93,6 @@ class MainWindow : public QMainWindow {
     void chooseProject();
     bool save();
     bool saveAs();
-    void exportFigure();
     void chooseExportAll();
     void storeViewState();
     void restoreViewState();
