@@ -106,6 +106,29 @@ class TestViews : public QObject {
         s_ = nullptr;
     }
 
+    // Token scores reuse the snapshot's features and activations across clicks, and an edit starts afresh:
+    // redefining subj as its negation negates s₁ exactly and leaves s₂ alone.
+    void couplingScatterCacheFollowsEdits() {
+        QSignalSpy ready(s_, &Session::couplingReady);
+        auto scatter = [&](HeadRef h) {
+            s_->computeCouplingScatter(h, QStringLiteral("subj"), QStringLiteral("obj"), QStringLiteral("subject"));
+            return ready.wait(kTimeout) ? qvariant_cast<CouplingScatter>(ready.last().at(0)) : CouplingScatter{};
+        };
+        const CouplingScatter a = scatter({1, 2}), other = scatter({0, 3}), again = scatter({1, 2});
+        QVERIFY(!a.s1.empty());
+        QCOMPARE(again.s1, a.s1);
+        QCOMPARE(again.s2, a.s2);
+        QVERIFY(other.s1 != a.s1);
+        QCOMPARE(s_->addObservable(QStringLiteral("subj"), QStringLiteral("#20 - #10")), QString());
+        const CouplingScatter neg = scatter({1, 2});
+        QCOMPARE(neg.s1.size(), a.s1.size());
+        for (std::size_t i = 0; i < a.s1.size(); ++i) {
+            QVERIFY(std::abs(neg.s1[i] + a.s1[i]) <= 1e-6 * (1 + std::abs(a.s1[i])));
+            QVERIFY(std::abs(neg.s2[i] - a.s2[i]) <= 1e-6 * (1 + std::abs(a.s2[i])));
+        }
+        QVERIFY(std::abs(neg.slope + a.slope) < 1e-6 * (1 + std::abs(a.slope)));
+    }
+
     void placeholdersBeforeAnythingIsComputed() {
         Session closed;
         CouplingView c(&closed);

@@ -14,6 +14,10 @@
 
 #include <QJsonDocument>
 
+#include <map>
+#include <mutex>
+#include <optional>
+
 namespace obsprop::ui {
 
 using torch::Tensor;
@@ -73,7 +77,41 @@ Session::~Session() {
 
 std::shared_ptr<const Workspace> Session::snapshot() const { return frozen_; }
 
-void Session::publish() { frozen_ = ws_ ? std::make_shared<const Workspace>(*ws_) : nullptr; }
+// What jobs derive from one snapshot and can share: the LayerNorm options (their ρ estimates run the first
+// dataset through the model), every head's features per observable, and token activations per (dataset,
+// layer). Filled lazily on the worker thread; a new snapshot starts empty, so nothing stale is reused.
+struct Session::Derived {
+    std::mutex mu;
+    std::optional<FeatureOptions> options;
+    std::map<std::string, FeatureSet> features;
+    std::map<std::pair<std::string, int>, Tensor> tokens;
+
+    FeatureOptions featureOptions(const Workspace& w, const Progress& p = {}) {
+        std::lock_guard lock(mu);
+        if (!options) options = ::obsprop::ui::featureOptions(w, p);
+        return *options;
+    }
+    const FeatureSet& headFeatures(const Workspace& w, const std::string& observable, const Progress& p = {}) {
+        FeatureOptions fo = featureOptions(w, sub_progress(p, 0, 0.5));
+        std::lock_guard lock(mu);
+        auto it = features.find(observable);
+        if (it == features.end())
+            it = features.emplace(observable, compute_head_features(w.model(), w.observable(observable), fo, sub_progress(p, 0.5, 1))).first;
+        return it->second;
+    }
+    Tensor tokenActivations(const Workspace& w, const std::string& dataset, int layer, const Progress& p = {}) {
+        std::lock_guard lock(mu);
+        auto key = std::make_pair(dataset, layer);
+        auto it = tokens.find(key);
+        if (it == tokens.end()) it = tokens.emplace(key, token_activations(w.model(), w.prompt_batch(dataset), layer, p)).first;
+        return it->second;
+    }
+};
+
+void Session::publish() {
+    frozen_ = ws_ ? std::make_shared<const Workspace>(*ws_) : nullptr;
+    derived_ = std::make_shared<Derived>();
+}
 
 void Session::setDirty(bool d) {
     if (d == dirty_) return;
@@ -289,13 +327,14 @@ void Session::setViewState(const QJsonObject& state) {
 
 void Session::computeFeatures(const QString& pairA, const QString& pairB) {
     auto ws = snapshot();
+    auto dv = derived_;
     if (!ws || ws->observables().empty()) return;
     jobs_.start<std::shared_ptr<FeatureResults>>(
         QStringLiteral("features"),
-        [ws, pairA, pairB](const ProgressFn& p) {
+        [ws, dv, pairA, pairB](const ProgressFn& p) {
             auto r = std::make_shared<FeatureResults>();
             r->lnMode = qs(ws->project().settings.ln_mode);
-            FeatureOptions fo = featureOptions(*ws, sub_progress(p, 0, 0.2));
+            FeatureOptions fo = dv->featureOptions(*ws, sub_progress(p, 0, 0.2));
             const auto& obs = ws->observables();
             const Tensor all = head_feature_norms(ws->model(), obs, fo, sub_progress(p, 0.2, 0.8));
             for (std::size_t k = 0; k < obs.size(); ++k) {
@@ -370,14 +409,15 @@ void Session::computeHeadDetail(HeadRef head, const QString& dataset) {
 
 void Session::computeCouplingScatter(HeadRef head, const QString& a, const QString& b, const QString& dataset) {
     auto ws = snapshot();
+    auto dv = derived_;
     if (!ws || !head.valid() || a.isEmpty() || b.isEmpty()) return;
     jobs_.start<std::shared_ptr<CouplingScatter>>(
         QStringLiteral("coupling"),
-        [ws, head, a, b, dataset](const ProgressFn& p) {
-            FeatureOptions fo = featureOptions(*ws);
-            Tensor ya = compute_head_features(ws->model(), ws->observable(ss(a)), fo).heads[head.layer][head.head];
-            Tensor yb = compute_head_features(ws->model(), ws->observable(ss(b)), fo).heads[head.layer][head.head];
-            Tensor X = token_activations(ws->model(), ws->prompt_batch(ss(dataset)), head.layer, p);
+        [ws, dv, head, a, b, dataset](const ProgressFn& p) {
+            // Features and token activations are reused across clicks on the same snapshot.
+            Tensor ya = dv->headFeatures(*ws, ss(a), sub_progress(p, 0, 0.3)).heads[head.layer][head.head];
+            Tensor yb = dv->headFeatures(*ws, ss(b), sub_progress(p, 0.3, 0.6)).heads[head.layer][head.head];
+            Tensor X = dv->tokenActivations(*ws, ss(dataset), head.layer, sub_progress(p, 0.6, 1));
             auto fit = fit_coupling(X, ya, yb);
             auto cp = coupling(ya, yb);
             auto r = std::make_shared<CouplingScatter>();
@@ -395,13 +435,14 @@ void Session::computeCouplingScatter(HeadRef head, const QString& a, const QStri
 
 void Session::computePaths(const QString& observable, int keep) {
     auto ws = snapshot();
+    auto dv = derived_;
     if (!ws || observable.isEmpty()) return;
     jobs_.start<std::shared_ptr<PathResults>>(
         QStringLiteral("paths"),
-        [ws, observable, keep](const ProgressFn& p) {
+        [ws, dv, observable, keep](const ProgressFn& p) {
             RankingOptions ro;
             ro.keep = static_cast<std::size_t>(std::max(1, keep));
-            auto rk = rank_virtual_heads(ws->model(), ws->observable(ss(observable)), featureOptions(*ws), ro, p);
+            auto rk = rank_virtual_heads(ws->model(), ws->observable(ss(observable)), dv->featureOptions(*ws), ro, p);
             auto r = std::make_shared<PathResults>();
             r->observable = observable;
             r->scored = rk.n_pairs;
@@ -416,16 +457,17 @@ void Session::computePaths(const QString& observable, int keep) {
 
 void Session::computePathSearch(const QString& observable, const QString& dataset, int beamWidth, int maxLength) {
     auto ws = snapshot();
+    auto dv = derived_;
     if (!ws || observable.isEmpty() || dataset.isEmpty()) return;
     jobs_.start<std::shared_ptr<PathResults>>(
         QStringLiteral("paths"),
-        [ws, observable, dataset, beamWidth, maxLength](const ProgressFn& p) {
+        [ws, dv, observable, dataset, beamWidth, maxLength](const ProgressFn& p) {
             auto [clean, corrupt] = ws->pair_batches(ss(dataset));
             const auto all = ws->observable_matrix();
             const auto& ob = ws->observable(ss(observable));
             const int row = static_cast<int>(std::find(all.names.begin(), all.names.end(), ob.name) - all.names.begin());
             auto s = beam_search_paths(ws->model(), clean, corrupt, all, row, {beamWidth, maxLength}, sub_progress(p, 0, 0.95));
-            FeatureOptions fo = featureOptions(*ws);
+            FeatureOptions fo = dv->featureOptions(*ws);
             fo.drop_earliest_rho = true;
             auto r = std::make_shared<PathResults>();
             r->observable = observable;
@@ -502,15 +544,16 @@ void Session::setSteering(const std::vector<SteeringVectorSpec>& vectors, const 
     steeringState_.reset();
     setDirty(true);
     auto ws = snapshot();
+    auto dv = derived_;
     if (!ws || vectors.empty()) return;
     jobs_.start<std::shared_ptr<const SteeringState>>(
         QStringLiteral("steer-prepare"),
-        [ws, vectors, dataset](const ProgressFn& p) -> std::shared_ptr<const SteeringState> {
+        [ws, dv, vectors, dataset](const ProgressFn& p) -> std::shared_ptr<const SteeringState> {
             auto st = std::make_shared<SteeringState>();
             st->prompts = ws->prompt_batch(ss(dataset));
             st->obs = ws->observable_matrix();
             for (const auto& pr : ws->dataset(ss(dataset)).prompts) st->texts << qs(pr.text);
-            FeatureOptions fo = featureOptions(*ws);
+            FeatureOptions fo = dv->featureOptions(*ws);
             for (std::size_t i = 0; i < vectors.size(); ++i) {
                 const auto& v = vectors[i];
                 std::vector<PathNode> path;

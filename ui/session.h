@@ -114,6 +114,8 @@ class Session : public QObject {
     JobTracker jobs_;
     std::shared_ptr<Workspace> ws_;             // edited on the GUI thread only
     std::shared_ptr<const Workspace> frozen_;   // what jobs read
+    struct Derived;
+    std::shared_ptr<Derived> derived_;           // what jobs computed from frozen_ and may reuse
     ModelInfo info_;
     QString projectFile_;
     bool dirty_ = false;
