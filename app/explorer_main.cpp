@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
     parser.process(app);
 
     // One core stays with the GUI thread; LibTorch gets the rest (at least one).
+    obsprop::model::install_tensor_memory_counter();  // for the debug overlay
     obsprop::model::configure_threads(std::max(1, QThread::idealThreadCount() - 1));
 
     obsprop::ui::MainWindow w;

@@ -1,11 +1,12 @@
 // The batched and shortcut paths of the engine against their plain forms: several observables pulled back in
 // one pass over the weights equal one pass each (every LayerNorm mode); the unembedding covectors read from
 // the used rows of W_U equal the dense product; a forward pass stopped before ln_f returns the final residual
-// a full pass caches.
+// a full pass caches. And the tensor-memory counter the debug overlay shows counts what tensors allocate.
 #include "test_models.h"
 
 #include <QtTest>
 
+#include "model/runtime.h"
 #include "obsprop/analysis.h"
 #include "obsprop/prompts.h"
 
@@ -96,6 +97,27 @@ class TestEngineBatching : public QObject {
             QVERIFY(torch::allclose(last[0], cache.at(post)[0][3]));
             QVERIFY(torch::allclose(last[1], cache.at(post)[1][1]));
         }
+    }
+
+    void tensorMemoryCounter() {
+        QVERIFY(!model::tensor_memory().installed);
+        const Tensor plain = head_feature_norms(*t_.model, observable("a", {{10, 1.0}}));
+        model::install_tensor_memory_counter();
+        model::install_tensor_memory_counter();  // twice is harmless
+        const auto before = model::tensor_memory();
+        QVERIFY(before.installed);
+        {
+            Tensor big = torch::ones({1 << 20});  // 4 MiB
+            const auto during = model::tensor_memory();
+            QVERIFY(during.live - before.live >= (4 << 20));
+            QVERIFY(during.peak >= during.live);
+            QCOMPARE(big.sum().item<double>(), double(1 << 20));  // the memory works
+            // Computation through the counted allocator gives the same numbers as before it.
+            QVERIFY(torch::equal(head_feature_norms(*t_.model, observable("a", {{10, 1.0}})), plain));
+        }
+        const auto after = model::tensor_memory();
+        QVERIFY(after.live <= before.live + 4096);
+        QVERIFY(after.peak >= before.live + (4 << 20));
     }
 };
 

@@ -108,6 +108,10 @@ void DebugOverlay::drawPanels() {
     const ModelInfo m = session_->modelInfo();
     ImGui::Text("process RSS        %.1f MiB", residentBytes() / 1048576.0);
     ImGui::Text("mapped checkpoint  %.1f MiB", m.checkpointBytes / 1048576.0);
+    if (const auto tm = model::tensor_memory(); tm.installed)
+        ImGui::Text("tensor memory      %.1f MiB (peak %.1f MiB)", tm.live / 1048576.0, tm.peak / 1048576.0);
+    else
+        ImGui::TextUnformatted("tensor memory      (not counted in this process)");
     ImGui::Text("LibTorch threads   %d", model::current_threads());
     ImGui::Text("jobs running       %d", session_->jobs().running());
     ImGui::Separator();

@@ -10,4 +10,14 @@ int configure_threads(int n = 0);
 // LibTorch's intra-op thread count now.
 int current_threads();
 
+// Bytes of CPU tensor memory LibTorch has allocated (live now and the most at any time), counted by an
+// allocator that wraps LibTorch's own once install_tensor_memory_counter() has run (the explorer does at
+// start-up). Memory-mapped weights are not allocations and are not counted. `installed` is false before.
+struct TensorMemory {
+    bool installed = false;
+    long long live = 0, peak = 0;
+};
+void install_tensor_memory_counter();
+TensorMemory tensor_memory();
+
 }  // namespace obsprop::model
