@@ -10,12 +10,18 @@
 #include <algorithm>
 #include <atomic>
 
+// Debian's LibTorch does its matrix products in OpenBLAS, whose own thread pool is sized to the machine and
+// not by at::set_num_threads; its idle workers spin (sched_yield) and take the cores from the GUI thread and
+// the job running beside it. Resolved at run time: absent when another BLAS is in use.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
 namespace obsprop::model {
 
 int configure_threads(int n) {
     if (const char* env = std::getenv("OBSPROP_THREADS"); env && std::atoi(env) > 0) n = std::atoi(env);
     if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(n);
+    if (openblas_set_num_threads) openblas_set_num_threads(n);
     return at::get_num_threads();
 }
 
