@@ -2,6 +2,7 @@
 // gradient), steering and the coupling fit, each against an independent computation (the naive
 // reference in double precision, explicit loops over the raw checkpoint tensors, finite differences).
 #include "test_models.h"
+#include "loop_reference.h"
 
 #include <QtTest>
 
@@ -21,15 +22,9 @@ namespace {
 
 using Vec = std::vector<double>;
 
+// LayerNorm with a checkpoint's γ and β.
 Vec layer_norm(const Vec& x, const obsprop::io::HostTensor& g, const obsprop::io::HostTensor& b, double eps) {
-    double mean = 0, var = 0;
-    for (double v : x) mean += v;
-    mean /= static_cast<double>(x.size());
-    for (double v : x) var += (v - mean) * (v - mean);
-    var /= static_cast<double>(x.size());
-    Vec out(x.size());
-    for (std::size_t i = 0; i < x.size(); ++i) out[i] = (x[i] - mean) / std::sqrt(var + eps) * g.values[i] + b.values[i];
-    return out;
+    return loop_reference::layer_norm(x, g.values, b.values, eps);
 }
 
 // n·(W_U ln_f(r)) for the tied GPT-2 unembedding, n given as (id, weight) terms.

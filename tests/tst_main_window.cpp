@@ -50,6 +50,15 @@ class TestMainWindow : public QObject {
     test_models::TinyModel t_ = test_models::make_tiny(obsprop::tools::Family::GPT2, 31, 512);
     QString dir_;
 
+    // Opens the tiny model, adds subj and waits for its heatmap.
+    bool openWithSubj(MainWindow& w) {
+        QSignalSpy opened(&w, &MainWindow::modelOpened);
+        w.openPath(dir_);
+        if (!opened.wait(30000)) return false;
+        w.session()->addObservable(QStringLiteral("subj"), QStringLiteral("#10 - #20"));
+        return QTest::qWaitFor([&] { return w.headsView()->matrix(QStringLiteral("norm: subj")) != nullptr; }, 30000);
+    }
+
   private Q_SLOTS:
     void initTestCase() {
         QCoreApplication::setOrganizationName(QStringLiteral("ObsPropTests"));
@@ -188,11 +197,7 @@ class TestMainWindow : public QObject {
     void exportAllWritesFiguresAndTables() {
         MainWindow w;
         w.setProperty("quietErrors", true);
-        QSignalSpy opened(&w, &MainWindow::modelOpened);
-        w.openPath(dir_);
-        QVERIFY(opened.wait(30000));
-        w.session()->addObservable(QStringLiteral("subj"), QStringLiteral("#10 - #20"));
-        QTRY_VERIFY_WITH_TIMEOUT(w.headsView()->matrix(QStringLiteral("norm: subj")) != nullptr, 30000);
+        QVERIFY(openWithSubj(w));
         QTemporaryDir out;
         QSignalSpy done(w.session(), &Session::exportFinished);
         QVERIFY(w.exportAll(out.path()));
@@ -208,11 +213,7 @@ class TestMainWindow : public QObject {
         MainWindow w;
         w.setProperty("quietErrors", true);
         w.show();
-        QSignalSpy opened(&w, &MainWindow::modelOpened);
-        w.openPath(dir_);
-        QVERIFY(opened.wait(30000));
-        w.session()->addObservable(QStringLiteral("subj"), QStringLiteral("#10 - #20"));
-        QTRY_VERIFY_WITH_TIMEOUT(w.headsView()->matrix(QStringLiteral("norm: subj")) != nullptr, 30000);
+        QVERIFY(openWithSubj(w));
         QTemporaryDir out;
         QSignalSpy exported(&w, &MainWindow::figureExported);
         auto run = [&](const QString& file, QSize size, int dpi, int figure) -> ExportFigureDialog* {

@@ -2,6 +2,7 @@
 // traces (double precision), against direct-path attribution for single heads, and the beam search
 // against exhaustive scoring.
 #include "test_models.h"
+#include "loop_reference.h"
 
 #include <QtTest>
 
@@ -26,16 +27,7 @@ Vec values(const Tensor& t) {
     return Vec(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
 }
 
-Vec layer_norm(const Vec& x, const Vec& g, const Vec& b, double eps) {
-    double mean = 0, var = 0;
-    for (double v : x) mean += v;
-    mean /= static_cast<double>(x.size());
-    for (double v : x) var += (v - mean) * (v - mean);
-    var /= static_cast<double>(x.size());
-    Vec out(x.size());
-    for (std::size_t i = 0; i < x.size(); ++i) out[i] = (x[i] - mean) / std::sqrt(var + eps) * g[i] + b[i];
-    return out;
-}
+using loop_reference::layer_norm;
 
 // The path's score on one pair, written out with loops: the naive traces give the clean residuals,
 // patterns and both runs' z; the weights are read element by element.
@@ -104,7 +96,7 @@ ObservableMatrix matrix(int vocab, const std::vector<std::pair<int, double>>& te
 PromptBatch prompts(const std::vector<std::vector<int>>& ids) {
     PromptBatch p;
     p.ids = ids;
-    for (const auto& i : ids) p.positions.push_back(1);
+    p.positions.assign(ids.size(), 1);
     return p;
 }
 
