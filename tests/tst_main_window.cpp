@@ -7,6 +7,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QComboBox>
+#include <QSpinBox>
 #include <QLabel>
 #include <QMessageBox>
 #include <QPushButton>
@@ -19,6 +20,7 @@
 
 #include "export_dialog.h"
 #include "heads_view.h"
+#include "paths_view.h"
 #include "heatmap_widget.h"
 #include "main_window.h"
 #include "project_panel.h"
@@ -118,7 +120,13 @@ class TestMainWindow : public QObject {
         auto* table = w.headsView()->table();
         QCOMPARE(table->model()->data(table->currentIndex().siblingAtColumn(0)).toString(), QStringLiteral("1.3"));
 
-        // Save, then open in a fresh window: observables, selected head and dirty state come back.
+        // The Paths view's choices: a beam search on the object pairs.
+        w.pathsView()->setMethod(PathsView::Method::PathPatching);
+        w.pathsView()->datasetBox()->setCurrentText(QStringLiteral("object"));
+        w.pathsView()->beamWidthBox()->setValue(5);
+
+        // Save, then open in a fresh window: observables, selected head, Paths choices (and their search) and
+        // the dirty state come back.
         const QString proj = t_.dir->filePath(QStringLiteral("saved.obsprop"));
         QVERIFY(w.saveProjectTo(proj));
         QVERIFY(!w.isWindowModified());
@@ -129,6 +137,11 @@ class TestMainWindow : public QObject {
         QVERIFY(opened2.wait(30000));
         QCOMPARE(w2.projectPanel()->observableList()->count(), 2);
         QCOMPARE(w2.selectedHead(), (HeadRef{1, 3}));
+        QCOMPARE(w2.pathsView()->method(), PathsView::Method::PathPatching);
+        QCOMPARE(w2.pathsView()->datasetBox()->currentText(), QStringLiteral("object"));
+        QCOMPARE(w2.pathsView()->beamWidthBox()->value(), 5);
+        QTRY_VERIFY_WITH_TIMEOUT(w2.pathsView()->results() && w2.pathsView()->results()->patching, 30000);
+        QCOMPARE(w2.pathsView()->results()->dataset, QStringLiteral("object"));
         QVERIFY(!w2.isWindowModified());
 
         // A malformed project: an error, and the open project stays as it was.

@@ -260,6 +260,7 @@ void MainWindow::storeViewState() {
     v[QStringLiteral("tab")] = tabs_->currentIndex();
     v[QStringLiteral("heatmap_left")] = heads_->quantity(0);
     v[QStringLiteral("heatmap_right")] = heads_->quantity(1);
+    v[QStringLiteral("paths")] = paths_->state();
     session_->setViewState(v);
 }
 
@@ -268,6 +269,7 @@ void MainWindow::restoreViewState() {
     const QJsonArray h = v[QStringLiteral("selected_head")].toArray();
     if (h.size() == 2) selectHead({h[0].toInt(), h[1].toInt()});
     if (v.contains(QStringLiteral("tab"))) tabs_->setCurrentIndex(v[QStringLiteral("tab")].toInt());
+    if (v[QStringLiteral("paths")].isObject()) paths_->restoreState(v[QStringLiteral("paths")].toObject());
     // The heatmap choices apply once the results they name arrive.
     const QString left = v[QStringLiteral("heatmap_left")].toString(), right = v[QStringLiteral("heatmap_right")].toString();
     auto apply = [this, left, right] {

@@ -259,6 +259,25 @@ void PathsView::onActivated(const QModelIndex& index) {
     Q_EMIT pathActivated(r.nodes, results_->observable);
 }
 
+QJsonObject PathsView::state() const {
+    return {{QStringLiteral("method"), method() == Method::PathPatching ? QStringLiteral("patching") : QStringLiteral("norm")},
+            {QStringLiteral("observable"), observable()},
+            {QStringLiteral("dataset"), dataset_->currentText()},
+            {QStringLiteral("keep"), keep_->value()},
+            {QStringLiteral("beam_width"), width_->value()},
+            {QStringLiteral("max_length"), length_->value()}};
+}
+
+void PathsView::restoreState(const QJsonObject& s) {
+    setMethod(s[QStringLiteral("method")].toString() == QLatin1String("patching") ? Method::PathPatching : Method::FeatureNorm);
+    if (const int i = observable_->findText(s[QStringLiteral("observable")].toString()); i >= 0) observable_->setCurrentIndex(i);
+    if (const int i = dataset_->findText(s[QStringLiteral("dataset")].toString()); i >= 0) dataset_->setCurrentIndex(i);
+    keep_->setValue(s[QStringLiteral("keep")].toInt(keep_->value()));
+    width_->setValue(s[QStringLiteral("beam_width")].toInt(width_->value()));
+    length_->setValue(s[QStringLiteral("max_length")].toInt(length_->value()));
+    rank();
+}
+
 QString PathsView::tableCsv() const {
     const bool patching = model_->patching();
     QString out = patching ? QStringLiteral("rank,path,length,score,sd,feature_norm\n") : QStringLiteral("rank,path,norm\n");

@@ -4,6 +4,7 @@
 // the path as a steering vector.
 #pragma once
 
+#include <QJsonObject>
 #include <QWidget>
 #include <optional>
 #include <vector>
@@ -46,6 +47,11 @@ class PathsView : public QWidget {
     QSpinBox* beamWidthBox() const { return width_; }
     QSpinBox* maxLengthBox() const { return length_; }
     QPushButton* rankButton() const { return rank_; }
+
+    // The choices, for the project's view state: {"method": "norm"|"patching", "observable", "dataset",
+    // "keep", "beam_width", "max_length"}. restoreState sets them and runs the ranking or search.
+    QJsonObject state() const;
+    void restoreState(const QJsonObject& s);
 
     // In the order shown: "rank,path,norm" (norm ranking) or "rank,path,length,score,sd,feature_norm" (beam search).
     QString tableCsv() const;
