@@ -15,6 +15,7 @@
 #include "obsprop/analysis.h"
 #include "obsprop/attribution.h"
 #include "obsprop/observable.h"
+#include "obsprop/path_patching.h"
 #include "obsprop/ranking.h"
 #include "obsprop/svd.h"
 
@@ -58,16 +59,22 @@ int main(int argc, char** argv) try {
 
     // SVD alignment of every head's feature with its OV singular vectors (384 heads of d_head 128).
     // The longest wait between two progress calls bounds how fast a cancel is honoured.
+    struct Gaps {
+        double max = 0;
+        std::string where;  // the stage reported at the end of the longest gap
+        Clock::time_point last = Clock::now();
+        obsprop::Progress callback() {
+            last = Clock::now();
+            return [this](double f, std::string_view stage) {
+                if (since(last) > max) max = since(last), where = std::string(stage) + " at " + std::to_string(f);
+                last = Clock::now();
+                return true;
+            };
+        }
+    } svd_gaps, attribution_gaps, search_gaps;
     auto fs_subj = obsprop::compute_head_features(*big, subj);
-    double svd_gap = 0;
-    auto last = Clock::now();
-    obsprop::Progress gaps = [&](double, std::string_view) {
-        svd_gap = std::max(svd_gap, since(last));
-        last = Clock::now();
-        return true;
-    };
     t = Clock::now();
-    auto al = obsprop::svd_alignment(*big, fs_subj, 5, gaps);
+    auto al = obsprop::svd_alignment(*big, fs_subj, 5, svd_gaps.callback());
     const double svd = since(t);
 
     auto small = obsprop::model::Transformer::load(argv[2]);
@@ -98,6 +105,11 @@ int main(int argc, char** argv) try {
         obsprop::attribute_heads(*small, clean, corrupt, om, obsprop::AttributionMethod::Patching);
         attribution_again = std::min(attribution_again, since(t));
     }
+    obsprop::attribute_heads(*small, clean, corrupt, om, obsprop::AttributionMethod::Patching, attribution_gaps.callback());
+    // Beam search by path patching over the same pairs (width 8, up to 3 heads).
+    t = Clock::now();
+    auto search = obsprop::beam_search_paths(*small, clean, corrupt, om, 0, {8, 3}, search_gaps.callback());
+    const double search_s = since(t);
 
     nlohmann::json out = {{"threads", threads},
                           {"load_s", load},
@@ -105,7 +117,13 @@ int main(int argc, char** argv) try {
                           {"ranking_s", ranking},
                           {"ranking_pairs", rk.n_pairs},
                           {"svd_alignment_s", svd},
-                          {"svd_alignment_max_progress_gap_s", svd_gap},
+                          {"svd_alignment_max_progress_gap_s", svd_gaps.max},
+                          {"attribution_max_progress_gap_s", attribution_gaps.max},
+                          {"path_search_20_pairs_s", search_s},
+                          {"path_search_paths_scored", search.scored},
+                          {"path_search_max_progress_gap_s", search_gaps.max},
+                          {"path_search_max_progress_gap_at", search_gaps.where},
+                          {"attribution_max_progress_gap_at", attribution_gaps.where},
                           {"check_svd_top_sigma_0_0", al.top_sigma[0][0][0].item<double>()},
                           {"attribution_20_pairs_s", attribution},
                           {"norms_two_observables_repeat_s", norms_again},

@@ -1,14 +1,21 @@
 // The batched and shortcut paths of the engine against their plain forms: several observables pulled back in
 // one pass over the weights equal one pass each (every LayerNorm mode); the unembedding covectors read from
 // the used rows of W_U equal the dense product; a forward pass stopped before ln_f returns the final residual
-// a full pass caches. And the tensor-memory counter the debug overlay shows counts what tensors allocate.
+// a full pass caches, and one stopped at a layer's input returns that input without running the rest. Long
+// analyses report progress (and can be cancelled) between the layers of their forward passes, with
+// fractions that never go back. And the tensor-memory counter the debug overlay shows counts what tensors
+// allocate.
 #include "test_models.h"
 
 #include <QtTest>
 
 #include "model/runtime.h"
 #include "obsprop/analysis.h"
+#include "obsprop/attribution.h"
+#include "obsprop/coupling_fit.h"
+#include "obsprop/path_patching.h"
 #include "obsprop/prompts.h"
+#include "obsprop/steering.h"
 
 using namespace obsprop;
 using test_models::make_tiny;
@@ -96,6 +103,66 @@ class TestEngineBatching : public QObject {
             const Tensor last = m.forward(batch, o);
             QVERIFY(torch::allclose(last[0], cache.at(post)[0][3]));
             QVERIFY(torch::allclose(last[1], cache.at(post)[1][1]));
+        }
+    }
+
+    void forwardStoppedAtALayer() {
+        const auto& m = *t_.model;
+        const auto batch = model::Batch::from({{5, 9, 11, 3}, {7, 8}});
+        model::ActivationCache full;
+        const std::string name = model::hook_name(2, "hook_resid_pre");
+        m.run_with_cache(batch, {name}, full);
+        model::RunOptions o;
+        o.stop_before_layer = 2;
+        std::vector<int> ran;
+        o.before_layer = [&](int l) { ran.push_back(l); };
+        QVERIFY(torch::allclose(m.forward(batch, o), full.at(name)));
+        QCOMPARE(ran, (std::vector<int>{0, 1, 2}));  // layer 2 itself is not run
+    }
+
+    // Every forward-based analysis reports between layers, never goes back, and stops when told to.
+    void progressBetweenLayers() {
+        const auto& m = *t_.model;
+        const int L = m.config().n_layers;
+        PromptBatch clean, corrupt;
+        for (int i = 0; i < 5; ++i) {
+            clean.ids.push_back({5 + i, 40, 77, 12, 9});
+            corrupt.ids.push_back({5 + i, 41, 77, 12, 9});
+            clean.positions.push_back(1), corrupt.positions.push_back(1);
+        }
+        ObservableMatrix om;
+        om.names = {"a"};
+        om.n = torch::zeros({1, 300});
+        om.n[0][10] = 1.0, om.n[0][20] = -1.0;
+        const std::vector<std::pair<const char*, std::function<void(const Progress&)>>> runs = {
+            {"observable values", [&](const Progress& p) { observable_values(m, clean, om, p); }},
+            {"residual norms", [&](const Progress& p) { residual_norms(m, clean, p); }},
+            {"attribution", [&](const Progress& p) { attribute_heads(m, clean, corrupt, om, AttributionMethod::Patching, p); }},
+            {"path search", [&](const Progress& p) { beam_search_paths(m, clean, corrupt, om, 0, {3, 2}, p); }},
+            {"steering baseline", [&](const Progress& p) { steering_baseline(m, clean, 1, om, p); }},
+            {"token activations", [&](const Progress& p) { token_activations(m, clean, 2, p); }},
+        };
+        for (const auto& [what, run] : runs) {
+            int calls = 0;
+            double last = -1;
+            bool backwards = false;
+            run([&](double f, std::string_view) {
+                backwards |= f < last - 1e-12;
+                last = f;
+                ++calls;
+                return true;
+            });
+            QVERIFY2(calls >= L, what);
+            QVERIFY2(!backwards, what);
+            // Cancelling at the second call stops the run there.
+            int seen = 0;
+            bool threw = false;
+            try {
+                run([&](double, std::string_view) { return ++seen < 2; });
+            } catch (const Cancelled&) {
+                threw = true;
+            }
+            QVERIFY2(threw && seen == 2, what);
         }
     }
 

@@ -31,6 +31,11 @@ struct RunOptions {
     // Stop before ln_f and the unembedding: forward returns the final residual (blocks.{L-1}.hook_resid_post)
     // [B, T, d], or [B, d] at the last positions with last_logits_only. ln_final hooks do not run.
     bool final_residual_only = false;
+    // >= 0: stop at blocks.{stop_before_layer}.hook_resid_pre (its hooks and cache apply) and return that
+    // residual [B, T, d]; the layers from there on are not run.
+    int stop_before_layer = -1;
+    // Called before each layer runs (e.g. to report progress; an exception it throws ends the pass).
+    std::function<void(int layer)> before_layer;
 
     void add_hook(const std::string& name, HookFn fn) { hooks[name].push_back(std::move(fn)); }
 };

@@ -93,7 +93,11 @@ class Transformer::Pass {
         }
         if (c_.rotary_dims > 0) make_rotary(T);
 
-        for (int l = start; l < c_.n_layers; ++l) x = block(l, x);
+        for (int l = start; l < c_.n_layers; ++l) {
+            if (o_.before_layer) o_.before_layer(l);
+            if (l == o_.stop_before_layer) return hook(any_ ? "blocks." + std::to_string(l) + ".hook_resid_pre" : std::string(), x);
+            x = block(l, x);
+        }
 
         if (o_.last_logits_only) {
             Tensor idx = batch.last_positions().view({B, 1, 1}).expand({B, 1, c_.d_model});

@@ -28,7 +28,7 @@ LastOutputs last_outputs(const model::Transformer& m, const PromptBatch& p, cons
     o.last_logits_only = true;
     o.final_residual_only = true;  // the direct path needs no logits
     for (int l = 0; l < c.n_layers; ++l) o.cache.insert(model::hook_name(l, "attn.hook_z"));
-    const int chunk = 32;
+    const std::size_t chunk = static_cast<std::size_t>(prompts_per_pass(c, p));
     for (std::size_t a = 0; a < p.size(); a += chunk) {
         report(progress, static_cast<double>(a) / static_cast<double>(p.size()), "head outputs");
         std::vector<int> which;
@@ -36,7 +36,10 @@ LastOutputs last_outputs(const model::Transformer& m, const PromptBatch& p, cons
         auto sub = p.subset(which);
         model::ActivationCache cache;
         const auto batch = sub.batch();
+        const double n = static_cast<double>(p.size());
+        report_each_layer(o, m, progress, a / n, std::min(p.size(), a + chunk) / n, "head outputs");
         Tensor final_last = m.forward(batch, o, &cache);  // [n, d]
+        report(progress, std::min(p.size(), a + chunk) / n, "head outputs");
         Tensor last = batch.last_positions();
         Tensor rows = torch::arange(static_cast<std::int64_t>(sub.size()), torch::kLong);
         const auto first = static_cast<std::int64_t>(a), count = static_cast<std::int64_t>(sub.size());

@@ -14,16 +14,18 @@ Tensor token_activations(const model::Transformer& m, const PromptBatch& prompts
     torch::NoGradGuard ng;
     const std::string name = model::hook_name(layer, "hook_resid_pre");
     std::vector<Tensor> rows;
-    for (std::size_t a = 0; a < prompts.size(); a += 32) {
+    const std::size_t chunk = static_cast<std::size_t>(prompts_per_pass(m.config(), prompts));
+    for (std::size_t a = 0; a < prompts.size(); a += chunk) {
         report(progress, static_cast<double>(a) / static_cast<double>(prompts.size()), "token activations");
         std::vector<int> which;
-        for (std::size_t i = a; i < std::min(prompts.size(), a + 32); ++i) which.push_back(static_cast<int>(i));
+        for (std::size_t i = a; i < std::min(prompts.size(), a + chunk); ++i) which.push_back(static_cast<int>(i));
         auto sub = prompts.subset(which);
         model::ActivationCache cache;
         model::RunOptions o;
         o.cache = {name};
-        o.last_logits_only = true;
-        // Nothing after this layer is needed, but running to the end keeps one code path; the cost is small.
+        o.stop_before_layer = layer;  // nothing after this layer's input is needed
+        const double n = static_cast<double>(prompts.size());
+        report_each_layer(o, m, progress, a / n, (a + which.size()) / n, "token activations");
         m.forward(sub.batch(), o, &cache);
         const Tensor& x = cache.at(name);
         for (std::size_t i = 0; i < sub.size(); ++i)

@@ -68,7 +68,7 @@ class PathPatcher {
             corrupt_names.insert(model::hook_name(l, "attn.hook_z"));
         }
         std::vector<PairData> out(clean.size());
-        const std::size_t chunk = 16;
+        const std::size_t chunk = static_cast<std::size_t>(prompts_per_pass(c_, clean, 16));
         for (std::size_t a = 0; a < clean.size(); a += chunk) {
             report(progress, static_cast<double>(a) / static_cast<double>(clean.size()), "path patching: runs");
             std::vector<int> which;
@@ -79,6 +79,9 @@ class PathPatcher {
             co.cache = clean_names, ko.cache = corrupt_names;
             co.final_residual_only = ko.final_residual_only = true;
             co.last_logits_only = ko.last_logits_only = true;
+            const double n = static_cast<double>(clean.size()), mid = (a + 0.5 * which.size()) / n;
+            report_each_layer(co, m_, progress, a / n, mid, "path patching: runs");
+            report_each_layer(ko, m_, progress, mid, (a + which.size()) / n, "path patching: runs");
             Tensor finals = m_.forward(cb.batch(), co, &cc);  // [n, d] at the last positions
             m_.forward(kb.batch(), ko, &kc);
             for (std::size_t j = 0; j < which.size(); ++j) {
@@ -237,6 +240,7 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
             for (int h = 0; h < H; ++h) level.push_back({{PathNode::attn(l, h)}, 0, 0});
         Tensor per_pair = torch::empty({static_cast<std::int64_t>(level.size()), P}, torch::kDouble);
         for (std::int64_t q = 0; q < P; ++q) {
+            report(progress, 0.3, "path patching: single heads");
             const auto& pd = pairs[static_cast<std::size_t>(q)];
             per_pair.select(1, q).copy_(pp.drop(pd, pp.head_deltas(pd, L, true)));
         }
@@ -266,10 +270,12 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
         Tensor per_pair = torch::empty({static_cast<std::int64_t>(level.size()), P}, torch::kDouble);
         const double lo = 0.3 + 0.7 * (k - 2) / std::max(1, K - 1), hi = 0.3 + 0.7 * (k - 1) / std::max(1, K - 1);
         for (std::int64_t q = 0; q < P; ++q) {
-            report(progress, lo + (hi - lo) * static_cast<double>(q) / static_cast<double>(P), "path patching: beam search");
             const auto& pd = pairs[static_cast<std::size_t>(q)];
             Tensor all = pp.head_deltas(pd, latest_start, false);
             for (std::size_t i = 0; i < prev.size(); ++i) {
+                const double f = (static_cast<double>(q) + static_cast<double>(i) / static_cast<double>(prev.size())) /
+                                 static_cast<double>(P);
+                report(progress, lo + (hi - lo) * f, "path patching: beam search");
                 const int layers = prev[i].path.front().layer;
                 if (layers == 0) continue;
                 Tensor d1 = all.narrow(0, 0, static_cast<std::int64_t>(layers) * H);

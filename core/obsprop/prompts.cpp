@@ -44,6 +44,24 @@ std::vector<int> range(std::size_t a, std::size_t b) {
 
 }  // namespace
 
+int prompts_per_pass(const io::ModelConfig& c, const PromptBatch& prompts, int most) {
+    std::size_t longest = 1;
+    for (const auto& p : prompts.ids) longest = std::max(longest, p.size());
+    // Per token and layer: Q, K, V and output projections (4d²) and the MLP (2·d·d_mlp).
+    const double per_token = 4.0 * c.d_model * c.d_model + 2.0 * c.d_model * c.d_mlp;
+    const double fit = 2.5e9 / (per_token * static_cast<double>(longest));
+    return static_cast<int>(std::clamp(fit, 1.0, static_cast<double>(std::max(1, most))));
+}
+
+void report_each_layer(model::RunOptions& o, const model::Transformer& m, const Progress& progress, double begin,
+                       double end, std::string stage) {
+    if (!progress) return;
+    const double L = m.config().n_layers;
+    o.before_layer = [progress, begin, end, L, stage = std::move(stage)](int layer) {
+        report(progress, begin + (end - begin) * layer / L, stage);
+    };
+}
+
 Tensor unembedding_covectors(const model::Weights& w, const ObservableMatrix& obs) {
     Tensor used = obs.n.ne(0).any(0).nonzero().view(-1);  // token ids with a nonzero weight somewhere
     return at::matmul(obs.n.index_select(1, used).to(torch::kDouble), w.W_U.index_select(0, used).to(torch::kDouble));
@@ -55,9 +73,11 @@ Tensor observable_values(const model::Transformer& m, const PromptBatch& prompts
     torch::NoGradGuard ng;
     Tensor out = torch::empty({static_cast<std::int64_t>(prompts.size()), obs.size()}, torch::kDouble);
     const Tensor nT = obs.n.to(torch::kDouble).t();  // [V, K]
-    chunked(prompts.size(), chunk, progress, "observable values", [&](std::size_t a, std::size_t b) {
+    const double n = static_cast<double>(prompts.size());
+    chunked(prompts.size(), prompts_per_pass(m.config(), prompts, chunk), progress, "observable values", [&](std::size_t a, std::size_t b) {
         model::RunOptions o;
         o.last_logits_only = true;
+        report_each_layer(o, m, progress, a / n, b / n, "observable values");
         Tensor logits = m.forward(prompts.subset(range(a, b)).batch(), o).to(torch::kDouble);  // [b-a, V]
         out.narrow(0, static_cast<std::int64_t>(a), static_cast<std::int64_t>(b - a)).copy_(at::matmul(logits, nT));
     });
@@ -79,10 +99,15 @@ ResidualNorms residual_norms(const model::Transformer& m, const PromptBatch& pro
         if (!c.parallel_residual) names.insert(model::hook_name(l, "hook_resid_mid"));
     }
     names.insert(model::hook_name(c.n_layers - 1, "hook_resid_post"));
-    chunked(prompts.size(), 32, progress, "residual norms", [&](std::size_t a, std::size_t b) {
+    const double n = static_cast<double>(prompts.size());
+    chunked(prompts.size(), prompts_per_pass(c, prompts), progress, "residual norms", [&](std::size_t a, std::size_t b) {
         auto sub = prompts.subset(range(a, b));
         model::ActivationCache cache;
-        m.run_with_cache(sub.batch(), names, cache, true);
+        model::RunOptions o;
+        o.cache = names;
+        o.last_logits_only = true;
+        report_each_layer(o, m, progress, a / n, b / n, "residual norms");
+        m.forward(sub.batch(), o, &cache);
         for (std::size_t i = 0; i < sub.size(); ++i) {
             const auto row = static_cast<std::int64_t>(a + i);
             const std::int64_t last = static_cast<std::int64_t>(sub.ids[i].size()) - 1, pos = sub.positions[i];

@@ -30,11 +30,23 @@ struct ObservableMatrix {
     int size() const { return static_cast<int>(names.size()); }
 };
 
+// How many prompts to run in one forward pass: at most `most`, and few enough that one layer of the pass is
+// about 2.5e9 multiply-adds (tens of milliseconds), so progress and cancellation between layers stay prompt
+// on large models. At least 1.
+int prompts_per_pass(const io::ModelConfig& c, const PromptBatch& prompts, int most = 32);
+
+// Makes a forward pass with `o` report to `progress` before each of its layers (fraction begin + (end −
+// begin)·layer/L, stage `stage`), so a long pass of a large model is cancelled between layers (Cancelled is
+// thrown out of the forward) and its progress moves while it runs.
+void report_each_layer(model::RunOptions& o, const model::Transformer& m, const Progress& progress, double begin,
+                       double end, std::string stage);
+
 // The covectors the observables put on ln_f's output, v_k = W_Uᵀ n_k: [K, d] float64. Reads only the
 // unembedding rows of tokens some observable uses (W_U is the largest matrix of a model).
 torch::Tensor unembedding_covectors(const model::Weights& w, const ObservableMatrix& obs);
 
-// n_k · z at each prompt's last position: [prompts, K] (float64). Runs in chunks of `chunk` prompts.
+// n_k · z at each prompt's last position: [prompts, K] (float64). Runs in chunks of at most `chunk` prompts
+// (fewer on large models, per prompts_per_pass).
 torch::Tensor observable_values(const model::Transformer& m, const PromptBatch& prompts, const ObservableMatrix& obs,
                                 const Progress& progress = {}, int chunk = 32);
 

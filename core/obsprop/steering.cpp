@@ -50,11 +50,12 @@ SteeringBaseline steering_baseline(const model::Transformer& m, const PromptBatc
         Tensor rows = torch::arange(N, torch::kLong), cols = torch::tensor(pos, torch::kLong);
         return x.index_put({rows, cols}, x.index({rows, cols}) + delta);
     });
+    report_each_layer(o, m, progress, 0.0, 0.5, "steering gradients");
     Tensor logits = m.forward(prompts.batch(), o);  // [N, V]
     Tensor nk = obs.n.to(logits.dtype());
     Tensor values = at::matmul(logits, nk.t());    // [N, K]
     for (int k = 0; k < obs.size(); ++k) {
-        report(progress, static_cast<double>(k) / obs.size(), "steering gradients");
+        report(progress, 0.5 + 0.5 * static_cast<double>(k) / obs.size(), "steering gradients");
         Tensor g = torch::autograd::grad({values.select(1, k).sum()}, {delta}, {}, /*retain_graph=*/true)[0];
         b.gradients[k] = g.to(torch::kDouble);
     }
@@ -99,6 +100,7 @@ Tensor steered_values(const model::Transformer& m, const PromptBatch& prompts, c
     }
     int earliest = m.config().n_layers;
     for (const auto& t : terms) earliest = std::min(earliest, t.layer);
+    report_each_layer(o, m, progress, 0.0, 1.0, "steering");
     const bool resumable = resume && resume->resid.defined() && resume->layer == earliest &&
                            resume->resid.size(0) == static_cast<std::int64_t>(prompts.size());
     Tensor logits = resumable ? m.forward_from(earliest, resume->resid, prompts.batch(), o) : m.forward(prompts.batch(), o);
