@@ -67,19 +67,26 @@ Tensor unembedding_covectors(const model::Weights& w, const ObservableMatrix& ob
     return at::matmul(obs.n.index_select(1, used).to(torch::kDouble), w.W_U.index_select(0, used).to(torch::kDouble));
 }
 
+Tensor observable_scores(const model::Transformer& m, const Tensor& final, const ObservableMatrix& obs) {
+    const auto& w = m.weights();
+    const Tensor V = unembedding_covectors(w, obs);                                        // [K, d]
+    const Tensor bias = at::matmul(obs.n.to(torch::kDouble), w.b_U.to(torch::kDouble));   // [K]
+    return at::matmul(m.layer_norm(final, w.lnf_w, w.lnf_b).to(torch::kDouble), V.t()) + bias;
+}
+
 Tensor observable_values(const model::Transformer& m, const PromptBatch& prompts, const ObservableMatrix& obs,
                          const Progress& progress, int chunk) {
     prompts.check();
     torch::NoGradGuard ng;
     Tensor out = torch::empty({static_cast<std::int64_t>(prompts.size()), obs.size()}, torch::kDouble);
-    const Tensor nT = obs.n.to(torch::kDouble).t();  // [V, K]
     const double n = static_cast<double>(prompts.size());
     chunked(prompts.size(), prompts_per_pass(m.config(), prompts, chunk), progress, "observable values", [&](std::size_t a, std::size_t b) {
         model::RunOptions o;
         o.last_logits_only = true;
+        o.final_residual_only = true;
         report_each_layer(o, m, progress, a / n, b / n, "observable values");
-        Tensor logits = m.forward(prompts.subset(range(a, b)).batch(), o).to(torch::kDouble);  // [b-a, V]
-        out.narrow(0, static_cast<std::int64_t>(a), static_cast<std::int64_t>(b - a)).copy_(at::matmul(logits, nT));
+        const Tensor final = m.forward(prompts.subset(range(a, b)).batch(), o);  // [b-a, d]
+        out.narrow(0, static_cast<std::int64_t>(a), static_cast<std::int64_t>(b - a)).copy_(observable_scores(m, final, obs));
     });
     return out;
 }

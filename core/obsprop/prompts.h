@@ -45,6 +45,11 @@ void report_each_layer(model::RunOptions& o, const model::Transformer& m, const 
 // unembedding rows of tokens some observable uses (W_U is the largest matrix of a model).
 torch::Tensor unembedding_covectors(const model::Weights& w, const ObservableMatrix& obs);
 
+// n_k · z [N, K] (float64) from final residuals [N, d] (blocks.{L-1}.hook_resid_post at the last positions):
+// ln_f, then the covectors W_Uᵀ n_k and n_k·b_U. The same numbers as n·(logits) without the [N, vocab]
+// unembedding; keeps the autograd graph when `final` requires grad.
+torch::Tensor observable_scores(const model::Transformer& m, const torch::Tensor& final, const ObservableMatrix& obs);
+
 // n_k · z at each prompt's last position: [prompts, K] (float64). Runs in chunks of at most `chunk` prompts
 // (fewer on large models, per prompts_per_pass).
 torch::Tensor observable_values(const model::Transformer& m, const PromptBatch& prompts, const ObservableMatrix& obs,

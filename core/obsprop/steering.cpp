@@ -17,11 +17,6 @@ void check_layer(const model::Transformer& m, int layer) {
                                     std::to_string(m.config().n_layers) + " layers)");
 }
 
-// n·z at the last positions [N, K] (double) of logits [N, V].
-Tensor project(const Tensor& logits, const ObservableMatrix& obs) {
-    return at::matmul(logits.to(torch::kDouble), obs.n.to(torch::kDouble).t());
-}
-
 std::vector<std::int64_t> positions64(const PromptBatch& p) { return {p.positions.begin(), p.positions.end()}; }
 
 }  // namespace
@@ -51,15 +46,14 @@ SteeringBaseline steering_baseline(const model::Transformer& m, const PromptBatc
         return x.index_put({rows, cols}, x.index({rows, cols}) + delta);
     });
     report_each_layer(o, m, progress, 0.0, 0.5, "steering gradients");
-    Tensor logits = m.forward(prompts.batch(), o);  // [N, V]
-    Tensor nk = obs.n.to(logits.dtype());
-    Tensor values = at::matmul(logits, nk.t());    // [N, K]
+    o.final_residual_only = true;
+    Tensor values = observable_scores(m, m.forward(prompts.batch(), o), obs);  // [N, K]
     for (int k = 0; k < obs.size(); ++k) {
         report(progress, 0.5 + 0.5 * static_cast<double>(k) / obs.size(), "steering gradients");
         Tensor g = torch::autograd::grad({values.select(1, k).sum()}, {delta}, {}, /*retain_graph=*/true)[0];
         b.gradients[k] = g.to(torch::kDouble);
     }
-    b.values = values.detach().to(torch::kDouble);
+    b.values = values.detach();
     b.resid = resid;
     report(progress, 1.0, "steering gradients");
     return b;
@@ -103,8 +97,9 @@ Tensor steered_values(const model::Transformer& m, const PromptBatch& prompts, c
     report_each_layer(o, m, progress, 0.0, 1.0, "steering");
     const bool resumable = resume && resume->resid.defined() && resume->layer == earliest &&
                            resume->resid.size(0) == static_cast<std::int64_t>(prompts.size());
-    Tensor logits = resumable ? m.forward_from(earliest, resume->resid, prompts.batch(), o) : m.forward(prompts.batch(), o);
-    Tensor v = project(logits, obs);
+    o.final_residual_only = true;
+    Tensor final = resumable ? m.forward_from(earliest, resume->resid, prompts.batch(), o) : m.forward(prompts.batch(), o);
+    Tensor v = observable_scores(m, final, obs);
     report(progress, 1.0, "steering");
     return v;
 }
