@@ -341,12 +341,42 @@ class TestViews : public QObject {
         // Clicking a row selects its first head; double-clicking offers the path for steering.
         QSignalSpy selected(&view, &PathsView::headSelected);
         QSignalSpy activated(&view, &PathsView::pathActivated);
+        QSignalSpy detail(s_, &Session::pathDetailReady);
         const QModelIndex cell = view.table()->model()->index(3, 1);
         const QPoint pos = view.table()->visualRect(cell).center();
         QTest::mouseClick(view.table()->viewport(), Qt::LeftButton, {}, pos);
         QCOMPARE(selected.count(), 1);
         const PathRow& row = r.rows[size_t(cells(lines[4])[0].toInt() - 1)];
         QCOMPARE(qvariant_cast<HeadRef>(selected.last().at(0)), row.nodes[0]);
+
+        // The selected path is compared across observables: its obj norm is the ranked norm (computed by the
+        // batched ranking), and the cosines are those of the two vectors.
+        QVERIFY(detail.wait(kTimeout));
+        const PathDetail d = qvariant_cast<PathDetail>(detail.last().at(0));
+        QCOMPARE(d.path, row.path);
+        QCOMPARE(d.observables, (QStringList{QStringLiteral("subj"), QStringLiteral("obj")}));
+        QVERIFY(std::abs(d.norms[1] - row.value) < 1e-5 * row.value);
+        QVERIFY(std::abs(d.cosines[1] - 1) < 1e-12);
+        {
+            auto ws = obsprop::Workspace::open_model(t_.dir->filePath(QStringLiteral("model")).toStdString());
+            const auto& a = ws.add_observable("subj", "#10 - #20");
+            // The options the session uses: the project's LayerNorm mode, ρ from the first dataset.
+            obsprop::FeatureOptions fo = ws.feature_options(ws.project().settings.ln_mode, ws.datasets().front().recipe.name);
+            fo.drop_earliest_rho = true;
+            const std::vector<obsprop::PathNode> nodes{obsprop::PathNode::attn(row.nodes[0].layer, row.nodes[0].head),
+                                                       obsprop::PathNode::attn(row.nodes[1].layer, row.nodes[1].head)};
+            const auto ya = obsprop::compute_path_feature(ws.model(), a, nodes, fo).feature.to(torch::kDouble);
+            const auto& b = ws.add_observable("obj", "0.5*#7 + 0.5*#99 - #3");
+            const auto yb = obsprop::compute_path_feature(ws.model(), b, nodes, fo).feature.to(torch::kDouble);
+            double dot = 0, na = 0, nb = 0;
+            for (int i = 0; i < ya.size(0); ++i) {
+                const double x = ya[i].item<double>(), y = yb[i].item<double>();
+                dot += x * y, na += x * x, nb += y * y;
+            }
+            QVERIFY(std::abs(d.cosines[0] - dot / std::sqrt(na * nb)) < 1e-6);
+            QVERIFY(std::abs(d.norms[0] - std::sqrt(na)) < 1e-6 * std::sqrt(na));
+        }
+        QTRY_VERIFY(view.detailLabel()->text().contains(row.path));
         QTest::mouseDClick(view.table()->viewport(), Qt::LeftButton, {}, pos);
         QCOMPARE(activated.count(), 1);
         const auto path = qvariant_cast<std::vector<HeadRef>>(activated.last().at(0));

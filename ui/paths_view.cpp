@@ -147,6 +147,10 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     stack_->addWidget(placeholder_);
     stack_->addWidget(table_);
     lay->addWidget(stack_, 1);
+    detail_ = new QLabel(this);
+    detail_->setWordWrap(true);
+    detail_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    lay->addWidget(detail_);
 
     connect(rank_, &QPushButton::clicked, this, &PathsView::rank);
     connect(method_, &QComboBox::currentIndexChanged, this, &PathsView::updateControls);
@@ -157,6 +161,7 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
         results_.reset();
         model_->clear();
         status_->clear();
+        detail_->clear();
         stack_->setCurrentWidget(placeholder_);
         refreshChoices();
     });
@@ -184,7 +189,20 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
         stack_->setCurrentWidget(r.rows.empty() ? static_cast<QWidget*>(placeholder_) : table_);
         if (r.rows.empty()) placeholder_->setText(tr("No path scored: the model needs at least two layers."));
     });
+    connect(session_, &Session::pathDetailReady, this, [this](const PathDetail& d) {
+        QStringList parts;
+        for (int k = 0; k < d.observables.size(); ++k) {
+            const auto i = static_cast<std::size_t>(k);
+            parts << (d.observables[k] == d.observable
+                          ? tr("%1 ‖y‖ %2").arg(d.observables[k], QString::number(d.norms[i], 'g', 4))
+                          : tr("%1 ‖y‖ %2, cos %3").arg(d.observables[k], QString::number(d.norms[i], 'g', 4),
+                                                           QString::number(d.cosines[i], 'f', 3)));
+        }
+        detail_->setText(tr("Path %1, feature vector per observable (cosines with %2's): %3")
+                             .arg(d.path, d.observable, parts.join(QStringLiteral("; "))));
+    });
     connect(session_, &Session::jobFailed, this, [this](const QString& channel, const QString& msg) {
+        if (channel == QLatin1String("path-detail")) detail_->setText(tr("Comparison failed: %1").arg(msg));
         if (channel != QLatin1String("paths")) return;
         status_->setText(tr("Ranking failed: %1").arg(msg));
     });
@@ -249,8 +267,10 @@ void PathsView::rank() {
 }
 
 void PathsView::onCurrentRowChanged(const QModelIndex& current) {
-    if (!current.isValid()) return;
-    Q_EMIT headSelected(model_->row(proxy_->mapToSource(current).row()).nodes.front());
+    if (!current.isValid() || !results_) return;
+    const PathRow& r = model_->row(proxy_->mapToSource(current).row());
+    Q_EMIT headSelected(r.nodes.front());
+    session_->computePathDetail(r.nodes, results_->observable);
 }
 
 void PathsView::onActivated(const QModelIndex& index) {

@@ -40,6 +40,7 @@ class PathsView : public QWidget {
     QAbstractItemModel* model() const;  // the table's source model
     QSortFilterProxyModel* proxy() const { return proxy_; }
     QTableView* table() const { return table_; }
+    QLabel* detailLabel() const { return detail_; }  // the selected path compared across observables
     QComboBox* observableBox() const { return observable_; }
     QSpinBox* keepBox() const { return keep_; }
     QComboBox* methodBox() const { return method_; }
@@ -82,6 +83,7 @@ class PathsView : public QWidget {
     QSpinBox* length_ = nullptr;
     QPushButton* rank_ = nullptr;
     QLabel* status_ = nullptr;
+    QLabel* detail_ = nullptr;
     QStackedWidget* stack_ = nullptr;
     QLabel* placeholder_ = nullptr;
     QTableView* table_ = nullptr;

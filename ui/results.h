@@ -85,6 +85,17 @@ struct PathResults {
     std::vector<PathRow> rows;   // best first
 };
 
+// One path's feature vector for every observable, to compare them: norms (norm-comparison rule) and the
+// cosine of each with the chosen observable's.
+struct PathDetail {
+    QString path;                 // "l1.h1 → l2.h2"
+    std::vector<HeadRef> nodes;
+    QString observable;           // the chosen one
+    QStringList observables;
+    std::vector<double> norms;    // per observable
+    std::vector<double> cosines;  // per observable, with the chosen observable's vector
+};
+
 // One steering vector applied with one multiplier.
 struct SteeringResults {
     QString vectorName;   // e.g. "head 3.1 (subj)"

@@ -66,6 +66,7 @@ Session::Session(QObject* parent) : QObject(parent) {
     qRegisterMetaType<obsprop::ui::SvdResults>();
     qRegisterMetaType<obsprop::ui::CouplingScatter>();
     qRegisterMetaType<obsprop::ui::PathResults>();
+    qRegisterMetaType<obsprop::ui::PathDetail>();
     qRegisterMetaType<obsprop::ui::PromptResults>();
     qRegisterMetaType<obsprop::ui::SteeringResults>();
 }
@@ -486,6 +487,37 @@ void Session::computePathSearch(const QString& observable, const QString& datase
         },
         this, [this](std::shared_ptr<PathResults> r) { Q_EMIT pathsReady(*r); },
         [this](const QString& e) { Q_EMIT jobFailed(QStringLiteral("paths"), e); });
+}
+
+void Session::computePathDetail(const std::vector<HeadRef>& path, const QString& observable) {
+    auto ws = snapshot();
+    auto dv = derived_;
+    if (!ws || path.empty() || observable.isEmpty()) return;
+    jobs_.start<std::shared_ptr<PathDetail>>(
+        QStringLiteral("path-detail"),
+        [ws, dv, path, observable](const ProgressFn& p) {
+            std::vector<PathNode> nodes;
+            QStringList labels;
+            for (const auto& h : path) nodes.push_back(PathNode::attn(h.layer, h.head)), labels << qs(nodes.back().label());
+            validate_path(ws->model().config(), nodes);
+            FeatureOptions fo = dv->featureOptions(*ws, sub_progress(p, 0, 0.5));
+            fo.drop_earliest_rho = true;
+            auto r = std::make_shared<PathDetail>();
+            r->path = labels.join(QStringLiteral(" → "));
+            r->nodes = path;
+            r->observable = observable;
+            const Tensor chosen = compute_path_feature(ws->model(), ws->observable(ss(observable)), nodes, fo).feature.to(torch::kDouble);
+            for (const auto& o : ws->observables()) {
+                const Tensor y = compute_path_feature(ws->model(), o, nodes, fo).feature.to(torch::kDouble);
+                const double n = y.norm().item<double>(), nc = chosen.norm().item<double>();
+                r->observables << qs(o.name);
+                r->norms.push_back(n);
+                r->cosines.push_back(n > 0 && nc > 0 ? (y * chosen).sum().item<double>() / (n * nc) : 0.0);
+            }
+            return r;
+        },
+        this, [this](std::shared_ptr<PathDetail> r) { Q_EMIT pathDetailReady(*r); },
+        [this](const QString& e) { Q_EMIT jobFailed(QStringLiteral("path-detail"), e); });
 }
 
 void Session::computePrompts(const QString& dataset) {

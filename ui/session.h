@@ -74,6 +74,8 @@ class Session : public QObject {
     void computePaths(const QString& observable, int keep);
     // Beam search by path patching over `dataset`'s pairs (same channel "paths" as computePaths).
     void computePathSearch(const QString& observable, const QString& dataset, int beamWidth, int maxLength);
+    // A path's feature vector for every observable, compared with the chosen observable's.
+    void computePathDetail(const std::vector<HeadRef>& path, const QString& observable);
     void computePrompts(const QString& dataset);
     // Every table of the project into `dir` (CSV + JSON + manifest), exactly as `obsprop export` writes them.
     void exportTables(const QString& dir);
@@ -99,6 +101,7 @@ class Session : public QObject {
     void headDetailReady(const obsprop::ui::SvdResults& r);
     void couplingReady(const obsprop::ui::CouplingScatter& r);
     void pathsReady(const obsprop::ui::PathResults& r);
+    void pathDetailReady(const obsprop::ui::PathDetail& d);
     void promptsReady(const obsprop::ui::PromptResults& r);
     void steeringPrepared();
     void steeringReady(const obsprop::ui::SteeringResults& r);
