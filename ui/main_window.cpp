@@ -23,6 +23,8 @@
 #include <QTabWidget>
 #include <QTimer>
 
+#include <functional>
+
 #include "coupling_view.h"
 #include "debug_overlay.h"
 #include "export_dialog.h"
@@ -310,33 +312,33 @@ bool MainWindow::saveAs() {
 }
 
 void MainWindow::exportFigure() {
+    // What the current tab offers: its figures, their size on screen, and how to write figure i.
+    using Writer = std::function<bool(int figure, const QString& file, QSize size, double scale)>;
     QWidget* tab = tabs_->currentWidget();
     QStringList figures;
     QSize size;
+    Writer write;
+    auto single = [](auto* view) {
+        return [view](int, const QString& f, QSize s, double scale) { return view->exportFigure(f, s.width(), s.height(), scale); };
+    };
     if (tab == heads_) {
-        figures = {tr("Left heatmap"), tr("Right heatmap")};
-        size = heads_->heatmap(0)->size();
+        figures = {tr("Left heatmap"), tr("Right heatmap")}, size = heads_->heatmap(0)->size();
+        write = [this](int i, const QString& f, QSize s, double scale) { return heads_->exportFigure(i, f, s.width(), s.height(), scale); };
     } else if (tab == coupling_) {
-        figures = {tr("Coupling plots")}, size = coupling_->plot()->size();
+        figures = {tr("Coupling plots")}, size = coupling_->plot()->size(), write = single(coupling_);
     } else if (tab == svd_) {
-        figures = {tr("Alignment bars")}, size = svd_->plot()->size();
+        figures = {tr("Alignment bars")}, size = svd_->plot()->size(), write = single(svd_);
     } else if (tab == steering_) {
-        figures = {tr("Steering bars")}, size = steering_->plot()->size();
+        figures = {tr("Steering bars")}, size = steering_->plot()->size(), write = single(steering_);
     } else {
         showError(tr("Nothing to export"), tr("This tab has no figure; its table can be saved with Export All."));
         return;
     }
     auto* dialog = new ExportFigureDialog(figures, size, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
-    connect(dialog, &QDialog::accepted, this, [this, dialog, tab] {
+    connect(dialog, &QDialog::accepted, this, [this, dialog, write] {
         const QString f = dialog->file();
-        const QSize s = dialog->figureSize();
-        const double scale = dialog->scale();
-        bool ok = false;
-        if (tab == heads_) ok = heads_->exportFigure(dialog->figure(), f, s.width(), s.height(), scale);
-        else if (tab == coupling_) ok = coupling_->exportFigure(f, s.width(), s.height(), scale);
-        else if (tab == svd_) ok = svd_->exportFigure(f, s.width(), s.height(), scale);
-        else if (tab == steering_) ok = steering_->exportFigure(f, s.width(), s.height(), scale);
+        const bool ok = write(dialog->figure(), f, dialog->figureSize(), dialog->scale());
         if (ok) status_->setText(tr("Wrote %1").arg(f));
         else showError(tr("Export failed"), tr("Could not write %1 (is the folder writable?)").arg(f));
         Q_EMIT figureExported(f, ok);

@@ -466,10 +466,9 @@ void Session::computePathSearch(const QString& observable, const QString& datase
             auto [clean, corrupt] = ws->pair_batches(ss(dataset));
             const auto all = ws->observable_matrix();
             const auto& ob = ws->observable(ss(observable));
-            const int row = static_cast<int>(std::find(all.names.begin(), all.names.end(), ob.name) - all.names.begin());
-            auto s = beam_search_paths(ws->model(), clean, corrupt, all, row, {beamWidth, maxLength}, sub_progress(p, 0, 0.95));
-            FeatureOptions fo = dv->featureOptions(*ws);
-            fo.drop_earliest_rho = true;
+            auto s = beam_search_paths(ws->model(), clean, corrupt, all, all.row(ob.name), {beamWidth, maxLength}, sub_progress(p, 0, 0.95));
+            const auto ranked = s.ranked();
+            const auto norms = path_feature_norms(ws->model(), ob, ranked, dv->featureOptions(*ws));
             auto r = std::make_shared<PathResults>();
             r->observable = observable;
             r->patching = true;
@@ -477,9 +476,10 @@ void Session::computePathSearch(const QString& observable, const QString& datase
             r->pairs = s.pairs;
             r->pairsGiven = s.pairs_given;
             r->scored = s.scored;
-            for (const auto& pp : s.ranked()) {
+            for (std::size_t i = 0; i < ranked.size(); ++i) {
+                const auto& pp = ranked[i];
                 PathRow row{QString::fromStdString(pp.label()).replace(QStringLiteral("->"), QStringLiteral("→")), {},
-                            pp.mean, pp.sd, compute_path_feature(ws->model(), ob, pp.path, fo).norm};
+                            pp.mean, pp.sd, norms[i]};
                 for (const auto& n : pp.path) row.nodes.push_back({n.layer, n.head});
                 r->rows.push_back(std::move(row));
             }
@@ -506,11 +506,17 @@ void Session::computePathDetail(const std::vector<HeadRef>& path, const QString&
             r->path = labels.join(QStringLiteral(" → "));
             r->nodes = path;
             r->observable = observable;
-            const Tensor chosen = compute_path_feature(ws->model(), ws->observable(ss(observable)), nodes, fo).feature.to(torch::kDouble);
+            std::vector<Tensor> ys;
             for (const auto& o : ws->observables()) {
-                const Tensor y = compute_path_feature(ws->model(), o, nodes, fo).feature.to(torch::kDouble);
-                const double n = y.norm().item<double>(), nc = chosen.norm().item<double>();
+                ys.push_back(compute_path_feature(ws->model(), o, nodes, fo).feature.to(torch::kDouble));
                 r->observables << qs(o.name);
+            }
+            const qsizetype at = r->observables.indexOf(observable);
+            if (at < 0) throw std::invalid_argument("no observable named '" + ss(observable) + "'");
+            const Tensor& chosen = ys[static_cast<std::size_t>(at)];
+            const double nc = chosen.norm().item<double>();
+            for (const Tensor& y : ys) {
+                const double n = y.norm().item<double>();
                 r->norms.push_back(n);
                 r->cosines.push_back(n > 0 && nc > 0 ? (y * chosen).sum().item<double>() / (n * nc) : 0.0);
             }

@@ -291,4 +291,12 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
     return s;
 }
 
+std::vector<double> path_feature_norms(const model::Transformer& m, const Observable& obs,
+                                       const std::vector<PatchedPath>& paths, FeatureOptions opts) {
+    opts.drop_earliest_rho = true;
+    std::vector<double> out;
+    for (const auto& p : paths) out.push_back(compute_path_feature(m, obs, p.path, opts).norm);
+    return out;
+}
+
 }  // namespace obsprop

@@ -57,4 +57,9 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
                              const ObservableMatrix& obs, int which, const PathSearchOptions& opts = {},
                              const Progress& progress = {});
 
+// Each path's data-free feature norm ‖y‖ for `obs` under `opts` with the norm-comparison rule, to set beside its
+// patching score (one per path, in order).
+std::vector<double> path_feature_norms(const model::Transformer& m, const Observable& obs,
+                                       const std::vector<PatchedPath>& paths, FeatureOptions opts);
+
 }  // namespace obsprop

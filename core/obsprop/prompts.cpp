@@ -15,6 +15,12 @@ PromptBatch PromptBatch::subset(const std::vector<int>& which) const {
     return out;
 }
 
+int ObservableMatrix::row(const std::string& name) const {
+    for (std::size_t k = 0; k < names.size(); ++k)
+        if (names[k] == name) return static_cast<int>(k);
+    throw std::invalid_argument("no observable named '" + name + "'");
+}
+
 void PromptBatch::check() const {
     if (ids.empty()) throw std::invalid_argument("the dataset has no prompts");
     if (positions.size() != ids.size()) throw std::invalid_argument("every prompt needs a token position");

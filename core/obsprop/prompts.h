@@ -28,6 +28,7 @@ struct ObservableMatrix {
     std::vector<std::string> names;
     torch::Tensor n;  // [K, vocab]
     int size() const { return static_cast<int>(names.size()); }
+    int row(const std::string& name) const;  // the row of the observable `name`; throws std::invalid_argument
 };
 
 // How many prompts to run in one forward pass: at most `most`, and few enough that one layer of the pass is

@@ -172,18 +172,18 @@ Table path_search_table(const Workspace& w, const std::string& observable, const
     const Observable& ob = require(w, observable);
     auto [clean, corrupt] = w.pair_batches(o.dataset);
     ObservableMatrix all = w.observable_matrix();
-    int row = 0;
-    while (all.names[static_cast<std::size_t>(row)] != ob.name) ++row;
-    auto s = beam_search_paths(w.model(), clean, corrupt, all, row, {o.beam_width, o.max_length},
+    auto s = beam_search_paths(w.model(), clean, corrupt, all, all.row(ob.name), {o.beam_width, o.max_length},
                                sub_progress(progress, 0, 0.9));
-    FeatureOptions fo = w.feature_options(o.ln_mode, o.dataset, sub_progress(progress, 0.9, 1.0));
-    fo.drop_earliest_rho = true;
+    const auto ranked = s.ranked();
+    const auto norms = path_feature_norms(w.model(), ob, ranked,
+                                          w.feature_options(o.ln_mode, o.dataset, sub_progress(progress, 0.9, 1.0)));
     Table t{"path_search_" + o.dataset + "_" + observable,
             {"rank", "path", "length", "layer1", "head1", "score", "sd", "pairs", "feature_norm"}, {}};
-    int rank = 0;
-    for (const auto& p : s.ranked())
-        t.rows.push_back({++rank, p.label(), static_cast<int>(p.path.size()), p.path.front().layer, p.path.front().head,
-                          number(p.mean), number(p.sd), p.pairs, number(compute_path_feature(w.model(), ob, p.path, fo).norm)});
+    for (std::size_t i = 0; i < ranked.size(); ++i) {
+        const auto& p = ranked[i];
+        t.rows.push_back({static_cast<int>(i + 1), p.label(), static_cast<int>(p.path.size()), p.path.front().layer,
+                          p.path.front().head, number(p.mean), number(p.sd), p.pairs, number(norms[i])});
+    }
     return t;
 }
 
