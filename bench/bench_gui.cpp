@@ -81,11 +81,12 @@ int main(int argc, char** argv) {
     StallWatchdog dog(nullptr, 5, 100);
     QElapsedTimer total;
     total.start();
-    s.computeFeatures();
-    s.computeAttribution(dataset, QStringLiteral("patching"));
-    s.computeHeadDetail(head, dataset);
-    s.computePaths(s.observables().first().first, 50);
-    s.computePrompts(dataset);
+    const QString who = QStringLiteral("bench");
+    s.computeFeatures(who);
+    s.computeAttribution(who, dataset, QStringLiteral("patching"));
+    s.computeHeadDetail(who, head);
+    s.computePaths(who, s.observables().first().first, 50);
+    s.computePrompts(who, dataset);
     QTimer::singleShot(50, [] {});
     spin([&] { return s.jobs().running() == 0; });
     out["analysis_s"] = total.elapsed() / 1000.0;
@@ -104,14 +105,15 @@ int main(int argc, char** argv) {
     QObject::connect(&s, &Session::steeringReady, [&](const SteeringResults& r) {
         if (r.exact) last = r;
     });
-    s.setSteering({v}, dataset);
+    s.setSteeringDataset(dataset);
+    const quint64 id = s.addSteeringVector(v);
     spin([&] { return prepared; });
     spin([&] { return s.jobs().running() == 0; });
     std::vector<double> latency, predictUs;
     dog.reset();
     for (int i = 0; i < repeats; ++i) {
         const double alpha = -300.0 + 600.0 * i / std::max(1, repeats - 1);
-        s.setSteeringAlpha(0, alpha);
+        s.setSteeringAlpha(id, alpha);
         QElapsedTimer t;
         t.start();
         auto pred = s.predictSteering();

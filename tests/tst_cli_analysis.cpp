@@ -102,10 +102,12 @@ class TestCliAnalysis : public QObject {
     void steerMatchesReference() {
         auto r = cli({QStringLiteral("steer"), QStringLiteral("--model"), dir_, QStringLiteral("--observable"), kSubj,
                       QStringLiteral("--head"), QStringLiteral("0.2"), QStringLiteral("--alpha"), QStringLiteral("3.5"),
-                      QStringLiteral("--dataset"), QStringLiteral("subject"), QStringLiteral("--json")});
+                      QStringLiteral("--dataset"), QStringLiteral("subject"), QStringLiteral("--ln"), QStringLiteral("none"),
+                      QStringLiteral("--json")});
         QVERIFY2(r.code == 0, r.err.constData());
         auto j = r.json();
-        QCOMPARE(j[QStringLiteral("hook")].toString(), QStringLiteral("blocks.0.hook_resid_pre"));
+        QCOMPARE(j[QStringLiteral("vectors")].toArray()[0].toObject()[QStringLiteral("hook")].toString(),
+                 QStringLiteral("blocks.0.hook_resid_pre"));
         const Vec y = feature(t_, 0, 2, {{10, 1.0}, {20, -1.0}});
         auto prompts = j[QStringLiteral("prompts")].toArray();
         QCOMPARE(prompts.size(), 60);
@@ -114,7 +116,7 @@ class TestCliAnalysis : public QObject {
         for (int p = 0; p < prompts.size(); p += 7) {
             auto po = prompts[p].toObject();
             const auto ids = tok.encode(po[QStringLiteral("text")].toString().toStdString());
-            const int pos = po[QStringLiteral("position")].toInt();
+            const int pos = po[QStringLiteral("positions")].toArray()[0].toInt();
             auto w = t_.naive();
             auto& wpe = w.at("wpe.weight");
             for (int i = 0; i < t_.spec.d_model; ++i) wpe.values[static_cast<std::size_t>(pos * t_.spec.d_model + i)] += static_cast<float>(3.5 * y[i]);
@@ -139,11 +141,13 @@ class TestCliAnalysis : public QObject {
         const QStringList common{QStringLiteral("--project"), demo, QStringLiteral("--dataset"), QStringLiteral("subject"),
                                  QStringLiteral("--json")};
         auto r = cli(QStringList{QStringLiteral("paths"), QStringLiteral("--beam"), QStringLiteral("--beam-width"), QStringLiteral("3"),
-                                 QStringLiteral("--max-length"), QStringLiteral("2")} + common);
+                                 QStringLiteral("--max-length"), QStringLiteral("2"), QStringLiteral("--ln"), QStringLiteral("none")} +
+                     common);
         QVERIFY2(r.code == 0, r.err.constData());
         auto a = cli(QStringList{QStringLiteral("attribute")} + common);
         QVERIFY2(a.code == 0, a.err.constData());
-        auto f = cli(QStringList{QStringLiteral("features"), QStringLiteral("--ln"), QStringLiteral("none")} + common);
+        auto f = cli({QStringLiteral("features"), QStringLiteral("--ln"), QStringLiteral("none"), QStringLiteral("--project"), demo,
+                      QStringLiteral("--json")});
         QVERIFY2(f.code == 0, f.err.constData());
         std::map<std::pair<int, int>, double> attribution, norm;
         for (const auto& v : a.array()) {

@@ -98,8 +98,7 @@ class TestMainWindow : public QObject {
         auto* map = qobject_cast<QCPColorMap*>(w.headsView()->heatmap(0)->plot()->plottable(0));
         QCOMPARE(map->data()->keySize() * map->data()->valueSize(), t_.spec.n_layers * t_.spec.n_heads);
         const auto cli = cliFeatures({QStringLiteral("--model"), dir_, QStringLiteral("--observable"), QStringLiteral("subj=#10 - #20"),
-                                      QStringLiteral("--ln"), w.session()->lnMode(), QStringLiteral("--dataset"),
-                                      QStringLiteral("subject"), QStringLiteral("--json")});
+                                      QStringLiteral("--ln"), w.session()->lnMode(), QStringLiteral("--json")});
         const auto heads = cli[QStringLiteral("heads")].toArray();
         QCOMPARE(heads.size(), t_.spec.n_layers * t_.spec.n_heads);
         for (const auto& hv : heads) {
@@ -189,7 +188,8 @@ class TestMainWindow : public QObject {
         connect(w.session(), &Session::steeringReady, this, [&](const SteeringResults& r) {
             if (r.exact) exact = r;
         });
-        w.session()->setSteering({v}, QStringLiteral("subject"));
+        w.session()->setSteeringDataset(QStringLiteral("subject"));
+        w.session()->addSteeringVector(v);
         QTRY_VERIFY_WITH_TIMEOUT(exact.exact, 30000);
         QProcess p;
         p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"),
@@ -215,7 +215,7 @@ class TestMainWindow : public QObject {
         QSignalSpy done(w.session(), &Session::exportFinished);
         QVERIFY(w.exportAll(out.path()));
         QVERIFY(done.wait(60000));
-        for (const char* f : {"heatmap_norm_subj.png", "heatmap_norm_subj.svg", "heatmap_norm_subj.pdf", "heads_table.csv",
+        for (const char* f : {"heatmap_norm_subj.png", "heatmap_norm_subj.svg", "heatmap_norm_subj.pdf", "dataset_subject.csv",
                               "features.csv", "manifest.json"})
             QVERIFY2(QFileInfo(out.filePath(QLatin1String(f))).size() > 0, f);
     }

@@ -29,7 +29,10 @@
 #include "session.h"
 #include "steering_panel.h"
 #include "svd_view.h"
-#include "obsprop/tables.h"
+#include "analyses/run.h"
+#include "analyses/tables.h"
+#include "analyses/workspace.h"
+#include "obsprop/prompts.h"
 
 using namespace obsprop::ui;
 using test_models::make_tiny;
@@ -111,7 +114,7 @@ class TestViews : public QObject {
     void couplingScatterCacheFollowsEdits() {
         QSignalSpy ready(s_, &Session::couplingReady);
         auto scatter = [&](HeadRef h) {
-            s_->computeCouplingScatter(h, QStringLiteral("subj"), QStringLiteral("obj"), QStringLiteral("subject"));
+            s_->computeCouplingScatter(QStringLiteral("test"), h, QStringLiteral("subj"), QStringLiteral("obj"), QStringLiteral("subject"));
             return ready.wait(kTimeout) ? qvariant_cast<CouplingScatter>(ready.last().at(0)) : CouplingScatter{};
         };
         const CouplingScatter a = scatter({1, 2}), other = scatter({0, 3}), again = scatter({1, 2});
@@ -169,7 +172,10 @@ class TestViews : public QObject {
         QCOMPARE(view.observableB(), QStringLiteral("obj"));
         QTest::mouseClick(view.computeButton(), Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT(!view.headPoints().empty(), kTimeout);
-        QCOMPARE(feats.pairA, QStringLiteral("subj"));
+        // The same pair's features and attribution, asked of the Session separately.
+        s_->computeFeatures(QStringLiteral("test"), QStringLiteral("subj"), QStringLiteral("obj"));
+        s_->computeAttribution(QStringLiteral("test"), view.dataset(), QStringLiteral("patching"));
+        QTRY_VERIFY_WITH_TIMEOUT(feats.pairA == QStringLiteral("subj") && !attr.maps.empty(), kTimeout);
         const int ia = int(attr.observables.indexOf(QStringLiteral("subj"))),
                   ib = int(attr.observables.indexOf(QStringLiteral("obj")));
         QVERIFY(ia >= 0 && ib >= 0);
@@ -237,7 +243,11 @@ class TestViews : public QObject {
         // Swapping the pair with the combos recomputes the coupling coefficients for (obj, subj).
         view.observableBoxA()->setCurrentText(QStringLiteral("obj"));
         view.observableBoxB()->setCurrentText(QStringLiteral("subj"));
-        QTRY_VERIFY_WITH_TIMEOUT(feats.pairA == QStringLiteral("obj") && !view.headPoints().empty(), kTimeout);
+        QTRY_VERIFY_WITH_TIMEOUT(!view.headPoints().empty(), kTimeout);
+        s_->computeFeatures(QStringLiteral("test"), QStringLiteral("obj"), QStringLiteral("subj"));
+        // The points use the attribution on the view's dataset (now the second one).
+        s_->computeAttribution(QStringLiteral("test"), view.dataset(), QStringLiteral("patching"));
+        QTRY_VERIFY_WITH_TIMEOUT(feats.pairA == QStringLiteral("obj") && attr.dataset == view.dataset(), kTimeout);
         QCOMPARE(feats.pairB, QStringLiteral("subj"));
         const QStringList swapped = csvLines(view.tableCsv());
         for (int i = 1; i < swapped.size(); ++i) {
@@ -299,10 +309,9 @@ class TestViews : public QObject {
         exportsAllFormats([&](const QString& f) { return view.exportFigure(f, 640, 360, 2.0); });
         screenshot(&view, "svd");
 
-        // Another dataset asks again for the same head.
-        view.findChild<QComboBox*>()->setCurrentIndex(2);
-        QVERIFY(ready.wait(kTimeout));
-        QCOMPARE(qvariant_cast<SvdResults>(ready.last().at(0)).head, (HeadRef{1, 2}));
+        // The LayerNorm check names the dataset it used: each observable's own (here the first dataset).
+        QCOMPARE(r.layerNormDatasets, (QStringList{QStringLiteral("subject"), QStringLiteral("subject")}));
+        QVERIFY(view.layerNormText().contains(QStringLiteral("(on subject)")));
     }
 
     void pathsRankSelectAndActivate() {
@@ -360,8 +369,15 @@ class TestViews : public QObject {
         {
             auto ws = obsprop::Workspace::open_model(t_.dir->filePath(QStringLiteral("model")).toStdString());
             const auto& a = ws.add_observable("subj", "#10 - #20");
-            // The options the session uses: the project's LayerNorm mode, ρ from the first dataset.
-            obsprop::FeatureOptions fo = ws.feature_options(ws.project().settings.ln_mode, ws.datasets().front().recipe.name);
+            // The options the settings rules give: the project's LayerNorm mode (approximate), ρ from the residual
+            // norms of the observables' LayerNorm dataset (none named: the first dataset), written out here.
+            QCOMPARE(ws.project().settings.ln_mode, std::string("approx"));
+            const auto norms = obsprop::residual_norms(ws.model(), ws.prompt_batch(ws.datasets().front().recipe.name));
+            obsprop::FeatureOptions fo;
+            fo.final_ln = fo.block_ln = obsprop::LnMode::Approximate;
+            fo.final_rho = norms.final_rho;
+            fo.rho_ln1 = norms.ln1_rho;
+            fo.rho_ln2 = norms.ln2_rho;
             fo.drop_earliest_rho = true;
             const std::vector<obsprop::PathNode> nodes{obsprop::PathNode::attn(row.nodes[0].layer, row.nodes[0].head),
                                                        obsprop::PathNode::attn(row.nodes[1].layer, row.nodes[1].head)};
@@ -412,15 +428,16 @@ class TestViews : public QObject {
         QVERIFY(r.patching);
         QCOMPARE(r.dataset, QStringLiteral("subject"));
 
-        obsprop::TableOptions o;
+        auto ws = std::make_shared<obsprop::Workspace>(
+            obsprop::Workspace::open_model(t_.dir->filePath(QStringLiteral("model")).toStdString()));
+        ws->add_observable("subj", "#10 - #20");
+        ws->add_observable("obj", "0.5*#7 + 0.5*#99 - #3");
+        obsprop::analyses::SettingsOverrides o;
         o.dataset = "subject";
         o.beam_width = 4;
         o.max_length = 2;
-        auto ws = obsprop::Workspace::open_model(t_.dir->filePath(QStringLiteral("model")).toStdString());
-        ws.add_observable("subj", "#10 - #20");
-        ws.add_observable("obj", "0.5*#7 + 0.5*#99 - #3");
-        o.ln_mode = ws.project().settings.ln_mode;
-        const auto t = obsprop::path_search_table(ws, r.observable.toStdString(), o);
+        const obsprop::analyses::Analysis an(std::shared_ptr<const obsprop::Workspace>(ws), o);
+        const auto t = obsprop::analyses::to_table(obsprop::analyses::path_search_report(an, r.observable.toStdString()));
         QCOMPARE(r.rows.size(), t.rows.size());
         const QStringList lines = csvLines(view.tableCsv());
         QCOMPARE(lines[0], QStringLiteral("rank,path,length,score,sd,feature_norm"));

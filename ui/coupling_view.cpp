@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "csv.h"
 #include "plot_export.h"
 #include "qcp.h"
 #include "session.h"
@@ -56,7 +57,6 @@ QCPItemText* hint(QCustomPlot* p, QCPAxisRect* r) {
     return t;
 }
 
-QString num(double v) { return QString::number(v, 'g', 17); }
 
 }  // namespace
 
@@ -139,23 +139,23 @@ CouplingView::CouplingView(Session* session, QWidget* parent) : QWidget(parent),
 
     connect(a_, &QComboBox::currentTextChanged, this, &CouplingView::onPairChanged);
     connect(b_, &QComboBox::currentTextChanged, this, &CouplingView::onPairChanged);
-    connect(dataset_, &QComboBox::currentTextChanged, this, &CouplingView::requestScatter);
-    connect(compute_, &QPushButton::clicked, this, [this] {
-        if (observableA().isEmpty() || observableB().isEmpty()) return;
-        session_->computeFeatures(observableA(), observableB());
-        session_->computeAttribution(dataset(), attribution_ ? attribution_->method : QStringLiteral("patching"));
+    connect(dataset_, &QComboBox::currentTextChanged, this, [this] {
+        headsResult_.reset();
+        rebuildHeads();
+        requestHeads();
+        requestScatter();
     });
+    connect(compute_, &QPushButton::clicked, this, &CouplingView::requestHeads);
     connect(plot_, &QCustomPlot::mousePress, this, &CouplingView::onMousePress);
     connect(session_, &Session::workspaceOpened, this, [this] { selected_ = {}; });
     connect(session_, &Session::recipeChanged, this, [this] {
-        features_.reset(), attribution_.reset();  // computed for the previous recipe
+        headsResult_.reset(), scatter_.reset();  // computed for the previous recipe: never shown again
         refreshChoices();
     });
-    connect(session_, &Session::featuresReady, this, &CouplingView::onFeatures);
-    connect(session_, &Session::attributionReady, this, &CouplingView::onAttribution);
+    connect(session_, &Session::couplingHeadsReady, this, &CouplingView::onHeads);
     connect(session_, &Session::couplingReady, this, &CouplingView::onCoupling);
     connect(session_, &Session::jobFailed, this, [this](const QString& channel, const QString& msg) {
-        if (channel == QLatin1String("coupling")) info_->setText(tr("Coupling scatter failed: %1").arg(msg));
+        if (channel.endsWith(QLatin1String("/coupling"))) info_->setText(msg);
     });
     refreshChoices();
 }
@@ -176,56 +176,31 @@ void CouplingView::refreshChoices() {
 
 void CouplingView::onPairChanged() {
     scatter_.reset();
+    headsResult_.reset();
     rebuildHeads();
     drawScatter();
-    const bool known = features_ && features_->pairA == observableA() && features_->pairB == observableB();
-    if (!known && !observableA().isEmpty() && !observableB().isEmpty())
-        session_->computeFeatures(observableA(), observableB());
+    requestHeads();
     requestScatter();
 }
 
-void CouplingView::onFeatures(const FeatureResults& r) {
-    features_ = r;
-    // Follow the pair the features were computed for, so both panels describe the same coupling.
-    if (!r.pairA.isEmpty() && (r.pairA != observableA() || r.pairB != observableB()) &&
-        a_->findText(r.pairA) >= 0 && b_->findText(r.pairB) >= 0) {
-        QSignalBlocker ba(a_), bb(b_);
-        a_->setCurrentText(r.pairA);
-        b_->setCurrentText(r.pairB);
-        scatter_.reset();
-        drawScatter();
-        requestScatter();
-    }
-    rebuildHeads();
+void CouplingView::requestHeads() {
+    if (observableA().isEmpty() || observableB().isEmpty() || dataset().isEmpty()) return;
+    session_->computeCouplingHeads(QStringLiteral("coupling"), observableA(), observableB(), dataset());
 }
 
-void CouplingView::onAttribution(const AttributionResults& r) {
-    attribution_ = r;
+void CouplingView::onHeads(const CouplingHeads& r) {
+    if (r.a != observableA() || r.b != observableB() || r.dataset != dataset()) return;  // an older choice
+    headsResult_ = r;
     rebuildHeads();
 }
 
 void CouplingView::rebuildHeads() {
-    points_.clear();
     QString missing;
     const QString a = observableA(), b = observableB();
-    const bool haveC = features_ && features_->pairA == a && features_->pairB == b && !features_->couplingAB.empty();
-    const int ia = attribution_ ? static_cast<int>(attribution_->observables.indexOf(a)) : -1;
-    const int ib = attribution_ ? static_cast<int>(attribution_->observables.indexOf(b)) : -1;
+    points_ = headsResult_ ? headsResult_->points : std::vector<HeadPoint>{};
     if (a.isEmpty() || b.isEmpty()) missing = tr("Add two observables to compare them.");
-    else if (!haveC) missing = tr("Waiting for the coupling coefficients C(%1→%2) (Compute).").arg(a, b);
-    else if (ia < 0 || ib < 0) missing = tr("Waiting for the attribution of %1 and %2 (Compute).").arg(a, b);
-    if (missing.isEmpty()) {
-        const HeadMatrix& c = features_->couplingAB;
-        const HeadMatrix& ma = attribution_->maps[static_cast<std::size_t>(ia)];
-        const HeadMatrix& mb = attribution_->maps[static_cast<std::size_t>(ib)];
-        if (ma.layers == c.layers && ma.heads == c.heads && mb.layers == c.layers && mb.heads == c.heads)
-            for (int l = 0; l < c.layers; ++l)
-                for (int h = 0; h < c.heads; ++h) {
-                    HeadPoint p{{l, h}, c.at(l, h), ma.at(l, h), mb.at(l, h), mb.at(l, h) / ma.at(l, h)};
-                    if (std::isfinite(p.coupling) && std::isfinite(p.ratio)) points_.push_back(p);
-                }
-        if (points_.empty()) missing = tr("No head has a finite attribution ratio.");
-    }
+    else if (!headsResult_) missing = tr("Computing C(%1→%2) and the attribution of both on %3…").arg(a, b, dataset());
+    else if (points_.empty()) missing = tr("No head has a finite attribution ratio.");
     QVector<double> xs, ys;
     for (const auto& p : points_) xs << p.coupling, ys << p.ratio;
     heads_->setData(xs, ys);
@@ -270,7 +245,7 @@ void CouplingView::setSelectedHead(HeadRef h) {
 void CouplingView::requestScatter() {
     if (!selected_.valid() || observableA().isEmpty() || observableB().isEmpty() || dataset().isEmpty()) return;
     scatter_.reset();
-    session_->computeCouplingScatter(selected_, observableA(), observableB(), dataset());
+    session_->computeCouplingScatter(QStringLiteral("coupling"), selected_, observableA(), observableB(), dataset());
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -301,20 +276,9 @@ void CouplingView::drawScatter() {
         fit_->setData(QVector<double>{x0, x1},
                       QVector<double>{s.slope * x0 + s.intercept, s.slope * x1 + s.intercept});
         predicted_->setData(QVector<double>{x0, x1}, QVector<double>{s.predicted * x0, s.predicted * x1});
-        // Theorem 2: for s₁ = k, s₂ ∈ k·C ± √(r² − k²/‖y_a‖²)·‖y_b − C y_a‖, where r² ≥ k²/‖y_a‖².
-        const double r = s.meanTokenNorm, kmax = r * s.normA;
-        const double k0 = std::max(x0, -kmax), k1 = std::min(x1, kmax);
-        if (s.normA > 0 && k1 > k0) {
-            QVector<double> ks, lo, hi;
-            constexpr int kSteps = 120;
-            for (int i = 0; i <= kSteps; ++i) {
-                const double k = k0 + (k1 - k0) * i / kSteps;
-                const double half = std::sqrt(std::max(0.0, r * r - k * k / (s.normA * s.normA))) * s.residualNorm;
-                ks << k, lo << k * s.predicted - half, hi << k * s.predicted + half;
-            }
-            bandLow_->setData(ks, lo);
-            bandHigh_->setData(ks, hi);
-        }
+        // Theorem 2's band, as the core sampled it.
+        bandLow_->setData(QVector<double>(s.bandK.begin(), s.bandK.end()), QVector<double>(s.bandLow.begin(), s.bandLow.end()));
+        bandHigh_->setData(QVector<double>(s.bandK.begin(), s.bandK.end()), QVector<double>(s.bandHigh.begin(), s.bandHigh.end()));
     }
     tokens_->rescaleAxes();
     fit_->rescaleValueAxis(true);
@@ -329,7 +293,7 @@ void CouplingView::drawScatter() {
                        .arg(s.r2, 0, 'g', 4)
                        .arg(s.predicted, 0, 'g', 4)
                        .arg(s.intercept, 0, 'g', 4)
-                       .arg(s.meanTokenNorm * s.residualNorm, 0, 'g', 4)
+                       .arg(s.halfWidthAtZero, 0, 'g', 4)
                        .arg(s.meanTokenNorm, 0, 'g', 4));
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
@@ -366,7 +330,7 @@ QString CouplingView::tableCsv() const {
         out += QStringLiteral("%1,%2,%3,%4,%5,%6\n")
                    .arg(p.head.layer)
                    .arg(p.head.head)
-                   .arg(num(p.coupling), num(p.attributionA), num(p.attributionB), num(p.ratio));
+                   .arg(csvNumber(p.coupling), csvNumber(p.attributionA), csvNumber(p.attributionB), csvNumber(p.ratio));
     return out;
 }
 
@@ -374,7 +338,7 @@ QString CouplingView::scatterCsv() const {
     QString out = QStringLiteral("token,s1,s2\n");
     if (scatter_)
         for (std::size_t i = 0; i < scatter_->s1.size(); ++i)
-            out += QStringLiteral("%1,%2,%3\n").arg(i).arg(num(scatter_->s1[i]), num(scatter_->s2[i]));
+            out += QStringLiteral("%1,%2,%3\n").arg(i).arg(csvNumber(scatter_->s1[i]), csvNumber(scatter_->s2[i]));
     return out;
 }
 

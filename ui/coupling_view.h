@@ -38,11 +38,8 @@ class CouplingView : public QWidget {
     QComboBox* datasetBox() const { return dataset_; }
     QPushButton* computeButton() const { return compute_; }
     QString infoText() const;  // the line above the plot: slope, R², C of the selected head
-    // One head of the left plot: what is drawn at (coupling, ratio).
-    struct HeadPoint {
-        HeadRef head;
-        double coupling = 0, attributionA = 0, attributionB = 0, ratio = 0;
-    };
+    // One head of the left plot: what is drawn at (coupling, ratio), as the core computed it.
+    using HeadPoint = CouplingHeadPoint;
     const std::vector<HeadPoint>& headPoints() const { return points_; }
     const std::optional<CouplingScatter>& scatter() const { return scatter_; }
     HeadRef selectedHead() const { return selected_; }
@@ -65,8 +62,8 @@ class CouplingView : public QWidget {
   private:
     void refreshChoices();
     void onPairChanged();
-    void onFeatures(const FeatureResults& r);
-    void onAttribution(const AttributionResults& r);
+    void requestHeads();
+    void onHeads(const CouplingHeads& r);
     void onCoupling(const CouplingScatter& r);
     void onMousePress(QMouseEvent* e);
     void requestScatter();
@@ -94,8 +91,7 @@ class CouplingView : public QWidget {
     QCPGraph* bandHigh_ = nullptr;
     QCPItemText* tokensHint_ = nullptr;
 
-    std::optional<FeatureResults> features_;
-    std::optional<AttributionResults> attribution_;
+    std::optional<CouplingHeads> headsResult_;
     std::optional<CouplingScatter> scatter_;
     std::vector<HeadPoint> points_;
     HeadRef selected_;

@@ -51,16 +51,6 @@ class HeadTableModel : public QAbstractTableModel {
         if (s == 0) return tr("head");
         return s == 1 ? a_.title : b_.title;
     }
-    QString csv() const {
-        QString out = QStringLiteral("layer,head,%1,%2\n").arg(a_.quantity, b_.empty() ? QString() : b_.quantity);
-        for (int r = 0; r < rowCount(); ++r) {
-            const HeadRef h = headAt(r);
-            out += QStringLiteral("%1,%2,%3,%4\n").arg(h.layer).arg(h.head).arg(a_.at(h.layer, h.head), 0, 'g', 17)
-                       .arg(b_.empty() ? QString() : QString::number(b_.at(h.layer, h.head), 'g', 17));
-        }
-        return out;
-    }
-
   private:
     HeadMatrix a_, b_;
 };
@@ -123,18 +113,33 @@ HeadsView::HeadsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     split->setStretchFactor(2, 2);
     root->addWidget(split, 1);
 
-    connect(run, &QPushButton::clicked, this, [this] {
-        if (!dataset_->currentText().isEmpty())
-            session_->computeAttribution(dataset_->currentText(), method_->currentData().toString());
-    });
+    connect(run, &QPushButton::clicked, this, &HeadsView::requestAttribution);
     connect(session_, &Session::featuresReady, this, &HeadsView::onFeatures);
     connect(session_, &Session::attributionReady, this, &HeadsView::onAttribution);
+    connect(session_, &Session::workspaceOpened, this, [this] {
+        QSignalBlocker b(method_);
+        method_->setCurrentIndex(std::max(0, method_->findData(session_->defaultAttribution())));
+    });
+    // Results follow the recipe: what was computed for the old one is dropped at once (never shown under a
+    // name whose definition changed) and what was on screen is computed again.
     connect(session_, &Session::recipeChanged, this, [this] {
         const QString keep = dataset_->currentText();
         dataset_->clear();
         dataset_->addItems(session_->datasetNames());
         if (!keep.isEmpty()) dataset_->setCurrentText(keep);
+        available_.clear();
+        refreshCombos();
+        note_->setText(session_->observables().isEmpty() ? tr("Add an observable to see its heads.")
+                                                         : tr("Recipe changed: recomputing…"));
+        stale_ = true;
+        session_->computeFeatures(QStringLiteral("heads"));
+        requestAttribution();
     });
+}
+
+void HeadsView::requestAttribution() {
+    if (!dataset_->currentText().isEmpty())
+        session_->computeAttribution(QStringLiteral("heads"), dataset_->currentText(), method_->currentData().toString());
 }
 
 void HeadsView::onFeatures(const FeatureResults& r) {
@@ -151,10 +156,13 @@ void HeadsView::onFeatures(const FeatureResults& r) {
         available_[QStringLiteral("coupling: %1 → %2").arg(r.pairB, r.pairA)] = r.couplingBA;
     }
     note_->setText(tr("LayerNorm: %1").arg(r.lnMode));
+    stale_ = false;
     refreshCombos();
 }
 
 void HeadsView::onAttribution(const AttributionResults& r) {
+    for (auto it = available_.begin(); it != available_.end();)  // one attribution (dataset, method) at a time
+        it = it->first.startsWith(QStringLiteral("attribution")) ? available_.erase(it) : std::next(it);
     for (int k = 0; k < r.observables.size(); ++k)
         available_[QStringLiteral("attribution (%1): %2").arg(r.method, r.observables[k])] = r.maps[k];
     note_->setText(tr("attribution over %1 pairs of '%2'").arg(r.pairs).arg(r.dataset));
@@ -207,7 +215,7 @@ const HeadMatrix* HeadsView::matrix(const QString& name) const {
 void HeadsView::redraw() {
     const HeadMatrix* m[2] = {matrix(pick_[0]->currentText()), matrix(pick_[1]->currentText())};
     for (int s = 0; s < 2; ++s) {
-        if (m[s]) maps_[s]->setMatrix(*m[s]);
+        maps_[s]->setMatrix(m[s] ? *m[s] : HeadMatrix{});
         maps_[s]->setSelectedHead(selected_.layer, selected_.head);
     }
     model_->set(m[0], m[1]);
@@ -228,6 +236,6 @@ bool HeadsView::exportFigure(int side, const QString& file, int w, int h, double
     return maps_[side]->exportTo(file, w, h, scale);
 }
 
-QString HeadsView::tableCsv() const { return model_->csv(); }
+QString HeadsView::pickedQuantity(int side) const { return userPicked_[side] ? pick_[side]->currentText() : QString(); }
 
 }  // namespace obsprop::ui

@@ -32,7 +32,9 @@ class HeadsView : public QWidget {
     QTableView* table() const { return table_; }
     const HeadMatrix* matrix(const QString& name) const;
     bool exportFigure(int side, const QString& file, int w, int h, double scale) const;
-    QString tableCsv() const;
+    // The quantity the user (or the project's view state) chose for a side; empty while it is the default.
+    QString pickedQuantity(int side) const;
+    bool isStale() const { return stale_; }
 
   public Q_SLOTS:
     void setSelectedHead(obsprop::ui::HeadRef h);
@@ -44,6 +46,7 @@ class HeadsView : public QWidget {
     void onFeatures(const FeatureResults& r);
     void onAttribution(const AttributionResults& r);
     void refreshCombos();
+    void requestAttribution();
     void redraw();
 
     Session* session_;
@@ -59,6 +62,7 @@ class HeadsView : public QWidget {
     HeadRef selected_;
     QStringList order_;      // observables in the project's order, for defaults
     bool userPicked_[2] = {false, false};
+    bool stale_ = false;  // the recipe changed and the new features have not arrived
 };
 
 }  // namespace obsprop::ui

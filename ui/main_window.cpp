@@ -90,13 +90,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         Q_EMIT openFailed(e);
         showError(tr("Could not open"), e);
     });
-    connect(session_, &Session::recipeChanged, this, [this] {
-        if (session_->isOpen()) session_->computeFeatures();
-    });
-    connect(panel_, &ProjectPanel::lnModeChanged, this, [this] { session_->computeFeatures(); });
     connect(session_, &Session::dirtyChanged, this, &MainWindow::updateTitle);
-    connect(session_, &Session::jobFailed, this, [this](const QString& channel, const QString& e) {
-        status_->setText(tr("%1 failed: %2").arg(channel, e));
+    connect(session_, &Session::jobFailed, this, [this](const QString&, const QString& e) {
+        status_->setText(tr("Failed: %1").arg(e));  // the message starts with the analysis
     });
 
     autosave_ = new QTimer(this);
@@ -137,7 +133,7 @@ void MainWindow::buildMenus() {
 
     auto* view = menuBar()->addMenu(tr("&View"));
     view->addAction(tr("&Next Head"), QKeySequence(tr("Ctrl+J")), this, &MainWindow::nextHead);
-    view->addAction(tr("&Recompute"), QKeySequence::Refresh, this, [this] { session_->computeFeatures(); });
+    view->addAction(tr("&Recompute"), QKeySequence::Refresh, this, [this] { session_->computeFeatures(QStringLiteral("heads")); });
     view->addSeparator();
     view->addAction(tr("&Debug Overlay"), QKeySequence(Qt::Key_F12), this, &MainWindow::toggleOverlay);
 }
@@ -215,10 +211,8 @@ void MainWindow::onOpened() {
         updateRecentMenu(session_->projectFile().isEmpty() ? m.directory : session_->projectFile());
     }
     status_->setText(tr("Opened %1 (%2, %3 layers × %4 heads)").arg(m.directory, m.family).arg(m.layers).arg(m.heads));
-    session_->computeFeatures();
-    const QStringList ds = session_->datasetNames();
-    if (!ds.isEmpty() && !session_->observables().isEmpty()) session_->computeAttribution(ds.first(), QStringLiteral("patching"));
-    if (!session_->observables().isEmpty()) session_->computePaths(session_->observables().first().first, 50);
+    // The views computed what they show on recipeChanged; the Paths view also ranks once by default.
+    if (!session_->viewState()[QStringLiteral("paths")].isObject() && !session_->observables().isEmpty()) paths_->rank();
     restoreViewState();
     updateTitle();
     Q_EMIT modelOpened(m.directory);
@@ -257,12 +251,18 @@ void MainWindow::chooseProject() {
 }
 
 void MainWindow::storeViewState() {
+    // A key is written when the project had it or when it differs from the default, so opening and saving a
+    // project without touching anything writes the same bytes.
     QJsonObject v = session_->viewState();
-    v[QStringLiteral("selected_head")] = selected_.valid() ? QJsonArray{selected_.layer, selected_.head} : QJsonArray{};
-    v[QStringLiteral("tab")] = tabs_->currentIndex();
-    v[QStringLiteral("heatmap_left")] = heads_->quantity(0);
-    v[QStringLiteral("heatmap_right")] = heads_->quantity(1);
-    v[QStringLiteral("paths")] = paths_->state();
+    auto put = [&v](const QString& key, const QJsonValue& value, bool isDefault) {
+        if (!isDefault || v.contains(key)) v[key] = value;
+    };
+    put(QStringLiteral("selected_head"), selected_.valid() ? QJsonArray{selected_.layer, selected_.head} : QJsonArray{},
+        !selected_.valid());
+    put(QStringLiteral("tab"), tabs_->currentIndex(), tabs_->currentIndex() == 0);
+    put(QStringLiteral("heatmap_left"), heads_->pickedQuantity(0), heads_->pickedQuantity(0).isEmpty());
+    put(QStringLiteral("heatmap_right"), heads_->pickedQuantity(1), heads_->pickedQuantity(1).isEmpty());
+    put(QStringLiteral("paths"), paths_->state(), !paths_->hasSearched());
     session_->setViewState(v);
 }
 
@@ -363,23 +363,12 @@ bool MainWindow::exportAll(const QString& dir) {
         for (const char* ext : {"png", "svg", "pdf"})
             ok = heads_->exportFigure(0, QStringLiteral("%1/heatmap_%2.%3").arg(dir, stem, QLatin1String(ext)), 900, 700, 2.0) && ok;
     }
-    heads_->setQuantity(0, left);
-    // The other views as they stand (their current selection), figures and the numbers drawn.
+    if (!left.isEmpty()) heads_->setQuantity(0, left);
+    // The other views as they stand (their current selection).
     ok = coupling_->exportFigure(dir + QStringLiteral("/coupling.png"), 1200, 600, 2.0) && ok;
     ok = svd_->exportFigure(dir + QStringLiteral("/svd.png"), 900, 600, 2.0) && ok;
     ok = steering_->exportFigure(dir + QStringLiteral("/steering.png"), 900, 600, 2.0) && ok;
-    const std::pair<const char*, QString> tables[] = {
-        {"heads_table.csv", heads_->tableCsv()},       {"coupling_heads.csv", coupling_->tableCsv()},
-        {"coupling_tokens.csv", coupling_->scatterCsv()}, {"svd_head.csv", svd_->tableCsv()},
-        {"paths_view.csv", paths_->tableCsv()},        {"steering.csv", steering_->tableCsv()},
-        {"prompts_view.csv", prompts_->tableCsv()}};
-    for (const auto& [name, text] : tables) {
-        QSaveFile csv(dir + QLatin1Char('/') + QLatin1String(name));
-        if (csv.open(QIODevice::WriteOnly)) {
-            csv.write(text.toUtf8());
-            ok = csv.commit() && ok;
-        }
-    }
+    // Every table, exactly as `obsprop export` writes them (the core's export, in the background).
     session_->exportTables(dir);
     status_->setText(ok ? tr("Exporting tables to %1…").arg(dir) : tr("Some figures could not be written to %1").arg(dir));
     return ok;

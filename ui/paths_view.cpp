@@ -12,6 +12,7 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include "csv.h"
 #include "session.h"
 
 namespace obsprop::ui {
@@ -152,12 +153,32 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     detail_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     lay->addWidget(detail_);
 
-    connect(rank_, &QPushButton::clicked, this, &PathsView::rank);
+    connect(rank_, &QPushButton::clicked, this, [this] {
+        searched_ = true;  // a choice of the user's: saved with the project's view state
+        rank();
+    });
     connect(method_, &QComboBox::currentIndexChanged, this, &PathsView::updateControls);
+    // Any choice made here is view state worth saving with the project.
+    auto touched = [this] { searched_ = true; };
+    connect(method_, &QComboBox::currentIndexChanged, this, touched);
+    connect(dataset_, &QComboBox::currentIndexChanged, this, touched);
+    connect(observable_, &QComboBox::currentIndexChanged, this, touched);
+    for (QSpinBox* box : {keep_, width_, length_}) connect(box, &QSpinBox::valueChanged, this, touched);
     connect(table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &PathsView::onCurrentRowChanged);
     connect(table_, &QTableView::doubleClicked, this, &PathsView::onActivated);
-    connect(session_, &Session::recipeChanged, this, &PathsView::refreshChoices);
+    connect(session_, &Session::recipeChanged, this, [this] {
+        refreshChoices();
+        if (!results_) return;
+        // Computed for the old recipe: dropped at once, and the same search run again.
+        results_.reset();
+        model_->clear();
+        detail_->clear();
+        stack_->setCurrentWidget(placeholder_);
+        placeholder_->setText(tr("Recipe changed: recomputing…"));
+        rank();
+    });
     connect(session_, &Session::workspaceOpened, this, [this] {
+        searched_ = false;
         results_.reset();
         model_->clear();
         status_->clear();
@@ -178,7 +199,7 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
                                  .arg(r.scored)
                                  .arg(r.pairs == r.pairsGiven ? QString::number(r.pairs)
                                                               : tr("%1 of %2").arg(r.pairs).arg(r.pairsGiven))
-                                 .arg(width_->value()) +
+                                 .arg(r.beamWidth) +
                              (r.pairs < r.pairsGiven ? tr(" Pairs whose two prompts differ in length are left out.") : QString()));
         else
             status_->setText(tr("%1: top %2 of %3 paths scored (data-free, norm-comparison rule).")
@@ -202,13 +223,15 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
                              .arg(d.path, d.observable, parts.join(QStringLiteral("; "))));
     });
     connect(session_, &Session::jobFailed, this, [this](const QString& channel, const QString& msg) {
-        if (channel == QLatin1String("path-detail")) detail_->setText(tr("Comparison failed: %1").arg(msg));
-        if (channel != QLatin1String("paths")) return;
-        status_->setText(tr("Ranking failed: %1").arg(msg));
+        if (channel == QLatin1String("path comparison/paths")) detail_->setText(msg);
+        if (!channel.startsWith(QLatin1String("path ")) || !channel.endsWith(QLatin1String("/paths")) ||
+            channel.startsWith(QLatin1String("path comparison")))
+            return;
+        status_->setText(msg);
     });
     // Re-enable Rank however the job ends (finished, failed, superseded or cancelled).
     connect(&session_->jobs(), &JobTracker::finished, this, [this](const QString& channel, bool) {
-        if (channel == QLatin1String("paths")) updateControls();
+        if (channel.endsWith(QLatin1String("/paths"))) updateControls();
     });
     refreshChoices();
 }
@@ -249,7 +272,10 @@ void PathsView::refreshChoices() {
     dataset_->clear();
     dataset_->addItems(session_->datasetNames());
     dataset_->setCurrentIndex(std::max(0, dataset_->findText(keepDataset)));
-    if (session_->isOpen()) length_->setMaximum(std::max(1, session_->modelInfo().layers));
+    if (session_->isOpen()) {
+        QSignalBlocker blockLength(length_);
+        length_->setMaximum(std::max(1, session_->modelInfo().layers));
+    }
     updateControls();
 }
 
@@ -259,18 +285,19 @@ void PathsView::rank() {
     if (method() == Method::PathPatching) {
         if (dataset_->currentText().isEmpty()) return updateControls();
         status_->setText(tr("Searching the paths of %1 on %2…").arg(observable(), dataset_->currentText()));
-        session_->computePathSearch(observable(), dataset_->currentText(), width_->value(), length_->value());
+        session_->computePathSearch(QStringLiteral("paths"), observable(), dataset_->currentText(), width_->value(),
+                                    length_->value());
         return;
     }
     status_->setText(tr("Ranking the paths of %1…").arg(observable()));
-    session_->computePaths(observable(), keep());
+    session_->computePaths(QStringLiteral("paths"), observable(), keep());
 }
 
 void PathsView::onCurrentRowChanged(const QModelIndex& current) {
     if (!current.isValid() || !results_) return;
     const PathRow& r = model_->row(proxy_->mapToSource(current).row());
     Q_EMIT headSelected(r.nodes.front());
-    session_->computePathDetail(r.nodes, results_->observable);
+    session_->computePathDetail(QStringLiteral("paths"), r.nodes, results_->observable);
 }
 
 void PathsView::onActivated(const QModelIndex& index) {
@@ -295,6 +322,7 @@ void PathsView::restoreState(const QJsonObject& s) {
     keep_->setValue(s[QStringLiteral("keep")].toInt(keep_->value()));
     width_->setValue(s[QStringLiteral("beam_width")].toInt(width_->value()));
     length_->setValue(s[QStringLiteral("max_length")].toInt(length_->value()));
+    searched_ = true;
     rank();
 }
 

@@ -51,11 +51,12 @@ class PathsView : public QWidget {
 
     // The choices, for the project's view state: {"method": "norm"|"patching", "observable", "dataset",
     // "keep", "beam_width", "max_length"}. restoreState sets them and runs the ranking or search.
+    QString tableCsv() const;  // the table as sorted
     QJsonObject state() const;
+    bool hasSearched() const { return searched_; }  // ranked or searched since opening (or restored)
     void restoreState(const QJsonObject& s);
 
     // In the order shown: "rank,path,norm" (norm ranking) or "rank,path,length,score,sd,feature_norm" (beam search).
-    QString tableCsv() const;
 
   public Q_SLOTS:
     void rank();
@@ -65,6 +66,7 @@ class PathsView : public QWidget {
     void pathActivated(std::vector<obsprop::ui::HeadRef> path, QString observable);
 
   private:
+    bool searched_ = false;
     void refreshChoices();
     void updateControls();
     void onCurrentRowChanged(const QModelIndex& current);

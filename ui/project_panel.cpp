@@ -6,6 +6,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QTreeWidget>
 #include <QVBoxLayout>
@@ -61,6 +62,10 @@ ProjectPanel::ProjectPanel(Session* session, QWidget* parent) : QWidget(parent),
     ln_->addItem(tr("approximate (√d/ρ)γ"), QStringLiteral("approx"));
     ln_->addItem(tr("exact at a prompt"), QStringLiteral("exact"));
     form->addRow(tr("LayerNorm"), ln_);
+    lnDataset_ = new QComboBox(this);
+    lnDataset_->setObjectName(QStringLiteral("lnDataset"));
+    lnDataset_->setToolTip(tr("The dataset whose prompts give the selected observable's ρ and exact linearisation points"));
+    form->addRow(tr("ρ from"), lnDataset_);
     v->addLayout(form);
 
     connect(add, &QPushButton::clicked, this, &ProjectPanel::addFromInput);
@@ -72,8 +77,16 @@ ProjectPanel::ProjectPanel(Session* session, QWidget* parent) : QWidget(parent),
     connect(ln_, &QComboBox::currentIndexChanged, this, [this] {
         const QString mode = ln_->currentData().toString();
         if (mode == session_->lnMode()) return;
-        session_->setLnMode(mode);
+        session_->setLnMode(mode);  // a recipe edit: every view recomputes
         Q_EMIT lnModeChanged(mode);
+    });
+    connect(observables_, &QListWidget::currentRowChanged, this, &ProjectPanel::showLnDataset);
+    connect(lnDataset_, &QComboBox::activated, this, [this] {
+        auto* item = observables_->currentItem();
+        if (!item) return;
+        const QString err = session_->setObservableLnDataset(item->data(Qt::UserRole).toString(), lnDataset_->currentText());
+        error_->setText(err);
+        error_->setVisible(!err.isEmpty());
     });
     connect(session_, &Session::recipeChanged, this, &ProjectPanel::refresh);
     connect(session_, &Session::workspaceOpened, this, &ProjectPanel::refresh);
@@ -82,6 +95,25 @@ ProjectPanel::ProjectPanel(Session* session, QWidget* parent) : QWidget(parent),
 void ProjectPanel::addFromInput() {
     const QString text = input_->text().trimmed();
     if (text.isEmpty()) return;
+    const QString name = session_->observableNameOf(text);
+    if (!name.isEmpty() && session_->hasObservable(name)) {
+        // Replacing changes what every result under that name means: ask first.
+        auto* ask = new QMessageBox(QMessageBox::Question, tr("Replace observable"),
+                                    tr("An observable named \"%1\" exists. Replace its definition? Every result "
+                                       "computed for it is recomputed.").arg(name),
+                                    QMessageBox::Yes | QMessageBox::Cancel, this);
+        ask->setObjectName(QStringLiteral("replaceObservable"));
+        ask->setAttribute(Qt::WA_DeleteOnClose);
+        connect(ask, &QMessageBox::finished, this, [this, text](int result) {
+            if (result == QMessageBox::Yes) add(text);
+        });
+        ask->open();
+        return;
+    }
+    add(text);
+}
+
+void ProjectPanel::add(const QString& text) {
     // "name = expr" names it; otherwise the parser names it after the expression.
     const QString err = session_->addObservable(QString(), text);
     if (err.isEmpty()) {
@@ -106,6 +138,8 @@ void ProjectPanel::refresh() {
     row(tr("Context"), QString::number(m.context));
     row(tr("Weights"), QStringLiteral("%1 MiB").arg(m.checkpointBytes / 1048576.0, 0, 'f', 1));
 
+    const int current = observables_->currentRow();
+    QSignalBlocker blockList(observables_);
     observables_->clear();
     for (const auto& [name, expr] : session_->observables()) {
         auto* item = new QListWidgetItem(QStringLiteral("%1 = %2").arg(name, expr), observables_);
@@ -120,6 +154,17 @@ void ProjectPanel::refresh() {
     datasets_->addItems(session_->datasetNames());
     QSignalBlocker b(ln_);
     ln_->setCurrentIndex(std::max(0, ln_->findData(session_->lnMode())));
+    observables_->setCurrentRow(std::min(std::max(current, 0), observables_->count() - 1));
+    showLnDataset();
+}
+
+void ProjectPanel::showLnDataset() {
+    QSignalBlocker b(lnDataset_);
+    lnDataset_->clear();
+    lnDataset_->addItems(session_->datasetNames());
+    auto* item = observables_->currentItem();
+    lnDataset_->setEnabled(item != nullptr);
+    if (item) lnDataset_->setCurrentText(session_->observableLnDataset(item->data(Qt::UserRole).toString()));
 }
 
 }  // namespace obsprop::ui

@@ -1,5 +1,6 @@
 // The project panel: the open model's architecture, the observables (add by typing `name = expression`,
-// with the parser's error shown inline; remove), the datasets and the LayerNorm treatment.
+// with the parser's error shown inline; a name already in use asks before it is replaced; remove; the
+// selected observable's LayerNorm dataset), the datasets and the LayerNorm treatment.
 #pragma once
 
 #include <QWidget>
@@ -22,6 +23,7 @@ class ProjectPanel : public QWidget {
     QLineEdit* observableInput() const { return input_; }
     QLabel* errorLabel() const { return error_; }
     QListWidget* observableList() const { return observables_; }
+    QComboBox* lnDatasetBox() const { return lnDataset_; }
 
   Q_SIGNALS:
     void lnModeChanged(const QString& mode);
@@ -29,6 +31,8 @@ class ProjectPanel : public QWidget {
   private:
     void refresh();
     void addFromInput();
+    void add(const QString& text);
+    void showLnDataset();
 
     Session* session_;
     QTreeWidget* model_ = nullptr;
@@ -37,6 +41,7 @@ class ProjectPanel : public QWidget {
     QLineEdit* input_ = nullptr;
     QLabel* error_ = nullptr;
     QComboBox* ln_ = nullptr;
+    QComboBox* lnDataset_ = nullptr;
 };
 
 }  // namespace obsprop::ui

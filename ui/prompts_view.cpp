@@ -15,16 +15,10 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include "csv.h"
 #include "session.h"
 
 namespace obsprop::ui {
-
-namespace {
-QString csvField(const QString& s) {
-    if (!s.contains(QLatin1Char(',')) && !s.contains(QLatin1Char('"')) && !s.contains(QLatin1Char('\n'))) return s;
-    return QLatin1Char('"') + QString(s).replace(QStringLiteral("\""), QStringLiteral("\"\"")) + QLatin1Char('"');
-}
-}  // namespace
 
 // One row per prompt; the observables' values follow the fixed columns. Qt::UserRole = sort key.
 class PromptTableModel : public QAbstractTableModel {
@@ -147,7 +141,7 @@ PromptsView::PromptsView(Session* session, QWidget* parent) : QWidget(parent), s
         stack_->setCurrentWidget(table_);
     });
     connect(session_, &Session::jobFailed, this, [this](const QString& channel, const QString& msg) {
-        if (channel == QLatin1String("prompts")) status_->setText(tr("Could not compute the prompts: %1").arg(msg));
+        if (channel.endsWith(QLatin1String("/prompts"))) status_->setText(msg);
     });
     refreshChoices();
     request();
@@ -176,7 +170,7 @@ void PromptsView::request() {
         stack_->setCurrentWidget(placeholder_);
     }
     status_->setText(tr("Computing the prompts of %1…").arg(dataset()));
-    session_->computePrompts(dataset());
+    session_->computePrompts(QStringLiteral("prompts"), dataset());
 }
 
 QDialog* PromptsView::editDataset() {

@@ -30,10 +30,10 @@ class PromptsView : public QWidget {
     QPushButton* editButton() const { return edit_; }
     QTableView* table() const { return table_; }
     QAbstractItemModel* model() const;
+    QString tableCsv() const;  // the table as sorted
     const std::optional<PromptResults>& results() const { return results_; }
 
     // "text,name,gender,name_position,tokens,<observable>...": the rows shown.
-    QString tableCsv() const;
 
   public Q_SLOTS:
     // Opens the (window-modal) editor for the current dataset; returns it for tests.

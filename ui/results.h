@@ -33,6 +33,7 @@ struct FeatureResults {
     std::vector<HeadMatrix> norms;  // one per observable
     QString pairA, pairB;
     HeadMatrix cosine, couplingAB, couplingBA;  // empty when fewer than two observables
+    quint64 generation = 0;                     // the recipe generation it was computed for
 };
 
 // Attribution of each observable to heads, averaged over the dataset's prompt pairs.
@@ -42,6 +43,7 @@ struct AttributionResults {
     int pairs = 0;
     QStringList observables;
     std::vector<HeadMatrix> maps;  // one per observable
+    quint64 generation = 0;
 };
 
 // For one head: SVD alignment of its OV circuit with the observables' features.
@@ -51,19 +53,33 @@ struct SvdResults {
     QStringList observables;
     std::vector<std::vector<double>> absCosine; // [observable][singular index] |cos(y, v_i)|
     std::vector<double> layerNormCheck;         // [observable] cos(exact-LN feature, approx-LN feature)
+    QStringList layerNormDatasets;              // [observable] whose mean residual the check used
     double expectedLayerNormCosine = 0;         // √(1 − 1/(d−1))
+};
+
+// Every head's coupling C(a→b) against its attribution ratio b/a (core: analyses::coupling_heads).
+struct CouplingHeadPoint {
+    HeadRef head;
+    double coupling = 0, attributionA = 0, attributionB = 0, ratio = 0;
+};
+
+struct CouplingHeads {
+    QString a, b, dataset, method;
+    std::vector<CouplingHeadPoint> points;  // heads with a finite ratio
 };
 
 // For one head and two observables: token scores over the dataset and the predicted coupling.
 struct CouplingScatter {
     HeadRef head;
-    QString a, b;
+    QString a, b, dataset;
     std::vector<double> s1, s2;  // y_a·x, y_b·x over the dataset's tokens
     double slope = 0, intercept = 0, r2 = 0;
     double predicted = 0;       // C(a→b)
     double normA = 0;           // ‖y_a‖
     double residualNorm = 0;    // ‖y_b − C y_a‖
     double meanTokenNorm = 0;   // mean ‖x‖ over the tokens: r of the Theorem-2 band
+    std::vector<double> bandK, bandLow, bandHigh;  // the Theorem-2 band, computed in core
+    double halfWidthAtZero = 0;                    // its half-width at s₁ = 0: r·‖y_b − C y_a‖
 };
 
 // One path of the Paths view: a ranked two-head virtual head (data-free feature norm) or a path found by the
@@ -82,6 +98,7 @@ struct PathResults {
     QString dataset;             // beam search: the pairs' dataset
     int pairs = 0, pairsGiven = 0;  // beam search: pairs used (aligned) of those given
     qulonglong scored = 0;       // paths scored
+    int beamWidth = 0;           // beam search: paths kept per length
     std::vector<PathRow> rows;   // best first
 };
 
@@ -96,7 +113,20 @@ struct PathDetail {
     std::vector<double> cosines;  // per observable, with the chosen observable's vector
 };
 
-// One steering vector applied with one multiplier.
+// A steering vector as the session holds it: stable id, what it is made of, its multiplier and slider range.
+struct SteeringVectorSpec {
+    quint64 id = 0;
+    QString name;
+    QString observable;
+    std::vector<HeadRef> path;
+    int layer = -1;                 // -1: the path's first layer
+    QString position = QStringLiteral("name");
+    bool normalize = true;
+    double alpha = 0;
+    double range = 300;
+};
+
+// Steering vectors applied with their multipliers.
 struct SteeringResults {
     QString vectorName;   // e.g. "head 3.1 (subj)"
     double alpha = 0;

@@ -1,6 +1,13 @@
-// One open model or project: the GUI's engine. It owns the workspace (model, tokenizer, observables,
-// datasets, settings), starts every analysis as a background job and hands results to the views as
-// immutable value types through typed signals. Views never compute; they ask the session.
+// One open model or project: the GUI's engine. It owns the workspace (the recipe: model, observables,
+// datasets, settings) and the steering vectors, and computes every number through the core analysis layer
+// (analyses/run.h) as background jobs, handing the reports to the views as value types through typed
+// signals. Views never compute; they ask the session and draw what comes back.
+//
+// Results follow the recipe: every edit (observable, dataset, LayerNorm mode) makes a new snapshot with a new
+// generation and emits recipeChanged at once; results computed for an older generation are never delivered.
+// View state (tabs, selection, autosave) and saving never make a new snapshot, so they invalidate nothing.
+// Each request names its consumer (a view): jobs run in one channel per consumer and analysis, so one view's
+// request never cancels another's; a failure names the analysis.
 #pragma once
 
 #include <QJsonObject>
@@ -14,20 +21,12 @@
 namespace obsprop {
 class Workspace;
 }
+namespace obsprop::analyses {
+class Analysis;
+class SteeringPlan;
+}  // namespace obsprop::analyses
 
 namespace obsprop::ui {
-
-// A steering vector: the feature of a head (one entry in `path`) or of a virtual head, for an observable,
-// added at blocks.{layer}.hook_resid_pre (layer -1 = the path's first layer).
-struct SteeringVectorSpec {
-    QString name;
-    QString observable;
-    std::vector<HeadRef> path;
-    int layer = -1;
-    bool normalize = true;
-    double alpha = 0;
-    double range = 300;
-};
 
 class Session : public QObject {
     Q_OBJECT
@@ -40,9 +39,13 @@ class Session : public QObject {
     ModelInfo modelInfo() const { return info_; }
     QString projectFile() const { return projectFile_; }
     bool isDirty() const { return dirty_; }
+    // Bumped by every recipe edit; results carry the generation they were computed for.
+    quint64 generation() const { return generation_; }
+    // The current snapshot with its resolved settings (null when nothing is open).
+    std::shared_ptr<const analyses::Analysis> analysis() const { return analysis_; }
 
     // Opening runs in the background; workspaceOpened or openFailed follows. The current workspace stays
-    // until the new one is ready, so a failed open loses nothing.
+    // until the new one is ready, so a failed open loses nothing. Opening never marks the project modified.
     void openModel(const QString& dir);
     void openProject(const QString& file);
     // After restoring a recovery file: the work is unsaved and belongs to no file yet.
@@ -52,40 +55,51 @@ class Session : public QObject {
     // The project as a recovery file would hold it (JSON text); empty when nothing is open.
     QByteArray serializeProject() const;
 
-    // Recipe editing (instant). addObservable returns an error message ("column 5: ...") or empty.
+    // Recipe editing (instant). addObservable returns an error message ("column 5: ...") or empty; it replaces
+    // an observable of the same name (ask the user first: observableNameOf tells the name a text defines).
     QString addObservable(const QString& name, const QString& expr);
+    QString observableNameOf(const QString& text) const;  // empty when the text does not parse
+    bool hasObservable(const QString& name) const;
     void removeObservable(const QString& name);
     QList<QPair<QString, QString>> observables() const;   // (name, expression)
     QStringList observableWarnings(const QString& name) const;
+    QString observableLnDataset(const QString& name) const;  // as resolved
+    QString setObservableLnDataset(const QString& name, const QString& dataset);  // error or empty
     QStringList datasetNames() const;
     QString datasetText(const QString& name) const;       // templates and names as editable text
     QString setDatasetText(const QString& name, const QString& text);  // error or empty
     QString lnMode() const;
     void setLnMode(const QString& mode);
+    QString defaultAttribution() const;  // the project's attribution method
 
     QJsonObject viewState() const;
-    void setViewState(const QJsonObject& state);  // marks the project dirty
+    void setViewState(const QJsonObject& state);  // neither dirty nor a new snapshot
 
-    // Analyses: each replaces a running job of the same kind.
-    void computeFeatures(const QString& pairA = {}, const QString& pairB = {});
-    void computeAttribution(const QString& dataset, const QString& method);
-    void computeHeadDetail(HeadRef head, const QString& dataset);
-    void computeCouplingScatter(HeadRef head, const QString& a, const QString& b, const QString& dataset);
-    void computePaths(const QString& observable, int keep);
-    // Beam search by path patching over `dataset`'s pairs (same channel "paths" as computePaths).
-    void computePathSearch(const QString& observable, const QString& dataset, int beamWidth, int maxLength);
-    // A path's feature vector for every observable, compared with the chosen observable's.
-    void computePathDetail(const std::vector<HeadRef>& path, const QString& observable);
-    void computePrompts(const QString& dataset);
+    // Analyses. `consumer` names the view asking (its own channel); results go to every listener.
+    void computeFeatures(const QString& consumer, const QString& pairA = {}, const QString& pairB = {});
+    void computeAttribution(const QString& consumer, const QString& dataset, const QString& method);
+    void computeHeadDetail(const QString& consumer, HeadRef head);
+    // Every head's C(a→b) beside its attribution ratio b/a over `dataset` (method: the project's).
+    void computeCouplingHeads(const QString& consumer, const QString& a, const QString& b, const QString& dataset);
+    void computeCouplingScatter(const QString& consumer, HeadRef head, const QString& a, const QString& b,
+                                const QString& dataset);
+    void computePaths(const QString& consumer, const QString& observable, int keep);
+    void computePathSearch(const QString& consumer, const QString& observable, const QString& dataset, int beamWidth,
+                           int maxLength);
+    void computePathDetail(const QString& consumer, const std::vector<HeadRef>& path, const QString& observable);
+    void computePrompts(const QString& consumer, const QString& dataset);
     // Every table of the project into `dir` (CSV + JSON + manifest), exactly as `obsprop export` writes them.
     void exportTables(const QString& dir);
 
-    // Steering: vectors with their multipliers, on a dataset. setSteering prepares the gradients (a job);
+    // Steering: the session owns the vectors (saved with the project). Any change prepares them again (a job);
     // afterwards predictSteering() is instant and requestExactSteering() runs a forward pass (latest wins).
-    void setSteering(const std::vector<SteeringVectorSpec>& vectors, const QString& dataset);
     const std::vector<SteeringVectorSpec>& steeringVectors() const { return steering_; }
-    void setSteeringAlpha(int index, double alpha);
-    void setSteeringRange(int index, double range);
+    quint64 addSteeringVector(SteeringVectorSpec spec);  // returns its id
+    void removeSteeringVector(quint64 id);
+    void setSteeringAlpha(quint64 id, double alpha);
+    void setSteeringRange(quint64 id, double range);
+    QString steeringDataset() const { return steeringDataset_; }
+    void setSteeringDataset(const QString& dataset);
     SteeringResults predictSteering() const;
     void requestExactSteering();
     bool isSteeringPrepared() const;
@@ -100,32 +114,37 @@ class Session : public QObject {
     void attributionReady(const obsprop::ui::AttributionResults& r);
     void headDetailReady(const obsprop::ui::SvdResults& r);
     void couplingReady(const obsprop::ui::CouplingScatter& r);
+    void couplingHeadsReady(const obsprop::ui::CouplingHeads& r);
     void pathsReady(const obsprop::ui::PathResults& r);
     void pathDetailReady(const obsprop::ui::PathDetail& d);
     void promptsReady(const obsprop::ui::PromptResults& r);
+    void steeringVectorsChanged();  // added, removed, or a project opened
     void steeringPrepared();
     void steeringReady(const obsprop::ui::SteeringResults& r);
     void exportFinished(const QString& dir, int files);
+    // `channel` is "<analysis>/<consumer>"; the message starts with the analysis that failed.
     void jobFailed(const QString& channel, const QString& message);
 
   private:
     void setDirty(bool d);
     void adopt(std::shared_ptr<Workspace> ws, const QString& projectFile);
-    std::shared_ptr<const Workspace> snapshot() const;
-    void publish();  // a new immutable snapshot after an edit
+    void publish();  // a new snapshot (and generation) after a recipe edit
+    void prepareSteering();
+    template <typename R>
+    void run(const QString& analysis, const QString& consumer, std::function<R(const analyses::Analysis&, const ProgressFn&)> work,
+             std::function<void(const R&)> deliver);
 
     JobTracker jobs_;
-    std::shared_ptr<Workspace> ws_;             // edited on the GUI thread only
-    std::shared_ptr<const Workspace> frozen_;   // what jobs read
-    struct Derived;
-    std::shared_ptr<Derived> derived_;           // what jobs computed from frozen_ and may reuse
+    std::shared_ptr<Workspace> ws_;                          // edited on the GUI thread only
+    std::shared_ptr<const analyses::Analysis> analysis_;     // the snapshot jobs read
+    quint64 generation_ = 0;
     ModelInfo info_;
     QString projectFile_;
     bool dirty_ = false;
     std::vector<SteeringVectorSpec> steering_;
+    quint64 nextSteeringId_ = 1;
     QString steeringDataset_;
-    struct SteeringState;
-    std::shared_ptr<const SteeringState> steeringState_;
+    std::shared_ptr<const analyses::SteeringPlan> steeringPlan_;
     quint64 steeringGeneration_ = 0;
 };
 

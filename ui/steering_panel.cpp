@@ -21,16 +21,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include "csv.h"
 #include "plot_export.h"
 #include "qcp.h"
 
 namespace obsprop::ui {
 
 namespace {
-QString csvField(const QString& s) {
-    if (!s.contains(QLatin1Char(',')) && !s.contains(QLatin1Char('"')) && !s.contains(QLatin1Char('\n'))) return s;
-    return QLatin1Char('"') + QString(s).replace(QStringLiteral("\""), QStringLiteral("\"\"")) + QLatin1Char('"');
-}
 const QColor kPredicted(31, 119, 180), kExact(230, 110, 0), kStale(190, 190, 190);
 }  // namespace
 
@@ -151,23 +148,25 @@ SteeringPanel::SteeringPanel(Session* session, QWidget* parent) : QWidget(parent
         drawBars();
     });
     connect(add_, &QPushButton::clicked, this, &SteeringPanel::addSelectedHead);
-    connect(dataset_, &QComboBox::currentTextChanged, this, [this] { if (!vectors_.empty()) applyVectors(); });
-    connect(session_, &Session::workspaceOpened, this, [this] {
-        vectors_ = session_->steeringVectors();  // the project's; recipeChanged follows and prepares them
-        pending_ = preparing_ = false;
-        clearResults();
+    connect(dataset_, &QComboBox::currentTextChanged, this, [this](const QString& d) {
+        session_->setSteeringDataset(d);  // prepares the vectors again on the new prompts
+        awaitPreparation();
+    });
+    // The session owns the vectors: the panel shows them and forwards what the user does.
+    connect(session_, &Session::steeringVectorsChanged, this, [this] {
         rebuildRows();
+        awaitPreparation();
     });
     connect(session_, &Session::recipeChanged, this, [this] {
         refreshChoices();
-        if (!vectors_.empty()) applyVectors();  // observables or prompts changed
+        awaitPreparation();  // the session prepares the vectors again for the new recipe
     });
     connect(session_, &Session::steeringPrepared, this, [this] { preparing_ = false; });
     connect(session_, &Session::steeringReady, this, &SteeringPanel::onSteering);
     connect(session_, &Session::jobFailed, this, [this](const QString& channel, const QString& msg) {
-        if (channel != QLatin1String("steer")) return;
+        if (!channel.startsWith(QLatin1String("steering/"))) return;
         pending_ = preparing_ = false;
-        error_->setText(tr("Steering failed: %1").arg(msg));
+        error_->setText(msg);
         error_->show();
         drawBars();
     });
@@ -177,6 +176,7 @@ SteeringPanel::SteeringPanel(Session* session, QWidget* parent) : QWidget(parent
 }
 
 QAbstractItemModel* SteeringPanel::model() const { return model_; }
+const std::vector<SteeringVectorSpec>& SteeringPanel::vectors() const { return session_->steeringVectors(); }
 QString SteeringPanel::dataset() const { return dataset_->currentText(); }
 const SteeringPanel::Row* SteeringPanel::rowAt(int i) const {
     return i >= 0 && i < static_cast<int>(rows_.size()) ? &rows_[static_cast<std::size_t>(i)] : nullptr;
@@ -187,7 +187,7 @@ void SteeringPanel::refreshChoices() {
     QStringList names;
     for (const auto& o : session_->observables()) names << o.first;
     for (auto [box, items] : {std::pair{observable_, names}, std::pair{dataset_, session_->datasetNames()}}) {
-        const QString keep = box->currentText();
+        const QString keep = box == dataset_ ? session_->steeringDataset() : box->currentText();
         QSignalBlocker block(box);
         box->clear();
         box->addItems(items);
@@ -216,16 +216,12 @@ void SteeringPanel::addPath(std::vector<HeadRef> path, QString observable) {
     s.observable = observable;
     s.path = std::move(path);
     s.normalize = normalize_->isChecked();
-    vectors_.push_back(s);
-    rebuildRows();
-    applyVectors();
+    session_->addSteeringVector(s);  // steeringVectorsChanged rebuilds the rows
 }
 
 void SteeringPanel::removeVector(int index) {
-    if (index < 0 || index >= static_cast<int>(vectors_.size())) return;
-    vectors_.erase(vectors_.begin() + index);
-    rebuildRows();
-    applyVectors();
+    if (index < 0 || index >= static_cast<int>(vectors().size())) return;
+    session_->removeSteeringVector(vectors()[static_cast<std::size_t>(index)].id);
 }
 
 void SteeringPanel::rebuildRows() {
@@ -235,6 +231,7 @@ void SteeringPanel::rebuildRows() {
     rows_.clear();
     delete empty_;
     empty_ = nullptr;
+    const auto& vectors_ = vectors();
     if (vectors_.empty()) {
         empty_ = new QLabel(tr("No steering vectors: select a head and press Add, or double-click a path."),
                             rowsBox_);
@@ -287,18 +284,16 @@ void SteeringPanel::rebuildRows() {
 
 void SteeringPanel::setRange(int i, double range) {
     const Row& r = rows_[static_cast<std::size_t>(i)];
-    vectors_[static_cast<std::size_t>(i)].range = range;
-    session_->setSteeringRange(i, range);  // saved with the project
+    session_->setSteeringRange(vectors()[static_cast<std::size_t>(i)].id, range);  // saved with the project
     r.alpha->setSingleStep(range / 100);
     r.alpha->setRange(-range, range);  // clamps α (and reports it) when it falls outside
     QSignalBlocker block(r.slider);
     r.slider->setValue(static_cast<int>(std::lround(r.alpha->value() / range * kSliderSteps)));
 }
 
-void SteeringPanel::applyVectors() {
+void SteeringPanel::awaitPreparation() {
     debounce_->stop();
-    session_->setSteering(vectors_, dataset());
-    preparing_ = pending_ = !vectors_.empty() && session_->isOpen();
+    preparing_ = pending_ = !vectors().empty() && session_->isOpen() && !session_->observables().isEmpty();
     clearResults();
 }
 
@@ -311,15 +306,14 @@ void SteeringPanel::clearResults() {
 }
 
 void SteeringPanel::setAlpha(int index, double alpha) {
-    vectors_[static_cast<std::size_t>(index)].alpha = alpha;
-    session_->setSteeringAlpha(index, alpha);
+    session_->setSteeringAlpha(vectors()[static_cast<std::size_t>(index)].id, alpha);
     if (session_->isSteeringPrepared()) prediction_ = session_->predictSteering();  // instant
     debounce_->start();  // the exact run: latest wins, each move restarts the wait
     drawBars();
 }
 
 void SteeringPanel::onSteering(const SteeringResults& r) {
-    if (preparing_ || vectors_.empty()) return;  // computed for a vector list that has since changed
+    if (preparing_ || vectors().empty()) return;  // computed for a vector list that has since changed
     error_->hide();
     if (!r.exact) {
         prediction_ = r;
@@ -358,7 +352,7 @@ void SteeringPanel::drawBars() {
     // Never magnify rounding noise (e.g. ±1e-8 at α = 0) into bars that look like an effect.
     if (yr.size() < 1e-3) yr = QCPRange(std::min(yr.lower, -0.05), std::max(yr.upper, 0.05));
     plot_->yAxis->setRange(yr.lower - 0.08 * yr.size() - 1e-9, yr.upper + 0.2 * yr.size() + 1e-9);
-    placeholder_->setText(vectors_.empty() ? tr("Add a steering vector to see its effect on every observable.")
+    placeholder_->setText(vectors().empty() ? tr("Add a steering vector to see its effect on every observable.")
                           : preparing_     ? tr("Preparing the steering gradients…")
                                            : tr("No result (see the message above)."));
     stack_->setCurrentIndex(obs.isEmpty() ? 0 : 1);
@@ -379,7 +373,7 @@ QString SteeringPanel::tableCsv() const {
     QString out = head.join(QLatin1Char(',')) + QLatin1Char('\n');
     for (int r = 0; r < model_->rowCount(); ++r) {
         QStringList cells{csvField(model_->prompt(r))};
-        for (int c = 1; c < model_->columnCount(); ++c) cells << QString::number(model_->value(r, c), 'g', 17);
+        for (int c = 1; c < model_->columnCount(); ++c) cells << csvNumber(model_->value(r, c));
         out += cells.join(QLatin1Char(',')) + QLatin1Char('\n');
     }
     return out;
@@ -393,8 +387,8 @@ QString SteeringPanel::barsCsv() const {
     for (int i = 0; i < p->size(); ++i) {
         const double key = p->at(i)->key;
         out += QStringLiteral("%1,%2,%3\n")
-                   .arg(csvField(ticker->ticks().value(key)), QString::number(p->at(i)->value, 'g', 17),
-                        i < e->size() ? QString::number(e->at(i)->value, 'g', 17) : QString());
+                   .arg(csvField(ticker->ticks().value(key)), csvNumber(p->at(i)->value),
+                        i < e->size() ? csvNumber(e->at(i)->value) : QString());
     }
     return out;
 }

@@ -39,7 +39,7 @@ class SteeringPanel : public QWidget {
     static constexpr int kSliderSteps = 1000;  // slider positions per side (±range)
     static constexpr double kMaxRange = 100000;
 
-    const std::vector<SteeringVectorSpec>& vectors() const { return vectors_; }
+    const std::vector<SteeringVectorSpec>& vectors() const;  // the session's
     QString dataset() const;
     // The multiplier widgets of vector i (for tests and keyboard focus).
     QSlider* slider(int i) const { return rowAt(i) ? rowAt(i)->slider : nullptr; }
@@ -81,7 +81,7 @@ class SteeringPanel : public QWidget {
     const Row* rowAt(int i) const;
     void refreshChoices();
     void rebuildRows();
-    void applyVectors();  // the vector list changed: prepare it in the session
+    void awaitPreparation();  // the session prepares its vectors again: old results go
     void clearResults();
     void setAlpha(int index, double alpha);
     void setRange(int index, double range);
@@ -108,7 +108,6 @@ class SteeringPanel : public QWidget {
     SteeringTableModel* model_ = nullptr;
     QTimer* debounce_ = nullptr;
     std::vector<Row> rows_;
-    std::vector<SteeringVectorSpec> vectors_;
     HeadRef head_;
     SteeringResults prediction_;
     std::optional<SteeringResults> exact_;

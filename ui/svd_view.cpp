@@ -16,6 +16,7 @@
 
 #include "plot_export.h"
 #include "qcp.h"
+#include "csv.h"
 #include "session.h"
 
 namespace obsprop::ui {
@@ -77,14 +78,6 @@ class SvdTableModel : public QAbstractTableModel {
 
 namespace {
 
-void refill(QComboBox* c, const QStringList& items) {
-    const QString keep = c->currentText();
-    QSignalBlocker block(c);
-    c->clear();
-    c->addItems(items);
-    c->setCurrentIndex(std::max(0, c->findText(keep)));
-}
-
 QColor seriesColour(int i) {
     static const QColor colours[] = {{31, 119, 180}, {230, 110, 0},  {30, 140, 30},
                                      {200, 30, 40},  {140, 90, 180}, {120, 80, 60}};
@@ -97,12 +90,7 @@ SvdView::SvdView(Session* session, QWidget* parent) : QWidget(parent), session_(
     auto* lay = new QVBoxLayout(this);
     auto* bar = new QHBoxLayout;
     title_ = new QLabel(this);
-    dataset_ = new QComboBox(this);
-    dataset_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
-    dataset_->setToolTip(tr("Dataset for the LayerNorm check (mean residual at the name token)"));
     bar->addWidget(title_, 1);
-    bar->addWidget(new QLabel(tr("Dataset:"), this));
-    bar->addWidget(dataset_);
     lay->addLayout(bar);
     lnCheck_ = new QLabel(this);
     lnCheck_->setWordWrap(true);
@@ -155,23 +143,20 @@ SvdView::SvdView(Session* session, QWidget* parent) : QWidget(parent), session_(
     split->setStretchFactor(0, 1);
     split->setStretchFactor(1, 2);
 
-    connect(dataset_, &QComboBox::currentTextChanged, this, &SvdView::request);
     connect(session_, &Session::workspaceOpened, this, [this] { head_ = {}; });  // recipeChanged follows
     connect(session_, &Session::recipeChanged, this, &SvdView::refreshChoices);
     connect(session_, &Session::headDetailReady, this, [this](const SvdResults& r) {
         if (r.head == head_) display(r);
     });
     connect(session_, &Session::jobFailed, this, [this](const QString& channel, const QString& msg) {
-        if (channel == QLatin1String("svd") && !results_) placeholder_->setText(tr("SVD failed: %1").arg(msg));
+        if (channel.endsWith(QLatin1String("/svd")) && !results_) placeholder_->setText(msg);
     });
     refreshChoices();
 }
 
 QAbstractItemModel* SvdView::model() const { return model_; }
-QString SvdView::dataset() const { return dataset_->currentText(); }
 
 void SvdView::refreshChoices() {
-    refill(dataset_, session_->datasetNames());
     request();  // the observables may have changed
 }
 
@@ -196,7 +181,7 @@ void SvdView::request() {
     placeholder_->setText(tr("Computing the SVD of head %1…").arg(headName(head_.layer, head_.head)));
     stack_->setCurrentWidget(placeholder_);
     lnCheck_->clear();
-    session_->computeHeadDetail(head_, dataset());
+    session_->computeHeadDetail(QStringLiteral("svd"), head_);
 }
 
 void SvdView::display(const SvdResults& r) {
@@ -240,9 +225,10 @@ QString SvdView::layerNormText() const {
         return tr("LayerNorm check: needs a dataset (theorem: cos ≈ %1).").arg(r.expectedLayerNormCosine, 0, 'f', 4);
     QStringList parts;
     for (std::size_t i = 0; i < r.layerNormCheck.size(); ++i)
-        parts << QStringLiteral("%1 %2")
+        parts << QStringLiteral("%1 %2 (on %3)")
                      .arg(r.observables.value(static_cast<int>(i)))
-                     .arg(r.layerNormCheck[i], 0, 'f', 4);
+                     .arg(r.layerNormCheck[i], 0, 'f', 4)
+                     .arg(r.layerNormDatasets.value(static_cast<int>(i)));
     return tr("LayerNorm check, cos(exact, approximate LN feature): %1 — theorem √(1 − 1/(d−1)) = %2")
         .arg(parts.join(QStringLiteral(", ")))
         .arg(r.expectedLayerNormCosine, 0, 'f', 4);

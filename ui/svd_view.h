@@ -29,7 +29,6 @@ class SvdView : public QWidget {
 
     static constexpr int kBarVectors = 16;  // singular vectors in the bar chart
 
-    QString dataset() const;
     HeadRef selectedHead() const { return head_; }
     const std::optional<SvdResults>& results() const { return results_; }
     QAbstractItemModel* model() const;          // the table's source model
@@ -38,9 +37,9 @@ class SvdView : public QWidget {
     QCustomPlot* plot() const { return plot_; }
     QString layerNormText() const;
 
+    QString tableCsv() const;  // index, sigma, abs_cos_<obs>: the table as sorted
     bool exportFigure(const QString& file, int w, int h, double scale) const;
     // "index,sigma,abs_cos_<observable>...": the table's rows in the order shown.
-    QString tableCsv() const;
 
   public Q_SLOTS:
     void setSelectedHead(obsprop::ui::HeadRef h);
@@ -51,7 +50,6 @@ class SvdView : public QWidget {
     void display(const SvdResults& r);
 
     Session* session_;
-    QComboBox* dataset_ = nullptr;
     QLabel* title_ = nullptr;
     QLabel* lnCheck_ = nullptr;
     QStackedWidget* stack_ = nullptr;

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "analyses/workspace.h"
 #include "cli.h"
 
 namespace obsprop::cli {
@@ -15,28 +16,39 @@ void AnalysisOptions::add_to(CLI::App* cmd, bool with_dataset, bool with_ln) {
     cmd->add_option("--project", project, "Project file (.obsprop) instead of --model and --observable");
     cmd->add_option("--observable", observables, "Observable, e.g. 'subj=\" she\" - \" he\"' (repeatable)");
     if (with_dataset)
-        cmd->add_option("--dataset", dataset, "Dataset name (study datasets: subject, object, occupation)");
-    if (with_ln)
-        cmd->add_option("--ln", ln, "LayerNorm treatment: none, approx or exact")->check(CLI::IsMember({"none", "approx", "exact"}));
+        cmd->add_option("--dataset", dataset, "Dataset of the data analyses (default: the project's first)");
+    if (with_ln) {
+        cmd->add_option("--ln", ln, "LayerNorm treatment: none, approx or exact (default: the project's)")
+            ->check(CLI::IsMember({"none", "approx", "exact"}));
+        cmd->add_option("--rho", rho, "Fixed ρ for the approximate LayerNorm treatment (default: estimated)")
+            ->check(CLI::PositiveNumber);
+        cmd->add_option("--ln-dataset", ln_datasets,
+                        "Dataset whose prompts give ρ and the exact linearisation points: D for every observable, "
+                        "or OBS=D for one (repeatable; default: each observable's own, else the first dataset)");
+    }
     cmd->add_flag("--json", json, "JSON output");
     cmd->add_flag("--csv", csv, "CSV output");
 }
 
-Workspace AnalysisOptions::open() const {
+analyses::SettingsOverrides AnalysisOptions::overrides() const {
+    analyses::SettingsOverrides o;
+    if (!ln.empty()) o.ln_mode = ln;
+    if (rho > 0) o.rho = rho;
+    for (const auto& d : ln_datasets) analyses::parse_ln_dataset_option(d, o);
+    if (!dataset.empty()) o.dataset = dataset;
+    if (!position.empty()) o.position = position;
+    return o;
+}
+
+analyses::Analysis AnalysisOptions::open(const analyses::SettingsOverrides& more) const {
     if (model.empty() == project.empty()) throw UsageError("give exactly one of --model DIR and --project FILE");
-    Workspace w = project.empty() ? Workspace::open_model(model) : Workspace::open_project(project);
-    for (const auto& o : observables) w.add_observable({}, o);
-    return w;
+    auto w = std::make_shared<Workspace>(project.empty() ? Workspace::open_model(model) : Workspace::open_project(project));
+    for (const auto& o : observables) w->add_observable({}, o);
+    analyses::Analysis a(std::shared_ptr<const Workspace>(w), overrides());
+    return a.with(more);
 }
 
-TableOptions AnalysisOptions::table_options() const {
-    TableOptions t;
-    t.ln_mode = ln;
-    t.dataset = dataset;
-    return t;
-}
-
-void print_table(const Table& t, const AnalysisOptions& o) {
+void print_table(const analyses::Table& t, const AnalysisOptions& o) {
     if (o.json) {
         print_json(t.to_json());
         return;

@@ -1,56 +1,49 @@
-// obsprop features | attribute | couple | svd | paths | steer | dataset
+// obsprop features | attribute | couple | svd | head | paths | steer | dataset: each computes one report of
+// the analysis layer (analyses/run.h) and prints it; nothing is computed here.
 #include <iostream>
 
 #include <CLI/CLI.hpp>
-#include <torch/types.h>
 
+#include "analyses/command.h"
+#include "analyses/run.h"
+#include "analyses/tables.h"
+#include "analyses/workspace.h"
 #include "analysis_options.h"
 #include "cli.h"
-#include "obsprop/analysis.h"
-#include "obsprop/steering.h"
+#include "obsprop/features.h"
 
 namespace obsprop::cli {
 
+using namespace obsprop::analyses;
+
 namespace {
 
-std::string single_observable(const Workspace& w, const std::string& wanted) {
-    if (!wanted.empty()) return w.observable(wanted).name;
-    if (w.observables().empty()) throw UsageError("give an observable with --observable");
-    return w.observables().front().name;
+HeadId parse_head(const std::string& text) {
+    auto nodes = parse_path(text);
+    if (nodes.size() != 1 || nodes[0].is_mlp()) throw UsageError("--head takes one head, e.g. 3.1 (got '" + text + "')");
+    return {nodes[0].layer, nodes[0].head};
 }
 
-// The features contract: {"observables": [{"name","expr","token_ids","weights"}], "heads": [{"layer","head",
-// "norm": [...], "cosine", "coupling"}]} with cosine/coupling of the first two observables (null otherwise).
-int cmd_features(const AnalysisOptions& o) {
-    Workspace w = o.open();
-    Table t = features_table(w, o.table_options());
-    if (!o.json) {
-        print_table(t, o);
-        return 0;
+std::vector<HeadId> parse_heads(const std::string& text) {
+    std::vector<HeadId> out;
+    for (const auto& n : parse_path(text)) {
+        if (n.is_mlp()) throw UsageError("'" + text + "': only attention heads here");
+        out.push_back({n.layer, n.head});
     }
-    nlohmann::json out = {{"ln", o.ln}, {"observables", nlohmann::json::array()}, {"heads", nlohmann::json::array()}};
-    for (const auto& ob : w.observables()) {
-        nlohmann::json ids = nlohmann::json::array(), weights = nlohmann::json::array();
-        for (auto [id, wt] : ob.terms) ids.push_back(id), weights.push_back(wt);
-        out["observables"].push_back(
-            {{"name", ob.name}, {"expr", ob.expr}, {"token_ids", ids}, {"weights", weights}, {"warnings", ob.warnings}});
-    }
-    const std::size_t K = w.observables().size();
-    for (const auto& r : t.rows) {
-        nlohmann::json norms = nlohmann::json::array();
-        for (std::size_t k = 0; k < K; ++k) norms.push_back(r[2 + k]);
-        out["heads"].push_back({{"layer", r[0]},
-                                {"head", r[1]},
-                                {"norm", norms},
-                                {"cosine", K >= 2 ? r[2 + K] : nullptr},
-                                {"coupling", K >= 2 ? r[3 + K] : nullptr},
-                                {"coupling_reverse", K >= 2 ? r[4 + K] : nullptr}});
-    }
-    print_json(out);
-    return 0;
+    return out;
 }
+
+std::pair<std::string, std::string> pair_of(const Analysis& a, const std::vector<std::string>& pair) {
+    const auto& obs = a.workspace().observables();
+    if (pair.size() == 2) return {pair[0], pair[1]};
+    if (obs.size() < 2) throw UsageError("this needs two observables (or --pair a,b)");
+    return {obs[0].name, obs[1].name};
+}
+
+void print(const nlohmann::json& j) { print_json(j); }
 
 struct SteerOptions {
+    std::vector<std::string> vectors;  // --vector specs
     std::string feature_of, head, path;
     double alpha = 0;
     int layer = -1;
@@ -58,68 +51,36 @@ struct SteerOptions {
 };
 
 int cmd_steer(const AnalysisOptions& o, const SteerOptions& s) {
-    Workspace w = o.open();
-    if (w.observables().empty()) throw UsageError("give at least one observable with --observable");
-    const std::string dataset = o.dataset.empty() ? w.datasets().front().recipe.name : o.dataset;
-    const std::string of = single_observable(w, s.feature_of);
-    if (s.head.empty() == s.path.empty()) throw UsageError("give exactly one of --head L.H and --path 'L.H -> L.H'");
-    FeatureOptions fo = w.feature_options(o.ln, dataset);
-    torch::Tensor y;
-    int layer = 0;
-    if (!s.head.empty()) {
-        auto nodes = parse_path(s.head);
-        if (nodes.size() != 1 || nodes[0].is_mlp()) throw UsageError("--head takes one head, e.g. 3.1");
-        validate_path(w.model().config(), nodes);
-        auto fs = compute_head_features(w.model(), w.observable(of), fo);
-        y = fs.heads[nodes[0].layer][nodes[0].head];
-        layer = nodes[0].layer;
-    } else {
-        auto nodes = parse_path(s.path);
-        validate_path(w.model().config(), nodes);
-        auto pf = compute_path_feature(w.model(), w.observable(of), nodes, fo);
-        y = pf.feature;
-        layer = nodes.front().layer;
+    Analysis a = o.open();
+    std::vector<SteeringVector> vectors;
+    for (const auto& spec : s.vectors) vectors.push_back(parse_vector_spec(spec));
+    if (!s.head.empty() || !s.path.empty()) {
+        if (!s.head.empty() && !s.path.empty()) throw UsageError("give one of --head L.H and --path 'L.H -> L.H'");
+        SteeringVector v;
+        v.observable = observable_or_first(a, s.feature_of);
+        v.path = s.head.empty() ? parse_heads(s.path) : std::vector<HeadId>{parse_head(s.head)};
+        v.layer = s.layer;
+        v.normalize = s.normalize;
+        v.alpha = s.alpha;
+        vectors.push_back(v);
     }
-    if (s.layer >= 0) layer = s.layer;
-    if (s.normalize) {
-        const double n = y.norm().item<double>();
-        if (!(n > 0)) throw std::invalid_argument("the feature vector is zero: it cannot be normalised");
-        y = y / n;
-    }
-    auto prompts = w.prompt_batch(dataset, o.position);
-    auto obs = w.observable_matrix();
-    auto base = steering_baseline(w.model(), prompts, layer, obs);
-    auto r = steer(w.model(), prompts, base, obs, y.to(torch::kFloat), s.alpha);
-    const auto& d = w.dataset(dataset);
-    nlohmann::json out = {{"alpha", s.alpha},           {"layer", layer},
-                          {"hook", model::hook_name(layer, "hook_resid_pre")},
-                          {"position", o.position},     {"dataset", dataset},
-                          {"feature_of", of},           {"normalized", s.normalize},
-                          {"vector_norm", y.norm().item<double>()},
-                          {"observables", nlohmann::json::array()}, {"prompts", nlohmann::json::array()}};
-    for (int k = 0; k < obs.size(); ++k)
-        out["observables"].push_back({{"name", obs.names[k]},
-                                      {"mean_before", base.values.select(1, k).mean().item<double>()},
-                                      {"mean_change", r.mean_change[k].item<double>()},
-                                      {"predicted", r.predicted[k].item<double>()}});
-    for (std::size_t p = 0; p < prompts.size(); ++p) {
-        nlohmann::json before = nlohmann::json::array(), after = nlohmann::json::array();
-        for (int k = 0; k < obs.size(); ++k) {
-            before.push_back(base.values[static_cast<std::int64_t>(p)][k].item<double>());
-            after.push_back(r.values[static_cast<std::int64_t>(p)][k].item<double>());
-        }
-        out["prompts"].push_back({{"text", d.prompts[p].text}, {"position", prompts.positions[p]},
-                                  {"before", before}, {"after", after}});
-    }
+    if (vectors.empty()) throw UsageError("give a steering vector: --vector 'obs=subj;path=1.4;alpha=10' or --head L.H --alpha A");
+    const SteeringReport r = steering_report(a, vectors);
     if (o.json) {
-        print_json(out);
+        print(to_json(r));
         return 0;
     }
-    std::cout << "steering with " << (s.head.empty() ? s.path : s.head) << " (" << of << ") x " << s.alpha << " at "
-              << out["hook"].get<std::string>() << ", " << prompts.size() << " prompts of '" << dataset << "'\n";
-    for (const auto& e : out["observables"])
-        std::cout << "  " << e["name"].get<std::string>() << ": mean change " << e["mean_change"].get<double>()
-                  << " (linear prediction " << e["predicted"].get<double>() << ")\n";
+    if (o.csv) {
+        std::cout << to_table(r).to_csv();
+        return 0;
+    }
+    std::cout << "steering " << r.prompts.size() << " prompts of '" << r.dataset << "' with:\n";
+    for (const auto& v : r.vectors)
+        std::cout << "  " << v.label() << " x " << v.alpha << " at blocks." << v.layer << ".hook_resid_pre (" << v.position
+                  << (v.normalize ? ", unit" : "") << ")\n";
+    for (std::size_t k = 0; k < r.observables.size(); ++k)
+        std::cout << "  " << r.observables[k] << ": mean change " << r.mean_change[k] << " (linear prediction "
+                  << r.predicted[k] << ")\n";
     return 0;
 }
 
@@ -127,79 +88,114 @@ int cmd_steer(const AnalysisOptions& o, const SteerOptions& s) {
 
 void add_analysis_commands(CLI::App& app, Action& run) {
     auto o = std::make_shared<AnalysisOptions>();
-    auto top = std::make_shared<int>(5);
+    auto pair = std::make_shared<std::vector<std::string>>();
+    auto feature_of = std::make_shared<std::string>();
+    auto head = std::make_shared<std::string>();
+    auto add_pair = [pair](CLI::App* c) {
+        c->add_option("--pair", *pair, "The two observables by name, a,b (default: the first two)")->expected(2)->delimiter(',');
+    };
 
     auto* features = app.add_subcommand("features", "Feature-vector norms of every head (data-free)");
-    o->add_to(features);
-    features->callback([o, &run] { run = [o] { return cmd_features(*o); }; });
-
-    auto* attribute = app.add_subcommand("attribute", "Attribution by direct-path patching over prompt pairs");
-    o->add_to(attribute, true, false);
-    auto method = std::make_shared<std::string>("patching");
-    attribute->add_option("--method", *method, "patching (exact) or gradient (attribution patching)")
-        ->check(CLI::IsMember({"patching", "gradient"}));
-    attribute->callback([o, method, &run] {
-        run = [o, method] {
-            Workspace w = o->open();
-            auto t = o->table_options();
-            if (t.dataset.empty()) t.dataset = w.datasets().front().recipe.name;
-            t.attribution = *method;
-            print_table(attribution_table(w, t), *o);
+    o->add_to(features, false);
+    add_pair(features);
+    features->callback([o, pair, &run] {
+        run = [o, pair] {
+            Analysis a = o->open();
+            const auto r = features_report(a, pair->size() == 2 ? (*pair)[0] : "", pair->size() == 2 ? (*pair)[1] : "");
+            if (o->json) print(to_json(r));
+            else print_table(to_table(r), *o);
             return 0;
         };
     });
 
-    auto* couple = app.add_subcommand("couple", "Cosines and coupling coefficients of two observables per head");
+    auto* attribute = app.add_subcommand("attribute", "Attribution by direct-path patching over prompt pairs");
+    o->add_to(attribute, true, false);
+    auto method = std::make_shared<std::string>();
+    attribute->add_option("--method", *method, "patching (exact) or gradient (attribution patching); default: the project's")
+        ->check(CLI::IsMember({"patching", "gradient"}));
+    attribute->callback([o, method, &run] {
+        run = [o, method] {
+            SettingsOverrides m;
+            if (!method->empty()) m.attribution = *method;
+            print_table(to_table(attribution_report(o->open(m))), *o);
+            return 0;
+        };
+    });
+
+    auto* couple = app.add_subcommand(
+        "couple", "Cosines, coupling coefficients and fits of two observables per head; with --head, one head's token scores");
     o->add_to(couple);
-    auto pair = std::make_shared<std::vector<std::string>>();
-    couple->add_option("--pair", *pair, "The two observables by name (default: the first two)")->expected(2)->delimiter(',');
-    couple->callback([o, pair, &run] {
-        run = [o, pair] {
-            Workspace w = o->open();
-            if (w.observables().size() < 2) throw UsageError("couple needs two observables");
-            const std::string a = pair->size() == 2 ? w.observable((*pair)[0]).name : w.observables()[0].name;
-            const std::string b = pair->size() == 2 ? w.observable((*pair)[1]).name : w.observables()[1].name;
-            print_table(coupling_table(w, a, b, o->table_options()), *o);
+    add_pair(couple);
+    couple->add_option("--head", *head, "One head's token scores, fitted line and Theorem-2 band, e.g. 1.4");
+    couple->callback([o, pair, head, &run] {
+        run = [o, pair, head] {
+            Analysis a = o->open();
+            const auto [pa, pb] = pair_of(a, *pair);
+            if (head->empty()) {
+                print_table(to_table(coupling_report(a, pa, pb, true)), *o);
+                return 0;
+            }
+            const auto r = coupling_scatter_report(a, parse_head(*head), pa, pb);
+            if (o->json) print(to_json(r));
+            else print_table(to_table(r), *o);
             return 0;
         };
     });
 
     auto* svd = app.add_subcommand("svd", "Alignment of each head's feature with its OV singular vectors");
     o->add_to(svd, false);
-    svd->add_option("--top-k", *top, "Singular vectors listed per head")->check(CLI::PositiveNumber);
-    svd->callback([o, top, &run] {
-        run = [o, top] {
-            Workspace w = o->open();
-            auto t = o->table_options();
-            t.top_k = *top;
-            print_table(svd_table(w, single_observable(w, {}), t), *o);
+    auto top = std::make_shared<int>(0);
+    svd->add_option("--top-k", *top, "Singular vectors listed per head (default: the project's)")->check(CLI::PositiveNumber);
+    svd->add_option("--feature-of", *feature_of, "Observable (default: the first)");
+    svd->callback([o, top, feature_of, &run] {
+        run = [o, top, feature_of] {
+            SettingsOverrides t;
+            if (*top > 0) t.svd_top_k = *top;
+            Analysis a = o->open(t);
+            print_table(to_table(svd_report(a, observable_or_first(a, *feature_of))), *o);
             return 0;
         };
     });
 
-    auto* paths = app.add_subcommand(
-        "paths", "Rank every 2-head virtual head by feature norm (data-free), or with --beam search head paths by path patching");
+    auto* hd = app.add_subcommand("head", "One head: OV singular values, every feature's cosines with them, LayerNorm check");
+    o->add_to(hd, false);
+    hd->add_option("--head", *head, "The head, e.g. 1.4")->required();
+    hd->callback([o, head, &run] {
+        run = [o, head] {
+            const auto r = head_detail_report(o->open(), parse_head(*head));
+            if (o->json) print(to_json(r));
+            else print_table(to_table(r), *o), print_table(ln_check_table(r), *o);
+            return 0;
+        };
+    });
+
+    auto* paths = app.add_subcommand("paths",
+                                     "Rank every 2-head virtual head by feature norm (data-free); --beam searches head paths "
+                                     "by path patching; --compare compares one path's feature across observables");
     o->add_to(paths);
     auto keep = std::make_shared<int>(20);
     auto beam = std::make_shared<bool>(false);
-    auto search = std::make_shared<TableOptions>();
+    auto width = std::make_shared<int>(8), length = std::make_shared<int>(3);
+    auto compare = std::make_shared<std::string>();
+    paths->add_option("--feature-of", *feature_of, "Observable (default: the first)");
     paths->add_option("--top", *keep, "How many 2-head paths to list")->check(CLI::PositiveNumber);
     paths->add_flag("--beam", *beam, "Beam search by path patching over the dataset's prompt pairs");
-    paths->add_option("--beam-width", search->beam_width, "Paths kept per length (with --beam)")->check(CLI::Range(1, 100000));
-    paths->add_option("--max-length", search->max_length, "Heads per path (with --beam)")->check(CLI::Range(1, 1000));
-    paths->callback([o, keep, beam, search, &run] {
-        run = [o, keep, beam, search] {
-            Workspace w = o->open();
-            auto t = o->table_options();
-            if (!*beam) {
-                t.top_paths = static_cast<std::size_t>(*keep);
-                print_table(paths_table(w, single_observable(w, {}), t), *o);
+    paths->add_option("--beam-width", *width, "Paths kept per length (with --beam)")->check(CLI::Range(1, 100000));
+    paths->add_option("--max-length", *length, "Heads per path (with --beam)")->check(CLI::Range(1, 1000));
+    paths->add_option("--compare", *compare, "A path, e.g. '1.4 -> 2.6': its feature's norm and cosine per observable");
+    paths->callback([o, keep, beam, width, length, compare, feature_of, &run] {
+        run = [o, keep, beam, width, length, compare, feature_of] {
+            SettingsOverrides s;
+            s.top_paths = *keep, s.beam_width = *width, s.max_length = *length;
+            Analysis a = o->open(s);
+            const std::string obs = observable_or_first(a, *feature_of);
+            if (!compare->empty()) {
+                const auto r = path_detail_report(a, parse_heads(*compare), obs);
+                if (o->json) print(to_json(r));
+                else print_table(to_table(r), *o);
                 return 0;
             }
-            if (t.dataset.empty()) t.dataset = w.datasets().front().recipe.name;
-            t.beam_width = search->beam_width;
-            t.max_length = search->max_length;
-            print_table(path_search_table(w, single_observable(w, {}), t), *o);
+            print_table(to_table(*beam ? path_search_report(a, obs) : path_ranking_report(a, obs)), *o);
             return 0;
         };
     });
@@ -208,22 +204,24 @@ void add_analysis_commands(CLI::App& app, Action& run) {
     o->add_to(dataset, true, false);
     dataset->callback([o, &run] {
         run = [o] {
-            Workspace w = o->open();
-            print_table(dataset_table(w, o->dataset.empty() ? w.datasets().front().recipe.name : o->dataset), *o);
+            print_table(to_table(dataset_report(o->open())), *o);
             return 0;
         };
     });
 
-    auto* steer = app.add_subcommand("steer", "Add a multiple of a feature vector to the residual stream and rerun");
+    auto* steer = app.add_subcommand("steer", "Add multiples of feature vectors to the residual stream and rerun");
     o->add_to(steer);
     auto s = std::make_shared<SteerOptions>();
+    steer->add_option("--vector", s->vectors,
+                      "A steering vector 'obs=subj;path=1.4;alpha=10[;position=name][;normalize=1][;layer=L]' (repeatable)");
     steer->add_option("--feature-of", s->feature_of, "Observable whose feature vector steers (default: the first)");
     steer->add_option("--head", s->head, "Head whose feature vector steers, e.g. 3.1");
     steer->add_option("--path", s->path, "Virtual head whose feature vector steers, e.g. '1.2 -> 3.1'");
-    steer->add_option("--alpha", s->alpha, "Multiplier")->required();
+    steer->add_option("--alpha", s->alpha, "Multiplier (with --head or --path)");
     steer->add_option("--layer", s->layer, "Layer whose resid_pre receives it (default: the head's own)");
-    steer->add_option("--position", o->position, "Token position: name or last")->check(CLI::IsMember({"name", "last"}));
-    steer->add_flag("--normalize", s->normalize, "Use the unit vector");
+    steer->add_option("--position", o->position, "Token position of every vector: name or last")
+        ->check(CLI::IsMember({"name", "last"}));
+    steer->add_flag("--normalize", s->normalize, "Use the unit vector (with --head or --path)");
     steer->callback([o, s, &run] { run = [o, s] { return cmd_steer(*o, *s); }; });
 }
 

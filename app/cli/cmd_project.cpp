@@ -10,7 +10,8 @@
 #include "analysis_options.h"
 #include "cli.h"
 #include "io/version.h"
-#include "obsprop/export.h"
+#include "analyses/export.h"
+#include "analyses/workspace.h"
 
 namespace obsprop::cli {
 
@@ -57,11 +58,19 @@ void add_project_commands(CLI::App& app, Action& run) {
     auto* create = project->add_subcommand("create", "Write a project for a model, with observables and the study's datasets");
     create->add_option("--model", o->model, "Hugging Face model folder")->required();
     create->add_option("--observable", o->observables, "Observable, e.g. 'subj=\" she\" - \" he\"' (repeatable)");
+    create->add_option("--ln-dataset", o->ln_datasets,
+                       "Each observable's LayerNorm dataset: OBS=D for one, D for all (stored in the project)");
     create->add_option("--out", *out, "Project file to write")->required();
     create->callback([o, out, &run] {
         run = [o, out] {
-            Workspace w = o->open();
-            auto p = w.project();
+            analyses::Analysis a = o->open();
+            auto p = a.workspace().project();
+            const auto chosen = o->overrides();
+            for (auto& ob : p.observables) {
+                if (chosen.ln_dataset) ob.dataset = *chosen.ln_dataset;
+                if (auto it = chosen.observable_ln_datasets.find(ob.name); it != chosen.observable_ln_datasets.end())
+                    ob.dataset = it->second;
+            }
             p.model_fingerprint = project::fingerprint_model(o->model);
             // Relative to the project file, so a folder holding both can move.
             const auto rel = std::filesystem::absolute(o->model).lexically_relative(
@@ -103,7 +112,7 @@ void add_project_commands(CLI::App& app, Action& run) {
     auto e = std::make_shared<AnalysisOptions>();
     auto dir = std::make_shared<std::string>();
     auto* exp = app.add_subcommand("export", "Write every table of a project to a folder as CSV and JSON");
-    e->add_to(exp, false);
+    e->add_to(exp, true);
     exp->add_option("--out", *dir, "Folder to write")->required();
     auto figures = std::make_shared<bool>(false);
     exp->add_flag("--figures", *figures,
@@ -111,13 +120,9 @@ void add_project_commands(CLI::App& app, Action& run) {
     exp->callback([e, dir, figures, &run] {
         run = [e, dir, figures] {
             if (*figures && e->project.empty()) throw UsageError("--figures needs --project FILE");
-            Workspace w = e->open();
-            auto tables = all_tables(w, e->table_options());
-            nlohmann::json manifest = {{"generator", std::string("obsprop ") + obsprop::version()},
-                                       {"ln", e->ln},
-                                       {"project", e->project},
-                                       {"model", w.project().resolved_model_path(w.project_file()).string()}};
-            auto s = export_tables(tables, *dir, manifest);
+            const analyses::Analysis a = e->open();
+            const auto tables = analyses::tables_of(analyses::project_reports(a));
+            auto s = analyses::export_tables(tables, *dir, analyses::export_manifest(a));
             std::cout << "wrote " << s.files.size() << " files to " << *dir << '\n';
             if (*figures) {
                 const int rc = run_explorer_export(e->project, *dir);

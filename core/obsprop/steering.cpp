@@ -89,8 +89,16 @@ Tensor steered_values(const model::Transformer& m, const PromptBatch& prompts, c
     for (const auto& t : terms) {
         check_layer(m, t.layer);
         check_term(m, t.y, t.alpha);
+        if (!t.positions.empty() && t.positions.size() != prompts.size())
+            throw std::invalid_argument("a steering term needs one position per prompt");
+        for (std::size_t i = 0; i < t.positions.size(); ++i)
+            if (t.positions[i] < 0 || t.positions[i] >= static_cast<int>(prompts.ids[i].size()))
+                throw std::invalid_argument("steering position " + std::to_string(t.positions[i]) + " is outside prompt " +
+                                            std::to_string(i));
+        const auto pos = t.positions.empty() ? positions64(prompts)
+                                             : std::vector<std::int64_t>(t.positions.begin(), t.positions.end());
         o.add_hook(model::hook_name(t.layer, "hook_resid_pre"),
-                   model::add_vector_at((t.alpha * t.y.to(torch::kFloat)).contiguous(), positions64(prompts)));
+                   model::add_vector_at((t.alpha * t.y.to(torch::kFloat)).contiguous(), pos));
     }
     int earliest = m.config().n_layers;
     for (const auto& t : terms) earliest = std::min(earliest, t.layer);

@@ -38,13 +38,14 @@ inline constexpr double kMaxSteeringMultiplier = 1e6;
 SteeringResult steer(const model::Transformer& m, const PromptBatch& prompts, const SteeringBaseline& base,
                      const ObservableMatrix& obs, const torch::Tensor& y, double alpha, const Progress& progress = {});
 
-// Several steering vectors at once (each at its own layer, same positions): n·z [N, K] with all of them
+// Several steering vectors at once (each at its own layer and, when given, its own positions): n·z [N, K] with all of them
 // added. Each term is checked as steer() checks its vector and multiplier. When `resume` is a baseline of
 // the earliest term's layer, the pass starts there from its cached residual (layers before it are not run).
 struct SteeringTerm {
     int layer = 0;
     torch::Tensor y;  // [d]
     double alpha = 0;
+    std::vector<int> positions;  // one per prompt; empty = the prompts' own positions
 };
 torch::Tensor steered_values(const model::Transformer& m, const PromptBatch& prompts, const std::vector<SteeringTerm>& terms,
                              const ObservableMatrix& obs, const Progress& progress = {},

@@ -73,7 +73,11 @@ json to_json(const Project& p) {
     j["version"] = kProjectVersion;
     j["model"] = {{"path", p.model_path.generic_string()}, {"fingerprint", p.model_fingerprint}};
     j["observables"] = json::array();
-    for (const auto& o : p.observables) j["observables"].push_back({{"name", o.name}, {"expr", o.expr}});
+    for (const auto& o : p.observables) {
+        json e = {{"name", o.name}, {"expr", o.expr}};
+        if (!o.dataset.empty()) e["dataset"] = o.dataset;  // absent when unset, so older files round-trip
+        j["observables"].push_back(e);
+    }
     j["datasets"] = json::array();
     for (const auto& d : p.datasets)
         j["datasets"].push_back({{"name", d.name},
@@ -119,7 +123,8 @@ Project from_json(const json& j, const std::string& src) {
     for (const auto& o : get_array(j, "observables", src)) {
         require_object(o, src, "each observable");
         NamedObservable no{get<std::string>(o, "name", "", src, "observables[]."),
-                           get<std::string>(o, "expr", "", src, "observables[].")};
+                           get<std::string>(o, "expr", "", src, "observables[]."),
+                           get<std::string>(o, "dataset", "", src, "observables[].")};
         if (no.expr.empty()) fail(src, "observable '" + no.name + "' has an empty expression");
         p.observables.push_back(no);
     }
@@ -164,6 +169,8 @@ Project from_json(const json& j, const std::string& src) {
         }
         sp.layer = get<int>(s, "layer", -1, src, w);
         sp.position = get<std::string>(s, "position", sp.position, src, w);
+        if (sp.position != "name" && sp.position != "last")
+            fail(src, "steering preset '" + sp.name + "': position must be name or last (got \"" + sp.position + "\")");
         sp.normalize = get<bool>(s, "normalize", sp.normalize, src, w);
         sp.multiplier = get<double>(s, "multiplier", 0.0, src, w);
         sp.range = get<double>(s, "range", sp.range, src, w);

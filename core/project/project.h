@@ -5,7 +5,7 @@
 // {
 //   "format": "obsprop-project", "version": 1,
 //   "model": {"path": "models/demo", "fingerprint": "xxh3:0123456789abcdef"},
-//   "observables": [{"name": "subj", "expr": "\" she\" - \" he\""}],
+//   "observables": [{"name": "subj", "expr": "\" she\" - \" he\"", "dataset": "subject"}],
 //   "datasets": [{"name", "templates": [...], "female_names": [...], "male_names": [...]}],
 //   "settings": {"ln_mode": "approx", "rho": null, "svd_top_k": 5, "attribution": "patching"},
 //   "steering": [{"name", "observable", "layer", "head", "path": [[l,h],...], "position": "name",
@@ -37,13 +37,15 @@ class ProjectError : public std::runtime_error {
 struct NamedObservable {
     std::string name;
     std::string expr;
+    std::string dataset;  // its LayerNorm dataset (ρ, exact linearisation points); empty = the first dataset
+    bool operator==(const NamedObservable&) const = default;
 };
 
 struct Settings {
     std::string ln_mode = "approx";   // none | approx | exact
     std::optional<double> rho;        // ln_f / LayerNorm input norm; none = estimate from data
-    int svd_top_k = 5;
-    std::string attribution = "patching";  // patching | gradient
+    int svd_top_k = 5;                     // SVD alignment entries per head
+    std::string attribution = "patching";  // patching | gradient: the default attribution method
 };
 
 struct SteeringPreset {
@@ -51,7 +53,7 @@ struct SteeringPreset {
     std::string observable;          // whose feature vector
     std::vector<std::pair<int, int>> path;  // (layer, head), earliest first; one entry = a single head
     int layer = -1;                  // where it is added (blocks.{layer}.hook_resid_pre); -1 = path's first layer
-    std::string position = "name";   // name | last | an integer
+    std::string position = "name";   // name | last
     bool normalize = true;
     double multiplier = 0.0;
     double range = 300.0;

@@ -1,6 +1,6 @@
 // Everything an analysis works on, opened once: the model, its tokenizer, the parsed observables and
-// the tokenised datasets. The CLI and the GUI both build one from a model folder or a project file, so
-// they compute with the same inputs and give the same numbers.
+// the tokenised datasets (the recipe). The CLI and the GUI both build one from a model folder or a project
+// file; an Analysis (analysis.h) pairs an immutable copy with the resolved settings.
 #pragma once
 
 #include <filesystem>
@@ -36,10 +36,12 @@ class Workspace {
     const project::Project& project() const { return project_; }
     project::Project& project() { return project_; }
     const std::filesystem::path& project_file() const { return project_file_; }
+    void set_project_file(const std::filesystem::path& f) { project_file_ = std::filesystem::absolute(f); }
 
     // Parses and adds an observable (replacing one of the same name); `name` empty takes the name written
-    // in the text ("subj = ..."), else the expression. Throws ObservableParseError.
-    const Observable& add_observable(const std::string& name, const std::string& expr);
+    // in the text ("subj = ..."), else the expression. `dataset` is its LayerNorm dataset in the recipe
+    // (empty: keep the one it had, or none). Throws ObservableParseError.
+    const Observable& add_observable(const std::string& name, const std::string& expr, const std::string& dataset = {});
     const std::vector<Observable>& observables() const { return observables_; }
     void clear_observables() { observables_.clear(); project_.observables.clear(); }
     const Observable& observable(const std::string& name) const;  // throws std::invalid_argument
@@ -55,13 +57,8 @@ class Workspace {
     // Clean (female) and corrupted (male) halves of the dataset's pairs.
     std::pair<PromptBatch, PromptBatch> pair_batches(const std::string& dataset) const;
 
-    // FeatureOptions from the project settings: ln_mode none|approx|exact; ρ from settings.rho, else
-    // estimated on `dataset` when given (else √d, i.e. no rescaling).
-    FeatureOptions feature_options(const std::string& ln_mode, const std::string& dataset = {},
-                                   const Progress& progress = {}) const;
-
   private:
-    void record_recipe(const Observable& o);
+    void record_recipe(const Observable& o, const std::string& dataset);
     std::shared_ptr<model::Transformer> model_;
     std::shared_ptr<io::Tokenizer> tokenizer_;
     project::Project project_;

@@ -1,4 +1,4 @@
-#include "obsprop/workspace.h"
+#include "analyses/workspace.h"
 
 #include <stdexcept>
 
@@ -36,7 +36,7 @@ Workspace Workspace::open_project(const std::filesystem::path& file, const Progr
     w.project_ = p;
     for (const auto& o : p.observables) {
         try {
-            w.add_observable(o.name, o.expr);
+            w.add_observable(o.name, o.expr, o.dataset);
         } catch (const ObservableParseError& e) {
             throw project::ProjectError(file.string() + ": observable '" + o.name + "': " + e.what());
         }
@@ -46,25 +46,27 @@ Workspace Workspace::open_project(const std::filesystem::path& file, const Progr
     return w;
 }
 
-void Workspace::record_recipe(const Observable& o) {
+void Workspace::record_recipe(const Observable& o, const std::string& dataset) {
     for (auto& r : project_.observables)
         if (r.name == o.name) {
             r.expr = o.expr;
+            if (!dataset.empty()) r.dataset = dataset;
             return;
         }
-    project_.observables.push_back({o.name, o.expr});
+    project_.observables.push_back({o.name, o.expr, dataset});
 }
 
-const Observable& Workspace::add_observable(const std::string& name, const std::string& expr) {
+const Observable& Workspace::add_observable(const std::string& name, const std::string& expr,
+                                            const std::string& dataset) {
     Observable o = parse_observable(expr, *tokenizer_, model_->config().d_vocab, name);
     for (auto& existing : observables_)
         if (existing.name == o.name) {
             existing = std::move(o);
-            record_recipe(existing);
+            record_recipe(existing, dataset);
             return existing;
         }
     observables_.push_back(std::move(o));
-    record_recipe(observables_.back());
+    record_recipe(observables_.back(), dataset);
     return observables_.back();
 }
 
@@ -129,35 +131,6 @@ std::pair<PromptBatch, PromptBatch> Workspace::pair_batches(const std::string& n
     std::vector<int> clean, corrupt;
     for (auto [f, m] : d.pairs) clean.push_back(f), corrupt.push_back(m);
     return {all.subset(clean), all.subset(corrupt)};
-}
-
-FeatureOptions Workspace::feature_options(const std::string& ln_mode, const std::string& dataset,
-                                          const Progress& progress) const {
-    FeatureOptions o;
-    LnMode mode;
-    if (!parse_ln_mode(ln_mode, mode)) throw std::invalid_argument("unknown LayerNorm mode '" + ln_mode + "' (none, approx, exact)");
-    o.final_ln = mode;
-    o.block_ln = mode;
-    if (mode == LnMode::None) return o;
-    if (project_.settings.rho && mode == LnMode::Approximate) {
-        o.final_rho = *project_.settings.rho;
-        o.default_rho = *project_.settings.rho;
-        return o;
-    }
-    if (dataset.empty()) {
-        if (mode == LnMode::Exact) throw std::invalid_argument("the exact LayerNorm treatment needs a dataset");
-        return o;
-    }
-    auto norms = residual_norms(*model_, prompt_batch(dataset), progress);
-    o.final_rho = norms.final_rho;
-    o.rho_ln1 = norms.ln1_rho;
-    o.rho_ln2 = norms.ln2_rho;
-    if (mode == LnMode::Exact) {
-        // Tangents at the first prompt: its final residual and its residuals at the name slot.
-        o.final_residual = norms.final_residuals[0];
-        o.residuals = norms.resid_at_position[0];
-    }
-    return o;
 }
 
 }  // namespace obsprop

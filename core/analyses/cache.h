@@ -1,0 +1,49 @@
+// Inside the analysis layer only (LibTorch): what reports derive from one workspace snapshot and share.
+// Entries are keyed by everything they depend on (LayerNorm mode, fixed ρ, dataset, ...), so contexts with
+// different settings can share one cache. Computed outside the lock; a race computes an entry twice at worst.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "analyses/analysis.h"
+#include "analyses/grid.h"
+#include "analyses/workspace.h"
+#include "obsprop/coupling_fit.h"
+#include "obsprop/features.h"
+#include "obsprop/prompts.h"
+#include "obsprop/svd.h"
+
+namespace obsprop::analyses {
+
+struct Analysis::Cache {
+    std::mutex mu;
+    std::map<std::string, ResidualNorms> residuals;    // by dataset (name-slot positions)
+    std::map<std::string, FeatureOptions> options;     // by LayerNorm key
+    std::map<std::string, FeatureSet> features;        // by LayerNorm key + rule + observable
+    std::map<std::pair<std::string, int>, torch::Tensor> tokens;  // by (dataset, layer)
+    std::vector<HeadSvd> svds;
+};
+
+// The residual norms (and residuals) of a dataset's prompts at their name slots.
+const ResidualNorms& dataset_residuals(const Analysis& a, const std::string& dataset, const Progress& progress = {});
+// The LayerNorm options of `observable` under the settings: mode, ρ from its LayerNorm dataset (or the fixed ρ),
+// the exact treatment's linearisation points (that dataset's first prompt).
+FeatureOptions ln_options(const Analysis& a, const std::string& observable, const Progress& progress = {});
+// Head features of the observables (norm-comparison rule when `norm_rule`), computed in one pass over the
+// weights per LayerNorm dataset and cached.
+std::vector<FeatureSet> head_features(const Analysis& a, const std::vector<std::string>& observables, bool norm_rule,
+                                      const Progress& progress = {});
+// blocks.{layer}.hook_resid_pre at every token of a dataset.
+torch::Tensor dataset_tokens(const Analysis& a, const std::string& dataset, int layer, const Progress& progress = {});
+const std::vector<HeadSvd>& head_svds(const Analysis& a, const Progress& progress = {});
+
+// Small helpers shared by the report files.
+HeadGrid to_grid(const torch::Tensor& lh);  // [L, H] -> HeadGrid (double)
+std::vector<double> to_vector(const torch::Tensor& t);
+std::vector<HeadId> to_heads(const std::vector<PathNode>& path);
+std::vector<PathNode> to_nodes(const std::vector<HeadId>& path);
+
+}  // namespace obsprop::analyses

@@ -1,0 +1,52 @@
+// Reports that run the model on a dataset: attribution and the dataset's observable values.
+#include <stdexcept>
+
+#include "analyses/cache.h"
+#include "analyses/run.h"
+#include "obsprop/attribution.h"
+
+namespace obsprop::analyses {
+
+using torch::Tensor;
+
+AttributionReport attribution_report(const Analysis& a, const Progress& progress) {
+    const auto& w = a.workspace();
+    if (w.observables().empty()) throw std::invalid_argument("attribution needs at least one observable");
+    AttributionReport r;
+    r.method = a.settings().attribution;
+    r.dataset = a.settings().dataset;
+    auto [clean, corrupt] = w.pair_batches(r.dataset);
+    const auto method = r.method == "gradient" ? AttributionMethod::Gradient : AttributionMethod::Patching;
+    auto at = attribute_heads(w.model(), clean, corrupt, w.observable_matrix(), method, progress);
+    r.pairs = static_cast<int>(clean.size());
+    r.observables = at.observables;
+    for (std::size_t k = 0; k < at.observables.size(); ++k) r.mean.push_back(to_grid(at.mean[static_cast<std::int64_t>(k)]));
+    return r;
+}
+
+DatasetReport dataset_report(const Analysis& a, const Progress& progress) {
+    const auto& w = a.workspace();
+    DatasetReport r;
+    r.dataset = a.settings().dataset;
+    const auto& d = w.dataset(r.dataset);
+    Tensor values;
+    if (!w.observables().empty()) values = observable_values(w.model(), w.prompt_batch(r.dataset), w.observable_matrix(), progress);
+    for (const auto& o : w.observables()) r.observables.push_back(o.name);
+    for (std::size_t i = 0; i < d.prompts.size(); ++i) {
+        const auto& p = d.prompts[i];
+        DatasetReport::Row row;
+        row.index = static_cast<int>(i);
+        row.template_index = p.template_index;
+        row.name_position = p.name_position;
+        row.name = p.name;
+        row.gender = p.gender == project::Gender::Female ? "female" : "male";
+        row.text = p.text;
+        for (int id : p.ids) row.tokens.push_back(w.tokenizer().token_text(id));
+        for (std::size_t k = 0; k < r.observables.size(); ++k)
+            row.values.push_back(values[static_cast<std::int64_t>(i)][static_cast<std::int64_t>(k)].item<double>());
+        r.rows.push_back(std::move(row));
+    }
+    return r;
+}
+
+}  // namespace obsprop::analyses

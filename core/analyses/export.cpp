@@ -1,0 +1,125 @@
+#include "analyses/export.h"
+
+#include <fstream>
+#include <stdexcept>
+
+#include "analyses/run.h"
+#include "analyses/workspace.h"
+#include "io/version.h"
+
+namespace obsprop::analyses {
+
+std::vector<SteeringVector> project_steering(const Analysis& a) {
+    std::vector<SteeringVector> out;
+    for (const auto& p : a.workspace().project().steering) {
+        SteeringVector v;
+        v.observable = p.observable;
+        for (auto [l, h] : p.path) v.path.push_back({l, h});
+        v.layer = p.layer;
+        v.position = p.position;
+        v.normalize = p.normalize;
+        v.alpha = p.multiplier;
+        out.push_back(v);
+    }
+    return out;
+}
+
+ProjectReports project_reports(const Analysis& a, const Progress& progress) {
+    ProjectReports out;
+    const auto& w = a.workspace();
+    const auto& obs = w.observables();
+    const auto& ds = w.datasets();
+    const double K = static_cast<double>(obs.size());
+    const double steps = 2.0 + static_cast<double>(ds.size()) * (2 + K) + 2 * K + K * (K - 1) / 2;
+    double done = 0;
+    auto next = [&] {
+        auto p = sub_progress(progress, done / steps, (done + 1) / steps);
+        done += 1;
+        return p;
+    };
+    if (!obs.empty()) out.features.push_back(features_report(a, {}, {}, next()));
+    for (const auto& d : ds) {
+        SettingsOverrides o;
+        o.dataset = d.recipe.name;
+        const Analysis on = a.with(o);
+        if (!obs.empty() && !d.pairs.empty()) {
+            out.attribution.push_back(attribution_report(on, next()));
+            for (const auto& ob : obs) {
+                auto p = next();
+                try {
+                    out.path_searches.push_back(path_search_report(on, ob.name, p));
+                } catch (const std::invalid_argument&) {
+                    // no pair of this dataset aligns token for token: there is no path search to write
+                }
+            }
+        }
+        out.datasets.push_back(dataset_report(on, next()));
+    }
+    for (std::size_t i = 0; i < obs.size(); ++i)
+        for (std::size_t j = i + 1; j < obs.size(); ++j)
+            out.couplings.push_back(coupling_report(a, obs[i].name, obs[j].name, true, next()));
+    for (const auto& ob : obs) {
+        out.svds.push_back(svd_report(a, ob.name, next()));
+        out.rankings.push_back(path_ranking_report(a, ob.name, next()));
+    }
+    if (auto vectors = project_steering(a); !vectors.empty() && !obs.empty())
+        out.steering.push_back(steering_report(a, vectors, next()));
+    report(progress, 1.0, "export");
+    return out;
+}
+
+std::vector<Table> tables_of(const ProjectReports& r) {
+    std::vector<Table> out;
+    for (const auto& x : r.features) out.push_back(to_table(x));
+    for (const auto& x : r.attribution) out.push_back(to_table(x));
+    for (const auto& x : r.path_searches) out.push_back(to_table(x));
+    for (const auto& x : r.datasets) out.push_back(to_table(x));
+    for (const auto& x : r.couplings) out.push_back(to_table(x));
+    for (const auto& x : r.svds) out.push_back(to_table(x));
+    for (const auto& x : r.rankings) out.push_back(to_table(x));
+    for (const auto& x : r.steering) out.push_back(to_table(x)), out.push_back(prompts_table(x));
+    return out;
+}
+
+nlohmann::json export_manifest(const Analysis& a) {
+    const auto& s = a.settings();
+    const auto& w = a.workspace();
+    return {{"generator", std::string("ObsProp ") + obsprop::version()},
+            {"model", w.model().directory().string()},
+            {"project", w.project_file().string()},
+            {"settings",
+             {{"ln_mode", s.ln_mode},
+              {"rho", s.rho ? nlohmann::json(*s.rho) : nlohmann::json(nullptr)},
+              {"ln_datasets", s.ln_datasets},
+              {"dataset", s.dataset},
+              {"attribution", s.attribution},
+              {"svd_top_k", s.svd_top_k},
+              {"beam_width", s.beam_width},
+              {"max_length", s.max_length},
+              {"top_paths", s.top_paths}}}};
+}
+
+ExportSummary export_tables(const std::vector<Table>& tables, const std::filesystem::path& dir,
+                            const nlohmann::json& manifest) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw std::runtime_error(dir.string() + ": cannot create the folder: " + ec.message());
+    ExportSummary s;
+    auto write = [&](const std::filesystem::path& p, const std::string& text) {
+        std::ofstream f(p, std::ios::binary | std::ios::trunc);
+        f << text;
+        if (!f) throw std::runtime_error(p.string() + ": cannot write");
+        s.files.push_back(p);
+    };
+    nlohmann::json m = manifest;
+    m["tables"] = nlohmann::json::array();
+    for (const auto& t : tables) {
+        write(dir / (t.name + ".csv"), t.to_csv());
+        write(dir / (t.name + ".json"), t.to_json().dump(1) + "\n");
+        m["tables"].push_back({{"name", t.name}, {"columns", t.columns}, {"rows", t.rows.size()}});
+    }
+    write(dir / "manifest.json", m.dump(2) + "\n");
+    return s;
+}
+
+}  // namespace obsprop::analyses

@@ -1,0 +1,221 @@
+// Every surface shows the same numbers for the same project: `obsprop export`, the explorer's Export All, the
+// CLI's single commands and the Session's results, for the demo project and a generated model of each family,
+// under each LayerNorm treatment. A number computed twice, or a setting resolved in two places, fails here.
+#include "test_models.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cmath>
+
+#include "main_window.h"
+#include "session.h"
+
+using namespace obsprop::ui;
+
+namespace {
+
+constexpr int kTimeout = 180000;
+
+QByteArray cli(const QStringList& args) {
+    QProcess p;
+    p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"), args);
+    if (!p.waitForFinished(kTimeout) || p.exitCode() != 0) {
+        qWarning("obsprop %s: %s", qPrintable(args.join(QLatin1Char(' '))), p.readAllStandardError().constData());
+        return {};
+    }
+    return p.readAllStandardOutput();
+}
+
+bool close(double a, double b) { return std::abs(a - b) <= 1e-6 * std::max({1.0, std::abs(a), std::abs(b)}); }
+
+// Two JSON values equal up to 1e-6 relative in every number.
+bool same(const QJsonValue& a, const QJsonValue& b, QString& where) {
+    if (a.isDouble() && b.isDouble()) return close(a.toDouble(), b.toDouble()) || (where += QStringLiteral(" %1 vs %2").arg(a.toDouble()).arg(b.toDouble()), false);
+    if (a.type() != b.type()) return where += QStringLiteral(" (types differ)"), false;
+    if (a.isArray()) {
+        const auto x = a.toArray(), y = b.toArray();
+        if (x.size() != y.size()) return where += QStringLiteral(" (lengths %1, %2)").arg(x.size()).arg(y.size()), false;
+        for (qsizetype i = 0; i < x.size(); ++i) {
+            QString w = where + QStringLiteral("[%1]").arg(i);
+            if (!same(x[i], y[i], w)) return where = w, false;
+        }
+        return true;
+    }
+    if (a.isObject()) {
+        const auto x = a.toObject(), y = b.toObject();
+        if (x.keys() != y.keys()) return where += QStringLiteral(" (keys differ)"), false;
+        for (const auto& k : x.keys()) {
+            QString w = where + QLatin1Char('.') + k;
+            if (!same(x[k], y[k], w)) return where = w, false;
+        }
+        return true;
+    }
+    return a == b || (where += QStringLiteral(" (values differ)"), false);
+}
+
+QJsonValue readJson(const QString& file) {
+    QFile f(file);
+    if (!f.open(QIODevice::ReadOnly)) return {};
+    const auto d = QJsonDocument::fromJson(f.readAll());
+    return d.isArray() ? QJsonValue(d.array()) : QJsonValue(d.object());
+}
+
+// The tables of two export folders are the same, table by table.
+void compareExports(const QString& a, const QString& b) {
+    const QStringList ta = QDir(a).entryList({QStringLiteral("*.json")}), tb = QDir(b).entryList({QStringLiteral("*.json")});
+    QCOMPARE(ta, tb);
+    QVERIFY(ta.size() > 5);
+    for (const QString& t : ta) {
+        if (t == QLatin1String("manifest.json")) continue;
+        QString where = t;
+        QVERIFY2(same(readJson(a + QLatin1Char('/') + t), readJson(b + QLatin1Char('/') + t), where), qPrintable(where));
+    }
+    // The manifests agree on the settings they were computed with.
+    QString where = QStringLiteral("manifest settings");
+    QVERIFY2(same(readJson(a + QStringLiteral("/manifest.json")).toObject()[QStringLiteral("settings")],
+                  readJson(b + QStringLiteral("/manifest.json")).toObject()[QStringLiteral("settings")], where),
+             qPrintable(where));
+}
+
+}  // namespace
+
+class TestSurfaces : public QObject {
+    Q_OBJECT
+    std::vector<test_models::TinyModel> models_;
+    QTemporaryDir dir_;
+
+  private Q_SLOTS:
+    void initTestCase() {
+        using obsprop::tools::Family;
+        for (auto f : {Family::GPT2, Family::GPTNeo, Family::GPTNeoX}) models_.push_back(test_models::make_tiny(f, 7, 300, 2));
+    }
+
+    void agree_data() {
+        QTest::addColumn<QString>("project");
+        QTest::addColumn<QString>("ln");
+        const QString demo = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/projects/demo.obsprop");
+        const char* families[] = {"gpt2", "gpt_neo", "gpt_neox"};
+        for (const char* ln : {"none", "approx", "exact"}) {
+            QTest::newRow(qPrintable(QStringLiteral("demo, ln %1").arg(QLatin1String(ln)))) << demo << QString::fromLatin1(ln);
+            for (std::size_t i = 0; i < 3; ++i)
+                QTest::newRow(qPrintable(QStringLiteral("%1, ln %2").arg(QLatin1String(families[i]), QLatin1String(ln))))
+                    << QStringLiteral("tiny:%1").arg(i) << QString::fromLatin1(ln);
+        }
+    }
+
+    void agree() {
+        QFETCH(QString, project);
+        QFETCH(QString, ln);
+        if (project.startsWith(QLatin1String("tiny:"))) {
+            const auto& m = models_[static_cast<std::size_t>(project.mid(5).toInt())];
+            const QString file = dir_.filePath(project.mid(5) + QStringLiteral(".obsprop"));
+            if (!QFile::exists(file))
+                QVERIFY(!cli({QStringLiteral("project"), QStringLiteral("create"), QStringLiteral("--model"),
+                              m.dir->filePath(QStringLiteral("model")), QStringLiteral("--observable"), QStringLiteral("subj=#10 - #20"),
+                              QStringLiteral("--observable"), QStringLiteral("obj=0.5*#7 + 0.5*#99 - #3"),
+                              QStringLiteral("--ln-dataset"), QStringLiteral("obj=object"), QStringLiteral("--out"), file})
+                             .isEmpty());
+            project = file;
+        }
+        const QString mode = QStringLiteral("--ln");
+        QTemporaryDir out;
+        // 1. The command line: `obsprop export`.
+        const QString cliDir = out.filePath(QStringLiteral("cli"));
+        QVERIFY(!cli({QStringLiteral("export"), QStringLiteral("--project"), project, mode, ln, QStringLiteral("--out"), cliDir}).isEmpty());
+
+        // 2. The explorer: open the project, choose the LayerNorm treatment, Export All.
+        MainWindow w;
+        w.setProperty("quietErrors", true);
+        QSignalSpy opened(&w, &MainWindow::modelOpened);
+        w.openPath(project);
+        QVERIFY(opened.wait(kTimeout));
+        Session* s = w.session();
+        s->setLnMode(ln);
+        QSignalSpy features(s, &Session::featuresReady);
+        s->computeFeatures(QStringLiteral("test"));
+        QTRY_VERIFY_WITH_TIMEOUT(!features.isEmpty() &&
+                                     qvariant_cast<FeatureResults>(features.last().at(0)).generation == s->generation(),
+                                 kTimeout);
+        const QString guiDir = out.filePath(QStringLiteral("gui"));
+        QSignalSpy exported(s, &Session::exportFinished);
+        w.exportAll(guiDir);
+        QVERIFY(exported.wait(kTimeout));
+        compareExports(cliDir, guiDir);
+
+        // 3. The Session's own results against the CLI's single commands (and so against the export).
+        const FeatureResults f = qvariant_cast<FeatureResults>(features.last().at(0));
+        const auto cf = QJsonDocument::fromJson(cli({QStringLiteral("features"), QStringLiteral("--project"), project, mode, ln,
+                                                     QStringLiteral("--json")}))
+                            .object();
+        const auto heads = cf[QStringLiteral("heads")].toArray();
+        QCOMPARE(heads.size(), f.norms[0].layers * f.norms[0].heads);
+        for (const auto& hv : heads) {
+            const auto h = hv.toObject();
+            const int l = h[QStringLiteral("layer")].toInt(), hd = h[QStringLiteral("head")].toInt();
+            for (int k = 0; k < f.observables.size(); ++k)
+                QVERIFY(close(h[QStringLiteral("norm")].toArray()[k].toDouble(), f.norms[size_t(k)].at(l, hd)));
+            QVERIFY(close(h[QStringLiteral("cosine")].toDouble(), f.cosine.at(l, hd)));
+        }
+        const HeadRef head{1, 1};
+        QSignalSpy detail(s, &Session::headDetailReady);
+        s->computeHeadDetail(QStringLiteral("test"), head);
+        QVERIFY(detail.wait(kTimeout));
+        const SvdResults d = qvariant_cast<SvdResults>(detail.last().at(0));
+        const auto cd = QJsonDocument::fromJson(cli({QStringLiteral("head"), QStringLiteral("--project"), project, mode, ln,
+                                                     QStringLiteral("--head"), QStringLiteral("1.1"), QStringLiteral("--json")}))
+                            .object();
+        const auto cobs = cd[QStringLiteral("observables")].toArray();
+        QCOMPARE(cobs.size(), d.observables.size());
+        for (int k = 0; k < d.observables.size(); ++k) {
+            const auto o = cobs[k].toObject();
+            QVERIFY(close(o[QStringLiteral("ln_check")].toDouble(), d.layerNormCheck[size_t(k)]));
+            QCOMPARE(o[QStringLiteral("ln_check_dataset")].toString(), d.layerNormDatasets[k]);
+            const auto cos = o[QStringLiteral("cosine")].toArray();
+            for (qsizetype i = 0; i < cos.size(); ++i) QVERIFY(close(std::abs(cos[i].toDouble()), d.absCosine[size_t(k)][size_t(i)]));
+        }
+        QSignalSpy scatter(s, &Session::couplingReady);
+        const QString a = f.observables[0], b = f.observables[1], dataset = QStringLiteral("object");
+        s->computeCouplingScatter(QStringLiteral("test"), head, a, b, dataset);
+        QVERIFY(scatter.wait(kTimeout));
+        const CouplingScatter sc = qvariant_cast<CouplingScatter>(scatter.last().at(0));
+        const auto cs = QJsonDocument::fromJson(cli({QStringLiteral("couple"), QStringLiteral("--project"), project, mode, ln,
+                                                     QStringLiteral("--pair"), a + QLatin1Char(',') + b, QStringLiteral("--head"),
+                                                     QStringLiteral("1.1"), QStringLiteral("--dataset"), dataset,
+                                                     QStringLiteral("--json")}))
+                            .object();
+        QVERIFY(close(cs[QStringLiteral("slope")].toDouble(), sc.slope));
+        QVERIFY(close(cs[QStringLiteral("predicted")].toDouble(), sc.predicted));
+        QVERIFY(close(cs[QStringLiteral("half_width_at_zero")].toDouble(), sc.halfWidthAtZero));
+        const auto band = cs[QStringLiteral("band")].toObject();
+        QCOMPARE(band[QStringLiteral("low")].toArray().size(), qsizetype(sc.bandLow.size()));
+        for (std::size_t i = 0; i < sc.bandLow.size(); ++i) {
+            QVERIFY(close(band[QStringLiteral("low")].toArray()[qsizetype(i)].toDouble(), sc.bandLow[i]));
+            QVERIFY(close(band[QStringLiteral("high")].toArray()[qsizetype(i)].toDouble(), sc.bandHigh[i]));
+        }
+        QSignalSpy pd(s, &Session::pathDetailReady);
+        s->computePathDetail(QStringLiteral("test"), {{0, 1}, {1, 0}}, b);
+        QVERIFY(pd.wait(kTimeout));
+        const PathDetail p = qvariant_cast<PathDetail>(pd.last().at(0));
+        const auto cp = QJsonDocument::fromJson(cli({QStringLiteral("paths"), QStringLiteral("--project"), project, mode, ln,
+                                                     QStringLiteral("--feature-of"), b, QStringLiteral("--compare"),
+                                                     QStringLiteral("0.1 -> 1.0"), QStringLiteral("--json")}))
+                            .object()[QStringLiteral("observables")]
+                            .toArray();
+        QCOMPARE(cp.size(), p.observables.size());
+        for (int k = 0; k < cp.size(); ++k) {
+            QVERIFY(close(cp[k].toObject()[QStringLiteral("norm")].toDouble(), p.norms[size_t(k)]));
+            QVERIFY(close(cp[k].toObject()[QStringLiteral("cosine")].toDouble(), p.cosines[size_t(k)]));
+        }
+    }
+};
+
+QTEST_MAIN(TestSurfaces)
+#include "tst_surfaces.moc"
