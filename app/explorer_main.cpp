@@ -1,5 +1,5 @@
 // obsprop-explorer: the desktop program.
-#include "model/runtime.h"
+#include "analyses/engine_status.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -49,8 +49,7 @@ int main(int argc, char** argv) {
     parser.process(app);
 
     // One core stays with the GUI thread; LibTorch gets the rest (at least one).
-    obsprop::model::install_tensor_memory_counter();  // for the debug overlay
-    obsprop::model::configure_threads(std::max(1, QThread::idealThreadCount() - 1));
+    obsprop::analyses::configure_engine(std::max(1, QThread::idealThreadCount() - 1), /*count_memory=*/true);
 
     obsprop::ui::MainWindow w;
     if (parser.isSet(size)) {

@@ -1,4 +1,4 @@
-#include "model/runtime.h"
+#include "analyses/engine_status.h"
 
 #include "debug_overlay.h"
 
@@ -108,11 +108,13 @@ void DebugOverlay::drawPanels() {
     const ModelInfo m = session_->modelInfo();
     ImGui::Text("process RSS        %.1f MiB", residentBytes() / 1048576.0);
     ImGui::Text("mapped checkpoint  %.1f MiB", m.checkpointBytes / 1048576.0);
-    if (const auto tm = model::tensor_memory(); tm.installed)
-        ImGui::Text("tensor memory      %.1f MiB (peak %.1f MiB)", tm.live / 1048576.0, tm.peak / 1048576.0);
+    const auto engine = analyses::engine_status();
+    if (engine.memory_counted)
+        ImGui::Text("tensor memory      %.1f MiB (peak %.1f MiB)", engine.live_bytes / 1048576.0,
+                    engine.peak_bytes / 1048576.0);
     else
         ImGui::TextUnformatted("tensor memory      (not counted in this process)");
-    ImGui::Text("LibTorch threads   %d", model::current_threads());
+    ImGui::Text("LibTorch threads   %d", engine.threads);
     ImGui::Text("jobs running       %d", session_->jobs().running());
     ImGui::Separator();
     ImGui::TextUnformatted("recent jobs");

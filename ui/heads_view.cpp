@@ -131,7 +131,6 @@ HeadsView::HeadsView(Session* session, QWidget* parent) : QWidget(parent), sessi
         refreshCombos();
         note_->setText(session_->observables().isEmpty() ? tr("Add an observable to see its heads.")
                                                          : tr("Recipe changed: recomputing…"));
-        stale_ = true;
         session_->computeFeatures(QStringLiteral("heads"));
         requestAttribution();
     });
@@ -156,7 +155,6 @@ void HeadsView::onFeatures(const FeatureResults& r) {
         available_[QStringLiteral("coupling: %1 → %2").arg(r.pairB, r.pairA)] = r.couplingBA;
     }
     note_->setText(tr("LayerNorm: %1").arg(r.lnMode));
-    stale_ = false;
     refreshCombos();
 }
 

@@ -34,7 +34,6 @@ class HeadsView : public QWidget {
     bool exportFigure(int side, const QString& file, int w, int h, double scale) const;
     // The quantity the user (or the project's view state) chose for a side; empty while it is the default.
     QString pickedQuantity(int side) const;
-    bool isStale() const { return stale_; }
 
   public Q_SLOTS:
     void setSelectedHead(obsprop::ui::HeadRef h);
@@ -62,7 +61,6 @@ class HeadsView : public QWidget {
     HeadRef selected_;
     QStringList order_;      // observables in the project's order, for defaults
     bool userPicked_[2] = {false, false};
-    bool stale_ = false;  // the recipe changed and the new features have not arrived
 };
 
 }  // namespace obsprop::ui

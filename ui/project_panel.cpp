@@ -78,7 +78,6 @@ ProjectPanel::ProjectPanel(Session* session, QWidget* parent) : QWidget(parent),
         const QString mode = ln_->currentData().toString();
         if (mode == session_->lnMode()) return;
         session_->setLnMode(mode);  // a recipe edit: every view recomputes
-        Q_EMIT lnModeChanged(mode);
     });
     connect(observables_, &QListWidget::currentRowChanged, this, &ProjectPanel::showLnDataset);
     connect(lnDataset_, &QComboBox::activated, this, [this] {

@@ -25,9 +25,6 @@ class ProjectPanel : public QWidget {
     QListWidget* observableList() const { return observables_; }
     QComboBox* lnDatasetBox() const { return lnDataset_; }
 
-  Q_SIGNALS:
-    void lnModeChanged(const QString& mode);
-
   private:
     void refresh();
     void addFromInput();

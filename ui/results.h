@@ -7,16 +7,13 @@
 #include <QStringList>
 #include <vector>
 
+#include "analyses/grid.h"
 #include "head_matrix.h"
 
 namespace obsprop::ui {
 
-struct HeadRef {
-    int layer = -1;
-    int head = -1;
-    bool valid() const { return layer >= 0 && head >= 0; }
-    bool operator==(const HeadRef&) const = default;
-};
+// A head as the core's reports name it.
+using HeadRef = analyses::HeadId;
 
 struct ModelInfo {
     QString directory;

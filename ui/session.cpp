@@ -106,15 +106,20 @@ QByteArray Session::serializeProject() const {
     // Absolute, so the text stands on its own wherever it is written (recovery files); saveProject
     // makes it relative to the project file.
     p.model_path = std::filesystem::absolute(ws_->model().directory());
-    p.steering.clear();
+    p.steering = steeringPresets();
+    return QByteArray::fromStdString(project::serialize(p));
+}
+
+std::vector<project::SteeringPreset> Session::steeringPresets() const {
+    std::vector<project::SteeringPreset> out;
     for (const auto& s : steering_) {
         project::SteeringPreset sp;
         sp.name = ss(s.name), sp.observable = ss(s.observable), sp.layer = s.layer, sp.position = ss(s.position);
         sp.normalize = s.normalize, sp.multiplier = s.alpha, sp.range = s.range;
         for (const auto& h : s.path) sp.path.emplace_back(h.layer, h.head);
-        p.steering.push_back(sp);
+        out.push_back(sp);
     }
-    return QByteArray::fromStdString(project::serialize(p));
+    return out;
 }
 
 QString Session::saveProject(const QString& file) {

@@ -21,6 +21,9 @@
 namespace obsprop {
 class Workspace;
 }
+namespace obsprop::project {
+struct SteeringPreset;
+}
 namespace obsprop::analyses {
 class Analysis;
 class SteeringPlan;
@@ -130,6 +133,7 @@ class Session : public QObject {
     void adopt(std::shared_ptr<Workspace> ws, const QString& projectFile);
     void publish();  // a new snapshot (and generation) after a recipe edit
     void prepareSteering();
+    std::vector<project::SteeringPreset> steeringPresets() const;  // the vectors as the project stores them
     template <typename R>
     void run(const QString& analysis, const QString& consumer, std::function<R(const analyses::Analysis&, const ProgressFn&)> work,
              std::function<void(const R&)> deliver);

@@ -64,7 +64,7 @@ void Session::computeHeadDetail(const QString& consumer, HeadRef head) {
     run<SvdResults>(
         QStringLiteral("head detail"), consumer,
         [head](const Analysis& a, const ProgressFn& p) {
-            return convert::headDetail(head_detail_report(a, {head.layer, head.head}, p));
+            return convert::headDetail(head_detail_report(a, head, p));
         },
         [this](const SvdResults& r) { Q_EMIT headDetailReady(r); });
 }
@@ -92,7 +92,7 @@ void Session::computeCouplingScatter(const QString& consumer, HeadRef head, cons
     run<CouplingScatter>(
         QStringLiteral("coupling scatter"), consumer,
         [o, head, obsA, obsB](const Analysis& a, const ProgressFn& p) {
-            return convert::scatter(coupling_scatter_report(a.with(o), {head.layer, head.head}, ss(obsA), ss(obsB), p));
+            return convert::scatter(coupling_scatter_report(a.with(o), head, ss(obsA), ss(obsB), p));
         },
         [this](const CouplingScatter& r) { Q_EMIT couplingReady(r); });
 }
@@ -124,8 +124,7 @@ void Session::computePathSearch(const QString& consumer, const QString& observab
 
 void Session::computePathDetail(const QString& consumer, const std::vector<HeadRef>& path, const QString& observable) {
     if (path.empty() || observable.isEmpty()) return;
-    std::vector<HeadId> nodes;
-    for (const auto& h : path) nodes.push_back({h.layer, h.head});
+    const std::vector<HeadId> nodes = path;
     run<PathDetail>(
         QStringLiteral("path comparison"), consumer,
         [nodes, observable](const Analysis& a, const ProgressFn& p) {
@@ -147,7 +146,7 @@ void Session::exportTables(const QString& dir) {
     auto a = analysis_;
     if (!a) return;
     auto ws = std::make_shared<Workspace>(a->workspace());
-    ws->project().steering = project::from_json(nlohmann::json::parse(serializeProject().toStdString())).steering;
+    ws->project().steering = steeringPresets();
     auto snapshot = std::make_shared<const Analysis>(std::shared_ptr<const Workspace>(ws), a->settings());
     jobs_.start<int>(
         QStringLiteral("export"),
@@ -216,7 +215,7 @@ void Session::prepareSteering() {
     for (const auto& s : steering_) {
         SteeringVector v;
         v.observable = ss(s.observable);
-        for (const auto& h : s.path) v.path.push_back({h.layer, h.head});
+        v.path = s.path;
         v.layer = s.layer, v.position = ss(s.position), v.normalize = s.normalize, v.alpha = s.alpha;
         vectors.push_back(v);
     }

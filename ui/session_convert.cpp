@@ -36,7 +36,7 @@ AttributionResults attribution(const analyses::AttributionReport& r, quint64 gen
 
 SvdResults headDetail(const analyses::HeadDetailReport& r) {
     SvdResults s;
-    s.head = head(r.head);
+    s.head = r.head;
     s.sigma = r.sigma;
     s.observables = names(r.observables);
     for (const auto& c : r.cosine) {
@@ -52,7 +52,7 @@ SvdResults headDetail(const analyses::HeadDetailReport& r) {
 
 CouplingScatter scatter(const analyses::CouplingScatterReport& r) {
     CouplingScatter c;
-    c.head = head(r.head), c.a = qs(r.a), c.b = qs(r.b), c.dataset = qs(r.dataset);
+    c.head = r.head, c.a = qs(r.a), c.b = qs(r.b), c.dataset = qs(r.dataset);
     c.s1 = r.s1, c.s2 = r.s2;
     c.slope = r.slope, c.intercept = r.intercept, c.r2 = r.r2, c.predicted = r.predicted;
     c.normA = r.norm_a, c.residualNorm = r.residual_norm, c.meanTokenNorm = r.mean_token_norm;
@@ -65,13 +65,13 @@ PathResults paths(const analyses::PathsReport& r) {
     PathResults p;
     p.observable = qs(r.observable), p.patching = r.patching, p.dataset = qs(r.dataset);
     p.pairs = r.pairs, p.pairsGiven = r.pairs_given, p.scored = r.scored, p.beamWidth = r.beam_width;
-    for (const auto& e : r.paths) p.rows.push_back({pathText(e.nodes), heads(e.nodes), e.value, e.sd, e.feature_norm});
+    for (const auto& e : r.paths) p.rows.push_back({pathText(e.nodes), e.nodes, e.value, e.sd, e.feature_norm});
     return p;
 }
 
 PathDetail pathDetail(const analyses::PathDetailReport& r) {
     PathDetail d;
-    d.path = pathText(r.nodes), d.nodes = heads(r.nodes), d.observable = qs(r.observable);
+    d.path = pathText(r.nodes), d.nodes = r.nodes, d.observable = qs(r.observable);
     d.observables = names(r.observables), d.norms = r.norms, d.cosines = r.cosines;
     return d;
 }
@@ -104,7 +104,7 @@ SteeringResults steering(const analyses::SteeringReport& r, const std::vector<St
 
 std::vector<CouplingHeadPoint> couplingHeads(const analyses::CouplingHeadsReport& r) {
     std::vector<CouplingHeadPoint> out;
-    for (const auto& p : r.points) out.push_back({head(p.head), p.coupling, p.attribution_a, p.attribution_b, p.ratio});
+    for (const auto& p : r.points) out.push_back({p.head, p.coupling, p.attribution_a, p.attribution_b, p.ratio});
     return out;
 }
 

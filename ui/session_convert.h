@@ -12,12 +12,6 @@ inline QStringList names(const std::vector<std::string>& v) {
     for (const auto& s : v) out << qs(s);
     return out;
 }
-inline HeadRef head(const analyses::HeadId& h) { return {h.layer, h.head}; }
-inline std::vector<HeadRef> heads(const std::vector<analyses::HeadId>& v) {
-    std::vector<HeadRef> out;
-    for (const auto& h : v) out.push_back(head(h));
-    return out;
-}
 inline QString pathText(const std::vector<analyses::HeadId>& v) {
     QStringList parts;
     for (const auto& h : v) parts << headName(h.layer, h.head);

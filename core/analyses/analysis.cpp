@@ -2,6 +2,8 @@
 
 #include "analyses/cache.h"
 
+#include "obsprop/analysis.h"
+
 namespace obsprop::analyses {
 
 using torch::Tensor;
@@ -24,17 +26,6 @@ std::string ln_key(const AnalysisSettings& s, const std::string& dataset) {
     if (s.ln_mode == "none") return "none";
     if (s.ln_mode == "approx" && s.rho) return "approx|rho=" + std::to_string(*s.rho);
     return s.ln_mode + "|" + dataset;
-}
-
-template <typename Map, typename Key, typename Make>
-const typename Map::mapped_type& cached(std::mutex& mu, Map& map, const Key& key, Make make) {
-    {
-        std::lock_guard lock(mu);
-        if (auto it = map.find(key); it != map.end()) return it->second;
-    }
-    auto value = make();
-    std::lock_guard lock(mu);
-    return map.emplace(key, std::move(value)).first->second;  // keeps the first when two raced
 }
 
 }  // namespace
@@ -124,6 +115,18 @@ const std::vector<HeadSvd>& head_svds(const Analysis& a, const Progress& progres
     std::lock_guard lock(c.mu);
     if (c.svds.empty()) c.svds = std::move(svds);
     return c.svds;
+}
+
+Tensor ln_check(const Analysis& a, const std::string& observable, const Progress& progress) {
+    const auto& s = a.settings();
+    const std::string& dataset = s.ln_dataset(observable);
+    auto& c = a.cache();
+    return cached(c.mu, c.ln_checks, ln_key(s, dataset) + "|" + observable, [&] {
+        const Tensor x = dataset_residuals(a, dataset, progress).resid_at_position.mean(0);
+        FeatureOptions fo = ln_options(a, observable);
+        fo.rho_ln1.clear(), fo.default_rho = 0;  // ρ = the residual's own norm: the check compares directions
+        return layernorm_check(a.workspace().model(), a.workspace().observable(observable), x, fo).cosine;
+    });
 }
 
 HeadGrid to_grid(const Tensor& lh) {

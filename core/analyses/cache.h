@@ -10,6 +10,7 @@
 
 #include "analyses/analysis.h"
 #include "analyses/grid.h"
+#include "analyses/reports.h"
 #include "analyses/workspace.h"
 #include "obsprop/coupling_fit.h"
 #include "obsprop/features.h"
@@ -25,6 +26,8 @@ struct Analysis::Cache {
     std::map<std::string, FeatureSet> features;        // by LayerNorm key + rule + observable
     std::map<std::pair<std::string, int>, torch::Tensor> tokens;  // by (dataset, layer)
     std::vector<HeadSvd> svds;
+    std::map<std::string, AttributionReport> attributions;   // by dataset + method
+    std::map<std::string, torch::Tensor> ln_checks;          // [L, H] by LayerNorm key + observable
 };
 
 // The residual norms (and residuals) of a dataset's prompts at their name slots.
@@ -39,6 +42,21 @@ std::vector<FeatureSet> head_features(const Analysis& a, const std::vector<std::
 // blocks.{layer}.hook_resid_pre at every token of a dataset.
 torch::Tensor dataset_tokens(const Analysis& a, const std::string& dataset, int layer, const Progress& progress = {});
 const std::vector<HeadSvd>& head_svds(const Analysis& a, const Progress& progress = {});
+// The LayerNorm check of every head for one observable (cos between its exact-LN and approximate-LN feature at
+// the mean residual, name slot, of its LayerNorm dataset): [L, H] float64.
+torch::Tensor ln_check(const Analysis& a, const std::string& observable, const Progress& progress = {});
+
+// Looks `key` up in `map` under `mu`, else makes it outside the lock and keeps the first one stored.
+template <typename Map, typename Key, typename Make>
+const typename Map::mapped_type& cached(std::mutex& mu, Map& map, const Key& key, Make make) {
+    {
+        std::lock_guard lock(mu);
+        if (auto it = map.find(key); it != map.end()) return it->second;
+    }
+    auto value = make();
+    std::lock_guard lock(mu);
+    return map.emplace(key, std::move(value)).first->second;
+}
 
 // Small helpers shared by the report files.
 HeadGrid to_grid(const torch::Tensor& lh);  // [L, H] -> HeadGrid (double)

@@ -12,7 +12,10 @@ using torch::Tensor;
 AttributionReport attribution_report(const Analysis& a, const Progress& progress) {
     const auto& w = a.workspace();
     if (w.observables().empty()) throw std::invalid_argument("attribution needs at least one observable");
-    AttributionReport r;
+    auto& c = a.cache();
+    // The Heads and Coupling views both ask for it: computed once per snapshot, dataset and method.
+    return cached(c.mu, c.attributions, a.settings().dataset + "|" + a.settings().attribution, [&] {
+        AttributionReport r;
     r.method = a.settings().attribution;
     r.dataset = a.settings().dataset;
     auto [clean, corrupt] = w.pair_batches(r.dataset);
@@ -22,6 +25,7 @@ AttributionReport attribution_report(const Analysis& a, const Progress& progress
     r.observables = at.observables;
     for (std::size_t k = 0; k < at.observables.size(); ++k) r.mean.push_back(to_grid(at.mean[static_cast<std::int64_t>(k)]));
     return r;
+    });
 }
 
 DatasetReport dataset_report(const Analysis& a, const Progress& progress) {

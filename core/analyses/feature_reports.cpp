@@ -192,13 +192,8 @@ HeadDetailReport head_detail_report(const Analysis& a, HeadId head, const Progre
         Tensor y = sets[k].head_inputs[head.layer][head.head].to(torch::kDouble);
         const double n = y.norm().item<double>();
         d.cosine.push_back(to_vector(n > 0 ? at::matmul(y, V) / n : torch::zeros({V.size(1)}, torch::kDouble)));
-        // The LayerNorm check at the mean residual (name slot) of the observable's LayerNorm dataset.
-        const std::string& ds = a.settings().ln_dataset(obs[k].name);
-        const Tensor x = dataset_residuals(a, ds).resid_at_position.mean(0);
-        FeatureOptions fo = ln_options(a, obs[k].name);
-        fo.rho_ln1.clear(), fo.default_rho = 0;  // ρ = the residual's own norm: the check compares directions
-        d.ln_check.push_back(layernorm_check(w.model(), obs[k], x, fo).cosine[head.layer][head.head].item<double>());
-        d.ln_check_dataset.push_back(ds);
+        d.ln_check.push_back(ln_check(a, obs[k].name)[head.layer][head.head].item<double>());
+        d.ln_check_dataset.push_back(a.settings().ln_dataset(obs[k].name));
     }
     report(progress, 1.0, "alignment");
     return d;

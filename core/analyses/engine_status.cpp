@@ -1,0 +1,17 @@
+#include "analyses/engine_status.h"
+
+#include "model/runtime.h"
+
+namespace obsprop::analyses {
+
+EngineStatus engine_status() {
+    const auto tm = model::tensor_memory();
+    return {model::current_threads(), tm.installed, tm.live, tm.peak};
+}
+
+void configure_engine(int threads, bool count_memory) {
+    if (count_memory) model::install_tensor_memory_counter();
+    model::configure_threads(threads);
+}
+
+}  // namespace obsprop::analyses

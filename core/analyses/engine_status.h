@@ -1,0 +1,18 @@
+// What the engine is doing, for the explorer's debug overlay and start-up: LibTorch's thread count and the
+// CPU tensor memory it holds. A thin face over model/runtime.h so the explorer reads it from the analysis
+// layer like everything else. No LibTorch in this header.
+#pragma once
+
+namespace obsprop::analyses {
+
+struct EngineStatus {
+    int threads = 0;                    // LibTorch intra-op threads
+    bool memory_counted = false;        // the tensor memory counter is installed
+    long long live_bytes = 0, peak_bytes = 0;
+};
+
+EngineStatus engine_status();
+// At start-up: count tensor memory (for the overlay) and size LibTorch's threads (n <= 0: every core).
+void configure_engine(int threads, bool count_memory);
+
+}  // namespace obsprop::analyses
