@@ -25,18 +25,24 @@ int main(int argc, char** argv) {
     QApplication::setDesktopFileName(QStringLiteral("org.obsprop.Explorer"));
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Observable propagation explorer for Transformer language models"));
+    parser.setApplicationDescription(
+        QStringLiteral("Observable propagation explorer for Transformer language models"));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("path"), QStringLiteral("A Hugging Face model folder or a .obsprop project"));
-    QCommandLineOption exportAll(QStringLiteral("export-all"),
-                                 QStringLiteral("Write every table and figure of the opened project into a folder, then quit"),
-                                 QStringLiteral("dir"));
+    parser.addPositionalArgument(QStringLiteral("path"),
+                                 QStringLiteral("A Hugging Face model folder or a .obsprop project"));
+    QCommandLineOption exportAll(
+        QStringLiteral("export-all"),
+        QStringLiteral("Write every table and figure of the opened project into a folder, then quit"),
+        QStringLiteral("dir"));
     parser.addOption(exportAll);
-    QCommandLineOption overlay(QStringLiteral("debug-overlay"), QStringLiteral("Start with the debug overlay shown (F12)"));
+    QCommandLineOption overlay(QStringLiteral("debug-overlay"),
+                               QStringLiteral("Start with the debug overlay shown (F12)"));
     parser.addOption(overlay);
-    QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("Show this tab first (0 = Heads)"), QStringLiteral("index"));
-    QCommandLineOption head(QStringLiteral("head"), QStringLiteral("Select this head once open, e.g. 1.2"), QStringLiteral("L.H"));
+    QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("Show this tab first (0 = Heads)"),
+                           QStringLiteral("index"));
+    QCommandLineOption head(QStringLiteral("head"), QStringLiteral("Select this head once open, e.g. 1.2"),
+                            QStringLiteral("L.H"));
     parser.addOption(tab);
     parser.addOption(head);
     QCommandLineOption shot(QStringLiteral("screenshot"),
@@ -92,11 +98,14 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "obsprop-explorer: %s\n", e.toUtf8().constData());
             QApplication::exit(1);
         });
-        QObject::connect(w.session(), &obsprop::ui::Session::exportFinished, &w, [] { QApplication::exit(0); });
-        QObject::connect(w.session(), &obsprop::ui::Session::jobFailed, &w, [](const QString& channel, const QString& e) {
-            std::fprintf(stderr, "obsprop-explorer: %s: %s\n", channel.toUtf8().constData(), e.toUtf8().constData());
-            QApplication::exit(1);
-        });
+        QObject::connect(w.session(), &obsprop::ui::Session::exportFinished, &w,
+                         [] { QApplication::exit(0); });
+        QObject::connect(w.session(), &obsprop::ui::Session::jobFailed, &w,
+                         [](const QString& channel, const QString& e) {
+                             std::fprintf(stderr, "obsprop-explorer: %s: %s\n", channel.toUtf8().constData(),
+                                          e.toUtf8().constData());
+                             QApplication::exit(1);
+                         });
         QObject::connect(&w, &obsprop::ui::MainWindow::modelOpened, &w, [&w, dir] {
             auto* poll = new QTimer(&w);
             poll->setInterval(100);

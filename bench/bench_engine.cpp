@@ -20,7 +20,9 @@
 #include "obsprop/svd.h"
 
 using Clock = std::chrono::steady_clock;
-static double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+static double since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
 static double peak_rss() {
     rusage u{};
     getrusage(RUSAGE_SELF, &u);
@@ -31,7 +33,8 @@ static double peak_rss() {
 static obsprop::Observable ids(const std::string& name, int plus, int minus) {
     obsprop::Observable o;
     o.name = name;
-    o.terms = {{std::min(plus, minus), plus < minus ? 1.0 : -1.0}, {std::max(plus, minus), plus < minus ? -1.0 : 1.0}};
+    o.terms = {{std::min(plus, minus), plus < minus ? 1.0 : -1.0},
+               {std::max(plus, minus), plus < minus ? -1.0 : 1.0}};
     return o;
 }
 
@@ -48,7 +51,7 @@ int main(int argc, char** argv) try {
     auto big = obsprop::model::Transformer::load(argv[1]);
     const double load = since(t);
     t = Clock::now();
-    auto both = obsprop::head_feature_norms(*big, std::vector<obsprop::Observable>{subj, obj});  // one pass
+    auto both = obsprop::head_feature_norms(*big, std::vector<obsprop::Observable>{subj, obj}); // one pass
     auto na = both[0], nb = both[1];
     const double norms = since(t);
     t = Clock::now();
@@ -61,12 +64,13 @@ int main(int argc, char** argv) try {
     // The longest wait between two progress calls bounds how fast a cancel is honoured.
     struct Gaps {
         double max = 0;
-        std::string where;  // the stage reported at the end of the longest gap
+        std::string where; // the stage reported at the end of the longest gap
         Clock::time_point last = Clock::now();
         obsprop::Progress callback() {
             last = Clock::now();
             return [this](double f, std::string_view stage) {
-                if (since(last) > max) max = since(last), where = std::string(stage) + " at " + std::to_string(f);
+                if (since(last) > max)
+                    max = since(last), where = std::string(stage) + " at " + std::to_string(f);
                 last = Clock::now();
                 return true;
             };
@@ -81,9 +85,10 @@ int main(int argc, char** argv) try {
     obsprop::PromptBatch clean, corrupt;
     for (int p = 0; p < 20; ++p) {
         std::vector<int> a, b;
-        for (int i = 0; i < 16; ++i) a.push_back((7919 * (p * 16 + i) + 13) % 50000);
+        for (int i = 0; i < 16; ++i)
+            a.push_back((7919 * (p * 16 + i) + 13) % 50000);
         b = a;
-        b[3] = (b[3] + 101) % 50000;  // the "name" differs
+        b[3] = (b[3] + 101) % 50000; // the "name" differs
         clean.ids.push_back(a), corrupt.ids.push_back(b);
         clean.positions.push_back(3), corrupt.positions.push_back(3);
     }
@@ -105,7 +110,8 @@ int main(int argc, char** argv) try {
         obsprop::attribute_heads(*small, clean, corrupt, om, obsprop::AttributionMethod::Patching);
         attribution_again = std::min(attribution_again, since(t));
     }
-    obsprop::attribute_heads(*small, clean, corrupt, om, obsprop::AttributionMethod::Patching, attribution_gaps.callback());
+    obsprop::attribute_heads(*small, clean, corrupt, om, obsprop::AttributionMethod::Patching,
+                             attribution_gaps.callback());
     // Beam search by path patching over the same pairs (width 8, up to 3 heads).
     t = Clock::now();
     auto search = obsprop::beam_search_paths(*small, clean, corrupt, om, 0, {8, 3}, search_gaps.callback());

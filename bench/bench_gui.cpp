@@ -40,11 +40,11 @@ double percentile(std::vector<double> v, double p) {
     return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char** argv) {
     qputenv("QT_QPA_PLATFORM", "offscreen");
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 0);  // as the explorer does
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 0); // as the explorer does
     QApplication app(argc, argv);
     if (argc < 5) {
         std::cerr << "usage: bench_gui MODEL_DIR OBS_A OBS_B L.H [DATASET] [REPEATS]\n";
@@ -55,14 +55,15 @@ int main(int argc, char** argv) {
     const HeadRef head{lh.value(0).toInt(), lh.value(1).toInt()};
     const QString dataset = argc > 5 ? QString::fromLocal8Bit(argv[5]) : QStringLiteral("subject");
     const int repeats = argc > 6 ? std::atoi(argv[6]) : 20;
-    obsprop::model::configure_threads(std::max(1, QThread::idealThreadCount() - 1));  // as the explorer does
+    obsprop::model::configure_threads(std::max(1, QThread::idealThreadCount() - 1)); // as the explorer does
 
     Session s;
     bool opened = false;
     QString error;
     QObject::connect(&s, &Session::workspaceOpened, [&] { opened = true; });
     QObject::connect(&s, &Session::openFailed, [&](const QString& e) { error = e; });
-    QObject::connect(&s, &Session::jobFailed, [&](const QString& c, const QString& e) { error = c + QStringLiteral(": ") + e; });
+    QObject::connect(&s, &Session::jobFailed,
+                     [&](const QString& c, const QString& e) { error = c + QStringLiteral(": ") + e; });
     s.openModel(dir);
     if (!spin([&] { return opened || !error.isEmpty(); }) || !error.isEmpty()) {
         std::cerr << "bench_gui: " << error.toStdString() << '\n';
@@ -75,7 +76,8 @@ int main(int argc, char** argv) {
             return 1;
         }
     }
-    nlohmann::json out = {{"model", dir.toStdString()}, {"head", argv[4]}, {"dataset", dataset.toStdString()}};
+    nlohmann::json out = {
+        {"model", dir.toStdString()}, {"head", argv[4]}, {"dataset", dataset.toStdString()}};
 
     // Full analysis in the background while the watchdog measures the event loop.
     StallWatchdog dog(nullptr, 5, 100);
@@ -120,7 +122,9 @@ int main(int argc, char** argv) {
         predictUs.push_back(t.nsecsElapsed() / 1000.0);
         last = {};
         s.requestExactSteering();
-        spin([&] { return last.exact && std::abs(last.predicted.empty() ? 0 : 1) > 0 && s.jobs().running() == 0; });
+        spin([&] {
+            return last.exact && std::abs(last.predicted.empty() ? 0 : 1) > 0 && s.jobs().running() == 0;
+        });
         latency.push_back(t.nsecsElapsed() / 1e6);
         (void)pred;
     }

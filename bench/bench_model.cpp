@@ -56,7 +56,8 @@ int main(int argc, char** argv) try {
         std::uniform_int_distribution<int> tok(0, c.d_vocab - 1);
         std::vector<std::vector<int>> prompts(n, std::vector<int>(T));
         for (auto& p : prompts)
-            for (auto& t : p) t = tok(rng);
+            for (auto& t : p)
+                t = tok(rng);
         auto batch = obsprop::model::Batch::from(prompts);
         double best = 1e30;
         for (int r = 0; r < reps; ++r) {

@@ -16,7 +16,8 @@ namespace test_models {
 // The generator's in-memory tensors in the naive reference's form.
 inline obsprop::naive::Weights to_naive(const obsprop::tools::GeneratedCheckpoint& g) {
     obsprop::naive::Weights w;
-    for (const auto& [name, t] : g.tensors) w[name] = obsprop::naive::Tensor{t.shape, t.values};
+    for (const auto& [name, t] : g.tensors)
+        w[name] = obsprop::naive::Tensor{t.shape, t.values};
     return w;
 }
 
@@ -28,12 +29,15 @@ struct TinyModel {
     std::shared_ptr<obsprop::model::Transformer> model;
 
     obsprop::naive::Weights naive() const { return to_naive(gen); }
-    obsprop::naive::Trace run_naive(const std::vector<int>& ids) const { return obsprop::naive::run(gen.config, naive(), ids); }
+    obsprop::naive::Trace run_naive(const std::vector<int>& ids) const {
+        return obsprop::naive::run(gen.config, naive(), ids);
+    }
     const obsprop::io::HostTensor& tensor(const std::string& name) const { return gen.at(name); }
 };
 
 // Unprefixed names, so tests can look tensors up as "h.0.attn.c_proj.weight".
-inline TinyModel make_tiny(obsprop::tools::Family family, std::uint64_t seed, int vocab = 300, int n_layers = 0) {
+inline TinyModel make_tiny(obsprop::tools::Family family, std::uint64_t seed, int vocab = 300,
+                           int n_layers = 0) {
     TinyModel t;
     t.spec = obsprop::tools::preset("tiny", family);
     if (n_layers > 0) t.spec.n_layers = n_layers;
@@ -47,4 +51,4 @@ inline TinyModel make_tiny(obsprop::tools::Family family, std::uint64_t seed, in
     return t;
 }
 
-}  // namespace test_models
+} // namespace test_models

@@ -36,15 +36,17 @@ Run runCli(const QStringList& args) {
     return r;
 }
 
-QString gpt2Vocab() { return QStringLiteral(OBSPROP_TEST_DATA "/gpt2-vocab"); }
+QString gpt2Vocab() {
+    return QStringLiteral(OBSPROP_TEST_DATA "/gpt2-vocab");
+}
 
-}  // namespace
+} // namespace
 
 class TestCli : public QObject {
     Q_OBJECT
     QTemporaryDir tmp_;
-    QString model_;     // tiny GPT-2 with the generator's own tokenizer
-    QString gpt2tok_;   // tiny GPT-2-shaped model with GPT-2's real vocabulary files
+    QString model_;   // tiny GPT-2 with the generator's own tokenizer
+    QString gpt2tok_; // tiny GPT-2-shaped model with GPT-2's real vocabulary files
     tools::GeneratedCheckpoint gen_;
 
   private Q_SLOTS:
@@ -63,12 +65,15 @@ class TestCli : public QObject {
         gpt2tok_ = tmp_.filePath(QStringLiteral("gpt2tok"));
         tools::write_checkpoint(tools::generate(s2), s2, gpt2tok_.toStdString());
         QFile::remove(gpt2tok_ + QStringLiteral("/tokenizer.json"));
-        QVERIFY(QFile::copy(gpt2Vocab() + QStringLiteral("/vocab.json"), gpt2tok_ + QStringLiteral("/vocab.json")));
-        QVERIFY(QFile::copy(gpt2Vocab() + QStringLiteral("/merges.txt"), gpt2tok_ + QStringLiteral("/merges.txt")));
+        QVERIFY(QFile::copy(gpt2Vocab() + QStringLiteral("/vocab.json"),
+                            gpt2tok_ + QStringLiteral("/vocab.json")));
+        QVERIFY(QFile::copy(gpt2Vocab() + QStringLiteral("/merges.txt"),
+                            gpt2tok_ + QStringLiteral("/merges.txt")));
     }
 
     void info() {
-        auto r = runCli({QStringLiteral("info"), QStringLiteral("--model"), model_, QStringLiteral("--json")});
+        auto r =
+            runCli({QStringLiteral("info"), QStringLiteral("--model"), model_, QStringLiteral("--json")});
         QCOMPARE(r.code, 0);
         auto j = r.json();
         QCOMPARE(j[QStringLiteral("family")].toString(), QStringLiteral("gpt2"));
@@ -92,10 +97,12 @@ class TestCli : public QObject {
     void tokenizeGpt2() {
         QFETCH(QString, text);
         QFETCH(QList<int>, ids);
-        auto r = runCli({QStringLiteral("tokenize"), QStringLiteral("--model"), gpt2tok_, QStringLiteral("--json"), text});
+        auto r = runCli({QStringLiteral("tokenize"), QStringLiteral("--model"), gpt2tok_,
+                         QStringLiteral("--json"), text});
         QCOMPARE(r.code, 0);
         QList<int> got;
-        for (const auto& v : r.json()[QStringLiteral("ids")].toArray()) got << v.toInt();
+        for (const auto& v : r.json()[QStringLiteral("ids")].toArray())
+            got << v.toInt();
         QCOMPARE(got, ids);
         QCOMPARE(r.json()[QStringLiteral("tokens")].toArray().size(), ids.size());
     }
@@ -103,21 +110,25 @@ class TestCli : public QObject {
     // The CLI's logits equal the independent naive reference on the same checkpoint.
     void logitsMatchReference() {
         const QString prompt = QStringLiteral("<|endoftext|>the cat sat");
-        auto tok = runCli({QStringLiteral("tokenize"), QStringLiteral("--model"), model_, QStringLiteral("--json"), prompt});
+        auto tok = runCli({QStringLiteral("tokenize"), QStringLiteral("--model"), model_,
+                           QStringLiteral("--json"), prompt});
         QCOMPARE(tok.code, 0);
         std::vector<int> ids;
-        for (const auto& v : tok.json()[QStringLiteral("ids")].toArray()) ids.push_back(v.toInt());
-        QCOMPARE(ids.front(), 511);  // <|endoftext|> is the generator's last id
+        for (const auto& v : tok.json()[QStringLiteral("ids")].toArray())
+            ids.push_back(v.toInt());
+        QCOMPARE(ids.front(), 511); // <|endoftext|> is the generator's last id
 
-        auto r = runCli({QStringLiteral("logits"), QStringLiteral("--model"), model_, QStringLiteral("--prompt"), prompt,
-                          QStringLiteral("--top"), QStringLiteral("5"), QStringLiteral("--json")});
+        auto r =
+            runCli({QStringLiteral("logits"), QStringLiteral("--model"), model_, QStringLiteral("--prompt"),
+                    prompt, QStringLiteral("--top"), QStringLiteral("5"), QStringLiteral("--json")});
         QCOMPARE(r.code, 0);
         auto j = r.json();
         auto last = j[QStringLiteral("last")].toArray();
         QCOMPARE(last.size(), 512);
         auto ref = obsprop::naive::run(gen_.config, test_models::to_naive(gen_), ids);
         for (int v = 0; v < 512; ++v)
-            QVERIFY(std::abs(last[v].toDouble() - ref.logits.back()[v]) < 1e-4 * (1 + std::abs(ref.logits.back()[v])));
+            QVERIFY(std::abs(last[v].toDouble() - ref.logits.back()[v]) <
+                    1e-4 * (1 + std::abs(ref.logits.back()[v])));
         auto top = j[QStringLiteral("top")].toArray();
         QCOMPARE(top.size(), 5);
         double prev = 1e300;
@@ -129,30 +140,36 @@ class TestCli : public QObject {
             prev = logit;
         }
         // Nothing outside the top 5 is larger than the fifth.
-        for (const auto& v : last) QVERIFY(v.toDouble() <= top[0].toObject()[QStringLiteral("logit")].toDouble());
+        for (const auto& v : last)
+            QVERIFY(v.toDouble() <= top[0].toObject()[QStringLiteral("logit")].toDouble());
     }
 
     void failures_data() {
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<QString>("message");
         const QString missing = QStringLiteral("/nonexistent/model");
-        QTest::newRow("missing folder") << QStringList{QStringLiteral("info"), QStringLiteral("--model"), missing}
-                                        << QStringLiteral("config.json");
-        QTest::newRow("empty prompt") << QStringList{QStringLiteral("logits"), QStringLiteral("--model"), QStringLiteral("@TINY"),
-                                                     QStringLiteral("--prompt"), QString()}
-                                      << QStringLiteral("empty");
+        QTest::newRow("missing folder")
+            << QStringList{QStringLiteral("info"), QStringLiteral("--model"), missing}
+            << QStringLiteral("config.json");
+        QTest::newRow("empty prompt")
+            << QStringList{QStringLiteral("logits"), QStringLiteral("--model"), QStringLiteral("@TINY"),
+                           QStringLiteral("--prompt"), QString()}
+            << QStringLiteral("empty");
         QTest::newRow("prompt longer than the context")
-            << QStringList{QStringLiteral("logits"), QStringLiteral("--model"), QStringLiteral("@TINY"), QStringLiteral("--prompt"),
-                           QStringLiteral("word ").repeated(80)}
+            << QStringList{QStringLiteral("logits"), QStringLiteral("--model"), QStringLiteral("@TINY"),
+                           QStringLiteral("--prompt"), QStringLiteral("word ").repeated(80)}
             << QStringLiteral("exceeds the model's context");
-        QTest::newRow("negative top") << QStringList{QStringLiteral("logits"), QStringLiteral("--model"), QStringLiteral("@TINY"),
-                                                     QStringLiteral("--prompt"), QStringLiteral("x"), QStringLiteral("--top"),
-                                                     QStringLiteral("-3")}
-                                      << QStringLiteral("--top");
-        QTest::newRow("unknown architecture") << QStringList{QStringLiteral("info"), QStringLiteral("--model"), QStringLiteral("@LLAMA")}
-                                              << QStringLiteral("unsupported model_type 'llama'");
-        QTest::newRow("truncated weights") << QStringList{QStringLiteral("info"), QStringLiteral("--model"), QStringLiteral("@TRUNC")}
-                                           << QStringLiteral("model.safetensors");
+        QTest::newRow("negative top")
+            << QStringList{QStringLiteral("logits"),   QStringLiteral("--model"), QStringLiteral("@TINY"),
+                           QStringLiteral("--prompt"), QStringLiteral("x"),       QStringLiteral("--top"),
+                           QStringLiteral("-3")}
+            << QStringLiteral("--top");
+        QTest::newRow("unknown architecture")
+            << QStringList{QStringLiteral("info"), QStringLiteral("--model"), QStringLiteral("@LLAMA")}
+            << QStringLiteral("unsupported model_type 'llama'");
+        QTest::newRow("truncated weights")
+            << QStringList{QStringLiteral("info"), QStringLiteral("--model"), QStringLiteral("@TRUNC")}
+            << QStringLiteral("model.safetensors");
         QTest::newRow("config does not match weights")
             << QStringList{QStringLiteral("info"), QStringLiteral("--model"), QStringLiteral("@WIDE")}
             << QStringLiteral("but the configuration needs");
@@ -180,9 +197,12 @@ class TestCli : public QObject {
         for (auto& a : args) {
             if (a == QStringLiteral("@TINY")) a = model_;
             if (a == QStringLiteral("@LLAMA"))
-                a = variant(QStringLiteral("llama"), [&](const QString& d) { edit_config(d, [](auto& j) { j["model_type"] = "llama"; }); });
+                a = variant(QStringLiteral("llama"), [&](const QString& d) {
+                    edit_config(d, [](auto& j) { j["model_type"] = "llama"; });
+                });
             if (a == QStringLiteral("@WIDE"))
-                a = variant(QStringLiteral("wide"), [&](const QString& d) { edit_config(d, [](auto& j) { j["n_inner"] = 128; }); });
+                a = variant(QStringLiteral("wide"),
+                            [&](const QString& d) { edit_config(d, [](auto& j) { j["n_inner"] = 128; }); });
             if (a == QStringLiteral("@TRUNC"))
                 a = variant(QStringLiteral("trunc"), [](const QString& d) {
                     QFile f(d + QStringLiteral("/model.safetensors"));

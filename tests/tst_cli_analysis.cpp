@@ -1,7 +1,7 @@
 // The analysis subcommands of the CLI, run as a user runs them, checked against explicit loops over
 // the raw checkpoint tensors and the naive reference.
-#include "test_models.h"
 #include "io/tokenizer.h"
+#include "test_models.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -44,25 +44,29 @@ const QString kObj = QStringLiteral("obj=0.5*#7 + 0.5*#99 - #3");
 Vec feature(const TinyModel& t, int l, int h, const std::vector<std::pair<int, double>>& n) {
     const int d = t.spec.d_model, dh = t.spec.d_head();
     const auto& wte = t.tensor("wte.weight");
-    const auto& proj = t.tensor("h." + std::to_string(l) + ".attn.c_proj.weight");  // [d(in), d(out)]
-    const auto& attn = t.tensor("h." + std::to_string(l) + ".attn.c_attn.weight");  // [d, 3d]
+    const auto& proj = t.tensor("h." + std::to_string(l) + ".attn.c_proj.weight"); // [d(in), d(out)]
+    const auto& attn = t.tensor("h." + std::to_string(l) + ".attn.c_attn.weight"); // [d, 3d]
     Vec v(d, 0.0), z(dh, 0.0), y(d, 0.0);
     for (auto [id, w] : n)
-        for (int i = 0; i < d; ++i) v[i] += w * wte.values[static_cast<std::size_t>(id * d + i)];
+        for (int i = 0; i < d; ++i)
+            v[i] += w * wte.values[static_cast<std::size_t>(id * d + i)];
     for (int e = 0; e < dh; ++e)
-        for (int j = 0; j < d; ++j) z[e] += proj.values[static_cast<std::size_t>((h * dh + e) * d + j)] * v[j];
+        for (int j = 0; j < d; ++j)
+            z[e] += proj.values[static_cast<std::size_t>((h * dh + e) * d + j)] * v[j];
     for (int i = 0; i < d; ++i)
-        for (int e = 0; e < dh; ++e) y[i] += attn.values[static_cast<std::size_t>(i * 3 * d + 2 * d + h * dh + e)] * z[e];
+        for (int e = 0; e < dh; ++e)
+            y[i] += attn.values[static_cast<std::size_t>(i * 3 * d + 2 * d + h * dh + e)] * z[e];
     return y;
 }
 
 double dot(const Vec& a, const Vec& b) {
     double s = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+    for (std::size_t i = 0; i < a.size(); ++i)
+        s += a[i] * b[i];
     return s;
 }
 
-}  // namespace
+} // namespace
 
 class TestCliAnalysis : public QObject {
     Q_OBJECT
@@ -73,8 +77,9 @@ class TestCliAnalysis : public QObject {
     void initTestCase() { dir_ = t_.dir->filePath(QStringLiteral("model")); }
 
     void featuresContract() {
-        auto r = cli({QStringLiteral("features"), QStringLiteral("--model"), dir_, QStringLiteral("--observable"), kSubj,
-                      QStringLiteral("--observable"), kObj, QStringLiteral("--ln"), QStringLiteral("none"), QStringLiteral("--json")});
+        auto r = cli({QStringLiteral("features"), QStringLiteral("--model"), dir_,
+                      QStringLiteral("--observable"), kSubj, QStringLiteral("--observable"), kObj,
+                      QStringLiteral("--ln"), QStringLiteral("none"), QStringLiteral("--json")});
         QVERIFY2(r.code == 0, r.err.constData());
         auto j = r.json();
         auto obs = j[QStringLiteral("observables")].toArray();
@@ -83,7 +88,8 @@ class TestCliAnalysis : public QObject {
         QCOMPARE(obs[1].toObject()[QStringLiteral("token_ids")].toArray(), (QJsonArray{3, 7, 99}));
         auto heads = j[QStringLiteral("heads")].toArray();
         QCOMPARE(heads.size(), t_.spec.n_layers * t_.spec.n_heads);
-        const std::vector<std::pair<int, double>> n1{{10, 1.0}, {20, -1.0}}, n2{{7, 0.5}, {99, 0.5}, {3, -1.0}};
+        const std::vector<std::pair<int, double>> n1{{10, 1.0}, {20, -1.0}},
+            n2{{7, 0.5}, {99, 0.5}, {3, -1.0}};
         for (const auto& hv : heads) {
             auto h = hv.toObject();
             const int l = h[QStringLiteral("layer")].toInt(), hh = h[QStringLiteral("head")].toInt();
@@ -100,10 +106,11 @@ class TestCliAnalysis : public QObject {
     // Steering with head 0.h's feature at blocks.0.hook_resid_pre, at each prompt's name token, equals the
     // naive model with α·y added to the position-table row of that token.
     void steerMatchesReference() {
-        auto r = cli({QStringLiteral("steer"), QStringLiteral("--model"), dir_, QStringLiteral("--observable"), kSubj,
-                      QStringLiteral("--head"), QStringLiteral("0.2"), QStringLiteral("--alpha"), QStringLiteral("3.5"),
-                      QStringLiteral("--dataset"), QStringLiteral("subject"), QStringLiteral("--ln"), QStringLiteral("none"),
-                      QStringLiteral("--json")});
+        auto r =
+            cli({QStringLiteral("steer"), QStringLiteral("--model"), dir_, QStringLiteral("--observable"),
+                 kSubj, QStringLiteral("--head"), QStringLiteral("0.2"), QStringLiteral("--alpha"),
+                 QStringLiteral("3.5"), QStringLiteral("--dataset"), QStringLiteral("subject"),
+                 QStringLiteral("--ln"), QStringLiteral("none"), QStringLiteral("--json")});
         QVERIFY2(r.code == 0, r.err.constData());
         auto j = r.json();
         QCOMPARE(j[QStringLiteral("vectors")].toArray()[0].toObject()[QStringLiteral("hook")].toString(),
@@ -119,44 +126,58 @@ class TestCliAnalysis : public QObject {
             const int pos = po[QStringLiteral("positions")].toArray()[0].toInt();
             auto w = t_.naive();
             auto& wpe = w.at("wpe.weight");
-            for (int i = 0; i < t_.spec.d_model; ++i) wpe.values[static_cast<std::size_t>(pos * t_.spec.d_model + i)] += static_cast<float>(3.5 * y[i]);
+            for (int i = 0; i < t_.spec.d_model; ++i)
+                wpe.values[static_cast<std::size_t>(pos * t_.spec.d_model + i)] +=
+                    static_cast<float>(3.5 * y[i]);
             auto steered = obsprop::naive::run(t_.gen.config, w, ids).logits.back();
             auto plain = t_.run_naive(ids).logits.back();
             const double after = steered[10] - steered[20], before = plain[10] - plain[20];
-            QVERIFY(std::abs(po[QStringLiteral("after")].toArray()[0].toDouble() - after) < 1e-4 * (1 + std::abs(after)));
-            QVERIFY(std::abs(po[QStringLiteral("before")].toArray()[0].toDouble() - before) < 1e-4 * (1 + std::abs(before)));
+            QVERIFY(std::abs(po[QStringLiteral("after")].toArray()[0].toDouble() - after) <
+                    1e-4 * (1 + std::abs(after)));
+            QVERIFY(std::abs(po[QStringLiteral("before")].toArray()[0].toDouble() - before) <
+                    1e-4 * (1 + std::abs(before)));
         }
         for (const auto& pv : prompts) {
             auto po = pv.toObject();
-            mean_change += (po[QStringLiteral("after")].toArray()[0].toDouble() - po[QStringLiteral("before")].toArray()[0].toDouble()) / 60;
+            mean_change += (po[QStringLiteral("after")].toArray()[0].toDouble() -
+                            po[QStringLiteral("before")].toArray()[0].toDouble()) /
+                           60;
         }
-        QVERIFY(std::abs(j[QStringLiteral("observables")].toArray()[0].toObject()[QStringLiteral("mean_change")].toDouble() - mean_change) < 1e-9 + 1e-9 * std::abs(mean_change));
+        QVERIFY(std::abs(j[QStringLiteral("observables")]
+                             .toArray()[0]
+                             .toObject()[QStringLiteral("mean_change")]
+                             .toDouble() -
+                         mean_change) < 1e-9 + 1e-9 * std::abs(mean_change));
     }
 
-    // `paths --beam` on the demo project (its names are single tokens, so every pair aligns): the one-head rows
-    // are the `attribute` numbers, their feature_norm the `features` norm, a two-head row extends a kept
+    // `paths --beam` on the demo project (its names are single tokens, so every pair aligns): the one-head
+    // rows are the `attribute` numbers, their feature_norm the `features` norm, a two-head row extends a kept
     // one-head path, and everything is ranked by |score|.
     void beamPathSearch() {
         const QString demo = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/projects/demo.obsprop");
-        const QStringList common{QStringLiteral("--project"), demo, QStringLiteral("--dataset"), QStringLiteral("subject"),
-                                 QStringLiteral("--json")};
-        auto r = cli(QStringList{QStringLiteral("paths"), QStringLiteral("--beam"), QStringLiteral("--beam-width"), QStringLiteral("3"),
-                                 QStringLiteral("--max-length"), QStringLiteral("2"), QStringLiteral("--ln"), QStringLiteral("none")} +
-                     common);
+        const QStringList common{QStringLiteral("--project"), demo, QStringLiteral("--dataset"),
+                                 QStringLiteral("subject"), QStringLiteral("--json")};
+        auto r =
+            cli(QStringList{QStringLiteral("paths"), QStringLiteral("--beam"), QStringLiteral("--beam-width"),
+                            QStringLiteral("3"), QStringLiteral("--max-length"), QStringLiteral("2"),
+                            QStringLiteral("--ln"), QStringLiteral("none")} +
+                common);
         QVERIFY2(r.code == 0, r.err.constData());
         auto a = cli(QStringList{QStringLiteral("attribute")} + common);
         QVERIFY2(a.code == 0, a.err.constData());
-        auto f = cli({QStringLiteral("features"), QStringLiteral("--ln"), QStringLiteral("none"), QStringLiteral("--project"), demo,
-                      QStringLiteral("--json")});
+        auto f = cli({QStringLiteral("features"), QStringLiteral("--ln"), QStringLiteral("none"),
+                      QStringLiteral("--project"), demo, QStringLiteral("--json")});
         QVERIFY2(f.code == 0, f.err.constData());
         std::map<std::pair<int, int>, double> attribution, norm;
         for (const auto& v : a.array()) {
             auto o = v.toObject();
-            attribution[{o[QStringLiteral("layer")].toInt(), o[QStringLiteral("head")].toInt()}] = o[QStringLiteral("attribution_subj")].toDouble();
+            attribution[{o[QStringLiteral("layer")].toInt(), o[QStringLiteral("head")].toInt()}] =
+                o[QStringLiteral("attribution_subj")].toDouble();
         }
         for (const auto& v : f.json()[QStringLiteral("heads")].toArray()) {
             auto o = v.toObject();
-            norm[{o[QStringLiteral("layer")].toInt(), o[QStringLiteral("head")].toInt()}] = o[QStringLiteral("norm")].toArray()[0].toDouble();
+            norm[{o[QStringLiteral("layer")].toInt(), o[QStringLiteral("head")].toInt()}] =
+                o[QStringLiteral("norm")].toArray()[0].toDouble();
         }
         auto rows = r.array();
         QCOMPARE(rows.size(), 6);
@@ -174,7 +195,8 @@ class TestCliAnalysis : public QObject {
             if (o[QStringLiteral("length")].toInt() == 1) {
                 singles.insert(path);
                 QVERIFY(std::abs(score - attribution.at({l, h})) < 1e-9 + 1e-6 * std::abs(score));
-                QVERIFY(std::abs(o[QStringLiteral("feature_norm")].toDouble() - norm.at({l, h})) < 1e-6 * norm.at({l, h}));
+                QVERIFY(std::abs(o[QStringLiteral("feature_norm")].toDouble() - norm.at({l, h})) <
+                        1e-6 * norm.at({l, h}));
             } else {
                 QCOMPARE(o[QStringLiteral("length")].toInt(), 2);
             }
@@ -182,41 +204,48 @@ class TestCliAnalysis : public QObject {
         QCOMPARE(singles.size(), std::size_t{3});
         for (const auto& v : rows) {
             const QString path = v.toObject()[QStringLiteral("path")].toString();
-            if (path.contains(QStringLiteral(" -> "))) QVERIFY2(singles.count(path.section(QStringLiteral(" -> "), 1)), qPrintable(path));
+            if (path.contains(QStringLiteral(" -> ")))
+                QVERIFY2(singles.count(path.section(QStringLiteral(" -> "), 1)), qPrintable(path));
         }
     }
 
     // A project written by `project create` validates, and `export` writes the same features table the
     // `features` command prints.
     void projectAndExport() {
-        const QString proj = t_.dir->filePath(QStringLiteral("p.obsprop")), out = t_.dir->filePath(QStringLiteral("export"));
+        const QString proj = t_.dir->filePath(QStringLiteral("p.obsprop")),
+                      out = t_.dir->filePath(QStringLiteral("export"));
         auto c = cli({QStringLiteral("project"), QStringLiteral("create"), QStringLiteral("--model"), dir_,
-                      QStringLiteral("--observable"), kSubj, QStringLiteral("--observable"), kObj, QStringLiteral("--out"), proj});
+                      QStringLiteral("--observable"), kSubj, QStringLiteral("--observable"), kObj,
+                      QStringLiteral("--out"), proj});
         QVERIFY2(c.code == 0, c.err.constData());
         auto v = cli({QStringLiteral("project"), QStringLiteral("validate"), proj, QStringLiteral("--json")});
         QVERIFY2(v.code == 0, v.err.constData());
         QVERIFY(v.json()[QStringLiteral("fingerprint_matches")].toBool());
         QCOMPARE(v.json()[QStringLiteral("observables")].toInt(), 2);
-        auto e = cli({QStringLiteral("export"), QStringLiteral("--project"), proj, QStringLiteral("--out"), out});
+        auto e =
+            cli({QStringLiteral("export"), QStringLiteral("--project"), proj, QStringLiteral("--out"), out});
         QVERIFY2(e.code == 0, e.err.constData());
-        auto f = cli({QStringLiteral("features"), QStringLiteral("--project"), proj, QStringLiteral("--csv")});
+        auto f =
+            cli({QStringLiteral("features"), QStringLiteral("--project"), proj, QStringLiteral("--csv")});
         QVERIFY2(f.code == 0, f.err.constData());
         QFile csv(out + QStringLiteral("/features.csv"));
         QVERIFY(csv.open(QIODevice::ReadOnly));
         QCOMPARE(csv.readAll(), f.out);
-        for (const char* name : {"manifest.json", "attribution_subject.csv", "coupling_subj_obj.csv", "svd_subj.csv",
-                                 "paths_obj.json", "dataset_object.csv"})
+        for (const char* name : {"manifest.json", "attribution_subject.csv", "coupling_subj_obj.csv",
+                                 "svd_subj.csv", "paths_obj.json", "dataset_object.csv"})
             QVERIFY2(QFileInfo(out + QLatin1Char('/') + QLatin1String(name)).size() > 0, name);
 
         // --figures draws them with the explorer's plot code, offscreen.
         const QString figs = t_.dir->filePath(QStringLiteral("figures"));
-        auto g = cli({QStringLiteral("export"), QStringLiteral("--project"), proj, QStringLiteral("--out"), figs, QStringLiteral("--figures")});
+        auto g = cli({QStringLiteral("export"), QStringLiteral("--project"), proj, QStringLiteral("--out"),
+                      figs, QStringLiteral("--figures")});
         QVERIFY2(g.code == 0, g.err.constData());
         for (const char* name : {"heatmap_norm_subj.png", "heatmap_norm_subj.svg", "heatmap_norm_subj.pdf",
                                  "heatmap_attribution_patching_subj.png", "features.csv"})
             QVERIFY2(QFileInfo(figs + QLatin1Char('/') + QLatin1String(name)).size() > 0, name);
-        auto bad = cli({QStringLiteral("export"), QStringLiteral("--model"), dir_, QStringLiteral("--observable"), kSubj,
-                        QStringLiteral("--out"), figs, QStringLiteral("--figures")});
+        auto bad =
+            cli({QStringLiteral("export"), QStringLiteral("--model"), dir_, QStringLiteral("--observable"),
+                 kSubj, QStringLiteral("--out"), figs, QStringLiteral("--figures")});
         QCOMPARE(bad.code, 1);
         QVERIFY(QString::fromUtf8(bad.err).contains(QStringLiteral("--figures needs --project")));
     }
@@ -224,23 +253,38 @@ class TestCliAnalysis : public QObject {
     void errors_data() {
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<QString>("message");
-        QTest::newRow("malformed expression") << QStringList{QStringLiteral("features"), QStringLiteral("--model"), QStringLiteral("@M"),
-                                                             QStringLiteral("--observable"), QStringLiteral("#10 -")}
-                                              << QStringLiteral("column 6");
-        QTest::newRow("token outside the vocabulary") << QStringList{QStringLiteral("features"), QStringLiteral("--model"), QStringLiteral("@M"),
-                                                                     QStringLiteral("--observable"), QStringLiteral("#100000")}
-                                                      << QStringLiteral("100000");
-        QTest::newRow("both model and project") << QStringList{QStringLiteral("features"), QStringLiteral("--model"), QStringLiteral("@M"),
-                                                               QStringLiteral("--project"), QStringLiteral("x.obsprop")}
-                                                << QStringLiteral("exactly one of --model");
-        QTest::newRow("missing project") << QStringList{QStringLiteral("project"), QStringLiteral("validate"), QStringLiteral("/nonexistent.obsprop")}
+        QTest::newRow("malformed expression")
+            << QStringList{QStringLiteral("features"), QStringLiteral("--model"), QStringLiteral("@M"),
+                           QStringLiteral("--observable"), QStringLiteral("#10 -")}
+            << QStringLiteral("column 6");
+        QTest::newRow("token outside the vocabulary")
+            << QStringList{QStringLiteral("features"), QStringLiteral("--model"), QStringLiteral("@M"),
+                           QStringLiteral("--observable"), QStringLiteral("#100000")}
+            << QStringLiteral("100000");
+        QTest::newRow("both model and project")
+            << QStringList{QStringLiteral("features"), QStringLiteral("--model"), QStringLiteral("@M"),
+                           QStringLiteral("--project"), QStringLiteral("x.obsprop")}
+            << QStringLiteral("exactly one of --model");
+        QTest::newRow("missing project") << QStringList{QStringLiteral("project"), QStringLiteral("validate"),
+                                                        QStringLiteral("/nonexistent.obsprop")}
                                          << QStringLiteral("cannot open the project file");
-        QTest::newRow("absurd multiplier") << QStringList{QStringLiteral("steer"), QStringLiteral("--model"), QStringLiteral("@M"),
-                                                          QStringLiteral("--observable"), kSubj, QStringLiteral("--head"), QStringLiteral("0.1"),
-                                                          QStringLiteral("--alpha"), QStringLiteral("1e12")}
+        QTest::newRow("absurd multiplier") << QStringList{QStringLiteral("steer"),
+                                                          QStringLiteral("--model"),
+                                                          QStringLiteral("@M"),
+                                                          QStringLiteral("--observable"),
+                                                          kSubj,
+                                                          QStringLiteral("--head"),
+                                                          QStringLiteral("0.1"),
+                                                          QStringLiteral("--alpha"),
+                                                          QStringLiteral("1e12")}
                                            << QStringLiteral("absurd");
-        QTest::newRow("unknown dataset") << QStringList{QStringLiteral("attribute"), QStringLiteral("--model"), QStringLiteral("@M"),
-                                                        QStringLiteral("--observable"), kSubj, QStringLiteral("--dataset"), QStringLiteral("nope")}
+        QTest::newRow("unknown dataset") << QStringList{QStringLiteral("attribute"),
+                                                        QStringLiteral("--model"),
+                                                        QStringLiteral("@M"),
+                                                        QStringLiteral("--observable"),
+                                                        kSubj,
+                                                        QStringLiteral("--dataset"),
+                                                        QStringLiteral("nope")}
                                          << QStringLiteral("no dataset named 'nope'");
     }
     void errors() {

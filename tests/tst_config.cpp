@@ -15,9 +15,14 @@ class TestConfig : public QObject {
   private Q_SLOTS:
     void gpt2Small() {
         // GPT-2 small's published config.json (the fields that matter).
-        json j = {{"model_type", "gpt2"}, {"n_embd", 768},        {"n_layer", 12},
-                  {"n_head", 12},         {"n_positions", 1024}, {"vocab_size", 50257},
-                  {"n_inner", nullptr},   {"activation_function", "gelu_new"},
+        json j = {{"model_type", "gpt2"},
+                  {"n_embd", 768},
+                  {"n_layer", 12},
+                  {"n_head", 12},
+                  {"n_positions", 1024},
+                  {"vocab_size", 50257},
+                  {"n_inner", nullptr},
+                  {"activation_function", "gelu_new"},
                   {"layer_norm_epsilon", 1e-5}};
         auto c = parse_model_config(j);
         QCOMPARE(c.family, Family::GPT2);
@@ -57,18 +62,11 @@ class TestConfig : public QObject {
     }
 
     void pythia() {
-        json j = {{"model_type", "gpt_neox"},
-                  {"hidden_size", 512},
-                  {"num_hidden_layers", 6},
-                  {"num_attention_heads", 8},
-                  {"intermediate_size", 2048},
-                  {"max_position_embeddings", 2048},
-                  {"vocab_size", 50304},
-                  {"rotary_pct", 0.25},
-                  {"rotary_emb_base", 10000},
-                  {"use_parallel_residual", true},
-                  {"hidden_act", "gelu"},
-                  {"tie_word_embeddings", false}};
+        json j = {
+            {"model_type", "gpt_neox"},      {"hidden_size", 512},        {"num_hidden_layers", 6},
+            {"num_attention_heads", 8},      {"intermediate_size", 2048}, {"max_position_embeddings", 2048},
+            {"vocab_size", 50304},           {"rotary_pct", 0.25},        {"rotary_emb_base", 10000},
+            {"use_parallel_residual", true}, {"hidden_act", "gelu"},      {"tie_word_embeddings", false}};
         auto c = parse_model_config(j);
         QCOMPARE(c.family, Family::GPTNeoX);
         QCOMPARE(c.d_head, 64);
@@ -82,9 +80,12 @@ class TestConfig : public QObject {
     void errors_data() {
         QTest::addColumn<QString>("config");
         QTest::addColumn<QString>("message");
-        QTest::newRow("not an object") << "[1,2]" << "not a JSON object";
-        QTest::newRow("no model_type") << R"({"n_embd": 8})" << "missing required field 'model_type'";
-        QTest::newRow("unknown architecture") << R"({"model_type": "llama"})" << "unsupported model_type 'llama'";
+        QTest::newRow("not an object") << "[1,2]"
+                                       << "not a JSON object";
+        QTest::newRow("no model_type") << R"({"n_embd": 8})"
+                                       << "missing required field 'model_type'";
+        QTest::newRow("unknown architecture") << R"({"model_type": "llama"})"
+                                              << "unsupported model_type 'llama'";
         QTest::newRow("gpt2 missing n_head")
             << R"({"model_type":"gpt2","n_embd":8,"n_layer":1,"vocab_size":10,"n_positions":4})"
             << "missing required field 'n_head'";

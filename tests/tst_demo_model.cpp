@@ -45,8 +45,9 @@ struct Score {
 };
 
 // Sign accuracy of n·z = z[plus] - z[minus] at the last position over every template × name.
-Score score(const Transformer& m, const Tokenizer& tok, project::Dataset d, const std::vector<std::string>& female,
-            const std::vector<std::string>& male, const std::string& plus, const std::string& minus) {
+Score score(const Transformer& m, const Tokenizer& tok, project::Dataset d,
+            const std::vector<std::string>& female, const std::vector<std::string>& male,
+            const std::string& plus, const std::string& minus) {
     d.female_names = female;
     d.male_names = male;
     auto prompts = project::expand(d);
@@ -54,7 +55,8 @@ Score score(const Transformer& m, const Tokenizer& tok, project::Dataset d, cons
     const auto a = tok.encode(plus), b = tok.encode(minus);
     if (a.size() != 1 || b.size() != 1) throw std::runtime_error("observable tokens are not single tokens");
     std::vector<std::vector<int>> ids;
-    for (const auto& p : prompts) ids.push_back(p.ids);
+    for (const auto& p : prompts)
+        ids.push_back(p.ids);
     torch::NoGradGuard guard;
     obsprop::model::RunOptions opts;
     opts.last_logits_only = true;
@@ -84,7 +86,7 @@ QString describe(const Score& s) {
         .arg(s.mean_male, 0, 'f', 2);
 }
 
-}  // namespace
+} // namespace
 
 class TestDemoModel : public QObject {
     Q_OBJECT
@@ -127,7 +129,7 @@ class TestDemoModel : public QObject {
         for (const auto& e : fs::recursive_directory_iterator(kDemo))
             if (e.is_regular_file()) bytes += e.file_size();
         qInfo() << "resources/models/demo holds" << static_cast<qulonglong>(bytes) << "bytes";
-        QVERIFY(bytes > 1000u * 1000u);  // the weights are there (not a Git LFS pointer)
+        QVERIFY(bytes > 1000u * 1000u); // the weights are there (not a Git LFS pointer)
         QVERIFY2(bytes <= 8u * 1000u * 1000u, "the demo model folder must stay within 8 MB");
     }
 
@@ -139,7 +141,8 @@ class TestDemoModel : public QObject {
         QVERIFY(tok_->is_special(eot[0]));
         QCOMPARE(eot[0], tok_->vocab_size() - 1);
         for (const auto* list : {&female_, &male_, &train_female_, &train_male_})
-            for (const auto& n : *list) QVERIFY2(tok_->encode(" " + n).size() == 1, n.c_str());
+            for (const auto& n : *list)
+                QVERIFY2(tok_->encode(" " + n).size() == 1, n.c_str());
     }
 
     void heldOutNamesAreDisjointFromTrainingNames() {
@@ -157,13 +160,16 @@ class TestDemoModel : public QObject {
             }
         // The study's own names are among the held-out ones, so the app's default datasets measure
         // generalisation.
-        for (const auto& n : project::study_female_names()) QVERIFY2(held.count(n), n.c_str());
-        for (const auto& n : project::study_male_names()) QVERIFY2(held.count(n), n.c_str());
+        for (const auto& n : project::study_female_names())
+            QVERIFY2(held.count(n), n.c_str());
+        for (const auto& n : project::study_male_names())
+            QVERIFY2(held.count(n), n.c_str());
         QVERIFY(!heldout_.at("definition").get<std::string>().empty());
     }
 
     void subjectPronounOnHeldOutNames() {
-        const Score s = score(*model_, *tok_, project::study_subject_dataset(), female_, male_, " she", " he");
+        const Score s =
+            score(*model_, *tok_, project::study_subject_dataset(), female_, male_, " she", " he");
         qInfo() << "held-out subject (\" she\" - \" he\"):" << describe(s);
         QCOMPARE(s.total, 3 * int(female_.size() + male_.size()));
         QVERIFY2(s.accuracy() >= 0.95, qPrintable(describe(s)));
@@ -171,7 +177,8 @@ class TestDemoModel : public QObject {
     }
 
     void objectPronounOnHeldOutNames() {
-        const Score s = score(*model_, *tok_, project::study_object_dataset(), female_, male_, " her", " him");
+        const Score s =
+            score(*model_, *tok_, project::study_object_dataset(), female_, male_, " her", " him");
         qInfo() << "held-out object (\" her\" - \" him\"):" << describe(s);
         QCOMPARE(s.total, 3 * int(female_.size() + male_.size()));
         QVERIFY2(s.accuracy() >= 0.95, qPrintable(describe(s)));
@@ -191,8 +198,10 @@ class TestDemoModel : public QObject {
     }
 
     void trainingNamesForReference() {
-        const Score s = score(*model_, *tok_, project::study_subject_dataset(), train_female_, train_male_, " she", " he");
-        const Score o = score(*model_, *tok_, project::study_object_dataset(), train_female_, train_male_, " her", " him");
+        const Score s = score(*model_, *tok_, project::study_subject_dataset(), train_female_, train_male_,
+                              " she", " he");
+        const Score o = score(*model_, *tok_, project::study_object_dataset(), train_female_, train_male_,
+                              " her", " him");
         qInfo() << "training names, subject:" << describe(s);
         qInfo() << "training names, object:" << describe(o);
         QVERIFY(s.accuracy() >= 0.95);
@@ -211,9 +220,10 @@ class TestDemoModel : public QObject {
         QElapsedTimer timer;
         timer.start();
         p.start(OBSPROP_TRAIN_DEMO_EXE,
-                {"--out", out, "--seed", "7", "--layers", "1", "--heads", "2", "--d-model", "32", "--n-ctx", "32",
-                 "--batch", "8", "--steps", "40", "--warmup", "5", "--lr", "3e-3", "--eval-every", "0",
-                 "--log-every", "5", "--bpe-documents", "2000", "--threads", "1"});
+                {"--out",           out,    "--seed",    "7",    "--layers",     "1", "--heads",     "2",
+                 "--d-model",       "32",   "--n-ctx",   "32",   "--batch",      "8", "--steps",     "40",
+                 "--warmup",        "5",    "--lr",      "3e-3", "--eval-every", "0", "--log-every", "5",
+                 "--bpe-documents", "2000", "--threads", "1"});
         QVERIFY(p.waitForStarted());
         QVERIFY2(p.waitForFinished(120000), "train-demo did not finish within 120 s");
         const QByteArray output = p.readAll();
@@ -232,7 +242,8 @@ class TestDemoModel : public QObject {
         QVERIFY(torch::isfinite(z).all().item<bool>());
 
         const json metrics = read_json(dir / "training_metrics.json");
-        const double first = metrics.at("first_loss").get<double>(), last = metrics.at("final_loss").get<double>();
+        const double first = metrics.at("first_loss").get<double>(),
+                     last = metrics.at("final_loss").get<double>();
         qInfo("loss %.3f -> %.3f", first, last);
         QVERIFY2(last < first, "the loss did not decrease");
         QVERIFY(metrics.at("reload_max_abs_logit_diff").get<double>() < 1e-4);

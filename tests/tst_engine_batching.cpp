@@ -32,10 +32,12 @@ Observable observable(const std::string& name, std::vector<std::pair<int, double
 }
 
 double max_rel(const Tensor& a, const Tensor& b) {
-    return ((a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max() / (b.to(torch::kDouble).abs().max() + 1e-30)).item<double>();
+    return ((a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max() /
+            (b.to(torch::kDouble).abs().max() + 1e-30))
+        .item<double>();
 }
 
-}  // namespace
+} // namespace
 
 class TestEngineBatching : public QObject {
     Q_OBJECT
@@ -64,7 +66,8 @@ class TestEngineBatching : public QObject {
             o.residuals = torch::randn({c.n_layers, c.d_model}, torch::TensorOptions().dtype(torch::kFloat));
             o.final_residual = torch::randn({c.d_model});
         }
-        const std::vector<Observable> obs{observable("a", {{10, 1.0}, {20, -1.0}}), observable("b", {{7, 0.5}, {99, 0.5}, {3, -1.0}}),
+        const std::vector<Observable> obs{observable("a", {{10, 1.0}, {20, -1.0}}),
+                                          observable("b", {{7, 0.5}, {99, 0.5}, {3, -1.0}}),
                                           observable("c", {{250, 2.0}})};
         const auto many = compute_head_features(m, obs, o);
         QCOMPARE(many.size(), obs.size());
@@ -117,7 +120,7 @@ class TestEngineBatching : public QObject {
         std::vector<int> ran;
         o.before_layer = [&](int l) { ran.push_back(l); };
         QVERIFY(torch::allclose(m.forward(batch, o), full.at(name)));
-        QCOMPARE(ran, (std::vector<int>{0, 1, 2}));  // layer 2 itself is not run
+        QCOMPARE(ran, (std::vector<int>{0, 1, 2})); // layer 2 itself is not run
     }
 
     // Every forward-based analysis reports between layers, never goes back, and stops when told to.
@@ -137,8 +140,14 @@ class TestEngineBatching : public QObject {
         const std::vector<std::pair<const char*, std::function<void(const Progress&)>>> runs = {
             {"observable values", [&](const Progress& p) { observable_values(m, clean, om, p); }},
             {"residual norms", [&](const Progress& p) { residual_norms(m, clean, p); }},
-            {"attribution", [&](const Progress& p) { attribute_heads(m, clean, corrupt, om, AttributionMethod::Patching, p); }},
-            {"path search", [&](const Progress& p) { beam_search_paths(m, clean, corrupt, om, 0, {3, 2}, p); }},
+            {"attribution",
+             [&](const Progress& p) {
+                 attribute_heads(m, clean, corrupt, om, AttributionMethod::Patching, p);
+             }},
+            {"path search",
+             [&](const Progress& p) {
+                 beam_search_paths(m, clean, corrupt, om, 0, {3, 2}, p);
+             }},
             {"steering baseline", [&](const Progress& p) { steering_baseline(m, clean, 1, om, p); }},
             {"token activations", [&](const Progress& p) { token_activations(m, clean, 2, p); }},
         };
@@ -170,15 +179,15 @@ class TestEngineBatching : public QObject {
         QVERIFY(!model::tensor_memory().installed);
         const Tensor plain = head_feature_norms(*t_.model, observable("a", {{10, 1.0}}));
         model::install_tensor_memory_counter();
-        model::install_tensor_memory_counter();  // twice is harmless
+        model::install_tensor_memory_counter(); // twice is harmless
         const auto before = model::tensor_memory();
         QVERIFY(before.installed);
         {
-            Tensor big = torch::ones({1 << 20});  // 4 MiB
+            Tensor big = torch::ones({1 << 20}); // 4 MiB
             const auto during = model::tensor_memory();
             QVERIFY(during.live - before.live >= (4 << 20));
             QVERIFY(during.peak >= during.live);
-            QCOMPARE(big.sum().item<double>(), double(1 << 20));  // the memory works
+            QCOMPARE(big.sum().item<double>(), double(1 << 20)); // the memory works
             // Computation through the counted allocator gives the same numbers as before it.
             QVERIFY(torch::equal(head_feature_norms(*t_.model, observable("a", {{10, 1.0}})), plain));
         }

@@ -1,15 +1,15 @@
 // Feature vectors and data-free analysis (DESIGN §3.2–3.8), each checked against an independent computation:
 // autograd through hand-built head/path functions with frozen attention, explicit loops over the generator's
 // raw tensors in their Hugging Face layouts (float64), finite differences, Monte Carlo, explicit SVDs.
+#include "checkpoint_gen.h"
+#include "model/runtime.h"
+#include "model/transformer.h"
 #include "obsprop/analysis.h"
 #include "obsprop/features.h"
 #include "obsprop/layernorm.h"
 #include "obsprop/mlp.h"
 #include "obsprop/ranking.h"
 #include "obsprop/svd.h"
-#include "model/runtime.h"
-#include "model/transformer.h"
-#include "checkpoint_gen.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -44,12 +44,12 @@ Tensor raw(const tools::GeneratedCheckpoint& g, const std::string& name) {
 struct Raw {
     int L = 0, H = 0, d = 0, dh = 0;
     double eps = 1e-5;
-    std::vector<Tensor> WV, WO, bV;              // [H, dh, d], [d, H*dh], [H, dh]
-    std::vector<Tensor> ln1w, ln1b, ln2w, ln2b;  // [d]
-    std::vector<Tensor> Win, bin, Wout, bout;    // [m, d], [m], [d, m], [d]
+    std::vector<Tensor> WV, WO, bV;             // [H, dh, d], [d, H*dh], [H, dh]
+    std::vector<Tensor> ln1w, ln1b, ln2w, ln2b; // [d]
+    std::vector<Tensor> Win, bin, Wout, bout;   // [m, d], [m], [d, m], [d]
     Tensor WU, lnfw, lnfb;
 
-    Tensor WOh(int l, int h) const { return WO[l].narrow(1, h * dh, dh); }  // W_O^h [d, dh]
+    Tensor WOh(int l, int h) const { return WO[l].narrow(1, h * dh, dh); } // W_O^h [d, dh]
 };
 
 Raw read_raw(const tools::GeneratedCheckpoint& g, const tools::CheckpointSpec& s) {
@@ -58,56 +58,65 @@ Raw read_raw(const tools::GeneratedCheckpoint& g, const tools::CheckpointSpec& s
     const int H = r.H, d = r.d, dh = r.dh;
     const bool neox = s.family == tools::Family::GPTNeoX;
     for (int l = 0; l < r.L; ++l) {
-        Tensor WV = torch::zeros({H, dh, d}, kD), WO = torch::zeros({d, H * dh}, kD), bV = torch::zeros({H, dh}, kD);
+        Tensor WV = torch::zeros({H, dh, d}, kD), WO = torch::zeros({d, H * dh}, kD),
+               bV = torch::zeros({H, dh}, kD);
         auto wv = WV.accessor<double, 3>();
         auto wo = WO.accessor<double, 2>();
         auto bv = bV.accessor<double, 2>();
         const std::string p = (neox ? "layers." : "h.") + std::to_string(l) + ".";
         if (s.family == tools::Family::GPT2) {
-            const auto& ca = g.at(p + "attn.c_attn.weight").values;  // Conv1D [in d, out 3d]: q | k | v
+            const auto& ca = g.at(p + "attn.c_attn.weight").values; // Conv1D [in d, out 3d]: q | k | v
             const auto& cb = g.at(p + "attn.c_attn.bias").values;
-            const auto& cp = g.at(p + "attn.c_proj.weight").values;  // Conv1D [in H*dh, out d]
+            const auto& cp = g.at(p + "attn.c_proj.weight").values; // Conv1D [in H*dh, out d]
             for (int h = 0; h < H; ++h)
                 for (int e = 0; e < dh; ++e) {
-                    for (int i = 0; i < d; ++i) wv[h][e][i] = ca[i * 3 * d + 2 * d + h * dh + e];
+                    for (int i = 0; i < d; ++i)
+                        wv[h][e][i] = ca[i * 3 * d + 2 * d + h * dh + e];
                     bv[h][e] = cb[2 * d + h * dh + e];
                 }
             for (int j = 0; j < d; ++j)
-                for (int k = 0; k < H * dh; ++k) wo[j][k] = cp[k * d + j];
+                for (int k = 0; k < H * dh; ++k)
+                    wo[j][k] = cp[k * d + j];
             r.ln1w.push_back(raw(g, p + "ln_1.weight")), r.ln1b.push_back(raw(g, p + "ln_1.bias"));
             r.ln2w.push_back(raw(g, p + "ln_2.weight")), r.ln2b.push_back(raw(g, p + "ln_2.bias"));
             r.Win.push_back(raw(g, p + "mlp.c_fc.weight").t().contiguous());
             r.Wout.push_back(raw(g, p + "mlp.c_proj.weight").t().contiguous());
             r.bin.push_back(raw(g, p + "mlp.c_fc.bias")), r.bout.push_back(raw(g, p + "mlp.c_proj.bias"));
         } else if (s.family == tools::Family::GPTNeo) {
-            const auto& vp = g.at(p + "attn.attention.v_proj.weight").values;  // Linear [out H*dh, in d]
-            const auto& op = g.at(p + "attn.attention.out_proj.weight").values;  // Linear [out d, in H*dh]
+            const auto& vp = g.at(p + "attn.attention.v_proj.weight").values;   // Linear [out H*dh, in d]
+            const auto& op = g.at(p + "attn.attention.out_proj.weight").values; // Linear [out d, in H*dh]
             for (int h = 0; h < H; ++h)
                 for (int e = 0; e < dh; ++e)
-                    for (int i = 0; i < d; ++i) wv[h][e][i] = vp[(h * dh + e) * d + i];
+                    for (int i = 0; i < d; ++i)
+                        wv[h][e][i] = vp[(h * dh + e) * d + i];
             for (int j = 0; j < d; ++j)
-                for (int k = 0; k < H * dh; ++k) wo[j][k] = op[j * H * dh + k];
+                for (int k = 0; k < H * dh; ++k)
+                    wo[j][k] = op[j * H * dh + k];
             r.ln1w.push_back(raw(g, p + "ln_1.weight")), r.ln1b.push_back(raw(g, p + "ln_1.bias"));
             r.ln2w.push_back(raw(g, p + "ln_2.weight")), r.ln2b.push_back(raw(g, p + "ln_2.bias"));
             r.Win.push_back(raw(g, p + "mlp.c_fc.weight")), r.Wout.push_back(raw(g, p + "mlp.c_proj.weight"));
             r.bin.push_back(raw(g, p + "mlp.c_fc.bias")), r.bout.push_back(raw(g, p + "mlp.c_proj.bias"));
         } else {
-            const auto& qkv = g.at(p + "attention.query_key_value.weight").values;  // rows (head, q|k|v, e)
+            const auto& qkv = g.at(p + "attention.query_key_value.weight").values; // rows (head, q|k|v, e)
             const auto& qb = g.at(p + "attention.query_key_value.bias").values;
             const auto& dn = g.at(p + "attention.dense.weight").values;
             for (int h = 0; h < H; ++h)
                 for (int e = 0; e < dh; ++e) {
-                    for (int i = 0; i < d; ++i) wv[h][e][i] = qkv[(h * 3 * dh + 2 * dh + e) * d + i];
+                    for (int i = 0; i < d; ++i)
+                        wv[h][e][i] = qkv[(h * 3 * dh + 2 * dh + e) * d + i];
                     bv[h][e] = qb[h * 3 * dh + 2 * dh + e];
                 }
             for (int j = 0; j < d; ++j)
-                for (int k = 0; k < H * dh; ++k) wo[j][k] = dn[j * H * dh + k];
+                for (int k = 0; k < H * dh; ++k)
+                    wo[j][k] = dn[j * H * dh + k];
             r.ln1w.push_back(raw(g, p + "input_layernorm.weight"));
             r.ln1b.push_back(raw(g, p + "input_layernorm.bias"));
             r.ln2w.push_back(raw(g, p + "post_attention_layernorm.weight"));
             r.ln2b.push_back(raw(g, p + "post_attention_layernorm.bias"));
-            r.Win.push_back(raw(g, p + "mlp.dense_h_to_4h.weight")), r.bin.push_back(raw(g, p + "mlp.dense_h_to_4h.bias"));
-            r.Wout.push_back(raw(g, p + "mlp.dense_4h_to_h.weight")), r.bout.push_back(raw(g, p + "mlp.dense_4h_to_h.bias"));
+            r.Win.push_back(raw(g, p + "mlp.dense_h_to_4h.weight")),
+                r.bin.push_back(raw(g, p + "mlp.dense_h_to_4h.bias"));
+            r.Wout.push_back(raw(g, p + "mlp.dense_4h_to_h.weight")),
+                r.bout.push_back(raw(g, p + "mlp.dense_4h_to_h.bias"));
         }
         r.WV.push_back(WV), r.WO.push_back(WO), r.bV.push_back(bV);
     }
@@ -151,14 +160,15 @@ Observable test_observable(double w3 = 0.5) {
 
 Tensor raw_vU(const Raw& r, const Observable& o) {
     Tensor v = torch::zeros({r.d}, kD);
-    for (const auto& [id, w] : o.terms) v += w * r.WU[id];
+    for (const auto& [id, w] : o.terms)
+        v += w * r.WU[id];
     return v;
 }
 
 // Frozen activations of one prompt: resid_pre [T, d] and patterns [H, T, T] per layer, final residual.
 struct Cached {
     std::vector<Tensor> resid, pattern;
-    Tensor final_resid;  // [T, d]
+    Tensor final_resid; // [T, d]
 };
 
 Cached run_cache(const Transformer& m, const std::vector<int>& ids) {
@@ -182,12 +192,14 @@ Cached run_cache(const Transformer& m, const std::vector<int>& ids) {
 // [L, d]: every layer's resid_pre at position s.
 Tensor residuals_at(const Cached& c, std::int64_t s) {
     std::vector<Tensor> rows;
-    for (const auto& r : c.resid) rows.push_back(r[s]);
+    for (const auto& r : c.resid)
+        rows.push_back(r[s]);
     return torch::stack(rows).to(torch::kFloat);
 }
 
 double rel_err(const Tensor& got, const Tensor& want) {
-    return (got.to(kD) - want.to(kD)).norm().item<double>() / std::max(1e-30, want.to(kD).norm().item<double>());
+    return (got.to(kD) - want.to(kD)).norm().item<double>() /
+           std::max(1e-30, want.to(kD).norm().item<double>());
 }
 
 // One head's output [T, d] (no bias after W_O) from its input residual x [T, d] with a frozen pattern.
@@ -208,7 +220,7 @@ void add_family_rows() {
     QTest::newRow("gpt-neox sequential") << int(tools::Family::GPTNeoX) << false;
 }
 
-}  // namespace
+} // namespace
 
 class TestFeatures : public QObject {
     Q_OBJECT
@@ -223,9 +235,12 @@ class TestFeatures : public QObject {
         QTest::addColumn<bool>("exact");
         for (bool exact : {false, true}) {
             const char* ln = exact ? " exact LN" : " no LN";
-            QTest::newRow(qPrintable(QStringLiteral("gpt2") + ln)) << int(tools::Family::GPT2) << false << exact;
-            QTest::newRow(qPrintable(QStringLiteral("gpt-neo") + ln)) << int(tools::Family::GPTNeo) << false << exact;
-            QTest::newRow(qPrintable(QStringLiteral("neox parallel") + ln)) << int(tools::Family::GPTNeoX) << true << exact;
+            QTest::newRow(qPrintable(QStringLiteral("gpt2") + ln))
+                << int(tools::Family::GPT2) << false << exact;
+            QTest::newRow(qPrintable(QStringLiteral("gpt-neo") + ln))
+                << int(tools::Family::GPTNeo) << false << exact;
+            QTest::newRow(qPrintable(QStringLiteral("neox parallel") + ln))
+                << int(tools::Family::GPTNeoX) << true << exact;
             QTest::newRow(qPrintable(QStringLiteral("neox sequential") + ln))
                 << int(tools::Family::GPTNeoX) << false << exact;
         }
@@ -255,7 +270,10 @@ class TestFeatures : public QObject {
                     const auto fs = obsprop::compute_head_features(*M.m, obs, o);
                     const double err = rel_err(fs.heads[l][h], grad[s] / p);
                     QVERIFY2(err < 2e-5, qPrintable(QStringLiteral("head %1.%2 source %3: rel err %4")
-                                                        .arg(l).arg(h).arg(s).arg(err)));
+                                                        .arg(l)
+                                                        .arg(h)
+                                                        .arg(s)
+                                                        .arg(err)));
                     ++checked;
                 }
                 QVERIFY(checked > 0);
@@ -272,7 +290,8 @@ class TestFeatures : public QObject {
             const QString fam = QString::fromLatin1(tools::family_name(tools::Family(f)));
             QTest::newRow(qPrintable(fam + " no LN")) << f << int(LnMode::None) << false;
             QTest::newRow(qPrintable(fam + " approximate LN")) << f << int(LnMode::Approximate) << false;
-            QTest::newRow(qPrintable(fam + " approximate LN, norm comparison")) << f << int(LnMode::Approximate) << true;
+            QTest::newRow(qPrintable(fam + " approximate LN, norm comparison"))
+                << f << int(LnMode::Approximate) << true;
         }
     }
     void headNormsMatchExplicitLoops() {
@@ -293,8 +312,10 @@ class TestFeatures : public QObject {
 
         std::vector<double> vU(r.d, 0.0), vf(r.d);
         for (const auto& [id, w] : obs.terms)
-            for (int j = 0; j < r.d; ++j) vU[j] += w * r.WU[id][j].item<double>();
-        for (int j = 0; j < r.d; ++j) vf[j] = approx ? sd / rho_f * r.lnfw[j].item<double>() * vU[j] : vU[j];
+            for (int j = 0; j < r.d; ++j)
+                vU[j] += w * r.WU[id][j].item<double>();
+        for (int j = 0; j < r.d; ++j)
+            vf[j] = approx ? sd / rho_f * r.lnfw[j].item<double>() * vU[j] : vU[j];
         for (int l = 0; l < r.L; ++l) {
             auto wo = r.WO[l].accessor<double, 2>();
             auto wv = r.WV[l].accessor<double, 3>();
@@ -304,7 +325,8 @@ class TestFeatures : public QObject {
                     double yi = 0;
                     for (int e = 0; e < r.dh; ++e) {
                         double qe = 0;
-                        for (int j = 0; j < r.d; ++j) qe += wo[j][h * r.dh + e] * vf[j];
+                        for (int j = 0; j < r.d; ++j)
+                            qe += wo[j][h * r.dh + e] * vf[j];
                         yi += wv[h][e][i] * qe;
                     }
                     if (approx) yi *= sd / (drop ? 1.0 : rho[l]) * r.ln1w[l][i].item<double>();
@@ -328,7 +350,9 @@ class TestFeatures : public QObject {
         const Tensor vU = raw_vU(r, obs);
         const Cached c = run_cache(*M.m, kPrompt);
         const Tensor r0 = c.final_resid[static_cast<std::int64_t>(kPrompt.size()) - 1];
-        auto g = [&](const Tensor& x) { return (at::layer_norm(x, {r.d}, r.lnfw, r.lnfb, r.eps) * vU).sum(); };
+        auto g = [&](const Tensor& x) {
+            return (at::layer_norm(x, {r.d}, r.lnfw, r.lnfb, r.eps) * vU).sum();
+        };
         FeatureOptions o;
         o.final_ln = LnMode::Exact;
         o.final_residual = r0.to(torch::kFloat);
@@ -338,7 +362,8 @@ class TestFeatures : public QObject {
         QVERIFY(std::abs(fc.boundary->g_start - g0) < 1e-5 * (1 + std::abs(g0)));
         Tensor rs = fc.boundary->r_star.clone().requires_grad_(true);
         Tensor gs = g(rs);
-        QVERIFY2(std::abs(gs.item<double>()) < 1e-6 * (1 + std::abs(g0)), qPrintable(QString::number(gs.item<double>())));
+        QVERIFY2(std::abs(gs.item<double>()) < 1e-6 * (1 + std::abs(g0)),
+                 qPrintable(QString::number(gs.item<double>())));
         gs.backward();
         QVERIFY(rel_err(fc.v_final, rs.grad()) < 1e-6);
         QVERIFY(fc.boundary->iterations > 0 && fc.boundary->iterations < 50);
@@ -357,7 +382,8 @@ class TestFeatures : public QObject {
         QTest::addColumn<QString>("path");
         for (bool exact : {false, true}) {
             const QString ln = exact ? QStringLiteral(" exact LN") : QStringLiteral(" no LN");
-            QTest::newRow(qPrintable("gpt2 0.1>2.3" + ln)) << int(tools::Family::GPT2) << false << exact << "0.1>2.3";
+            QTest::newRow(qPrintable("gpt2 0.1>2.3" + ln))
+                << int(tools::Family::GPT2) << false << exact << "0.1>2.3";
             QTest::newRow(qPrintable("gpt-neo 0.2>1.0>2.1" + ln))
                 << int(tools::Family::GPTNeo) << false << exact << "0.2 -> 1.0 -> 2.1";
             QTest::newRow(qPrintable("neox parallel 1.3>2.0" + ln))
@@ -409,12 +435,14 @@ class TestFeatures : public QObject {
                     acc += expect(i - 1, s, weight * p, pos);
                     continue;
                 }
-                if (s != pos.back()) continue;  // the first node's source is the position being checked
+                if (s != pos.back()) continue; // the first node's source is the position being checked
                 std::vector<obsprop::PathNodeInput> in(k);
-                for (std::size_t j = 0; j < k; ++j) in[j].residual = c.resid[nodes[j].layer][pos[j]].to(torch::kFloat);
-                acc += weight * p * obsprop::compute_path_feature(*M.m, obs, nodes, o, exact ? in
-                                                                   : std::vector<obsprop::PathNodeInput>{})
-                                        .feature.to(kD);
+                for (std::size_t j = 0; j < k; ++j)
+                    in[j].residual = c.resid[nodes[j].layer][pos[j]].to(torch::kFloat);
+                acc += weight * p *
+                       obsprop::compute_path_feature(*M.m, obs, nodes, o,
+                                                     exact ? in : std::vector<obsprop::PathNodeInput>{})
+                           .feature.to(kD);
             }
             return acc;
         };
@@ -432,15 +460,18 @@ class TestFeatures : public QObject {
         if (exact) return;
         // Without LayerNorm: y·x summed with the pattern-product weights is the path's contribution to n·z.
         const auto pf = obsprop::compute_path_feature(*M.m, obs, nodes, o);
-        QCOMPARE(QString::fromStdString(pf.hook), QStringLiteral("blocks.%1.hook_resid_pre").arg(nodes[0].layer));
+        QCOMPARE(QString::fromStdString(pf.hook),
+                 QStringLiteral("blocks.%1.hook_resid_pre").arg(nodes[0].layer));
         Tensor w = torch::zeros({T}, kD);
         w[q] = 1.0;
         Tensor signal = c.resid[nodes[0].layer];
-        for (std::size_t i = 0; i < k; ++i) signal = head_out(r, nodes[i].layer, nodes[i].head, signal,
-                                                              c.pattern[nodes[i].layer], false);
-        for (std::size_t i = k; i-- > 0;) w = at::matmul(w, c.pattern[nodes[i].layer][nodes[i].head]);
+        for (std::size_t i = 0; i < k; ++i)
+            signal = head_out(r, nodes[i].layer, nodes[i].head, signal, c.pattern[nodes[i].layer], false);
+        for (std::size_t i = k; i-- > 0;)
+            w = at::matmul(w, c.pattern[nodes[i].layer][nodes[i].head]);
         const double contribution = (signal[q] * vU).sum().item<double>();
-        const double predicted = (w * at::matmul(c.resid[nodes[0].layer], pf.feature.to(kD))).sum().item<double>();
+        const double predicted =
+            (w * at::matmul(c.resid[nodes[0].layer], pf.feature.to(kD))).sum().item<double>();
         QVERIFY2(std::abs(contribution - predicted) < 1e-4 * (1 + std::abs(contribution)),
                  qPrintable(QStringLiteral("%1 vs %2").arg(contribution).arg(predicted)));
     }
@@ -453,8 +484,10 @@ class TestFeatures : public QObject {
         QTest::newRow("same layer") << "1.0 -> 1.2" << false << "strictly increasing layers";
         QTest::newRow("decreasing") << "2.0 > 1.2" << false << "strictly increasing layers";
         QTest::newRow("head feeds own MLP, sequential") << "1.2 -> mlp1" << false << "";
-        QTest::newRow("head feeds own MLP, parallel") << "1.2 -> mlp1" << true << "strictly increasing layers";
-        QTest::newRow("MLP before head of its layer") << "mlp1 -> 1.0" << false << "strictly increasing layers";
+        QTest::newRow("head feeds own MLP, parallel")
+            << "1.2 -> mlp1" << true << "strictly increasing layers";
+        QTest::newRow("MLP before head of its layer")
+            << "mlp1 -> 1.0" << false << "strictly increasing layers";
         QTest::newRow("layer out of range") << "0.1 -> 3.0" << false << "the model has layers 0..2";
         QTest::newRow("head out of range") << "0.4" << false << "the model has heads 0..3";
         QTest::newRow("syntax") << "0.1 2" << false << "expected '.' after the layer";
@@ -472,11 +505,14 @@ class TestFeatures : public QObject {
         } catch (const std::invalid_argument& e) {
             got = QString::fromUtf8(e.what());
         }
-        if (error.isEmpty()) QVERIFY2(got.isEmpty(), qPrintable(got));
-        else QVERIFY2(got.contains(error), qPrintable(got));
+        if (error.isEmpty())
+            QVERIFY2(got.isEmpty(), qPrintable(got));
+        else
+            QVERIFY2(got.contains(error), qPrintable(got));
     }
 
-    // MLP linearisation: gradient vs finite differences of an independent MLP, and v·MLP(u(t*)) at the target.
+    // MLP linearisation: gradient vs finite differences of an independent MLP, and v·MLP(u(t*)) at the
+    // target.
     void mlpLinearisation_data() {
         QTest::addColumn<int>("family");
         QTest::addColumn<QString>("activation");
@@ -485,7 +521,7 @@ class TestFeatures : public QObject {
         QTest::newRow("relu") << int(tools::Family::GPT2) << "relu";
     }
     void mlpLinearisation() {
-        torch::manual_seed(1000);  // independent of which tests ran before
+        torch::manual_seed(1000); // independent of which tests ran before
         QFETCH(int, family);
         QFETCH(QString, activation);
         auto M = make_model(family, 2, false, activation.toStdString());
@@ -497,7 +533,9 @@ class TestFeatures : public QObject {
                                                            : at::relu(x);
         };
         auto f = [&](const Tensor& u, const Tensor& v) {
-            return (v * (at::matmul(r.Wout[l], sigma(at::matmul(r.Win[l], u) + r.bin[l])) + r.bout[l])).sum().item<double>();
+            return (v * (at::matmul(r.Wout[l], sigma(at::matmul(r.Win[l], u) + r.bin[l])) + r.bout[l]))
+                .sum()
+                .item<double>();
         };
         bool opposite = false, same = false;
         for (int trial = 0; trial < 16; ++trial) {
@@ -511,8 +549,9 @@ class TestFeatures : public QObject {
                 Tensor e = torch::zeros({r.d}, kD);
                 e[i] = h;
                 const double fd = (f(up + e, v) - f(up - e, v)) / (2 * h);
-                QVERIFY2(std::abs(fd - g[i].item<double>()) < 1e-6 * (1 + g.abs().max().item<double>()),
-                         qPrintable(QStringLiteral("dim %1: %2 vs %3").arg(i).arg(g[i].item<double>()).arg(fd)));
+                QVERIFY2(
+                    std::abs(fd - g[i].item<double>()) < 1e-6 * (1 + g.abs().max().item<double>()),
+                    qPrintable(QStringLiteral("dim %1: %2 vs %3").arg(i).arg(g[i].item<double>()).arg(fd)));
             }
             const auto lin = obsprop::linearise_mlp(*M.m, l, up, um, v);
             const double fm = f(um, v), fp = f(up, v);
@@ -560,7 +599,8 @@ class TestFeatures : public QObject {
                 Tensor x = R[l].to(kD).clone().requires_grad_(true);
                 (at::layer_norm(x, {r.d}, r.ln1w[l], r.ln1b[l], r.eps) * y).sum().backward();
                 const Tensor ap = r.ln1w[l] * y;
-                const double want = (x.grad() * ap).sum().item<double>() / (x.grad().norm() * ap.norm()).item<double>();
+                const double want =
+                    (x.grad() * ap).sum().item<double>() / (x.grad().norm() * ap.norm()).item<double>();
                 QVERIFY(std::abs(chk.cosine[l][h].item<double>() - want) < 1e-5);
                 QVERIFY(std::abs(chk.norm_exact[l][h].item<double>() - x.grad().norm().item<double>()) <
                         1e-5 * x.grad().norm().item<double>());
@@ -581,13 +621,17 @@ class TestFeatures : public QObject {
                 const double dot = (ya * yb).sum().item<double>(), na = ya.norm().item<double>(),
                              nb = yb.norm().item<double>();
                 QVERIFY(std::abs(cmp.cosine[l][h].item<double>() - dot / (na * nb)) < 1e-12);
-                QVERIFY(std::abs(cmp.coupling_ab[l][h].item<double>() - dot / (na * na)) < 1e-9 * std::abs(dot / (na * na)) + 1e-12);
-                QVERIFY(std::abs(cmp.coupling_ba[l][h].item<double>() - dot / (nb * nb)) < 1e-9 * std::abs(dot / (nb * nb)) + 1e-12);
+                QVERIFY(std::abs(cmp.coupling_ab[l][h].item<double>() - dot / (na * na)) <
+                        1e-9 * std::abs(dot / (na * na)) + 1e-12);
+                QVERIFY(std::abs(cmp.coupling_ba[l][h].item<double>() - dot / (nb * nb)) <
+                        1e-9 * std::abs(dot / (nb * nb)) + 1e-12);
                 const auto c = cmp.at(l, h);
-                QVERIFY(std::abs(c.residual_norm - (yb - dot / (na * na) * ya).norm().item<double>()) < 1e-9 * nb);
+                QVERIFY(std::abs(c.residual_norm - (yb - dot / (na * na) * ya).norm().item<double>()) <
+                        1e-9 * nb);
             }
         const Tensor ua = raw_vU(M.raw, a), ub = raw_vU(M.raw, b);
-        QVERIFY(std::abs(cmp.unembed_cosine - (ua * ub).sum().item<double>() / (ua.norm() * ub.norm()).item<double>()) < 1e-6);
+        QVERIFY(std::abs(cmp.unembed_cosine -
+                         (ua * ub).sum().item<double>() / (ua.norm() * ub.norm()).item<double>()) < 1e-6);
     }
 
     // Head SVDs against explicitly formed W_OV (test only); y lies in span(V); the alignment table.
@@ -601,14 +645,14 @@ class TestFeatures : public QObject {
         const auto fs = obsprop::compute_head_features(*M.m, obs);
         const auto al = obsprop::svd_alignment(*M.m, fs, 3);
         const auto svds = obsprop::all_head_svds(*M.m, true);
-        const auto al2 = obsprop::svd_alignment(*M.m, svds, fs, 3);  // from cached SVDs: the same table
+        const auto al2 = obsprop::svd_alignment(*M.m, svds, fs, 3); // from cached SVDs: the same table
         QVERIFY(torch::equal(al.indices, al2.indices) && torch::allclose(al.cosines, al2.cosines));
         const Tensor vU = raw_vU(r, obs);
         for (int l = 0; l < r.L; ++l) {
             const auto hs = obsprop::head_svd(*M.m, l);
             QVERIFY(torch::allclose(hs.U, svds[l].U) && torch::allclose(hs.S, svds[l].S));
             for (int h = 0; h < r.H; ++h) {
-                const Tensor WOV = at::matmul(r.WOh(l, h), r.WV[l][h]);  // d×d, formed here only
+                const Tensor WOV = at::matmul(r.WOh(l, h), r.WV[l][h]); // d×d, formed here only
                 const Tensor sv = torch::linalg::svdvals(WOV, c10::nullopt).narrow(0, 0, r.dh);
                 QVERIFY(rel_err(hs.S[h], sv) < 1e-5);
                 const Tensor U = hs.U[h].to(kD), V = hs.V[h].to(kD), S = hs.S[h].to(kD);
@@ -622,9 +666,11 @@ class TestFeatures : public QObject {
                 const auto idx = cosv.abs().argmax().item<std::int64_t>();
                 QCOMPARE(al.indices[l][h][0].item<std::int64_t>(), idx);
                 QVERIFY(std::abs(al.cosines[l][h][0].item<double>() - cosv[idx].item<double>()) < 1e-5);
-                QVERIFY(std::abs(al.top_sigma[l][h][0].item<double>() - S[idx].item<double>()) < 1e-5 * S[0].item<double>());
+                QVERIFY(std::abs(al.top_sigma[l][h][0].item<double>() - S[idx].item<double>()) <
+                        1e-5 * S[0].item<double>());
                 for (int j = 1; j < 3; ++j)
-                    QVERIFY(al.cosines[l][h][j - 1].abs().item<double>() >= al.cosines[l][h][j].abs().item<double>());
+                    QVERIFY(al.cosines[l][h][j - 1].abs().item<double>() >=
+                            al.cosines[l][h][j].abs().item<double>());
             }
         }
     }
@@ -634,7 +680,7 @@ class TestFeatures : public QObject {
         auto zero_head0 = [](tools::GeneratedCheckpoint& g) {
             for (auto& [name, t] : g.tensors)
                 if (name == "h.1.attn.attention.v_proj.weight")
-                    std::fill(t.values.begin(), t.values.begin() + 8 * 32, 0.0f);  // rows of head 0 (dh 8)
+                    std::fill(t.values.begin(), t.values.begin() + 8 * 32, 0.0f); // rows of head 0 (dh 8)
         };
         auto M = make_model(int(tools::Family::GPTNeo), 2, false, {}, 32, 4, 1, zero_head0);
         const auto& r = M.raw;
@@ -642,15 +688,18 @@ class TestFeatures : public QObject {
         const auto hs = obsprop::head_svd(*M.m, 1);
         QCOMPARE(hs.S[0].abs().max().item<double>(), 0.0);
         for (int h = 1; h < r.H; ++h) {
-            const Tensor sv = torch::linalg::svdvals(at::matmul(r.WOh(1, h), r.WV[1][h]), c10::nullopt).narrow(0, 0, r.dh);
+            const Tensor sv =
+                torch::linalg::svdvals(at::matmul(r.WOh(1, h), r.WV[1][h]), c10::nullopt).narrow(0, 0, r.dh);
             QVERIFY(rel_err(hs.S[h], sv) < 1e-5);
         }
-        const auto al = obsprop::svd_alignment(*M.m, obsprop::compute_head_features(*M.m, test_observable()), 2);
+        const auto al =
+            obsprop::svd_alignment(*M.m, obsprop::compute_head_features(*M.m, test_observable()), 2);
         QCOMPARE(al.in_span[1][0].item<double>(), 0.0);
         QVERIFY(std::abs(al.in_span[1][1].item<double>() - 1) < 1e-5);
     }
 
-    // Every 2-head virtual head's norm against a per-pair computation in float64 (exact LayerNorm by autograd).
+    // Every 2-head virtual head's norm against a per-pair computation in float64 (exact LayerNorm by
+    // autograd).
     void rankingMatchesPerPair_data() {
         QTest::addColumn<int>("family");
         QTest::addColumn<int>("ln");
@@ -658,10 +707,11 @@ class TestFeatures : public QObject {
         for (int f : {int(tools::Family::GPT2), int(tools::Family::GPTNeoX)})
             for (int ln : {int(LnMode::None), int(LnMode::Approximate), int(LnMode::Exact)})
                 for (int meth : {int(obsprop::RankingMethod::Direct), int(obsprop::RankingMethod::Gram)})
-                    QTest::newRow(qPrintable(QStringLiteral("%1 %2 %3")
-                                                 .arg(QString::fromLatin1(tools::family_name(tools::Family(f))))
-                                                 .arg(QString::fromLatin1(obsprop::ln_mode_name(LnMode(ln))))
-                                                 .arg(meth == 1 ? "direct" : "gram")))
+                    QTest::newRow(
+                        qPrintable(QStringLiteral("%1 %2 %3")
+                                       .arg(QString::fromLatin1(tools::family_name(tools::Family(f))))
+                                       .arg(QString::fromLatin1(obsprop::ln_mode_name(LnMode(ln))))
+                                       .arg(meth == 1 ? "direct" : "gram")))
                         << f << ln << meth;
     }
     void rankingMatchesPerPair() {
@@ -694,7 +744,9 @@ class TestFeatures : public QObject {
             const double s = std::sqrt(R[l].to(kD).var(false).item<double>() + r.eps);
             return earliest ? x.grad() * s * sd : x.grad();
         };
-        auto ov_t = [&](int l, int h, const Tensor& v) { return at::matmul(at::matmul(v, r.WOh(l, h)), r.WV[l][h]); };
+        auto ov_t = [&](int l, int h, const Tensor& v) {
+            return at::matmul(at::matmul(v, r.WOh(l, h)), r.WV[l][h]);
+        };
         std::size_t pairs = 0;
         double largest = 0;
         for (int l2 = 0; l2 < r.L; ++l2)
@@ -712,7 +764,12 @@ class TestFeatures : public QObject {
                         const double want = J(l1, ov_t(l1, h1, y2), true).norm().item<double>();
                         QVERIFY2(std::abs(got - want) < 1e-4 * want,
                                  qPrintable(QStringLiteral("%1.%2 -> %3.%4: %5 vs %6")
-                                                .arg(l1).arg(h1).arg(l2).arg(h2).arg(got).arg(want)));
+                                                .arg(l1)
+                                                .arg(h1)
+                                                .arg(l2)
+                                                .arg(h2)
+                                                .arg(got)
+                                                .arg(want)));
                         ++pairs;
                         largest = std::max(largest, want);
                     }
@@ -720,7 +777,8 @@ class TestFeatures : public QObject {
         QCOMPARE(rk.n_pairs, pairs);
         QCOMPARE(rk.top.size(), pairs);
         QVERIFY(std::abs(rk.top.front().norm - largest) < 1e-4 * largest);
-        for (std::size_t i = 1; i < rk.top.size(); ++i) QVERIFY(rk.top[i - 1].norm >= rk.top[i].norm);
+        for (std::size_t i = 1; i < rk.top.size(); ++i)
+            QVERIFY(rk.top[i - 1].norm >= rk.top[i].norm);
         const auto& t = rk.top[5];
         QCOMPARE(t.norm, double(rk.norms[t.layer1][t.head1][t.layer2][t.head2].item<float>()));
     }
@@ -737,7 +795,8 @@ class TestFeatures : public QObject {
             return true;
         });
         QVERIFY(fractions.size() >= 8);
-        for (std::size_t i = 1; i < fractions.size(); ++i) QVERIFY(fractions[i] >= fractions[i - 1]);
+        for (std::size_t i = 1; i < fractions.size(); ++i)
+            QVERIFY(fractions[i] >= fractions[i - 1]);
         QCOMPARE(fractions.back(), 1.0);
         for (std::size_t stop_at : {std::size_t(0), std::size_t(3), fractions.size() / 2}) {
             std::size_t calls = 0, after = 0;
@@ -773,14 +832,17 @@ class TestFeatures : public QObject {
         o.terms.push_back({300, 1.0});
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, obsprop::compute_head_features(*M.m, o));
         FeatureOptions x;
-        x.block_ln = LnMode::Exact;  // no residuals
-        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, obsprop::compute_head_features(*M.m, test_observable(), x));
+        x.block_ln = LnMode::Exact; // no residuals
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 obsprop::compute_head_features(*M.m, test_observable(), x));
         x = {};
-        x.final_ln = LnMode::Exact;  // no r0
-        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, obsprop::compute_head_features(*M.m, test_observable(), x));
+        x.final_ln = LnMode::Exact; // no r0
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 obsprop::compute_head_features(*M.m, test_observable(), x));
         x = {};
-        x.block_ln = LnMode::Approximate, x.rho_ln1 = {1.0};  // wrong length
-        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, obsprop::compute_head_features(*M.m, test_observable(), x));
+        x.block_ln = LnMode::Approximate, x.rho_ln1 = {1.0}; // wrong length
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 obsprop::compute_head_features(*M.m, test_observable(), x));
     }
 };
 

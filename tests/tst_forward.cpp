@@ -21,7 +21,8 @@ struct Variant {
 using test_models::to_naive;
 
 // Writes the checkpoint (with config overrides applied) and returns its folder.
-std::string write(const tools::GeneratedCheckpoint& g, const tools::CheckpointSpec& s, const QTemporaryDir& tmp) {
+std::string write(const tools::GeneratedCheckpoint& g, const tools::CheckpointSpec& s,
+                  const QTemporaryDir& tmp) {
     const std::string dir = tmp.path().toStdString() + "/model";
     tools::write_checkpoint(g, s, dir);
     return dir;
@@ -32,7 +33,8 @@ std::vector<std::vector<int>> prompts_for(int vocab, int n_ctx) {
     std::vector<std::vector<int>> ps;
     for (int len : {std::min(n_ctx, 20), 7, 1}) {
         std::vector<int> p;
-        for (int t = 0; t < len; ++t) p.push_back((37 * t + 11 * len + 5) % vocab);
+        for (int t = 0; t < len; ++t)
+            p.push_back((37 * t + 11 * len + 5) % vocab);
         ps.push_back(p);
     }
     return ps;
@@ -49,7 +51,7 @@ double max_rel_err(const Tensor& got, const std::vector<std::vector<double>>& wa
     return worst;
 }
 
-}  // namespace
+} // namespace
 
 Q_DECLARE_METATYPE(Variant)
 
@@ -86,7 +88,7 @@ class TestForward : public QObject {
         }
         {
             Variant v{tiny(F::GPTNeo)};
-            v.spec.window_size = 5;  // local layers see 5 keys; prompts are 20 long
+            v.spec.window_size = 5; // local layers see 5 keys; prompts are 20 long
             QTest::newRow("gpt-neo f32 window 5") << v;
             v.spec.storage = D::BF16, v.spec.shards = 2, v.spec.buffers = true;
             QTest::newRow("gpt-neo bf16 in 2 shards with buffers") << v;
@@ -131,11 +133,12 @@ class TestForward : public QObject {
         o.last_logits_only = true;
         Tensor last = m->forward(Batch::from(ps), o);
         for (std::size_t b = 0; b < ps.size(); ++b)
-            QVERIFY(torch::allclose(last[b], logits[b][static_cast<std::int64_t>(ps[b].size()) - 1], 1e-5, 1e-5));
+            QVERIFY(
+                torch::allclose(last[b], logits[b][static_cast<std::int64_t>(ps[b].size()) - 1], 1e-5, 1e-5));
         // A prompt's logits do not depend on what else is in the batch.
         Tensor alone = m->forward(Batch::from({ps[1]}));
-        QVERIFY(torch::allclose(alone[0], logits[1].narrow(0, 0, static_cast<std::int64_t>(ps[1].size())), 1e-5,
-                                1e-5));
+        QVERIFY(torch::allclose(alone[0], logits[1].narrow(0, 0, static_cast<std::int64_t>(ps[1].size())),
+                                1e-5, 1e-5));
     }
 
     void cacheMatchesNaive_data() {
@@ -165,8 +168,8 @@ class TestForward : public QObject {
         for (int l = 0; l < s.n_layers; ++l) {
             auto resid = cache.at(obsprop::model::hook_name(l, "hook_resid_pre"))[0];
             QVERIFY(max_rel_err(resid, ref.resid_pre[l], T) < 1e-5);
-            auto pat = cache.at(obsprop::model::hook_name(l, "attn.hook_pattern"))[0];  // [H, T, T]
-            auto z = cache.at(obsprop::model::hook_name(l, "attn.hook_z"))[0];          // [T, H, dh]
+            auto pat = cache.at(obsprop::model::hook_name(l, "attn.hook_pattern"))[0]; // [H, T, T]
+            auto z = cache.at(obsprop::model::hook_name(l, "attn.hook_z"))[0];         // [T, H, dh]
             for (int h = 0; h < s.n_heads; ++h) {
                 QVERIFY(max_rel_err(pat[h], ref.pattern[l][h], T) < 1e-5);
                 for (std::int64_t t = 0; t < T; ++t)
@@ -189,12 +192,13 @@ class TestForward : public QObject {
         Tensor logits;
         {
             torch::NoGradGuard ng;
-            logits = m->run_with_hooks(Batch::from({ids}),
-                                       {{"blocks.0.hook_resid_pre", {obsprop::model::add_vector_at(vec, {p})}}})[0];
+            logits = m->run_with_hooks(Batch::from({ids}), {{"blocks.0.hook_resid_pre",
+                                                             {obsprop::model::add_vector_at(vec, {p})}}})[0];
         }
         auto w = to_naive(g);
         auto& wpe = w.at("wpe.weight");
-        for (int i = 0; i < s.d_model; ++i) wpe.values[p * s.d_model + i] += vec[i].item<float>();
+        for (int i = 0; i < s.d_model; ++i)
+            wpe.values[p * s.d_model + i] += vec[i].item<float>();
         auto ref = naive::run(g.config, w, ids);
         QVERIFY(max_rel_err(logits, ref.logits, static_cast<std::int64_t>(ids.size())) < 1e-4);
     }
@@ -202,7 +206,7 @@ class TestForward : public QObject {
     // d(logit)/d(vector added at resid_pre) by autograd against central finite differences of the
     // naive model (again through the position table).
     void gradientMatchesFiniteDifferences() {
-        auto s = tools::preset("tiny", tools::Family::GPT2);  // learned positions carry the perturbation
+        auto s = tools::preset("tiny", tools::Family::GPT2); // learned positions carry the perturbation
         s.seed = 5, s.vocab = 300, s.prefix = false;
         QTemporaryDir tmp;
         auto g = tools::generate(s);
@@ -210,8 +214,8 @@ class TestForward : public QObject {
         std::vector<int> ids{10, 20, 30, 40};
         const int p = 1, target = 123;
         Tensor delta = torch::zeros({s.d_model}, torch::requires_grad());
-        Tensor logits = m->run_with_hooks(Batch::from({ids}),
-                                          {{"blocks.0.hook_resid_pre", {obsprop::model::add_vector_at(delta, {p})}}});
+        Tensor logits = m->run_with_hooks(
+            Batch::from({ids}), {{"blocks.0.hook_resid_pre", {obsprop::model::add_vector_at(delta, {p})}}});
         logits[0][static_cast<std::int64_t>(ids.size()) - 1][target].backward();
         Tensor grad = delta.grad();
         auto w = to_naive(g);
@@ -221,13 +225,18 @@ class TestForward : public QObject {
             plus.at("wpe.weight").values[p * s.d_model + i] += static_cast<float>(eps);
             minus.at("wpe.weight").values[p * s.d_model + i] -= static_cast<float>(eps);
             // wpe values are float: use the exact perturbation that was stored.
-            double hp = plus.at("wpe.weight").values[p * s.d_model + i] - w.at("wpe.weight").values[p * s.d_model + i];
-            double hm = w.at("wpe.weight").values[p * s.d_model + i] - minus.at("wpe.weight").values[p * s.d_model + i];
+            double hp = plus.at("wpe.weight").values[p * s.d_model + i] -
+                        w.at("wpe.weight").values[p * s.d_model + i];
+            double hm = w.at("wpe.weight").values[p * s.d_model + i] -
+                        minus.at("wpe.weight").values[p * s.d_model + i];
             double fd = (naive::run(g.config, plus, ids).logits.back()[target] -
-                         naive::run(g.config, minus, ids).logits.back()[target]) / (hp + hm);
+                         naive::run(g.config, minus, ids).logits.back()[target]) /
+                        (hp + hm);
             double ag = grad[i].item<double>();
-            QVERIFY2(std::abs(fd - ag) < 1e-3 * (1 + std::abs(fd)),
-                     qPrintable(QStringLiteral("dim %1: autograd %2 vs finite difference %3").arg(i).arg(ag).arg(fd)));
+            QVERIFY2(
+                std::abs(fd - ag) < 1e-3 * (1 + std::abs(fd)),
+                qPrintable(
+                    QStringLiteral("dim %1: autograd %2 vs finite difference %3").arg(i).arg(ag).arg(fd)));
         }
     }
 
@@ -251,19 +260,21 @@ class TestForward : public QObject {
         o.add_hook(zname, obsprop::model::patch_head_z(h, kc.at(zname)));
         o.cache = {oname};
         m->forward(Batch::from({clean}), o, &pc);
-        const auto& Wproj = g.at("h." + std::to_string(L) + ".attn.c_proj.weight");  // Conv1D [in, out]
+        const auto& Wproj = g.at("h." + std::to_string(L) + ".attn.c_proj.weight"); // Conv1D [in, out]
         Tensor zc = cc.at(zname)[0], zk = kc.at(zname)[0];
         Tensor diff = pc.at(oname)[0] - cc.at(oname)[0];
         for (std::int64_t t = 0; t < static_cast<std::int64_t>(clean.size()); ++t)
             for (int o2 = 0; o2 < d; ++o2) {
                 double want = 0;
                 for (int e = 0; e < dh; ++e)
-                    want += Wproj.values[(h * dh + e) * d + o2] * (zk[t][h][e].item<double>() - zc[t][h][e].item<double>());
+                    want += Wproj.values[(h * dh + e) * d + o2] *
+                            (zk[t][h][e].item<double>() - zc[t][h][e].item<double>());
                 QVERIFY(std::abs(diff[t][o2].item<double>() - want) < 1e-4);
             }
         // Asking for hook_result takes the per-head path; the output must not change.
         obsprop::model::ActivationCache rc;
-        m->run_with_cache(Batch::from({clean}), {obsprop::model::hook_name(L, "attn.hook_result"), oname}, rc);
+        m->run_with_cache(Batch::from({clean}), {obsprop::model::hook_name(L, "attn.hook_result"), oname},
+                          rc);
         QVERIFY(torch::allclose(rc.at(oname), cc.at(oname), 1e-5, 1e-5));
         QVERIFY(torch::allclose(rc.at(obsprop::model::hook_name(L, "attn.hook_result")).sum(2) +
                                     m->weights().layers[L].b_O,
@@ -284,7 +295,8 @@ class TestForward : public QObject {
             }
             return {};
         };
-        QVERIFY(message({std::vector<int>(s.n_ctx + 1, 1)}).contains(QStringLiteral("exceeds the model's context")));
+        QVERIFY(message({std::vector<int>(s.n_ctx + 1, 1)})
+                    .contains(QStringLiteral("exceeds the model's context")));
         QVERIFY(message({{1, 300}}).contains(QStringLiteral("token id out of range")));
         QVERIFY(message({{1, -1}}).contains(QStringLiteral("token id out of range")));
         QVERIFY(message({{}}).contains(QStringLiteral("no tokens")));

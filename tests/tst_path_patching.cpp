@@ -1,8 +1,8 @@
 // Path patching and the beam search over head paths: against explicit loops over the naive reference's
 // traces (double precision), against direct-path attribution for single heads, and the beam search
 // against exhaustive scoring.
-#include "test_models.h"
 #include "loop_reference.h"
+#include "test_models.h"
 
 #include <QtTest>
 
@@ -38,8 +38,8 @@ double loop_score(const TinyModel& t, const std::vector<int>& clean, const std::
     const int d = c.d_model, H = c.n_heads, dh = c.d_head;
     auto tc = t.run_naive(clean), tk = t.run_naive(corrupt);
     const std::size_t T = clean.size();
-    auto WO = [&](int l) { return values(m.weights().layers[static_cast<std::size_t>(l)].W_O); };  // [d, H*dh]
-    auto WV = [&](int l) { return values(m.weights().layers[static_cast<std::size_t>(l)].Wv); };   // [H, dh, d]
+    auto WO = [&](int l) { return values(m.weights().layers[static_cast<std::size_t>(l)].W_O); }; // [d, H*dh]
+    auto WV = [&](int l) { return values(m.weights().layers[static_cast<std::size_t>(l)].Wv); }; // [H, dh, d]
     // δ₁ at every position.
     Mat delta(T, Vec(static_cast<std::size_t>(d), 0.0));
     {
@@ -58,17 +58,21 @@ double loop_score(const TinyModel& t, const std::vector<int>& clean, const std::
         Mat dv(T, Vec(static_cast<std::size_t>(dh), 0.0));
         for (std::size_t p = 0; p < T; ++p) {
             Vec x = tc.resid_pre[l][p], xp = x;
-            for (int j = 0; j < d; ++j) xp[j] += delta[p][j];
+            for (int j = 0; j < d; ++j)
+                xp[j] += delta[p][j];
             Vec a = layer_norm(xp, g, b, c.ln_eps), a0 = layer_norm(x, g, b, c.ln_eps);
             for (int e = 0; e < dh; ++e)
-                for (int j = 0; j < d; ++j) dv[p][e] += Wv[static_cast<std::size_t>((h * dh + e) * d + j)] * (a[j] - a0[j]);
+                for (int j = 0; j < d; ++j)
+                    dv[p][e] += Wv[static_cast<std::size_t>((h * dh + e) * d + j)] * (a[j] - a0[j]);
         }
         Mat next(T, Vec(static_cast<std::size_t>(d), 0.0));
         for (std::size_t q = 0; q < T; ++q)
             for (int e = 0; e < dh; ++e) {
                 double dz = 0;
-                for (std::size_t p = 0; p <= q; ++p) dz += tc.pattern[l][h][q][p] * dv[p][e];
-                for (int j = 0; j < d; ++j) next[q][j] += Wo[static_cast<std::size_t>(j * H * dh + h * dh + e)] * dz;
+                for (std::size_t p = 0; p <= q; ++p)
+                    dz += tc.pattern[l][h][q][p] * dv[p][e];
+                for (int j = 0; j < d; ++j)
+                    next[q][j] += Wo[static_cast<std::size_t>(j * H * dh + h * dh + e)] * dz;
             }
         delta = next;
     }
@@ -77,11 +81,13 @@ double loop_score(const TinyModel& t, const std::vector<int>& clean, const std::
         Vec y = layer_norm(r, gf, bf, c.ln_eps);
         double s = 0;
         for (auto [id, w] : n)
-            for (int j = 0; j < d; ++j) s += w * WU[static_cast<std::size_t>(id * d + j)] * y[j];
+            for (int j = 0; j < d; ++j)
+                s += w * WU[static_cast<std::size_t>(id * d + j)] * y[j];
         return s;
     };
     Vec r = tc.resid_final.back(), rp = r;
-    for (int j = 0; j < d; ++j) rp[j] += delta.back()[j];
+    for (int j = 0; j < d; ++j)
+        rp[j] += delta.back()[j];
     return score(r) - score(rp);
 }
 
@@ -89,7 +95,8 @@ ObservableMatrix matrix(int vocab, const std::vector<std::pair<int, double>>& te
     ObservableMatrix m;
     m.names = {"obs"};
     m.n = torch::zeros({1, vocab});
-    for (auto [id, w] : terms) m.n[0][id] += w;
+    for (auto [id, w] : terms)
+        m.n[0][id] += w;
     return m;
 }
 
@@ -101,10 +108,14 @@ PromptBatch prompts(const std::vector<std::vector<int>>& ids) {
 }
 
 const std::vector<std::pair<int, double>> kTerms = {{10, 1.0}, {20, -1.0}};
-const std::vector<std::vector<int>> kClean = {{5, 40, 77, 12, 9, 33}, {8, 41, 2, 150, 9}, {5, 60, 70, 80, 90, 100, 110}};
-const std::vector<std::vector<int>> kCorrupt = {{5, 41, 77, 12, 9, 33}, {8, 43, 2, 151, 9}, {5, 61, 70, 80, 90, 100, 110}};
+const std::vector<std::vector<int>> kClean = {
+    {5, 40, 77, 12, 9, 33}, {8, 41, 2, 150, 9}, {5, 60, 70, 80, 90, 100, 110}};
+const std::vector<std::vector<int>> kCorrupt = {
+    {5, 41, 77, 12, 9, 33}, {8, 43, 2, 151, 9}, {5, 61, 70, 80, 90, 100, 110}};
 
-bool close(double a, double b) { return std::abs(a - b) < 1e-4 * (1e-3 + std::abs(b)); }
+bool close(double a, double b) {
+    return std::abs(a - b) < 1e-4 * (1e-3 + std::abs(b));
+}
 
 std::vector<std::vector<PathNode>> all_paths(int L, int H, int length) {
     std::vector<std::vector<PathNode>> out;
@@ -122,7 +133,7 @@ std::vector<std::vector<PathNode>> all_paths(int L, int H, int length) {
     return out;
 }
 
-}  // namespace
+} // namespace
 
 class TestPathPatching : public QObject {
     Q_OBJECT
@@ -132,21 +143,27 @@ class TestPathPatching : public QObject {
     void checkAgainstLoops(const TinyModel& t) {
         auto obs = matrix(300, kTerms);
         const std::vector<std::vector<PathNode>> paths = {
-            {PathNode::attn(1, 2)}, {PathNode::attn(0, 1), PathNode::attn(2, 3)},
-            {PathNode::attn(0, 3), PathNode::attn(1, 0), PathNode::attn(2, 2)}, {PathNode::attn(1, 1), PathNode::attn(2, 0)}};
+            {PathNode::attn(1, 2)},
+            {PathNode::attn(0, 1), PathNode::attn(2, 3)},
+            {PathNode::attn(0, 3), PathNode::attn(1, 0), PathNode::attn(2, 2)},
+            {PathNode::attn(1, 1), PathNode::attn(2, 0)}};
         auto got = score_paths(*t.model, prompts(kClean), prompts(kCorrupt), obs, 0, paths);
         QCOMPARE(got.size(), paths.size());
         for (std::size_t i = 0; i < paths.size(); ++i) {
             Vec per;
-            for (std::size_t p = 0; p < kClean.size(); ++p) per.push_back(loop_score(t, kClean[p], kCorrupt[p], kTerms, paths[i]));
+            for (std::size_t p = 0; p < kClean.size(); ++p)
+                per.push_back(loop_score(t, kClean[p], kCorrupt[p], kTerms, paths[i]));
             double mean = 0, var = 0;
-            for (double v : per) mean += v / per.size();
-            for (double v : per) var += (v - mean) * (v - mean) / (per.size() - 1);
+            for (double v : per)
+                mean += v / per.size();
+            for (double v : per)
+                var += (v - mean) * (v - mean) / (per.size() - 1);
             QVERIFY2(close(got[i].mean, mean), qPrintable(QStringLiteral("%1: %2 vs %3")
                                                               .arg(QString::fromStdString(got[i].label()))
-                                                              .arg(got[i].mean).arg(mean)));
+                                                              .arg(got[i].mean)
+                                                              .arg(mean)));
             QVERIFY(close(got[i].sd, std::sqrt(var)));
-            QVERIFY(std::abs(mean) > 1e-6);  // the check is not comparing zeros
+            QVERIFY(std::abs(mean) > 1e-6); // the check is not comparing zeros
         }
     }
 
@@ -160,7 +177,8 @@ class TestPathPatching : public QObject {
         const auto& c = gpt2_.model->config();
         auto singles = all_paths(c.n_layers, c.n_heads, 1);
         auto got = score_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0, singles);
-        auto a = attribute_heads(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, AttributionMethod::Patching);
+        auto a = attribute_heads(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs,
+                                 AttributionMethod::Patching);
         for (const auto& g : got)
             QVERIFY(close(g.mean, a.mean[0][g.path[0].layer][g.path[0].head].item<double>()));
         auto s = beam_search_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0, {1000, 1});
@@ -178,12 +196,15 @@ class TestPathPatching : public QObject {
         auto s = beam_search_paths(*neox_.model, prompts(kClean), prompts(kCorrupt), obs, 0, {100000, 3});
         QCOMPARE(s.beams.size(), std::size_t{3});
         for (int k = 1; k <= 3; ++k) {
-            auto want = score_paths(*neox_.model, prompts(kClean), prompts(kCorrupt), obs, 0, all_paths(c.n_layers, c.n_heads, k));
+            auto want = score_paths(*neox_.model, prompts(kClean), prompts(kCorrupt), obs, 0,
+                                    all_paths(c.n_layers, c.n_heads, k));
             const auto& beam = s.beams[static_cast<std::size_t>(k - 1)];
             QCOMPARE(beam.size(), want.size());
-            for (std::size_t i = 0; i + 1 < beam.size(); ++i) QVERIFY(std::abs(beam[i].mean) >= std::abs(beam[i + 1].mean));
+            for (std::size_t i = 0; i + 1 < beam.size(); ++i)
+                QVERIFY(std::abs(beam[i].mean) >= std::abs(beam[i + 1].mean));
             for (const auto& w : want) {
-                auto it = std::find_if(beam.begin(), beam.end(), [&](const PatchedPath& b) { return b.path == w.path; });
+                auto it = std::find_if(beam.begin(), beam.end(),
+                                       [&](const PatchedPath& b) { return b.path == w.path; });
                 QVERIFY(it != beam.end());
                 QVERIFY(close(it->mean, w.mean));
                 QVERIFY(close(it->sd, w.sd));
@@ -207,7 +228,8 @@ class TestPathPatching : public QObject {
                         ext.push_back(p);
                     }
             auto want = score_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0, ext);
-            std::sort(want.begin(), want.end(), [](auto& a, auto& b) { return std::abs(a.mean) > std::abs(b.mean); });
+            std::sort(want.begin(), want.end(),
+                      [](auto& a, auto& b) { return std::abs(a.mean) > std::abs(b.mean); });
             want.resize(std::min<std::size_t>(3, want.size()));
             QCOMPARE(s.beams[k].size(), want.size());
             for (std::size_t i = 0; i < want.size(); ++i) {
@@ -227,30 +249,51 @@ class TestPathPatching : public QObject {
                 QVERIFY2(std::string(e.what()).find(part) != std::string::npos, e.what());
             }
         };
-        expect([&] { score_paths(*gpt2_.model, prompts({{1, 2, 3}}), prompts({{1, 2}}), obs, 0, {{PathNode::attn(0, 0)}}); },
-               "3 and 2 tokens");
+        expect(
+            [&] {
+                score_paths(*gpt2_.model, prompts({{1, 2, 3}}), prompts({{1, 2}}), obs, 0,
+                            {{PathNode::attn(0, 0)}});
+            },
+            "3 and 2 tokens");
         // A misaligned pair is left out; the others are still averaged.
         auto clean = kClean, corrupt = kCorrupt;
         corrupt[1].push_back(7);
-        auto some = score_paths(*gpt2_.model, prompts(clean), prompts(corrupt), obs, 0, {{PathNode::attn(0, 1), PathNode::attn(2, 0)}});
+        auto some = score_paths(*gpt2_.model, prompts(clean), prompts(corrupt), obs, 0,
+                                {{PathNode::attn(0, 1), PathNode::attn(2, 0)}});
         QCOMPARE(some[0].pairs, 2);
         const double want = (loop_score(gpt2_, kClean[0], kCorrupt[0], kTerms, some[0].path) +
-                             loop_score(gpt2_, kClean[2], kCorrupt[2], kTerms, some[0].path)) / 2;
+                             loop_score(gpt2_, kClean[2], kCorrupt[2], kTerms, some[0].path)) /
+                            2;
         QVERIFY(close(some[0].mean, want));
-        expect([&] { score_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0, {{PathNode::mlp(0)}}); },
-               "is an MLP");
-        expect([&] {
-            score_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0, {{PathNode::attn(1, 0), PathNode::attn(1, 1)}});
-        }, "layer");
-        expect([&] { beam_search_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0, {0, 2}); }, "beam width");
-        expect([&] { beam_search_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 3, {2, 2}); }, "observable");
+        expect(
+            [&] {
+                score_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0, {{PathNode::mlp(0)}});
+            },
+            "is an MLP");
+        expect(
+            [&] {
+                score_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0,
+                            {{PathNode::attn(1, 0), PathNode::attn(1, 1)}});
+            },
+            "layer");
+        expect(
+            [&] {
+                beam_search_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0, {0, 2});
+            },
+            "beam width");
+        expect(
+            [&] {
+                beam_search_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 3, {2, 2});
+            },
+            "observable");
     }
 
     void cancels() {
         auto obs = matrix(300, kTerms);
         int calls = 0;
         Progress stop = [&](double, std::string_view) { return ++calls < 3; };
-        QVERIFY_THROWS_EXCEPTION(Cancelled, beam_search_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0, {4, 3}, stop));
+        QVERIFY_THROWS_EXCEPTION(Cancelled, beam_search_paths(*gpt2_.model, prompts(kClean),
+                                                              prompts(kCorrupt), obs, 0, {4, 3}, stop));
     }
 };
 

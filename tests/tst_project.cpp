@@ -38,7 +38,7 @@ pj::Project sample() {
     return p;
 }
 
-}  // namespace
+} // namespace
 
 class TestProject : public QObject {
     Q_OBJECT
@@ -81,21 +81,29 @@ class TestProject : public QObject {
     void malformed_data() {
         QTest::addColumn<QString>("text");
         QTest::addColumn<QString>("message");
-        QTest::newRow("not an object") << "[]" << "must be a JSON object";
-        QTest::newRow("foreign json") << R"({"hello": 1})" << "not an ObsProp project";
-        QTest::newRow("newer version") << R"({"format":"obsprop-project","version":7})" << "written by a newer ObsProp Explorer";
-        QTest::newRow("zero version") << R"({"format":"obsprop-project","version":0})" << "'version' must be a positive integer";
-        QTest::newRow("observables not a list") << R"({"format":"obsprop-project","version":1,"observables":{}})"
-                                                << "'observables' must be a list";
-        QTest::newRow("empty expression") << R"({"format":"obsprop-project","version":1,"observables":[{"name":"a","expr":""}]})"
-                                          << "observable 'a' has an empty expression";
-        QTest::newRow("expr wrong type") << R"({"format":"obsprop-project","version":1,"observables":[{"name":"a","expr":5}]})"
-                                         << "'observables[].expr' has the wrong type";
+        QTest::newRow("not an object") << "[]"
+                                       << "must be a JSON object";
+        QTest::newRow("foreign json") << R"({"hello": 1})"
+                                      << "not an ObsProp project";
+        QTest::newRow("newer version") << R"({"format":"obsprop-project","version":7})"
+                                       << "written by a newer ObsProp Explorer";
+        QTest::newRow("zero version") << R"({"format":"obsprop-project","version":0})"
+                                      << "'version' must be a positive integer";
+        QTest::newRow("observables not a list")
+            << R"({"format":"obsprop-project","version":1,"observables":{}})"
+            << "'observables' must be a list";
+        QTest::newRow("empty expression")
+            << R"({"format":"obsprop-project","version":1,"observables":[{"name":"a","expr":""}]})"
+            << "observable 'a' has an empty expression";
+        QTest::newRow("expr wrong type")
+            << R"({"format":"obsprop-project","version":1,"observables":[{"name":"a","expr":5}]})"
+            << "'observables[].expr' has the wrong type";
         QTest::newRow("template without slot")
             << R"({"format":"obsprop-project","version":1,"datasets":[{"name":"d","templates":["hi"],"male_names":["Bob"]}]})"
             << "has no [NAME] placeholder";
-        QTest::newRow("bad ln mode") << R"({"format":"obsprop-project","version":1,"settings":{"ln_mode":"fancy"}})"
-                                     << "ln_mode must be none, approx or exact";
+        QTest::newRow("bad ln mode")
+            << R"({"format":"obsprop-project","version":1,"settings":{"ln_mode":"fancy"}})"
+            << "ln_mode must be none, approx or exact";
         QTest::newRow("negative rho") << R"({"format":"obsprop-project","version":1,"settings":{"rho":-1}})"
                                       << "rho must be a positive number";
         QTest::newRow("bad path entry")
@@ -129,14 +137,17 @@ class TestProject : public QObject {
         // A save that cannot happen leaves the existing file as it was.
         pj::save_project(sample(), f);
         const std::string before = read_all(f);
-        QVERIFY_THROWS_EXCEPTION(pj::ProjectError, pj::save_project(sample(), tmp.filePath(QStringLiteral("no/such/dir/p.obsprop")).toStdString()));
+        QVERIFY_THROWS_EXCEPTION(
+            pj::ProjectError,
+            pj::save_project(sample(), tmp.filePath(QStringLiteral("no/such/dir/p.obsprop")).toStdString()));
         QCOMPARE(read_all(f), before);
     }
 
     void relativeModelPath() {
         pj::Project p;
         p.model_path = "../models/demo";
-        QCOMPARE(p.resolved_model_path("/data/projects/a.obsprop").string(), std::string("/data/models/demo"));
+        QCOMPARE(p.resolved_model_path("/data/projects/a.obsprop").string(),
+                 std::string("/data/models/demo"));
         p.model_path = "/abs/model";
         QCOMPARE(p.resolved_model_path("/data/projects/a.obsprop").string(), std::string("/abs/model"));
     }
@@ -181,7 +192,8 @@ class TestProject : public QObject {
             // The slot holds the name's last token: decoding up to it ends with the name.
             std::vector<int> upto(p.ids.begin(), p.ids.begin() + p.name_position + 1);
             const std::string text = tok.decode(upto);
-            QVERIFY2(text.size() >= p.name.size() && text.compare(text.size() - p.name.size(), p.name.size(), p.name) == 0,
+            QVERIFY2(text.size() >= p.name.size() &&
+                         text.compare(text.size() - p.name.size(), p.name.size(), p.name) == 0,
                      p.text.c_str());
         }
         // "<|endoftext|>What do I think about Jennifer?" -> the name is token 6.

@@ -510,7 +510,6 @@ class TestSafetensors : public QObject {
     }
 
     // ------------------------------------------------------------------------------------ generator
-
 };
 
 QTEST_APPLESS_MAIN(TestSafetensors)

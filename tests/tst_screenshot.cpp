@@ -49,7 +49,8 @@ class TestScreenshot : public QObject {
         // Not a blank window: many distinct colours (heatmap, text, overlay).
         QSet<QRgb> colours;
         for (int y = 0; y < shot.height(); y += 7)
-            for (int x = 0; x < shot.width(); x += 7) colours.insert(shot.pixel(x, y));
+            for (int x = 0; x < shot.width(); x += 7)
+                colours.insert(shot.pixel(x, y));
         QVERIFY2(colours.size() > 50, qPrintable(QString::number(colours.size())));
 
         w.activateWindow();

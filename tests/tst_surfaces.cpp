@@ -28,21 +28,27 @@ QByteArray cli(const QStringList& args) {
     QProcess p;
     p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"), args);
     if (!p.waitForFinished(kTimeout) || p.exitCode() != 0) {
-        qWarning("obsprop %s: %s", qPrintable(args.join(QLatin1Char(' '))), p.readAllStandardError().constData());
+        qWarning("obsprop %s: %s", qPrintable(args.join(QLatin1Char(' '))),
+                 p.readAllStandardError().constData());
         return {};
     }
     return p.readAllStandardOutput();
 }
 
-bool close(double a, double b) { return std::abs(a - b) <= 1e-6 * std::max({1.0, std::abs(a), std::abs(b)}); }
+bool close(double a, double b) {
+    return std::abs(a - b) <= 1e-6 * std::max({1.0, std::abs(a), std::abs(b)});
+}
 
 // Two JSON values equal up to 1e-6 relative in every number.
 bool same(const QJsonValue& a, const QJsonValue& b, QString& where) {
-    if (a.isDouble() && b.isDouble()) return close(a.toDouble(), b.toDouble()) || (where += QStringLiteral(" %1 vs %2").arg(a.toDouble()).arg(b.toDouble()), false);
+    if (a.isDouble() && b.isDouble())
+        return close(a.toDouble(), b.toDouble()) ||
+               (where += QStringLiteral(" %1 vs %2").arg(a.toDouble()).arg(b.toDouble()), false);
     if (a.type() != b.type()) return where += QStringLiteral(" (types differ)"), false;
     if (a.isArray()) {
         const auto x = a.toArray(), y = b.toArray();
-        if (x.size() != y.size()) return where += QStringLiteral(" (lengths %1, %2)").arg(x.size()).arg(y.size()), false;
+        if (x.size() != y.size())
+            return where += QStringLiteral(" (lengths %1, %2)").arg(x.size()).arg(y.size()), false;
         for (qsizetype i = 0; i < x.size(); ++i) {
             QString w = where + QStringLiteral("[%1]").arg(i);
             if (!same(x[i], y[i], w)) return where = w, false;
@@ -70,22 +76,25 @@ QJsonValue readJson(const QString& file) {
 
 // The tables of two export folders are the same, table by table.
 void compareExports(const QString& a, const QString& b) {
-    const QStringList ta = QDir(a).entryList({QStringLiteral("*.json")}), tb = QDir(b).entryList({QStringLiteral("*.json")});
+    const QStringList ta = QDir(a).entryList({QStringLiteral("*.json")}),
+                      tb = QDir(b).entryList({QStringLiteral("*.json")});
     QCOMPARE(ta, tb);
     QVERIFY(ta.size() > 5);
     for (const QString& t : ta) {
         if (t == QLatin1String("manifest.json")) continue;
         QString where = t;
-        QVERIFY2(same(readJson(a + QLatin1Char('/') + t), readJson(b + QLatin1Char('/') + t), where), qPrintable(where));
+        QVERIFY2(same(readJson(a + QLatin1Char('/') + t), readJson(b + QLatin1Char('/') + t), where),
+                 qPrintable(where));
     }
     // The manifests agree on the settings they were computed with.
     QString where = QStringLiteral("manifest settings");
     QVERIFY2(same(readJson(a + QStringLiteral("/manifest.json")).toObject()[QStringLiteral("settings")],
-                  readJson(b + QStringLiteral("/manifest.json")).toObject()[QStringLiteral("settings")], where),
+                  readJson(b + QStringLiteral("/manifest.json")).toObject()[QStringLiteral("settings")],
+                  where),
              qPrintable(where));
 }
 
-}  // namespace
+} // namespace
 
 class TestSurfaces : public QObject {
     Q_OBJECT
@@ -95,7 +104,8 @@ class TestSurfaces : public QObject {
   private Q_SLOTS:
     void initTestCase() {
         using obsprop::tools::Family;
-        for (auto f : {Family::GPT2, Family::GPTNeo, Family::GPTNeoX}) models_.push_back(test_models::make_tiny(f, 7, 300, 2));
+        for (auto f : {Family::GPT2, Family::GPTNeo, Family::GPTNeoX})
+            models_.push_back(test_models::make_tiny(f, 7, 300, 2));
     }
 
     void agree_data() {
@@ -104,9 +114,11 @@ class TestSurfaces : public QObject {
         const QString demo = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/projects/demo.obsprop");
         const char* families[] = {"gpt2", "gpt_neo", "gpt_neox"};
         for (const char* ln : {"none", "approx", "exact"}) {
-            QTest::newRow(qPrintable(QStringLiteral("demo, ln %1").arg(QLatin1String(ln)))) << demo << QString::fromLatin1(ln);
+            QTest::newRow(qPrintable(QStringLiteral("demo, ln %1").arg(QLatin1String(ln))))
+                << demo << QString::fromLatin1(ln);
             for (std::size_t i = 0; i < 3; ++i)
-                QTest::newRow(qPrintable(QStringLiteral("%1, ln %2").arg(QLatin1String(families[i]), QLatin1String(ln))))
+                QTest::newRow(qPrintable(
+                    QStringLiteral("%1, ln %2").arg(QLatin1String(families[i]), QLatin1String(ln))))
                     << QStringLiteral("tiny:%1").arg(i) << QString::fromLatin1(ln);
         }
     }
@@ -119,9 +131,10 @@ class TestSurfaces : public QObject {
             const QString file = dir_.filePath(project.mid(5) + QStringLiteral(".obsprop"));
             if (!QFile::exists(file))
                 QVERIFY(!cli({QStringLiteral("project"), QStringLiteral("create"), QStringLiteral("--model"),
-                              m.dir->filePath(QStringLiteral("model")), QStringLiteral("--observable"), QStringLiteral("subj=#10 - #20"),
-                              QStringLiteral("--observable"), QStringLiteral("obj=0.5*#7 + 0.5*#99 - #3"),
-                              QStringLiteral("--ln-dataset"), QStringLiteral("obj=object"), QStringLiteral("--out"), file})
+                              m.dir->filePath(QStringLiteral("model")), QStringLiteral("--observable"),
+                              QStringLiteral("subj=#10 - #20"), QStringLiteral("--observable"),
+                              QStringLiteral("obj=0.5*#7 + 0.5*#99 - #3"), QStringLiteral("--ln-dataset"),
+                              QStringLiteral("obj=object"), QStringLiteral("--out"), file})
                              .isEmpty());
             project = file;
         }
@@ -129,7 +142,9 @@ class TestSurfaces : public QObject {
         QTemporaryDir out;
         // 1. The command line: `obsprop export`.
         const QString cliDir = out.filePath(QStringLiteral("cli"));
-        QVERIFY(!cli({QStringLiteral("export"), QStringLiteral("--project"), project, mode, ln, QStringLiteral("--out"), cliDir}).isEmpty());
+        QVERIFY(!cli({QStringLiteral("export"), QStringLiteral("--project"), project, mode, ln,
+                      QStringLiteral("--out"), cliDir})
+                     .isEmpty());
 
         // 2. The explorer: open the project, choose the LayerNorm treatment, Export All.
         MainWindow w;
@@ -142,7 +157,8 @@ class TestSurfaces : public QObject {
         QSignalSpy features(s, &Session::featuresReady);
         s->computeFeatures(QStringLiteral("test"));
         QTRY_VERIFY_WITH_TIMEOUT(!features.isEmpty() &&
-                                     qvariant_cast<FeatureResults>(features.last().at(0)).generation == s->generation(),
+                                     qvariant_cast<FeatureResults>(features.last().at(0)).generation ==
+                                         s->generation(),
                                  kTimeout);
         const QString guiDir = out.filePath(QStringLiteral("gui"));
         QSignalSpy exported(s, &Session::exportFinished);
@@ -152,8 +168,8 @@ class TestSurfaces : public QObject {
 
         // 3. The Session's own results against the CLI's single commands (and so against the export).
         const FeatureResults f = qvariant_cast<FeatureResults>(features.last().at(0));
-        const auto cf = QJsonDocument::fromJson(cli({QStringLiteral("features"), QStringLiteral("--project"), project, mode, ln,
-                                                     QStringLiteral("--json")}))
+        const auto cf = QJsonDocument::fromJson(cli({QStringLiteral("features"), QStringLiteral("--project"),
+                                                     project, mode, ln, QStringLiteral("--json")}))
                             .object();
         const auto heads = cf[QStringLiteral("heads")].toArray();
         QCOMPARE(heads.size(), f.norms[0].layers * f.norms[0].heads);
@@ -161,7 +177,8 @@ class TestSurfaces : public QObject {
             const auto h = hv.toObject();
             const int l = h[QStringLiteral("layer")].toInt(), hd = h[QStringLiteral("head")].toInt();
             for (int k = 0; k < f.observables.size(); ++k)
-                QVERIFY(close(h[QStringLiteral("norm")].toArray()[k].toDouble(), f.norms[size_t(k)].at(l, hd)));
+                QVERIFY(
+                    close(h[QStringLiteral("norm")].toArray()[k].toDouble(), f.norms[size_t(k)].at(l, hd)));
             QVERIFY(close(h[QStringLiteral("cosine")].toDouble(), f.cosine.at(l, hd)));
         }
         const HeadRef head{1, 1};
@@ -169,8 +186,9 @@ class TestSurfaces : public QObject {
         s->computeHeadDetail(QStringLiteral("test"), head);
         QVERIFY(detail.wait(kTimeout));
         const SvdResults d = qvariant_cast<SvdResults>(detail.last().at(0));
-        const auto cd = QJsonDocument::fromJson(cli({QStringLiteral("head"), QStringLiteral("--project"), project, mode, ln,
-                                                     QStringLiteral("--head"), QStringLiteral("1.1"), QStringLiteral("--json")}))
+        const auto cd = QJsonDocument::fromJson(
+                            cli({QStringLiteral("head"), QStringLiteral("--project"), project, mode, ln,
+                                 QStringLiteral("--head"), QStringLiteral("1.1"), QStringLiteral("--json")}))
                             .object();
         const auto cobs = cd[QStringLiteral("observables")].toArray();
         QCOMPARE(cobs.size(), d.observables.size());
@@ -179,18 +197,20 @@ class TestSurfaces : public QObject {
             QVERIFY(close(o[QStringLiteral("ln_check")].toDouble(), d.layerNormCheck[size_t(k)]));
             QCOMPARE(o[QStringLiteral("ln_check_dataset")].toString(), d.layerNormDatasets[k]);
             const auto cos = o[QStringLiteral("cosine")].toArray();
-            for (qsizetype i = 0; i < cos.size(); ++i) QVERIFY(close(std::abs(cos[i].toDouble()), d.absCosine[size_t(k)][size_t(i)]));
+            for (qsizetype i = 0; i < cos.size(); ++i)
+                QVERIFY(close(std::abs(cos[i].toDouble()), d.absCosine[size_t(k)][size_t(i)]));
         }
         QSignalSpy scatter(s, &Session::couplingReady);
         const QString a = f.observables[0], b = f.observables[1], dataset = QStringLiteral("object");
         s->computeCouplingScatter(QStringLiteral("test"), head, a, b, dataset);
         QVERIFY(scatter.wait(kTimeout));
         const CouplingScatter sc = qvariant_cast<CouplingScatter>(scatter.last().at(0));
-        const auto cs = QJsonDocument::fromJson(cli({QStringLiteral("couple"), QStringLiteral("--project"), project, mode, ln,
-                                                     QStringLiteral("--pair"), a + QLatin1Char(',') + b, QStringLiteral("--head"),
-                                                     QStringLiteral("1.1"), QStringLiteral("--dataset"), dataset,
-                                                     QStringLiteral("--json")}))
-                            .object();
+        const auto cs =
+            QJsonDocument::fromJson(
+                cli({QStringLiteral("couple"), QStringLiteral("--project"), project, mode, ln,
+                     QStringLiteral("--pair"), a + QLatin1Char(',') + b, QStringLiteral("--head"),
+                     QStringLiteral("1.1"), QStringLiteral("--dataset"), dataset, QStringLiteral("--json")}))
+                .object();
         QVERIFY(close(cs[QStringLiteral("slope")].toDouble(), sc.slope));
         QVERIFY(close(cs[QStringLiteral("predicted")].toDouble(), sc.predicted));
         QVERIFY(close(cs[QStringLiteral("half_width_at_zero")].toDouble(), sc.halfWidthAtZero));
@@ -204,11 +224,12 @@ class TestSurfaces : public QObject {
         s->computePathDetail(QStringLiteral("test"), {{0, 1}, {1, 0}}, b);
         QVERIFY(pd.wait(kTimeout));
         const PathDetail p = qvariant_cast<PathDetail>(pd.last().at(0));
-        const auto cp = QJsonDocument::fromJson(cli({QStringLiteral("paths"), QStringLiteral("--project"), project, mode, ln,
-                                                     QStringLiteral("--feature-of"), b, QStringLiteral("--compare"),
-                                                     QStringLiteral("0.1 -> 1.0"), QStringLiteral("--json")}))
-                            .object()[QStringLiteral("observables")]
-                            .toArray();
+        const auto cp =
+            QJsonDocument::fromJson(cli({QStringLiteral("paths"), QStringLiteral("--project"), project, mode,
+                                         ln, QStringLiteral("--feature-of"), b, QStringLiteral("--compare"),
+                                         QStringLiteral("0.1 -> 1.0"), QStringLiteral("--json")}))
+                .object()[QStringLiteral("observables")]
+                .toArray();
         QCOMPARE(cp.size(), p.observables.size());
         for (int k = 0; k < cp.size(); ++k) {
             QVERIFY(close(cp[k].toObject()[QStringLiteral("norm")].toDouble(), p.norms[size_t(k)]));

@@ -21,11 +21,12 @@ HeadMatrix sample(bool diverging) {
     m.quantity = QStringLiteral("norm");
     m.layers = 3;
     m.heads = 4;
-    for (int i = 0; i < 12; ++i) m.values.push_back(diverging ? i - 5.5 : 0.1 * i * i);
+    for (int i = 0; i < 12; ++i)
+        m.values.push_back(diverging ? i - 5.5 : 0.1 * i * i);
     m.diverging = diverging;
     return m;
 }
-}  // namespace
+} // namespace
 
 class TestUiWidgets : public QObject {
     Q_OBJECT
@@ -42,7 +43,8 @@ class TestUiWidgets : public QObject {
         QCOMPARE(map->data()->keySize(), 4);
         QCOMPARE(map->data()->valueSize(), 3);
         for (int l = 0; l < 3; ++l)
-            for (int h = 0; h < 4; ++h) QCOMPARE(map->data()->cell(h, l), 0.1 * (l * 4 + h) * (l * 4 + h));
+            for (int h = 0; h < 4; ++h)
+                QCOMPARE(map->data()->cell(h, l), 0.1 * (l * 4 + h) * (l * 4 + h));
         // The centre of cell (layer 2, head 1) maps back to it, and clicking it selects it.
         const QPoint centre(int(w.plot()->xAxis->coordToPixel(1)), int(w.plot()->yAxis->coordToPixel(2)));
         QCOMPARE(w.headAt(centre), qMakePair(2, 1));
@@ -95,10 +97,11 @@ class TestUiWidgets : public QObject {
                 return 1;
             },
             &receiver, [&](int v) { got << QString::number(v); });
-        jobs.start<int>(QStringLiteral("c"), [](const ProgressFn&) { return 2; }, &receiver,
-                        [&](int v) { got << QString::number(v); });
+        jobs.start<int>(
+            QStringLiteral("c"), [](const ProgressFn&) { return 2; }, &receiver,
+            [&](int v) { got << QString::number(v); });
         QTRY_COMPARE(jobs.running(), 0);
-        QCOMPARE(got, QStringList{QStringLiteral("2")});  // the first was cancelled, its result dropped
+        QCOMPARE(got, QStringList{QStringLiteral("2")}); // the first was cancelled, its result dropped
         QCOMPARE(jobs.history().size(), std::size_t(2));
         QVERIFY(jobs.history().front().cancelled);
     }
@@ -126,8 +129,10 @@ class TestUiWidgets : public QObject {
         QVERIFY(!doneCalled);
 
         QString error;
-        jobs.start<int>(QStringLiteral("bad"), [](const ProgressFn&) -> int { throw std::runtime_error("no such head 9.9"); },
-                        &receiver, [](int) {}, [&](const QString& e) { error = e; });
+        jobs.start<int>(
+            QStringLiteral("bad"),
+            [](const ProgressFn&) -> int { throw std::runtime_error("no such head 9.9"); }, &receiver,
+            [](int) {}, [&](const QString& e) { error = e; });
         QTRY_COMPARE(error, QStringLiteral("no such head 9.9"));
     }
 
@@ -136,10 +141,13 @@ class TestUiWidgets : public QObject {
         bool called = false;
         {
             QObject receiver;
-            jobs.start<int>(QStringLiteral("x"), [](const ProgressFn&) {
-                std::this_thread::sleep_for(std::chrono::milliseconds(50));
-                return 3;
-            }, &receiver, [&](int) { called = true; });
+            jobs.start<int>(
+                QStringLiteral("x"),
+                [](const ProgressFn&) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                    return 3;
+                },
+                &receiver, [&](int) { called = true; });
         }
         QTRY_COMPARE(jobs.running(), 0);
         QVERIFY(!called);

@@ -2,7 +2,7 @@
 // tiny generated GPT-2: what each view shows must be exactly the Session's numbers, its item models
 // must pass QAbstractItemModelTester, and its figures must export. Set OBSPROP_VIEW_SHOTS to a folder
 // to save a screenshot of every view there.
-#include "test_models.h"  // LibTorch first: Qt's macros must not be defined when it is parsed
+#include "test_models.h" // LibTorch first: Qt's macros must not be defined when it is parsed
 
 #include <QAbstractItemModelTester>
 #include <QComboBox>
@@ -22,17 +22,17 @@
 #include <QtTest>
 #include <cmath>
 
+#include "analyses/run.h"
+#include "analyses/tables.h"
+#include "analyses/workspace.h"
 #include "coupling_view.h"
+#include "obsprop/prompts.h"
 #include "paths_view.h"
 #include "prompts_view.h"
 #include "qcp.h"
 #include "session.h"
 #include "steering_panel.h"
 #include "svd_view.h"
-#include "analyses/run.h"
-#include "analyses/tables.h"
-#include "analyses/workspace.h"
-#include "obsprop/prompts.h"
 
 using namespace obsprop::ui;
 using test_models::make_tiny;
@@ -42,7 +42,9 @@ namespace {
 
 constexpr int kTimeout = 60000;
 
-QStringList csvLines(const QString& csv) { return csv.split(QLatin1Char('\n'), Qt::SkipEmptyParts); }
+QStringList csvLines(const QString& csv) {
+    return csv.split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+}
 // One CSV record (RFC 4180 quoting).
 QStringList cells(const QString& line) {
     QStringList out{QString()};
@@ -51,9 +53,12 @@ QStringList cells(const QString& line) {
         const QChar ch = line[i];
         if (quoted && ch == QLatin1Char('"') && i + 1 < line.size() && line[i + 1] == QLatin1Char('"'))
             out.last() += ch, ++i;
-        else if (ch == QLatin1Char('"')) quoted = !quoted;
-        else if (ch == QLatin1Char(',') && !quoted) out << QString();
-        else out.last() += ch;
+        else if (ch == QLatin1Char('"'))
+            quoted = !quoted;
+        else if (ch == QLatin1Char(',') && !quoted)
+            out << QString();
+        else
+            out.last() += ch;
     }
     return out;
 }
@@ -72,7 +77,8 @@ void screenshot(QWidget* w, const char* name) {
     const QString dir = qEnvironmentVariable("OBSPROP_VIEW_SHOTS");
     if (dir.isEmpty()) return;
     QCoreApplication::processEvents();
-    for (auto* p : w->findChildren<QCustomPlot*>()) p->replot();
+    for (auto* p : w->findChildren<QCustomPlot*>())
+        p->replot();
     QVERIFY(w->grab().save(dir + QStringLiteral("/view-") + QLatin1String(name) + QStringLiteral(".png")));
 }
 
@@ -87,7 +93,7 @@ bool placeholderShown(QWidget* view) {
     return stack && qobject_cast<QLabel*>(stack->currentWidget());
 }
 
-}  // namespace
+} // namespace
 
 class TestViews : public QObject {
     Q_OBJECT
@@ -102,7 +108,8 @@ class TestViews : public QObject {
         s_->openModel(t_.dir->filePath(QStringLiteral("model")));
         QVERIFY(opened.wait(kTimeout));
         QCOMPARE(s_->addObservable(QStringLiteral("subj"), QStringLiteral("#10 - #20")), QString());
-        QCOMPARE(s_->addObservable(QStringLiteral("obj"), QStringLiteral("0.5*#7 + 0.5*#99 - #3")), QString());
+        QCOMPARE(s_->addObservable(QStringLiteral("obj"), QStringLiteral("0.5*#7 + 0.5*#99 - #3")),
+                 QString());
     }
     void cleanup() {
         delete s_;
@@ -114,8 +121,10 @@ class TestViews : public QObject {
     void couplingScatterCacheFollowsEdits() {
         QSignalSpy ready(s_, &Session::couplingReady);
         auto scatter = [&](HeadRef h) {
-            s_->computeCouplingScatter(QStringLiteral("test"), h, QStringLiteral("subj"), QStringLiteral("obj"), QStringLiteral("subject"));
-            return ready.wait(kTimeout) ? qvariant_cast<CouplingScatter>(ready.last().at(0)) : CouplingScatter{};
+            s_->computeCouplingScatter(QStringLiteral("test"), h, QStringLiteral("subj"),
+                                       QStringLiteral("obj"), QStringLiteral("subject"));
+            return ready.wait(kTimeout) ? qvariant_cast<CouplingScatter>(ready.last().at(0))
+                                        : CouplingScatter{};
         };
         const CouplingScatter a = scatter({1, 2}), other = scatter({0, 3}), again = scatter({1, 2});
         QVERIFY(!a.s1.empty());
@@ -139,7 +148,8 @@ class TestViews : public QObject {
         PathsView p(&closed);
         SteeringPanel st(&closed);
         PromptsView pr(&closed);
-        for (QWidget* w : std::initializer_list<QWidget*>{&c, &v, &p, &st, &pr}) QVERIFY(placeholderShown(w));
+        for (QWidget* w : std::initializer_list<QWidget*>{&c, &v, &p, &st, &pr})
+            QVERIFY(placeholderShown(w));
         QVERIFY(!p.rankButton()->isEnabled());
         QVERIFY(!st.addButton()->isEnabled());
         st.resize(700, 500);
@@ -197,13 +207,15 @@ class TestViews : public QObject {
             const QPoint at = view.headPosition(p.head);
             bool alone = view.plot()->axisRect()->rect().contains(view.plot()->mapFrom(&view, at));
             for (const auto& q : view.headPoints())
-                if (!(q.head == p.head) && (view.headPosition(q.head) - at).manhattanLength() < 30) alone = false;
+                if (!(q.head == p.head) && (view.headPosition(q.head) - at).manhattanLength() < 30)
+                    alone = false;
             if (alone) pick = p.head;
         }
         QVERIFY(pick.valid());
         QSignalSpy selected(&view, &CouplingView::headSelected);
         QSignalSpy scattered(s_, &Session::couplingReady);
-        QTest::mouseClick(view.plot(), Qt::LeftButton, {}, view.plot()->mapFrom(&view, view.headPosition(pick)));
+        QTest::mouseClick(view.plot(), Qt::LeftButton, {},
+                          view.plot()->mapFrom(&view, view.headPosition(pick)));
         QCOMPARE(selected.count(), 1);
         QCOMPARE(qvariant_cast<HeadRef>(selected.first().at(0)), pick);
         QTRY_VERIFY_WITH_TIMEOUT(view.scatter().has_value(), kTimeout);
@@ -222,7 +234,8 @@ class TestViews : public QObject {
         QCOMPARE(p0->value, sc.predicted * p0->key);
         QList<QCPGraph*> band;
         for (int i = 0; i < view.plot()->graphCount(); ++i)
-            if (view.plot()->graph(i)->name() == QStringLiteral("Theorem-2 band")) band << view.plot()->graph(i);
+            if (view.plot()->graph(i)->name() == QStringLiteral("Theorem-2 band"))
+                band << view.plot()->graph(i);
         QCOMPARE(band.size(), 2);
         QVERIFY(band[0]->data()->size() > 10);
         const auto lo = band[0]->data()->at(5), hi = band[1]->data()->at(5);
@@ -247,7 +260,8 @@ class TestViews : public QObject {
         s_->computeFeatures(QStringLiteral("test"), QStringLiteral("obj"), QStringLiteral("subj"));
         // The points use the attribution on the view's dataset (now the second one).
         s_->computeAttribution(QStringLiteral("test"), view.dataset(), QStringLiteral("patching"));
-        QTRY_VERIFY_WITH_TIMEOUT(feats.pairA == QStringLiteral("obj") && attr.dataset == view.dataset(), kTimeout);
+        QTRY_VERIFY_WITH_TIMEOUT(feats.pairA == QStringLiteral("obj") && attr.dataset == view.dataset(),
+                                 kTimeout);
         QCOMPARE(feats.pairB, QStringLiteral("subj"));
         const QStringList swapped = csvLines(view.tableCsv());
         for (int i = 1; i < swapped.size(); ++i) {
@@ -302,7 +316,8 @@ class TestViews : public QObject {
             QVERIFY(view.layerNormText().contains(QString::number(r.layerNormCheck[0], 'f', 4)));
         // Sorting by a cosine column (a click on its header) reorders the CSV rows.
         auto* header = view.table()->horizontalHeader();
-        QTest::mouseClick(header->viewport(), Qt::LeftButton, {}, QPoint(header->sectionViewportPosition(2) + 5, 5));
+        QTest::mouseClick(header->viewport(), Qt::LeftButton, {},
+                          QPoint(header->sectionViewportPosition(2) + 5, 5));
         const QStringList sorted = csvLines(view.tableCsv());
         const double first = cells(sorted[1])[2].toDouble(), last = cells(sorted.last())[2].toDouble();
         QVERIFY(first != last);
@@ -343,7 +358,8 @@ class TestViews : public QObject {
         }
         // A click on the norm header sorts ascending: the last rank comes first.
         auto* header = view.table()->horizontalHeader();
-        QTest::mouseClick(header->viewport(), Qt::LeftButton, {}, QPoint(header->sectionViewportPosition(2) + 5, 5));
+        QTest::mouseClick(header->viewport(), Qt::LeftButton, {},
+                          QPoint(header->sectionViewportPosition(2) + 5, 5));
         lines = csvLines(view.tableCsv());
         QCOMPARE(cells(lines[1])[2].toDouble(), r.rows.back().value);
 
@@ -369,21 +385,26 @@ class TestViews : public QObject {
         {
             auto ws = obsprop::Workspace::open_model(t_.dir->filePath(QStringLiteral("model")).toStdString());
             const auto& a = ws.add_observable("subj", "#10 - #20");
-            // The options the settings rules give: the project's LayerNorm mode (approximate), ρ from the residual
-            // norms of the observables' LayerNorm dataset (none named: the first dataset), written out here.
+            // The options the settings rules give: the project's LayerNorm mode (approximate), ρ from the
+            // residual norms of the observables' LayerNorm dataset (none named: the first dataset), written
+            // out here.
             QCOMPARE(ws.project().settings.ln_mode, std::string("approx"));
-            const auto norms = obsprop::residual_norms(ws.model(), ws.prompt_batch(ws.datasets().front().recipe.name));
+            const auto norms =
+                obsprop::residual_norms(ws.model(), ws.prompt_batch(ws.datasets().front().recipe.name));
             obsprop::FeatureOptions fo;
             fo.final_ln = fo.block_ln = obsprop::LnMode::Approximate;
             fo.final_rho = norms.final_rho;
             fo.rho_ln1 = norms.ln1_rho;
             fo.rho_ln2 = norms.ln2_rho;
             fo.drop_earliest_rho = true;
-            const std::vector<obsprop::PathNode> nodes{obsprop::PathNode::attn(row.nodes[0].layer, row.nodes[0].head),
-                                                       obsprop::PathNode::attn(row.nodes[1].layer, row.nodes[1].head)};
-            const auto ya = obsprop::compute_path_feature(ws.model(), a, nodes, fo).feature.to(torch::kDouble);
+            const std::vector<obsprop::PathNode> nodes{
+                obsprop::PathNode::attn(row.nodes[0].layer, row.nodes[0].head),
+                obsprop::PathNode::attn(row.nodes[1].layer, row.nodes[1].head)};
+            const auto ya =
+                obsprop::compute_path_feature(ws.model(), a, nodes, fo).feature.to(torch::kDouble);
             const auto& b = ws.add_observable("obj", "0.5*#7 + 0.5*#99 - #3");
-            const auto yb = obsprop::compute_path_feature(ws.model(), b, nodes, fo).feature.to(torch::kDouble);
+            const auto yb =
+                obsprop::compute_path_feature(ws.model(), b, nodes, fo).feature.to(torch::kDouble);
             double dot = 0, na = 0, nb = 0;
             for (int i = 0; i < ya.size(0); ++i) {
                 const double x = ya[i].item<double>(), y = yb[i].item<double>();
@@ -420,7 +441,7 @@ class TestViews : public QObject {
         view.datasetBox()->setCurrentIndex(view.datasetBox()->findText(QStringLiteral("subject")));
         view.beamWidthBox()->setValue(4);
         view.maxLengthBox()->setValue(3);
-        QCOMPARE(view.maxLengthBox()->value(), 2);  // the tiny model has two layers
+        QCOMPARE(view.maxLengthBox()->value(), 2); // the tiny model has two layers
         QSignalSpy ready(s_, &Session::pathsReady);
         QTest::mouseClick(view.rankButton(), Qt::LeftButton);
         QVERIFY(ready.wait(kTimeout));
@@ -437,14 +458,16 @@ class TestViews : public QObject {
         o.beam_width = 4;
         o.max_length = 2;
         const obsprop::analyses::Analysis an(std::shared_ptr<const obsprop::Workspace>(ws), o);
-        const auto t = obsprop::analyses::to_table(obsprop::analyses::path_search_report(an, r.observable.toStdString()));
+        const auto t = obsprop::analyses::to_table(
+            obsprop::analyses::path_search_report(an, r.observable.toStdString()));
         QCOMPARE(r.rows.size(), t.rows.size());
         const QStringList lines = csvLines(view.tableCsv());
         QCOMPARE(lines[0], QStringLiteral("rank,path,length,score,sd,feature_norm"));
         int three = -1;
         for (std::size_t i = 0; i < t.rows.size(); ++i) {
             const QStringList c = cells(lines[int(i) + 1]);
-            QCOMPARE(c[1], QString::fromStdString(t.rows[i][1].get<std::string>()).replace(QStringLiteral("->"), QStringLiteral("→")));
+            QCOMPARE(c[1], QString::fromStdString(t.rows[i][1].get<std::string>())
+                               .replace(QStringLiteral("->"), QStringLiteral("→")));
             QCOMPARE(c[3].toDouble(), t.rows[i][5].get<double>());
             QCOMPARE(c[5].toDouble(), t.rows[i][8].get<double>());
             if (c[2].toInt() == 2 && three < 0) three = int(i);
@@ -489,7 +512,8 @@ class TestViews : public QObject {
         // exact bars until the debounced exact run is back.
         QSlider* slider = panel.slider(0);
         slider->setFocus();
-        for (int i = 0; i < 4; ++i) QTest::keyClick(slider, Qt::Key_PageUp);
+        for (int i = 0; i < 4; ++i)
+            QTest::keyClick(slider, Qt::Key_PageUp);
         const double alpha = slider->value() * 300.0 / SteeringPanel::kSliderSteps;
         QVERIFY(alpha > 0);
         QCOMPARE(panel.alphaBox(0)->value(), alpha);
@@ -547,7 +571,7 @@ class TestViews : public QObject {
         QCOMPARE(int(panel.vectors().size()), 2);
         QTRY_VERIFY_WITH_TIMEOUT(exactCount > 0 && !panel.exactIsStale(), kTimeout);
         QVERIFY(last.vectorName.contains(QStringLiteral("path 0.1 → 1.3 (obj)")));
-        panel.addPath({{1, 0}, {0, 0}}, QStringLiteral("subj"));  // layers must increase
+        panel.addPath({{1, 0}, {0, 0}}, QStringLiteral("subj")); // layers must increase
         QTRY_VERIFY_WITH_TIMEOUT(panel.errorLabel()->isVisible(), kTimeout);
         QVERIFY(!panel.errorLabel()->text().isEmpty());
         QVERIFY(!QApplication::activeModalWidget());
@@ -564,12 +588,13 @@ class TestViews : public QObject {
     void promptsTableAndDatasetEditor() {
         PromptsView view(s_);
         QAbstractItemModelTester tm(view.model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
-        QAbstractItemModelTester tp(view.table()->model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester tp(view.table()->model(),
+                                    QAbstractItemModelTester::FailureReportingMode::QtTest);
         view.resize(1000, 520);
         view.show();
         QVERIFY(QTest::qWaitForWindowExposed(&view));
         QSignalSpy ready(s_, &Session::promptsReady);
-        QVERIFY(ready.wait(kTimeout));  // the view asked on its own when it was created
+        QVERIFY(ready.wait(kTimeout)); // the view asked on its own when it was created
         PromptResults r = qvariant_cast<PromptResults>(ready.last().at(0));
         QTRY_VERIFY(view.results().has_value());
         QCOMPARE(view.model()->rowCount(), int(r.rows.size()));
@@ -613,7 +638,8 @@ class TestViews : public QObject {
         QVERIFY(error->isVisible());
         QVERIFY(error->text().contains(QStringLiteral("[NAME]")));
         screenshot(dlg, "prompts-edit");
-        edit->setPlainText(QStringLiteral("template: <|endoftext|>Hello [NAME], how\nfemale: Jane, Amy\nmale: John"));
+        edit->setPlainText(
+            QStringLiteral("template: <|endoftext|>Hello [NAME], how\nfemale: Jane, Amy\nmale: John"));
         const int before = int(ready.count());
         QTest::mouseClick(ok, Qt::LeftButton);
         QTRY_VERIFY(!view.findChild<QDialog*>() || !view.findChild<QDialog*>()->isVisible());

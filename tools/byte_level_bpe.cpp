@@ -6,7 +6,8 @@ using oj = nlohmann::ordered_json;
 
 void byte_alphabet(std::array<int, 256>& order, std::array<int, 256>& code_point) {
     std::array<bool, 256> printable{};
-    for (int b = 0; b < 256; ++b) printable[b] = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+    for (int b = 0; b < 256; ++b)
+        printable[b] = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
     int id = 0, extra = 0;
     for (int b = 0; b < 256; ++b)
         if (printable[b]) order[id++] = b, code_point[b] = b;
@@ -29,8 +30,10 @@ std::string utf8(int cp) {
     return s;
 }
 
-std::string byte_level_tokenizer_json(const oj& vocab, const std::vector<std::string>& merges, int eot, int indent) {
-    const oj byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
+std::string byte_level_tokenizer_json(const oj& vocab, const std::vector<std::string>& merges, int eot,
+                                      int indent) {
+    const oj byte_level = {
+        {"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
     oj t;
     t["version"] = "1.0";
     t["truncation"] = nullptr;
@@ -60,4 +63,4 @@ std::string byte_level_tokenizer_json(const oj& vocab, const std::vector<std::st
     return t.dump(indent) + "\n";
 }
 
-}  // namespace obsprop::tools
+} // namespace obsprop::tools

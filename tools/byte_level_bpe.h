@@ -20,7 +20,7 @@ std::string utf8(int code_point);
 
 // A Hugging Face `tokenizers` document: ByteLevel pre-tokenizer/decoder, BPE model with `vocab` and
 // `merges` ("a b" strings), and <|endoftext|> = `eot` as a special added token; dumped with `indent`.
-std::string byte_level_tokenizer_json(const nlohmann::ordered_json& vocab, const std::vector<std::string>& merges,
-                                      int eot, int indent);
+std::string byte_level_tokenizer_json(const nlohmann::ordered_json& vocab,
+                                      const std::vector<std::string>& merges, int eot, int indent);
 
-}  // namespace obsprop::tools
+} // namespace obsprop::tools

@@ -57,14 +57,14 @@ QCPItemText* hint(QCustomPlot* p, QCPAxisRect* r) {
     return t;
 }
 
-
-}  // namespace
+} // namespace
 
 CouplingView::CouplingView(Session* session, QWidget* parent) : QWidget(parent), session_(session) {
     auto* lay = new QVBoxLayout(this);
     auto* bar = new QHBoxLayout;
     a_ = new QComboBox(this), b_ = new QComboBox(this), dataset_ = new QComboBox(this);
-    for (auto* c : {a_, b_, dataset_}) c->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    for (auto* c : {a_, b_, dataset_})
+        c->setSizeAdjustPolicy(QComboBox::AdjustToContents);
     compute_ = new QPushButton(tr("Compute"), this);
     compute_->setToolTip(tr("Compute the coupling coefficients and the attribution for this pair"));
     bar->addWidget(new QLabel(tr("Observable a:"), this));
@@ -104,14 +104,16 @@ CouplingView::CouplingView(Session* session, QWidget* parent) : QWidget(parent),
     headsRect_->axis(QCPAxis::atLeft)->setLabel(tr("attribution b / attribution a"));
     tokensRect_->axis(QCPAxis::atBottom)->setLabel(tr("s₁ = y_a·x"));
     tokensRect_->axis(QCPAxis::atLeft)->setLabel(tr("s₂ = y_b·x"));
-    for (auto* r : {headsRect_, tokensRect_}) r->setRangeZoom(Qt::Horizontal | Qt::Vertical);
+    for (auto* r : {headsRect_, tokensRect_})
+        r->setRangeZoom(Qt::Horizontal | Qt::Vertical);
     plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
 
     QPen dashed(Qt::gray, 1.2, Qt::DashLine);
     identity_ = lineGraph(headsRect_, dashed, tr("y = x"));
     heads_ = scatterGraph(headsRect_, kBlue, 7, QCPScatterStyle::ssDisc);
     selectedMarker_ = scatterGraph(headsRect_, kRed, 14, QCPScatterStyle::ssCircle);
-    selectedMarker_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(kRed, 2), Qt::NoBrush, 14));
+    selectedMarker_->setScatterStyle(
+        QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(kRed, 2), Qt::NoBrush, 14));
 
     bandLow_ = lineGraph(tokensRect_, QPen(QColor(150, 150, 150), 1), tr("Theorem-2 band"));
     bandHigh_ = lineGraph(tokensRect_, QPen(QColor(150, 150, 150), 1), tr("Theorem-2 band"));
@@ -134,7 +136,8 @@ CouplingView::CouplingView(Session* session, QWidget* parent) : QWidget(parent),
     plot_->legend->setBorderPen(Qt::NoPen);
     plot_->legend->setFont(QFont(font().family(), 8));
     plot_->legend->setVisible(true);
-    for (auto* g : {heads_, selectedMarker_, identity_, bandLow_}) g->removeFromLegend();
+    for (auto* g : {heads_, selectedMarker_, identity_, bandLow_})
+        g->removeFromLegend();
     tokensHint_ = hint(plot_, tokensRect_);
 
     connect(a_, &QComboBox::currentTextChanged, this, &CouplingView::onPairChanged);
@@ -149,7 +152,7 @@ CouplingView::CouplingView(Session* session, QWidget* parent) : QWidget(parent),
     connect(plot_, &QCustomPlot::mousePress, this, &CouplingView::onMousePress);
     connect(session_, &Session::workspaceOpened, this, [this] { selected_ = {}; });
     connect(session_, &Session::recipeChanged, this, [this] {
-        headsResult_.reset(), scatter_.reset();  // computed for the previous recipe: never shown again
+        headsResult_.reset(), scatter_.reset(); // computed for the previous recipe: never shown again
         refreshChoices();
     });
     connect(session_, &Session::couplingHeadsReady, this, &CouplingView::onHeads);
@@ -160,14 +163,23 @@ CouplingView::CouplingView(Session* session, QWidget* parent) : QWidget(parent),
     refreshChoices();
 }
 
-QString CouplingView::observableA() const { return a_->currentText(); }
-QString CouplingView::observableB() const { return b_->currentText(); }
-QString CouplingView::dataset() const { return dataset_->currentText(); }
-QString CouplingView::infoText() const { return info_->text(); }
+QString CouplingView::observableA() const {
+    return a_->currentText();
+}
+QString CouplingView::observableB() const {
+    return b_->currentText();
+}
+QString CouplingView::dataset() const {
+    return dataset_->currentText();
+}
+QString CouplingView::infoText() const {
+    return info_->text();
+}
 
 void CouplingView::refreshChoices() {
     QStringList names;
-    for (const auto& o : session_->observables()) names << o.first;
+    for (const auto& o : session_->observables())
+        names << o.first;
     refill(a_, names, names.value(0));
     refill(b_, names, names.value(1));
     refill(dataset_, session_->datasetNames());
@@ -189,7 +201,7 @@ void CouplingView::requestHeads() {
 }
 
 void CouplingView::onHeads(const CouplingHeads& r) {
-    if (r.a != observableA() || r.b != observableB() || r.dataset != dataset()) return;  // an older choice
+    if (r.a != observableA() || r.b != observableB() || r.dataset != dataset()) return; // an older choice
     headsResult_ = r;
     rebuildHeads();
 }
@@ -198,11 +210,15 @@ void CouplingView::rebuildHeads() {
     QString missing;
     const QString a = observableA(), b = observableB();
     points_ = headsResult_ ? headsResult_->points : std::vector<HeadPoint>{};
-    if (a.isEmpty() || b.isEmpty()) missing = tr("Add two observables to compare them.");
-    else if (!headsResult_) missing = tr("Computing C(%1→%2) and the attribution of both on %3…").arg(a, b, dataset());
-    else if (points_.empty()) missing = tr("No head has a finite attribution ratio.");
+    if (a.isEmpty() || b.isEmpty())
+        missing = tr("Add two observables to compare them.");
+    else if (!headsResult_)
+        missing = tr("Computing C(%1→%2) and the attribution of both on %3…").arg(a, b, dataset());
+    else if (points_.empty())
+        missing = tr("No head has a finite attribution ratio.");
     QVector<double> xs, ys;
-    for (const auto& p : points_) xs << p.coupling, ys << p.ratio;
+    for (const auto& p : points_)
+        xs << p.coupling, ys << p.ratio;
     heads_->setData(xs, ys);
     double lo = 0, hi = 1;
     if (!points_.empty()) {
@@ -217,7 +233,7 @@ void CouplingView::rebuildHeads() {
         ->setLabel(a.isEmpty() ? tr("coupling C(a→b)") : tr("coupling C(%1→%2)").arg(a, b));
     headsRect_->axis(QCPAxis::atLeft)
         ->setLabel(a.isEmpty() ? tr("attribution b / a") : tr("attribution %1 / %2").arg(b, a));
-    setSelectedHead(selected_);  // re-place the marker
+    setSelectedHead(selected_); // re-place the marker
     if (points_.empty() && !scatter_) {
         placeholder_->setText(missing);
         stack_->setCurrentWidget(placeholder_);
@@ -243,9 +259,11 @@ void CouplingView::setSelectedHead(HeadRef h) {
 }
 
 void CouplingView::requestScatter() {
-    if (!selected_.valid() || observableA().isEmpty() || observableB().isEmpty() || dataset().isEmpty()) return;
+    if (!selected_.valid() || observableA().isEmpty() || observableB().isEmpty() || dataset().isEmpty())
+        return;
     scatter_.reset();
-    session_->computeCouplingScatter(QStringLiteral("coupling"), selected_, observableA(), observableB(), dataset());
+    session_->computeCouplingScatter(QStringLiteral("coupling"), selected_, observableA(), observableB(),
+                                     dataset());
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -257,12 +275,14 @@ void CouplingView::onCoupling(const CouplingScatter& r) {
 }
 
 void CouplingView::drawScatter() {
-    for (auto* g : {tokens_, fit_, predicted_, bandLow_, bandHigh_}) g->data()->clear();
+    for (auto* g : {tokens_, fit_, predicted_, bandLow_, bandHigh_})
+        g->data()->clear();
     if (!scatter_) {
-        info_->setText(selected_.valid() ? QString() : tr("Click a head in the left panel to see its token scores."));
+        info_->setText(selected_.valid() ? QString()
+                                         : tr("Click a head in the left panel to see its token scores."));
         tokensHint_->setText(selected_.valid() ? tr("Waiting for the token scores of head %1…")
-                                                        .arg(headName(selected_.layer, selected_.head))
-                                              : tr("No head selected"));
+                                                     .arg(headName(selected_.layer, selected_.head))
+                                               : tr("No head selected"));
         tokensHint_->setVisible(true);
         plot_->replot(QCustomPlot::rpQueuedReplot);
         return;
@@ -277,24 +297,27 @@ void CouplingView::drawScatter() {
                       QVector<double>{s.slope * x0 + s.intercept, s.slope * x1 + s.intercept});
         predicted_->setData(QVector<double>{x0, x1}, QVector<double>{s.predicted * x0, s.predicted * x1});
         // Theorem 2's band, as the core sampled it.
-        bandLow_->setData(QVector<double>(s.bandK.begin(), s.bandK.end()), QVector<double>(s.bandLow.begin(), s.bandLow.end()));
-        bandHigh_->setData(QVector<double>(s.bandK.begin(), s.bandK.end()), QVector<double>(s.bandHigh.begin(), s.bandHigh.end()));
+        bandLow_->setData(QVector<double>(s.bandK.begin(), s.bandK.end()),
+                          QVector<double>(s.bandLow.begin(), s.bandLow.end()));
+        bandHigh_->setData(QVector<double>(s.bandK.begin(), s.bandK.end()),
+                           QVector<double>(s.bandHigh.begin(), s.bandHigh.end()));
     }
     tokens_->rescaleAxes();
     fit_->rescaleValueAxis(true);
     predicted_->rescaleValueAxis(true);
     tokensRect_->axis(QCPAxis::atBottom)->scaleRange(1.08);
     tokensRect_->axis(QCPAxis::atLeft)->scaleRange(1.08);
-    info_->setText(tr("Head %1, %2→%3 on %4 (%5 tokens): slope = %6, R² = %7, predicted C = %8, intercept = %9; "
-                      "band half-width at s₁ = 0: r·‖y_b − C·y_a‖ = %10 (r = %11)")
-                       .arg(headName(s.head.layer, s.head.head), s.a, s.b, dataset())
-                       .arg(s.s1.size())
-                       .arg(s.slope, 0, 'g', 4)
-                       .arg(s.r2, 0, 'g', 4)
-                       .arg(s.predicted, 0, 'g', 4)
-                       .arg(s.intercept, 0, 'g', 4)
-                       .arg(s.halfWidthAtZero, 0, 'g', 4)
-                       .arg(s.meanTokenNorm, 0, 'g', 4));
+    info_->setText(
+        tr("Head %1, %2→%3 on %4 (%5 tokens): slope = %6, R² = %7, predicted C = %8, intercept = %9; "
+           "band half-width at s₁ = 0: r·‖y_b − C·y_a‖ = %10 (r = %11)")
+            .arg(headName(s.head.layer, s.head.head), s.a, s.b, dataset())
+            .arg(s.s1.size())
+            .arg(s.slope, 0, 'g', 4)
+            .arg(s.r2, 0, 'g', 4)
+            .arg(s.predicted, 0, 'g', 4)
+            .arg(s.intercept, 0, 'g', 4)
+            .arg(s.halfWidthAtZero, 0, 'g', 4)
+            .arg(s.meanTokenNorm, 0, 'g', 4));
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -302,10 +325,11 @@ void CouplingView::onMousePress(QMouseEvent* e) {
     if (!headsRect_->rect().contains(e->pos()) || points_.empty()) return;
     const QCPAxis* x = headsRect_->axis(QCPAxis::atBottom);
     const QCPAxis* y = headsRect_->axis(QCPAxis::atLeft);
-    double best = 12.0 * 12.0;  // pick within 12 px
+    double best = 12.0 * 12.0; // pick within 12 px
     const HeadPoint* hit = nullptr;
     for (const auto& p : points_) {
-        const double dx = x->coordToPixel(p.coupling) - e->pos().x(), dy = y->coordToPixel(p.ratio) - e->pos().y();
+        const double dx = x->coordToPixel(p.coupling) - e->pos().x(),
+                     dy = y->coordToPixel(p.ratio) - e->pos().y();
         if (dx * dx + dy * dy < best) best = dx * dx + dy * dy, hit = &p;
     }
     if (!hit) return;
@@ -317,8 +341,9 @@ void CouplingView::onMousePress(QMouseEvent* e) {
 QPoint CouplingView::headPosition(HeadRef h) const {
     for (const auto& p : points_)
         if (p.head == h) {
-            const QPoint inPlot(int(std::lround(headsRect_->axis(QCPAxis::atBottom)->coordToPixel(p.coupling))),
-                                int(std::lround(headsRect_->axis(QCPAxis::atLeft)->coordToPixel(p.ratio))));
+            const QPoint inPlot(
+                int(std::lround(headsRect_->axis(QCPAxis::atBottom)->coordToPixel(p.coupling))),
+                int(std::lround(headsRect_->axis(QCPAxis::atLeft)->coordToPixel(p.ratio))));
             return plot_->mapTo(this, inPlot);
         }
     return {-1, -1};
@@ -330,7 +355,8 @@ QString CouplingView::tableCsv() const {
         out += QStringLiteral("%1,%2,%3,%4,%5,%6\n")
                    .arg(p.head.layer)
                    .arg(p.head.head)
-                   .arg(csvNumber(p.coupling), csvNumber(p.attributionA), csvNumber(p.attributionB), csvNumber(p.ratio));
+                   .arg(csvNumber(p.coupling), csvNumber(p.attributionA), csvNumber(p.attributionB),
+                        csvNumber(p.ratio));
     return out;
 }
 
@@ -338,7 +364,9 @@ QString CouplingView::scatterCsv() const {
     QString out = QStringLiteral("token,s1,s2\n");
     if (scatter_)
         for (std::size_t i = 0; i < scatter_->s1.size(); ++i)
-            out += QStringLiteral("%1,%2,%3\n").arg(i).arg(csvNumber(scatter_->s1[i]), csvNumber(scatter_->s2[i]));
+            out += QStringLiteral("%1,%2,%3\n")
+                       .arg(i)
+                       .arg(csvNumber(scatter_->s1[i]), csvNumber(scatter_->s2[i]));
     return out;
 }
 
@@ -346,4 +374,4 @@ bool CouplingView::exportFigure(const QString& file, int w, int h, double scale)
     return exportPlot(plot_, file, w, h, scale, tr("Coupling %1→%2").arg(observableA(), observableB()));
 }
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

@@ -37,7 +37,7 @@ class CouplingView : public QWidget {
     QComboBox* observableBoxB() const { return b_; }
     QComboBox* datasetBox() const { return dataset_; }
     QPushButton* computeButton() const { return compute_; }
-    QString infoText() const;  // the line above the plot: slope, R², C of the selected head
+    QString infoText() const; // the line above the plot: slope, R², C of the selected head
     // One head of the left plot: what is drawn at (coupling, ratio), as the core computed it.
     using HeadPoint = CouplingHeadPoint;
     const std::vector<HeadPoint>& headPoints() const { return points_; }
@@ -97,4 +97,4 @@ class CouplingView : public QWidget {
     HeadRef selected_;
 };
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

@@ -8,7 +8,11 @@
 
 namespace obsprop::ui {
 
-inline QString csvField(const QString& s) { return QString::fromStdString(analyses::csv_field(s.toStdString())); }
-inline QString csvNumber(double v) { return QString::number(v, 'g', 17); }
+inline QString csvField(const QString& s) {
+    return QString::fromStdString(analyses::csv_field(s.toStdString()));
+}
+inline QString csvNumber(double v) {
+    return QString::number(v, 'g', 17);
+}
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

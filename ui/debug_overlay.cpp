@@ -2,8 +2,8 @@
 
 #include "debug_overlay.h"
 
-#include <imgui.h>
 #include <backends/imgui_impl_opengl3.h>
+#include <imgui.h>
 
 #include <QElapsedTimer>
 #include <QEvent>
@@ -29,9 +29,11 @@ double residentBytes() {
     return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
 }
 
-ImGuiContext* ctx(void* p) { return static_cast<ImGuiContext*>(p); }
+ImGuiContext* ctx(void* p) {
+    return static_cast<ImGuiContext*>(p);
+}
 
-}  // namespace
+} // namespace
 
 bool DebugOverlay::supported() {
     const QString p = QGuiApplication::platformName();
@@ -67,14 +69,16 @@ void DebugOverlay::initializeGL() {
     context_ = ImGui::CreateContext();
     ImGui::SetCurrentContext(ctx(context_));
     ImGuiIO& io = ImGui::GetIO();
-    io.IniFilename = nullptr;  // nothing written to disk
+    io.IniFilename = nullptr; // nothing written to disk
     ImGui::StyleColorsDark();
     ImGui_ImplOpenGL3_Init(nullptr);
 }
 
 void DebugOverlay::resizeGL(int, int) {}
 
-bool DebugOverlay::event(QEvent* e) { return QOpenGLWidget::event(e); }
+bool DebugOverlay::event(QEvent* e) {
+    return QOpenGLWidget::event(e);
+}
 
 void DebugOverlay::paintGL() {
     if (!context_) return;
@@ -104,7 +108,8 @@ void DebugOverlay::drawPanels() {
     ImGui::SetNextWindowPos(ImVec2(12, 12), ImGuiCond_Always);
     ImGui::SetNextWindowBgAlpha(0.82f);
     ImGui::Begin("ObsProp debug (F12)", nullptr,
-                 ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings);
+                 ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoMove |
+                     ImGuiWindowFlags_NoSavedSettings);
     const ModelInfo m = session_->modelInfo();
     ImGui::Text("process RSS        %.1f MiB", residentBytes() / 1048576.0);
     ImGui::Text("mapped checkpoint  %.1f MiB", m.checkpointBytes / 1048576.0);
@@ -135,4 +140,4 @@ void DebugOverlay::drawPanels() {
     ImGui::End();
 }
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

@@ -31,9 +31,9 @@ class DebugOverlay : public QOpenGLWidget {
     void drawPanels();
     Session* session_;
     StallWatchdog* watchdog_;
-    void* context_ = nullptr;  // ImGuiContext*
+    void* context_ = nullptr; // ImGuiContext*
     qint64 lastFrameNs_ = 0;
     int frames_ = 0;
 };
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

@@ -19,14 +19,17 @@ namespace {
 const char* const kSuffixes[] = {"png", "svg", "pdf"};
 }
 
-ExportFigureDialog::ExportFigureDialog(const QStringList& figures, QSize size, QWidget* parent) : QDialog(parent) {
+ExportFigureDialog::ExportFigureDialog(const QStringList& figures, QSize size, QWidget* parent)
+    : QDialog(parent) {
     setWindowTitle(tr("Export figure"));
     QSettings s;
     auto* form = new QFormLayout;
     figure_ = new QComboBox(this);
     figure_->addItems(figures);
-    if (figures.size() > 1) form->addRow(tr("&Figure:"), figure_);
-    else figure_->hide();
+    if (figures.size() > 1)
+        form->addRow(tr("&Figure:"), figure_);
+    else
+        figure_->hide();
 
     auto* fileRow = new QHBoxLayout;
     file_ = new QLineEdit(this);
@@ -83,25 +86,36 @@ ExportFigureDialog::ExportFigureDialog(const QStringList& figures, QSize size, Q
     connect(buttons, &QDialogButtonBox::accepted, this, &ExportFigureDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     connect(browse, &QPushButton::clicked, this, [this] {
-        const QString f = QFileDialog::getSaveFileName(this, tr("Export figure"), file_->text(),
-                                                       tr("PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)"));
+        const QString f =
+            QFileDialog::getSaveFileName(this, tr("Export figure"), file_->text(),
+                                         tr("PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)"));
         if (!f.isEmpty()) setFile(f);
     });
     connect(format_, &QComboBox::currentIndexChanged, this, [this](int i) {
         const QFileInfo fi(file_->text());
-        const QString base = fi.suffix().isEmpty() ? file_->text() : fi.path() + QLatin1Char('/') + fi.completeBaseName();
+        const QString base =
+            fi.suffix().isEmpty() ? file_->text() : fi.path() + QLatin1Char('/') + fi.completeBaseName();
         file_->setText(base + QLatin1Char('.') + QLatin1String(kSuffixes[i]));
         updatePixels();
     });
     connect(file_, &QLineEdit::textEdited, this, &ExportFigureDialog::syncFormat);
-    for (QSpinBox* b : {width_, height_, dpi_}) connect(b, &QSpinBox::valueChanged, this, &ExportFigureDialog::updatePixels);
+    for (QSpinBox* b : {width_, height_, dpi_})
+        connect(b, &QSpinBox::valueChanged, this, &ExportFigureDialog::updatePixels);
     updatePixels();
 }
 
-QString ExportFigureDialog::file() const { return file_->text().trimmed(); }
-int ExportFigureDialog::figure() const { return std::max(0, figure_->currentIndex()); }
-QSize ExportFigureDialog::figureSize() const { return {width_->value(), height_->value()}; }
-int ExportFigureDialog::dpi() const { return dpi_->value(); }
+QString ExportFigureDialog::file() const {
+    return file_->text().trimmed();
+}
+int ExportFigureDialog::figure() const {
+    return std::max(0, figure_->currentIndex());
+}
+QSize ExportFigureDialog::figureSize() const {
+    return {width_->value(), height_->value()};
+}
+int ExportFigureDialog::dpi() const {
+    return dpi_->value();
+}
 
 void ExportFigureDialog::setFile(const QString& f) {
     file_->setText(f);
@@ -111,7 +125,9 @@ void ExportFigureDialog::setFigureSize(QSize s) {
     width_->setValue(s.width());
     height_->setValue(s.height());
 }
-void ExportFigureDialog::setDpi(int dpi) { dpi_->setValue(dpi); }
+void ExportFigureDialog::setDpi(int dpi) {
+    dpi_->setValue(dpi);
+}
 
 // The suffix typed in the file name picks the format (and the format box follows it).
 void ExportFigureDialog::syncFormat() {
@@ -127,17 +143,22 @@ void ExportFigureDialog::syncFormat() {
 void ExportFigureDialog::updatePixels() {
     const bool png = format_->currentIndex() == 0;
     dpi_->setEnabled(png);
-    pixels_->setText(png ? tr("%1 × %2 pixels").arg(qRound(width_->value() * scale())).arg(qRound(height_->value() * scale()))
+    pixels_->setText(png ? tr("%1 × %2 pixels")
+                               .arg(qRound(width_->value() * scale()))
+                               .arg(qRound(height_->value() * scale()))
                          : tr("vector drawing, %1 × %2 px").arg(width_->value()).arg(height_->value()));
 }
 
 void ExportFigureDialog::accept() {
     const QFileInfo fi(file());
     QString problem;
-    if (file().isEmpty()) problem = tr("Choose a file to write.");
+    if (file().isEmpty())
+        problem = tr("Choose a file to write.");
     else if (fi.suffix().toLower() != QLatin1String(kSuffixes[format_->currentIndex()]))
-        problem = tr("The file name must end in .%1 for this format.").arg(QLatin1String(kSuffixes[format_->currentIndex()]));
-    else if (!fi.absoluteDir().exists()) problem = tr("The folder %1 does not exist.").arg(fi.absolutePath());
+        problem = tr("The file name must end in .%1 for this format.")
+                      .arg(QLatin1String(kSuffixes[format_->currentIndex()]));
+    else if (!fi.absoluteDir().exists())
+        problem = tr("The folder %1 does not exist.").arg(fi.absolutePath());
     if (!problem.isEmpty()) {
         error_->setText(problem);
         error_->show();
@@ -151,4 +172,4 @@ void ExportFigureDialog::accept() {
     QDialog::accept();
 }
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

@@ -26,13 +26,13 @@ class ExportFigureDialog : public QDialog {
     int figure() const;
     QSize figureSize() const;
     int dpi() const;
-    double scale() const { return dpi() / 96.0; }  // pixel density for PNG
+    double scale() const { return dpi() / 96.0; } // pixel density for PNG
 
     void setFile(const QString& f);
     void setFigureSize(QSize s);
     void setDpi(int dpi);
 
-    void accept() override;  // checks the file name, remembers the choices
+    void accept() override; // checks the file name, remembers the choices
 
   private:
     void syncFormat();
@@ -48,4 +48,4 @@ class ExportFigureDialog : public QDialog {
     QLabel* error_ = nullptr;
 };
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

@@ -3,11 +3,12 @@
 namespace obsprop::ui {
 
 QString HeadMatrix::toCsv() const {
-    QString out = QStringLiteral("layer,head,%1\n").arg(quantity.isEmpty() ? QStringLiteral("value") : quantity);
+    QString out =
+        QStringLiteral("layer,head,%1\n").arg(quantity.isEmpty() ? QStringLiteral("value") : quantity);
     for (int l = 0; l < layers; ++l)
         for (int h = 0; h < heads; ++h)
             out += QStringLiteral("%1,%2,%3\n").arg(l).arg(h).arg(at(l, h), 0, 'g', 17);
     return out;
 }
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

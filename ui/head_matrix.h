@@ -8,12 +8,12 @@
 namespace obsprop::ui {
 
 struct HeadMatrix {
-    QString title;      // e.g. "Feature norm ‖y‖ — subj"
-    QString quantity;   // column name for CSV, e.g. "norm"
+    QString title;    // e.g. "Feature norm ‖y‖ — subj"
+    QString quantity; // column name for CSV, e.g. "norm"
     int layers = 0;
     int heads = 0;
-    std::vector<double> values;  // row-major [layer][head]
-    bool diverging = false;      // signed quantity: colour map centred at zero
+    std::vector<double> values; // row-major [layer][head]
+    bool diverging = false;     // signed quantity: colour map centred at zero
 
     double at(int layer, int head) const { return values[static_cast<std::size_t>(layer * heads + head)]; }
     bool empty() const { return values.empty(); }
@@ -22,6 +22,8 @@ struct HeadMatrix {
 };
 
 // "L.H" as researchers write heads.
-inline QString headName(int layer, int head) { return QStringLiteral("%1.%2").arg(layer).arg(head); }
+inline QString headName(int layer, int head) {
+    return QStringLiteral("%1.%2").arg(layer).arg(head);
+}
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

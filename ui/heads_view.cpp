@@ -39,7 +39,7 @@ class HeadTableModel : public QAbstractTableModel {
             if (i.column() == 0) return headName(h.layer, h.head);
             return has ? QVariant(QString::number(m.at(h.layer, h.head), 'g', 6)) : QVariant();
         }
-        if (role == Qt::UserRole) {  // sort key
+        if (role == Qt::UserRole) { // sort key
             if (i.column() == 0) return h.layer * 10000 + h.head;
             return has ? QVariant(m.at(h.layer, h.head)) : QVariant();
         }
@@ -51,6 +51,7 @@ class HeadTableModel : public QAbstractTableModel {
         if (s == 0) return tr("head");
         return s == 1 ? a_.title : b_.title;
     }
+
   private:
     HeadMatrix a_, b_;
 };
@@ -138,7 +139,8 @@ HeadsView::HeadsView(Session* session, QWidget* parent) : QWidget(parent), sessi
 
 void HeadsView::requestAttribution() {
     if (!dataset_->currentText().isEmpty())
-        session_->computeAttribution(QStringLiteral("heads"), dataset_->currentText(), method_->currentData().toString());
+        session_->computeAttribution(QStringLiteral("heads"), dataset_->currentText(),
+                                     method_->currentData().toString());
 }
 
 void HeadsView::onFeatures(const FeatureResults& r) {
@@ -148,7 +150,8 @@ void HeadsView::onFeatures(const FeatureResults& r) {
                  ? available_.erase(it)
                  : std::next(it);
     order_ = r.observables;
-    for (int k = 0; k < r.observables.size(); ++k) available_[QStringLiteral("norm: %1").arg(r.observables[k])] = r.norms[k];
+    for (int k = 0; k < r.observables.size(); ++k)
+        available_[QStringLiteral("norm: %1").arg(r.observables[k])] = r.norms[k];
     if (!r.cosine.empty()) {
         available_[QStringLiteral("cosine: %1, %2").arg(r.pairA, r.pairB)] = r.cosine;
         available_[QStringLiteral("coupling: %1 → %2").arg(r.pairA, r.pairB)] = r.couplingAB;
@@ -159,7 +162,7 @@ void HeadsView::onFeatures(const FeatureResults& r) {
 }
 
 void HeadsView::onAttribution(const AttributionResults& r) {
-    for (auto it = available_.begin(); it != available_.end();)  // one attribution (dataset, method) at a time
+    for (auto it = available_.begin(); it != available_.end();) // one attribution (dataset, method) at a time
         it = it->first.startsWith(QStringLiteral("attribution")) ? available_.erase(it) : std::next(it);
     for (int k = 0; k < r.observables.size(); ++k)
         available_[QStringLiteral("attribution (%1): %2").arg(r.method, r.observables[k])] = r.maps[k];
@@ -179,10 +182,11 @@ void HeadsView::refreshCombos() {
             // Until the user chooses: the first observable's norm on the left, its attribution on the right
             // (or the second observable's norm while no attribution has arrived).
             const QString first = order_.value(0), second = order_.value(1, first);
-            const QStringList wanted =
-                s == 0 ? QStringList{QStringLiteral("norm: ") + first}
-                       : QStringList{QStringLiteral("attribution (patching): ") + first,
-                                     QStringLiteral("attribution (gradient): ") + first, QStringLiteral("norm: ") + second};
+            const QStringList wanted = s == 0
+                                           ? QStringList{QStringLiteral("norm: ") + first}
+                                           : QStringList{QStringLiteral("attribution (patching): ") + first,
+                                                         QStringLiteral("attribution (gradient): ") + first,
+                                                         QStringLiteral("norm: ") + second};
             for (const QString& w : wanted)
                 if (idx < 0) idx = names.indexOf(w);
             if (idx < 0) idx = names.indexOf(keep);
@@ -195,7 +199,8 @@ void HeadsView::refreshCombos() {
 
 QStringList HeadsView::quantities() const {
     QStringList out;
-    for (const auto& [k, v] : available_) out << k;
+    for (const auto& [k, v] : available_)
+        out << k;
     return out;
 }
 
@@ -203,7 +208,9 @@ void HeadsView::setQuantity(int side, const QString& name) {
     userPicked_[side] = true;
     pick_[side]->setCurrentText(name);
 }
-QString HeadsView::quantity(int side) const { return pick_[side]->currentText(); }
+QString HeadsView::quantity(int side) const {
+    return pick_[side]->currentText();
+}
 
 const HeadMatrix* HeadsView::matrix(const QString& name) const {
     auto it = available_.find(name);
@@ -221,7 +228,8 @@ void HeadsView::redraw() {
 
 void HeadsView::setSelectedHead(HeadRef h) {
     selected_ = h;
-    for (auto* map : maps_) map->setSelectedHead(h.layer, h.head);
+    for (auto* map : maps_)
+        map->setSelectedHead(h.layer, h.head);
     if (!h.valid() || model_->rowCount() == 0) return;
     const QModelIndex src = model_->index(model_->rowOf(h), 0);
     const QModelIndex idx = proxy_->mapFromSource(src);
@@ -234,6 +242,8 @@ bool HeadsView::exportFigure(int side, const QString& file, int w, int h, double
     return maps_[side]->exportTo(file, w, h, scale);
 }
 
-QString HeadsView::pickedQuantity(int side) const { return userPicked_[side] ? pick_[side]->currentText() : QString(); }
+QString HeadsView::pickedQuantity(int side) const {
+    return userPicked_[side] ? pick_[side]->currentText() : QString();
+}
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

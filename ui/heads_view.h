@@ -26,7 +26,7 @@ class HeadsView : public QWidget {
 
     // The quantities currently available, by display name (e.g. "norm: subj").
     QStringList quantities() const;
-    void setQuantity(int side, const QString& name);  // side 0 = left, 1 = right
+    void setQuantity(int side, const QString& name); // side 0 = left, 1 = right
     QString quantity(int side) const;
     HeatmapWidget* heatmap(int side) const { return maps_[side]; }
     QTableView* table() const { return table_; }
@@ -57,10 +57,10 @@ class HeadsView : public QWidget {
     HeadTableModel* model_ = nullptr;
     QSortFilterProxyModel* proxy_ = nullptr;
     QLabel* note_ = nullptr;
-    std::map<QString, HeadMatrix> available_;  // by display name
+    std::map<QString, HeadMatrix> available_; // by display name
     HeadRef selected_;
-    QStringList order_;      // observables in the project's order, for defaults
+    QStringList order_; // observables in the project's order, for defaults
     bool userPicked_[2] = {false, false};
 };
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

@@ -30,7 +30,7 @@ QCPColorGradient divergingGradient() {
     return g;
 }
 
-}  // namespace
+} // namespace
 
 HeatmapWidget::HeatmapWidget(QWidget* parent) : QWidget(parent) {
     auto* lay = new QVBoxLayout(this);
@@ -42,7 +42,7 @@ HeatmapWidget::HeatmapWidget(QWidget* parent) : QWidget(parent) {
 
     map_ = new QCPColorMap(plot_->xAxis, plot_->yAxis);
     map_->setInterpolate(false);
-    map_->setTightBoundary(false);  // cells centred on integer (head, layer) coordinates
+    map_->setTightBoundary(false); // cells centred on integer (head, layer) coordinates
     scale_ = new QCPColorScale(plot_);
     plot_->plotLayout()->addElement(0, 1, scale_);
     scale_->setType(QCPAxis::atRight);
@@ -53,7 +53,7 @@ HeatmapWidget::HeatmapWidget(QWidget* parent) : QWidget(parent) {
 
     plot_->xAxis->setLabel(tr("head"));
     plot_->yAxis->setLabel(tr("layer"));
-    plot_->yAxis->setRangeReversed(true);  // layer 0 at the top, as the model reads
+    plot_->yAxis->setRangeReversed(true); // layer 0 at the top, as the model reads
     for (auto* ax : {plot_->xAxis, plot_->yAxis}) {
         ax->grid()->setVisible(false);
         ax->ticker()->setTickStepStrategy(QCPAxisTicker::tssReadability);
@@ -69,7 +69,8 @@ HeatmapWidget::HeatmapWidget(QWidget* parent) : QWidget(parent) {
     marker_->setVisible(false);
 
     plot_->plotLayout()->insertRow(0);
-    plot_->plotLayout()->addElement(0, 0, new QCPTextElement(plot_, QString(), QFont(font().family(), 11, QFont::Bold)));
+    plot_->plotLayout()->addElement(
+        0, 0, new QCPTextElement(plot_, QString(), QFont(font().family(), 11, QFont::Bold)));
 
     connect(plot_, &QCustomPlot::mouseMove, this, &HeatmapWidget::onMouseMove);
     connect(plot_, &QCustomPlot::mousePress, this, &HeatmapWidget::onMousePress);
@@ -77,7 +78,8 @@ HeatmapWidget::HeatmapWidget(QWidget* parent) : QWidget(parent) {
 
 void HeatmapWidget::setMatrix(const HeadMatrix& m) {
     matrix_ = m;
-    if (auto* title = qobject_cast<QCPTextElement*>(plot_->plotLayout()->element(0, 0))) title->setText(m.title);
+    if (auto* title = qobject_cast<QCPTextElement*>(plot_->plotLayout()->element(0, 0)))
+        title->setText(m.title);
     auto* data = map_->data();
     data->setSize(std::max(1, m.heads), std::max(1, m.layers));
     data->setRange(QCPRange(0, std::max(0, m.heads - 1)), QCPRange(0, std::max(0, m.layers - 1)));
@@ -133,7 +135,9 @@ void HeatmapWidget::onMouseMove(QMouseEvent* e) {
         return;
     }
     QToolTip::showText(e->globalPosition().toPoint(),
-                       QStringLiteral("head %1\n%2 = %3").arg(headName(l, h), matrix_.quantity).arg(matrix_.at(l, h), 0, 'g', 6),
+                       QStringLiteral("head %1\n%2 = %3")
+                           .arg(headName(l, h), matrix_.quantity)
+                           .arg(matrix_.at(l, h), 0, 'g', 6),
                        plot_);
 }
 
@@ -148,4 +152,4 @@ bool HeatmapWidget::exportTo(const QString& file, int width, int height, double 
     return exportPlot(plot_, file, width, height, scale, matrix_.title);
 }
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

@@ -22,7 +22,7 @@ class HeatmapWidget : public QWidget {
 
     void setMatrix(const HeadMatrix& m);
     const HeadMatrix& matrix() const { return matrix_; }
-    void setSelectedHead(int layer, int head);  // -1, -1 clears
+    void setSelectedHead(int layer, int head); // -1, -1 clears
 
     // Writes the plot as it is drawn; the format follows the suffix (.png, .svg, .pdf).
     // width/height 0 = current size; scale multiplies the pixel density of PNGs.
@@ -46,4 +46,4 @@ class HeatmapWidget : public QWidget {
     HeadMatrix matrix_;
 };
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

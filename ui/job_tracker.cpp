@@ -14,7 +14,7 @@ JobTracker::~JobTracker() {
 
 std::pair<quint64, std::shared_ptr<std::atomic<bool>>> JobTracker::begin(const QString& channel) {
     Slot& s = slots_[channel];
-    if (s.cancel) s.cancel->store(true);  // latest wins
+    if (s.cancel) s.cancel->store(true); // latest wins
     s.generation += 1;
     s.cancel = std::make_shared<std::atomic<bool>>(false);
     ++running_;
@@ -69,6 +69,8 @@ void JobTracker::cancelAll() {
         if (s.cancel) s.cancel->store(true);
 }
 
-void JobTracker::waitForDone() { pool_.waitForDone(); }
+void JobTracker::waitForDone() {
+    pool_.waitForDone();
+}
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

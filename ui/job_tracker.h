@@ -45,7 +45,7 @@ class JobTracker : public QObject {
     void cancelAll();
     bool isBusy() const { return running_ > 0; }
     int running() const { return running_; }
-    const std::vector<JobRecord>& history() const { return history_; }  // most recent last, at most 50
+    const std::vector<JobRecord>& history() const { return history_; } // most recent last, at most 50
     // Waits for every job to finish (for shutdown and tests; never called during normal use).
     void waitForDone();
 
@@ -92,7 +92,7 @@ void JobTracker::start(const QString& channel, std::function<R(const ProgressFn&
             error = QStringLiteral("unknown failure");
         }
         const double secs = t.nsecsElapsed() / 1e9;
-        if (!self) return;  // the tracker waits for its jobs before it goes, so this is belt and braces
+        if (!self) return; // the tracker waits for its jobs before it goes, so this is belt and braces
         QMetaObject::invokeMethod(
             self.data(),
             [self, target, channel, gen, cancel, result, error, secs, done, failed] {
@@ -101,11 +101,13 @@ void JobTracker::start(const QString& channel, std::function<R(const ProgressFn&
                 const bool current = self->isCurrent(channel, gen);
                 self->end(channel, secs, result != nullptr, cancelled || !current);
                 if (cancelled || !current || !target) return;
-                if (result) done(std::move(*result));
-                else if (failed) failed(error);
+                if (result)
+                    done(std::move(*result));
+                else if (failed)
+                    failed(error);
             },
             Qt::QueuedConnection);
     });
 }
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

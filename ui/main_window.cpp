@@ -28,23 +28,23 @@
 #include "coupling_view.h"
 #include "debug_overlay.h"
 #include "export_dialog.h"
+#include "heads_view.h"
 #include "heatmap_widget.h"
-#include "qcp.h"
 #include "paths_view.h"
+#include "project_panel.h"
 #include "prompts_view.h"
+#include "qcp.h"
+#include "session.h"
+#include "stall_watchdog.h"
 #include "steering_panel.h"
 #include "svd_view.h"
-#include "heads_view.h"
-#include "stall_watchdog.h"
-#include "project_panel.h"
-#include "session.h"
 
 namespace obsprop::ui {
 
 namespace {
 constexpr int kMaxRecent = 8;
 constexpr int kAutosaveMs = 15000;
-}  // namespace
+} // namespace
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     setAcceptDrops(true);
@@ -92,7 +92,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     });
     connect(session_, &Session::dirtyChanged, this, &MainWindow::updateTitle);
     connect(session_, &Session::jobFailed, this, [this](const QString&, const QString& e) {
-        status_->setText(tr("Failed: %1").arg(e));  // the message starts with the analysis
+        status_->setText(tr("Failed: %1").arg(e)); // the message starts with the analysis
     });
 
     autosave_ = new QTimer(this);
@@ -109,7 +109,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
 MainWindow::~MainWindow() = default;
 
-bool MainWindow::quiet() const { return property("quietErrors").toBool(); }
+bool MainWindow::quiet() const {
+    return property("quietErrors").toBool();
+}
 
 void MainWindow::showError(const QString& title, const QString& message) {
     if (!quiet()) QMessageBox::warning(this, title, message);
@@ -133,7 +135,8 @@ void MainWindow::buildMenus() {
 
     auto* view = menuBar()->addMenu(tr("&View"));
     view->addAction(tr("&Next Head"), QKeySequence(tr("Ctrl+J")), this, &MainWindow::nextHead);
-    view->addAction(tr("&Recompute"), QKeySequence::Refresh, this, [this] { session_->computeFeatures(QStringLiteral("heads")); });
+    view->addAction(tr("&Recompute"), QKeySequence::Refresh, this,
+                    [this] { session_->computeFeatures(QStringLiteral("heads")); });
     view->addSeparator();
     view->addAction(tr("&Debug Overlay"), QKeySequence(Qt::Key_F12), this, &MainWindow::toggleOverlay);
 }
@@ -158,10 +161,11 @@ void MainWindow::buildStatusBar() {
         cancel_->show();
         status_->setText(tr("Computing %1…").arg(channel));
     });
-    connect(&jobs, &JobTracker::progress, this, [this](const QString& channel, double f, const QString& stage) {
-        progress_->setValue(static_cast<int>(f * 1000));
-        status_->setText(tr("%1: %2").arg(channel, stage));
-    });
+    connect(&jobs, &JobTracker::progress, this,
+            [this](const QString& channel, double f, const QString& stage) {
+                progress_->setValue(static_cast<int>(f * 1000));
+                status_->setText(tr("%1: %2").arg(channel, stage));
+            });
     connect(&jobs, &JobTracker::finished, this, [this](const QString& channel, bool ok) {
         if (session_->jobs().running() > 0) return;
         progress_->hide();
@@ -173,17 +177,19 @@ void MainWindow::buildStatusBar() {
 bool MainWindow::confirmDiscard() {
     if (!session_->isDirty() || quiet()) return true;
     const auto a = QMessageBox::question(this, tr("Unsaved changes"), tr("Save the current project first?"),
-                                         QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
+                                         QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel,
+                                         QMessageBox::Save);
     return a == QMessageBox::Discard || (a == QMessageBox::Save && save());
 }
 
 void MainWindow::newProject() {
     if (!confirmDiscard()) return;
     QString dir = currentModel();
-    if (dir.isEmpty()) dir = QFileDialog::getExistingDirectory(this, tr("New project: choose a model folder"));
+    if (dir.isEmpty())
+        dir = QFileDialog::getExistingDirectory(this, tr("New project: choose a model folder"));
     if (dir.isEmpty()) return;
     status_->setText(tr("New project on %1…").arg(dir));
-    session_->openModel(dir);  // the model with the default datasets, no observables, no file yet
+    session_->openModel(dir); // the model with the default datasets, no observables, no file yet
 }
 
 void MainWindow::openPath(const QString& path) {
@@ -196,11 +202,15 @@ void MainWindow::openPath(const QString& path) {
         return;
     }
     status_->setText(tr("Opening %1…").arg(fi.absoluteFilePath()));
-    if (fi.isFile() && fi.suffix() == QLatin1String("obsprop")) session_->openProject(fi.absoluteFilePath());
-    else session_->openModel(fi.isDir() ? fi.absoluteFilePath() : fi.absolutePath());
+    if (fi.isFile() && fi.suffix() == QLatin1String("obsprop"))
+        session_->openProject(fi.absoluteFilePath());
+    else
+        session_->openModel(fi.isDir() ? fi.absoluteFilePath() : fi.absolutePath());
 }
 
-QString MainWindow::currentModel() const { return session_->isOpen() ? session_->modelInfo().directory : QString(); }
+QString MainWindow::currentModel() const {
+    return session_->isOpen() ? session_->modelInfo().directory : QString();
+}
 
 void MainWindow::onOpened() {
     const ModelInfo m = session_->modelInfo();
@@ -210,9 +220,11 @@ void MainWindow::onOpened() {
     } else {
         updateRecentMenu(session_->projectFile().isEmpty() ? m.directory : session_->projectFile());
     }
-    status_->setText(tr("Opened %1 (%2, %3 layers × %4 heads)").arg(m.directory, m.family).arg(m.layers).arg(m.heads));
+    status_->setText(
+        tr("Opened %1 (%2, %3 layers × %4 heads)").arg(m.directory, m.family).arg(m.layers).arg(m.heads));
     // The views computed what they show on recipeChanged; the Paths view also ranks once by default.
-    if (!session_->viewState()[QStringLiteral("paths")].isObject() && !session_->observables().isEmpty()) paths_->rank();
+    if (!session_->viewState()[QStringLiteral("paths")].isObject() && !session_->observables().isEmpty())
+        paths_->rank();
     restoreViewState();
     updateTitle();
     Q_EMIT modelOpened(m.directory);
@@ -220,8 +232,10 @@ void MainWindow::onOpened() {
 
 void MainWindow::updateTitle() {
     QString name = tr("Untitled");
-    if (!session_->projectFile().isEmpty()) name = QFileInfo(session_->projectFile()).fileName();
-    else if (session_->isOpen()) name = tr("Untitled (%1)").arg(QFileInfo(session_->modelInfo().directory).fileName());
+    if (!session_->projectFile().isEmpty())
+        name = QFileInfo(session_->projectFile()).fileName();
+    else if (session_->isOpen())
+        name = tr("Untitled (%1)").arg(QFileInfo(session_->modelInfo().directory).fileName());
     setWindowTitle(QStringLiteral("%1[*] — ObsProp Explorer").arg(name));
     setWindowModified(session_->isDirty());
 }
@@ -232,21 +246,25 @@ void MainWindow::updateRecentMenu(const QString& added) {
     if (!added.isEmpty()) {
         recent.removeAll(added);
         recent.prepend(added);
-        while (recent.size() > kMaxRecent) recent.removeLast();
+        while (recent.size() > kMaxRecent)
+            recent.removeLast();
         s.setValue(QStringLiteral("recent/paths"), recent);
     }
     recentMenu_->clear();
-    for (const QString& r : recent) recentMenu_->addAction(r, this, [this, r] { openPath(r); });
+    for (const QString& r : recent)
+        recentMenu_->addAction(r, this, [this, r] { openPath(r); });
     recentMenu_->setEnabled(!recent.isEmpty());
 }
 
 void MainWindow::chooseModelFolder() {
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"), currentModel());
+    const QString dir =
+        QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"), currentModel());
     if (!dir.isEmpty()) openPath(dir);
 }
 
 void MainWindow::chooseProject() {
-    const QString f = QFileDialog::getOpenFileName(this, tr("Open project"), QString(), tr("ObsProp projects (*.obsprop)"));
+    const QString f =
+        QFileDialog::getOpenFileName(this, tr("Open project"), QString(), tr("ObsProp projects (*.obsprop)"));
     if (!f.isEmpty()) openPath(f);
 }
 
@@ -257,8 +275,8 @@ void MainWindow::storeViewState() {
     auto put = [&v](const QString& key, const QJsonValue& value, bool isDefault) {
         if (!isDefault || v.contains(key)) v[key] = value;
     };
-    put(QStringLiteral("selected_head"), selected_.valid() ? QJsonArray{selected_.layer, selected_.head} : QJsonArray{},
-        !selected_.valid());
+    put(QStringLiteral("selected_head"),
+        selected_.valid() ? QJsonArray{selected_.layer, selected_.head} : QJsonArray{}, !selected_.valid());
     put(QStringLiteral("tab"), tabs_->currentIndex(), tabs_->currentIndex() == 0);
     put(QStringLiteral("heatmap_left"), heads_->pickedQuantity(0), heads_->pickedQuantity(0).isEmpty());
     put(QStringLiteral("heatmap_right"), heads_->pickedQuantity(1), heads_->pickedQuantity(1).isEmpty());
@@ -273,7 +291,8 @@ void MainWindow::restoreViewState() {
     if (v.contains(QStringLiteral("tab"))) tabs_->setCurrentIndex(v[QStringLiteral("tab")].toInt());
     if (v[QStringLiteral("paths")].isObject()) paths_->restoreState(v[QStringLiteral("paths")].toObject());
     // The heatmap choices apply once the results they name arrive.
-    const QString left = v[QStringLiteral("heatmap_left")].toString(), right = v[QStringLiteral("heatmap_right")].toString();
+    const QString left = v[QStringLiteral("heatmap_left")].toString(),
+                  right = v[QStringLiteral("heatmap_right")].toString();
     auto apply = [this, left, right] {
         if (!left.isEmpty() && heads_->quantities().contains(left)) heads_->setQuantity(0, left);
         if (!right.isEmpty() && heads_->quantities().contains(right)) heads_->setQuantity(1, right);
@@ -305,7 +324,8 @@ bool MainWindow::save() {
 
 bool MainWindow::saveAs() {
     if (!session_->isOpen()) return false;
-    QString f = QFileDialog::getSaveFileName(this, tr("Save project"), session_->projectFile(), tr("ObsProp projects (*.obsprop)"));
+    QString f = QFileDialog::getSaveFileName(this, tr("Save project"), session_->projectFile(),
+                                             tr("ObsProp projects (*.obsprop)"));
     if (f.isEmpty()) return false;
     if (!f.endsWith(QLatin1String(".obsprop"))) f += QLatin1String(".obsprop");
     return saveProjectTo(f);
@@ -319,11 +339,15 @@ void MainWindow::exportFigure() {
     QSize size;
     Writer write;
     auto single = [](auto* view) {
-        return [view](int, const QString& f, QSize s, double scale) { return view->exportFigure(f, s.width(), s.height(), scale); };
+        return [view](int, const QString& f, QSize s, double scale) {
+            return view->exportFigure(f, s.width(), s.height(), scale);
+        };
     };
     if (tab == heads_) {
         figures = {tr("Left heatmap"), tr("Right heatmap")}, size = heads_->heatmap(0)->size();
-        write = [this](int i, const QString& f, QSize s, double scale) { return heads_->exportFigure(i, f, s.width(), s.height(), scale); };
+        write = [this](int i, const QString& f, QSize s, double scale) {
+            return heads_->exportFigure(i, f, s.width(), s.height(), scale);
+        };
     } else if (tab == coupling_) {
         figures = {tr("Coupling plots")}, size = coupling_->plot()->size(), write = single(coupling_);
     } else if (tab == svd_) {
@@ -331,7 +355,8 @@ void MainWindow::exportFigure() {
     } else if (tab == steering_) {
         figures = {tr("Steering bars")}, size = steering_->plot()->size(), write = single(steering_);
     } else {
-        showError(tr("Nothing to export"), tr("This tab has no figure; its table can be saved with Export All."));
+        showError(tr("Nothing to export"),
+                  tr("This tab has no figure; its table can be saved with Export All."));
         return;
     }
     auto* dialog = new ExportFigureDialog(figures, size, this);
@@ -339,8 +364,10 @@ void MainWindow::exportFigure() {
     connect(dialog, &QDialog::accepted, this, [this, dialog, write] {
         const QString f = dialog->file();
         const bool ok = write(dialog->figure(), f, dialog->figureSize(), dialog->scale());
-        if (ok) status_->setText(tr("Wrote %1").arg(f));
-        else showError(tr("Export failed"), tr("Could not write %1 (is the folder writable?)").arg(f));
+        if (ok)
+            status_->setText(tr("Wrote %1").arg(f));
+        else
+            showError(tr("Export failed"), tr("Could not write %1 (is the folder writable?)").arg(f));
         Q_EMIT figureExported(f, ok);
     });
     dialog->open();
@@ -361,7 +388,10 @@ bool MainWindow::exportAll(const QString& dir) {
         QString stem = q;
         stem.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9_.-]+")), QStringLiteral("_"));
         for (const char* ext : {"png", "svg", "pdf"})
-            ok = heads_->exportFigure(0, QStringLiteral("%1/heatmap_%2.%3").arg(dir, stem, QLatin1String(ext)), 900, 700, 2.0) && ok;
+            ok =
+                heads_->exportFigure(0, QStringLiteral("%1/heatmap_%2.%3").arg(dir, stem, QLatin1String(ext)),
+                                     900, 700, 2.0) &&
+                ok;
     }
     if (!left.isEmpty()) heads_->setQuantity(0, left);
     // The other views as they stand (their current selection).
@@ -370,7 +400,8 @@ bool MainWindow::exportAll(const QString& dir) {
     ok = steering_->exportFigure(dir + QStringLiteral("/steering.png"), 900, 600, 2.0) && ok;
     // Every table, exactly as `obsprop export` writes them (the core's export, in the background).
     session_->exportTables(dir);
-    status_->setText(ok ? tr("Exporting tables to %1…").arg(dir) : tr("Some figures could not be written to %1").arg(dir));
+    status_->setText(ok ? tr("Exporting tables to %1…").arg(dir)
+                        : tr("Some figures could not be written to %1").arg(dir));
     return ok;
 }
 
@@ -393,10 +424,10 @@ void MainWindow::writeRecovery() {
 void MainWindow::offerRecovery() {
     const QString f = recoveryFile();
     if (!QFileInfo::exists(f) || quiet()) return;
-    const auto answer = QMessageBox::question(
-        this, tr("Restore unsaved work?"),
-        tr("ObsProp Explorer did not close normally last time. Restore the unsaved project it was working on?"),
-        QMessageBox::Yes | QMessageBox::Discard, QMessageBox::Yes);
+    const auto answer = QMessageBox::question(this, tr("Restore unsaved work?"),
+                                              tr("ObsProp Explorer did not close normally last time. Restore "
+                                                 "the unsaved project it was working on?"),
+                                              QMessageBox::Yes | QMessageBox::Discard, QMessageBox::Yes);
     if (answer == QMessageBox::Yes) {
         restoringRecovery_ = true;
         session_->openProject(f);
@@ -462,9 +493,9 @@ void MainWindow::closeEvent(QCloseEvent* e) {
     QSettings s;
     s.setValue(QStringLiteral("window/geometry"), saveGeometry());
     s.setValue(QStringLiteral("window/state"), saveState());
-    QFile::remove(recoveryFile());  // a clean exit leaves nothing to recover
+    QFile::remove(recoveryFile()); // a clean exit leaves nothing to recover
     session_->jobs().cancelAll();
     QMainWindow::closeEvent(e);
 }
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

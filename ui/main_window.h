@@ -53,8 +53,8 @@ class MainWindow : public QMainWindow {
     // F12: shows or hides the ImGui debug overlay (created on first use, only on a real GL platform).
     void toggleOverlay();
 
-    bool saveProjectTo(const QString& file);  // false (with a message) on failure
-    bool exportAll(const QString& dir);       // tables (as `obsprop export`) plus figures; blocks only on drawing
+    bool saveProjectTo(const QString& file); // false (with a message) on failure
+    bool exportAll(const QString& dir); // tables (as `obsprop export`) plus figures; blocks only on drawing
 
     // Where unsaved work is written every few seconds while the project is dirty.
     static QString recoveryFile();
@@ -75,7 +75,7 @@ class MainWindow : public QMainWindow {
     void modelOpened(const QString& dir);
     void openFailed(const QString& message);
     void headChanged(obsprop::ui::HeadRef h);
-    void figureExported(const QString& file, bool ok);  // after Export Figure…
+    void figureExported(const QString& file, bool ok); // after Export Figure…
 
   protected:
     void resizeEvent(QResizeEvent* e) override;
@@ -120,4 +120,4 @@ class MainWindow : public QMainWindow {
     DebugOverlay* overlay_ = nullptr;
 };
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

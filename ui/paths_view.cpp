@@ -37,46 +37,68 @@ class PathTableModel : public QAbstractTableModel {
     int rowCount(const QModelIndex& parent = {}) const override {
         return parent.isValid() ? 0 : static_cast<int>(rows_.size());
     }
-    int columnCount(const QModelIndex& parent = {}) const override { return parent.isValid() ? 0 : ColumnCount; }
+    int columnCount(const QModelIndex& parent = {}) const override {
+        return parent.isValid() ? 0 : ColumnCount;
+    }
     QVariant data(const QModelIndex& idx, int role) const override {
         if (!checkIndex(idx, CheckIndexOption::IndexIsValid)) return {};
         const PathRow& r = row(idx.row());
         QVariant v;
         switch (idx.column()) {
-            case Rank: v = idx.row() + 1; break;
-            case Path: v = r.path; break;
-            case Length: v = static_cast<int>(r.nodes.size()); break;
-            case Value: v = r.value; break;
-            case Sd: v = r.sd; break;
-            default: v = r.featureNorm; break;
+        case Rank:
+            v = idx.row() + 1;
+            break;
+        case Path:
+            v = r.path;
+            break;
+        case Length:
+            v = static_cast<int>(r.nodes.size());
+            break;
+        case Value:
+            v = r.value;
+            break;
+        case Sd:
+            v = r.sd;
+            break;
+        default:
+            v = r.featureNorm;
+            break;
         }
         switch (role) {
-            case Qt::DisplayRole:
-                return v.typeId() == QMetaType::Double ? QVariant(QString::number(v.toDouble(), 'g', 6)) : v;
-            case Qt::UserRole:
-                return v;
-            case Qt::TextAlignmentRole:
-                return idx.column() == Path ? QVariant() : QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
-            case Qt::ToolTipRole:
-                return tr("Double-click to add this path as a steering vector");
-            default:
-                return {};
+        case Qt::DisplayRole:
+            return v.typeId() == QMetaType::Double ? QVariant(QString::number(v.toDouble(), 'g', 6)) : v;
+        case Qt::UserRole:
+            return v;
+        case Qt::TextAlignmentRole:
+            return idx.column() == Path ? QVariant() : QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
+        case Qt::ToolTipRole:
+            return tr("Double-click to add this path as a steering vector");
+        default:
+            return {};
         }
     }
     QVariant headerData(int section, Qt::Orientation o, int role) const override {
         if (o != Qt::Horizontal) return {};
         if (role == Qt::ToolTipRole && section == Value && patching_)
-            return tr("Mean drop of the observable when only this path carries the corrupted prompt's head output "
-                      "(path patching, attention frozen)");
+            return tr(
+                "Mean drop of the observable when only this path carries the corrupted prompt's head output "
+                "(path patching, attention frozen)");
         if (role != Qt::DisplayRole) return {};
         switch (section) {
-            case Rank: return tr("rank");
-            case Path: return tr("path (earliest → latest)");
-            case Length: return tr("heads");
-            case Value: return patching_ ? tr("patching Δ") : tr("‖y‖");
-            case Sd: return tr("± sd");
-            case FeatureNorm: return tr("‖y‖ (data-free)");
-            default: return {};
+        case Rank:
+            return tr("rank");
+        case Path:
+            return tr("path (earliest → latest)");
+        case Length:
+            return tr("heads");
+        case Value:
+            return patching_ ? tr("patching Δ") : tr("‖y‖");
+        case Sd:
+            return tr("± sd");
+        case FeatureNorm:
+            return tr("‖y‖ (data-free)");
+        default:
+            return {};
         }
     }
 
@@ -93,8 +115,9 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     method_ = new QComboBox(this);
     method_->addItem(tr("Feature norm (data-free, two heads)"));
     method_->addItem(tr("Path patching (beam search)"));
-    method_->setToolTip(tr("Rank every two-head virtual head by its feature norm, or search paths of any length by "
-                           "patching them over a dataset's prompt pairs"));
+    method_->setToolTip(
+        tr("Rank every two-head virtual head by its feature norm, or search paths of any length by "
+           "patching them over a dataset's prompt pairs"));
     dataset_ = new QComboBox(this);
     dataset_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
     keep_ = new QSpinBox(this);
@@ -117,8 +140,8 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     bar->addWidget(new QLabel(tr("Observable:"), this));
     bar->addWidget(observable_);
     bar->addWidget(method_);
-    for (QWidget* w : std::initializer_list<QWidget*>{keepLabel_, keep_, datasetLabel_, dataset_, widthLabel_, width_,
-                                                     lengthLabel_, length_, rank_})
+    for (QWidget* w : std::initializer_list<QWidget*>{keepLabel_, keep_, datasetLabel_, dataset_, widthLabel_,
+                                                      width_, lengthLabel_, length_, rank_})
         bar->addWidget(w);
     bar->addStretch(1);
     lay->addLayout(bar);
@@ -154,7 +177,7 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     lay->addWidget(detail_);
 
     connect(rank_, &QPushButton::clicked, this, [this] {
-        searched_ = true;  // a choice of the user's: saved with the project's view state
+        searched_ = true; // a choice of the user's: saved with the project's view state
         rank();
     });
     connect(method_, &QComboBox::currentIndexChanged, this, &PathsView::updateControls);
@@ -163,8 +186,10 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     connect(method_, &QComboBox::currentIndexChanged, this, touched);
     connect(dataset_, &QComboBox::currentIndexChanged, this, touched);
     connect(observable_, &QComboBox::currentIndexChanged, this, touched);
-    for (QSpinBox* box : {keep_, width_, length_}) connect(box, &QSpinBox::valueChanged, this, touched);
-    connect(table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &PathsView::onCurrentRowChanged);
+    for (QSpinBox* box : {keep_, width_, length_})
+        connect(box, &QSpinBox::valueChanged, this, touched);
+    connect(table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            &PathsView::onCurrentRowChanged);
     connect(table_, &QTableView::doubleClicked, this, &PathsView::onActivated);
     connect(session_, &Session::recipeChanged, this, [this] {
         refreshChoices();
@@ -193,14 +218,16 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
         table_->setColumnHidden(PathTableModel::FeatureNorm, !r.patching);
         table_->setColumnHidden(PathTableModel::Length, !r.patching);
         if (r.patching)
-            status_->setText(tr("%1 on %2: %3 paths scored by path patching over %4 pairs; the best %5 of each length, by "
-                                "|Δ|.")
-                                 .arg(r.observable, r.dataset)
-                                 .arg(r.scored)
-                                 .arg(r.pairs == r.pairsGiven ? QString::number(r.pairs)
-                                                              : tr("%1 of %2").arg(r.pairs).arg(r.pairsGiven))
-                                 .arg(r.beamWidth) +
-                             (r.pairs < r.pairsGiven ? tr(" Pairs whose two prompts differ in length are left out.") : QString()));
+            status_->setText(
+                tr("%1 on %2: %3 paths scored by path patching over %4 pairs; the best %5 of each length, by "
+                   "|Δ|.")
+                    .arg(r.observable, r.dataset)
+                    .arg(r.scored)
+                    .arg(r.pairs == r.pairsGiven ? QString::number(r.pairs)
+                                                 : tr("%1 of %2").arg(r.pairs).arg(r.pairsGiven))
+                    .arg(r.beamWidth) +
+                (r.pairs < r.pairsGiven ? tr(" Pairs whose two prompts differ in length are left out.")
+                                        : QString()));
         else
             status_->setText(tr("%1: top %2 of %3 paths scored (data-free, norm-comparison rule).")
                                  .arg(r.observable)
@@ -216,8 +243,9 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
             const auto i = static_cast<std::size_t>(k);
             parts << (d.observables[k] == d.observable
                           ? tr("%1 ‖y‖ %2").arg(d.observables[k], QString::number(d.norms[i], 'g', 4))
-                          : tr("%1 ‖y‖ %2, cos %3").arg(d.observables[k], QString::number(d.norms[i], 'g', 4),
-                                                           QString::number(d.cosines[i], 'f', 3)));
+                          : tr("%1 ‖y‖ %2, cos %3")
+                                .arg(d.observables[k], QString::number(d.norms[i], 'g', 4),
+                                     QString::number(d.cosines[i], 'f', 3)));
         }
         detail_->setText(tr("Path %1, feature vector per observable (cosines with %2's): %3")
                              .arg(d.path, d.observable, parts.join(QStringLiteral("; "))));
@@ -240,29 +268,41 @@ PathsView::Method PathsView::method() const {
     return method_->currentIndex() == 1 ? Method::PathPatching : Method::FeatureNorm;
 }
 
-void PathsView::setMethod(Method m) { method_->setCurrentIndex(m == Method::PathPatching ? 1 : 0); }
+void PathsView::setMethod(Method m) {
+    method_->setCurrentIndex(m == Method::PathPatching ? 1 : 0);
+}
 
 void PathsView::updateControls() {
     const bool patching = method() == Method::PathPatching;
-    for (QWidget* w : std::initializer_list<QWidget*>{keepLabel_, keep_}) w->setVisible(!patching);
-    for (QWidget* w : std::initializer_list<QWidget*>{datasetLabel_, dataset_, widthLabel_, width_, lengthLabel_, length_})
+    for (QWidget* w : std::initializer_list<QWidget*>{keepLabel_, keep_})
+        w->setVisible(!patching);
+    for (QWidget* w :
+         std::initializer_list<QWidget*>{datasetLabel_, dataset_, widthLabel_, width_, lengthLabel_, length_})
         w->setVisible(patching);
     rank_->setText(patching ? tr("Search") : tr("Rank"));
     rank_->setEnabled(observable_->count() > 0 && (!patching || dataset_->count() > 0));
     if (!results_)
-        placeholder_->setText(patching ? tr("Choose an observable and a dataset of prompt pairs and press Search to find "
-                                            "the paths that carry the most of the observable, by path patching.")
-                                       : tr("Choose an observable and press Rank to list its strongest two-head paths."));
+        placeholder_->setText(
+            patching ? tr("Choose an observable and a dataset of prompt pairs and press Search to find "
+                          "the paths that carry the most of the observable, by path patching.")
+                     : tr("Choose an observable and press Rank to list its strongest two-head paths."));
 }
 
-QAbstractItemModel* PathsView::model() const { return model_; }
-QString PathsView::observable() const { return observable_->currentText(); }
-int PathsView::keep() const { return keep_->value(); }
+QAbstractItemModel* PathsView::model() const {
+    return model_;
+}
+QString PathsView::observable() const {
+    return observable_->currentText();
+}
+int PathsView::keep() const {
+    return keep_->value();
+}
 
 void PathsView::refreshChoices() {
     const QString keep = observable_->currentText();
     QStringList names;
-    for (const auto& o : session_->observables()) names << o.first;
+    for (const auto& o : session_->observables())
+        names << o.first;
     QSignalBlocker block(observable_);
     observable_->clear();
     observable_->addItems(names);
@@ -285,8 +325,8 @@ void PathsView::rank() {
     if (method() == Method::PathPatching) {
         if (dataset_->currentText().isEmpty()) return updateControls();
         status_->setText(tr("Searching the paths of %1 on %2…").arg(observable(), dataset_->currentText()));
-        session_->computePathSearch(QStringLiteral("paths"), observable(), dataset_->currentText(), width_->value(),
-                                    length_->value());
+        session_->computePathSearch(QStringLiteral("paths"), observable(), dataset_->currentText(),
+                                    width_->value(), length_->value());
         return;
     }
     status_->setText(tr("Ranking the paths of %1…").arg(observable()));
@@ -307,7 +347,8 @@ void PathsView::onActivated(const QModelIndex& index) {
 }
 
 QJsonObject PathsView::state() const {
-    return {{QStringLiteral("method"), method() == Method::PathPatching ? QStringLiteral("patching") : QStringLiteral("norm")},
+    return {{QStringLiteral("method"),
+             method() == Method::PathPatching ? QStringLiteral("patching") : QStringLiteral("norm")},
             {QStringLiteral("observable"), observable()},
             {QStringLiteral("dataset"), dataset_->currentText()},
             {QStringLiteral("keep"), keep_->value()},
@@ -316,9 +357,12 @@ QJsonObject PathsView::state() const {
 }
 
 void PathsView::restoreState(const QJsonObject& s) {
-    setMethod(s[QStringLiteral("method")].toString() == QLatin1String("patching") ? Method::PathPatching : Method::FeatureNorm);
-    if (const int i = observable_->findText(s[QStringLiteral("observable")].toString()); i >= 0) observable_->setCurrentIndex(i);
-    if (const int i = dataset_->findText(s[QStringLiteral("dataset")].toString()); i >= 0) dataset_->setCurrentIndex(i);
+    setMethod(s[QStringLiteral("method")].toString() == QLatin1String("patching") ? Method::PathPatching
+                                                                                  : Method::FeatureNorm);
+    if (const int i = observable_->findText(s[QStringLiteral("observable")].toString()); i >= 0)
+        observable_->setCurrentIndex(i);
+    if (const int i = dataset_->findText(s[QStringLiteral("dataset")].toString()); i >= 0)
+        dataset_->setCurrentIndex(i);
     keep_->setValue(s[QStringLiteral("keep")].toInt(keep_->value()));
     width_->setValue(s[QStringLiteral("beam_width")].toInt(width_->value()));
     length_->setValue(s[QStringLiteral("max_length")].toInt(length_->value()));
@@ -328,19 +372,20 @@ void PathsView::restoreState(const QJsonObject& s) {
 
 QString PathsView::tableCsv() const {
     const bool patching = model_->patching();
-    QString out = patching ? QStringLiteral("rank,path,length,score,sd,feature_norm\n") : QStringLiteral("rank,path,norm\n");
+    QString out = patching ? QStringLiteral("rank,path,length,score,sd,feature_norm\n")
+                           : QStringLiteral("rank,path,norm\n");
     auto num = [](double v) { return QString::number(v, 'g', 17); };
     for (int row = 0; row < proxy_->rowCount(); ++row) {
         const int src = proxy_->mapToSource(proxy_->index(row, 0)).row();
         const PathRow& r = model_->row(src);
         if (patching)
             out += QStringLiteral("%1,%2,%3,%4,%5,%6\n")
-                       .arg(QString::number(src + 1), r.path, QString::number(r.nodes.size()), num(r.value), num(r.sd),
-                            num(r.featureNorm));
+                       .arg(QString::number(src + 1), r.path, QString::number(r.nodes.size()), num(r.value),
+                            num(r.sd), num(r.featureNorm));
         else
             out += QStringLiteral("%1,%2,%3\n").arg(QString::number(src + 1), r.path, num(r.value));
     }
     return out;
 }
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

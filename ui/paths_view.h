@@ -37,10 +37,10 @@ class PathsView : public QWidget {
     Method method() const;
     void setMethod(Method m);
     const std::optional<PathResults>& results() const { return results_; }
-    QAbstractItemModel* model() const;  // the table's source model
+    QAbstractItemModel* model() const; // the table's source model
     QSortFilterProxyModel* proxy() const { return proxy_; }
     QTableView* table() const { return table_; }
-    QLabel* detailLabel() const { return detail_; }  // the selected path compared across observables
+    QLabel* detailLabel() const { return detail_; } // the selected path compared across observables
     QComboBox* observableBox() const { return observable_; }
     QSpinBox* keepBox() const { return keep_; }
     QComboBox* methodBox() const { return method_; }
@@ -51,12 +51,13 @@ class PathsView : public QWidget {
 
     // The choices, for the project's view state: {"method": "norm"|"patching", "observable", "dataset",
     // "keep", "beam_width", "max_length"}. restoreState sets them and runs the ranking or search.
-    QString tableCsv() const;  // the table as sorted
+    QString tableCsv() const; // the table as sorted
     QJsonObject state() const;
-    bool hasSearched() const { return searched_; }  // ranked or searched since opening (or restored)
+    bool hasSearched() const { return searched_; } // ranked or searched since opening (or restored)
     void restoreState(const QJsonObject& s);
 
-    // In the order shown: "rank,path,norm" (norm ranking) or "rank,path,length,score,sd,feature_norm" (beam search).
+    // In the order shown: "rank,path,norm" (norm ranking) or "rank,path,length,score,sd,feature_norm" (beam
+    // search).
 
   public Q_SLOTS:
     void rank();
@@ -94,4 +95,4 @@ class PathsView : public QWidget {
     std::optional<PathResults> results_;
 };
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

@@ -7,11 +7,13 @@
 
 namespace obsprop::ui {
 
-bool exportPlot(QCustomPlot* plot, const QString& file, int width, int height, double scale, const QString& title) {
+bool exportPlot(QCustomPlot* plot, const QString& file, int width, int height, double scale,
+                const QString& title) {
     const QString suffix = QFileInfo(file).suffix().toLower();
     const int w = width > 0 ? width : plot->width(), h = height > 0 ? height : plot->height();
     if (suffix == QLatin1String("png")) return plot->savePng(file, w, h, scale);
-    if (suffix == QLatin1String("pdf")) return plot->savePdf(file, w, h, QCP::epAllowCosmetic, QString(), title);
+    if (suffix == QLatin1String("pdf"))
+        return plot->savePdf(file, w, h, QCP::epAllowCosmetic, QString(), title);
     if (suffix != QLatin1String("svg")) return false;
     QSvgGenerator gen;
     gen.setFileName(file);
@@ -25,4 +27,4 @@ bool exportPlot(QCustomPlot* plot, const QString& file, int width, int height, d
     return QFileInfo(file).size() > 0;
 }
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

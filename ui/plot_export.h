@@ -8,6 +8,7 @@ class QCustomPlot;
 
 namespace obsprop::ui {
 
-bool exportPlot(QCustomPlot* plot, const QString& file, int width, int height, double scale, const QString& title);
+bool exportPlot(QCustomPlot* plot, const QString& file, int width, int height, double scale,
+                const QString& title);
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

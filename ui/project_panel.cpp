@@ -33,7 +33,8 @@ ProjectPanel::ProjectPanel(Session* session, QWidget* parent) : QWidget(parent),
     input_ = new QLineEdit(this);
     input_->setObjectName(QStringLiteral("observableInput"));
     input_->setPlaceholderText(tr("name = \" she\" - \" he\""));
-    input_->setToolTip(tr("An observable: quoted tokens with weights, e.g. 0.5*\" her\" + 0.5*\" she\" - \" him\", or #id"));
+    input_->setToolTip(
+        tr("An observable: quoted tokens with weights, e.g. 0.5*\" her\" + 0.5*\" she\" - \" him\", or #id"));
     v->addWidget(input_);
     error_ = new QLabel(this);
     error_->setObjectName(QStringLiteral("observableError"));
@@ -64,7 +65,8 @@ ProjectPanel::ProjectPanel(Session* session, QWidget* parent) : QWidget(parent),
     form->addRow(tr("LayerNorm"), ln_);
     lnDataset_ = new QComboBox(this);
     lnDataset_->setObjectName(QStringLiteral("lnDataset"));
-    lnDataset_->setToolTip(tr("The dataset whose prompts give the selected observable's ρ and exact linearisation points"));
+    lnDataset_->setToolTip(
+        tr("The dataset whose prompts give the selected observable's ρ and exact linearisation points"));
     form->addRow(tr("ρ from"), lnDataset_);
     v->addLayout(form);
 
@@ -72,18 +74,20 @@ ProjectPanel::ProjectPanel(Session* session, QWidget* parent) : QWidget(parent),
     connect(input_, &QLineEdit::returnPressed, this, &ProjectPanel::addFromInput);
     connect(input_, &QLineEdit::textEdited, error_, &QWidget::hide);
     connect(remove, &QPushButton::clicked, this, [this] {
-        if (auto* item = observables_->currentItem()) session_->removeObservable(item->data(Qt::UserRole).toString());
+        if (auto* item = observables_->currentItem())
+            session_->removeObservable(item->data(Qt::UserRole).toString());
     });
     connect(ln_, &QComboBox::currentIndexChanged, this, [this] {
         const QString mode = ln_->currentData().toString();
         if (mode == session_->lnMode()) return;
-        session_->setLnMode(mode);  // a recipe edit: every view recomputes
+        session_->setLnMode(mode); // a recipe edit: every view recomputes
     });
     connect(observables_, &QListWidget::currentRowChanged, this, &ProjectPanel::showLnDataset);
     connect(lnDataset_, &QComboBox::activated, this, [this] {
         auto* item = observables_->currentItem();
         if (!item) return;
-        const QString err = session_->setObservableLnDataset(item->data(Qt::UserRole).toString(), lnDataset_->currentText());
+        const QString err =
+            session_->setObservableLnDataset(item->data(Qt::UserRole).toString(), lnDataset_->currentText());
         error_->setText(err);
         error_->setVisible(!err.isEmpty());
     });
@@ -97,10 +101,12 @@ void ProjectPanel::addFromInput() {
     const QString name = session_->observableNameOf(text);
     if (!name.isEmpty() && session_->hasObservable(name)) {
         // Replacing changes what every result under that name means: ask first.
-        auto* ask = new QMessageBox(QMessageBox::Question, tr("Replace observable"),
-                                    tr("An observable named \"%1\" exists. Replace its definition? Every result "
-                                       "computed for it is recomputed.").arg(name),
-                                    QMessageBox::Yes | QMessageBox::Cancel, this);
+        auto* ask =
+            new QMessageBox(QMessageBox::Question, tr("Replace observable"),
+                            tr("An observable named \"%1\" exists. Replace its definition? Every result "
+                               "computed for it is recomputed.")
+                                .arg(name),
+                            QMessageBox::Yes | QMessageBox::Cancel, this);
         ask->setObjectName(QStringLiteral("replaceObservable"));
         ask->setAttribute(Qt::WA_DeleteOnClose);
         connect(ask, &QMessageBox::finished, this, [this, text](int result) {
@@ -166,4 +172,4 @@ void ProjectPanel::showLnDataset() {
     if (item) lnDataset_->setCurrentText(session_->observableLnDataset(item->data(Qt::UserRole).toString()));
 }
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

@@ -41,4 +41,4 @@ class ProjectPanel : public QWidget {
     QComboBox* lnDataset_ = nullptr;
 };
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

@@ -41,12 +41,18 @@ class PromptTableModel : public QAbstractTableModel {
     QString text(int row, int col) const {
         const PromptRow& p = r_.rows[static_cast<std::size_t>(row)];
         switch (col) {
-            case Text: return p.text;
-            case Name: return p.name;
-            case Gender: return p.gender;
-            case NamePosition: return QString::number(p.namePosition);
-            case Tokens: return p.tokens.join(QLatin1Char('|'));
-            default: return QString::number(value(row, col), 'g', 17);
+        case Text:
+            return p.text;
+        case Name:
+            return p.name;
+        case Gender:
+            return p.gender;
+        case NamePosition:
+            return QString::number(p.namePosition);
+        case Tokens:
+            return p.tokens.join(QLatin1Char('|'));
+        default:
+            return QString::number(value(row, col), 'g', 17);
         }
     }
     double value(int row, int col) const {
@@ -108,7 +114,7 @@ PromptsView::PromptsView(Session* session, QWidget* parent) : QWidget(parent), s
     table_ = new QTableView(this);
     table_->setModel(proxy);
     table_->setSortingEnabled(true);
-    table_->sortByColumn(-1, Qt::AscendingOrder);  // dataset order until the user sorts
+    table_->sortByColumn(-1, Qt::AscendingOrder); // dataset order until the user sorts
     table_->setSelectionBehavior(QAbstractItemView::SelectRows);
     table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     table_->verticalHeader()->hide();
@@ -123,7 +129,7 @@ PromptsView::PromptsView(Session* session, QWidget* parent) : QWidget(parent), s
     connect(edit_, &QPushButton::clicked, this, &PromptsView::editDataset);
     connect(session_, &Session::recipeChanged, this, [this] {
         refreshChoices();
-        request();  // observables or the prompts themselves may have changed
+        request(); // observables or the prompts themselves may have changed
     });
     connect(session_, &Session::promptsReady, this, [this](const PromptResults& r) {
         if (!r.rows.empty() && r.rows.front().dataset != dataset()) return;
@@ -131,7 +137,8 @@ PromptsView::PromptsView(Session* session, QWidget* parent) : QWidget(parent), s
         model_->setResults(r);
         table_->resizeColumnsToContents();
         // Long texts are elided (the tooltip has them whole) so the observables' columns stay in view.
-        table_->setColumnWidth(PromptTableModel::Text, std::min(table_->columnWidth(PromptTableModel::Text), 300));
+        table_->setColumnWidth(PromptTableModel::Text,
+                               std::min(table_->columnWidth(PromptTableModel::Text), 300));
         table_->setColumnWidth(PromptTableModel::Tokens,
                                std::min(table_->columnWidth(PromptTableModel::Tokens), 220));
         status_->setText(
@@ -147,8 +154,12 @@ PromptsView::PromptsView(Session* session, QWidget* parent) : QWidget(parent), s
     request();
 }
 
-QAbstractItemModel* PromptsView::model() const { return model_; }
-QString PromptsView::dataset() const { return dataset_->currentText(); }
+QAbstractItemModel* PromptsView::model() const {
+    return model_;
+}
+QString PromptsView::dataset() const {
+    return dataset_->currentText();
+}
 
 void PromptsView::refreshChoices() {
     const QString keep = dataset_->currentText();
@@ -181,7 +192,8 @@ QDialog* PromptsView::editDataset() {
     dlg->setWindowTitle(tr("Edit dataset %1").arg(name));
     auto* lay = new QVBoxLayout(dlg);
     lay->addWidget(new QLabel(tr("One line per entry: <tt>template: …[NAME]…</tt>, <tt>female: A, B</tt>, "
-                                 "<tt>male: C, D</tt>."), dlg));
+                                 "<tt>male: C, D</tt>."),
+                              dlg));
     auto* text = new QPlainTextEdit(session_->datasetText(name), dlg);
     text->setObjectName(QStringLiteral("datasetText"));
     text->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
@@ -198,7 +210,7 @@ QDialog* PromptsView::editDataset() {
     connect(buttons, &QDialogButtonBox::rejected, dlg, &QDialog::reject);
     connect(buttons, &QDialogButtonBox::accepted, dlg, [this, dlg, text, error, name] {
         const QString err = session_->setDatasetText(name, text->toPlainText());
-        if (!err.isEmpty()) {  // keep the dialog and the user's text; say what is wrong
+        if (!err.isEmpty()) { // keep the dialog and the user's text; say what is wrong
             error->setText(err);
             error->show();
             return;
@@ -220,10 +232,11 @@ QString PromptsView::tableCsv() const {
     for (int r = 0; r < proxy->rowCount(); ++r) {
         const int src = static_cast<QSortFilterProxyModel*>(proxy)->mapToSource(proxy->index(r, 0)).row();
         QStringList cells;
-        for (int c = 0; c < model_->columnCount(); ++c) cells << csvField(model_->text(src, c));
+        for (int c = 0; c < model_->columnCount(); ++c)
+            cells << csvField(model_->text(src, c));
         out += cells.join(QLatin1Char(',')) + QLatin1Char('\n');
     }
     return out;
 }
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

@@ -30,7 +30,7 @@ class PromptsView : public QWidget {
     QPushButton* editButton() const { return edit_; }
     QTableView* table() const { return table_; }
     QAbstractItemModel* model() const;
-    QString tableCsv() const;  // the table as sorted
+    QString tableCsv() const; // the table as sorted
     const std::optional<PromptResults>& results() const { return results_; }
 
     // "text,name,gender,name_position,tokens,<observable>...": the rows shown.
@@ -54,4 +54,4 @@ class PromptsView : public QWidget {
     std::optional<PromptResults> results_;
 };
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

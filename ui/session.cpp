@@ -16,9 +16,13 @@ namespace obsprop::ui {
 using analyses::Analysis;
 
 namespace {
-QString qs(const std::string& s) { return QString::fromStdString(s); }
-std::string ss(const QString& s) { return s.toStdString(); }
-}  // namespace
+QString qs(const std::string& s) {
+    return QString::fromStdString(s);
+}
+std::string ss(const QString& s) {
+    return s.toStdString();
+}
+} // namespace
 
 Session::Session(QObject* parent) : QObject(parent) {
     qRegisterMetaType<obsprop::ui::FeatureResults>();
@@ -56,8 +60,15 @@ void Session::adopt(std::shared_ptr<Workspace> ws, const QString& projectFile) {
     ws_ = std::move(ws);
     projectFile_ = projectFile;
     const auto& c = ws_->model().config();
-    info_ = ModelInfo{qs(ws_->model().directory().string()), QString::fromLatin1(io::family_name(c.family)),
-                      c.n_layers, c.n_heads, c.d_model, c.d_head, c.d_mlp, c.d_vocab, c.n_ctx,
+    info_ = ModelInfo{qs(ws_->model().directory().string()),
+                      QString::fromLatin1(io::family_name(c.family)),
+                      c.n_layers,
+                      c.n_heads,
+                      c.d_model,
+                      c.d_head,
+                      c.d_mlp,
+                      c.d_vocab,
+                      c.n_ctx,
                       static_cast<double>(ws_->model().checkpoint_bytes())};
     steering_.clear();
     for (const auto& p : ws_->project().steering) {
@@ -65,7 +76,8 @@ void Session::adopt(std::shared_ptr<Workspace> ws, const QString& projectFile) {
         s.id = nextSteeringId_++;
         s.name = qs(p.name), s.observable = qs(p.observable), s.layer = p.layer, s.position = qs(p.position);
         s.normalize = p.normalize, s.alpha = p.multiplier, s.range = p.range;
-        for (auto [l, h] : p.path) s.path.push_back({l, h});
+        for (auto [l, h] : p.path)
+            s.path.push_back({l, h});
         steering_.push_back(s);
     }
     steeringDataset_ = ws_->datasets().empty() ? QString() : qs(ws_->datasets().front().recipe.name);
@@ -82,16 +94,18 @@ void Session::adopt(std::shared_ptr<Workspace> ws, const QString& projectFile) {
 void Session::openModel(const QString& dir) {
     jobs_.start<std::shared_ptr<Workspace>>(
         QStringLiteral("open"),
-        [dir](const ProgressFn& p) { return std::make_shared<Workspace>(Workspace::open_model(ss(dir), p)); }, this,
-        [this](std::shared_ptr<Workspace> w) { adopt(std::move(w), {}); },
+        [dir](const ProgressFn& p) { return std::make_shared<Workspace>(Workspace::open_model(ss(dir), p)); },
+        this, [this](std::shared_ptr<Workspace> w) { adopt(std::move(w), {}); },
         [this](const QString& e) { Q_EMIT openFailed(e); });
 }
 
 void Session::openProject(const QString& file) {
     jobs_.start<std::shared_ptr<Workspace>>(
         QStringLiteral("open"),
-        [file](const ProgressFn& p) { return std::make_shared<Workspace>(Workspace::open_project(ss(file), p)); }, this,
-        [this, file](std::shared_ptr<Workspace> w) { adopt(std::move(w), file); },
+        [file](const ProgressFn& p) {
+            return std::make_shared<Workspace>(Workspace::open_project(ss(file), p));
+        },
+        this, [this, file](std::shared_ptr<Workspace> w) { adopt(std::move(w), file); },
         [this](const QString& e) { Q_EMIT openFailed(e); });
 }
 
@@ -114,9 +128,11 @@ std::vector<project::SteeringPreset> Session::steeringPresets() const {
     std::vector<project::SteeringPreset> out;
     for (const auto& s : steering_) {
         project::SteeringPreset sp;
-        sp.name = ss(s.name), sp.observable = ss(s.observable), sp.layer = s.layer, sp.position = ss(s.position);
+        sp.name = ss(s.name), sp.observable = ss(s.observable), sp.layer = s.layer,
+        sp.position = ss(s.position);
         sp.normalize = s.normalize, sp.multiplier = s.alpha, sp.range = s.range;
-        for (const auto& h : s.path) sp.path.emplace_back(h.layer, h.head);
+        for (const auto& h : s.path)
+            sp.path.emplace_back(h.layer, h.head);
         out.push_back(sp);
     }
     return out;
@@ -130,10 +146,12 @@ QString Session::saveProject(const QString& file) {
         // Store the model folder relative to the project file when it sits nearby.
         const auto rel = std::filesystem::absolute(modelDir).lexically_relative(
             std::filesystem::absolute(ss(file)).parent_path());
-        p.model_path = (!rel.empty() && rel.native().rfind("../../..", 0) != 0) ? rel : std::filesystem::absolute(modelDir);
+        p.model_path = (!rel.empty() && rel.native().rfind("../../..", 0) != 0)
+                           ? rel
+                           : std::filesystem::absolute(modelDir);
         p.model_fingerprint = project::fingerprint_model(modelDir);
         project::save_project(p, ss(file));
-        ws_->project() = p;  // the same recipe: no new snapshot, nothing to recompute
+        ws_->project() = p; // the same recipe: no new snapshot, nothing to recompute
         ws_->set_project_file(ss(file));
         projectFile_ = file;
         setDirty(false);
@@ -162,7 +180,7 @@ QString Session::addObservable(const QString& name, const QString& expr) {
     try {
         Workspace trial = *ws_;
         trial.add_observable(ss(name.trimmed()), ss(expr));
-        analyses::resolve_settings(trial.project());  // e.g. an observable naming a missing dataset
+        analyses::resolve_settings(trial.project()); // e.g. an observable naming a missing dataset
         *ws_ = std::move(trial);
     } catch (const std::exception& e) {
         return QString::fromUtf8(e.what());
@@ -182,7 +200,8 @@ void Session::removeObservable(const QString& name) {
     // Rebuild the parsed list from the remaining recipe (all of it parsed before, so this cannot fail).
     Workspace rebuilt = *ws_;
     rebuilt.clear_observables();
-    for (const auto& o : keep) rebuilt.add_observable(o.name, o.expr, o.dataset);
+    for (const auto& o : keep)
+        rebuilt.add_observable(o.name, o.expr, o.dataset);
     *ws_ = std::move(rebuilt);
     publish();
     setDirty(true);
@@ -193,7 +212,8 @@ void Session::removeObservable(const QString& name) {
 QList<QPair<QString, QString>> Session::observables() const {
     QList<QPair<QString, QString>> out;
     if (ws_)
-        for (const auto& o : ws_->observables()) out.append({qs(o.name), qs(o.expr)});
+        for (const auto& o : ws_->observables())
+            out.append({qs(o.name), qs(o.expr)});
     return out;
 }
 
@@ -201,7 +221,8 @@ QStringList Session::observableWarnings(const QString& name) const {
     QStringList out;
     if (!ws_) return out;
     try {
-        for (const auto& w : ws_->observable(ss(name)).warnings) out << qs(w);
+        for (const auto& w : ws_->observable(ss(name)).warnings)
+            out << qs(w);
     } catch (const std::exception&) {
     }
     return out;
@@ -238,7 +259,8 @@ QString Session::setObservableLnDataset(const QString& name, const QString& data
 QStringList Session::datasetNames() const {
     QStringList out;
     if (ws_)
-        for (const auto& d : ws_->datasets()) out << qs(d.recipe.name);
+        for (const auto& d : ws_->datasets())
+            out << qs(d.recipe.name);
     return out;
 }
 
@@ -247,10 +269,13 @@ QString Session::datasetText(const QString& name) const {
     try {
         const auto& r = ws_->dataset(ss(name)).recipe;
         QString t;
-        for (const auto& x : r.templates) t += QStringLiteral("template: ") + qs(x) + QLatin1Char('\n');
+        for (const auto& x : r.templates)
+            t += QStringLiteral("template: ") + qs(x) + QLatin1Char('\n');
         QStringList f, m;
-        for (const auto& n : r.female_names) f << qs(n);
-        for (const auto& n : r.male_names) m << qs(n);
+        for (const auto& n : r.female_names)
+            f << qs(n);
+        for (const auto& n : r.male_names)
+            m << qs(n);
         t += QStringLiteral("female: ") + f.join(QStringLiteral(", ")) + QLatin1Char('\n');
         t += QStringLiteral("male: ") + m.join(QStringLiteral(", ")) + QLatin1Char('\n');
         return t;
@@ -272,10 +297,14 @@ QString Session::setDatasetText(const QString& name, const QString& text) {
                 out.push_back(ss(n.trimmed()));
             return out;
         };
-        if (line.startsWith(QStringLiteral("template:"))) d.templates.push_back(ss(line.mid(9).trimmed()));
-        else if (line.startsWith(QStringLiteral("female:"))) d.female_names = list(QStringLiteral("female:"));
-        else if (line.startsWith(QStringLiteral("male:"))) d.male_names = list(QStringLiteral("male:"));
-        else return tr("Each line must start with template:, female: or male: (\"%1\")").arg(line);
+        if (line.startsWith(QStringLiteral("template:")))
+            d.templates.push_back(ss(line.mid(9).trimmed()));
+        else if (line.startsWith(QStringLiteral("female:")))
+            d.female_names = list(QStringLiteral("female:"));
+        else if (line.startsWith(QStringLiteral("male:")))
+            d.male_names = list(QStringLiteral("male:"));
+        else
+            return tr("Each line must start with template:, female: or male: (\"%1\")").arg(line);
     }
     auto all = ws_->project().datasets;
     bool found = false;
@@ -296,7 +325,9 @@ QString Session::setDatasetText(const QString& name, const QString& text) {
     return {};
 }
 
-QString Session::lnMode() const { return ws_ ? qs(ws_->project().settings.ln_mode) : QStringLiteral("approx"); }
+QString Session::lnMode() const {
+    return ws_ ? qs(ws_->project().settings.ln_mode) : QStringLiteral("approx");
+}
 
 void Session::setLnMode(const QString& mode) {
     if (!ws_ || qs(ws_->project().settings.ln_mode) == mode) return;
@@ -318,7 +349,8 @@ QJsonObject Session::viewState() const {
 
 void Session::setViewState(const QJsonObject& state) {
     if (!ws_) return;
-    ws_->project().view = nlohmann::json::parse(QJsonDocument(state).toJson(QJsonDocument::Compact).toStdString());
+    ws_->project().view =
+        nlohmann::json::parse(QJsonDocument(state).toJson(QJsonDocument::Compact).toStdString());
 }
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

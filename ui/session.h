@@ -27,7 +27,7 @@ struct SteeringPreset;
 namespace obsprop::analyses {
 class Analysis;
 class SteeringPlan;
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses
 
 namespace obsprop::ui {
 
@@ -58,46 +58,50 @@ class Session : public QObject {
     // The project as a recovery file would hold it (JSON text); empty when nothing is open.
     QByteArray serializeProject() const;
 
-    // Recipe editing (instant). addObservable returns an error message ("column 5: ...") or empty; it replaces
-    // an observable of the same name (ask the user first: observableNameOf tells the name a text defines).
+    // Recipe editing (instant). addObservable returns an error message ("column 5: ...") or empty; it
+    // replaces an observable of the same name (ask the user first: observableNameOf tells the name a text
+    // defines).
     QString addObservable(const QString& name, const QString& expr);
-    QString observableNameOf(const QString& text) const;  // empty when the text does not parse
+    QString observableNameOf(const QString& text) const; // empty when the text does not parse
     bool hasObservable(const QString& name) const;
     void removeObservable(const QString& name);
-    QList<QPair<QString, QString>> observables() const;   // (name, expression)
+    QList<QPair<QString, QString>> observables() const; // (name, expression)
     QStringList observableWarnings(const QString& name) const;
-    QString observableLnDataset(const QString& name) const;  // as resolved
-    QString setObservableLnDataset(const QString& name, const QString& dataset);  // error or empty
+    QString observableLnDataset(const QString& name) const;                      // as resolved
+    QString setObservableLnDataset(const QString& name, const QString& dataset); // error or empty
     QStringList datasetNames() const;
-    QString datasetText(const QString& name) const;       // templates and names as editable text
-    QString setDatasetText(const QString& name, const QString& text);  // error or empty
+    QString datasetText(const QString& name) const;                   // templates and names as editable text
+    QString setDatasetText(const QString& name, const QString& text); // error or empty
     QString lnMode() const;
     void setLnMode(const QString& mode);
-    QString defaultAttribution() const;  // the project's attribution method
+    QString defaultAttribution() const; // the project's attribution method
 
     QJsonObject viewState() const;
-    void setViewState(const QJsonObject& state);  // neither dirty nor a new snapshot
+    void setViewState(const QJsonObject& state); // neither dirty nor a new snapshot
 
     // Analyses. `consumer` names the view asking (its own channel); results go to every listener.
     void computeFeatures(const QString& consumer, const QString& pairA = {}, const QString& pairB = {});
     void computeAttribution(const QString& consumer, const QString& dataset, const QString& method);
     void computeHeadDetail(const QString& consumer, HeadRef head);
     // Every head's C(a→b) beside its attribution ratio b/a over `dataset` (method: the project's).
-    void computeCouplingHeads(const QString& consumer, const QString& a, const QString& b, const QString& dataset);
+    void computeCouplingHeads(const QString& consumer, const QString& a, const QString& b,
+                              const QString& dataset);
     void computeCouplingScatter(const QString& consumer, HeadRef head, const QString& a, const QString& b,
                                 const QString& dataset);
     void computePaths(const QString& consumer, const QString& observable, int keep);
-    void computePathSearch(const QString& consumer, const QString& observable, const QString& dataset, int beamWidth,
-                           int maxLength);
-    void computePathDetail(const QString& consumer, const std::vector<HeadRef>& path, const QString& observable);
+    void computePathSearch(const QString& consumer, const QString& observable, const QString& dataset,
+                           int beamWidth, int maxLength);
+    void computePathDetail(const QString& consumer, const std::vector<HeadRef>& path,
+                           const QString& observable);
     void computePrompts(const QString& consumer, const QString& dataset);
     // Every table of the project into `dir` (CSV + JSON + manifest), exactly as `obsprop export` writes them.
     void exportTables(const QString& dir);
 
-    // Steering: the session owns the vectors (saved with the project). Any change prepares them again (a job);
-    // afterwards predictSteering() is instant and requestExactSteering() runs a forward pass (latest wins).
+    // Steering: the session owns the vectors (saved with the project). Any change prepares them again (a
+    // job); afterwards predictSteering() is instant and requestExactSteering() runs a forward pass (latest
+    // wins).
     const std::vector<SteeringVectorSpec>& steeringVectors() const { return steering_; }
-    quint64 addSteeringVector(SteeringVectorSpec spec);  // returns its id
+    quint64 addSteeringVector(SteeringVectorSpec spec); // returns its id
     void removeSteeringVector(quint64 id);
     void setSteeringAlpha(quint64 id, double alpha);
     void setSteeringRange(quint64 id, double range);
@@ -121,7 +125,7 @@ class Session : public QObject {
     void pathsReady(const obsprop::ui::PathResults& r);
     void pathDetailReady(const obsprop::ui::PathDetail& d);
     void promptsReady(const obsprop::ui::PromptResults& r);
-    void steeringVectorsChanged();  // added, removed, or a project opened
+    void steeringVectorsChanged(); // added, removed, or a project opened
     void steeringPrepared();
     void steeringReady(const obsprop::ui::SteeringResults& r);
     void exportFinished(const QString& dir, int files);
@@ -131,16 +135,17 @@ class Session : public QObject {
   private:
     void setDirty(bool d);
     void adopt(std::shared_ptr<Workspace> ws, const QString& projectFile);
-    void publish();  // a new snapshot (and generation) after a recipe edit
+    void publish(); // a new snapshot (and generation) after a recipe edit
     void prepareSteering();
-    std::vector<project::SteeringPreset> steeringPresets() const;  // the vectors as the project stores them
+    std::vector<project::SteeringPreset> steeringPresets() const; // the vectors as the project stores them
     template <typename R>
-    void run(const QString& analysis, const QString& consumer, std::function<R(const analyses::Analysis&, const ProgressFn&)> work,
+    void run(const QString& analysis, const QString& consumer,
+             std::function<R(const analyses::Analysis&, const ProgressFn&)> work,
              std::function<void(const R&)> deliver);
 
     JobTracker jobs_;
-    std::shared_ptr<Workspace> ws_;                          // edited on the GUI thread only
-    std::shared_ptr<const analyses::Analysis> analysis_;     // the snapshot jobs read
+    std::shared_ptr<Workspace> ws_;                      // edited on the GUI thread only
+    std::shared_ptr<const analyses::Analysis> analysis_; // the snapshot jobs read
     quint64 generation_ = 0;
     ModelInfo info_;
     QString projectFile_;
@@ -152,4 +157,4 @@ class Session : public QObject {
     quint64 steeringGeneration_ = 0;
 };
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

@@ -14,17 +14,20 @@ namespace obsprop::ui {
 using namespace obsprop::analyses;
 
 namespace {
-std::string ss(const QString& s) { return s.toStdString(); }
+std::string ss(const QString& s) {
+    return s.toStdString();
+}
 SettingsOverrides onDataset(const QString& dataset) {
     SettingsOverrides o;
     if (!dataset.isEmpty()) o.dataset = ss(dataset);
     return o;
 }
-}  // namespace
+} // namespace
 
 template <typename R>
 void Session::run(const QString& analysis, const QString& consumer,
-                  std::function<R(const Analysis&, const ProgressFn&)> work, std::function<void(const R&)> deliver) {
+                  std::function<R(const Analysis&, const ProgressFn&)> work,
+                  std::function<void(const R&)> deliver) {
     auto a = analysis_;
     if (!a) return;
     const quint64 gen = generation_;
@@ -32,9 +35,11 @@ void Session::run(const QString& analysis, const QString& consumer,
     jobs_.start<std::shared_ptr<R>>(
         channel, [a, work](const ProgressFn& p) { return std::make_shared<R>(work(*a, p)); }, this,
         [this, gen, deliver](std::shared_ptr<R> r) {
-            if (gen == generation_) deliver(*r);  // never a result of an older recipe
+            if (gen == generation_) deliver(*r); // never a result of an older recipe
         },
-        [this, channel, analysis](const QString& e) { Q_EMIT jobFailed(channel, analysis + QStringLiteral(": ") + e); });
+        [this, channel, analysis](const QString& e) {
+            Q_EMIT jobFailed(channel, analysis + QStringLiteral(": ") + e);
+        });
 }
 
 void Session::computeFeatures(const QString& consumer, const QString& pairA, const QString& pairB) {
@@ -55,7 +60,9 @@ void Session::computeAttribution(const QString& consumer, const QString& dataset
     if (!method.isEmpty()) o.attribution = ss(method);
     run<AttributionResults>(
         QStringLiteral("attribution"), consumer,
-        [o, gen](const Analysis& a, const ProgressFn& p) { return convert::attribution(attribution_report(a.with(o), p), gen); },
+        [o, gen](const Analysis& a, const ProgressFn& p) {
+            return convert::attribution(attribution_report(a.with(o), p), gen);
+        },
         [this](const AttributionResults& r) { Q_EMIT attributionReady(r); });
 }
 
@@ -80,13 +87,14 @@ void Session::computeCouplingHeads(const QString& consumer, const QString& obsA,
             const auto f = features_report(on, ss(obsA), ss(obsB), sub_progress(p, 0, 0.3));
             const auto at = attribution_report(on, sub_progress(p, 0.3, 1));
             const auto r = coupling_heads(f, at);
-            return CouplingHeads{obsA, obsB, convert::qs(r.dataset), convert::qs(r.method), convert::couplingHeads(r)};
+            return CouplingHeads{obsA, obsB, convert::qs(r.dataset), convert::qs(r.method),
+                                 convert::couplingHeads(r)};
         },
         [this](const CouplingHeads& r) { Q_EMIT couplingHeadsReady(r); });
 }
 
-void Session::computeCouplingScatter(const QString& consumer, HeadRef head, const QString& obsA, const QString& obsB,
-                                     const QString& dataset) {
+void Session::computeCouplingScatter(const QString& consumer, HeadRef head, const QString& obsA,
+                                     const QString& obsB, const QString& dataset) {
     if (!head.valid() || obsA.isEmpty() || obsB.isEmpty()) return;
     const SettingsOverrides o = onDataset(dataset);
     run<CouplingScatter>(
@@ -109,8 +117,8 @@ void Session::computePaths(const QString& consumer, const QString& observable, i
         [this](const PathResults& r) { Q_EMIT pathsReady(r); });
 }
 
-void Session::computePathSearch(const QString& consumer, const QString& observable, const QString& dataset, int beamWidth,
-                                int maxLength) {
+void Session::computePathSearch(const QString& consumer, const QString& observable, const QString& dataset,
+                                int beamWidth, int maxLength) {
     if (observable.isEmpty() || dataset.isEmpty()) return;
     SettingsOverrides o = onDataset(dataset);
     o.beam_width = beamWidth, o.max_length = maxLength;
@@ -122,7 +130,8 @@ void Session::computePathSearch(const QString& consumer, const QString& observab
         [this](const PathResults& r) { Q_EMIT pathsReady(r); });
 }
 
-void Session::computePathDetail(const QString& consumer, const std::vector<HeadRef>& path, const QString& observable) {
+void Session::computePathDetail(const QString& consumer, const std::vector<HeadRef>& path,
+                                const QString& observable) {
     if (path.empty() || observable.isEmpty()) return;
     const std::vector<HeadId> nodes = path;
     run<PathDetail>(
@@ -137,7 +146,9 @@ void Session::computePrompts(const QString& consumer, const QString& dataset) {
     const SettingsOverrides o = onDataset(dataset);
     run<PromptResults>(
         QStringLiteral("dataset values"), consumer,
-        [o](const Analysis& a, const ProgressFn& p) { return convert::prompts(dataset_report(a.with(o), p)); },
+        [o](const Analysis& a, const ProgressFn& p) {
+            return convert::prompts(dataset_report(a.with(o), p));
+        },
         [this](const PromptResults& r) { Q_EMIT promptsReady(r); });
 }
 
@@ -155,7 +166,9 @@ void Session::exportTables(const QString& dir) {
             return static_cast<int>(export_tables(tables, ss(dir), export_manifest(*snapshot)).files.size());
         },
         this, [this, dir](int n) { Q_EMIT exportFinished(dir, n); },
-        [this](const QString& e) { Q_EMIT jobFailed(QStringLiteral("export"), QStringLiteral("export: ") + e); });
+        [this](const QString& e) {
+            Q_EMIT jobFailed(QStringLiteral("export"), QStringLiteral("export: ") + e);
+        });
 }
 
 // ---- steering: the session owns the vectors ------------------------------------------------------------
@@ -164,9 +177,11 @@ quint64 Session::addSteeringVector(SteeringVectorSpec spec) {
     spec.id = nextSteeringId_++;
     if (spec.name.isEmpty()) {
         QStringList heads;
-        for (const auto& h : spec.path) heads << headName(h.layer, h.head);
-        spec.name = QStringLiteral("%1 %2 (%3)").arg(spec.path.size() == 1 ? tr("head") : tr("path"),
-                                                    heads.join(QStringLiteral(" → ")), spec.observable);
+        for (const auto& h : spec.path)
+            heads << headName(h.layer, h.head);
+        spec.name = QStringLiteral("%1 %2 (%3)")
+                        .arg(spec.path.size() == 1 ? tr("head") : tr("path"),
+                             heads.join(QStringLiteral(" → ")), spec.observable);
     }
     steering_.push_back(spec);
     setDirty(true);
@@ -197,11 +212,13 @@ void Session::setSteeringRange(quint64 id, double range) {
 
 void Session::setSteeringDataset(const QString& dataset) {
     if (dataset == steeringDataset_) return;
-    steeringDataset_ = dataset;  // a view choice: not part of the recipe
+    steeringDataset_ = dataset; // a view choice: not part of the recipe
     prepareSteering();
 }
 
-bool Session::isSteeringPrepared() const { return static_cast<bool>(steeringPlan_); }
+bool Session::isSteeringPrepared() const {
+    return static_cast<bool>(steeringPlan_);
+}
 
 void Session::prepareSteering() {
     // Results of the previous vector list must never arrive after this.
@@ -231,13 +248,16 @@ void Session::prepareSteering() {
             Q_EMIT steeringReady(predictSteering());
             requestExactSteering();
         },
-        [this](const QString& e) { Q_EMIT jobFailed(QStringLiteral("steering/prepare"), QStringLiteral("steering: ") + e); });
+        [this](const QString& e) {
+            Q_EMIT jobFailed(QStringLiteral("steering/prepare"), QStringLiteral("steering: ") + e);
+        });
 }
 
 SteeringResults Session::predictSteering() const {
     if (!steeringPlan_ || steeringPlan_->vectors().size() != steering_.size()) return {};
     std::vector<double> alphas;
-    for (const auto& s : steering_) alphas.push_back(s.alpha);
+    for (const auto& s : steering_)
+        alphas.push_back(s.alpha);
     SteeringResults r = convert::steering(steeringPlan_->predict(alphas), steering_);
     r.generation = steeringGeneration_;
     return r;
@@ -247,7 +267,8 @@ void Session::requestExactSteering() {
     auto plan = steeringPlan_;
     if (!plan || plan->vectors().size() != steering_.size()) return;
     std::vector<double> alphas;
-    for (const auto& s : steering_) alphas.push_back(s.alpha);
+    for (const auto& s : steering_)
+        alphas.push_back(s.alpha);
     const auto specs = steering_;
     const quint64 gen = ++steeringGeneration_;
     jobs_.start<std::shared_ptr<SteeringResults>>(
@@ -258,7 +279,9 @@ void Session::requestExactSteering() {
             return r;
         },
         this, [this](std::shared_ptr<SteeringResults> r) { Q_EMIT steeringReady(*r); },
-        [this](const QString& e) { Q_EMIT jobFailed(QStringLiteral("steering/exact"), QStringLiteral("steering: ") + e); });
+        [this](const QString& e) {
+            Q_EMIT jobFailed(QStringLiteral("steering/exact"), QStringLiteral("steering: ") + e);
+        });
 }
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

@@ -11,14 +11,17 @@ FeatureResults features(const analyses::FeaturesReport& r, quint64 generation) {
     for (std::size_t k = 0; k < r.observables.size(); ++k) {
         const QString n = qs(r.observables[k].name);
         f.observables << n;
-        f.norms.push_back(matrix(r.norms[k], QStringLiteral("Feature norm ‖y‖ — %1").arg(n), QStringLiteral("norm"), false));
+        f.norms.push_back(matrix(r.norms[k], QStringLiteral("Feature norm ‖y‖ — %1").arg(n),
+                                 QStringLiteral("norm"), false));
     }
     if (!r.cosine.empty()) {
         const QString a = qs(r.a), b = qs(r.b);
         f.pairA = a, f.pairB = b;
         f.cosine = matrix(r.cosine, QStringLiteral("cos(%1, %2)").arg(a, b), QStringLiteral("cosine"), true);
-        f.couplingAB = matrix(r.coupling_ab, QStringLiteral("C(%1→%2)").arg(a, b), QStringLiteral("coupling"), true);
-        f.couplingBA = matrix(r.coupling_ba, QStringLiteral("C(%1→%2)").arg(b, a), QStringLiteral("coupling"), true);
+        f.couplingAB =
+            matrix(r.coupling_ab, QStringLiteral("C(%1→%2)").arg(a, b), QStringLiteral("coupling"), true);
+        f.couplingBA =
+            matrix(r.coupling_ba, QStringLiteral("C(%1→%2)").arg(b, a), QStringLiteral("coupling"), true);
     }
     return f;
 }
@@ -28,7 +31,8 @@ AttributionResults attribution(const analyses::AttributionReport& r, quint64 gen
     a.method = qs(r.method), a.dataset = qs(r.dataset), a.pairs = r.pairs, a.generation = generation;
     for (std::size_t k = 0; k < r.observables.size(); ++k) {
         a.observables << qs(r.observables[k]);
-        a.maps.push_back(matrix(r.mean[k], QStringLiteral("Attribution (%1) — %2").arg(a.method, qs(r.observables[k])),
+        a.maps.push_back(matrix(r.mean[k],
+                                QStringLiteral("Attribution (%1) — %2").arg(a.method, qs(r.observables[k])),
                                 QStringLiteral("attribution"), true));
     }
     return a;
@@ -41,7 +45,8 @@ SvdResults headDetail(const analyses::HeadDetailReport& r) {
     s.observables = names(r.observables);
     for (const auto& c : r.cosine) {
         std::vector<double> a;
-        for (double x : c) a.push_back(std::abs(x));  // the view shows |cos|: the sign of v_i is arbitrary
+        for (double x : c)
+            a.push_back(std::abs(x)); // the view shows |cos|: the sign of v_i is arbitrary
         s.absCosine.push_back(std::move(a));
     }
     s.layerNormCheck = r.ln_check;
@@ -65,7 +70,8 @@ PathResults paths(const analyses::PathsReport& r) {
     PathResults p;
     p.observable = qs(r.observable), p.patching = r.patching, p.dataset = qs(r.dataset);
     p.pairs = r.pairs, p.pairsGiven = r.pairs_given, p.scored = r.scored, p.beamWidth = r.beam_width;
-    for (const auto& e : r.paths) p.rows.push_back({pathText(e.nodes), e.nodes, e.value, e.sd, e.feature_norm});
+    for (const auto& e : r.paths)
+        p.rows.push_back({pathText(e.nodes), e.nodes, e.value, e.sd, e.feature_norm});
     return p;
 }
 
@@ -80,8 +86,10 @@ PromptResults prompts(const analyses::DatasetReport& r) {
     PromptResults p;
     p.observables = names(r.observables);
     for (const auto& row : r.rows) {
-        PromptRow x{qs(r.dataset), qs(row.text), qs(row.name), qs(row.gender), row.name_position, {}, row.values};
-        for (const auto& t : row.tokens) x.tokens << QString::fromUtf8(t.data(), static_cast<qsizetype>(t.size()));
+        PromptRow x{qs(r.dataset),     qs(row.text), qs(row.name), qs(row.gender),
+                    row.name_position, {},           row.values};
+        for (const auto& t : row.tokens)
+            x.tokens << QString::fromUtf8(t.data(), static_cast<qsizetype>(t.size()));
         p.rows.push_back(std::move(x));
     }
     return p;
@@ -91,7 +99,9 @@ SteeringResults steering(const analyses::SteeringReport& r, const std::vector<St
     SteeringResults s;
     QStringList labels;
     for (std::size_t i = 0; i < r.vectors.size(); ++i)
-        labels << QStringLiteral("%1 × %2").arg(i < specs.size() ? specs[i].name : qs(r.vectors[i].label())).arg(r.vectors[i].alpha);
+        labels << QStringLiteral("%1 × %2")
+                      .arg(i < specs.size() ? specs[i].name : qs(r.vectors[i].label()))
+                      .arg(r.vectors[i].alpha);
     s.vectorName = labels.join(QStringLiteral(" + "));
     s.alpha = r.vectors.empty() ? 0 : r.vectors.front().alpha;
     s.exact = r.exact;
@@ -104,8 +114,9 @@ SteeringResults steering(const analyses::SteeringReport& r, const std::vector<St
 
 std::vector<CouplingHeadPoint> couplingHeads(const analyses::CouplingHeadsReport& r) {
     std::vector<CouplingHeadPoint> out;
-    for (const auto& p : r.points) out.push_back({p.head, p.coupling, p.attribution_a, p.attribution_b, p.ratio});
+    for (const auto& p : r.points)
+        out.push_back({p.head, p.coupling, p.attribution_a, p.attribution_b, p.ratio});
     return out;
 }
 
-}  // namespace obsprop::ui::convert
+} // namespace obsprop::ui::convert

@@ -6,18 +6,23 @@
 
 namespace obsprop::ui::convert {
 
-inline QString qs(const std::string& s) { return QString::fromStdString(s); }
+inline QString qs(const std::string& s) {
+    return QString::fromStdString(s);
+}
 inline QStringList names(const std::vector<std::string>& v) {
     QStringList out;
-    for (const auto& s : v) out << qs(s);
+    for (const auto& s : v)
+        out << qs(s);
     return out;
 }
 inline QString pathText(const std::vector<analyses::HeadId>& v) {
     QStringList parts;
-    for (const auto& h : v) parts << headName(h.layer, h.head);
+    for (const auto& h : v)
+        parts << headName(h.layer, h.head);
     return parts.join(QStringLiteral(" → "));
 }
-inline HeadMatrix matrix(const analyses::HeadGrid& g, const QString& title, const QString& quantity, bool diverging) {
+inline HeadMatrix matrix(const analyses::HeadGrid& g, const QString& title, const QString& quantity,
+                         bool diverging) {
     HeadMatrix m;
     m.title = title, m.quantity = quantity, m.layers = g.layers, m.heads = g.heads, m.values = g.values;
     m.diverging = diverging;
@@ -34,4 +39,4 @@ PromptResults prompts(const analyses::DatasetReport& r);
 SteeringResults steering(const analyses::SteeringReport& r, const std::vector<SteeringVectorSpec>& specs);
 std::vector<CouplingHeadPoint> couplingHeads(const analyses::CouplingHeadsReport& r);
 
-}  // namespace obsprop::ui::convert
+} // namespace obsprop::ui::convert

@@ -30,4 +30,4 @@ void StallWatchdog::tick() {
     }
 }
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

@@ -11,7 +11,7 @@
 namespace obsprop::ui {
 
 struct Stall {
-    qint64 atMs = 0;       // since the watchdog started
+    qint64 atMs = 0; // since the watchdog started
     double durationMs = 0;
 };
 
@@ -19,7 +19,7 @@ class StallWatchdog : public QObject {
     Q_OBJECT
   public:
     explicit StallWatchdog(QObject* parent = nullptr, int intervalMs = 10, double thresholdMs = 100);
-    const std::vector<Stall>& stalls() const { return stalls_; }  // at most the last 200
+    const std::vector<Stall>& stalls() const { return stalls_; } // at most the last 200
     double maxGapMs() const { return maxGap_; }                  // largest extra delay seen, stall or not
     void reset();
 
@@ -37,4 +37,4 @@ class StallWatchdog : public QObject {
     std::vector<Stall> stalls_;
 };
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

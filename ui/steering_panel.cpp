@@ -29,7 +29,7 @@ namespace obsprop::ui {
 
 namespace {
 const QColor kPredicted(31, 119, 180), kExact(230, 110, 0), kStale(190, 190, 190);
-}  // namespace
+} // namespace
 
 // Per prompt of the latest exact run: before, after and change of every observable.
 class SteeringTableModel : public QAbstractTableModel {
@@ -51,7 +51,8 @@ class SteeringTableModel : public QAbstractTableModel {
     QString columnName(int col) const {
         if (col == 0) return QStringLiteral("prompt");
         static const char* what[] = {"before", "after", "change"};
-        return QStringLiteral("%1 %2").arg(r_.observables.value((col - 1) / 3), QLatin1String(what[(col - 1) % 3]));
+        return QStringLiteral("%1 %2").arg(r_.observables.value((col - 1) / 3),
+                                           QLatin1String(what[(col - 1) % 3]));
     }
     QVariant data(const QModelIndex& idx, int role) const override {
         if (!checkIndex(idx, CheckIndexOption::IndexIsValid)) return {};
@@ -89,7 +90,8 @@ SteeringPanel::SteeringPanel(Session* session, QWidget* parent) : QWidget(parent
          std::initializer_list<QWidget*>{new QLabel(tr("Feature of:"), this), observable_, normalize_, add_})
         bar->addWidget(w);
     bar->addStretch(1);
-    for (QWidget* w : std::initializer_list<QWidget*>{new QLabel(tr("Dataset:"), this), dataset_}) bar->addWidget(w);
+    for (QWidget* w : std::initializer_list<QWidget*>{new QLabel(tr("Dataset:"), this), dataset_})
+        bar->addWidget(w);
     lay->addLayout(bar);
 
     rowsBox_ = new QWidget(this);
@@ -104,7 +106,8 @@ SteeringPanel::SteeringPanel(Session* session, QWidget* parent) : QWidget(parent
     error_->setStyleSheet(QStringLiteral("color: #b2182b"));
     error_->setWordWrap(true);
     error_->hide();
-    for (QWidget* w : std::initializer_list<QWidget*>{scroll_, status_, error_}) lay->addWidget(w);
+    for (QWidget* w : std::initializer_list<QWidget*>{scroll_, status_, error_})
+        lay->addWidget(w);
 
     stack_ = new QStackedWidget(this);
     placeholder_ = new QLabel(this);
@@ -116,7 +119,7 @@ SteeringPanel::SteeringPanel(Session* session, QWidget* parent) : QWidget(parent
     plot_->setMinimumSize(320, 200);
     plot_->yAxis->setLabel(tr("mean change of n·z"));
     plot_->xAxis->grid()->setVisible(false);
-    plot_->axisRect()->insetLayout()->take(plot_->legend);  // in a row of its own: never over a bar
+    plot_->axisRect()->insetLayout()->take(plot_->legend); // in a row of its own: never over a bar
     plot_->plotLayout()->addElement(1, 0, plot_->legend);
     plot_->plotLayout()->setRowStretchFactor(1, 0.001);
     plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
@@ -127,7 +130,8 @@ SteeringPanel::SteeringPanel(Session* session, QWidget* parent) : QWidget(parent
     exactBars_ = new QCPBars(plot_->xAxis, plot_->yAxis);
     predictedBars_->setName(tr("linear prediction"));
     predictedBars_->setBrush(kPredicted);
-    for (auto* b : {predictedBars_, exactBars_}) b->setWidth(0.35), b->setPen(Qt::NoPen), b->setBarsGroup(group);
+    for (auto* b : {predictedBars_, exactBars_})
+        b->setWidth(0.35), b->setPen(Qt::NoPen), b->setBarsGroup(group);
     model_ = new SteeringTableModel(this);
     table_ = new QTableView(split);
     table_->setModel(model_);
@@ -142,14 +146,14 @@ SteeringPanel::SteeringPanel(Session* session, QWidget* parent) : QWidget(parent
     debounce_->setSingleShot(true);
     debounce_->setInterval(30);
     connect(debounce_, &QTimer::timeout, this, [this] {
-        if (!session_->isSteeringPrepared()) return;  // the preparation in flight ends with an exact run
+        if (!session_->isSteeringPrepared()) return; // the preparation in flight ends with an exact run
         pending_ = true;
         session_->requestExactSteering();
         drawBars();
     });
     connect(add_, &QPushButton::clicked, this, &SteeringPanel::addSelectedHead);
     connect(dataset_, &QComboBox::currentTextChanged, this, [this](const QString& d) {
-        session_->setSteeringDataset(d);  // prepares the vectors again on the new prompts
+        session_->setSteeringDataset(d); // prepares the vectors again on the new prompts
         awaitPreparation();
     });
     // The session owns the vectors: the panel shows them and forwards what the user does.
@@ -159,7 +163,7 @@ SteeringPanel::SteeringPanel(Session* session, QWidget* parent) : QWidget(parent
     });
     connect(session_, &Session::recipeChanged, this, [this] {
         refreshChoices();
-        awaitPreparation();  // the session prepares the vectors again for the new recipe
+        awaitPreparation(); // the session prepares the vectors again for the new recipe
     });
     connect(session_, &Session::steeringPrepared, this, [this] { preparing_ = false; });
     connect(session_, &Session::steeringReady, this, &SteeringPanel::onSteering);
@@ -175,17 +179,26 @@ SteeringPanel::SteeringPanel(Session* session, QWidget* parent) : QWidget(parent
     drawBars();
 }
 
-QAbstractItemModel* SteeringPanel::model() const { return model_; }
-const std::vector<SteeringVectorSpec>& SteeringPanel::vectors() const { return session_->steeringVectors(); }
-QString SteeringPanel::dataset() const { return dataset_->currentText(); }
+QAbstractItemModel* SteeringPanel::model() const {
+    return model_;
+}
+const std::vector<SteeringVectorSpec>& SteeringPanel::vectors() const {
+    return session_->steeringVectors();
+}
+QString SteeringPanel::dataset() const {
+    return dataset_->currentText();
+}
 const SteeringPanel::Row* SteeringPanel::rowAt(int i) const {
     return i >= 0 && i < static_cast<int>(rows_.size()) ? &rows_[static_cast<std::size_t>(i)] : nullptr;
 }
-bool SteeringPanel::exactIsStale() const { return pending_ || preparing_ || debounce_->isActive(); }
+bool SteeringPanel::exactIsStale() const {
+    return pending_ || preparing_ || debounce_->isActive();
+}
 
 void SteeringPanel::refreshChoices() {
     QStringList names;
-    for (const auto& o : session_->observables()) names << o.first;
+    for (const auto& o : session_->observables())
+        names << o.first;
     for (auto [box, items] : {std::pair{observable_, names}, std::pair{dataset_, session_->datasetNames()}}) {
         const QString keep = box == dataset_ ? session_->steeringDataset() : box->currentText();
         QSignalBlocker block(box);
@@ -209,14 +222,15 @@ void SteeringPanel::addSelectedHead() {
 void SteeringPanel::addPath(std::vector<HeadRef> path, QString observable) {
     if (path.empty() || observable.isEmpty()) return;
     QStringList heads;
-    for (const auto& h : path) heads << headName(h.layer, h.head);
+    for (const auto& h : path)
+        heads << headName(h.layer, h.head);
     SteeringVectorSpec s;
     const QString kind = path.size() == 1 ? tr("head") : tr("path");
     s.name = QStringLiteral("%1 %2 (%3)").arg(kind, heads.join(QStringLiteral(" → ")), observable);
     s.observable = observable;
     s.path = std::move(path);
     s.normalize = normalize_->isChecked();
-    session_->addSteeringVector(s);  // steeringVectorsChanged rebuilds the rows
+    session_->addSteeringVector(s); // steeringVectorsChanged rebuilds the rows
 }
 
 void SteeringPanel::removeVector(int index) {
@@ -264,29 +278,32 @@ void SteeringPanel::rebuildRows() {
         connect(r.slider, &QSlider::valueChanged, this, [this, i, r](int pos) {
             QSignalBlocker block(r.alpha);
             r.alpha->setValue(pos * r.range->value() / kSliderSteps);
-            setAlpha(i, r.alpha->value());  // the spin box's rounding is what gets used and shown
+            setAlpha(i, r.alpha->value()); // the spin box's rounding is what gets used and shown
         });
         connect(r.alpha, &QDoubleSpinBox::valueChanged, this, [this, i, r](double a) {
             QSignalBlocker block(r.slider);
             r.slider->setValue(static_cast<int>(std::lround(a / r.range->value() * kSliderSteps)));
             setAlpha(i, a);
         });
-        connect(r.range, &QDoubleSpinBox::valueChanged, this, [this, i](double range) { setRange(i, range); });
+        connect(r.range, &QDoubleSpinBox::valueChanged, this,
+                [this, i](double range) { setRange(i, range); });
         connect(r.remove, &QPushButton::clicked, this, [this, i] { removeVector(i); });
         rows_.push_back(r);
     }
     // Up to four rows without scrolling.
-    const int rowHeight = rows_.empty() ? empty_->sizeHint().height() : rows_.front().alpha->sizeHint().height();
+    const int rowHeight =
+        rows_.empty() ? empty_->sizeHint().height() : rows_.front().alpha->sizeHint().height();
     const int shown = std::clamp(static_cast<int>(rows_.size()), 1, 4);
     const QMargins m = rowsLayout_->contentsMargins();
-    scroll_->setFixedHeight(shown * (rowHeight + std::max(0, rowsLayout_->verticalSpacing())) + m.top() + m.bottom());
+    scroll_->setFixedHeight(shown * (rowHeight + std::max(0, rowsLayout_->verticalSpacing())) + m.top() +
+                            m.bottom());
 }
 
 void SteeringPanel::setRange(int i, double range) {
     const Row& r = rows_[static_cast<std::size_t>(i)];
-    session_->setSteeringRange(vectors()[static_cast<std::size_t>(i)].id, range);  // saved with the project
+    session_->setSteeringRange(vectors()[static_cast<std::size_t>(i)].id, range); // saved with the project
     r.alpha->setSingleStep(range / 100);
-    r.alpha->setRange(-range, range);  // clamps α (and reports it) when it falls outside
+    r.alpha->setRange(-range, range); // clamps α (and reports it) when it falls outside
     QSignalBlocker block(r.slider);
     r.slider->setValue(static_cast<int>(std::lround(r.alpha->value() / range * kSliderSteps)));
 }
@@ -307,13 +324,13 @@ void SteeringPanel::clearResults() {
 
 void SteeringPanel::setAlpha(int index, double alpha) {
     session_->setSteeringAlpha(vectors()[static_cast<std::size_t>(index)].id, alpha);
-    if (session_->isSteeringPrepared()) prediction_ = session_->predictSteering();  // instant
-    debounce_->start();  // the exact run: latest wins, each move restarts the wait
+    if (session_->isSteeringPrepared()) prediction_ = session_->predictSteering(); // instant
+    debounce_->start(); // the exact run: latest wins, each move restarts the wait
     drawBars();
 }
 
 void SteeringPanel::onSteering(const SteeringResults& r) {
-    if (preparing_ || vectors().empty()) return;  // computed for a vector list that has since changed
+    if (preparing_ || vectors().empty()) return; // computed for a vector list that has since changed
     error_->hide();
     if (!r.exact) {
         prediction_ = r;
@@ -336,7 +353,8 @@ void SteeringPanel::drawBars() {
         keys << k;
         pred << (k < static_cast<int>(prediction_.predicted.size()) ? prediction_.predicted[size_t(k)] : 0.0);
         const int e = exact_ ? static_cast<int>(exact_->observables.indexOf(obs[k])) : -1;
-        exact << (e >= 0 && e < static_cast<int>(exact_->meanChange.size()) ? exact_->meanChange[size_t(e)] : 0.0);
+        exact << (e >= 0 && e < static_cast<int>(exact_->meanChange.size()) ? exact_->meanChange[size_t(e)]
+                                                                            : 0.0);
     }
     plot_->xAxis->setTicker(ticker);
     predictedBars_->setData(keys, pred);
@@ -352,11 +370,12 @@ void SteeringPanel::drawBars() {
     // Never magnify rounding noise (e.g. ±1e-8 at α = 0) into bars that look like an effect.
     if (yr.size() < 1e-3) yr = QCPRange(std::min(yr.lower, -0.05), std::max(yr.upper, 0.05));
     plot_->yAxis->setRange(yr.lower - 0.08 * yr.size() - 1e-9, yr.upper + 0.2 * yr.size() + 1e-9);
-    placeholder_->setText(vectors().empty() ? tr("Add a steering vector to see its effect on every observable.")
-                          : preparing_     ? tr("Preparing the steering gradients…")
-                                           : tr("No result (see the message above)."));
+    placeholder_->setText(vectors().empty()
+                              ? tr("Add a steering vector to see its effect on every observable.")
+                          : preparing_ ? tr("Preparing the steering gradients…")
+                                       : tr("No result (see the message above)."));
     stack_->setCurrentIndex(obs.isEmpty() ? 0 : 1);
-    QPalette pal = table_->palette();  // the per-prompt numbers belong to the exact run: grey when stale
+    QPalette pal = table_->palette(); // the per-prompt numbers belong to the exact run: grey when stale
     pal.setColor(QPalette::Text, stale ? kStale.darker(130) : palette().color(QPalette::Text));
     table_->setPalette(pal);
     status_->setText(
@@ -369,11 +388,13 @@ void SteeringPanel::drawBars() {
 
 QString SteeringPanel::tableCsv() const {
     QStringList head;
-    for (int c = 0; c < model_->columnCount(); ++c) head << csvField(model_->columnName(c));
+    for (int c = 0; c < model_->columnCount(); ++c)
+        head << csvField(model_->columnName(c));
     QString out = head.join(QLatin1Char(',')) + QLatin1Char('\n');
     for (int r = 0; r < model_->rowCount(); ++r) {
         QStringList cells{csvField(model_->prompt(r))};
-        for (int c = 1; c < model_->columnCount(); ++c) cells << csvNumber(model_->value(r, c));
+        for (int c = 1; c < model_->columnCount(); ++c)
+            cells << csvNumber(model_->value(r, c));
         out += cells.join(QLatin1Char(',')) + QLatin1Char('\n');
     }
     return out;
@@ -397,4 +418,4 @@ bool SteeringPanel::exportFigure(const QString& file, int w, int h, double scale
     return exportPlot(plot_, file, w, h, scale, tr("Steering"));
 }
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

@@ -36,10 +36,10 @@ class SteeringPanel : public QWidget {
   public:
     explicit SteeringPanel(Session* session, QWidget* parent = nullptr);
 
-    static constexpr int kSliderSteps = 1000;  // slider positions per side (±range)
+    static constexpr int kSliderSteps = 1000; // slider positions per side (±range)
     static constexpr double kMaxRange = 100000;
 
-    const std::vector<SteeringVectorSpec>& vectors() const;  // the session's
+    const std::vector<SteeringVectorSpec>& vectors() const; // the session's
     QString dataset() const;
     // The multiplier widgets of vector i (for tests and keyboard focus).
     QSlider* slider(int i) const { return rowAt(i) ? rowAt(i)->slider : nullptr; }
@@ -81,7 +81,7 @@ class SteeringPanel : public QWidget {
     const Row* rowAt(int i) const;
     void refreshChoices();
     void rebuildRows();
-    void awaitPreparation();  // the session prepares its vectors again: old results go
+    void awaitPreparation(); // the session prepares its vectors again: old results go
     void clearResults();
     void setAlpha(int index, double alpha);
     void setRange(int index, double range);
@@ -102,7 +102,7 @@ class SteeringPanel : public QWidget {
     QCustomPlot* plot_ = nullptr;
     QCPBars* predictedBars_ = nullptr;
     QCPBars* exactBars_ = nullptr;
-    QStackedWidget* stack_ = nullptr;  // placeholder or plot + table
+    QStackedWidget* stack_ = nullptr; // placeholder or plot + table
     QLabel* placeholder_ = nullptr;
     QTableView* table_ = nullptr;
     SteeringTableModel* model_ = nullptr;
@@ -111,8 +111,8 @@ class SteeringPanel : public QWidget {
     HeadRef head_;
     SteeringResults prediction_;
     std::optional<SteeringResults> exact_;
-    bool pending_ = false;    // an exact run was asked for and has not come back
-    bool preparing_ = false;  // the vector list changed; results of the old list are ignored
+    bool pending_ = false;   // an exact run was asked for and has not come back
+    bool preparing_ = false; // the vector list changed; results of the old list are ignored
 };
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

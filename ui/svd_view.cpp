@@ -14,9 +14,9 @@
 #include <QVBoxLayout>
 #include <algorithm>
 
+#include "csv.h"
 #include "plot_export.h"
 #include "qcp.h"
-#include "csv.h"
 #include "session.h"
 
 namespace obsprop::ui {
@@ -61,7 +61,8 @@ class SvdTableModel : public QAbstractTableModel {
         return {};
     }
     QVariant headerData(int section, Qt::Orientation o, int role) const override {
-        if (o != Qt::Horizontal || role != Qt::DisplayRole || section < 0 || section >= columnCount()) return {};
+        if (o != Qt::Horizontal || role != Qt::DisplayRole || section < 0 || section >= columnCount())
+            return {};
         if (section == 0) return QStringLiteral("i");
         if (section == 1) return QStringLiteral("σ");
         return QStringLiteral("|cos| %1").arg(r_.observables.value(section - 2));
@@ -84,7 +85,7 @@ QColor seriesColour(int i) {
     return colours[i % 6];
 }
 
-}  // namespace
+} // namespace
 
 SvdView::SvdView(Session* session, QWidget* parent) : QWidget(parent), session_(session) {
     auto* lay = new QVBoxLayout(this);
@@ -143,7 +144,7 @@ SvdView::SvdView(Session* session, QWidget* parent) : QWidget(parent), session_(
     split->setStretchFactor(0, 1);
     split->setStretchFactor(1, 2);
 
-    connect(session_, &Session::workspaceOpened, this, [this] { head_ = {}; });  // recipeChanged follows
+    connect(session_, &Session::workspaceOpened, this, [this] { head_ = {}; }); // recipeChanged follows
     connect(session_, &Session::recipeChanged, this, &SvdView::refreshChoices);
     connect(session_, &Session::headDetailReady, this, [this](const SvdResults& r) {
         if (r.head == head_) display(r);
@@ -154,10 +155,12 @@ SvdView::SvdView(Session* session, QWidget* parent) : QWidget(parent), session_(
     refreshChoices();
 }
 
-QAbstractItemModel* SvdView::model() const { return model_; }
+QAbstractItemModel* SvdView::model() const {
+    return model_;
+}
 
 void SvdView::refreshChoices() {
-    request();  // the observables may have changed
+    request(); // the observables may have changed
 }
 
 void SvdView::setSelectedHead(HeadRef h) {
@@ -194,7 +197,8 @@ void SvdView::display(const SvdResults& r) {
     const int n = std::min<int>(kBarVectors, static_cast<int>(r.sigma.size()));
     const int k = static_cast<int>(r.absCosine.size());
     QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
-    for (int i = 0; i < n; ++i) ticker->addTick(i, QString::number(i));
+    for (int i = 0; i < n; ++i)
+        ticker->addTick(i, QString::number(i));
     plot_->xAxis->setTicker(ticker);
     for (int o = 0; o < k; ++o) {
         auto* bars = new QCPBars(plot_->xAxis, plot_->yAxis);
@@ -222,7 +226,8 @@ QString SvdView::layerNormText() const {
     if (!results_) return {};
     const SvdResults& r = *results_;
     if (r.layerNormCheck.empty())
-        return tr("LayerNorm check: needs a dataset (theorem: cos ≈ %1).").arg(r.expectedLayerNormCosine, 0, 'f', 4);
+        return tr("LayerNorm check: needs a dataset (theorem: cos ≈ %1).")
+            .arg(r.expectedLayerNormCosine, 0, 'f', 4);
     QStringList parts;
     for (std::size_t i = 0; i < r.layerNormCheck.size(); ++i)
         parts << QStringLiteral("%1 %2 (on %3)")
@@ -236,7 +241,8 @@ QString SvdView::layerNormText() const {
 
 QString SvdView::tableCsv() const {
     QStringList head;
-    for (int c = 0; c < model_->columnCount(); ++c) head << model_->csvHeader(c);
+    for (int c = 0; c < model_->columnCount(); ++c)
+        head << model_->csvHeader(c);
     QString out = head.join(QLatin1Char(',')) + QLatin1Char('\n');
     for (int row = 0; row < proxy_->rowCount(); ++row) {
         const int src = proxy_->mapToSource(proxy_->index(row, 0)).row();
@@ -252,4 +258,4 @@ bool SvdView::exportFigure(const QString& file, int w, int h, double scale) cons
     return exportPlot(plot_, file, w, h, scale, tr("SVD alignment"));
 }
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

@@ -27,17 +27,17 @@ class SvdView : public QWidget {
   public:
     explicit SvdView(Session* session, QWidget* parent = nullptr);
 
-    static constexpr int kBarVectors = 16;  // singular vectors in the bar chart
+    static constexpr int kBarVectors = 16; // singular vectors in the bar chart
 
     HeadRef selectedHead() const { return head_; }
     const std::optional<SvdResults>& results() const { return results_; }
-    QAbstractItemModel* model() const;          // the table's source model
+    QAbstractItemModel* model() const; // the table's source model
     QSortFilterProxyModel* proxy() const { return proxy_; }
     QTableView* table() const { return table_; }
     QCustomPlot* plot() const { return plot_; }
     QString layerNormText() const;
 
-    QString tableCsv() const;  // index, sigma, abs_cos_<obs>: the table as sorted
+    QString tableCsv() const; // index, sigma, abs_cos_<obs>: the table as sorted
     bool exportFigure(const QString& file, int w, int h, double scale) const;
     // "index,sigma,abs_cos_<observable>...": the table's rows in the order shown.
 
@@ -63,4 +63,4 @@ class SvdView : public QWidget {
     std::optional<SvdResults> results_;
 };
 
-}  // namespace obsprop::ui
+} // namespace obsprop::ui

@@ -22,9 +22,10 @@ void AnalysisOptions::add_to(CLI::App* cmd, bool with_dataset, bool with_ln) {
             ->check(CLI::IsMember({"none", "approx", "exact"}));
         cmd->add_option("--rho", rho, "Fixed ρ for the approximate LayerNorm treatment (default: estimated)")
             ->check(CLI::PositiveNumber);
-        cmd->add_option("--ln-dataset", ln_datasets,
-                        "Dataset whose prompts give ρ and the exact linearisation points: D for every observable, "
-                        "or OBS=D for one (repeatable; default: each observable's own, else the first dataset)");
+        cmd->add_option(
+            "--ln-dataset", ln_datasets,
+            "Dataset whose prompts give ρ and the exact linearisation points: D for every observable, "
+            "or OBS=D for one (repeatable; default: each observable's own, else the first dataset)");
     }
     cmd->add_flag("--json", json, "JSON output");
     cmd->add_flag("--csv", csv, "CSV output");
@@ -34,16 +35,20 @@ analyses::SettingsOverrides AnalysisOptions::overrides() const {
     analyses::SettingsOverrides o;
     if (!ln.empty()) o.ln_mode = ln;
     if (rho > 0) o.rho = rho;
-    for (const auto& d : ln_datasets) analyses::parse_ln_dataset_option(d, o);
+    for (const auto& d : ln_datasets)
+        analyses::parse_ln_dataset_option(d, o);
     if (!dataset.empty()) o.dataset = dataset;
     if (!position.empty()) o.position = position;
     return o;
 }
 
 analyses::Analysis AnalysisOptions::open(const analyses::SettingsOverrides& more) const {
-    if (model.empty() == project.empty()) throw UsageError("give exactly one of --model DIR and --project FILE");
-    auto w = std::make_shared<Workspace>(project.empty() ? Workspace::open_model(model) : Workspace::open_project(project));
-    for (const auto& o : observables) w->add_observable({}, o);
+    if (model.empty() == project.empty())
+        throw UsageError("give exactly one of --model DIR and --project FILE");
+    auto w = std::make_shared<Workspace>(project.empty() ? Workspace::open_model(model)
+                                                         : Workspace::open_project(project));
+    for (const auto& o : observables)
+        w->add_observable({}, o);
     analyses::Analysis a(std::shared_ptr<const Workspace>(w), overrides());
     return a.with(more);
 }
@@ -63,20 +68,25 @@ void print_table(const analyses::Table& t, const AnalysisOptions& o) {
         std::vector<std::string> line;
         for (const auto& v : r) {
             std::ostringstream s;
-            if (v.is_number_float()) s << std::setprecision(6) << v.get<double>();
-            else if (v.is_string()) s << v.get<std::string>();
-            else s << v.dump();
+            if (v.is_number_float())
+                s << std::setprecision(6) << v.get<double>();
+            else if (v.is_string())
+                s << v.get<std::string>();
+            else
+                s << v.dump();
             line.push_back(s.str());
         }
         cells.push_back(std::move(line));
     }
     std::vector<std::size_t> width(t.columns.size(), 0);
     for (const auto& line : cells)
-        for (std::size_t i = 0; i < line.size() && i < width.size(); ++i) width[i] = std::max(width[i], line[i].size());
+        for (std::size_t i = 0; i < line.size() && i < width.size(); ++i)
+            width[i] = std::max(width[i], line[i].size());
     for (const auto& line : cells) {
-        for (std::size_t i = 0; i < line.size(); ++i) std::cout << std::setw(static_cast<int>(width[i] + 2)) << line[i];
+        for (std::size_t i = 0; i < line.size(); ++i)
+            std::cout << std::setw(static_cast<int>(width[i] + 2)) << line[i];
         std::cout << '\n';
     }
 }
 
-}  // namespace obsprop::cli
+} // namespace obsprop::cli

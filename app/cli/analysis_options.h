@@ -18,12 +18,12 @@ namespace obsprop::cli {
 
 struct AnalysisOptions {
     std::string model, project;
-    std::vector<std::string> observables;  // EXPR or name=EXPR
-    std::string dataset;                   // empty: the project's rule
-    std::string ln;                        // empty: the project's setting
-    double rho = 0;                        // 0: not given
-    std::vector<std::string> ln_datasets;  // D or OBS=D
-    std::string position;                  // empty: each steering vector's own
+    std::vector<std::string> observables; // EXPR or name=EXPR
+    std::string dataset;                  // empty: the project's rule
+    std::string ln;                       // empty: the project's setting
+    double rho = 0;                       // 0: not given
+    std::vector<std::string> ln_datasets; // D or OBS=D
+    std::string position;                 // empty: each steering vector's own
     bool json = false, csv = false;
 
     // Adds the recipe options, --ln/--rho/--ln-dataset (with_ln), --dataset (with_dataset), --json and --csv.
@@ -37,4 +37,4 @@ struct AnalysisOptions {
 // Prints a table as --json (array of row objects), --csv, or aligned text.
 void print_table(const analyses::Table& t, const AnalysisOptions& o);
 
-}  // namespace obsprop::cli
+} // namespace obsprop::cli

@@ -29,4 +29,4 @@ struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-}  // namespace obsprop::cli
+} // namespace obsprop::cli

@@ -20,7 +20,8 @@ namespace {
 
 HeadId parse_head(const std::string& text) {
     auto nodes = parse_path(text);
-    if (nodes.size() != 1 || nodes[0].is_mlp()) throw UsageError("--head takes one head, e.g. 3.1 (got '" + text + "')");
+    if (nodes.size() != 1 || nodes[0].is_mlp())
+        throw UsageError("--head takes one head, e.g. 3.1 (got '" + text + "')");
     return {nodes[0].layer, nodes[0].head};
 }
 
@@ -40,10 +41,12 @@ std::pair<std::string, std::string> pair_of(const Analysis& a, const std::vector
     return {obs[0].name, obs[1].name};
 }
 
-void print(const nlohmann::json& j) { print_json(j); }
+void print(const nlohmann::json& j) {
+    print_json(j);
+}
 
 struct SteerOptions {
-    std::vector<std::string> vectors;  // --vector specs
+    std::vector<std::string> vectors; // --vector specs
     std::string feature_of, head, path;
     double alpha = 0;
     int layer = -1;
@@ -53,9 +56,11 @@ struct SteerOptions {
 int cmd_steer(const AnalysisOptions& o, const SteerOptions& s) {
     Analysis a = o.open();
     std::vector<SteeringVector> vectors;
-    for (const auto& spec : s.vectors) vectors.push_back(parse_vector_spec(spec));
+    for (const auto& spec : s.vectors)
+        vectors.push_back(parse_vector_spec(spec));
     if (!s.head.empty() || !s.path.empty()) {
-        if (!s.head.empty() && !s.path.empty()) throw UsageError("give one of --head L.H and --path 'L.H -> L.H'");
+        if (!s.head.empty() && !s.path.empty())
+            throw UsageError("give one of --head L.H and --path 'L.H -> L.H'");
         SteeringVector v;
         v.observable = observable_or_first(a, s.feature_of);
         v.path = s.head.empty() ? parse_heads(s.path) : std::vector<HeadId>{parse_head(s.head)};
@@ -64,7 +69,9 @@ int cmd_steer(const AnalysisOptions& o, const SteerOptions& s) {
         v.alpha = s.alpha;
         vectors.push_back(v);
     }
-    if (vectors.empty()) throw UsageError("give a steering vector: --vector 'obs=subj;path=1.4;alpha=10' or --head L.H --alpha A");
+    if (vectors.empty())
+        throw UsageError(
+            "give a steering vector: --vector 'obs=subj;path=1.4;alpha=10' or --head L.H --alpha A");
     const SteeringReport r = steering_report(a, vectors);
     if (o.json) {
         print(to_json(r));
@@ -76,15 +83,15 @@ int cmd_steer(const AnalysisOptions& o, const SteerOptions& s) {
     }
     std::cout << "steering " << r.prompts.size() << " prompts of '" << r.dataset << "' with:\n";
     for (const auto& v : r.vectors)
-        std::cout << "  " << v.label() << " x " << v.alpha << " at blocks." << v.layer << ".hook_resid_pre (" << v.position
-                  << (v.normalize ? ", unit" : "") << ")\n";
+        std::cout << "  " << v.label() << " x " << v.alpha << " at blocks." << v.layer << ".hook_resid_pre ("
+                  << v.position << (v.normalize ? ", unit" : "") << ")\n";
     for (std::size_t k = 0; k < r.observables.size(); ++k)
-        std::cout << "  " << r.observables[k] << ": mean change " << r.mean_change[k] << " (linear prediction "
-                  << r.predicted[k] << ")\n";
+        std::cout << "  " << r.observables[k] << ": mean change " << r.mean_change[k]
+                  << " (linear prediction " << r.predicted[k] << ")\n";
     return 0;
 }
 
-}  // namespace
+} // namespace
 
 void add_analysis_commands(CLI::App& app, Action& run) {
     auto o = std::make_shared<AnalysisOptions>();
@@ -92,7 +99,9 @@ void add_analysis_commands(CLI::App& app, Action& run) {
     auto feature_of = std::make_shared<std::string>();
     auto head = std::make_shared<std::string>();
     auto add_pair = [pair](CLI::App* c) {
-        c->add_option("--pair", *pair, "The two observables by name, a,b (default: the first two)")->expected(2)->delimiter(',');
+        c->add_option("--pair", *pair, "The two observables by name, a,b (default: the first two)")
+            ->expected(2)
+            ->delimiter(',');
     };
 
     auto* features = app.add_subcommand("features", "Feature-vector norms of every head (data-free)");
@@ -101,17 +110,23 @@ void add_analysis_commands(CLI::App& app, Action& run) {
     features->callback([o, pair, &run] {
         run = [o, pair] {
             Analysis a = o->open();
-            const auto r = features_report(a, pair->size() == 2 ? (*pair)[0] : "", pair->size() == 2 ? (*pair)[1] : "");
-            if (o->json) print(to_json(r));
-            else print_table(to_table(r), *o);
+            const auto r =
+                features_report(a, pair->size() == 2 ? (*pair)[0] : "", pair->size() == 2 ? (*pair)[1] : "");
+            if (o->json)
+                print(to_json(r));
+            else
+                print_table(to_table(r), *o);
             return 0;
         };
     });
 
-    auto* attribute = app.add_subcommand("attribute", "Attribution by direct-path patching over prompt pairs");
+    auto* attribute =
+        app.add_subcommand("attribute", "Attribution by direct-path patching over prompt pairs");
     o->add_to(attribute, true, false);
     auto method = std::make_shared<std::string>();
-    attribute->add_option("--method", *method, "patching (exact) or gradient (attribution patching); default: the project's")
+    attribute
+        ->add_option("--method", *method,
+                     "patching (exact) or gradient (attribution patching); default: the project's")
         ->check(CLI::IsMember({"patching", "gradient"}));
     attribute->callback([o, method, &run] {
         run = [o, method] {
@@ -122,8 +137,8 @@ void add_analysis_commands(CLI::App& app, Action& run) {
         };
     });
 
-    auto* couple = app.add_subcommand(
-        "couple", "Cosines, coupling coefficients and fits of two observables per head; with --head, one head's token scores");
+    auto* couple = app.add_subcommand("couple", "Cosines, coupling coefficients and fits of two observables "
+                                                "per head; with --head, one head's token scores");
     o->add_to(couple);
     add_pair(couple);
     couple->add_option("--head", *head, "One head's token scores, fitted line and Theorem-2 band, e.g. 1.4");
@@ -136,8 +151,10 @@ void add_analysis_commands(CLI::App& app, Action& run) {
                 return 0;
             }
             const auto r = coupling_scatter_report(a, parse_head(*head), pa, pb);
-            if (o->json) print(to_json(r));
-            else print_table(to_table(r), *o);
+            if (o->json)
+                print(to_json(r));
+            else
+                print_table(to_table(r), *o);
             return 0;
         };
     });
@@ -145,7 +162,8 @@ void add_analysis_commands(CLI::App& app, Action& run) {
     auto* svd = app.add_subcommand("svd", "Alignment of each head's feature with its OV singular vectors");
     o->add_to(svd, false);
     auto top = std::make_shared<int>(0);
-    svd->add_option("--top-k", *top, "Singular vectors listed per head (default: the project's)")->check(CLI::PositiveNumber);
+    svd->add_option("--top-k", *top, "Singular vectors listed per head (default: the project's)")
+        ->check(CLI::PositiveNumber);
     svd->add_option("--feature-of", *feature_of, "Observable (default: the first)");
     svd->callback([o, top, feature_of, &run] {
         run = [o, top, feature_of] {
@@ -157,21 +175,24 @@ void add_analysis_commands(CLI::App& app, Action& run) {
         };
     });
 
-    auto* hd = app.add_subcommand("head", "One head: OV singular values, every feature's cosines with them, LayerNorm check");
+    auto* hd = app.add_subcommand(
+        "head", "One head: OV singular values, every feature's cosines with them, LayerNorm check");
     o->add_to(hd, false);
     hd->add_option("--head", *head, "The head, e.g. 1.4")->required();
     hd->callback([o, head, &run] {
         run = [o, head] {
             const auto r = head_detail_report(o->open(), parse_head(*head));
-            if (o->json) print(to_json(r));
-            else print_table(to_table(r), *o), print_table(ln_check_table(r), *o);
+            if (o->json)
+                print(to_json(r));
+            else
+                print_table(to_table(r), *o), print_table(ln_check_table(r), *o);
             return 0;
         };
     });
 
-    auto* paths = app.add_subcommand("paths",
-                                     "Rank every 2-head virtual head by feature norm (data-free); --beam searches head paths "
-                                     "by path patching; --compare compares one path's feature across observables");
+    auto* paths = app.add_subcommand(
+        "paths", "Rank every 2-head virtual head by feature norm (data-free); --beam searches head paths "
+                 "by path patching; --compare compares one path's feature across observables");
     o->add_to(paths);
     auto keep = std::make_shared<int>(20);
     auto beam = std::make_shared<bool>(false);
@@ -180,9 +201,11 @@ void add_analysis_commands(CLI::App& app, Action& run) {
     paths->add_option("--feature-of", *feature_of, "Observable (default: the first)");
     paths->add_option("--top", *keep, "How many 2-head paths to list")->check(CLI::PositiveNumber);
     paths->add_flag("--beam", *beam, "Beam search by path patching over the dataset's prompt pairs");
-    paths->add_option("--beam-width", *width, "Paths kept per length (with --beam)")->check(CLI::Range(1, 100000));
+    paths->add_option("--beam-width", *width, "Paths kept per length (with --beam)")
+        ->check(CLI::Range(1, 100000));
     paths->add_option("--max-length", *length, "Heads per path (with --beam)")->check(CLI::Range(1, 1000));
-    paths->add_option("--compare", *compare, "A path, e.g. '1.4 -> 2.6': its feature's norm and cosine per observable");
+    paths->add_option("--compare", *compare,
+                      "A path, e.g. '1.4 -> 2.6': its feature's norm and cosine per observable");
     paths->callback([o, keep, beam, width, length, compare, feature_of, &run] {
         run = [o, keep, beam, width, length, compare, feature_of] {
             SettingsOverrides s;
@@ -191,8 +214,10 @@ void add_analysis_commands(CLI::App& app, Action& run) {
             const std::string obs = observable_or_first(a, *feature_of);
             if (!compare->empty()) {
                 const auto r = path_detail_report(a, parse_heads(*compare), obs);
-                if (o->json) print(to_json(r));
-                else print_table(to_table(r), *o);
+                if (o->json)
+                    print(to_json(r));
+                else
+                    print_table(to_table(r), *o);
                 return 0;
             }
             print_table(to_table(*beam ? path_search_report(a, obs) : path_ranking_report(a, obs)), *o);
@@ -209,12 +234,15 @@ void add_analysis_commands(CLI::App& app, Action& run) {
         };
     });
 
-    auto* steer = app.add_subcommand("steer", "Add multiples of feature vectors to the residual stream and rerun");
+    auto* steer =
+        app.add_subcommand("steer", "Add multiples of feature vectors to the residual stream and rerun");
     o->add_to(steer);
     auto s = std::make_shared<SteerOptions>();
     steer->add_option("--vector", s->vectors,
-                      "A steering vector 'obs=subj;path=1.4;alpha=10[;position=name][;normalize=1][;layer=L]' (repeatable)");
-    steer->add_option("--feature-of", s->feature_of, "Observable whose feature vector steers (default: the first)");
+                      "A steering vector "
+                      "'obs=subj;path=1.4;alpha=10[;position=name][;normalize=1][;layer=L]' (repeatable)");
+    steer->add_option("--feature-of", s->feature_of,
+                      "Observable whose feature vector steers (default: the first)");
     steer->add_option("--head", s->head, "Head whose feature vector steers, e.g. 3.1");
     steer->add_option("--path", s->path, "Virtual head whose feature vector steers, e.g. '1.2 -> 3.1'");
     steer->add_option("--alpha", s->alpha, "Multiplier (with --head or --path)");
@@ -225,4 +253,4 @@ void add_analysis_commands(CLI::App& app, Action& run) {
     steer->callback([o, s, &run] { run = [o, s] { return cmd_steer(*o, *s); }; });
 }
 
-}  // namespace obsprop::cli
+} // namespace obsprop::cli

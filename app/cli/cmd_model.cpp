@@ -16,9 +16,14 @@ namespace obsprop::cli {
 namespace {
 
 nlohmann::json config_json(const io::ModelConfig& c) {
-    return {{"family", io::family_name(c.family)}, {"n_layers", c.n_layers}, {"n_heads", c.n_heads},
-            {"d_model", c.d_model},                {"d_head", c.d_head},     {"d_mlp", c.d_mlp},
-            {"d_vocab", c.d_vocab},                {"n_ctx", c.n_ctx}};
+    return {{"family", io::family_name(c.family)},
+            {"n_layers", c.n_layers},
+            {"n_heads", c.n_heads},
+            {"d_model", c.d_model},
+            {"d_head", c.d_head},
+            {"d_mlp", c.d_mlp},
+            {"d_vocab", c.d_vocab},
+            {"n_ctx", c.n_ctx}};
 }
 
 int cmd_info(const std::string& dir, bool json) {
@@ -29,10 +34,10 @@ int cmd_info(const std::string& dir, bool json) {
         print_json(config_json(c));
         return 0;
     }
-    std::cout << "family   " << io::family_name(c.family) << "\nlayers   " << c.n_layers << "\nheads    " << c.n_heads
-              << "\nd_model  " << c.d_model << "\nd_head   " << c.d_head << "\nd_mlp    " << c.d_mlp
-              << "\nvocab    " << c.d_vocab << "\ncontext  " << c.n_ctx << "\nweights  " << m->checkpoint_bytes()
-              << " bytes\n";
+    std::cout << "family   " << io::family_name(c.family) << "\nlayers   " << c.n_layers << "\nheads    "
+              << c.n_heads << "\nd_model  " << c.d_model << "\nd_head   " << c.d_head << "\nd_mlp    "
+              << c.d_mlp << "\nvocab    " << c.d_vocab << "\ncontext  " << c.n_ctx << "\nweights  "
+              << m->checkpoint_bytes() << " bytes\n";
     return 0;
 }
 
@@ -40,14 +45,16 @@ int cmd_tokenize(const std::string& dir, const std::string& text, bool json) {
     auto tok = io::Tokenizer::from_directory(dir);
     auto ids = tok.encode(text);
     nlohmann::json tokens = nlohmann::json::array();
-    for (int id : ids) tokens.push_back(tok.token_text(id));
+    for (int id : ids)
+        tokens.push_back(tok.token_text(id));
     if (json) {
         print_json({{"ids", ids}, {"tokens", tokens}});
         return 0;
     }
     for (std::size_t i = 0; i < ids.size(); ++i)
-        std::cout << std::setw(7) << ids[i] << "  " << nlohmann::json(tok.token_text(ids[i])).dump(-1, ' ', false,
-                                                                   nlohmann::json::error_handler_t::replace)
+        std::cout << std::setw(7) << ids[i] << "  "
+                  << nlohmann::json(tok.token_text(ids[i]))
+                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                   << '\n';
     return 0;
 }
@@ -69,14 +76,16 @@ int cmd_logits(const std::string& dir, const std::string& prompt, int top, bool 
     std::vector<int> order(values.size());
     std::iota(order.begin(), order.end(), 0);
     int k = std::min<int>(top, static_cast<int>(values.size()));
-    std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                      [&](int a, int b) { return values[a] > values[b] || (values[a] == values[b] && a < b); });
+    std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int a, int b) {
+        return values[a] > values[b] || (values[a] == values[b] && a < b);
+    });
     if (json) {
         nlohmann::json out = {{"ids", ids}, {"last", values}};
         if (top > 0) {
             nlohmann::json t = nlohmann::json::array();
             for (int i = 0; i < k; ++i)
-                t.push_back({{"id", order[i]}, {"token", tok.token_text(order[i])}, {"logit", values[order[i]]}});
+                t.push_back(
+                    {{"id", order[i]}, {"token", tok.token_text(order[i])}, {"logit", values[order[i]]}});
             out["top"] = t;
         }
         print_json(out);
@@ -86,12 +95,13 @@ int cmd_logits(const std::string& dir, const std::string& prompt, int top, bool 
     for (int i = 0; i < k; ++i)
         std::cout << std::setw(3) << i + 1 << ". " << std::setw(7) << order[i] << "  " << std::setw(12)
                   << values[order[i]] << "  "
-                  << nlohmann::json(tok.token_text(order[i])).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                  << nlohmann::json(tok.token_text(order[i]))
+                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                   << '\n';
     return 0;
 }
 
-}  // namespace
+} // namespace
 
 void add_model_commands(CLI::App& app, Action& run) {
     struct Opts {
@@ -120,4 +130,4 @@ void add_model_commands(CLI::App& app, Action& run) {
     logits->callback([o, &run] { run = [o] { return cmd_logits(o->model, o->prompt, o->top, o->json); }; });
 }
 
-}  // namespace obsprop::cli
+} // namespace obsprop::cli

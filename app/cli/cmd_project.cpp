@@ -7,11 +7,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "analyses/export.h"
+#include "analyses/workspace.h"
 #include "analysis_options.h"
 #include "cli.h"
 #include "io/version.h"
-#include "analyses/export.h"
-#include "analyses/workspace.h"
 
 namespace obsprop::cli {
 
@@ -30,7 +30,8 @@ int run_explorer_export(const std::string& project, const std::string& dir) {
         const std::string path = exe.string();
         std::vector<std::string> args{path, "-platform", "offscreen", "--export-all", dir, project};
         std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
+        for (auto& a : args)
+            argv.push_back(a.data());
         argv.push_back(nullptr);
         pid_t pid = fork();
         if (pid < 0) throw std::runtime_error("cannot start obsprop-explorer");
@@ -47,7 +48,7 @@ int run_explorer_export(const std::string& project, const std::string& dir) {
     throw std::runtime_error("obsprop-explorer was not found next to obsprop (it draws the figures)");
 }
 
-}  // namespace
+} // namespace
 
 void add_project_commands(CLI::App& app, Action& run) {
     auto* project = app.add_subcommand("project", "Create or check project files (.obsprop)");
@@ -55,11 +56,14 @@ void add_project_commands(CLI::App& app, Action& run) {
 
     auto o = std::make_shared<AnalysisOptions>();
     auto out = std::make_shared<std::string>();
-    auto* create = project->add_subcommand("create", "Write a project for a model, with observables and the study's datasets");
+    auto* create = project->add_subcommand(
+        "create", "Write a project for a model, with observables and the study's datasets");
     create->add_option("--model", o->model, "Hugging Face model folder")->required();
-    create->add_option("--observable", o->observables, "Observable, e.g. 'subj=\" she\" - \" he\"' (repeatable)");
-    create->add_option("--ln-dataset", o->ln_datasets,
-                       "Each observable's LayerNorm dataset: OBS=D for one, D for all (stored in the project)");
+    create->add_option("--observable", o->observables,
+                       "Observable, e.g. 'subj=\" she\" - \" he\"' (repeatable)");
+    create->add_option(
+        "--ln-dataset", o->ln_datasets,
+        "Each observable's LayerNorm dataset: OBS=D for one, D for all (stored in the project)");
     create->add_option("--out", *out, "Project file to write")->required();
     create->callback([o, out, &run] {
         run = [o, out] {
@@ -68,7 +72,8 @@ void add_project_commands(CLI::App& app, Action& run) {
             const auto chosen = o->overrides();
             for (auto& ob : p.observables) {
                 if (chosen.ln_dataset) ob.dataset = *chosen.ln_dataset;
-                if (auto it = chosen.observable_ln_datasets.find(ob.name); it != chosen.observable_ln_datasets.end())
+                if (auto it = chosen.observable_ln_datasets.find(ob.name);
+                    it != chosen.observable_ln_datasets.end())
                     ob.dataset = it->second;
             }
             p.model_fingerprint = project::fingerprint_model(o->model);
@@ -77,8 +82,8 @@ void add_project_commands(CLI::App& app, Action& run) {
                 std::filesystem::absolute(*out).parent_path());
             if (!rel.empty()) p.model_path = rel;
             project::save_project(p, *out);
-            std::cout << "wrote " << *out << " (" << p.observables.size() << " observables, " << p.datasets.size()
-                      << " datasets)\n";
+            std::cout << "wrote " << *out << " (" << p.observables.size() << " observables, "
+                      << p.datasets.size() << " datasets)\n";
             return 0;
         };
     });
@@ -100,10 +105,14 @@ void add_project_commands(CLI::App& app, Action& run) {
                                 {"datasets", w.datasets().size()},
                                 {"fingerprint", now},
                                 {"fingerprint_matches", saved.empty() || saved == now}};
-            if (*json) print_json(r);
+            if (*json)
+                print_json(r);
             else
-                std::cout << *file << ": ok (" << w.observables().size() << " observables, " << w.datasets().size()
-                          << " datasets)" << (saved.empty() || saved == now ? "" : "; the model files have changed since it was saved")
+                std::cout << *file << ": ok (" << w.observables().size() << " observables, "
+                          << w.datasets().size() << " datasets)"
+                          << (saved.empty() || saved == now
+                                  ? ""
+                                  : "; the model files have changed since it was saved")
                           << '\n';
             return 0;
         };
@@ -116,7 +125,8 @@ void add_project_commands(CLI::App& app, Action& run) {
     exp->add_option("--out", *dir, "Folder to write")->required();
     auto figures = std::make_shared<bool>(false);
     exp->add_flag("--figures", *figures,
-                  "Also draw every figure (PNG, SVG, PDF) with the explorer's own plot code, offscreen (needs --project)");
+                  "Also draw every figure (PNG, SVG, PDF) with the explorer's own plot code, offscreen "
+                  "(needs --project)");
     exp->callback([e, dir, figures, &run] {
         run = [e, dir, figures] {
             if (*figures && e->project.empty()) throw UsageError("--figures needs --project FILE");
@@ -126,8 +136,9 @@ void add_project_commands(CLI::App& app, Action& run) {
             std::cout << "wrote " << s.files.size() << " files to " << *dir << '\n';
             if (*figures) {
                 const int rc = run_explorer_export(e->project, *dir);
-                if (rc != 0) throw std::runtime_error("drawing the figures failed (obsprop-explorer exited with " +
-                                                      std::to_string(rc) + ")");
+                if (rc != 0)
+                    throw std::runtime_error("drawing the figures failed (obsprop-explorer exited with " +
+                                             std::to_string(rc) + ")");
                 std::cout << "drew the figures into " << *dir << '\n';
             }
             return 0;
@@ -135,4 +146,4 @@ void add_project_commands(CLI::App& app, Action& run) {
     });
 }
 
-}  // namespace obsprop::cli
+} // namespace obsprop::cli

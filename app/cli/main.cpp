@@ -17,7 +17,7 @@ void print_json(const nlohmann::json& j) {
     std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 }
 
-}  // namespace obsprop::cli
+} // namespace obsprop::cli
 
 int main(int argc, char** argv) {
     using namespace obsprop;

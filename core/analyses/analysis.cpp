@@ -15,7 +15,7 @@ Analysis::Analysis(std::shared_ptr<const Workspace> ws, AnalysisSettings setting
     : ws_(std::move(ws)), settings_(std::move(settings)), cache_(std::make_shared<Cache>()) {}
 
 Analysis Analysis::with(const SettingsOverrides& o) const {
-    Analysis a = *this;  // shares the snapshot and the cache
+    Analysis a = *this; // shares the snapshot and the cache
     a.settings_ = apply_overrides(ws_->project(), settings_, o);
     return a;
 }
@@ -28,9 +28,10 @@ std::string ln_key(const AnalysisSettings& s, const std::string& dataset) {
     return s.ln_mode + "|" + dataset;
 }
 
-}  // namespace
+} // namespace
 
-const ResidualNorms& dataset_residuals(const Analysis& a, const std::string& dataset, const Progress& progress) {
+const ResidualNorms& dataset_residuals(const Analysis& a, const std::string& dataset,
+                                       const Progress& progress) {
     auto& c = a.cache();
     return cached(c.mu, c.residuals, dataset, [&] {
         return residual_norms(a.workspace().model(), a.workspace().prompt_batch(dataset), progress);
@@ -58,7 +59,8 @@ FeatureOptions ln_options(const Analysis& a, const std::string& observable, cons
         o.rho_ln1 = n.ln1_rho;
         o.rho_ln2 = n.ln2_rho;
         if (mode == LnMode::Exact) {
-            // Linearised at the dataset's first prompt: its final residual and its residuals at the name slot.
+            // Linearised at the dataset's first prompt: its final residual and its residuals at the name
+            // slot.
             o.final_residual = n.final_residuals[0];
             o.residuals = n.resid_at_position[0];
         }
@@ -66,8 +68,8 @@ FeatureOptions ln_options(const Analysis& a, const std::string& observable, cons
     });
 }
 
-std::vector<FeatureSet> head_features(const Analysis& a, const std::vector<std::string>& observables, bool norm_rule,
-                                      const Progress& progress) {
+std::vector<FeatureSet> head_features(const Analysis& a, const std::vector<std::string>& observables,
+                                      bool norm_rule, const Progress& progress) {
     const auto& s = a.settings();
     auto& c = a.cache();
     auto key = [&](const std::string& ob) {
@@ -87,14 +89,17 @@ std::vector<FeatureSet> head_features(const Analysis& a, const std::vector<std::
         FeatureOptions o = ln_options(a, names.front(), sub_progress(p, 0, 0.3));
         o.drop_earliest_rho = norm_rule;
         std::vector<Observable> obs;
-        for (const auto& n : names) obs.push_back(a.workspace().observable(n));
+        for (const auto& n : names)
+            obs.push_back(a.workspace().observable(n));
         auto sets = compute_head_features(a.workspace().model(), obs, o, sub_progress(p, 0.3, 1));
         std::lock_guard lock(c.mu);
-        for (std::size_t i = 0; i < names.size(); ++i) c.features.emplace(key(names[i]), std::move(sets[i]));
+        for (std::size_t i = 0; i < names.size(); ++i)
+            c.features.emplace(key(names[i]), std::move(sets[i]));
     }
     std::vector<FeatureSet> out;
     std::lock_guard lock(c.mu);
-    for (const auto& ob : observables) out.push_back(c.features.at(key(ob)));
+    for (const auto& ob : observables)
+        out.push_back(c.features.at(key(ob)));
     return out;
 }
 
@@ -124,7 +129,7 @@ Tensor ln_check(const Analysis& a, const std::string& observable, const Progress
     return cached(c.mu, c.ln_checks, ln_key(s, dataset) + "|" + observable, [&] {
         const Tensor x = dataset_residuals(a, dataset, progress).resid_at_position.mean(0);
         FeatureOptions fo = ln_options(a, observable);
-        fo.rho_ln1.clear(), fo.default_rho = 0;  // ρ = the residual's own norm: the check compares directions
+        fo.rho_ln1.clear(), fo.default_rho = 0; // ρ = the residual's own norm: the check compares directions
         return layernorm_check(a.workspace().model(), a.workspace().observable(observable), x, fo).cosine;
     });
 }
@@ -144,20 +149,23 @@ std::vector<double> to_vector(const Tensor& t) {
 
 std::vector<HeadId> to_heads(const std::vector<PathNode>& path) {
     std::vector<HeadId> out;
-    for (const auto& n : path) out.push_back({n.layer, n.head});
+    for (const auto& n : path)
+        out.push_back({n.layer, n.head});
     return out;
 }
 
 std::vector<PathNode> to_nodes(const std::vector<HeadId>& path) {
     std::vector<PathNode> out;
-    for (const auto& h : path) out.push_back(PathNode::attn(h.layer, h.head));
+    for (const auto& h : path)
+        out.push_back(PathNode::attn(h.layer, h.head));
     return out;
 }
 
 std::string path_label(const std::vector<HeadId>& path) {
     std::string s;
-    for (const auto& h : path) s += (s.empty() ? "" : " -> ") + h.label();
+    for (const auto& h : path)
+        s += (s.empty() ? "" : " -> ") + h.label();
     return s;
 }
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

@@ -36,4 +36,4 @@ class Analysis {
     std::shared_ptr<Cache> cache_;
 };
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

@@ -21,29 +21,31 @@ namespace obsprop::analyses {
 
 struct Analysis::Cache {
     std::mutex mu;
-    std::map<std::string, ResidualNorms> residuals;    // by dataset (name-slot positions)
-    std::map<std::string, FeatureOptions> options;     // by LayerNorm key
-    std::map<std::string, FeatureSet> features;        // by LayerNorm key + rule + observable
-    std::map<std::pair<std::string, int>, torch::Tensor> tokens;  // by (dataset, layer)
+    std::map<std::string, ResidualNorms> residuals;              // by dataset (name-slot positions)
+    std::map<std::string, FeatureOptions> options;               // by LayerNorm key
+    std::map<std::string, FeatureSet> features;                  // by LayerNorm key + rule + observable
+    std::map<std::pair<std::string, int>, torch::Tensor> tokens; // by (dataset, layer)
     std::vector<HeadSvd> svds;
-    std::map<std::string, AttributionReport> attributions;   // by dataset + method
-    std::map<std::string, torch::Tensor> ln_checks;          // [L, H] by LayerNorm key + observable
+    std::map<std::string, AttributionReport> attributions; // by dataset + method
+    std::map<std::string, torch::Tensor> ln_checks;        // [L, H] by LayerNorm key + observable
 };
 
 // The residual norms (and residuals) of a dataset's prompts at their name slots.
-const ResidualNorms& dataset_residuals(const Analysis& a, const std::string& dataset, const Progress& progress = {});
-// The LayerNorm options of `observable` under the settings: mode, ρ from its LayerNorm dataset (or the fixed ρ),
-// the exact treatment's linearisation points (that dataset's first prompt).
+const ResidualNorms& dataset_residuals(const Analysis& a, const std::string& dataset,
+                                       const Progress& progress = {});
+// The LayerNorm options of `observable` under the settings: mode, ρ from its LayerNorm dataset (or the fixed
+// ρ), the exact treatment's linearisation points (that dataset's first prompt).
 FeatureOptions ln_options(const Analysis& a, const std::string& observable, const Progress& progress = {});
 // Head features of the observables (norm-comparison rule when `norm_rule`), computed in one pass over the
 // weights per LayerNorm dataset and cached.
-std::vector<FeatureSet> head_features(const Analysis& a, const std::vector<std::string>& observables, bool norm_rule,
-                                      const Progress& progress = {});
+std::vector<FeatureSet> head_features(const Analysis& a, const std::vector<std::string>& observables,
+                                      bool norm_rule, const Progress& progress = {});
 // blocks.{layer}.hook_resid_pre at every token of a dataset.
-torch::Tensor dataset_tokens(const Analysis& a, const std::string& dataset, int layer, const Progress& progress = {});
+torch::Tensor dataset_tokens(const Analysis& a, const std::string& dataset, int layer,
+                             const Progress& progress = {});
 const std::vector<HeadSvd>& head_svds(const Analysis& a, const Progress& progress = {});
-// The LayerNorm check of every head for one observable (cos between its exact-LN and approximate-LN feature at
-// the mean residual, name slot, of its LayerNorm dataset): [L, H] float64.
+// The LayerNorm check of every head for one observable (cos between its exact-LN and approximate-LN feature
+// at the mean residual, name slot, of its LayerNorm dataset): [L, H] float64.
 torch::Tensor ln_check(const Analysis& a, const std::string& observable, const Progress& progress = {});
 
 // Looks `key` up in `map` under `mu`, else makes it outside the lock and keeps the first one stored.
@@ -59,9 +61,9 @@ const typename Map::mapped_type& cached(std::mutex& mu, Map& map, const Key& key
 }
 
 // Small helpers shared by the report files.
-HeadGrid to_grid(const torch::Tensor& lh);  // [L, H] -> HeadGrid (double)
+HeadGrid to_grid(const torch::Tensor& lh); // [L, H] -> HeadGrid (double)
 std::vector<double> to_vector(const torch::Tensor& t);
 std::vector<HeadId> to_heads(const std::vector<PathNode>& path);
 std::vector<PathNode> to_nodes(const std::vector<HeadId>& path);
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

@@ -26,12 +26,14 @@ std::vector<std::string> base(const Analysis& a, const std::string& sub, bool da
         c.insert(c.end(), {"--project", w.project_file().string()});
     } else {
         c.insert(c.end(), {"--model", w.model().directory().string()});
-        for (const auto& o : w.observables()) c.insert(c.end(), {"--observable", o.name + "=" + o.expr});
+        for (const auto& o : w.observables())
+            c.insert(c.end(), {"--observable", o.name + "=" + o.expr});
     }
     c.insert(c.end(), {"--ln", s.ln_mode});
     if (s.rho) c.insert(c.end(), {"--rho", num(*s.rho)});
     if (s.ln_mode != "none" && !(s.ln_mode == "approx" && s.rho))
-        for (const auto& [obs, d] : s.ln_datasets) c.insert(c.end(), {"--ln-dataset", obs + "=" + d});
+        for (const auto& [obs, d] : s.ln_datasets)
+            c.insert(c.end(), {"--ln-dataset", obs + "=" + d});
     if (data) c.insert(c.end(), {"--dataset", s.dataset});
     return c;
 }
@@ -41,20 +43,22 @@ std::vector<std::string> plus(std::vector<std::string> c, std::initializer_list<
     return c;
 }
 
-}  // namespace
+} // namespace
 
 std::string shell_join(const std::vector<std::string>& words) {
     std::string out;
     for (const auto& w : words) {
         if (!out.empty()) out += ' ';
-        const bool plain = !w.empty() && w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                             "0123456789-_./=,:@+") == std::string::npos;
+        const bool plain =
+            !w.empty() && w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                              "0123456789-_./=,:@+") == std::string::npos;
         if (plain) {
             out += w;
             continue;
         }
         out += '\'';
-        for (char ch : w) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+        for (char ch : w)
+            out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
         out += '\'';
     }
     return out;
@@ -84,13 +88,15 @@ std::vector<std::string> head_detail_command(const Analysis& a, HeadId head) {
 }
 
 std::vector<std::string> path_ranking_command(const Analysis& a, const std::string& observable) {
-    return plus(base(a, "paths", false), {"--feature-of", observable, "--top", std::to_string(a.settings().top_paths)});
+    return plus(base(a, "paths", false),
+                {"--feature-of", observable, "--top", std::to_string(a.settings().top_paths)});
 }
 
 std::vector<std::string> path_search_command(const Analysis& a, const std::string& observable) {
     const auto& s = a.settings();
-    return plus(base(a, "paths", true), {"--feature-of", observable, "--beam", "--beam-width", std::to_string(s.beam_width),
-                                         "--max-length", std::to_string(s.max_length)});
+    return plus(base(a, "paths", true),
+                {"--feature-of", observable, "--beam", "--beam-width", std::to_string(s.beam_width),
+                 "--max-length", std::to_string(s.max_length)});
 }
 
 std::vector<std::string> path_detail_command(const Analysis& a, const std::vector<HeadId>& path,
@@ -100,15 +106,19 @@ std::vector<std::string> path_detail_command(const Analysis& a, const std::vecto
 
 std::vector<std::string> steering_command(const Analysis& a, const std::vector<SteeringVector>& vectors) {
     auto c = base(a, "steer", true);
-    for (const auto& v : vectors) c = plus(c, {"--vector", vector_spec(v)});
+    for (const auto& v : vectors)
+        c = plus(c, {"--vector", vector_spec(v)});
     return c;
 }
 
-std::vector<std::string> dataset_command(const Analysis& a) { return base(a, "dataset", true); }
+std::vector<std::string> dataset_command(const Analysis& a) {
+    return base(a, "dataset", true);
+}
 
 std::string vector_spec(const SteeringVector& v) {
     std::string path;
-    for (const auto& h : v.path) path += (path.empty() ? "" : ">") + h.label();
+    for (const auto& h : v.path)
+        path += (path.empty() ? "" : ">") + h.label();
     return "obs=" + v.observable + ";path=" + path + ";alpha=" + num(v.alpha) + ";position=" + v.position +
            ";normalize=" + (v.normalize ? "1" : "0") + ";layer=" + std::to_string(v.layer);
 }
@@ -121,10 +131,12 @@ SteeringVector parse_vector_spec(const std::string& text) {
     while (std::getline(in, item, ';')) {
         if (item.empty()) continue;
         const auto eq = item.find('=');
-        if (eq == std::string::npos) throw std::invalid_argument("--vector '" + text + "': '" + item + "' is not key=value");
+        if (eq == std::string::npos)
+            throw std::invalid_argument("--vector '" + text + "': '" + item + "' is not key=value");
         const std::string k = item.substr(0, eq), val = item.substr(eq + 1);
         try {
-            if (k == "obs") v.observable = val;
+            if (k == "obs")
+                v.observable = val;
             else if (k == "path") {
                 for (const auto& n : parse_path(val)) {
                     if (n.is_mlp()) throw std::invalid_argument("steering paths take attention heads only");
@@ -135,12 +147,15 @@ SteeringVector parse_vector_spec(const std::string& text) {
                 std::size_t used = 0;
                 v.alpha = std::stod(val, &used);
                 if (used != val.size()) throw std::invalid_argument("not a number");
-            } else if (k == "position") v.position = val;
+            } else if (k == "position")
+                v.position = val;
             else if (k == "normalize") {
                 if (val != "0" && val != "1") throw std::invalid_argument("use 0 or 1");
                 v.normalize = val == "1";
-            } else if (k == "layer") v.layer = std::stoi(val);
-            else throw std::invalid_argument("unknown key (obs, path, alpha, position, normalize, layer)");
+            } else if (k == "layer")
+                v.layer = std::stoi(val);
+            else
+                throw std::invalid_argument("unknown key (obs, path, alpha, position, normalize, layer)");
         } catch (const std::invalid_argument& e) {
             throw std::invalid_argument("--vector '" + text + "': " + k + ": " + e.what());
         } catch (const std::out_of_range&) {
@@ -151,4 +166,4 @@ SteeringVector parse_vector_spec(const std::string& text) {
     return v;
 }
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

@@ -14,9 +14,11 @@ namespace obsprop::analyses {
 // Shell-quoted words ('…' where needed).
 std::string shell_join(const std::vector<std::string>& words);
 
-std::vector<std::string> features_command(const Analysis& a, const std::string& pair_a, const std::string& pair_b);
+std::vector<std::string> features_command(const Analysis& a, const std::string& pair_a,
+                                          const std::string& pair_b);
 std::vector<std::string> attribution_command(const Analysis& a);
-std::vector<std::string> coupling_command(const Analysis& a, const std::string& obs_a, const std::string& obs_b);
+std::vector<std::string> coupling_command(const Analysis& a, const std::string& obs_a,
+                                          const std::string& obs_b);
 std::vector<std::string> coupling_scatter_command(const Analysis& a, HeadId head, const std::string& obs_a,
                                                   const std::string& obs_b);
 std::vector<std::string> head_detail_command(const Analysis& a, HeadId head);
@@ -33,4 +35,4 @@ std::string vector_spec(const SteeringVector& v);
 // std::invalid_argument naming the bad key.
 SteeringVector parse_vector_spec(const std::string& text);
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

@@ -16,15 +16,17 @@ AttributionReport attribution_report(const Analysis& a, const Progress& progress
     // The Heads and Coupling views both ask for it: computed once per snapshot, dataset and method.
     return cached(c.mu, c.attributions, a.settings().dataset + "|" + a.settings().attribution, [&] {
         AttributionReport r;
-    r.method = a.settings().attribution;
-    r.dataset = a.settings().dataset;
-    auto [clean, corrupt] = w.pair_batches(r.dataset);
-    const auto method = r.method == "gradient" ? AttributionMethod::Gradient : AttributionMethod::Patching;
-    auto at = attribute_heads(w.model(), clean, corrupt, w.observable_matrix(), method, progress);
-    r.pairs = static_cast<int>(clean.size());
-    r.observables = at.observables;
-    for (std::size_t k = 0; k < at.observables.size(); ++k) r.mean.push_back(to_grid(at.mean[static_cast<std::int64_t>(k)]));
-    return r;
+        r.method = a.settings().attribution;
+        r.dataset = a.settings().dataset;
+        auto [clean, corrupt] = w.pair_batches(r.dataset);
+        const auto method =
+            r.method == "gradient" ? AttributionMethod::Gradient : AttributionMethod::Patching;
+        auto at = attribute_heads(w.model(), clean, corrupt, w.observable_matrix(), method, progress);
+        r.pairs = static_cast<int>(clean.size());
+        r.observables = at.observables;
+        for (std::size_t k = 0; k < at.observables.size(); ++k)
+            r.mean.push_back(to_grid(at.mean[static_cast<std::int64_t>(k)]));
+        return r;
     });
 }
 
@@ -34,8 +36,10 @@ DatasetReport dataset_report(const Analysis& a, const Progress& progress) {
     r.dataset = a.settings().dataset;
     const auto& d = w.dataset(r.dataset);
     Tensor values;
-    if (!w.observables().empty()) values = observable_values(w.model(), w.prompt_batch(r.dataset), w.observable_matrix(), progress);
-    for (const auto& o : w.observables()) r.observables.push_back(o.name);
+    if (!w.observables().empty())
+        values = observable_values(w.model(), w.prompt_batch(r.dataset), w.observable_matrix(), progress);
+    for (const auto& o : w.observables())
+        r.observables.push_back(o.name);
     for (std::size_t i = 0; i < d.prompts.size(); ++i) {
         const auto& p = d.prompts[i];
         DatasetReport::Row row;
@@ -45,12 +49,14 @@ DatasetReport dataset_report(const Analysis& a, const Progress& progress) {
         row.name = p.name;
         row.gender = p.gender == project::Gender::Female ? "female" : "male";
         row.text = p.text;
-        for (int id : p.ids) row.tokens.push_back(w.tokenizer().token_text(id));
+        for (int id : p.ids)
+            row.tokens.push_back(w.tokenizer().token_text(id));
         for (std::size_t k = 0; k < r.observables.size(); ++k)
-            row.values.push_back(values[static_cast<std::int64_t>(i)][static_cast<std::int64_t>(k)].item<double>());
+            row.values.push_back(
+                values[static_cast<std::int64_t>(i)][static_cast<std::int64_t>(k)].item<double>());
         r.rows.push_back(std::move(row));
     }
     return r;
 }
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

@@ -14,4 +14,4 @@ void configure_engine(int threads, bool count_memory) {
     model::configure_threads(threads);
 }
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

@@ -6,8 +6,8 @@
 namespace obsprop::analyses {
 
 struct EngineStatus {
-    int threads = 0;                    // LibTorch intra-op threads
-    bool memory_counted = false;        // the tensor memory counter is installed
+    int threads = 0;             // LibTorch intra-op threads
+    bool memory_counted = false; // the tensor memory counter is installed
     long long live_bytes = 0, peak_bytes = 0;
 };
 
@@ -15,4 +15,4 @@ EngineStatus engine_status();
 // At start-up: count tensor memory (for the overlay) and size LibTorch's threads (n <= 0: every core).
 void configure_engine(int threads, bool count_memory);
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

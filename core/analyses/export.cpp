@@ -14,7 +14,8 @@ std::vector<SteeringVector> project_steering(const Analysis& a) {
     for (const auto& p : a.workspace().project().steering) {
         SteeringVector v;
         v.observable = p.observable;
-        for (auto [l, h] : p.path) v.path.push_back({l, h});
+        for (auto [l, h] : p.path)
+            v.path.push_back({l, h});
         v.layer = p.layer;
         v.position = p.position;
         v.normalize = p.normalize;
@@ -70,14 +71,22 @@ ProjectReports project_reports(const Analysis& a, const Progress& progress) {
 
 std::vector<Table> tables_of(const ProjectReports& r) {
     std::vector<Table> out;
-    for (const auto& x : r.features) out.push_back(to_table(x));
-    for (const auto& x : r.attribution) out.push_back(to_table(x));
-    for (const auto& x : r.path_searches) out.push_back(to_table(x));
-    for (const auto& x : r.datasets) out.push_back(to_table(x));
-    for (const auto& x : r.couplings) out.push_back(to_table(x));
-    for (const auto& x : r.svds) out.push_back(to_table(x));
-    for (const auto& x : r.rankings) out.push_back(to_table(x));
-    for (const auto& x : r.steering) out.push_back(to_table(x)), out.push_back(prompts_table(x));
+    for (const auto& x : r.features)
+        out.push_back(to_table(x));
+    for (const auto& x : r.attribution)
+        out.push_back(to_table(x));
+    for (const auto& x : r.path_searches)
+        out.push_back(to_table(x));
+    for (const auto& x : r.datasets)
+        out.push_back(to_table(x));
+    for (const auto& x : r.couplings)
+        out.push_back(to_table(x));
+    for (const auto& x : r.svds)
+        out.push_back(to_table(x));
+    for (const auto& x : r.rankings)
+        out.push_back(to_table(x));
+    for (const auto& x : r.steering)
+        out.push_back(to_table(x)), out.push_back(prompts_table(x));
     return out;
 }
 
@@ -122,4 +131,4 @@ ExportSummary export_tables(const std::vector<Table>& tables, const std::filesys
     return s;
 }
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

@@ -19,14 +19,14 @@ namespace obsprop::analyses {
 
 // Every report an export holds, computed once; the tables and the figures are drawn from these.
 struct ProjectReports {
-    std::vector<FeaturesReport> features;      // zero or one
-    std::vector<AttributionReport> attribution;  // per dataset with pairs
-    std::vector<PathsReport> path_searches;    // per dataset with aligned pairs, per observable
-    std::vector<DatasetReport> datasets;       // per dataset
-    std::vector<CouplingReport> couplings;     // per pair of observables (fits over settings().dataset)
-    std::vector<SvdReport> svds;               // per observable
-    std::vector<PathsReport> rankings;         // per observable
-    std::vector<SteeringReport> steering;      // the project's steering presets, all at once (zero or one)
+    std::vector<FeaturesReport> features;       // zero or one
+    std::vector<AttributionReport> attribution; // per dataset with pairs
+    std::vector<PathsReport> path_searches;     // per dataset with aligned pairs, per observable
+    std::vector<DatasetReport> datasets;        // per dataset
+    std::vector<CouplingReport> couplings;      // per pair of observables (fits over settings().dataset)
+    std::vector<SvdReport> svds;                // per observable
+    std::vector<PathsReport> rankings;          // per observable
+    std::vector<SteeringReport> steering;       // the project's steering presets, all at once (zero or one)
 };
 
 ProjectReports project_reports(const Analysis& a, const Progress& progress = {});
@@ -47,4 +47,4 @@ ExportSummary export_tables(const std::vector<Table>& tables, const std::filesys
 // The project's steering presets as steering vectors.
 std::vector<SteeringVector> project_steering(const Analysis& a);
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

@@ -20,7 +20,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 ObservableInfo info(const Analysis& a, const Observable& o) {
     ObservableInfo i{o.name, o.expr, {}, {}, o.warnings, a.settings().ln_dataset(o.name)};
-    for (auto [id, w] : o.terms) i.token_ids.push_back(id), i.weights.push_back(w);
+    for (auto [id, w] : o.terms)
+        i.token_ids.push_back(id), i.weights.push_back(w);
     return i;
 }
 
@@ -31,12 +32,13 @@ void check_head(const Analysis& a, HeadId h) {
                                     " layers × " + std::to_string(c.n_heads) + " heads)");
 }
 
-}  // namespace
+} // namespace
 
 std::string observable_or_first(const Analysis& a, const std::string& wanted) {
     const auto& w = a.workspace();
     if (!wanted.empty()) return w.observable(wanted).name;
-    if (w.observables().empty()) throw std::invalid_argument("the project has no observable (add one with --observable)");
+    if (w.observables().empty())
+        throw std::invalid_argument("the project has no observable (add one with --observable)");
     return w.observables().front().name;
 }
 
@@ -57,21 +59,23 @@ FeaturesReport features_report(const Analysis& a, const std::string& pair_a, con
         }
         r.ln.push_back(u);
     }
-    for (const auto& fs : head_features(a, names, true, sub_progress(progress, 0.2, 0.7))) r.norms.push_back(to_grid(fs.norms));
+    for (const auto& fs : head_features(a, names, true, sub_progress(progress, 0.2, 0.7)))
+        r.norms.push_back(to_grid(fs.norms));
     r.a = pair_a, r.b = pair_b;
     if (r.a.empty() && r.b.empty() && names.size() >= 2) r.a = names[0], r.b = names[1];
     if (!r.a.empty() || !r.b.empty()) {
         r.a = w.observable(r.a).name, r.b = w.observable(r.b).name;
         auto sets = head_features(a, {r.a, r.b}, false, sub_progress(progress, 0.7, 1));
         auto cmp = compare_features(sets[0], sets[1]);
-        r.cosine = to_grid(cmp.cosine), r.coupling_ab = to_grid(cmp.coupling_ab), r.coupling_ba = to_grid(cmp.coupling_ba);
+        r.cosine = to_grid(cmp.cosine), r.coupling_ab = to_grid(cmp.coupling_ab),
+        r.coupling_ba = to_grid(cmp.coupling_ba);
     }
     report(progress, 1.0, "features");
     return r;
 }
 
-CouplingReport coupling_report(const Analysis& a, const std::string& obs_a, const std::string& obs_b, bool fits,
-                               const Progress& progress) {
+CouplingReport coupling_report(const Analysis& a, const std::string& obs_a, const std::string& obs_b,
+                               bool fits, const Progress& progress) {
     const auto& w = a.workspace();
     const auto& c = w.model().config();
     CouplingReport r;
@@ -79,20 +83,24 @@ CouplingReport coupling_report(const Analysis& a, const std::string& obs_a, cons
     r.a = w.observable(obs_a).name, r.b = w.observable(obs_b).name;
     auto sets = head_features(a, {r.a, r.b}, false, sub_progress(progress, 0, 0.2));
     auto cmp = compare_features(sets[0], sets[1]);
-    r.cosine = to_grid(cmp.cosine), r.coupling_ab = to_grid(cmp.coupling_ab), r.coupling_ba = to_grid(cmp.coupling_ba);
+    r.cosine = to_grid(cmp.cosine), r.coupling_ab = to_grid(cmp.coupling_ab),
+    r.coupling_ba = to_grid(cmp.coupling_ba);
     r.norm_a = to_grid(cmp.norm_a), r.norm_b = to_grid(cmp.norm_b);
     r.residual_ab = to_grid(cmp.residual_ab), r.residual_ba = to_grid(cmp.residual_ba);
     if (!fits) return r;
     r.dataset = a.settings().dataset;
     for (HeadGrid* g : {&r.fit_slope, &r.fit_intercept, &r.fit_r2})
-        g->layers = c.n_layers, g->heads = c.n_heads, g->values.assign(static_cast<std::size_t>(c.n_layers * c.n_heads), kNaN);
+        g->layers = c.n_layers, g->heads = c.n_heads,
+        g->values.assign(static_cast<std::size_t>(c.n_layers * c.n_heads), kNaN);
     for (int l = 0; l < c.n_layers; ++l) {
-        Tensor X = dataset_tokens(a, r.dataset, l,
-                                  sub_progress(progress, 0.2 + 0.8 * l / c.n_layers, 0.2 + 0.8 * (l + 1) / c.n_layers));
+        Tensor X = dataset_tokens(
+            a, r.dataset, l,
+            sub_progress(progress, 0.2 + 0.8 * l / c.n_layers, 0.2 + 0.8 * (l + 1) / c.n_layers));
         for (int h = 0; h < c.n_heads; ++h) {
             auto f = fit_coupling(X, sets[0].heads[l][h], sets[1].heads[l][h]);
             const auto i = static_cast<std::size_t>(l * c.n_heads + h);
-            r.fit_slope.values[i] = f.slope, r.fit_intercept.values[i] = f.intercept, r.fit_r2.values[i] = f.r2;
+            r.fit_slope.values[i] = f.slope, r.fit_intercept.values[i] = f.intercept,
+            r.fit_r2.values[i] = f.r2;
         }
     }
     return r;
@@ -100,17 +108,20 @@ CouplingReport coupling_report(const Analysis& a, const std::string& obs_a, cons
 
 CouplingHeadsReport coupling_heads(const FeaturesReport& f, const AttributionReport& at) {
     CouplingHeadsReport r{f.a, f.b, at.method, at.dataset, {}};
-    if (f.a.empty() || f.coupling_ab.empty()) throw std::invalid_argument("the features report compares no pair");
+    if (f.a.empty() || f.coupling_ab.empty())
+        throw std::invalid_argument("the features report compares no pair");
     auto index = [&](const std::string& n) -> std::size_t {
         for (std::size_t k = 0; k < at.observables.size(); ++k)
             if (at.observables[k] == n) return k;
         throw std::invalid_argument("the attribution report has no observable '" + n + "'");
     };
     const HeadGrid &ma = at.mean[index(f.a)], &mb = at.mean[index(f.b)], &c = f.coupling_ab;
-    if (ma.layers != c.layers || ma.heads != c.heads) throw std::invalid_argument("reports of different models");
+    if (ma.layers != c.layers || ma.heads != c.heads)
+        throw std::invalid_argument("reports of different models");
     for (int l = 0; l < c.layers; ++l)
         for (int h = 0; h < c.heads; ++h) {
-            const CouplingHeadsReport::Point p{{l, h}, c.at(l, h), ma.at(l, h), mb.at(l, h), mb.at(l, h) / ma.at(l, h)};
+            const CouplingHeadsReport::Point p{
+                {l, h}, c.at(l, h), ma.at(l, h), mb.at(l, h), mb.at(l, h) / ma.at(l, h)};
             if (std::isfinite(p.coupling) && std::isfinite(p.ratio)) r.points.push_back(p);
         }
     return r;
@@ -134,7 +145,8 @@ CouplingScatterReport coupling_scatter_report(const Analysis& a, HeadId head, co
     r.slope = fit.slope, r.intercept = fit.intercept, r.r2 = fit.r2, r.predicted = fit.predicted;
     r.norm_a = cp.norm_from, r.residual_norm = cp.residual_norm;
     r.mean_token_norm = X.to(torch::kDouble).norm(2, {1}).mean().item<double>();
-    r.half_width_at_zero = r.norm_a > 0 ? cp.half_width(r.mean_token_norm, 0) : std::numeric_limits<double>::quiet_NaN();
+    r.half_width_at_zero =
+        r.norm_a > 0 ? cp.half_width(r.mean_token_norm, 0) : std::numeric_limits<double>::quiet_NaN();
     // Theorem 2's band over the tokens' range of s₁ where it exists (|k| <= r‖y_a‖).
     if (!r.s1.empty() && r.norm_a > 0) {
         const auto [mn, mx] = std::minmax_element(r.s1.begin(), r.s1.end());
@@ -164,8 +176,11 @@ SvdReport svd_report(const Analysis& a, const std::string& observable, const Pro
     for (int l = 0; l < c.n_layers; ++l)
         for (int h = 0; h < c.n_heads; ++h)
             for (int k = 0; k < al.top_k; ++k)
-                r.entries.push_back({{l, h}, k + 1, static_cast<int>(al.indices[l][h][k].item<std::int64_t>()),
-                                     al.top_sigma[l][h][k].item<double>(), al.cosines[l][h][k].item<double>(),
+                r.entries.push_back({{l, h},
+                                     k + 1,
+                                     static_cast<int>(al.indices[l][h][k].item<std::int64_t>()),
+                                     al.top_sigma[l][h][k].item<double>(),
+                                     al.cosines[l][h][k].item<double>(),
                                      al.in_span[l][h].item<double>()});
     return r;
 }
@@ -179,19 +194,21 @@ HeadDetailReport head_detail_report(const Analysis& a, HeadId head, const Progre
     d.expected_ln_cosine = std::sqrt(1.0 - 1.0 / (c.d_model - 1.0));
     report(progress, 0.0, "singular vectors");
     HeadSvd svd = head_svd(w.model(), head.layer);
-    Tensor V = svd.V[head.head].to(torch::kDouble);  // [d, dh]
+    Tensor V = svd.V[head.head].to(torch::kDouble); // [d, dh]
     d.sigma = to_vector(svd.S[head.head]);
     const auto& obs = w.observables();
     // The features at the head's input do not depend on the block LayerNorms; ln_f per the settings.
     std::vector<std::string> names;
-    for (const auto& o : obs) names.push_back(o.name);
+    for (const auto& o : obs)
+        names.push_back(o.name);
     auto sets = head_features(a, names, false, sub_progress(progress, 0.2, 0.6));
     for (std::size_t k = 0; k < obs.size(); ++k) {
         report(progress, 0.6 + 0.4 * k / std::max<std::size_t>(1, obs.size()), "alignment");
         d.observables.push_back(obs[k].name);
         Tensor y = sets[k].head_inputs[head.layer][head.head].to(torch::kDouble);
         const double n = y.norm().item<double>();
-        d.cosine.push_back(to_vector(n > 0 ? at::matmul(y, V) / n : torch::zeros({V.size(1)}, torch::kDouble)));
+        d.cosine.push_back(
+            to_vector(n > 0 ? at::matmul(y, V) / n : torch::zeros({V.size(1)}, torch::kDouble)));
         d.ln_check.push_back(ln_check(a, obs[k].name)[head.layer][head.head].item<double>());
         d.ln_check_dataset.push_back(a.settings().ln_dataset(obs[k].name));
     }
@@ -199,4 +216,4 @@ HeadDetailReport head_detail_report(const Analysis& a, HeadId head, const Progre
     return d;
 }
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

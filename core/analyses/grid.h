@@ -11,7 +11,7 @@ namespace obsprop::analyses {
 
 struct HeadGrid {
     int layers = 0, heads = 0;
-    std::vector<double> values;  // row-major [layer][head]; NaN where undefined (e.g. a zero vector)
+    std::vector<double> values; // row-major [layer][head]; NaN where undefined (e.g. a zero vector)
 
     double at(int layer, int head) const { return values[static_cast<std::size_t>(layer * heads + head)]; }
     bool empty() const { return values.empty(); }
@@ -27,4 +27,4 @@ struct HeadId {
 // "1.2 -> 3.4" (earliest first), as the CLI reads and writes paths.
 std::string path_label(const std::vector<HeadId>& path);
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

@@ -18,8 +18,9 @@ PathsReport path_ranking_report(const Analysis& a, const std::string& observable
     r.observable = w.observable(observable).name;
     RankingOptions ro;
     ro.keep = static_cast<std::size_t>(a.settings().top_paths);
-    auto rk = rank_virtual_heads(w.model(), w.observable(r.observable), ln_options(a, r.observable, sub_progress(progress, 0, 0.1)),
-                                 ro, sub_progress(progress, 0.1, 1));
+    auto rk = rank_virtual_heads(w.model(), w.observable(r.observable),
+                                 ln_options(a, r.observable, sub_progress(progress, 0, 0.1)), ro,
+                                 sub_progress(progress, 0.1, 1));
     r.scored = rk.n_pairs;
     for (const auto& s : rk.top) {
         PathEntry e;
@@ -41,19 +42,20 @@ PathsReport path_search_report(const Analysis& a, const std::string& observable,
     r.beam_width = s.beam_width, r.max_length = s.max_length;
     auto [clean, corrupt] = w.pair_batches(r.dataset);
     ObservableMatrix all = w.observable_matrix();
-    auto search = beam_search_paths(w.model(), clean, corrupt, all, all.row(r.observable), {s.beam_width, s.max_length},
-                                    sub_progress(progress, 0, 0.9));
+    auto search = beam_search_paths(w.model(), clean, corrupt, all, all.row(r.observable),
+                                    {s.beam_width, s.max_length}, sub_progress(progress, 0, 0.9));
     const auto ranked = search.ranked();
     const auto norms = path_feature_norms(w.model(), w.observable(r.observable), ranked,
                                           ln_options(a, r.observable, sub_progress(progress, 0.9, 1)));
     r.pairs = search.pairs, r.pairs_given = search.pairs_given, r.scored = search.scored;
     for (std::size_t i = 0; i < ranked.size(); ++i)
-        r.paths.push_back({to_heads(ranked[i].path), ranked[i].mean, ranked[i].sd, ranked[i].pairs, norms[i]});
+        r.paths.push_back(
+            {to_heads(ranked[i].path), ranked[i].mean, ranked[i].sd, ranked[i].pairs, norms[i]});
     return r;
 }
 
-PathDetailReport path_detail_report(const Analysis& a, const std::vector<HeadId>& path, const std::string& observable,
-                                    const Progress& progress) {
+PathDetailReport path_detail_report(const Analysis& a, const std::vector<HeadId>& path,
+                                    const std::string& observable, const Progress& progress) {
     const auto& w = a.workspace();
     const auto nodes = to_nodes(path);
     if (nodes.empty()) throw std::invalid_argument("a path needs at least one head");
@@ -65,8 +67,9 @@ PathDetailReport path_detail_report(const Analysis& a, const std::vector<HeadId>
     std::vector<Tensor> ys;
     const auto& obs = w.observables();
     for (std::size_t k = 0; k < obs.size(); ++k) {
-        FeatureOptions fo = ln_options(a, obs[k].name, sub_progress(progress, double(k) / obs.size(), double(k + 1) / obs.size()));
-        fo.drop_earliest_rho = true;  // the norm-comparison rule, as in the ranking
+        FeatureOptions fo = ln_options(
+            a, obs[k].name, sub_progress(progress, double(k) / obs.size(), double(k + 1) / obs.size()));
+        fo.drop_earliest_rho = true; // the norm-comparison rule, as in the ranking
         ys.push_back(compute_path_feature(w.model(), obs[k], nodes, fo).feature.to(torch::kDouble));
         r.observables.push_back(obs[k].name);
     }
@@ -81,4 +84,4 @@ PathDetailReport path_detail_report(const Analysis& a, const std::vector<HeadId>
     return r;
 }
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

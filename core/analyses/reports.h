@@ -24,9 +24,9 @@ struct ObservableInfo {
 // What the LayerNorm treatment used for one observable: the mode, and ρ of ln_f (approximate: the mean final
 // residual norm over its dataset, or the fixed ρ).
 struct LnUsed {
-    std::string mode;      // none | approx | exact
-    std::string dataset;   // empty for none
-    double final_rho = 0;  // approx only
+    std::string mode;     // none | approx | exact
+    std::string dataset;  // empty for none
+    double final_rho = 0; // approx only
 };
 
 // Data-free feature norms of every head, per observable (norm-comparison rule), and for a pair (a, b) the
@@ -34,28 +34,28 @@ struct LnUsed {
 struct FeaturesReport {
     std::string ln_mode;
     std::vector<ObservableInfo> observables;
-    std::vector<LnUsed> ln;               // per observable
-    std::vector<HeadGrid> norms;          // per observable
-    std::string a, b;                     // the compared pair; empty with fewer than two observables
+    std::vector<LnUsed> ln;      // per observable
+    std::vector<HeadGrid> norms; // per observable
+    std::string a, b;            // the compared pair; empty with fewer than two observables
     HeadGrid cosine, coupling_ab, coupling_ba;
 };
 
 // Attribution of each observable to heads, averaged over the dataset's prompt pairs.
 struct AttributionReport {
-    std::string method;    // patching | gradient
+    std::string method; // patching | gradient
     std::string dataset;
     int pairs = 0;
     std::vector<std::string> observables;
-    std::vector<HeadGrid> mean;  // per observable
+    std::vector<HeadGrid> mean; // per observable
 };
 
 // Coupling of two observables per head (Theorem 2's quantities) and, with a dataset, the least-squares fit of
 // s_b = y_b·x on s_a = y_a·x over its tokens.
 struct CouplingReport {
     std::string ln_mode, a, b;
-    std::string dataset;  // empty: no fits
+    std::string dataset; // empty: no fits
     HeadGrid cosine, coupling_ab, coupling_ba, norm_a, norm_b, residual_ab, residual_ba;
-    HeadGrid fit_slope, fit_intercept, fit_r2;  // empty without a dataset
+    HeadGrid fit_slope, fit_intercept, fit_r2; // empty without a dataset
 };
 
 // Every head's coupling coefficient C(a→b) beside its ratio of attributions b/a (Theorem 2 predicts the
@@ -74,13 +74,13 @@ struct CouplingHeadsReport {
 struct CouplingScatterReport {
     std::string ln_mode, a, b, dataset;
     HeadId head;
-    std::vector<double> s1, s2;              // per token
-    double slope = 0, intercept = 0, r2 = 0;  // least squares s₂ ≈ slope·s₁ + intercept
-    double predicted = 0;                     // C(a→b)
-    double norm_a = 0, residual_norm = 0;     // ‖y_a‖, ‖y_b − C y_a‖
-    double mean_token_norm = 0;               // r
-    std::vector<double> band_k, band_low, band_high;  // the band sampled over the tokens' s₁ range
-    double half_width_at_zero = 0;                    // r·‖y_b − C y_a‖
+    std::vector<double> s1, s2;                      // per token
+    double slope = 0, intercept = 0, r2 = 0;         // least squares s₂ ≈ slope·s₁ + intercept
+    double predicted = 0;                            // C(a→b)
+    double norm_a = 0, residual_norm = 0;            // ‖y_a‖, ‖y_b − C y_a‖
+    double mean_token_norm = 0;                      // r
+    std::vector<double> band_k, band_low, band_high; // the band sampled over the tokens' s₁ range
+    double half_width_at_zero = 0;                   // r·‖y_b − C y_a‖
 };
 
 // SVD alignment for every head: the top_k right singular vectors by |cos(y, v_i)|.
@@ -92,7 +92,7 @@ struct SvdReport {
         int rank = 0, index = 0;
         double sigma = 0, cosine = 0, in_span = 0;
     };
-    std::vector<Entry> entries;  // heads in order, top_k each
+    std::vector<Entry> entries; // heads in order, top_k each
 };
 
 // One head in detail: its OV singular values, every observable's feature against every right singular
@@ -100,7 +100,7 @@ struct SvdReport {
 // of the observable's LayerNorm dataset).
 struct HeadDetailReport {
     HeadId head;
-    std::vector<double> sigma;                 // descending
+    std::vector<double> sigma; // descending
     std::vector<std::string> observables;
     std::vector<std::vector<double>> cosine;   // [observable][i], signed
     std::vector<double> ln_check;              // [observable]
@@ -111,7 +111,7 @@ struct HeadDetailReport {
 // A path of heads with its numbers: a ranked two-head virtual head (value = ‖y‖) or a path found by the
 // beam search (value = mean patching drop of n·z, with its spread and the data-free norm beside it).
 struct PathEntry {
-    std::vector<HeadId> nodes;  // earliest first
+    std::vector<HeadId> nodes; // earliest first
     double value = 0;
     double sd = 0;
     int pairs = 0;
@@ -120,12 +120,12 @@ struct PathEntry {
 
 struct PathsReport {
     std::string ln_mode, observable;
-    bool patching = false;  // false: data-free ranking by feature norm; true: beam search by path patching
-    std::string dataset;    // patching only
+    bool patching = false; // false: data-free ranking by feature norm; true: beam search by path patching
+    std::string dataset;   // patching only
     int beam_width = 0, max_length = 0;
     int pairs = 0, pairs_given = 0;
     std::uint64_t scored = 0;
-    std::vector<PathEntry> paths;  // best first
+    std::vector<PathEntry> paths; // best first
 };
 
 // One path's feature vector for every observable: norms (norm-comparison rule) and cosines with the chosen
@@ -141,25 +141,25 @@ struct PathDetailReport {
 struct SteeringVector {
     std::string observable;
     std::vector<HeadId> path;
-    int layer = -1;                 // -1: the path's first layer
-    std::string position = "name";  // name | last
+    int layer = -1;                // -1: the path's first layer
+    std::string position = "name"; // name | last
     bool normalize = true;
     double alpha = 0;
-    std::string label() const;      // "head 1.4 (subj)", "path 0.1 -> 1.4 (subj)"
+    std::string label() const; // "head 1.4 (subj)", "path 0.1 -> 1.4 (subj)"
 };
 
 // Steering with several vectors at once over a dataset: per observable the mean value before, the exact mean
 // change and the linear prediction; per prompt the values before and after.
 struct SteeringReport {
     std::string ln_mode, dataset;
-    std::vector<SteeringVector> vectors;  // as applied (positions resolved, layers filled in)
-    std::vector<double> vector_norms;     // ‖α-free vector‖ as added (1 when normalised)
+    std::vector<SteeringVector> vectors; // as applied (positions resolved, layers filled in)
+    std::vector<double> vector_norms;    // ‖α-free vector‖ as added (1 when normalised)
     std::vector<std::string> observables;
-    std::vector<double> mean_before, mean_change, predicted;  // [observable]
-    bool exact = true;                                         // false: only `predicted` is filled
+    std::vector<double> mean_before, mean_change, predicted; // [observable]
+    bool exact = true;                                       // false: only `predicted` is filled
     std::vector<std::string> prompts;
-    std::vector<std::vector<int>> positions;                   // [vector][prompt] token positions steered
-    std::vector<std::vector<double>> before, after;            // [prompt][observable]
+    std::vector<std::vector<int>> positions;        // [vector][prompt] token positions steered
+    std::vector<std::vector<double>> before, after; // [prompt][observable]
 };
 
 // A dataset's prompts with their tokens, name slots and every observable's value n·z at the last token.
@@ -170,9 +170,9 @@ struct DatasetReport {
         int index = 0, template_index = 0, name_position = 0;
         std::string name, gender, text;
         std::vector<std::string> tokens;
-        std::vector<double> values;  // [observable]
+        std::vector<double> values; // [observable]
     };
     std::vector<Row> rows;
 };
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

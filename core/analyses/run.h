@@ -13,13 +13,13 @@
 namespace obsprop::analyses {
 
 // Norms for every observable; the pair (a, b) defaults to the first two observables.
-FeaturesReport features_report(const Analysis& a, const std::string& pair_a = {}, const std::string& pair_b = {},
-                               const Progress& progress = {});
+FeaturesReport features_report(const Analysis& a, const std::string& pair_a = {},
+                               const std::string& pair_b = {}, const Progress& progress = {});
 // Over settings().dataset's pairs with settings().attribution.
 AttributionReport attribution_report(const Analysis& a, const Progress& progress = {});
 // With fits over settings().dataset when `fits`.
-CouplingReport coupling_report(const Analysis& a, const std::string& obs_a, const std::string& obs_b, bool fits,
-                               const Progress& progress = {});
+CouplingReport coupling_report(const Analysis& a, const std::string& obs_a, const std::string& obs_b,
+                               bool fits, const Progress& progress = {});
 // Combines a features report computed for the pair (a, b) with an attribution report that holds both.
 // Throws std::invalid_argument when they do not fit together.
 CouplingHeadsReport coupling_heads(const FeaturesReport& f, const AttributionReport& at);
@@ -30,11 +30,13 @@ CouplingScatterReport coupling_scatter_report(const Analysis& a, HeadId head, co
 SvdReport svd_report(const Analysis& a, const std::string& observable, const Progress& progress = {});
 HeadDetailReport head_detail_report(const Analysis& a, HeadId head, const Progress& progress = {});
 // Every two-head virtual head by feature norm; settings().top_paths listed.
-PathsReport path_ranking_report(const Analysis& a, const std::string& observable, const Progress& progress = {});
+PathsReport path_ranking_report(const Analysis& a, const std::string& observable,
+                                const Progress& progress = {});
 // Beam search by path patching over settings().dataset's pairs (beam_width, max_length).
-PathsReport path_search_report(const Analysis& a, const std::string& observable, const Progress& progress = {});
-PathDetailReport path_detail_report(const Analysis& a, const std::vector<HeadId>& path, const std::string& observable,
-                                    const Progress& progress = {});
+PathsReport path_search_report(const Analysis& a, const std::string& observable,
+                               const Progress& progress = {});
+PathDetailReport path_detail_report(const Analysis& a, const std::vector<HeadId>& path,
+                                    const std::string& observable, const Progress& progress = {});
 // Over settings().dataset; settings().position (when set) replaces each vector's position.
 SteeringReport steering_report(const Analysis& a, const std::vector<SteeringVector>& vectors,
                                const Progress& progress = {});
@@ -43,4 +45,4 @@ DatasetReport dataset_report(const Analysis& a, const Progress& progress = {});
 // The first observable's name, or `wanted` checked to exist. Throws std::invalid_argument.
 std::string observable_or_first(const Analysis& a, const std::string& wanted);
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

@@ -11,31 +11,36 @@ namespace {
 
 std::vector<std::string> dataset_names(const project::Project& p) {
     std::vector<std::string> out;
-    for (const auto& d : p.datasets) out.push_back(d.name);
+    for (const auto& d : p.datasets)
+        out.push_back(d.name);
     return out;
 }
 
 std::string join(const std::vector<std::string>& v) {
     std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    for (const auto& x : v)
+        s += (s.empty() ? "" : ", ") + x;
     return s.empty() ? "none" : s;
 }
 
 void require_dataset(const project::Project& p, const std::string& name, const std::string& what) {
     for (const auto& d : p.datasets)
         if (d.name == name) return;
-    throw std::invalid_argument(what + ": no dataset named '" + name + "' (the project has: " + join(dataset_names(p)) + ")");
+    throw std::invalid_argument(what + ": no dataset named '" + name +
+                                "' (the project has: " + join(dataset_names(p)) + ")");
 }
 
 void require_observable(const project::Project& p, const std::string& name, const std::string& what) {
     for (const auto& o : p.observables)
         if (o.name == name) return;
     std::vector<std::string> known;
-    for (const auto& o : p.observables) known.push_back(o.name);
-    throw std::invalid_argument(what + ": no observable named '" + name + "' (the project has: " + join(known) + ")");
+    for (const auto& o : p.observables)
+        known.push_back(o.name);
+    throw std::invalid_argument(what + ": no observable named '" + name +
+                                "' (the project has: " + join(known) + ")");
 }
 
-}  // namespace
+} // namespace
 
 const std::string& AnalysisSettings::ln_dataset(const std::string& observable) const {
     auto it = ln_datasets.find(observable);
@@ -56,14 +61,16 @@ AnalysisSettings apply_overrides(const project::Project& p, AnalysisSettings s, 
     if (p.datasets.empty()) throw std::invalid_argument("the project has no dataset");
     const std::string first = p.datasets.front().name;
     // LayerNorm datasets: per-observable override, override for all, the observable's own, the first dataset.
-    for (const auto& [name, d] : o.observable_ln_datasets) require_observable(p, name, "--ln-dataset " + name + "=" + d);
+    for (const auto& [name, d] : o.observable_ln_datasets)
+        require_observable(p, name, "--ln-dataset " + name + "=" + d);
     std::map<std::string, std::string> ln;
     for (const auto& ob : p.observables) {
         std::string d = ob.dataset.empty() ? first : ob.dataset;
         if (auto it = s.ln_datasets.find(ob.name); it != s.ln_datasets.end() && !o.ln_dataset) d = it->second;
         if (!ob.dataset.empty()) require_dataset(p, ob.dataset, "observable '" + ob.name + "'");
         if (o.ln_dataset) d = *o.ln_dataset;
-        if (auto it = o.observable_ln_datasets.find(ob.name); it != o.observable_ln_datasets.end()) d = it->second;
+        if (auto it = o.observable_ln_datasets.find(ob.name); it != o.observable_ln_datasets.end())
+            d = it->second;
         require_dataset(p, d, "the LayerNorm dataset of '" + ob.name + "'");
         ln[ob.name] = d;
     }
@@ -73,7 +80,8 @@ AnalysisSettings apply_overrides(const project::Project& p, AnalysisSettings s, 
     require_dataset(p, s.dataset, "--dataset");
     if (o.attribution) s.attribution = *o.attribution;
     if (s.attribution != "patching" && s.attribution != "gradient")
-        throw std::invalid_argument("unknown attribution method '" + s.attribution + "' (patching or gradient)");
+        throw std::invalid_argument("unknown attribution method '" + s.attribution +
+                                    "' (patching or gradient)");
     if (o.svd_top_k) s.svd_top_k = *o.svd_top_k;
     if (s.svd_top_k < 1) throw std::invalid_argument("top-k must be at least 1");
     if (o.position) s.position = *o.position;
@@ -105,8 +113,9 @@ void parse_ln_dataset_option(const std::string& text, SettingsOverrides& o) {
         return;
     }
     const std::string obs = text.substr(0, eq), d = text.substr(eq + 1);
-    if (obs.empty() || d.empty()) throw std::invalid_argument("--ln-dataset takes D or OBSERVABLE=D (got '" + text + "')");
+    if (obs.empty() || d.empty())
+        throw std::invalid_argument("--ln-dataset takes D or OBSERVABLE=D (got '" + text + "')");
     o.observable_ln_datasets[obs] = d;
 }
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

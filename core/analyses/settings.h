@@ -9,8 +9,8 @@
 //   points          treatment, the linearisation points (its first prompt's residuals). The LayerNorm dataset
 //                   of an observable is, first match wins: an override for that observable (--ln-dataset
 //                   OBS=D), an override for all (--ln-dataset D), the observable's "dataset" in the project,
-//                   the project's first dataset. A fixed settings.rho (or --rho) replaces the estimates of the
-//                   approximate treatment.
+//                   the project's first dataset. A fixed settings.rho (or --rho) replaces the estimates of
+//                   the approximate treatment.
 //   dataset         the prompts of data analyses (attribution, coupling fits, path search, steering, values):
 //                   --dataset / the view's Dataset box, else the project's first dataset.
 //   attribution     settings.attribution ("patching"); --method / the method box override.
@@ -30,16 +30,16 @@
 namespace obsprop::analyses {
 
 struct AnalysisSettings {
-    std::string ln_mode = "approx";                  // none | approx | exact
-    std::optional<double> rho;                       // fixed ρ for the approximate treatment
-    std::map<std::string, std::string> ln_datasets;  // observable name -> its LayerNorm dataset
-    std::string dataset;                             // data analyses' prompts
-    std::string attribution = "patching";            // patching | gradient
+    std::string ln_mode = "approx";                 // none | approx | exact
+    std::optional<double> rho;                      // fixed ρ for the approximate treatment
+    std::map<std::string, std::string> ln_datasets; // observable name -> its LayerNorm dataset
+    std::string dataset;                            // data analyses' prompts
+    std::string attribution = "patching";           // patching | gradient
     int svd_top_k = 5;
-    std::optional<std::string> position;             // steering position for every vector (else each its own)
-    int beam_width = 8;                              // path search: paths kept per length
-    int max_length = 3;                              // path search: heads per path
-    int top_paths = 100;                             // path ranking: two-head paths listed
+    std::optional<std::string> position; // steering position for every vector (else each its own)
+    int beam_width = 8;                  // path search: paths kept per length
+    int max_length = 3;                  // path search: heads per path
+    int top_paths = 100;                 // path ranking: two-head paths listed
 
     // The LayerNorm dataset of `observable` (throws std::invalid_argument for an unknown observable).
     const std::string& ln_dataset(const std::string& observable) const;
@@ -50,8 +50,8 @@ struct AnalysisSettings {
 struct SettingsOverrides {
     std::optional<std::string> ln_mode;
     std::optional<double> rho;
-    std::optional<std::string> ln_dataset;                   // for every observable
-    std::map<std::string, std::string> observable_ln_datasets;  // per observable
+    std::optional<std::string> ln_dataset;                     // for every observable
+    std::map<std::string, std::string> observable_ln_datasets; // per observable
     std::optional<std::string> dataset;
     std::optional<std::string> attribution;
     std::optional<int> svd_top_k;
@@ -63,9 +63,10 @@ struct SettingsOverrides {
 // Throws std::invalid_argument naming the bad value.
 AnalysisSettings resolve_settings(const project::Project& p, const SettingsOverrides& o = {});
 // `base` with `o` applied (the same checks).
-AnalysisSettings apply_overrides(const project::Project& p, AnalysisSettings base, const SettingsOverrides& o);
+AnalysisSettings apply_overrides(const project::Project& p, AnalysisSettings base,
+                                 const SettingsOverrides& o);
 
 // Parses "D" (every observable) or "OBS=D" (one) into `o`.
 void parse_ln_dataset_option(const std::string& text, SettingsOverrides& o);
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

@@ -15,11 +15,11 @@ using torch::Tensor;
 struct SteeringPlan::Impl {
     std::shared_ptr<const Workspace> ws;
     std::string ln_mode, dataset;
-    PromptBatch prompts;  // name-slot positions; each vector carries its own
+    PromptBatch prompts; // name-slot positions; each vector carries its own
     ObservableMatrix obs;
     std::vector<std::string> texts;
     std::vector<SteeringVector> vectors;
-    std::vector<Tensor> ys;         // [d] float32 as added
+    std::vector<Tensor> ys; // [d] float32 as added
     std::vector<std::vector<int>> positions;
     std::vector<SteeringBaseline> bases;
 };
@@ -28,7 +28,8 @@ std::string SteeringVector::label() const {
     return std::string(path.size() == 1 ? "head " : "path ") + path_label(path) + " (" + observable + ")";
 }
 
-std::shared_ptr<const SteeringPlan> SteeringPlan::prepare(const Analysis& a, const std::vector<SteeringVector>& vectors,
+std::shared_ptr<const SteeringPlan> SteeringPlan::prepare(const Analysis& a,
+                                                          const std::vector<SteeringVector>& vectors,
                                                           const Progress& progress) {
     const auto& w = a.workspace();
     if (w.observables().empty()) throw std::invalid_argument("steering needs at least one observable");
@@ -38,7 +39,8 @@ std::shared_ptr<const SteeringPlan> SteeringPlan::prepare(const Analysis& a, con
     p->dataset = a.settings().dataset;
     p->prompts = w.prompt_batch(p->dataset, "name");
     p->obs = w.observable_matrix();
-    for (const auto& pr : w.dataset(p->dataset).prompts) p->texts.push_back(pr.text);
+    for (const auto& pr : w.dataset(p->dataset).prompts)
+        p->texts.push_back(pr.text);
     const double n = static_cast<double>(std::max<std::size_t>(1, vectors.size()));
     for (std::size_t i = 0; i < vectors.size(); ++i) {
         SteeringVector v = vectors[i];
@@ -51,14 +53,17 @@ std::shared_ptr<const SteeringPlan> SteeringPlan::prepare(const Analysis& a, con
             validate_path(w.model().config(), nodes);
             if (v.layer < 0) v.layer = nodes.front().layer;
             FeatureOptions fo = ln_options(a, v.observable);
-            Tensor y = compute_path_feature(w.model(), w.observable(v.observable), nodes, fo).feature.to(torch::kFloat);
+            Tensor y = compute_path_feature(w.model(), w.observable(v.observable), nodes, fo)
+                           .feature.to(torch::kFloat);
             if (v.normalize) {
                 const double norm = y.norm().item<double>();
-                if (!(norm > 0)) throw std::invalid_argument("its feature vector is zero and cannot be normalised");
+                if (!(norm > 0))
+                    throw std::invalid_argument("its feature vector is zero and cannot be normalised");
                 y = y / norm;
             }
             const PromptBatch at = w.prompt_batch(p->dataset, v.position);
-            p->bases.push_back(steering_baseline(w.model(), at, v.layer, p->obs, sub_progress(progress, i / n, (i + 1) / n)));
+            p->bases.push_back(steering_baseline(w.model(), at, v.layer, p->obs,
+                                                 sub_progress(progress, i / n, (i + 1) / n)));
             p->positions.push_back(at.positions);
             p->ys.push_back(y);
             p->vectors.push_back(v);
@@ -71,12 +76,15 @@ std::shared_ptr<const SteeringPlan> SteeringPlan::prepare(const Analysis& a, con
     return std::make_shared<const SteeringPlan>(p);
 }
 
-const std::vector<SteeringVector>& SteeringPlan::vectors() const { return impl_->vectors; }
+const std::vector<SteeringVector>& SteeringPlan::vectors() const {
+    return impl_->vectors;
+}
 
 SteeringReport SteeringPlan::predict(const std::vector<double>& alphas) const {
     const Impl& p = *impl_;
     if (alphas.size() != p.vectors.size())
-        throw std::invalid_argument("one multiplier per steering vector is needed (" + std::to_string(p.vectors.size()) + ")");
+        throw std::invalid_argument("one multiplier per steering vector is needed (" +
+                                    std::to_string(p.vectors.size()) + ")");
     SteeringReport r;
     r.ln_mode = p.ln_mode;
     r.dataset = p.dataset;
@@ -102,7 +110,7 @@ SteeringReport SteeringPlan::run(const std::vector<double>& alphas, const Progre
     SteeringReport r = predict(alphas);
     if (p.vectors.empty()) return r;
     std::vector<SteeringTerm> terms;
-    const SteeringBaseline* resume = nullptr;  // resume from the cached residual of the earliest layer
+    const SteeringBaseline* resume = nullptr; // resume from the cached residual of the earliest layer
     for (std::size_t i = 0; i < p.vectors.size(); ++i) {
         terms.push_back({p.vectors[i].layer, p.ys[i], alphas[i], p.positions[i]});
         if (!resume || p.bases[i].layer < resume->layer) resume = &p.bases[i];
@@ -118,12 +126,14 @@ SteeringReport SteeringPlan::run(const std::vector<double>& alphas, const Progre
     return r;
 }
 
-SteeringReport steering_report(const Analysis& a, const std::vector<SteeringVector>& vectors, const Progress& progress) {
+SteeringReport steering_report(const Analysis& a, const std::vector<SteeringVector>& vectors,
+                               const Progress& progress) {
     if (vectors.empty()) throw std::invalid_argument("give at least one steering vector");
     auto plan = SteeringPlan::prepare(a, vectors, sub_progress(progress, 0, 0.5));
     std::vector<double> alphas;
-    for (const auto& v : vectors) alphas.push_back(v.alpha);
+    for (const auto& v : vectors)
+        alphas.push_back(v.alpha);
     return plan->run(alphas, sub_progress(progress, 0.5, 1));
 }
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

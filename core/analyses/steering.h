@@ -19,10 +19,10 @@ class SteeringPlan {
     // Over settings().dataset; settings().position (when set) replaces each vector's position. Throws
     // std::invalid_argument naming the vector for a bad observable, path, layer or position, or a zero
     // vector that cannot be normalised.
-    static std::shared_ptr<const SteeringPlan> prepare(const Analysis& a, const std::vector<SteeringVector>& vectors,
-                                                       const Progress& progress = {});
+    static std::shared_ptr<const SteeringPlan>
+    prepare(const Analysis& a, const std::vector<SteeringVector>& vectors, const Progress& progress = {});
 
-    const std::vector<SteeringVector>& vectors() const;  // as applied (positions and layers resolved)
+    const std::vector<SteeringVector>& vectors() const; // as applied (positions and layers resolved)
     // The linear prediction for these multipliers (one per vector; exact = false). Instant.
     SteeringReport predict(const std::vector<double>& alphas) const;
     // The exact mean change with every vector added (and the prediction beside it). Throws for non-finite or
@@ -36,4 +36,4 @@ class SteeringPlan {
     std::shared_ptr<const Impl> impl_;
 };
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

@@ -9,7 +9,9 @@ using nlohmann::json;
 
 namespace {
 
-json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+json number(double v) {
+    return std::isfinite(v) ? json(v) : json(nullptr);
+}
 
 std::string csv_cell(const json& v) {
     if (v.is_null()) return {};
@@ -24,14 +26,16 @@ std::string csv_cell(const json& v) {
 }
 
 // layer, head, then one column per grid.
-Table head_table(std::string name, const std::vector<std::string>& columns, const std::vector<const HeadGrid*>& grids) {
+Table head_table(std::string name, const std::vector<std::string>& columns,
+                 const std::vector<const HeadGrid*>& grids) {
     Table t{std::move(name), {"layer", "head"}, {}};
     t.columns.insert(t.columns.end(), columns.begin(), columns.end());
     if (grids.empty()) return t;
     for (int l = 0; l < grids.front()->layers; ++l)
         for (int h = 0; h < grids.front()->heads; ++h) {
             std::vector<json> row{l, h};
-            for (const HeadGrid* g : grids) row.push_back(number(g->at(l, h)));
+            for (const HeadGrid* g : grids)
+                row.push_back(number(g->at(l, h)));
             t.rows.push_back(std::move(row));
         }
     return t;
@@ -39,37 +43,43 @@ Table head_table(std::string name, const std::vector<std::string>& columns, cons
 
 std::string join(const std::vector<std::string>& v, const std::string& sep) {
     std::string s;
-    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+    for (std::size_t i = 0; i < v.size(); ++i)
+        s += (i ? sep : "") + v[i];
     return s;
 }
 
 json numbers(const std::vector<double>& v) {
     json a = json::array();
-    for (double x : v) a.push_back(number(x));
+    for (double x : v)
+        a.push_back(number(x));
     return a;
 }
 
 json heads(const std::vector<HeadId>& path) {
     json a = json::array();
-    for (const auto& h : path) a.push_back({h.layer, h.head});
+    for (const auto& h : path)
+        a.push_back({h.layer, h.head});
     return a;
 }
 
-}  // namespace
+} // namespace
 
 std::string csv_field(const std::string& s) {
     if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
     std::string q = "\"";
-    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    for (char c : s)
+        q += c == '"' ? std::string("\"\"") : std::string(1, c);
     return q + "\"";
 }
 
 std::string Table::to_csv() const {
     std::string out;
-    for (std::size_t i = 0; i < columns.size(); ++i) out += (i ? "," : "") + csv_field(columns[i]);
+    for (std::size_t i = 0; i < columns.size(); ++i)
+        out += (i ? "," : "") + csv_field(columns[i]);
     out += "\n";
     for (const auto& r : rows) {
-        for (std::size_t i = 0; i < r.size(); ++i) out += (i ? "," : "") + csv_cell(r[i]);
+        for (std::size_t i = 0; i < r.size(); ++i)
+            out += (i ? "," : "") + csv_cell(r[i]);
         out += "\n";
     }
     return out;
@@ -79,7 +89,8 @@ json Table::to_json() const {
     json a = json::array();
     for (const auto& r : rows) {
         json o = json::object();
-        for (std::size_t i = 0; i < columns.size() && i < r.size(); ++i) o[columns[i]] = r[i];
+        for (std::size_t i = 0; i < columns.size() && i < r.size(); ++i)
+            o[columns[i]] = r[i];
         a.push_back(o);
     }
     return a;
@@ -88,7 +99,8 @@ json Table::to_json() const {
 Table to_table(const FeaturesReport& r) {
     std::vector<std::string> cols;
     std::vector<const HeadGrid*> grids;
-    for (std::size_t k = 0; k < r.observables.size(); ++k) cols.push_back("norm_" + r.observables[k].name), grids.push_back(&r.norms[k]);
+    for (std::size_t k = 0; k < r.observables.size(); ++k)
+        cols.push_back("norm_" + r.observables[k].name), grids.push_back(&r.norms[k]);
     if (!r.cosine.empty()) {
         cols.insert(cols.end(), {"cosine", "coupling_ab", "coupling_ba"});
         grids.insert(grids.end(), {&r.cosine, &r.coupling_ab, &r.coupling_ba});
@@ -99,12 +111,14 @@ Table to_table(const FeaturesReport& r) {
 Table to_table(const AttributionReport& r) {
     std::vector<std::string> cols;
     std::vector<const HeadGrid*> grids;
-    for (std::size_t k = 0; k < r.observables.size(); ++k) cols.push_back("attribution_" + r.observables[k]), grids.push_back(&r.mean[k]);
+    for (std::size_t k = 0; k < r.observables.size(); ++k)
+        cols.push_back("attribution_" + r.observables[k]), grids.push_back(&r.mean[k]);
     return head_table("attribution_" + r.dataset, cols, grids);
 }
 
 Table to_table(const CouplingReport& r) {
-    std::vector<std::string> cols{"cosine", "coupling_ab", "coupling_ba", "norm_a", "norm_b", "residual_ab", "residual_ba"};
+    std::vector<std::string> cols{"cosine", "coupling_ab", "coupling_ba", "norm_a",
+                                  "norm_b", "residual_ab", "residual_ba"};
     std::vector<const HeadGrid*> grids{&r.cosine, &r.coupling_ab, &r.coupling_ba, &r.norm_a,
                                        &r.norm_b, &r.residual_ab, &r.residual_ba};
     if (!r.fit_slope.empty()) {
@@ -115,15 +129,20 @@ Table to_table(const CouplingReport& r) {
 }
 
 Table to_table(const CouplingScatterReport& r) {
-    Table t{"coupling_tokens_" + std::to_string(r.head.layer) + "_" + std::to_string(r.head.head) + "_" + r.a + "_" + r.b,
-            {"token", "s1", "s2"}, {}};
-    for (std::size_t i = 0; i < r.s1.size(); ++i) t.rows.push_back({static_cast<int>(i), number(r.s1[i]), number(r.s2[i])});
+    Table t{"coupling_tokens_" + std::to_string(r.head.layer) + "_" + std::to_string(r.head.head) + "_" +
+                r.a + "_" + r.b,
+            {"token", "s1", "s2"},
+            {}};
+    for (std::size_t i = 0; i < r.s1.size(); ++i)
+        t.rows.push_back({static_cast<int>(i), number(r.s1[i]), number(r.s2[i])});
     return t;
 }
 
 Table band_table(const CouplingScatterReport& r) {
-    Table t{"coupling_band_" + std::to_string(r.head.layer) + "_" + std::to_string(r.head.head) + "_" + r.a + "_" + r.b,
-            {"k", "low", "high"}, {}};
+    Table t{"coupling_band_" + std::to_string(r.head.layer) + "_" + std::to_string(r.head.head) + "_" + r.a +
+                "_" + r.b,
+            {"k", "low", "high"},
+            {}};
     for (std::size_t i = 0; i < r.band_k.size(); ++i)
         t.rows.push_back({number(r.band_k[i]), number(r.band_low[i]), number(r.band_high[i])});
     return t;
@@ -132,16 +151,20 @@ Table band_table(const CouplingScatterReport& r) {
 Table to_table(const SvdReport& r) {
     Table t{"svd_" + r.observable, {"layer", "head", "rank", "index", "sigma", "cosine", "in_span"}, {}};
     for (const auto& e : r.entries)
-        t.rows.push_back({e.head.layer, e.head.head, e.rank, e.index, number(e.sigma), number(e.cosine), number(e.in_span)});
+        t.rows.push_back({e.head.layer, e.head.head, e.rank, e.index, number(e.sigma), number(e.cosine),
+                          number(e.in_span)});
     return t;
 }
 
 Table to_table(const HeadDetailReport& r) {
-    Table t{"head_" + std::to_string(r.head.layer) + "_" + std::to_string(r.head.head), {"index", "sigma"}, {}};
-    for (const auto& o : r.observables) t.columns.push_back("cos_" + o);
+    Table t{
+        "head_" + std::to_string(r.head.layer) + "_" + std::to_string(r.head.head), {"index", "sigma"}, {}};
+    for (const auto& o : r.observables)
+        t.columns.push_back("cos_" + o);
     for (std::size_t i = 0; i < r.sigma.size(); ++i) {
         std::vector<json> row{static_cast<int>(i), number(r.sigma[i])};
-        for (const auto& c : r.cosine) row.push_back(number(i < c.size() ? c[i] : NAN));
+        for (const auto& c : r.cosine)
+            row.push_back(number(i < c.size() ? c[i] : NAN));
         t.rows.push_back(std::move(row));
     }
     return t;
@@ -149,9 +172,11 @@ Table to_table(const HeadDetailReport& r) {
 
 Table ln_check_table(const HeadDetailReport& r) {
     Table t{"head_" + std::to_string(r.head.layer) + "_" + std::to_string(r.head.head) + "_ln_check",
-            {"observable", "dataset", "cosine", "expected"}, {}};
+            {"observable", "dataset", "cosine", "expected"},
+            {}};
     for (std::size_t k = 0; k < r.ln_check.size(); ++k)
-        t.rows.push_back({r.observables[k], r.ln_check_dataset[k], number(r.ln_check[k]), number(r.expected_ln_cosine)});
+        t.rows.push_back(
+            {r.observables[k], r.ln_check_dataset[k], number(r.ln_check[k]), number(r.expected_ln_cosine)});
     return t;
 }
 
@@ -160,22 +185,25 @@ Table to_table(const PathsReport& r) {
         Table t{"paths_" + r.observable, {"rank", "path", "layer1", "head1", "layer2", "head2", "norm"}, {}};
         int rank = 0;
         for (const auto& p : r.paths)
-            t.rows.push_back({++rank, path_label(p.nodes), p.nodes[0].layer, p.nodes[0].head, p.nodes[1].layer,
-                              p.nodes[1].head, number(p.value)});
+            t.rows.push_back({++rank, path_label(p.nodes), p.nodes[0].layer, p.nodes[0].head,
+                              p.nodes[1].layer, p.nodes[1].head, number(p.value)});
         return t;
     }
     Table t{"path_search_" + r.dataset + "_" + r.observable,
-            {"rank", "path", "length", "layer1", "head1", "score", "sd", "pairs", "feature_norm"}, {}};
+            {"rank", "path", "length", "layer1", "head1", "score", "sd", "pairs", "feature_norm"},
+            {}};
     int rank = 0;
     for (const auto& p : r.paths)
-        t.rows.push_back({++rank, path_label(p.nodes), static_cast<int>(p.nodes.size()), p.nodes.front().layer,
-                          p.nodes.front().head, number(p.value), number(p.sd), p.pairs, number(p.feature_norm)});
+        t.rows.push_back({++rank, path_label(p.nodes), static_cast<int>(p.nodes.size()),
+                          p.nodes.front().layer, p.nodes.front().head, number(p.value), number(p.sd), p.pairs,
+                          number(p.feature_norm)});
     return t;
 }
 
 Table to_table(const PathDetailReport& r) {
     std::string stem = "path";
-    for (const auto& h : r.nodes) stem += "_" + std::to_string(h.layer) + "_" + std::to_string(h.head);
+    for (const auto& h : r.nodes)
+        stem += "_" + std::to_string(h.layer) + "_" + std::to_string(h.head);
     Table t{stem, {"observable", "norm", "cosine"}, {}};
     for (std::size_t k = 0; k < r.observables.size(); ++k)
         t.rows.push_back({r.observables[k], number(r.norms[k]), number(r.cosines[k])});
@@ -192,11 +220,13 @@ Table to_table(const SteeringReport& r) {
 
 Table prompts_table(const SteeringReport& r) {
     Table t{"steering_prompts", {"prompt"}, {}};
-    for (const auto& o : r.observables) t.columns.insert(t.columns.end(), {o + "_before", o + "_after", o + "_change"});
+    for (const auto& o : r.observables)
+        t.columns.insert(t.columns.end(), {o + "_before", o + "_after", o + "_change"});
     for (std::size_t p = 0; p < r.before.size(); ++p) {
         std::vector<json> row{p < r.prompts.size() ? r.prompts[p] : std::string()};
         for (std::size_t k = 0; k < r.observables.size(); ++k)
-            row.insert(row.end(), {number(r.before[p][k]), number(r.after[p][k]), number(r.after[p][k] - r.before[p][k])});
+            row.insert(row.end(), {number(r.before[p][k]), number(r.after[p][k]),
+                                   number(r.after[p][k] - r.before[p][k])});
         t.rows.push_back(std::move(row));
     }
     return t;
@@ -204,11 +234,13 @@ Table prompts_table(const SteeringReport& r) {
 
 Table to_table(const DatasetReport& r) {
     Table t{"dataset_" + r.dataset, {"index", "template", "name", "gender", "text", "name_position"}, {}};
-    for (const auto& o : r.observables) t.columns.push_back("value_" + o);
+    for (const auto& o : r.observables)
+        t.columns.push_back("value_" + o);
     t.columns.push_back("tokens");
     for (const auto& p : r.rows) {
         std::vector<json> row{p.index, p.template_index, p.name, p.gender, p.text, p.name_position};
-        for (double v : p.values) row.push_back(number(v));
+        for (double v : p.values)
+            row.push_back(number(v));
         row.push_back(join(p.tokens, "|"));
         t.rows.push_back(std::move(row));
     }
@@ -219,13 +251,14 @@ json to_json(const FeaturesReport& r) {
     json out = {{"ln", r.ln_mode}, {"observables", json::array()}, {"heads", json::array()}};
     for (std::size_t k = 0; k < r.observables.size(); ++k) {
         const auto& o = r.observables[k];
-        out["observables"].push_back({{"name", o.name},
-                                      {"expr", o.expr},
-                                      {"token_ids", o.token_ids},
-                                      {"weights", o.weights},
-                                      {"warnings", o.warnings},
-                                      {"ln_dataset", r.ln[k].dataset},
-                                      {"final_rho", r.ln[k].mode == "approx" ? number(r.ln[k].final_rho) : json(nullptr)}});
+        out["observables"].push_back(
+            {{"name", o.name},
+             {"expr", o.expr},
+             {"token_ids", o.token_ids},
+             {"weights", o.weights},
+             {"warnings", o.warnings},
+             {"ln_dataset", r.ln[k].dataset},
+             {"final_rho", r.ln[k].mode == "approx" ? number(r.ln[k].final_rho) : json(nullptr)}});
     }
     out["pair"] = r.a.empty() ? json(nullptr) : json::array({r.a, r.b});
     if (r.norms.empty()) return out;
@@ -233,64 +266,97 @@ json to_json(const FeaturesReport& r) {
     for (int l = 0; l < r.norms[0].layers; ++l)
         for (int h = 0; h < r.norms[0].heads; ++h) {
             json norms = json::array();
-            for (const auto& g : r.norms) norms.push_back(number(g.at(l, h)));
-            out["heads"].push_back({{"layer", l},
-                                    {"head", h},
-                                    {"norm", norms},
-                                    {"cosine", pair ? number(r.cosine.at(l, h)) : json(nullptr)},
-                                    {"coupling", pair ? number(r.coupling_ab.at(l, h)) : json(nullptr)},
-                                    {"coupling_reverse", pair ? number(r.coupling_ba.at(l, h)) : json(nullptr)}});
+            for (const auto& g : r.norms)
+                norms.push_back(number(g.at(l, h)));
+            out["heads"].push_back(
+                {{"layer", l},
+                 {"head", h},
+                 {"norm", norms},
+                 {"cosine", pair ? number(r.cosine.at(l, h)) : json(nullptr)},
+                 {"coupling", pair ? number(r.coupling_ab.at(l, h)) : json(nullptr)},
+                 {"coupling_reverse", pair ? number(r.coupling_ba.at(l, h)) : json(nullptr)}});
         }
     return out;
 }
 
 json to_json(const CouplingScatterReport& r) {
-    return {{"ln", r.ln_mode}, {"a", r.a}, {"b", r.b}, {"dataset", r.dataset}, {"head", {r.head.layer, r.head.head}},
-            {"tokens", r.s1.size()}, {"slope", number(r.slope)}, {"intercept", number(r.intercept)}, {"r2", number(r.r2)},
-            {"predicted", number(r.predicted)}, {"norm_a", number(r.norm_a)}, {"residual_norm", number(r.residual_norm)},
-            {"mean_token_norm", number(r.mean_token_norm)}, {"half_width_at_zero", number(r.half_width_at_zero)}, {"s1", numbers(r.s1)}, {"s2", numbers(r.s2)},
-            {"band", {{"k", numbers(r.band_k)}, {"low", numbers(r.band_low)}, {"high", numbers(r.band_high)}}}};
+    return {
+        {"ln", r.ln_mode},
+        {"a", r.a},
+        {"b", r.b},
+        {"dataset", r.dataset},
+        {"head", {r.head.layer, r.head.head}},
+        {"tokens", r.s1.size()},
+        {"slope", number(r.slope)},
+        {"intercept", number(r.intercept)},
+        {"r2", number(r.r2)},
+        {"predicted", number(r.predicted)},
+        {"norm_a", number(r.norm_a)},
+        {"residual_norm", number(r.residual_norm)},
+        {"mean_token_norm", number(r.mean_token_norm)},
+        {"half_width_at_zero", number(r.half_width_at_zero)},
+        {"s1", numbers(r.s1)},
+        {"s2", numbers(r.s2)},
+        {"band", {{"k", numbers(r.band_k)}, {"low", numbers(r.band_low)}, {"high", numbers(r.band_high)}}}};
 }
 
 json to_json(const HeadDetailReport& r) {
-    json out = {{"head", {r.head.layer, r.head.head}}, {"sigma", numbers(r.sigma)},
-                {"expected_ln_cosine", number(r.expected_ln_cosine)}, {"observables", json::array()}};
+    json out = {{"head", {r.head.layer, r.head.head}},
+                {"sigma", numbers(r.sigma)},
+                {"expected_ln_cosine", number(r.expected_ln_cosine)},
+                {"observables", json::array()}};
     for (std::size_t k = 0; k < r.observables.size(); ++k)
-        out["observables"].push_back({{"name", r.observables[k]}, {"cosine", numbers(r.cosine[k])},
-                                      {"ln_check", number(r.ln_check[k])}, {"ln_check_dataset", r.ln_check_dataset[k]}});
+        out["observables"].push_back({{"name", r.observables[k]},
+                                      {"cosine", numbers(r.cosine[k])},
+                                      {"ln_check", number(r.ln_check[k])},
+                                      {"ln_check_dataset", r.ln_check_dataset[k]}});
     return out;
 }
 
 json to_json(const PathDetailReport& r) {
-    json out = {{"ln", r.ln_mode}, {"path", path_label(r.nodes)}, {"nodes", heads(r.nodes)}, {"observable", r.observable},
+    json out = {{"ln", r.ln_mode},
+                {"path", path_label(r.nodes)},
+                {"nodes", heads(r.nodes)},
+                {"observable", r.observable},
                 {"observables", json::array()}};
     for (std::size_t k = 0; k < r.observables.size(); ++k)
-        out["observables"].push_back({{"name", r.observables[k]}, {"norm", number(r.norms[k])}, {"cosine", number(r.cosines[k])}});
+        out["observables"].push_back(
+            {{"name", r.observables[k]}, {"norm", number(r.norms[k])}, {"cosine", number(r.cosines[k])}});
     return out;
 }
 
 json to_json(const SteeringReport& r) {
-    json out = {{"ln", r.ln_mode}, {"dataset", r.dataset}, {"exact", r.exact}, {"vectors", json::array()},
-                {"observables", json::array()}, {"prompts", json::array()}};
+    json out = {{"ln", r.ln_mode},          {"dataset", r.dataset},         {"exact", r.exact},
+                {"vectors", json::array()}, {"observables", json::array()}, {"prompts", json::array()}};
     for (std::size_t i = 0; i < r.vectors.size(); ++i) {
         const auto& v = r.vectors[i];
-        out["vectors"].push_back({{"label", v.label()}, {"observable", v.observable}, {"path", heads(v.path)},
-                                  {"layer", v.layer}, {"hook", "blocks." + std::to_string(v.layer) + ".hook_resid_pre"},
-                                  {"position", v.position}, {"normalize", v.normalize}, {"alpha", v.alpha},
-                                  {"vector_norm", i < r.vector_norms.size() ? number(r.vector_norms[i]) : json(nullptr)}});
+        out["vectors"].push_back(
+            {{"label", v.label()},
+             {"observable", v.observable},
+             {"path", heads(v.path)},
+             {"layer", v.layer},
+             {"hook", "blocks." + std::to_string(v.layer) + ".hook_resid_pre"},
+             {"position", v.position},
+             {"normalize", v.normalize},
+             {"alpha", v.alpha},
+             {"vector_norm", i < r.vector_norms.size() ? number(r.vector_norms[i]) : json(nullptr)}});
     }
     for (std::size_t k = 0; k < r.observables.size(); ++k)
-        out["observables"].push_back({{"name", r.observables[k]},
-                                      {"mean_before", k < r.mean_before.size() ? number(r.mean_before[k]) : json(nullptr)},
-                                      {"mean_change", r.exact ? number(r.mean_change[k]) : json(nullptr)},
-                                      {"predicted", number(r.predicted[k])}});
+        out["observables"].push_back(
+            {{"name", r.observables[k]},
+             {"mean_before", k < r.mean_before.size() ? number(r.mean_before[k]) : json(nullptr)},
+             {"mean_change", r.exact ? number(r.mean_change[k]) : json(nullptr)},
+             {"predicted", number(r.predicted[k])}});
     for (std::size_t p = 0; p < r.before.size(); ++p) {
         json positions = json::array();
-        for (const auto& v : r.positions) positions.push_back(v[p]);
+        for (const auto& v : r.positions)
+            positions.push_back(v[p]);
         out["prompts"].push_back({{"text", p < r.prompts.size() ? r.prompts[p] : std::string()},
-                                  {"positions", positions}, {"before", numbers(r.before[p])}, {"after", numbers(r.after[p])}});
+                                  {"positions", positions},
+                                  {"before", numbers(r.before[p])},
+                                  {"after", numbers(r.after[p])}});
     }
     return out;
 }
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

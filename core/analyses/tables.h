@@ -12,18 +12,19 @@
 namespace obsprop::analyses {
 
 struct Table {
-    std::string name;                               // file stem, e.g. "features"
+    std::string name; // file stem, e.g. "features"
     std::vector<std::string> columns;
-    std::vector<std::vector<nlohmann::json>> rows;  // numbers, strings or null
+    std::vector<std::vector<nlohmann::json>> rows; // numbers, strings or null
 
-    std::string to_csv() const;      // header line, then rows; numbers at full precision (17 digits), null empty
-    nlohmann::json to_json() const;  // [{column: value, ...}, ...]
+    std::string to_csv() const; // header line, then rows; numbers at full precision (17 digits), null empty
+    nlohmann::json to_json() const; // [{column: value, ...}, ...]
 };
 
 // The one CSV quoting rule (RFC 4180): a field with a comma, quote or line break is quoted, quotes doubled.
 std::string csv_field(const std::string& text);
 
-// features: layer, head, norm_<obs> per observable, and for the compared pair cosine, coupling_ab, coupling_ba.
+// features: layer, head, norm_<obs> per observable, and for the compared pair cosine, coupling_ab,
+// coupling_ba.
 Table to_table(const FeaturesReport& r);
 // attribution_<dataset>: layer, head, attribution_<obs> per observable.
 Table to_table(const AttributionReport& r);
@@ -35,7 +36,8 @@ Table to_table(const CouplingScatterReport& r);
 Table band_table(const CouplingScatterReport& r);
 // svd_<obs>: layer, head, rank, index, sigma, cosine, in_span.
 Table to_table(const SvdReport& r);
-// head_<l>_<h>: index, sigma, cos_<obs> per observable; head_<l>_<h>_ln_check: observable, dataset, cosine, expected.
+// head_<l>_<h>: index, sigma, cos_<obs> per observable; head_<l>_<h>_ln_check: observable, dataset, cosine,
+// expected.
 Table to_table(const HeadDetailReport& r);
 Table ln_check_table(const HeadDetailReport& r);
 // paths_<obs>: rank, path, layer1, head1, layer2, head2, norm; or (search)
@@ -43,7 +45,8 @@ Table ln_check_table(const HeadDetailReport& r);
 Table to_table(const PathsReport& r);
 // path_<path>: observable, norm, cosine.
 Table to_table(const PathDetailReport& r);
-// steering: observable, mean_before, mean_change, predicted; steering_prompts: prompt, <obs>_before, <obs>_after.
+// steering: observable, mean_before, mean_change, predicted; steering_prompts: prompt, <obs>_before,
+// <obs>_after.
 Table to_table(const SteeringReport& r);
 Table prompts_table(const SteeringReport& r);
 // dataset_<name>: index, template, name, gender, text, name_position, value_<obs> per observable, tokens.
@@ -56,4 +59,4 @@ nlohmann::json to_json(const HeadDetailReport& r);
 nlohmann::json to_json(const PathDetailReport& r);
 nlohmann::json to_json(const SteeringReport& r);
 
-}  // namespace obsprop::analyses
+} // namespace obsprop::analyses

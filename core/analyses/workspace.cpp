@@ -5,7 +5,8 @@
 namespace obsprop {
 
 std::vector<project::Dataset> study_datasets() {
-    return {project::study_subject_dataset(), project::study_object_dataset(), project::study_occupation_dataset()};
+    return {project::study_subject_dataset(), project::study_object_dataset(),
+            project::study_occupation_dataset()};
 }
 
 Workspace Workspace::open_model(const std::filesystem::path& dir, const Progress& progress) {
@@ -108,7 +109,8 @@ const DatasetPrompts& Workspace::dataset(const std::string& name) const {
     for (const auto& d : datasets_)
         if (d.recipe.name == name) return d;
     std::string known;
-    for (const auto& d : datasets_) known += (known.empty() ? "" : ", ") + d.recipe.name;
+    for (const auto& d : datasets_)
+        known += (known.empty() ? "" : ", ") + d.recipe.name;
     throw std::invalid_argument("no dataset named '" + name + "' (the project has: " + known + ")");
 }
 
@@ -126,11 +128,13 @@ PromptBatch Workspace::prompt_batch(const std::string& name, const std::string& 
 
 std::pair<PromptBatch, PromptBatch> Workspace::pair_batches(const std::string& name) const {
     const auto& d = dataset(name);
-    if (d.pairs.empty()) throw std::invalid_argument("dataset '" + name + "' has no female/male prompt pairs");
+    if (d.pairs.empty())
+        throw std::invalid_argument("dataset '" + name + "' has no female/male prompt pairs");
     const PromptBatch all = prompt_batch(name);
     std::vector<int> clean, corrupt;
-    for (auto [f, m] : d.pairs) clean.push_back(f), corrupt.push_back(m);
+    for (auto [f, m] : d.pairs)
+        clean.push_back(f), corrupt.push_back(m);
     return {all.subset(clean), all.subset(corrupt)};
 }
 
-}  // namespace obsprop
+} // namespace obsprop

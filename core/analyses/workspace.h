@@ -18,8 +18,8 @@ namespace obsprop {
 
 struct DatasetPrompts {
     project::Dataset recipe;
-    std::vector<project::Prompt> prompts;    // tokenised, with name slots
-    std::vector<std::pair<int, int>> pairs;  // (female, male) indices into prompts
+    std::vector<project::Prompt> prompts;   // tokenised, with name slots
+    std::vector<std::pair<int, int>> pairs; // (female, male) indices into prompts
 };
 
 class Workspace {
@@ -41,16 +41,20 @@ class Workspace {
     // Parses and adds an observable (replacing one of the same name); `name` empty takes the name written
     // in the text ("subj = ..."), else the expression. `dataset` is its LayerNorm dataset in the recipe
     // (empty: keep the one it had, or none). Throws ObservableParseError.
-    const Observable& add_observable(const std::string& name, const std::string& expr, const std::string& dataset = {});
+    const Observable& add_observable(const std::string& name, const std::string& expr,
+                                     const std::string& dataset = {});
     const std::vector<Observable>& observables() const { return observables_; }
-    void clear_observables() { observables_.clear(); project_.observables.clear(); }
-    const Observable& observable(const std::string& name) const;  // throws std::invalid_argument
+    void clear_observables() {
+        observables_.clear();
+        project_.observables.clear();
+    }
+    const Observable& observable(const std::string& name) const; // throws std::invalid_argument
     ObservableMatrix observable_matrix() const;
 
     // Replaces the datasets (tokenising them). Throws std::invalid_argument naming a bad prompt.
     void set_datasets(const std::vector<project::Dataset>& datasets);
     const std::vector<DatasetPrompts>& datasets() const { return datasets_; }
-    const DatasetPrompts& dataset(const std::string& name) const;  // throws std::invalid_argument
+    const DatasetPrompts& dataset(const std::string& name) const; // throws std::invalid_argument
 
     // The prompts of a dataset with positions: "name" (the name slot) or "last".
     PromptBatch prompt_batch(const std::string& dataset, const std::string& position = "name") const;
@@ -70,4 +74,4 @@ class Workspace {
 // The study's three datasets (DESIGN §5).
 std::vector<project::Dataset> study_datasets();
 
-}  // namespace obsprop
+} // namespace obsprop

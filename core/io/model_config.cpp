@@ -11,9 +11,12 @@ using nlohmann::json;
 
 const char* family_name(Family f) {
     switch (f) {
-    case Family::GPT2: return "gpt2";
-    case Family::GPTNeo: return "gpt_neo";
-    case Family::GPTNeoX: return "gpt_neox";
+    case Family::GPT2:
+        return "gpt2";
+    case Family::GPTNeo:
+        return "gpt_neo";
+    case Family::GPTNeoX:
+        return "gpt_neox";
     }
     return "?";
 }
@@ -64,7 +67,8 @@ bool optional_bool(const json& j, const char* name, bool fallback, const std::st
     return it->get<bool>();
 }
 
-Activation parse_activation(const json& j, const char* field, const char* fallback, const std::string& source) {
+Activation parse_activation(const json& j, const char* field, const char* fallback,
+                            const std::string& source) {
     std::string name = fallback;
     if (auto it = j.find(field); it != j.end() && !it->is_null()) {
         if (!it->is_string()) fail(source, std::string("field '") + field + "' must be a string");
@@ -80,7 +84,9 @@ Activation parse_activation(const json& j, const char* field, const char* fallba
 // using), otherwise the compact `attention_types` [[["global","local"], repeat], ...].
 std::vector<std::string> neo_attention_layers(const json& j, const std::string& source) {
     std::vector<std::string> out;
-    auto bad = [&](const char* what) { fail(source, std::string("malformed GPT-Neo attention layout: ") + what); };
+    auto bad = [&](const char* what) {
+        fail(source, std::string("malformed GPT-Neo attention layout: ") + what);
+    };
     if (auto it = j.find("attention_layers"); it != j.end() && !it->is_null()) {
         if (!it->is_array()) bad("'attention_layers' is not a list");
         for (const auto& e : *it) {
@@ -90,7 +96,8 @@ std::vector<std::string> neo_attention_layers(const json& j, const std::string& 
         return out;
     }
     auto it = j.find("attention_types");
-    if (it == j.end() || it->is_null()) fail(source, "missing required field 'attention_types' (or 'attention_layers')");
+    if (it == j.end() || it->is_null())
+        fail(source, "missing required field 'attention_types' (or 'attention_layers')");
     if (!it->is_array()) bad("'attention_types' is not a list");
     for (const auto& item : *it) {
         if (!item.is_array() || item.size() != 2 || !item[0].is_array() || !item[1].is_number_integer())
@@ -137,16 +144,19 @@ ModelConfig parse_neo(const json& j, const std::string& src) {
     c.ln_eps = optional_number(j, {"layer_norm_epsilon"}, 1e-5, src);
     c.activation = parse_activation(j, "activation_function", "gelu_new", src);
     c.d_head = c.d_model / c.n_heads;
-    c.attn_scale = 1.0;  // GPT-Neo does not scale attention scores
+    c.attn_scale = 1.0; // GPT-Neo does not scale attention scores
     int window = optional_int(j, "window_size", 256, src);
     auto kinds = neo_attention_layers(j, src);
     if (static_cast<int>(kinds.size()) != c.n_layers)
-        fail(src, "GPT-Neo attention layout lists " + std::to_string(kinds.size()) + " layers but num_layers is " +
-                      std::to_string(c.n_layers));
+        fail(src, "GPT-Neo attention layout lists " + std::to_string(kinds.size()) +
+                      " layers but num_layers is " + std::to_string(c.n_layers));
     for (const auto& k : kinds) {
-        if (k == "global") c.local_window.push_back(0);
-        else if (k == "local") c.local_window.push_back(window);
-        else fail(src, "unknown GPT-Neo attention kind '" + k + "' (expected 'global' or 'local')");
+        if (k == "global")
+            c.local_window.push_back(0);
+        else if (k == "local")
+            c.local_window.push_back(window);
+        else
+            fail(src, "unknown GPT-Neo attention kind '" + k + "' (expected 'global' or 'local')");
     }
     c.tie_word_embeddings = optional_bool(j, "tie_word_embeddings", true, src);
     return c;
@@ -177,7 +187,7 @@ ModelConfig parse_neox(const json& j, const std::string& src) {
     return c;
 }
 
-}  // namespace
+} // namespace
 
 ModelConfig parse_model_config(const json& j, const std::string& source) {
     if (!j.is_object()) fail(source, "the configuration is not a JSON object");
@@ -185,14 +195,17 @@ ModelConfig parse_model_config(const json& j, const std::string& source) {
     if (it == j.end() || !it->is_string()) fail(source, "missing required field 'model_type'");
     const std::string type = it->get<std::string>();
     ModelConfig c;
-    if (type == "gpt2") c = parse_gpt2(j, source);
-    else if (type == "gpt_neo") c = parse_neo(j, source);
-    else if (type == "gpt_neox") c = parse_neox(j, source);
+    if (type == "gpt2")
+        c = parse_gpt2(j, source);
+    else if (type == "gpt_neo")
+        c = parse_neo(j, source);
+    else if (type == "gpt_neox")
+        c = parse_neox(j, source);
     else
         fail(source, "unsupported model_type '" + type + "' (supported: gpt2, gpt_neo, gpt_neox)");
     if (c.d_model % c.n_heads != 0)
-        fail(source, "hidden size " + std::to_string(c.d_model) + " is not divisible by the number of heads " +
-                         std::to_string(c.n_heads));
+        fail(source, "hidden size " + std::to_string(c.d_model) +
+                         " is not divisible by the number of heads " + std::to_string(c.n_heads));
     if (c.family == Family::GPTNeoX && c.rotary_dims % 2 != 0)
         fail(source, "rotary dimensions per head (" + std::to_string(c.rotary_dims) + ") must be even");
     if (!(c.ln_eps > 0.0)) fail(source, "layer-norm epsilon must be positive");
@@ -212,4 +225,4 @@ ModelConfig load_model_config(const std::filesystem::path& dir) {
     return parse_model_config(j, path.string());
 }
 
-}  // namespace obsprop::io
+} // namespace obsprop::io

@@ -14,7 +14,7 @@ namespace obsprop::io {
 
 enum class Family { GPT2, GPTNeo, GPTNeoX };
 
-const char* family_name(Family f);  // "gpt2", "gpt_neo", "gpt_neox" (= config model_type)
+const char* family_name(Family f); // "gpt2", "gpt_neo", "gpt_neox" (= config model_type)
 
 enum class Activation { GeluTanh, GeluErf, Relu };
 
@@ -37,13 +37,13 @@ struct ModelConfig {
 
     // Attention-score scale: scores are multiplied by attn_scale / (layer+1 if scale_by_inverse_layer).
     double attn_scale = 1.0;
-    bool scale_by_inverse_layer = false;  // GPT-2 scale_attn_by_inverse_layer_idx
+    bool scale_by_inverse_layer = false; // GPT-2 scale_attn_by_inverse_layer_idx
 
     // GPT-Neo: per layer, 0 = global, otherwise the local window size.
     std::vector<int> local_window;
 
     // GPT-NeoX.
-    int rotary_dims = 0;  // first rotary_dims of each head are rotated
+    int rotary_dims = 0; // first rotary_dims of each head are rotated
     double rotary_base = 10000.0;
     bool parallel_residual = false;
     bool tie_word_embeddings = true;
@@ -56,4 +56,4 @@ ModelConfig parse_model_config(const nlohmann::json& j, const std::string& sourc
 // Reads and parses <dir>/config.json.
 ModelConfig load_model_config(const std::filesystem::path& dir);
 
-}  // namespace obsprop::io
+} // namespace obsprop::io

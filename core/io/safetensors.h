@@ -29,7 +29,7 @@ namespace obsprop::io {
 enum class DType { F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL };
 
 std::size_t dtype_size(DType t);
-const char* dtype_name(DType t);           // "F32", ...
+const char* dtype_name(DType t); // "F32", ...
 bool parse_dtype(const std::string& s, DType& out);
 
 // Any problem with a checkpoint file: the message names the file and, where relevant, the tensor.
@@ -63,9 +63,9 @@ class SafetensorsFile {
     const std::filesystem::path& path() const { return path_; }
     std::size_t file_size() const { return size_; }
     const std::map<std::string, std::string>& metadata() const { return metadata_; }
-    std::vector<std::string> names() const;  // sorted
+    std::vector<std::string> names() const; // sorted
     bool contains(const std::string& name) const { return tensors_.count(name) != 0; }
-    const TensorView& get(const std::string& name) const;  // throws FormatError if absent
+    const TensorView& get(const std::string& name) const; // throws FormatError if absent
 
     // Tell the kernel the pages of this tensor are no longer needed (after converting a copy).
     void release(const TensorView& t) const;
@@ -85,17 +85,17 @@ class Checkpoint {
     // dir must contain model.safetensors or model.safetensors.index.json. Throws FormatError.
     static Checkpoint open(const std::filesystem::path& dir);
 
-    std::vector<std::string> names() const;  // sorted, across shards
+    std::vector<std::string> names() const; // sorted, across shards
     bool contains(const std::string& name) const { return where_.count(name) != 0; }
-    const TensorView& get(const std::string& name) const;  // throws FormatError naming the tensor
+    const TensorView& get(const std::string& name) const; // throws FormatError naming the tensor
     const SafetensorsFile& file_of(const std::string& name) const;
     const std::vector<std::shared_ptr<SafetensorsFile>>& files() const { return files_; }
-    std::uint64_t total_bytes() const;  // sum of the file sizes
+    std::uint64_t total_bytes() const; // sum of the file sizes
 
   private:
     std::vector<std::shared_ptr<SafetensorsFile>> files_;
-    std::map<std::string, std::size_t> where_;  // tensor -> index into files_
+    std::map<std::string, std::size_t> where_; // tensor -> index into files_
     std::filesystem::path dir_;
 };
 
-}  // namespace obsprop::io
+} // namespace obsprop::io

@@ -3,4 +3,4 @@
 namespace obsprop {
 // The product version, as given to CMake's project().
 const char* version();
-}  // namespace obsprop
+} // namespace obsprop

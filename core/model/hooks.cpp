@@ -7,13 +7,16 @@ namespace obsprop::model {
 using torch::Tensor;
 
 HookFn add_vector_at(Tensor vec, std::vector<std::int64_t> positions) {
-    return [vec = std::move(vec), positions = std::move(positions)](const Tensor& act, const std::string& name) {
-        if (act.dim() != 3) throw std::invalid_argument("add_vector_at: " + name + " is not a [batch, pos, d] activation");
+    return [vec = std::move(vec), positions = std::move(positions)](const Tensor& act,
+                                                                    const std::string& name) {
+        if (act.dim() != 3)
+            throw std::invalid_argument("add_vector_at: " + name + " is not a [batch, pos, d] activation");
         if (static_cast<std::int64_t>(positions.size()) != act.size(0))
             throw std::invalid_argument("add_vector_at: one position per prompt is needed at " + name);
         if (vec.dim() != 1 || vec.size(0) != act.size(2))
             throw std::invalid_argument("add_vector_at: vector of size " + std::to_string(vec.numel()) +
-                                        " does not fit " + name + " (d = " + std::to_string(act.size(2)) + ")");
+                                        " does not fit " + name + " (d = " + std::to_string(act.size(2)) +
+                                        ")");
         Tensor mask = torch::zeros({act.size(0), act.size(1), 1}, act.options());
         for (std::int64_t b = 0; b < act.size(0); ++b) {
             if (positions[b] < 0 || positions[b] >= act.size(1))
@@ -27,7 +30,8 @@ HookFn add_vector_at(Tensor vec, std::vector<std::int64_t> positions) {
 
 HookFn replace_with(Tensor value) {
     return [value = std::move(value)](const Tensor& act, const std::string& name) {
-        if (value.sizes() != act.sizes()) throw std::invalid_argument("replace_with: shape mismatch at " + name);
+        if (value.sizes() != act.sizes())
+            throw std::invalid_argument("replace_with: shape mismatch at " + name);
         return value;
     };
 }
@@ -44,18 +48,21 @@ HookFn patch_head_z(std::int64_t head, Tensor source_z) {
     };
 }
 
-std::string hook_name(int layer, const std::string& local) { return "blocks." + std::to_string(layer) + "." + local; }
+std::string hook_name(int layer, const std::string& local) {
+    return "blocks." + std::to_string(layer) + "." + local;
+}
 
 std::vector<std::string> all_hook_names(int n_layers, bool parallel, bool has_pos) {
     std::vector<std::string> out{"hook_embed"};
     if (has_pos) out.push_back("hook_pos_embed");
     for (int l = 0; l < n_layers; ++l) {
-        for (const char* s : {"hook_resid_pre", "ln1.hook_scale", "ln1.hook_normalized", "attn.hook_q", "attn.hook_k",
-                              "attn.hook_v", "attn.hook_pattern", "attn.hook_z", "attn.hook_result", "hook_attn_out"})
+        for (const char* s :
+             {"hook_resid_pre", "ln1.hook_scale", "ln1.hook_normalized", "attn.hook_q", "attn.hook_k",
+              "attn.hook_v", "attn.hook_pattern", "attn.hook_z", "attn.hook_result", "hook_attn_out"})
             out.push_back(hook_name(l, s));
         if (!parallel) out.push_back(hook_name(l, "hook_resid_mid"));
-        for (const char* s : {"ln2.hook_scale", "ln2.hook_normalized", "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out",
-                              "hook_resid_post"})
+        for (const char* s : {"ln2.hook_scale", "ln2.hook_normalized", "mlp.hook_pre", "mlp.hook_post",
+                              "hook_mlp_out", "hook_resid_post"})
             out.push_back(hook_name(l, s));
     }
     out.push_back("ln_final.hook_scale");
@@ -63,4 +70,4 @@ std::vector<std::string> all_hook_names(int n_layers, bool parallel, bool has_po
     return out;
 }
 
-}  // namespace obsprop::model
+} // namespace obsprop::model

@@ -25,9 +25,9 @@ namespace obsprop::model {
 using HookFn = std::function<torch::Tensor(const torch::Tensor& activation, const std::string& name)>;
 
 struct RunOptions {
-    std::map<std::string, std::vector<HookFn>> hooks;  // applied in order at each named point
-    std::set<std::string> cache;                       // names whose (post-hook) values are kept
-    bool last_logits_only = false;  // logits only at each prompt's last real position: [B, vocab]
+    std::map<std::string, std::vector<HookFn>> hooks; // applied in order at each named point
+    std::set<std::string> cache;                      // names whose (post-hook) values are kept
+    bool last_logits_only = false; // logits only at each prompt's last real position: [B, vocab]
     // Stop before ln_f and the unembedding: forward returns the final residual (blocks.{L-1}.hook_resid_post)
     // [B, T, d], or [B, d] at the last positions with last_logits_only. ln_final hooks do not run.
     bool final_residual_only = false;
@@ -58,4 +58,4 @@ std::string hook_name(int layer, const std::string& local);
 // All hook names a model with these properties exposes, in forward order.
 std::vector<std::string> all_hook_names(int n_layers, bool parallel_residual, bool has_pos_embed);
 
-}  // namespace obsprop::model
+} // namespace obsprop::model

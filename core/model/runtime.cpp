@@ -25,7 +25,9 @@ int configure_threads(int n) {
     return at::get_num_threads();
 }
 
-int current_threads() { return at::get_num_threads(); }
+int current_threads() {
+    return at::get_num_threads();
+}
 
 namespace {
 
@@ -58,7 +60,7 @@ class CountingAllocator final : public c10::Allocator {
     c10::DeleterFnPtr raw_deleter() const override { return &counted_free; }
 };
 
-}  // namespace
+} // namespace
 
 void install_tensor_memory_counter() {
     static CountingAllocator allocator;
@@ -66,6 +68,8 @@ void install_tensor_memory_counter() {
     c10::SetCPUAllocator(&allocator, /*priority=*/1);
 }
 
-TensorMemory tensor_memory() { return {g_installed.load(), g_live.load(), g_peak.load()}; }
+TensorMemory tensor_memory() {
+    return {g_installed.load(), g_live.load(), g_peak.load()};
+}
 
-}  // namespace obsprop::model
+} // namespace obsprop::model

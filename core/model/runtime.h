@@ -20,4 +20,4 @@ struct TensorMemory {
 void install_tensor_memory_counter();
 TensorMemory tensor_memory();
 
-}  // namespace obsprop::model
+} // namespace obsprop::model

@@ -21,7 +21,8 @@ Batch Batch::from(const std::vector<std::vector<int>>& prompts) {
     b.ids = torch::zeros({static_cast<std::int64_t>(prompts.size()), T}, torch::kLong);
     auto acc = b.ids.accessor<std::int64_t, 2>();
     for (std::size_t i = 0; i < prompts.size(); ++i) {
-        for (std::size_t t = 0; t < prompts[i].size(); ++t) acc[i][t] = prompts[i][t];
+        for (std::size_t t = 0; t < prompts[i].size(); ++t)
+            acc[i][t] = prompts[i][t];
         b.lengths.push_back(static_cast<std::int64_t>(prompts[i].size()));
     }
     return b;
@@ -29,7 +30,8 @@ Batch Batch::from(const std::vector<std::vector<int>>& prompts) {
 
 Tensor Batch::last_positions() const {
     auto t = torch::empty({size()}, torch::kLong);
-    for (std::int64_t i = 0; i < size(); ++i) t[i] = lengths[i] - 1;
+    for (std::int64_t i = 0; i < size(); ++i)
+        t[i] = lengths[i] - 1;
     return t;
 }
 
@@ -46,8 +48,8 @@ std::shared_ptr<Transformer> Transformer::from_weights(const io::ModelConfig& cf
     std::shared_ptr<Transformer> m(new Transformer());
     m->cfg_ = cfg;
     if (static_cast<int>(w.layers.size()) != cfg.n_layers)
-        throw std::invalid_argument("weights have " + std::to_string(w.layers.size()) + " layers, the configuration " +
-                                    std::to_string(cfg.n_layers));
+        throw std::invalid_argument("weights have " + std::to_string(w.layers.size()) +
+                                    " layers, the configuration " + std::to_string(cfg.n_layers));
     if (!w.b_U.defined()) w.b_U = torch::zeros({cfg.d_vocab});
     m->w_ = std::move(w);
     return m;
@@ -55,7 +57,9 @@ std::shared_ptr<Transformer> Transformer::from_weights(const io::ModelConfig& cf
 
 Transformer::~Transformer() = default;
 
-std::uint64_t Transformer::checkpoint_bytes() const { return ckpt_ ? ckpt_->total_bytes() : 0; }
+std::uint64_t Transformer::checkpoint_bytes() const {
+    return ckpt_ ? ckpt_->total_bytes() : 0;
+}
 
 Tensor Transformer::layer_norm(const Tensor& x, const Tensor& w, const Tensor& b) const {
     return at::layer_norm(x, {x.size(-1)}, w, b, cfg_.ln_eps);
@@ -74,19 +78,23 @@ class Transformer::Pass {
             throw std::invalid_argument("token ids must be a [batch, positions] int64 tensor");
         const std::int64_t B = ids.size(0), T = ids.size(1);
         if (T > c_.n_ctx)
-            throw std::invalid_argument("prompt of " + std::to_string(T) + " tokens exceeds the model's context of " +
-                                        std::to_string(c_.n_ctx));
+            throw std::invalid_argument("prompt of " + std::to_string(T) +
+                                        " tokens exceeds the model's context of " + std::to_string(c_.n_ctx));
         if (B != batch.size()) throw std::invalid_argument("batch lengths do not match the id tensor");
-        if (ids.numel() > 0 && (ids.min().item<std::int64_t>() < 0 || ids.max().item<std::int64_t>() >= c_.d_vocab))
-            throw std::invalid_argument("token id out of range for a vocabulary of " + std::to_string(c_.d_vocab));
+        if (ids.numel() > 0 &&
+            (ids.min().item<std::int64_t>() < 0 || ids.max().item<std::int64_t>() >= c_.d_vocab))
+            throw std::invalid_argument("token id out of range for a vocabulary of " +
+                                        std::to_string(c_.d_vocab));
 
         Tensor x;
         if (!resid.defined()) {
             x = hook("hook_embed", w_.W_E.index_select(0, ids.reshape(-1)).view({B, T, c_.d_model}));
             if (w_.W_pos.defined())
-                x = x + hook("hook_pos_embed", w_.W_pos.narrow(0, 0, T).unsqueeze(0).expand({B, T, c_.d_model}));
+                x = x +
+                    hook("hook_pos_embed", w_.W_pos.narrow(0, 0, T).unsqueeze(0).expand({B, T, c_.d_model}));
         } else {
-            if (start < 0 || start >= c_.n_layers) throw std::invalid_argument("no layer " + std::to_string(start) + " to resume at");
+            if (start < 0 || start >= c_.n_layers)
+                throw std::invalid_argument("no layer " + std::to_string(start) + " to resume at");
             if (resid.dim() != 3 || resid.size(0) != B || resid.size(1) != T || resid.size(2) != c_.d_model)
                 throw std::invalid_argument("the residual to resume from does not match the batch");
             x = resid;
@@ -95,13 +103,14 @@ class Transformer::Pass {
 
         for (int l = start; l < c_.n_layers; ++l) {
             if (o_.before_layer) o_.before_layer(l);
-            if (l == o_.stop_before_layer) return hook(any_ ? "blocks." + std::to_string(l) + ".hook_resid_pre" : std::string(), x);
+            if (l == o_.stop_before_layer)
+                return hook(any_ ? "blocks." + std::to_string(l) + ".hook_resid_pre" : std::string(), x);
             x = block(l, x);
         }
 
         if (o_.last_logits_only) {
             Tensor idx = batch.last_positions().view({B, 1, 1}).expand({B, 1, c_.d_model});
-            x = x.gather(1, idx);  // [B, 1, d]
+            x = x.gather(1, idx); // [B, 1, d]
         }
         if (o_.final_residual_only) return o_.last_logits_only ? x.squeeze(1) : x;
         x = norm(x, w_.lnf_w, w_.lnf_b, "ln_final");
@@ -141,15 +150,16 @@ class Transformer::Pass {
         const std::int64_t rd = c_.rotary_dims;
         // As Hugging Face computes them, in float32: inv_freq_i = base^(-2i/rd), angle = t * inv_freq.
         Tensor inv = 1.0 / torch::pow(torch::tensor(c_.rotary_base, torch::kFloat),
-                                      torch::arange(0, rd, 2, torch::kLong).to(torch::kFloat) / static_cast<double>(rd));
+                                      torch::arange(0, rd, 2, torch::kLong).to(torch::kFloat) /
+                                          static_cast<double>(rd));
         Tensor t = torch::arange(T, torch::kFloat);
-        Tensor freqs = at::outer(t, inv);               // [T, rd/2]
-        Tensor emb = torch::cat({freqs, freqs}, -1);    // [T, rd]
+        Tensor freqs = at::outer(t, inv);            // [T, rd/2]
+        Tensor emb = torch::cat({freqs, freqs}, -1); // [T, rd]
         cos_ = emb.cos().view({1, T, 1, rd});
         sin_ = emb.sin().view({1, T, 1, rd});
     }
 
-    Tensor rotate(const Tensor& x) const {  // x [B, T, H, dh]
+    Tensor rotate(const Tensor& x) const { // x [B, T, H, dh]
         const std::int64_t rd = c_.rotary_dims, dh = x.size(-1);
         Tensor xr = x.narrow(-1, 0, rd);
         Tensor half = torch::cat({-xr.narrow(-1, rd / 2, rd / 2), xr.narrow(-1, 0, rd / 2)}, -1);
@@ -185,12 +195,13 @@ class Transformer::Pass {
         Tensor scores = at::matmul(qh, kh.transpose(-1, -2));
         if (scale != 1.0) scores = scores * scale;
         // allowed(i, j) = j <= i, and for a local layer also j > i - window.
-        Tensor i = torch::arange(T, torch::kLong).view({T, 1}), j = torch::arange(T, torch::kLong).view({1, T});
+        Tensor i = torch::arange(T, torch::kLong).view({T, 1}),
+               j = torch::arange(T, torch::kLong).view({1, T});
         Tensor allowed = j <= i;
         if (c_.is_local(l)) allowed = allowed & (j > i - c_.local_window[l]);
         scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
         Tensor pattern = hook(p + "hook_pattern", at::softmax(scores, -1));
-        Tensor z = hook(p + "hook_z", at::matmul(pattern, vh).permute({0, 2, 1, 3}));  // [B, T, H, dh]
+        Tensor z = hook(p + "hook_z", at::matmul(pattern, vh).permute({0, 2, 1, 3})); // [B, T, H, dh]
         if (wants(p + "hook_result")) {
             Tensor WO = w.W_O.view({d, H, dh});
             Tensor result = hook(p + "hook_result", at::einsum("bthe,dhe->bthd", {z, WO}));
@@ -205,9 +216,15 @@ class Transformer::Pass {
         Tensor pre = hook(p + "hook_pre", at::linear(x, w.W_in, w.b_in));
         Tensor post;
         switch (c_.activation) {
-        case io::Activation::GeluTanh: post = at::gelu(pre, "tanh"); break;
-        case io::Activation::GeluErf: post = at::gelu(pre); break;
-        case io::Activation::Relu: post = at::relu(pre); break;
+        case io::Activation::GeluTanh:
+            post = at::gelu(pre, "tanh");
+            break;
+        case io::Activation::GeluErf:
+            post = at::gelu(pre);
+            break;
+        case io::Activation::Relu:
+            post = at::relu(pre);
+            break;
         }
         post = hook(p + "hook_post", post);
         return at::linear(post, w.W_out, w.b_out);
@@ -242,21 +259,22 @@ Tensor Transformer::forward(const Batch& batch, const RunOptions& opts, Activati
     return pass.run(batch);
 }
 
-Tensor Transformer::forward_from(int layer, const Tensor& resid_pre, const Batch& batch, const RunOptions& opts,
-                                 ActivationCache* cache) const {
+Tensor Transformer::forward_from(int layer, const Tensor& resid_pre, const Batch& batch,
+                                 const RunOptions& opts, ActivationCache* cache) const {
     Pass pass(*this, opts, cache);
     return pass.run(batch, layer, resid_pre);
 }
 
-Tensor Transformer::run_with_cache(const Batch& batch, const std::set<std::string>& names, ActivationCache& cache,
-                                   bool last_logits_only) const {
+Tensor Transformer::run_with_cache(const Batch& batch, const std::set<std::string>& names,
+                                   ActivationCache& cache, bool last_logits_only) const {
     RunOptions o;
     o.cache = names;
     o.last_logits_only = last_logits_only;
     return forward(batch, o, &cache);
 }
 
-Tensor Transformer::run_with_hooks(const Batch& batch, const std::map<std::string, std::vector<HookFn>>& hooks,
+Tensor Transformer::run_with_hooks(const Batch& batch,
+                                   const std::map<std::string, std::vector<HookFn>>& hooks,
                                    bool last_logits_only) const {
     RunOptions o;
     o.hooks = hooks;
@@ -264,4 +282,4 @@ Tensor Transformer::run_with_hooks(const Batch& batch, const std::map<std::strin
     return forward(batch, o);
 }
 
-}  // namespace obsprop::model
+} // namespace obsprop::model

@@ -20,11 +20,11 @@ namespace obsprop::model {
 // Token ids of several prompts, right-padded into one [B, T] int64 tensor.
 struct Batch {
     torch::Tensor ids;                 // [B, T], padding = 0
-    std::vector<std::int64_t> lengths;  // real length of each prompt (>= 1)
+    std::vector<std::int64_t> lengths; // real length of each prompt (>= 1)
 
     static Batch from(const std::vector<std::vector<int>>& prompts);
     std::int64_t size() const { return static_cast<std::int64_t>(lengths.size()); }
-    torch::Tensor last_positions() const;  // [B] int64, lengths - 1
+    torch::Tensor last_positions() const; // [B] int64, lengths - 1
 };
 
 class Transformer {
@@ -42,16 +42,17 @@ class Transformer {
 
     // Logits [B, T, vocab] (or [B, vocab] with last_logits_only). Hooks and caching per `opts`.
     // Gradients flow if the caller enables them (weights never require grad).
-    torch::Tensor forward(const Batch& batch, const RunOptions& opts = {}, ActivationCache* cache = nullptr) const;
+    torch::Tensor forward(const Batch& batch, const RunOptions& opts = {},
+                          ActivationCache* cache = nullptr) const;
 
     // Resumes a pass at blocks.{layer}.hook_resid_pre from `resid_pre` [B, T, d] (e.g. cached from an
     // earlier run of the same batch): layers before `layer` are not run. Hooks at or after it apply.
-    torch::Tensor forward_from(int layer, const torch::Tensor& resid_pre, const Batch& batch, const RunOptions& opts = {},
-                               ActivationCache* cache = nullptr) const;
+    torch::Tensor forward_from(int layer, const torch::Tensor& resid_pre, const Batch& batch,
+                               const RunOptions& opts = {}, ActivationCache* cache = nullptr) const;
 
     // TransformerLens-style conveniences.
-    torch::Tensor run_with_cache(const Batch& batch, const std::set<std::string>& names, ActivationCache& cache,
-                                 bool last_logits_only = false) const;
+    torch::Tensor run_with_cache(const Batch& batch, const std::set<std::string>& names,
+                                 ActivationCache& cache, bool last_logits_only = false) const;
     torch::Tensor run_with_hooks(const Batch& batch, const std::map<std::string, std::vector<HookFn>>& hooks,
                                  bool last_logits_only = false) const;
 
@@ -67,4 +68,4 @@ class Transformer {
     std::filesystem::path dir_;
 };
 
-}  // namespace obsprop::model
+} // namespace obsprop::model

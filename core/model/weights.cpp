@@ -15,7 +15,8 @@ namespace {
 std::string shape_str(const std::vector<std::int64_t>& s) {
     std::ostringstream o;
     o << '[';
-    for (std::size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
+    for (std::size_t i = 0; i < s.size(); ++i)
+        o << (i ? ", " : "") << s[i];
     o << ']';
     return o.str();
 }
@@ -137,8 +138,7 @@ void load_neox_layer(const Reader& r, const io::ModelConfig& c, int l, LayerWeig
     w.b_out = r.get(p + "mlp.dense_4h_to_h.bias", {d});
 }
 
-
-}  // namespace
+} // namespace
 
 void split_fused_qkv(const io::ModelConfig& c, LayerWeights& w) {
     const std::int64_t d = c.d_model, H = c.n_heads, dh = c.d_head;
@@ -197,4 +197,4 @@ Weights load_weights(const io::Checkpoint& ckpt, const io::ModelConfig& c) {
     return w;
 }
 
-}  // namespace obsprop::model
+} // namespace obsprop::model

@@ -24,24 +24,24 @@ namespace obsprop::model {
 
 struct LayerWeights {
     torch::Tensor ln1_w, ln1_b, ln2_w, ln2_b;
-    torch::Tensor Wq, Wk, Wv;  // [H, dh, d]
-    torch::Tensor bq, bk, bv;  // [H, dh] (zeros where the family has no bias)
+    torch::Tensor Wq, Wk, Wv; // [H, dh, d]
+    torch::Tensor bq, bk, bv; // [H, dh] (zeros where the family has no bias)
     // Fused input projection used by the forward pass when the checkpoint stores one:
     // [3*H*dh, d] with rows ordered (q|k|v, head, e) for GPT-2 or (head, q|k|v, e) for GPT-NeoX.
     torch::Tensor W_qkv, b_qkv;
-    bool qkv_head_major = false;  // GPT-NeoX layout
+    bool qkv_head_major = false; // GPT-NeoX layout
     torch::Tensor W_O, b_O;      // [d, H*dh], [d]
     torch::Tensor W_in, b_in;    // [d_mlp, d], [d_mlp]
     torch::Tensor W_out, b_out;  // [d, d_mlp], [d]
 };
 
 struct Weights {
-    torch::Tensor W_E;    // [vocab, d]
-    torch::Tensor W_pos;  // [n_ctx, d]; undefined for rotary models
+    torch::Tensor W_E;   // [vocab, d]
+    torch::Tensor W_pos; // [n_ctx, d]; undefined for rotary models
     std::vector<LayerWeights> layers;
-    torch::Tensor lnf_w, lnf_b;  // [d]
-    torch::Tensor W_U;           // [vocab, d]
-    torch::Tensor b_U;           // [vocab] (zeros: none of the families has an unembedding bias)
+    torch::Tensor lnf_w, lnf_b; // [d]
+    torch::Tensor W_U;          // [vocab, d]
+    torch::Tensor b_U;          // [vocab] (zeros: none of the families has an unembedding bias)
 };
 
 // Sets Wq/Wk/Wv and bq/bk/bv of `w` as per-head views of its fused W_qkv/b_qkv (layout per qkv_head_major).
@@ -51,4 +51,4 @@ void split_fused_qkv(const io::ModelConfig& cfg, LayerWeights& w);
 // Throws io::FormatError naming the tensor. The checkpoint must outlive the returned weights.
 Weights load_weights(const io::Checkpoint& ckpt, const io::ModelConfig& cfg);
 
-}  // namespace obsprop::model
+} // namespace obsprop::model

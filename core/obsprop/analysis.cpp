@@ -26,7 +26,7 @@ double cos_of(const Tensor& a, const Tensor& b) {
     return (a * b).sum().item<double>() / (na * nb);
 }
 
-}  // namespace
+} // namespace
 
 Tensor head_feature_norms(const model::Transformer& m, const Observable& obs, const FeatureOptions& opts,
                           const Progress& progress) {
@@ -35,20 +35,21 @@ Tensor head_feature_norms(const model::Transformer& m, const Observable& obs, co
     return compute_head_features(m, obs, o, progress).norms;
 }
 
-Tensor head_feature_norms(const model::Transformer& m, const std::vector<Observable>& obs, const FeatureOptions& opts,
-                          const Progress& progress) {
+Tensor head_feature_norms(const model::Transformer& m, const std::vector<Observable>& obs,
+                          const FeatureOptions& opts, const Progress& progress) {
     FeatureOptions o = opts;
     o.drop_earliest_rho = true;
     std::vector<Tensor> norms;
-    for (auto& fs : compute_head_features(m, obs, o, progress)) norms.push_back(fs.norms);
+    for (auto& fs : compute_head_features(m, obs, o, progress))
+        norms.push_back(fs.norms);
     return torch::stack(norms);
 }
 
 double Coupling::half_width(double r, double k) const {
     const double inside = r * r - (k * k) / (norm_from * norm_from);
     if (inside < -1e-12 * r * r || !std::isfinite(inside))
-        throw std::invalid_argument("no x with ‖x‖ = " + std::to_string(r) + " and y1·x = " + std::to_string(k) +
-                                    " exists (needs |k| <= r‖y1‖)");
+        throw std::invalid_argument("no x with ‖x‖ = " + std::to_string(r) +
+                                    " and y1·x = " + std::to_string(k) + " exists (needs |k| <= r‖y1‖)");
     return std::sqrt(std::max(0.0, inside)) * residual_norm;
 }
 
@@ -86,7 +87,7 @@ HeadComparison compare_features(const FeatureSet& a, const FeatureSet& b) {
     if (!a.heads.defined() || !b.heads.defined() || a.heads.sizes() != b.heads.sizes())
         throw std::invalid_argument("compare_features: feature sets of different models or shapes");
     torch::NoGradGuard ng;
-    const Tensor ya = a.heads.to(torch::kDouble), yb = b.heads.to(torch::kDouble);  // [L, H, d]
+    const Tensor ya = a.heads.to(torch::kDouble), yb = b.heads.to(torch::kDouble); // [L, H, d]
     HeadComparison r;
     r.a = a.observable;
     r.b = b.observable;
@@ -119,7 +120,7 @@ LayerNormCheck layernorm_check(const model::Transformer& m, const Observable& ob
     torch::NoGradGuard ng;
     FeatureOptions o = opts;
     o.drop_earliest_rho = false;
-    o.block_ln = LnMode::None;  // head_inputs do not depend on the block treatment
+    o.block_ln = LnMode::None; // head_inputs do not depend on the block treatment
     FeatureSet fs = compute_head_features(m, obs, o, sub_progress(progress, 0.0, 0.5));
     const Tensor x = residuals.detach().to(torch::kDouble);
     const bool own_rho = opts.rho_ln1.empty() && opts.default_rho <= 0;
@@ -130,7 +131,7 @@ LayerNormCheck layernorm_check(const model::Transformer& m, const Observable& ob
     r.expected_cosine = std::sqrt(1.0 - 1.0 / static_cast<double>(d - 1));
     for (int l = 0; l < L; ++l) {
         report(progress, 0.5 + 0.5 * l / static_cast<double>(L), "LayerNorm check");
-        const Tensor y = fs.head_inputs[l].to(torch::kDouble);  // [H, d]
+        const Tensor y = fs.head_inputs[l].to(torch::kDouble); // [H, d]
         const Tensor gamma = m.weights().layers[static_cast<std::size_t>(l)].ln1_w;
         const Tensor ex = ln_exact_grad(x[l], gamma, y, cfg.ln_eps);
         const double rho = own_rho ? x[l].norm().item<double>() : block_rho(opts, cfg, l, BlockLn::Ln1);
@@ -144,4 +145,4 @@ LayerNormCheck layernorm_check(const model::Transformer& m, const Observable& ob
     return r;
 }
 
-}  // namespace obsprop
+} // namespace obsprop

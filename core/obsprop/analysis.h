@@ -12,8 +12,8 @@ namespace obsprop {
 
 // ‖y_{l,h}‖ for every head under the norm-comparison rule (the 1/ρ of the head's ln_1, or of ln_f when block
 // LayerNorms are ignored, is dropped): the layer×head heatmap. [L, H] float32.
-torch::Tensor head_feature_norms(const model::Transformer& m, const Observable& obs, const FeatureOptions& opts = {},
-                                 const Progress& progress = {});
+torch::Tensor head_feature_norms(const model::Transformer& m, const Observable& obs,
+                                 const FeatureOptions& opts = {}, const Progress& progress = {});
 // The same for several observables in one pass over the weights: [K, L, H].
 torch::Tensor head_feature_norms(const model::Transformer& m, const std::vector<Observable>& obs,
                                  const FeatureOptions& opts = {}, const Progress& progress = {});
@@ -21,11 +21,11 @@ torch::Tensor head_feature_norms(const model::Transformer& m, const std::vector<
 // The coupling from y₁ to y₂ (Theorem 2): for x uniform on {‖x‖ = r, y₁·x = k},
 //   E[y₂·x] = k·C   and   |y₂·x − k·C| <= √(r² − k²/‖y₁‖²)·‖y₂ − C y₁‖,   C = y₁·y₂/‖y₁‖².
 struct Coupling {
-    double coefficient = 0;    // C(y₁→y₂); NaN when y₁ = 0
-    double cosine = 0;         // cos(y₁, y₂); NaN when either is 0
-    double norm_from = 0;      // ‖y₁‖
-    double norm_to = 0;        // ‖y₂‖
-    double residual_norm = 0;  // ‖y₂ − C y₁‖
+    double coefficient = 0;   // C(y₁→y₂); NaN when y₁ = 0
+    double cosine = 0;        // cos(y₁, y₂); NaN when either is 0
+    double norm_from = 0;     // ‖y₁‖
+    double norm_to = 0;       // ‖y₂‖
+    double residual_norm = 0; // ‖y₂ − C y₁‖
 
     double expectation(double k) const { return k * coefficient; }
     // √(r² − k²/‖y₁‖²)·‖y₂ − C y₁‖. Throws std::invalid_argument when r² < k²/‖y₁‖² (no such x).
@@ -39,15 +39,15 @@ Coupling coupling(const torch::Tensor& y_from, const torch::Tensor& y_to);
 
 // Two observables' head features compared head by head (all tensors [L, H] float64; NaN for zero vectors).
 struct HeadComparison {
-    std::string a, b;            // observable names
-    torch::Tensor cosine;        // cos(y_a, y_b)
-    torch::Tensor coupling_ab;   // C(y_a → y_b)
-    torch::Tensor coupling_ba;   // C(y_b → y_a)
+    std::string a, b;          // observable names
+    torch::Tensor cosine;      // cos(y_a, y_b)
+    torch::Tensor coupling_ab; // C(y_a → y_b)
+    torch::Tensor coupling_ba; // C(y_b → y_a)
     torch::Tensor norm_a, norm_b;
-    torch::Tensor residual_ab;   // ‖y_b − C_ab y_a‖ (for Coupling::half_width)
-    torch::Tensor residual_ba;   // ‖y_a − C_ba y_b‖
-    double unembed_cosine = 0;   // cos(W_Uᵀ n_a, W_Uᵀ n_b)
-    double final_cosine = 0;     // cos(v_final a, v_final b)
+    torch::Tensor residual_ab; // ‖y_b − C_ab y_a‖ (for Coupling::half_width)
+    torch::Tensor residual_ba; // ‖y_a − C_ba y_b‖
+    double unembed_cosine = 0; // cos(W_Uᵀ n_a, W_Uᵀ n_b)
+    double final_cosine = 0;   // cos(v_final a, v_final b)
 
     Coupling at(int layer, int head, bool a_to_b = true) const;
 };
@@ -69,7 +69,8 @@ struct LayerNormCheck {
 
 // `residuals` [L, d]: the ln_1 input (resid_pre) per layer at the token the heads read. The ρ of the
 // approximation is the residual's own norm ‖x_l‖ unless opts gives rho_ln1/default_rho.
-LayerNormCheck layernorm_check(const model::Transformer& m, const Observable& obs, const torch::Tensor& residuals,
-                               const FeatureOptions& opts = {}, const Progress& progress = {});
+LayerNormCheck layernorm_check(const model::Transformer& m, const Observable& obs,
+                               const torch::Tensor& residuals, const FeatureOptions& opts = {},
+                               const Progress& progress = {});
 
-}  // namespace obsprop
+} // namespace obsprop

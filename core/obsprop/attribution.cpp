@@ -26,26 +26,28 @@ LastOutputs last_outputs(const model::Transformer& m, const PromptBatch& p, cons
     LastOutputs out{torch::empty({N, c.n_layers, H, d}), torch::empty({N, d})};
     model::RunOptions o;
     o.last_logits_only = true;
-    o.final_residual_only = true;  // the direct path needs no logits
-    for (int l = 0; l < c.n_layers; ++l) o.cache.insert(model::hook_name(l, "attn.hook_z"));
+    o.final_residual_only = true; // the direct path needs no logits
+    for (int l = 0; l < c.n_layers; ++l)
+        o.cache.insert(model::hook_name(l, "attn.hook_z"));
     const std::size_t chunk = static_cast<std::size_t>(prompts_per_pass(c, p));
     for (std::size_t a = 0; a < p.size(); a += chunk) {
         report(progress, static_cast<double>(a) / static_cast<double>(p.size()), "head outputs");
         std::vector<int> which;
-        for (std::size_t i = a; i < std::min(p.size(), a + chunk); ++i) which.push_back(static_cast<int>(i));
+        for (std::size_t i = a; i < std::min(p.size(), a + chunk); ++i)
+            which.push_back(static_cast<int>(i));
         auto sub = p.subset(which);
         model::ActivationCache cache;
         const auto batch = sub.batch();
         const double n = static_cast<double>(p.size());
         report_each_layer(o, m, progress, a / n, std::min(p.size(), a + chunk) / n, "head outputs");
-        Tensor final_last = m.forward(batch, o, &cache);  // [n, d]
+        Tensor final_last = m.forward(batch, o, &cache); // [n, d]
         report(progress, std::min(p.size(), a + chunk) / n, "head outputs");
         Tensor last = batch.last_positions();
         Tensor rows = torch::arange(static_cast<std::int64_t>(sub.size()), torch::kLong);
         const auto first = static_cast<std::int64_t>(a), count = static_cast<std::int64_t>(sub.size());
         out.final_residual.narrow(0, first, count).copy_(final_last);
         for (int l = 0; l < c.n_layers; ++l) {
-            Tensor z = cache.at(model::hook_name(l, "attn.hook_z")).index({rows, last});  // [n, H, dh]
+            Tensor z = cache.at(model::hook_name(l, "attn.hook_z")).index({rows, last}); // [n, H, dh]
             Tensor WO = m.weights().layers[l].W_O.view({d, H, dh});
             out.heads.narrow(0, first, count).select(1, l).copy_(at::einsum("nhe,dhe->nhd", {z, WO}));
         }
@@ -53,11 +55,12 @@ LastOutputs last_outputs(const model::Transformer& m, const PromptBatch& p, cons
     return out;
 }
 
-}  // namespace
+} // namespace
 
 Attribution attribute_heads(const model::Transformer& m, const PromptBatch& clean, const PromptBatch& corrupt,
                             const ObservableMatrix& obs, AttributionMethod method, const Progress& progress) {
-    if (clean.size() != corrupt.size()) throw std::invalid_argument("clean and corrupted prompt lists differ in length");
+    if (clean.size() != corrupt.size())
+        throw std::invalid_argument("clean and corrupted prompt lists differ in length");
     if (clean.ids.empty()) throw std::invalid_argument("no prompt pairs to attribute over");
     if (obs.size() == 0) throw std::invalid_argument("no observables to attribute");
     torch::NoGradGuard ng;
@@ -72,12 +75,12 @@ Attribution attribute_heads(const model::Transformer& m, const PromptBatch& clea
     // Covectors on ln_f's output: v_k = W_Uᵀ n_k, [K, d] (double).
     Tensor V = unembedding_covectors(w, obs);
     Tensor g = w.lnf_w.to(torch::kDouble), b = w.lnf_b.to(torch::kDouble);
-    auto score = [&](const Tensor& r) {  // r [..., d] -> [..., K]: n·z up to the constant n·b_U
+    auto score = [&](const Tensor& r) { // r [..., d] -> [..., K]: n·z up to the constant n·b_U
         return at::matmul(at::layer_norm(r, {r.size(-1)}, g, b, c.ln_eps), V.t());
     };
-    Tensor r_clean = oc.final_residual.to(torch::kDouble);       // [P, d]
-    Tensor delta = (ok.heads - oc.heads).to(torch::kDouble);     // [P, L, H, d]
-    Tensor base = score(r_clean);                                // [P, K]
+    Tensor r_clean = oc.final_residual.to(torch::kDouble);   // [P, d]
+    Tensor delta = (ok.heads - oc.heads).to(torch::kDouble); // [P, L, H, d]
+    Tensor base = score(r_clean);                            // [P, K]
 
     Attribution a;
     a.method = method;
@@ -86,8 +89,8 @@ Attribution attribute_heads(const model::Transformer& m, const PromptBatch& clea
     a.corrupt_values = score(ok.final_residual.to(torch::kDouble)) +
                        at::matmul(obs.n.to(torch::kDouble), w.b_U.to(torch::kDouble)).unsqueeze(0);
     if (method == AttributionMethod::Patching) {
-        Tensor patched = score(r_clean.view({P, 1, 1, -1}) + delta);               // [P, L, H, K]
-        a.per_pair = (base.view({P, 1, 1, K}) - patched).permute({0, 3, 1, 2}).contiguous();  // [P, K, L, H]
+        Tensor patched = score(r_clean.view({P, 1, 1, -1}) + delta);                         // [P, L, H, K]
+        a.per_pair = (base.view({P, 1, 1, K}) - patched).permute({0, 3, 1, 2}).contiguous(); // [P, K, L, H]
     } else {
         // ∇_r n_k·W_U ln_f(r) at r_clean, one backward per observable.
         Tensor grads = torch::empty({K, P, c.d_model}, torch::kDouble);
@@ -105,4 +108,4 @@ Attribution attribute_heads(const model::Transformer& m, const PromptBatch& clea
     return a;
 }
 
-}  // namespace obsprop
+} // namespace obsprop

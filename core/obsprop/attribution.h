@@ -14,19 +14,20 @@
 namespace obsprop {
 
 enum class AttributionMethod { Patching, Gradient };
-const char* attribution_method_name(AttributionMethod m);  // "patching", "gradient (attribution patching)"
+const char* attribution_method_name(AttributionMethod m); // "patching", "gradient (attribution patching)"
 
 struct Attribution {
     AttributionMethod method = AttributionMethod::Patching;
     std::vector<std::string> observables;
-    torch::Tensor mean;        // [K, L, H] float64, averaged over pairs
-    torch::Tensor per_pair;    // [pairs, K, L, H] float64
-    torch::Tensor clean_values;    // [pairs, K] n·z on the clean prompts
-    torch::Tensor corrupt_values;  // [pairs, K] n·z on the corrupted prompts
+    torch::Tensor mean;           // [K, L, H] float64, averaged over pairs
+    torch::Tensor per_pair;       // [pairs, K, L, H] float64
+    torch::Tensor clean_values;   // [pairs, K] n·z on the clean prompts
+    torch::Tensor corrupt_values; // [pairs, K] n·z on the corrupted prompts
 };
 
 // `clean` and `corrupt` hold the pairs in the same order (only their token ids are used).
 Attribution attribute_heads(const model::Transformer& m, const PromptBatch& clean, const PromptBatch& corrupt,
-                            const ObservableMatrix& obs, AttributionMethod method, const Progress& progress = {});
+                            const ObservableMatrix& obs, AttributionMethod method,
+                            const Progress& progress = {});
 
-}  // namespace obsprop
+} // namespace obsprop

@@ -8,9 +8,11 @@ namespace obsprop {
 
 using torch::Tensor;
 
-Tensor token_activations(const model::Transformer& m, const PromptBatch& prompts, int layer, const Progress& progress) {
+Tensor token_activations(const model::Transformer& m, const PromptBatch& prompts, int layer,
+                         const Progress& progress) {
     prompts.check();
-    if (layer < 0 || layer >= m.config().n_layers) throw std::invalid_argument("no layer " + std::to_string(layer));
+    if (layer < 0 || layer >= m.config().n_layers)
+        throw std::invalid_argument("no layer " + std::to_string(layer));
     torch::NoGradGuard ng;
     const std::string name = model::hook_name(layer, "hook_resid_pre");
     std::vector<Tensor> rows;
@@ -18,18 +20,20 @@ Tensor token_activations(const model::Transformer& m, const PromptBatch& prompts
     for (std::size_t a = 0; a < prompts.size(); a += chunk) {
         report(progress, static_cast<double>(a) / static_cast<double>(prompts.size()), "token activations");
         std::vector<int> which;
-        for (std::size_t i = a; i < std::min(prompts.size(), a + chunk); ++i) which.push_back(static_cast<int>(i));
+        for (std::size_t i = a; i < std::min(prompts.size(), a + chunk); ++i)
+            which.push_back(static_cast<int>(i));
         auto sub = prompts.subset(which);
         model::ActivationCache cache;
         model::RunOptions o;
         o.cache = {name};
-        o.stop_before_layer = layer;  // nothing after this layer's input is needed
+        o.stop_before_layer = layer; // nothing after this layer's input is needed
         const double n = static_cast<double>(prompts.size());
         report_each_layer(o, m, progress, a / n, (a + which.size()) / n, "token activations");
         m.forward(sub.batch(), o, &cache);
         const Tensor& x = cache.at(name);
         for (std::size_t i = 0; i < sub.size(); ++i)
-            rows.push_back(x[static_cast<std::int64_t>(i)].narrow(0, 0, static_cast<std::int64_t>(sub.ids[i].size())));
+            rows.push_back(
+                x[static_cast<std::int64_t>(i)].narrow(0, 0, static_cast<std::int64_t>(sub.ids[i].size())));
     }
     report(progress, 1.0, "token activations");
     return torch::cat(rows, 0);
@@ -39,7 +43,8 @@ CouplingFit fit_coupling(const Tensor& X, const Tensor& y1, const Tensor& y2) {
     if (X.dim() != 2 || X.size(0) < 2) throw std::invalid_argument("coupling fit needs at least two tokens");
     if (y1.numel() != X.size(1) || y2.numel() != X.size(1))
         throw std::invalid_argument("feature vectors do not match the activations' width");
-    Tensor Xd = X.to(torch::kDouble), a = y1.to(torch::kDouble).reshape({-1}), b = y2.to(torch::kDouble).reshape({-1});
+    Tensor Xd = X.to(torch::kDouble), a = y1.to(torch::kDouble).reshape({-1}),
+           b = y2.to(torch::kDouble).reshape({-1});
     CouplingFit f;
     f.s1 = at::matmul(Xd, a);
     f.s2 = at::matmul(Xd, b);
@@ -57,4 +62,4 @@ CouplingFit fit_coupling(const Tensor& X, const Tensor& y1, const Tensor& y2) {
     return f;
 }
 
-}  // namespace obsprop
+} // namespace obsprop

@@ -12,12 +12,12 @@ torch::Tensor token_activations(const model::Transformer& m, const PromptBatch& 
                                 const Progress& progress = {});
 
 struct CouplingFit {
-    torch::Tensor s1, s2;  // [tokens] float64
+    torch::Tensor s1, s2; // [tokens] float64
     double slope = 0, intercept = 0, r2 = 0;
-    double predicted = 0;  // C(y₁→y₂) = y₁·y₂/‖y₁‖²
+    double predicted = 0; // C(y₁→y₂) = y₁·y₂/‖y₁‖²
 };
 
 // Throws std::invalid_argument for fewer than two tokens or mismatched sizes. R² is NaN when s₂ is constant.
 CouplingFit fit_coupling(const torch::Tensor& activations, const torch::Tensor& y1, const torch::Tensor& y2);
 
-}  // namespace obsprop
+} // namespace obsprop

@@ -40,14 +40,17 @@ Tensor residual_row(const Tensor& table, const io::ModelConfig& c, int layer, co
     return table[layer];
 }
 
-FinalCovector make_final(const model::Transformer& m, const Observable& obs, const FeatureOptions& o, bool drop) {
+FinalCovector make_final(const model::Transformer& m, const Observable& obs, const FeatureOptions& o,
+                         bool drop) {
     const auto& c = m.config();
     const auto& w = m.weights();
     FinalCovector f;
     f.mode = o.final_ln;
     f.v_unembed = unembed_covector(m, obs);
     switch (o.final_ln) {
-    case LnMode::None: f.v_final = f.v_unembed; break;
+    case LnMode::None:
+        f.v_final = f.v_unembed;
+        break;
     case LnMode::Approximate: {
         f.rho = drop ? 1.0 : (o.final_rho > 0 ? o.final_rho : std::sqrt(static_cast<double>(c.d_model)));
         f.v_final = ln_approx_grad(w.lnf_w, f.v_unembed, f.rho);
@@ -55,10 +58,12 @@ FinalCovector make_final(const model::Transformer& m, const Observable& obs, con
     }
     case LnMode::Exact: {
         if (!o.final_residual.defined() || o.final_residual.numel() != c.d_model)
-            throw std::invalid_argument("the exact ln_f treatment needs the final residual r0 with d_model = " +
-                                        std::to_string(c.d_model) + " entries");
-        double offset = 0;  // n·b_U
-        for (const auto& [id, wt] : obs.terms) offset += wt * w.b_U[id].item<double>();
+            throw std::invalid_argument(
+                "the exact ln_f treatment needs the final residual r0 with d_model = " +
+                std::to_string(c.d_model) + " entries");
+        double offset = 0; // n·b_U
+        for (const auto& [id, wt] : obs.terms)
+            offset += wt * w.b_U[id].item<double>();
         f.boundary = project_to_boundary(o.final_residual, w.lnf_w, w.lnf_b, f.v_unembed, offset, c.ln_eps,
                                          o.boundary_tol, o.boundary_max_iter);
         const Tensor g = drop ? ln_exact_grad(f.boundary->r_star, w.lnf_w.to(torch::kDouble),
@@ -71,7 +76,7 @@ FinalCovector make_final(const model::Transformer& m, const Observable& obs, con
     return f;
 }
 
-}  // namespace
+} // namespace
 
 double block_rho(const FeatureOptions& o, const io::ModelConfig& c, int layer, BlockLn which) {
     const auto& v = which == BlockLn::Ln1 ? o.rho_ln1 : o.rho_ln2;
@@ -114,8 +119,8 @@ Tensor head_pullback(const model::Transformer& m, int layer, const Tensor& v) {
     auto lead = v.sizes().vec();
     lead.pop_back();
     Tensor v2 = v.detach().to(torch::kFloat).reshape({-1, d});      // [K, d]
-    Tensor q = at::matmul(v2, w.W_O).view({-1, H, dh});              // W_O^hᵀ v for all h: [K, H, dh]
-    Tensor y = at::matmul(q.transpose(0, 1), w.Wv).transpose(0, 1);  // [H,K,dh]×[H,dh,d] → [K, H, d]
+    Tensor q = at::matmul(v2, w.W_O).view({-1, H, dh});             // W_O^hᵀ v for all h: [K, H, dh]
+    Tensor y = at::matmul(q.transpose(0, 1), w.Wv).transpose(0, 1); // [H,K,dh]×[H,dh,d] → [K, H, d]
     lead.push_back(H);
     lead.push_back(d);
     return y.reshape(lead);
@@ -129,16 +134,16 @@ Tensor pull_back_block_ln(const model::Transformer& m, int layer, BlockLn which,
     const Tensor& gamma = which == BlockLn::Ln1 ? w.ln1_w : w.ln2_w;
     const bool drop = earliest && o.drop_earliest_rho;
     switch (o.block_ln) {
-    case LnMode::None: return y;
+    case LnMode::None:
+        return y;
     case LnMode::Approximate: {
         const double rho = drop ? 1.0 : block_rho(o, c, layer, which);
         return ln_approx_grad(gamma, y, rho);
     }
     case LnMode::Exact: {
-        Tensor x = residual.defined()
-                       ? residual
-                       : residual_row(which == BlockLn::Ln1 ? o.residuals : o.residuals_ln2, c, layer,
-                                      which == BlockLn::Ln1 ? "ln_1" : "ln_2");
+        Tensor x = residual.defined() ? residual
+                                      : residual_row(which == BlockLn::Ln1 ? o.residuals : o.residuals_ln2, c,
+                                                     layer, which == BlockLn::Ln1 ? "ln_1" : "ln_2");
         if (x.size(-1) != c.d_model) throw std::invalid_argument("a residual must have d_model entries");
         return ln_exact_grad(x.detach().to(y.scalar_type()), gamma, y, c.ln_eps, drop).to(y.scalar_type());
     }
@@ -158,17 +163,19 @@ Tensor pull_back_ln1_all_layers(const model::Transformer& m, const Tensor& y, co
     shape[0] = L;
     shape.back() = d;
     std::vector<Tensor> gammas;
-    for (const auto& w : m.weights().layers) gammas.push_back(w.ln1_w);
+    for (const auto& w : m.weights().layers)
+        gammas.push_back(w.ln1_w);
     const Tensor gamma = torch::stack(gammas).to(y.scalar_type()).view(shape);
     const bool drop = earliest && o.drop_earliest_rho;
     if (o.block_ln == LnMode::Approximate) {
         std::vector<double> f(static_cast<std::size_t>(L));
         for (int l = 0; l < L; ++l)
-            f[static_cast<std::size_t>(l)] = std::sqrt(double(d)) / (drop ? 1.0 : block_rho(o, c, l, BlockLn::Ln1));
+            f[static_cast<std::size_t>(l)] =
+                std::sqrt(double(d)) / (drop ? 1.0 : block_rho(o, c, l, BlockLn::Ln1));
         shape.back() = 1;
         return y * gamma * torch::tensor(f, torch::kDouble).to(y.scalar_type()).view(shape);
     }
-    residual_row(o.residuals, c, 0, "ln_1");  // validates the table
+    residual_row(o.residuals, c, 0, "ln_1"); // validates the table
     return ln_exact_grad(o.residuals.detach().to(y.scalar_type()).view(shape), gamma, y, c.ln_eps, drop)
         .to(y.scalar_type());
 }
@@ -180,7 +187,8 @@ std::vector<FeatureSet> compute_head_features(const model::Transformer& m, const
     report(progress, 0.0, "unembedding");
     std::vector<FeatureSet> out(obs.size());
     if (obs.empty()) return out;
-    const std::int64_t K = static_cast<std::int64_t>(obs.size()), L = c.n_layers, H = c.n_heads, d = c.d_model;
+    const std::int64_t K = static_cast<std::int64_t>(obs.size()), L = c.n_layers, H = c.n_heads,
+                       d = c.d_model;
     std::vector<Tensor> finals;
     for (std::size_t k = 0; k < obs.size(); ++k) {
         FeatureSet& fs = out[k];
@@ -194,11 +202,12 @@ std::vector<FeatureSet> compute_head_features(const model::Transformer& m, const
         finals.push_back(fs.final.v_final.to(torch::kFloat));
     }
     // One pass over the weights for all observables: W_O and W_V of each layer are read once.
-    const Tensor V = torch::stack(finals);  // [K, d]
+    const Tensor V = torch::stack(finals); // [K, d]
     for (int l = 0; l < L; ++l) {
         report(progress, static_cast<double>(l) / static_cast<double>(L), "head features");
-        Tensor y = head_pullback(m, l, V);  // [K, H, d]
-        for (std::int64_t k = 0; k < K; ++k) out[static_cast<std::size_t>(k)].head_inputs[l].copy_(y[k]);
+        Tensor y = head_pullback(m, l, V); // [K, H, d]
+        for (std::int64_t k = 0; k < K; ++k)
+            out[static_cast<std::size_t>(k)].head_inputs[l].copy_(y[k]);
     }
     for (auto& fs : out) {
         fs.heads = pull_back_ln1_all_layers(m, fs.head_inputs, opts, true).contiguous();
@@ -209,8 +218,8 @@ std::vector<FeatureSet> compute_head_features(const model::Transformer& m, const
     return out;
 }
 
-FeatureSet compute_head_features(const model::Transformer& m, const Observable& obs, const FeatureOptions& opts,
-                                 const Progress& progress) {
+FeatureSet compute_head_features(const model::Transformer& m, const Observable& obs,
+                                 const FeatureOptions& opts, const Progress& progress) {
     return std::move(compute_head_features(m, std::vector<Observable>{obs}, opts, progress).front());
 }
 
@@ -222,7 +231,8 @@ std::vector<PathNode> parse_path(std::string_view text) {
     std::vector<PathNode> out;
     std::size_t i = 0;
     auto bad = [&](const std::string& why) {
-        throw std::invalid_argument("path '" + std::string(text) + "', column " + std::to_string(i + 1) + ": " + why);
+        throw std::invalid_argument("path '" + std::string(text) + "', column " + std::to_string(i + 1) +
+                                    ": " + why);
     };
     auto skip_sep = [&] {
         while (i < text.size() && (std::isspace(static_cast<unsigned char>(text[i])) || text[i] == ',' ||
@@ -231,7 +241,8 @@ std::vector<PathNode> parse_path(std::string_view text) {
     };
     auto number = [&]() -> int {
         std::size_t b = i;
-        while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+        while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])))
+            ++i;
         if (i == b || i - b > 6) bad("expected a layer or head number");
         return std::stoi(std::string(text.substr(b, i - b)));
     };
@@ -242,7 +253,8 @@ std::vector<PathNode> parse_path(std::string_view text) {
             out.push_back(PathNode::mlp(number()));
         } else {
             int l = number();
-            if (i >= text.size() || text[i] != '.') bad("expected '.' after the layer (nodes are L.H or mlpL)");
+            if (i >= text.size() || text[i] != '.')
+                bad("expected '.' after the layer (nodes are L.H or mlpL)");
             ++i;
             if (text.substr(i, 3) == "mlp") {
                 i += 3;
@@ -273,11 +285,14 @@ void validate_path(const io::ModelConfig& c, const std::vector<PathNode>& path) 
         const auto& a = path[i - 1];
         const auto& b = path[i];
         // In a sequential block the MLP reads the attention's output; otherwise layers must increase.
-        const bool ok = a.layer < b.layer || (a.layer == b.layer && !c.parallel_residual && !a.is_mlp() && b.is_mlp());
+        const bool ok =
+            a.layer < b.layer || (a.layer == b.layer && !c.parallel_residual && !a.is_mlp() && b.is_mlp());
         if (!ok)
             throw std::invalid_argument(
-                "path " + a.label() + " -> " + b.label() + ": nodes must be in strictly increasing layers, earliest "
-                "first" + std::string(c.parallel_residual ? "" : " (a head may feed its own layer's MLP)"));
+                "path " + a.label() + " -> " + b.label() +
+                ": nodes must be in strictly increasing layers, earliest "
+                "first" +
+                std::string(c.parallel_residual ? "" : " (a head may feed its own layer's MLP)"));
     }
 }
 
@@ -286,8 +301,10 @@ PathFeature pull_back_path(const model::Transformer& m, const Tensor& v, const s
     const auto& c = m.config();
     validate_path(c, path);
     if (!inputs.empty() && inputs.size() != path.size())
-        throw std::invalid_argument("path inputs must be empty or one per node (" + std::to_string(path.size()) + ")");
-    if (!v.defined() || v.numel() != c.d_model) throw std::invalid_argument("covector must have d_model entries");
+        throw std::invalid_argument("path inputs must be empty or one per node (" +
+                                    std::to_string(path.size()) + ")");
+    if (!v.defined() || v.numel() != c.d_model)
+        throw std::invalid_argument("covector must have d_model entries");
     torch::NoGradGuard ng;
     const std::int64_t H = c.n_heads, dh = c.d_head, d = c.d_model;
     PathFeature out;
@@ -300,8 +317,8 @@ PathFeature pull_back_path(const model::Transformer& m, const Tensor& v, const s
         const bool earliest = k == 0;
         const Tensor residual = inputs.empty() ? Tensor() : inputs[k].residual;
         if (!n.is_mlp()) {
-            Tensor WO = w.W_O.view({d, H, dh}).select(1, n.head).to(torch::kDouble);  // [d, dh]
-            Tensor WV = w.Wv[n.head].to(torch::kDouble);                              // [dh, d]
+            Tensor WO = w.W_O.view({d, H, dh}).select(1, n.head).to(torch::kDouble); // [d, dh]
+            Tensor WV = w.Wv[n.head].to(torch::kDouble);                             // [dh, d]
             y = at::matmul(at::matmul(y, WO), WV);
             y = pull_back_block_ln(m, n.layer, BlockLn::Ln1, y, opts, earliest, residual);
         } else {
@@ -317,13 +334,14 @@ PathFeature pull_back_path(const model::Transformer& m, const Tensor& v, const s
     out.feature = y.to(torch::kFloat);
     out.norm = y.norm().item<double>();
     const auto& first = path.front();
-    out.hook = model::hook_name(first.layer, first.is_mlp() && !c.parallel_residual ? "hook_resid_mid"
-                                                                                     : "hook_resid_pre");
+    out.hook = model::hook_name(first.layer,
+                                first.is_mlp() && !c.parallel_residual ? "hook_resid_mid" : "hook_resid_pre");
     return out;
 }
 
-PathFeature compute_path_feature(const model::Transformer& m, const Observable& obs, const std::vector<PathNode>& path,
-                                 const FeatureOptions& opts, const std::vector<PathNodeInput>& inputs) {
+PathFeature compute_path_feature(const model::Transformer& m, const Observable& obs,
+                                 const std::vector<PathNode>& path, const FeatureOptions& opts,
+                                 const std::vector<PathNodeInput>& inputs) {
     validate_path(m.config(), path);
     torch::NoGradGuard ng;
     FinalCovector f = make_final(m, obs, opts, opts.drop_earliest_rho && opts.block_ln == LnMode::None);
@@ -332,4 +350,4 @@ PathFeature compute_path_feature(const model::Transformer& m, const Observable& 
     return p;
 }
 
-}  // namespace obsprop
+} // namespace obsprop

@@ -2,17 +2,17 @@
 // inputs that the exact LayerNorm and MLP treatments are evaluated at.
 //
 // Conventions: column vectors, the maths of DESIGN §3. For head h of layer l, W_V^h = Wv[h] (d_head×d) and
-// W_O^h = W_O.view(d, H, dh)[:, h, :] (d×d_head); W_OV^h = W_O^h W_V^h is never formed: a covector v is pulled
-// back as W_V^hᵀ(W_O^hᵀ v), for all heads of a layer in one batched product.
+// W_O^h = W_O.view(d, H, dh)[:, h, :] (d×d_head); W_OV^h = W_O^h W_V^h is never formed: a covector v is
+// pulled back as W_V^hᵀ(W_O^hᵀ v), for all heads of a layer in one batched product.
 //
 // Where the vectors live. A head's (or a path's) feature is a covector on blocks.{l}.hook_resid_pre of its
 // (earliest) layer l: score an activation x there by y·x. Attention always reads ln_1 of the block input,
 // in sequential and parallel-residual (GPT-NeoX) models alike, and a head's output is added to the residual
 // stream that every later layer's resid_pre contains, so a path h₁ → h₂ (layer l₁ < l₂) composes the same way
-// in both kinds of model: y = J₁ᵀ W_OV^{h₁ᵀ} J₂ᵀ W_OV^{h₂ᵀ} v. The kinds differ only for MLP nodes: an MLP reads
-// ln_2 of resid_mid (after its own layer's attention) in a sequential model but ln_2 of resid_pre in a parallel
-// one, so head(l) → mlp(l) is a valid path only in a sequential model, and a path starting with an MLP node
-// lives at resid_mid (sequential) or resid_pre (parallel) of that layer.
+// in both kinds of model: y = J₁ᵀ W_OV^{h₁ᵀ} J₂ᵀ W_OV^{h₂ᵀ} v. The kinds differ only for MLP nodes: an MLP
+// reads ln_2 of resid_mid (after its own layer's attention) in a sequential model but ln_2 of resid_pre in a
+// parallel one, so head(l) → mlp(l) is a valid path only in a sequential model, and a path starting with an
+// MLP node lives at resid_mid (sequential) or resid_pre (parallel) of that layer.
 //
 // Biases (b_V, b_O, b_in, b_out, β, b_U) add constants only and never enter a feature vector.
 #pragma once
@@ -41,18 +41,18 @@ namespace obsprop {
 struct FeatureOptions {
     // ln_f, between the final residual and the unembedding (§3.2).
     LnMode final_ln = LnMode::None;
-    double final_rho = 0;          // Approximate: estimate of ‖r‖ at the last position; <= 0 means √d
-    torch::Tensor final_residual;  // Exact: r₀ [d], the final residual (ln_f input) of one prompt's last token
-    double boundary_tol = 1e-7;    // Exact: stop projecting when |g| <= tol·(1 + |g(r₀)|)
+    double final_rho = 0;         // Approximate: estimate of ‖r‖ at the last position; <= 0 means √d
+    torch::Tensor final_residual; // Exact: r₀ [d], the final residual (ln_f input) of one prompt's last token
+    double boundary_tol = 1e-7;   // Exact: stop projecting when |g| <= tol·(1 + |g(r₀)|)
     int boundary_max_iter = 200;
 
     // LayerNorms in front of attention heads (ln_1) and MLP nodes (ln_2) (§3.4).
     LnMode block_ln = LnMode::None;
-    std::vector<double> rho_ln1;   // Approximate: ln_1 input norm per layer (n_layers entries) or empty
-    std::vector<double> rho_ln2;   // Approximate: ln_2 input norm per layer, or empty
-    double default_rho = 0;        // where no per-layer ρ is given; <= 0 means √d (i.e. √d/ρ = 1)
-    torch::Tensor residuals;       // Exact: [n_layers, d] ln_1 input (resid_pre) per layer at the token read
-    torch::Tensor residuals_ln2;   // Exact, MLP nodes: [n_layers, d] ln_2 input per layer
+    std::vector<double> rho_ln1; // Approximate: ln_1 input norm per layer (n_layers entries) or empty
+    std::vector<double> rho_ln2; // Approximate: ln_2 input norm per layer, or empty
+    double default_rho = 0;      // where no per-layer ρ is given; <= 0 means √d (i.e. √d/ρ = 1)
+    torch::Tensor residuals;     // Exact: [n_layers, d] ln_1 input (resid_pre) per layer at the token read
+    torch::Tensor residuals_ln2; // Exact, MLP nodes: [n_layers, d] ln_2 input per layer
 
     // Norm-comparison rule: the earliest LayerNorm that is treated (ln_1/ln_2 of the first node, or ln_f when
     // block LayerNorms are ignored) uses ρ = 1 (approximate: factor √d; exact: 1/s replaced by √d), so
@@ -62,11 +62,11 @@ struct FeatureOptions {
 
 // The observable pulled back through the unembedding and ln_f.
 struct FinalCovector {
-    torch::Tensor v_unembed;  // [d] float32, W_Uᵀ n
-    torch::Tensor v_final;    // [d] float32, the covector on the final residual (ln_f treated)
+    torch::Tensor v_unembed; // [d] float32, W_Uᵀ n
+    torch::Tensor v_final;   // [d] float32, the covector on the final residual (ln_f treated)
     LnMode mode = LnMode::None;
-    double rho = 0;           // Approximate: the ρ used (1 when dropped by the norm-comparison rule)
-    std::optional<BoundaryProjection> boundary;  // Exact: the projection of r₀ onto {g = 0}
+    double rho = 0; // Approximate: the ρ used (1 when dropped by the norm-comparison rule)
+    std::optional<BoundaryProjection> boundary; // Exact: the projection of r₀ onto {g = 0}
 };
 
 // W_Uᵀ n, from the rows of W_U the observable uses (double accumulation), [d] float32.
@@ -76,17 +76,18 @@ FinalCovector final_covector(const model::Transformer& m, const Observable& obs,
 
 // Direct-path features of every head.
 struct FeatureSet {
-    std::string observable;       // the observable's name
+    std::string observable; // the observable's name
     LnMode final_ln = LnMode::None, block_ln = LnMode::None;
     bool dropped_earliest_rho = false;
-    FinalCovector final;          // v_U, v_final (as used: with ρ_f dropped if ln_f was the earliest LN)
-    torch::Tensor head_inputs;    // [L, H, d] W_V^hᵀ W_O^hᵀ v_final: the feature at the head's input (ln_1 output)
-    torch::Tensor heads;          // [L, H, d] the feature at blocks.{l}.hook_resid_pre (ln_1 treated)
-    torch::Tensor norms;          // [L, H] ‖heads‖
+    FinalCovector final; // v_U, v_final (as used: with ρ_f dropped if ln_f was the earliest LN)
+    torch::Tensor
+        head_inputs;     // [L, H, d] W_V^hᵀ W_O^hᵀ v_final: the feature at the head's input (ln_1 output)
+    torch::Tensor heads; // [L, H, d] the feature at blocks.{l}.hook_resid_pre (ln_1 treated)
+    torch::Tensor norms; // [L, H] ‖heads‖
 };
 
-FeatureSet compute_head_features(const model::Transformer& m, const Observable& obs, const FeatureOptions& opts = {},
-                                 const Progress& progress = {});
+FeatureSet compute_head_features(const model::Transformer& m, const Observable& obs,
+                                 const FeatureOptions& opts = {}, const Progress& progress = {});
 // The same for several observables in one pass over the weights (each layer's W_O and W_V are read once,
 // which is what bounds the time on a large model).
 std::vector<FeatureSet> compute_head_features(const model::Transformer& m, const std::vector<Observable>& obs,
@@ -100,12 +101,13 @@ enum class BlockLn { Ln1, Ln2 };
 // Pulls covectors y [..., d] at the output of `layer`'s ln_1/ln_2 back to its input, per opts.block_ln.
 // `residual` ([d] or broadcastable) overrides opts.residuals/residuals_ln2 for Exact; `earliest` applies the
 // norm-comparison rule when opts.drop_earliest_rho is set.
-torch::Tensor pull_back_block_ln(const model::Transformer& m, int layer, BlockLn which, const torch::Tensor& y,
-                                 const FeatureOptions& opts, bool earliest, const torch::Tensor& residual = {});
+torch::Tensor pull_back_block_ln(const model::Transformer& m, int layer, BlockLn which,
+                                 const torch::Tensor& y, const FeatureOptions& opts, bool earliest,
+                                 const torch::Tensor& residual = {});
 
 // pull_back_block_ln(Ln1) for all layers in one batched call: y [L, ..., d], leading dimension = layer.
-torch::Tensor pull_back_ln1_all_layers(const model::Transformer& m, const torch::Tensor& y, const FeatureOptions& opts,
-                                       bool earliest);
+torch::Tensor pull_back_ln1_all_layers(const model::Transformer& m, const torch::Tensor& y,
+                                       const FeatureOptions& opts, bool earliest);
 
 // A node of a path: an attention head, or (head < 0) a layer's MLP.
 struct PathNode {
@@ -114,7 +116,7 @@ struct PathNode {
     bool is_mlp() const { return head < 0; }
     static PathNode attn(int layer, int head) { return {layer, head}; }
     static PathNode mlp(int layer) { return {layer, -1}; }
-    std::string label() const;  // "13.11", "mlp13"
+    std::string label() const; // "13.11", "mlp13"
     bool operator==(const PathNode&) const = default;
 };
 
@@ -127,30 +129,32 @@ void validate_path(const io::ModelConfig& cfg, const std::vector<PathNode>& path
 
 // What a path node needs beyond the weights.
 struct PathNodeInput {
-    torch::Tensor residual;         // Exact: the input of the node's LayerNorm [d]; undefined means the row
-                                    // `layer` of FeatureOptions::residuals (heads) / residuals_ln2 (MLPs)
-    torch::Tensor u_plus, u_minus;  // MLP nodes: MLP input (after ln_2) on a positive / negative prompt
+    torch::Tensor residual;        // Exact: the input of the node's LayerNorm [d]; undefined means the row
+                                   // `layer` of FeatureOptions::residuals (heads) / residuals_ln2 (MLPs)
+    torch::Tensor u_plus, u_minus; // MLP nodes: MLP input (after ln_2) on a positive / negative prompt
 };
 
 struct PathFeature {
     std::vector<PathNode> path;
-    torch::Tensor feature;   // [d] float32, y at `hook`
+    torch::Tensor feature; // [d] float32, y at `hook`
     double norm = 0;
-    std::string hook;        // blocks.{l₁}.hook_resid_pre (hook_resid_mid for a leading MLP, sequential)
+    std::string hook; // blocks.{l₁}.hook_resid_pre (hook_resid_mid for a leading MLP, sequential)
     FinalCovector final;
-    std::vector<MlpLinearisation> mlp;  // one per MLP node, in path order
+    std::vector<MlpLinearisation> mlp; // one per MLP node, in path order
 };
 
-// y = J₁ᵀ W_OV^{h₁ᵀ} ⋯ J_kᵀ W_OV^{h_kᵀ} v_final (MLP nodes linearised), path earliest first. `inputs` is empty
-// or has one entry per node. Arithmetic in float64.
-PathFeature compute_path_feature(const model::Transformer& m, const Observable& obs, const std::vector<PathNode>& path,
-                                 const FeatureOptions& opts = {}, const std::vector<PathNodeInput>& inputs = {});
-// The same from a covector v [d] on the residual stream after the last node (instead of an observable; ln_f is
-// not applied and `final` is left empty).
-PathFeature pull_back_path(const model::Transformer& m, const torch::Tensor& v, const std::vector<PathNode>& path,
-                           const FeatureOptions& opts = {}, const std::vector<PathNodeInput>& inputs = {});
+// y = J₁ᵀ W_OV^{h₁ᵀ} ⋯ J_kᵀ W_OV^{h_kᵀ} v_final (MLP nodes linearised), path earliest first. `inputs` is
+// empty or has one entry per node. Arithmetic in float64.
+PathFeature compute_path_feature(const model::Transformer& m, const Observable& obs,
+                                 const std::vector<PathNode>& path, const FeatureOptions& opts = {},
+                                 const std::vector<PathNodeInput>& inputs = {});
+// The same from a covector v [d] on the residual stream after the last node (instead of an observable; ln_f
+// is not applied and `final` is left empty).
+PathFeature pull_back_path(const model::Transformer& m, const torch::Tensor& v,
+                           const std::vector<PathNode>& path, const FeatureOptions& opts = {},
+                           const std::vector<PathNodeInput>& inputs = {});
 
 // ρ (Approximate) of ln_1/ln_2 of `layer`, per opts (per-layer value, else default_rho, else √d).
 double block_rho(const FeatureOptions& opts, const io::ModelConfig& cfg, int layer, BlockLn which);
 
-}  // namespace obsprop
+} // namespace obsprop

@@ -10,18 +10,25 @@ using torch::Tensor;
 
 const char* ln_mode_name(LnMode m) {
     switch (m) {
-    case LnMode::None: return "none";
-    case LnMode::Approximate: return "approximate";
-    case LnMode::Exact: return "exact";
+    case LnMode::None:
+        return "none";
+    case LnMode::Approximate:
+        return "approximate";
+    case LnMode::Exact:
+        return "exact";
     }
     return "?";
 }
 
 bool parse_ln_mode(std::string_view text, LnMode& out) {
-    if (text == "none") out = LnMode::None;
-    else if (text == "approximate" || text == "approx") out = LnMode::Approximate;
-    else if (text == "exact") out = LnMode::Exact;
-    else return false;
+    if (text == "none")
+        out = LnMode::None;
+    else if (text == "approximate" || text == "approx")
+        out = LnMode::Approximate;
+    else if (text == "exact")
+        out = LnMode::Exact;
+    else
+        return false;
     return true;
 }
 
@@ -30,33 +37,36 @@ Tensor ln_exact_grad(const Tensor& x, const Tensor& gamma, const Tensor& v, doub
     if (v.size(-1) != d || gamma.size(-1) != d)
         throw std::invalid_argument("ln_exact_grad: x, v and gamma must share the last dimension");
     const auto dtype = torch::promote_types(x.scalar_type(), v.scalar_type());
-    const Tensor xc = x.to(dtype) - x.to(dtype).mean(-1, true);        // Px
-    const Tensor gv = v.to(dtype) * gamma.to(dtype);                    // γ⊙v
-    const Tensor sq = (xc * xc).sum(-1, true);                          // ‖Px‖²
-    const Tensor s2 = sq / static_cast<double>(d) + eps;                // s²
+    const Tensor xc = x.to(dtype) - x.to(dtype).mean(-1, true); // Px
+    const Tensor gv = v.to(dtype) * gamma.to(dtype);            // γ⊙v
+    const Tensor sq = (xc * xc).sum(-1, true);                  // ‖Px‖²
+    const Tensor s2 = sq / static_cast<double>(d) + eps;        // s²
     // (P − c uuᵀ)(γ⊙v) = P(γ⊙v) − Px·(Px·γv)/(d s²)   since c uuᵀ = Px Pxᵀ/(d s²)
-    const Tensor proj = gv - gv.mean(-1, true) - xc * ((xc * gv).sum(-1, true) / (s2 * static_cast<double>(d)));
+    const Tensor proj =
+        gv - gv.mean(-1, true) - xc * ((xc * gv).sum(-1, true) / (s2 * static_cast<double>(d)));
     if (drop_scale) return proj * std::sqrt(static_cast<double>(d));
     return proj / s2.sqrt();
 }
 
 Tensor ln_approx_grad(const Tensor& gamma, const Tensor& v, double rho) {
     if (!(rho > 0) || !std::isfinite(rho))
-        throw std::invalid_argument("LayerNorm approximation needs a positive input norm rho, got " + std::to_string(rho));
+        throw std::invalid_argument("LayerNorm approximation needs a positive input norm rho, got " +
+                                    std::to_string(rho));
     const double d = static_cast<double>(v.size(-1));
     return v * gamma.to(v.scalar_type()) * (std::sqrt(d) / rho);
 }
 
 namespace {
 
-double g_of(const Tensor& r, const Tensor& gamma, const Tensor& beta, const Tensor& v, double offset, double eps) {
+double g_of(const Tensor& r, const Tensor& gamma, const Tensor& beta, const Tensor& v, double offset,
+            double eps) {
     const double d = static_cast<double>(r.size(0));
     Tensor rc = r - r.mean();
     Tensor s = ((rc * rc).sum() / d + eps).sqrt();
     return ((rc / s * gamma + beta) * v).sum().item<double>() + offset;
 }
 
-}  // namespace
+} // namespace
 
 double ln_functional(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& v, double offset,
                      double eps) {
@@ -64,8 +74,8 @@ double ln_functional(const Tensor& x, const Tensor& gamma, const Tensor& beta, c
     return g_of(D(x), D(gamma), D(beta), D(v), offset, eps);
 }
 
-BoundaryProjection project_to_boundary(const Tensor& r0, const Tensor& gamma, const Tensor& beta, const Tensor& v,
-                                       double offset, double eps, double tol, int max_iter) {
+BoundaryProjection project_to_boundary(const Tensor& r0, const Tensor& gamma, const Tensor& beta,
+                                       const Tensor& v, double offset, double eps, double tol, int max_iter) {
     auto D = [](const Tensor& t) { return t.detach().to(torch::kDouble).reshape({-1}); };
     const Tensor g_ = D(gamma), b_ = D(beta), v_ = D(v);
     Tensor r = D(r0).clone();
@@ -78,9 +88,11 @@ BoundaryProjection project_to_boundary(const Tensor& r0, const Tensor& gamma, co
     const double reach = std::sqrt(d) * (gv - gv.mean()).norm().item<double>();
     const double centre = (b_ * v_).sum().item<double>() + offset;
     if (!(reach > std::abs(centre)))
-        throw std::runtime_error("the observable cannot change sign through the final LayerNorm (its value stays "
-                                 "within " + std::to_string(centre) + " ± " + std::to_string(reach) +
-                                 "), so there is no decision boundary to project onto");
+        throw std::runtime_error(
+            "the observable cannot change sign through the final LayerNorm (its value stays "
+            "within " +
+            std::to_string(centre) + " ± " + std::to_string(reach) +
+            "), so there is no decision boundary to project onto");
 
     BoundaryProjection out;
     double g = g_of(r, g_, b_, v_, offset, eps);
@@ -89,12 +101,14 @@ BoundaryProjection project_to_boundary(const Tensor& r0, const Tensor& gamma, co
     int it = 0;
     while (std::abs(g) > stop) {
         if (it >= max_iter)
-            throw std::runtime_error("projecting the final residual onto the decision boundary did not converge: "
-                                     "|g| = " + std::to_string(std::abs(g)) + " after " + std::to_string(it) +
-                                     " steps");
+            throw std::runtime_error(
+                "projecting the final residual onto the decision boundary did not converge: "
+                "|g| = " +
+                std::to_string(std::abs(g)) + " after " + std::to_string(it) + " steps");
         Tensor grad = ln_exact_grad(r, g_, v_, eps);
         const double gn2 = (grad * grad).sum().item<double>();
-        if (!(gn2 > 0)) throw std::runtime_error("the observable's gradient through the final LayerNorm vanishes");
+        if (!(gn2 > 0))
+            throw std::runtime_error("the observable's gradient through the final LayerNorm vanishes");
         Tensor step = grad * (g / gn2);
         double scale = 1.0, g_new = 0;
         Tensor r_new;
@@ -114,4 +128,4 @@ BoundaryProjection project_to_boundary(const Tensor& r0, const Tensor& gamma, co
     return out;
 }
 
-}  // namespace obsprop
+} // namespace obsprop

@@ -18,14 +18,14 @@ namespace obsprop {
 enum class LnMode { None, Approximate, Exact };
 
 const char* ln_mode_name(LnMode m);                     // "none", "approximate", "exact"
-bool parse_ln_mode(std::string_view text, LnMode& out);  // accepts those names (and "approx")
+bool parse_ln_mode(std::string_view text, LnMode& out); // accepts those names (and "approx")
 
 // ∇ₓ[v·LN(x)] for x, v, γ of shape [..., d] (broadcast against each other; γ usually [d]):
 //   (1/s)·(P − c·uuᵀ)(γ⊙v),  u = Px/‖Px‖,  c = ‖Px‖²/(d s²)   (= 1 when ε = 0)
 // which for ε = 0 is (√d/‖Px‖)(I − uuᵀ)P(γ⊙v). With drop_scale the 1/s factor is replaced by √d (the
 // norm-comparison rule's ρ = 1, since 1/s = √d/ρ with ρ = √d·s ≈ ‖Px‖). Result dtype follows x and v.
-torch::Tensor ln_exact_grad(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& v, double eps,
-                            bool drop_scale = false);
+torch::Tensor ln_exact_grad(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& v,
+                            double eps, bool drop_scale = false);
 
 // (√d/ρ) γ ⊙ v for v [..., d].
 torch::Tensor ln_approx_grad(const torch::Tensor& gamma, const torch::Tensor& v, double rho);
@@ -37,17 +37,17 @@ double ln_functional(const torch::Tensor& x, const torch::Tensor& gamma, const t
 // The exact tangent of g(r) = v·LN_f(r) + offset at the decision boundary (§3.2): starting from r₀,
 // r ← r − g(r)∇g(r)/‖∇g(r)‖² (halving a step that would not reduce |g|) until |g| <= tol·(1 + |g(r₀)|).
 struct BoundaryProjection {
-    torch::Tensor r_star;  // [d] float64, the point reached on {g = 0}
-    torch::Tensor grad;    // [d] float64, ∇g(r*): the exact-tangent covector v_f
-    double g_start = 0;    // g(r₀)
-    double g_end = 0;      // g(r*)
+    torch::Tensor r_star; // [d] float64, the point reached on {g = 0}
+    torch::Tensor grad;   // [d] float64, ∇g(r*): the exact-tangent covector v_f
+    double g_start = 0;   // g(r₀)
+    double g_end = 0;     // g(r*)
     int iterations = 0;
 };
 
 // Throws std::runtime_error when g cannot reach 0 (its range through the LayerNorm excludes 0, or the
 // gradient vanishes) or when max_iter steps do not converge.
-BoundaryProjection project_to_boundary(const torch::Tensor& r0, const torch::Tensor& gamma, const torch::Tensor& beta,
-                                       const torch::Tensor& v, double offset, double eps, double tol = 1e-7,
-                                       int max_iter = 200);
+BoundaryProjection project_to_boundary(const torch::Tensor& r0, const torch::Tensor& gamma,
+                                       const torch::Tensor& beta, const torch::Tensor& v, double offset,
+                                       double eps, double tol = 1e-7, int max_iter = 200);
 
-}  // namespace obsprop
+} // namespace obsprop

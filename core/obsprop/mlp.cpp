@@ -12,9 +12,9 @@ using torch::Tensor;
 
 namespace {
 
-constexpr double kSqrt2OverPi = 0.7978845608028654;  // √(2/π)
+constexpr double kSqrt2OverPi = 0.7978845608028654; // √(2/π)
 constexpr double kInvSqrt2 = 0.7071067811865476;
-constexpr double kInvSqrt2Pi = 0.3989422804014327;  // 1/√(2π)
+constexpr double kInvSqrt2Pi = 0.3989422804014327; // 1/√(2π)
 
 const model::LayerWeights& layer_of(const model::Transformer& m, int layer) {
     if (layer < 0 || layer >= m.config().n_layers)
@@ -25,10 +25,11 @@ const model::LayerWeights& layer_of(const model::Transformer& m, int layer) {
 
 void check_vec(const Tensor& t, std::int64_t d, const char* what) {
     if (!t.defined() || t.size(-1) != d)
-        throw std::invalid_argument(std::string(what) + " must have d_model = " + std::to_string(d) + " entries");
+        throw std::invalid_argument(std::string(what) + " must have d_model = " + std::to_string(d) +
+                                    " entries");
 }
 
-}  // namespace
+} // namespace
 
 Tensor activation(io::Activation act, const Tensor& x) {
     switch (act) {
@@ -36,8 +37,10 @@ Tensor activation(io::Activation act, const Tensor& x) {
         Tensor a = kSqrt2OverPi * (x + 0.044715 * x.pow(3));
         return 0.5 * x * (1 + a.tanh());
     }
-    case io::Activation::GeluErf: return 0.5 * x * (1 + (x * kInvSqrt2).erf());
-    case io::Activation::Relu: return x.clamp_min(0);
+    case io::Activation::GeluErf:
+        return 0.5 * x * (1 + (x * kInvSqrt2).erf());
+    case io::Activation::Relu:
+        return x.clamp_min(0);
     }
     throw std::logic_error("unknown activation");
 }
@@ -49,9 +52,10 @@ Tensor activation_derivative(io::Activation act, const Tensor& x) {
         Tensor th = (kSqrt2OverPi * (x + 0.044715 * x.pow(3))).tanh();
         return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * kSqrt2OverPi * (1 + 3 * 0.044715 * x * x);
     }
-    case io::Activation::GeluErf:  // Φ(x) + x φ(x)
+    case io::Activation::GeluErf: // Φ(x) + x φ(x)
         return 0.5 * (1 + (x * kInvSqrt2).erf()) + x * kInvSqrt2Pi * (-0.5 * x * x).exp();
-    case io::Activation::Relu: return (x > 0).to(x.scalar_type());
+    case io::Activation::Relu:
+        return (x > 0).to(x.scalar_type());
     }
     throw std::logic_error("unknown activation");
 }
@@ -76,13 +80,13 @@ Tensor mlp_gradient(const model::Transformer& m, int layer, const Tensor& u, con
     torch::NoGradGuard ng;
     const auto dt = torch::promote_types(u.scalar_type(), v.scalar_type());
     Tensor W_in = w.W_in.to(dt), W_out = w.W_out.to(dt);
-    Tensor pre = at::matmul(u.detach().to(dt), W_in.t()) + w.b_in.to(dt);   // [..., d_mlp]
-    Tensor back = at::matmul(v.detach().to(dt), W_out);                       // W_outᵀ v, [..., d_mlp]
-    return at::matmul(activation_derivative(m.config().activation, pre) * back, W_in);  // W_inᵀ(...)
+    Tensor pre = at::matmul(u.detach().to(dt), W_in.t()) + w.b_in.to(dt); // [..., d_mlp]
+    Tensor back = at::matmul(v.detach().to(dt), W_out);                   // W_outᵀ v, [..., d_mlp]
+    return at::matmul(activation_derivative(m.config().activation, pre) * back, W_in); // W_inᵀ(...)
 }
 
-MlpLinearisation linearise_mlp(const model::Transformer& m, int layer, const Tensor& u_plus, const Tensor& u_minus,
-                               const Tensor& v, double t_tol) {
+MlpLinearisation linearise_mlp(const model::Transformer& m, int layer, const Tensor& u_plus,
+                               const Tensor& u_minus, const Tensor& v, double t_tol) {
     const auto d = m.config().d_model;
     check_vec(u_plus, d, "u_plus");
     check_vec(u_minus, d, "u_minus");
@@ -114,8 +118,10 @@ MlpLinearisation linearise_mlp(const model::Transformer& m, int layer, const Ten
             h_t = f(t) - r.target;
             ++r.iterations;
             if (h_t == 0) break;
-            if ((h_t > 0) == (h_lo > 0)) lo = t, h_lo = h_t;
-            else hi = t;
+            if ((h_t > 0) == (h_lo > 0))
+                lo = t, h_lo = h_t;
+            else
+                hi = t;
         }
         if (h_t != 0) t = 0.5 * (lo + hi);
     }
@@ -126,4 +132,4 @@ MlpLinearisation linearise_mlp(const model::Transformer& m, int layer, const Ten
     return r;
 }
 
-}  // namespace obsprop
+} // namespace obsprop

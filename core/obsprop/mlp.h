@@ -1,8 +1,8 @@
 // MLP nodes by linearisation at the decision boundary (DESIGN §3.5).
 //
 // MLP(u) = W_out σ(W_in u + b_in) + b_out for the MLP input u (after ln_2). Given a downstream covector v and
-// the node's inputs u₊, u₋ on a positive and a negative prompt, find t* ∈ [0, 1] with v·MLP(u(t*)) = target on
-// u(t) = (1−t)u₋ + t u₊ by bisection (target 0, or the mean of the end values when both ends have the same
+// the node's inputs u₊, u₋ on a positive and a negative prompt, find t* ∈ [0, 1] with v·MLP(u(t*)) = target
+// on u(t) = (1−t)u₋ + t u₊ by bisection (target 0, or the mean of the end values when both ends have the same
 // sign), and linearise there: y = ∇_u[v·MLP(u)](u*) = W_inᵀ(σ'(W_in u* + b_in) ⊙ W_outᵀ v).
 #pragma once
 
@@ -36,10 +36,11 @@ torch::Tensor activation(io::Activation act, const torch::Tensor& x);
 // v·MLP(u) of layer `layer` (double precision arithmetic), u and v [d].
 double mlp_functional(const model::Transformer& m, int layer, const torch::Tensor& u, const torch::Tensor& v);
 // ∇_u[v·MLP(u)] = W_inᵀ(σ'(W_in u + b_in) ⊙ W_outᵀ v), u and v [d] (or batched [..., d]).
-torch::Tensor mlp_gradient(const model::Transformer& m, int layer, const torch::Tensor& u, const torch::Tensor& v);
+torch::Tensor mlp_gradient(const model::Transformer& m, int layer, const torch::Tensor& u,
+                           const torch::Tensor& v);
 
 // Bisection to |Δt| <= t_tol (or an exact hit). Throws std::invalid_argument on bad shapes or layer.
 MlpLinearisation linearise_mlp(const model::Transformer& m, int layer, const torch::Tensor& u_plus,
                                const torch::Tensor& u_minus, const torch::Tensor& v, double t_tol = 1e-9);
 
-}  // namespace obsprop
+} // namespace obsprop

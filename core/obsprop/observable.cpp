@@ -23,9 +23,12 @@ std::string quote_text(std::string_view s) {
     std::string out = "\"";
     for (char c : s) {
         if (c == '"' || c == '\\') out += '\\';
-        if (c == '\n') out += "\\n";
-        else if (c == '\t') out += "\\t";
-        else out += c;
+        if (c == '\n')
+            out += "\\n";
+        else if (c == '\t')
+            out += "\\t";
+        else
+            out += c;
     }
     return out + "\"";
 }
@@ -40,7 +43,7 @@ struct Value {
     bool is_vector = false;
     double scalar = 0;
     std::map<int, double> terms;
-    std::size_t offset = 0;  // where the operand starts (for messages)
+    std::size_t offset = 0; // where the operand starts (for messages)
 };
 
 class Parser {
@@ -57,20 +60,25 @@ class Parser {
         if (pos_ == s_.size()) fail("empty expression after the name '" + parsed_name + "'", pos_);
         Value v = expr();
         skip_ws();
-        if (pos_ != s_.size()) fail("expected '+', '-', '*', '/' or the end of the expression, found " + found(), pos_);
+        if (pos_ != s_.size())
+            fail("expected '+', '-', '*', '/' or the end of the expression, found " + found(), pos_);
         if (!v.is_vector)
-            fail("the expression is a number; an observable needs at least one token (a quoted string or #id)",
-                 expr_begin);
+            fail(
+                "the expression is a number; an observable needs at least one token (a quoted string or #id)",
+                expr_begin);
 
         Observable o;
         o.expr = trim(s_.substr(expr_begin));
         o.name = !name.empty() ? std::move(name) : !parsed_name.empty() ? parsed_name : o.expr;
         double largest = 0;
-        for (const auto& [id, w] : v.terms) largest = std::max(largest, std::abs(w));
+        for (const auto& [id, w] : v.terms)
+            largest = std::max(largest, std::abs(w));
         std::vector<int> cancelled;
         for (const auto& [id, w] : v.terms) {
-            if (std::abs(w) <= 1e-12 * largest || w == 0) cancelled.push_back(id);
-            else o.terms.emplace_back(id, w);
+            if (std::abs(w) <= 1e-12 * largest || w == 0)
+                cancelled.push_back(id);
+            else
+                o.terms.emplace_back(id, w);
         }
         if (o.terms.empty()) fail("the observable is zero: all its terms cancel out", expr_begin);
         for (int id : cancelled)
@@ -86,13 +94,16 @@ class Parser {
 
     static std::string trim(std::string_view t) {
         auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-        while (!t.empty() && ws(t.front())) t.remove_prefix(1);
-        while (!t.empty() && ws(t.back())) t.remove_suffix(1);
+        while (!t.empty() && ws(t.front()))
+            t.remove_prefix(1);
+        while (!t.empty() && ws(t.back()))
+            t.remove_suffix(1);
         return std::string(t);
     }
 
     void skip_ws() {
-        while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
+        while (pos_ < s_.size() &&
+               (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
             ++pos_;
     }
 
@@ -123,9 +134,11 @@ class Parser {
     std::string parse_name() {
         if (pos_ >= s_.size() || !ident_start(s_[pos_])) return {};
         std::size_t p = pos_;
-        while (p < s_.size() && ident_char(s_[p])) ++p;
+        while (p < s_.size() && ident_char(s_[p]))
+            ++p;
         std::size_t q = p;
-        while (q < s_.size() && (s_[q] == ' ' || s_[q] == '\t')) ++q;
+        while (q < s_.size() && (s_[q] == ' ' || s_[q] == '\t'))
+            ++q;
         if (q < s_.size() && (s_[q] == '=' || s_[q] == ':')) {
             std::string name(s_.substr(pos_, p - pos_));
             pos_ = q + 1;
@@ -150,7 +163,8 @@ class Parser {
                      op_at);
             const double sign = op == '+' ? 1.0 : -1.0;
             if (acc.is_vector)
-                for (const auto& [id, w] : rhs.terms) acc.terms[id] += sign * w;
+                for (const auto& [id, w] : rhs.terms)
+                    acc.terms[id] += sign * w;
             else
                 acc.scalar += sign * rhs.scalar;
         }
@@ -173,7 +187,8 @@ class Parser {
                 }
                 Value& vec = acc.is_vector ? acc : rhs;
                 const double k = acc.is_vector ? rhs.scalar : acc.scalar;
-                for (auto& [id, w] : vec.terms) w *= k;
+                for (auto& [id, w] : vec.terms)
+                    w *= k;
                 if (!acc.is_vector) {
                     rhs.offset = acc.offset;
                     acc = std::move(rhs);
@@ -182,7 +197,8 @@ class Parser {
                 if (rhs.is_vector) fail("cannot divide by a token", op_at);
                 if (rhs.scalar == 0) fail("division by zero", rhs.offset);
                 if (acc.is_vector)
-                    for (auto& [id, w] : acc.terms) w /= rhs.scalar;
+                    for (auto& [id, w] : acc.terms)
+                        w /= rhs.scalar;
                 else
                     acc.scalar /= rhs.scalar;
             }
@@ -193,8 +209,8 @@ class Parser {
     Value operand_after(std::size_t op_at, Value (Parser::*parse)()) {
         skip_ws();
         if (pos_ >= s_.size() || !starts_operand(s_[pos_]))
-            fail("expected a token (a quoted string or #id), a number or '(' after '" + std::string(1, s_[op_at]) +
-                     "', found " + found(),
+            fail("expected a token (a quoted string or #id), a number or '(' after '" +
+                     std::string(1, s_[op_at]) + "', found " + found(),
                  pos_);
         return (this->*parse)();
     }
@@ -211,7 +227,8 @@ class Parser {
             Value v = operand_after(op_at, &Parser::unary);
             if (s_[op_at] == '-') {
                 if (v.is_vector)
-                    for (auto& [id, w] : v.terms) w = -w;
+                    for (auto& [id, w] : v.terms)
+                        w = -w;
                 else
                     v.scalar = -v.scalar;
             }
@@ -234,8 +251,8 @@ class Parser {
             Value v = expr();
             skip_ws();
             if (pos_ >= s_.size() || s_[pos_] != ')')
-                fail("expected ')' to close the '(' at column " + std::to_string(column_of(s_, at)) + ", found " +
-                         found(),
+                fail("expected ')' to close the '(' at column " + std::to_string(column_of(s_, at)) +
+                         ", found " + found(),
                      pos_);
             ++pos_;
             v.offset = at;
@@ -251,7 +268,8 @@ class Parser {
         std::size_t p = pos_;
         auto digits = [&] {
             std::size_t n = 0;
-            while (p < s_.size() && std::isdigit(static_cast<unsigned char>(s_[p]))) ++p, ++n;
+            while (p < s_.size() && std::isdigit(static_cast<unsigned char>(s_[p])))
+                ++p, ++n;
             return n;
         };
         std::size_t mantissa = digits();
@@ -280,13 +298,16 @@ class Parser {
     Value raw_id() {
         const std::size_t at = pos_++;
         std::size_t p = pos_;
-        while (p < s_.size() && std::isdigit(static_cast<unsigned char>(s_[p]))) ++p;
+        while (p < s_.size() && std::isdigit(static_cast<unsigned char>(s_[p])))
+            ++p;
         if (p == pos_) fail("expected a token id (digits) after '#', found " + found(), pos_);
         const std::string txt(s_.substr(pos_, p - pos_));
         const bool too_long = txt.size() > 9;
         const long long id = too_long ? -1 : std::stoll(txt);
         if (too_long || id >= vocab_)
-            fail("token id #" + txt + " is outside the vocabulary (ids 0.." + std::to_string(vocab_ - 1) + ")", at);
+            fail("token id #" + txt + " is outside the vocabulary (ids 0.." + std::to_string(vocab_ - 1) +
+                     ")",
+                 at);
         pos_ = p;
         Value v;
         v.is_vector = true;
@@ -305,9 +326,12 @@ class Parser {
             if (c == '\\') {
                 if (pos_ + 1 >= s_.size()) fail("unterminated string: missing the closing '\"'", at);
                 const char e = s_[pos_ + 1];
-                if (e == '"' || e == '\\') text += e;
-                else if (e == 'n') text += '\n';
-                else if (e == 't') text += '\t';
+                if (e == '"' || e == '\\')
+                    text += e;
+                else if (e == 'n')
+                    text += '\n';
+                else if (e == 't')
+                    text += '\t';
                 else {
                     std::string msg = "unknown escape '\\";
                     msg.push_back(e);
@@ -320,7 +344,7 @@ class Parser {
             text += c;
             ++pos_;
         }
-        ++pos_;  // closing quote
+        ++pos_; // closing quote
         if (text.empty()) fail("the empty string \"\" has no tokens", at);
         std::vector<int> ids;
         try {
@@ -335,10 +359,11 @@ class Parser {
                  at);
         if (ids.size() > 1) {
             std::string parts;
-            for (std::size_t i = 0; i < ids.size(); ++i) parts += (i ? " + " : "") + describe(ids[i]);
-            warnings_.push_back("column " + std::to_string(column_of(s_, at)) + ": " + quote_text(text) + " is " +
-                                std::to_string(ids.size()) + " tokens (" + parts + "); using the first, " +
-                                describe(ids.front()));
+            for (std::size_t i = 0; i < ids.size(); ++i)
+                parts += (i ? " + " : "") + describe(ids[i]);
+            warnings_.push_back("column " + std::to_string(column_of(s_, at)) + ": " + quote_text(text) +
+                                " is " + std::to_string(ids.size()) + " tokens (" + parts +
+                                "); using the first, " + describe(ids.front()));
         }
         Value v;
         v.is_vector = true;
@@ -355,7 +380,7 @@ class Parser {
     std::vector<std::string> warnings_;
 };
 
-}  // namespace
+} // namespace
 
 ObservableParseError::ObservableParseError(ObservableError e)
     : std::runtime_error("column " + std::to_string(e.column) + ": " + e.message), err_(std::move(e)) {}
@@ -378,8 +403,9 @@ double Observable::weight(int id) const {
     return 0.0;
 }
 
-std::variant<Observable, ObservableError> try_parse_observable(std::string_view text, const TokenEncoder& encode,
-                                                               int vocab, std::string name,
+std::variant<Observable, ObservableError> try_parse_observable(std::string_view text,
+                                                               const TokenEncoder& encode, int vocab,
+                                                               std::string name,
                                                                const TokenNamer& token_name) {
     if (vocab <= 0) return ObservableError{"the model has an empty vocabulary", 0, 1};
     Parser p(text, encode, vocab, token_name);
@@ -390,9 +416,8 @@ std::variant<Observable, ObservableError> try_parse_observable(std::string_view 
     }
 }
 
-std::variant<Observable, ObservableError> try_parse_observable(std::string_view text,
-                                                               const io::Tokenizer& tokenizer, int vocab,
-                                                               std::string name) {
+std::variant<Observable, ObservableError>
+try_parse_observable(std::string_view text, const io::Tokenizer& tokenizer, int vocab, std::string name) {
     TokenEncoder enc = [&tokenizer](std::string_view s) { return tokenizer.encode(s); };
     TokenNamer namer = [&tokenizer](int id) { return tokenizer.token_text(id); };
     return try_parse_observable(text, enc, vocab, std::move(name), namer);
@@ -405,10 +430,11 @@ Observable parse_observable(std::string_view text, const TokenEncoder& encode, i
     return std::get<Observable>(std::move(r));
 }
 
-Observable parse_observable(std::string_view text, const io::Tokenizer& tokenizer, int vocab, std::string name) {
+Observable parse_observable(std::string_view text, const io::Tokenizer& tokenizer, int vocab,
+                            std::string name) {
     auto r = try_parse_observable(text, tokenizer, vocab, std::move(name));
     if (auto* e = std::get_if<ObservableError>(&r)) throw ObservableParseError(std::move(*e));
     return std::get<Observable>(std::move(r));
 }
 
-}  // namespace obsprop
+} // namespace obsprop

@@ -39,9 +39,9 @@ class Tokenizer;
 namespace obsprop {
 
 struct ObservableError {
-    std::string message;     // e.g. "expected a token (a quoted string or #id), a number or '(' after '-'"
-    std::size_t offset = 0;  // 0-based byte offset into the input text
-    std::size_t column = 1;  // 1-based column, in Unicode characters
+    std::string message;    // e.g. "expected a token (a quoted string or #id), a number or '(' after '-'"
+    std::size_t offset = 0; // 0-based byte offset into the input text
+    std::size_t column = 1; // 1-based column, in Unicode characters
 };
 
 // The exception form of ObservableError; what() is "column C: message".
@@ -55,10 +55,10 @@ class ObservableParseError : public std::runtime_error {
 };
 
 struct Observable {
-    std::string name;  // the given or parsed name; the expression when there is none
-    std::string expr;  // the expression text (without the name), trimmed
-    std::vector<std::pair<int, double>> terms;  // token id -> weight, merged by id, ascending ids, no zeros
-    std::vector<std::string> warnings;          // e.g. multi-token strings, terms that cancel out
+    std::string name;                          // the given or parsed name; the expression when there is none
+    std::string expr;                          // the expression text (without the name), trimmed
+    std::vector<std::pair<int, double>> terms; // token id -> weight, merged by id, ascending ids, no zeros
+    std::vector<std::string> warnings;         // e.g. multi-token strings, terms that cancel out
 
     // n as a dense float32 vector [vocab]. Throws std::out_of_range if a term's id is >= vocab.
     torch::Tensor vector(int vocab) const;
@@ -74,16 +74,15 @@ using TokenNamer = std::function<std::string(int id)>;
 // empty, overrides a name written in the text. Throws ObservableParseError.
 Observable parse_observable(std::string_view text, const io::Tokenizer& tokenizer, int vocab,
                             std::string name = {});
-Observable parse_observable(std::string_view text, const TokenEncoder& encode, int vocab, std::string name = {},
-                            const TokenNamer& token_name = {});
+Observable parse_observable(std::string_view text, const TokenEncoder& encode, int vocab,
+                            std::string name = {}, const TokenNamer& token_name = {});
 
 // Non-throwing forms.
-std::variant<Observable, ObservableError> try_parse_observable(std::string_view text,
-                                                               const io::Tokenizer& tokenizer, int vocab,
-                                                               std::string name = {});
+std::variant<Observable, ObservableError>
+try_parse_observable(std::string_view text, const io::Tokenizer& tokenizer, int vocab, std::string name = {});
 std::variant<Observable, ObservableError> try_parse_observable(std::string_view text,
                                                                const TokenEncoder& encode, int vocab,
                                                                std::string name = {},
                                                                const TokenNamer& token_name = {});
 
-}  // namespace obsprop
+} // namespace obsprop

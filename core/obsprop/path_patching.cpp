@@ -10,15 +10,18 @@ using torch::Tensor;
 
 std::string PatchedPath::label() const {
     std::string s;
-    for (const auto& n : path) s += (s.empty() ? "" : " -> ") + n.label();
+    for (const auto& n : path)
+        s += (s.empty() ? "" : " -> ") + n.label();
     return s;
 }
 
 std::vector<PatchedPath> PathSearch::ranked() const {
     std::vector<PatchedPath> all;
-    for (const auto& b : beams) all.insert(all.end(), b.begin(), b.end());
-    std::stable_sort(all.begin(), all.end(),
-                     [](const PatchedPath& a, const PatchedPath& b) { return std::abs(a.mean) > std::abs(b.mean); });
+    for (const auto& b : beams)
+        all.insert(all.end(), b.begin(), b.end());
+    std::stable_sort(all.begin(), all.end(), [](const PatchedPath& a, const PatchedPath& b) {
+        return std::abs(a.mean) > std::abs(b.mean);
+    });
     return all;
 }
 
@@ -26,26 +29,29 @@ namespace {
 
 // What one prompt pair contributes, in float64, cut to the pair's length T.
 struct PairData {
-    Tensor resid_pre;   // [L, T, d] clean blocks.{l}.hook_resid_pre
-    Tensor pattern;     // [L, H, T, T] clean attention patterns
-    Tensor dz;          // [L, T, H, dh] z(corrupted) − z(clean), float32
-    Tensor final_last;  // [d] clean final residual at the last position
-    double base = 0;    // clean score (n·z without the constant n·b_U)
+    Tensor resid_pre;  // [L, T, d] clean blocks.{l}.hook_resid_pre
+    Tensor pattern;    // [L, H, T, T] clean attention patterns
+    Tensor dz;         // [L, T, H, dh] z(corrupted) − z(clean), float32
+    Tensor final_last; // [d] clean final residual at the last position
+    double base = 0;   // clean score (n·z without the constant n·b_U)
 };
 
 class PathPatcher {
   public:
     PathPatcher(const model::Transformer& m, const ObservableMatrix& obs, int which) : m_(m), c_(m.config()) {
-        if (which < 0 || which >= obs.size()) throw std::invalid_argument("no observable row " + std::to_string(which));
+        if (which < 0 || which >= obs.size())
+            throw std::invalid_argument("no observable row " + std::to_string(which));
         const auto& w = m.weights();
-        v_ = unembedding_covectors(w, obs)[which];  // [d]
+        v_ = unembedding_covectors(w, obs)[which]; // [d]
         lnf_w_ = w.lnf_w.to(torch::kDouble);
         lnf_b_ = w.lnf_b.to(torch::kDouble);
     }
 
     // Runs both halves of the pairs and keeps what the path scores need.
-    std::vector<PairData> collect(const PromptBatch& clean, const PromptBatch& corrupt, const Progress& progress) const {
-        if (clean.size() != corrupt.size()) throw std::invalid_argument("clean and corrupted prompt lists differ in length");
+    std::vector<PairData> collect(const PromptBatch& clean, const PromptBatch& corrupt,
+                                  const Progress& progress) const {
+        if (clean.size() != corrupt.size())
+            throw std::invalid_argument("clean and corrupted prompt lists differ in length");
         if (clean.ids.empty()) throw std::invalid_argument("no prompt pairs to patch paths over");
         // Every position is patched, so only pairs of equal length take part (a name may be split into
         // a different number of tokens than its counterpart).
@@ -53,11 +59,12 @@ class PathPatcher {
         for (std::size_t i = 0; i < clean.size(); ++i)
             if (clean.ids[i].size() == corrupt.ids[i].size()) aligned.push_back(static_cast<int>(i));
         if (aligned.empty())
-            throw std::invalid_argument("no prompt pair has clean and corrupted prompts of the same length (pair 0: " +
-                                        std::to_string(clean.ids[0].size()) + " and " +
-                                        std::to_string(corrupt.ids[0].size()) +
-                                        " tokens); path patching patches every position, so a pair must align");
-        if (aligned.size() < clean.size()) return collect(clean.subset(aligned), corrupt.subset(aligned), progress);
+            throw std::invalid_argument(
+                "no prompt pair has clean and corrupted prompts of the same length (pair 0: " +
+                std::to_string(clean.ids[0].size()) + " and " + std::to_string(corrupt.ids[0].size()) +
+                " tokens); path patching patches every position, so a pair must align");
+        if (aligned.size() < clean.size())
+            return collect(clean.subset(aligned), corrupt.subset(aligned), progress);
         const int L = c_.n_layers;
         const std::int64_t H = c_.n_heads, dh = c_.d_head, d = c_.d_model;
         std::set<std::string> clean_names, corrupt_names;
@@ -70,19 +77,21 @@ class PathPatcher {
         std::vector<PairData> out(clean.size());
         const std::size_t chunk = static_cast<std::size_t>(prompts_per_pass(c_, clean, 16));
         for (std::size_t a = 0; a < clean.size(); a += chunk) {
-            report(progress, static_cast<double>(a) / static_cast<double>(clean.size()), "path patching: runs");
+            report(progress, static_cast<double>(a) / static_cast<double>(clean.size()),
+                   "path patching: runs");
             std::vector<int> which;
-            for (std::size_t i = a; i < std::min(clean.size(), a + chunk); ++i) which.push_back(static_cast<int>(i));
+            for (std::size_t i = a; i < std::min(clean.size(), a + chunk); ++i)
+                which.push_back(static_cast<int>(i));
             auto cb = clean.subset(which), kb = corrupt.subset(which);
             model::ActivationCache cc, kc;
-            model::RunOptions co, ko;  // no logits: only residuals, patterns and z are needed
+            model::RunOptions co, ko; // no logits: only residuals, patterns and z are needed
             co.cache = clean_names, ko.cache = corrupt_names;
             co.final_residual_only = ko.final_residual_only = true;
             co.last_logits_only = ko.last_logits_only = true;
             const double n = static_cast<double>(clean.size()), mid = (a + 0.5 * which.size()) / n;
             report_each_layer(co, m_, progress, a / n, mid, "path patching: runs");
             report_each_layer(ko, m_, progress, mid, (a + which.size()) / n, "path patching: runs");
-            Tensor finals = m_.forward(cb.batch(), co, &cc);  // [n, d] at the last positions
+            Tensor finals = m_.forward(cb.batch(), co, &cc); // [n, d] at the last positions
             m_.forward(kb.batch(), ko, &kc);
             for (std::size_t j = 0; j < which.size(); ++j) {
                 const auto T = static_cast<std::int64_t>(cb.ids[j].size());
@@ -93,7 +102,8 @@ class PathPatcher {
                 p.dz = torch::empty({L, T, H, dh});
                 for (int l = 0; l < L; ++l) {
                     p.resid_pre[l].copy_(cc.at(model::hook_name(l, "hook_resid_pre"))[row].narrow(0, 0, T));
-                    p.pattern[l].copy_(cc.at(model::hook_name(l, "attn.hook_pattern"))[row].narrow(1, 0, T).narrow(2, 0, T));
+                    p.pattern[l].copy_(
+                        cc.at(model::hook_name(l, "attn.hook_pattern"))[row].narrow(1, 0, T).narrow(2, 0, T));
                     p.dz[l].copy_(kc.at(model::hook_name(l, "attn.hook_z"))[row].narrow(0, 0, T) -
                                   cc.at(model::hook_name(l, "attn.hook_z"))[row].narrow(0, 0, T));
                 }
@@ -111,9 +121,9 @@ class PathPatcher {
         const std::int64_t T = p.dz.size(1);
         std::vector<Tensor> parts;
         for (int l = 0; l < layers; ++l) {
-            Tensor dz = last_only ? p.dz[l].narrow(0, T - 1, 1) : p.dz[l];  // [T', H, dh]
+            Tensor dz = last_only ? p.dz[l].narrow(0, T - 1, 1) : p.dz[l]; // [T', H, dh]
             Tensor WO = m_.weights().layers[static_cast<std::size_t>(l)].W_O.view({d, H, dh});
-            parts.push_back(at::einsum("the,dhe->htd", {dz, WO}));  // [H, T', d]
+            parts.push_back(at::einsum("the,dhe->htd", {dz, WO})); // [H, T', d]
         }
         Tensor out = at::cat(parts, 0).to(torch::kDouble);
         return last_only ? out.select(1, 0) : out;
@@ -122,7 +132,8 @@ class PathPatcher {
     // δ₁ of one head at every position [T, d], float64.
     Tensor head_delta(const PairData& p, const PathNode& n) const {
         const std::int64_t H = c_.n_heads, dh = c_.d_head, d = c_.d_model;
-        Tensor WOh = m_.weights().layers[static_cast<std::size_t>(n.layer)].W_O.view({d, H, dh}).select(1, n.head);
+        Tensor WOh =
+            m_.weights().layers[static_cast<std::size_t>(n.layer)].W_O.view({d, H, dh}).select(1, n.head);
         return at::matmul(p.dz[n.layer].select(1, n.head), WOh.t()).to(torch::kDouble);
     }
 
@@ -139,15 +150,15 @@ class PathPatcher {
             const auto& node = suffix[i];
             const auto& lw = m_.weights().layers[static_cast<std::size_t>(node.layer)];
             Tensor g = lw.ln1_w.to(torch::kDouble), b = lw.ln1_b.to(torch::kDouble);
-            Tensor x = p.resid_pre[node.layer];  // [T, d]
+            Tensor x = p.resid_pre[node.layer]; // [T, d]
             Tensor dln = at::layer_norm(x.unsqueeze(0) + delta, {d}, g, b, c_.ln_eps) -
-                         at::layer_norm(x, {d}, g, b, c_.ln_eps).unsqueeze(0);                  // [C, T, d]
-            Tensor dv = at::matmul(dln, lw.Wv[node.head].to(torch::kDouble).t());                 // [C, T, dh]
-            Tensor A = p.pattern[node.layer][node.head];                                        // [T, T]
+                         at::layer_norm(x, {d}, g, b, c_.ln_eps).unsqueeze(0);    // [C, T, d]
+            Tensor dv = at::matmul(dln, lw.Wv[node.head].to(torch::kDouble).t()); // [C, T, dh]
+            Tensor A = p.pattern[node.layer][node.head];                          // [T, T]
             const bool last = i + 1 == suffix.size();
-            if (last) A = A.narrow(0, T - 1, 1);                                                // only the last query
-            Tensor dz = at::matmul(A, dv);                                                      // [C, T or 1, dh]
-            Tensor WOh = lw.W_O.view({d, H, dh}).select(1, node.head).to(torch::kDouble);      // [d, dh]
+            if (last) A = A.narrow(0, T - 1, 1); // only the last query
+            Tensor dz = at::matmul(A, dv);       // [C, T or 1, dh]
+            Tensor WOh = lw.W_O.view({d, H, dh}).select(1, node.head).to(torch::kDouble); // [d, dh]
             delta = at::matmul(dz, WOh.t());
         }
         return delta.select(1, delta.size(1) - 1);
@@ -167,7 +178,8 @@ class PathPatcher {
 void check_heads_path(const io::ModelConfig& c, const std::vector<PathNode>& path) {
     if (path.empty()) throw std::invalid_argument("an empty path has nothing to patch");
     for (const auto& n : path)
-        if (n.is_mlp()) throw std::invalid_argument("path patching covers attention heads; " + n.label() + " is an MLP");
+        if (n.is_mlp())
+            throw std::invalid_argument("path patching covers attention heads; " + n.label() + " is an MLP");
     validate_path(c, path);
 }
 
@@ -183,42 +195,47 @@ void summarise(const Tensor& per_pair, std::vector<PatchedPath>& out) {
 }
 
 void keep_best(std::vector<PatchedPath>& v, int width) {
-    std::stable_sort(v.begin(), v.end(),
-                     [](const PatchedPath& a, const PatchedPath& b) { return std::abs(a.mean) > std::abs(b.mean); });
+    std::stable_sort(v.begin(), v.end(), [](const PatchedPath& a, const PatchedPath& b) {
+        return std::abs(a.mean) > std::abs(b.mean);
+    });
     if (static_cast<int>(v.size()) > width) v.resize(static_cast<std::size_t>(width));
 }
 
-}  // namespace
+} // namespace
 
-std::vector<PatchedPath> score_paths(const model::Transformer& m, const PromptBatch& clean, const PromptBatch& corrupt,
-                                     const ObservableMatrix& obs, int which,
-                                     const std::vector<std::vector<PathNode>>& paths, const Progress& progress) {
-    for (const auto& p : paths) check_heads_path(m.config(), p);
+std::vector<PatchedPath> score_paths(const model::Transformer& m, const PromptBatch& clean,
+                                     const PromptBatch& corrupt, const ObservableMatrix& obs, int which,
+                                     const std::vector<std::vector<PathNode>>& paths,
+                                     const Progress& progress) {
+    for (const auto& p : paths)
+        check_heads_path(m.config(), p);
     torch::NoGradGuard ng;
     PathPatcher pp(m, obs, which);
     auto pairs = pp.collect(clean, corrupt, sub_progress(progress, 0, 0.5));
     const auto P = static_cast<std::int64_t>(pairs.size()), C = static_cast<std::int64_t>(paths.size());
     Tensor per_pair = torch::empty({C, P}, torch::kDouble);
     for (std::int64_t q = 0; q < P; ++q) {
-        report(progress, 0.5 + 0.5 * static_cast<double>(q) / static_cast<double>(P), "path patching: scores");
+        report(progress, 0.5 + 0.5 * static_cast<double>(q) / static_cast<double>(P),
+               "path patching: scores");
         const auto& pd = pairs[static_cast<std::size_t>(q)];
         for (std::int64_t i = 0; i < C; ++i) {
             const auto& path = paths[static_cast<std::size_t>(i)];
-            Tensor d1 = pp.head_delta(pd, path[0]).unsqueeze(0);  // [1, T, d]
+            Tensor d1 = pp.head_delta(pd, path[0]).unsqueeze(0); // [1, T, d]
             std::vector<PathNode> rest(path.begin() + 1, path.end());
             per_pair[i][q] = pp.drop(pd, pp.carry(pd, d1, rest))[0];
         }
     }
     std::vector<PatchedPath> out(static_cast<std::size_t>(C));
-    for (std::size_t i = 0; i < out.size(); ++i) out[i].path = paths[i];
+    for (std::size_t i = 0; i < out.size(); ++i)
+        out[i].path = paths[i];
     summarise(per_pair, out);
     report(progress, 1.0, "path patching: scores");
     return out;
 }
 
-PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& clean, const PromptBatch& corrupt,
-                             const ObservableMatrix& obs, int which, const PathSearchOptions& opts,
-                             const Progress& progress) {
+PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& clean,
+                             const PromptBatch& corrupt, const ObservableMatrix& obs, int which,
+                             const PathSearchOptions& opts, const Progress& progress) {
     if (opts.beam_width < 1) throw std::invalid_argument("the beam width must be at least 1");
     if (opts.max_length < 1) throw std::invalid_argument("paths need at least one node (max length >= 1)");
     torch::NoGradGuard ng;
@@ -237,7 +254,8 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
     {
         std::vector<PatchedPath> level;
         for (int l = 0; l < L; ++l)
-            for (int h = 0; h < H; ++h) level.push_back({{PathNode::attn(l, h)}, 0, 0});
+            for (int h = 0; h < H; ++h)
+                level.push_back({{PathNode::attn(l, h)}, 0, 0});
         Tensor per_pair = torch::empty({static_cast<std::int64_t>(level.size()), P}, torch::kDouble);
         for (std::int64_t q = 0; q < P; ++q) {
             report(progress, 0.3, "path patching: single heads");
@@ -253,7 +271,7 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
     for (int k = 2; k <= K; ++k) {
         const auto& prev = s.beams.back();
         std::vector<PatchedPath> level;
-        std::vector<std::int64_t> first;  // index in `level` of each kept path's first candidate
+        std::vector<std::int64_t> first; // index in `level` of each kept path's first candidate
         for (const auto& b : prev) {
             first.push_back(static_cast<std::int64_t>(level.size()));
             for (int l = 0; l < b.path.front().layer; ++l)
@@ -266,20 +284,25 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
         }
         if (level.empty()) break;
         int latest_start = 0;
-        for (const auto& b : prev) latest_start = std::max(latest_start, b.path.front().layer);
+        for (const auto& b : prev)
+            latest_start = std::max(latest_start, b.path.front().layer);
         Tensor per_pair = torch::empty({static_cast<std::int64_t>(level.size()), P}, torch::kDouble);
-        const double lo = 0.3 + 0.7 * (k - 2) / std::max(1, K - 1), hi = 0.3 + 0.7 * (k - 1) / std::max(1, K - 1);
+        const double lo = 0.3 + 0.7 * (k - 2) / std::max(1, K - 1),
+                     hi = 0.3 + 0.7 * (k - 1) / std::max(1, K - 1);
         for (std::int64_t q = 0; q < P; ++q) {
             const auto& pd = pairs[static_cast<std::size_t>(q)];
             Tensor all = pp.head_deltas(pd, latest_start, false);
             for (std::size_t i = 0; i < prev.size(); ++i) {
-                const double f = (static_cast<double>(q) + static_cast<double>(i) / static_cast<double>(prev.size())) /
-                                 static_cast<double>(P);
+                const double f =
+                    (static_cast<double>(q) + static_cast<double>(i) / static_cast<double>(prev.size())) /
+                    static_cast<double>(P);
                 report(progress, lo + (hi - lo) * f, "path patching: beam search");
                 const int layers = prev[i].path.front().layer;
                 if (layers == 0) continue;
                 Tensor d1 = all.narrow(0, 0, static_cast<std::int64_t>(layers) * H);
-                per_pair.narrow(0, first[i], layers * H).select(1, q).copy_(pp.drop(pd, pp.carry(pd, d1, prev[i].path)));
+                per_pair.narrow(0, first[i], layers * H)
+                    .select(1, q)
+                    .copy_(pp.drop(pd, pp.carry(pd, d1, prev[i].path)));
             }
         }
         summarise(per_pair, level);
@@ -295,8 +318,9 @@ std::vector<double> path_feature_norms(const model::Transformer& m, const Observ
                                        const std::vector<PatchedPath>& paths, FeatureOptions opts) {
     opts.drop_earliest_rho = true;
     std::vector<double> out;
-    for (const auto& p : paths) out.push_back(compute_path_feature(m, obs, p.path, opts).norm);
+    for (const auto& p : paths)
+        out.push_back(compute_path_feature(m, obs, p.path, opts).norm);
     return out;
 }
 
-}  // namespace obsprop
+} // namespace obsprop

@@ -25,41 +25,42 @@
 namespace obsprop {
 
 struct PatchedPath {
-    std::vector<PathNode> path;    // earliest first, attention heads only
-    double mean = 0;               // score averaged over the pairs
-    double sd = 0;                 // its standard deviation over the pairs (0 with one pair)
-    int pairs = 0;                 // pairs averaged over
-    std::string label() const;     // "1.2 -> 3.4"
+    std::vector<PathNode> path; // earliest first, attention heads only
+    double mean = 0;            // score averaged over the pairs
+    double sd = 0;              // its standard deviation over the pairs (0 with one pair)
+    int pairs = 0;              // pairs averaged over
+    std::string label() const;  // "1.2 -> 3.4"
 };
 
 struct PathSearchOptions {
-    int beam_width = 8;   // paths kept per length (>= 1)
-    int max_length = 3;   // nodes per path (>= 1; capped at the number of layers)
+    int beam_width = 8; // paths kept per length (>= 1)
+    int max_length = 3; // nodes per path (>= 1; capped at the number of layers)
 };
 
 struct PathSearch {
     std::string observable;
-    std::vector<std::vector<PatchedPath>> beams;  // beams[k-1]: the kept paths of k nodes, best first
-    std::size_t scored = 0;                       // paths scored in total
-    int pairs = 0;                                // pairs used (those whose prompts align)
+    std::vector<std::vector<PatchedPath>> beams; // beams[k-1]: the kept paths of k nodes, best first
+    std::size_t scored = 0;                      // paths scored in total
+    int pairs = 0;                               // pairs used (those whose prompts align)
     int pairs_given = 0;
-    std::vector<PatchedPath> ranked() const;      // every kept path, by |mean| descending
+    std::vector<PatchedPath> ranked() const; // every kept path, by |mean| descending
 };
 
 // Scores given paths (heads only, strictly increasing layers) for observable row `which` of `obs`.
 // Only pairs whose clean and corrupted prompts have the same length take part (every position is patched);
 // none aligning is an error. Throws std::invalid_argument.
-std::vector<PatchedPath> score_paths(const model::Transformer& m, const PromptBatch& clean, const PromptBatch& corrupt,
-                                     const ObservableMatrix& obs, int which,
-                                     const std::vector<std::vector<PathNode>>& paths, const Progress& progress = {});
+std::vector<PatchedPath> score_paths(const model::Transformer& m, const PromptBatch& clean,
+                                     const PromptBatch& corrupt, const ObservableMatrix& obs, int which,
+                                     const std::vector<std::vector<PathNode>>& paths,
+                                     const Progress& progress = {});
 
-PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& clean, const PromptBatch& corrupt,
-                             const ObservableMatrix& obs, int which, const PathSearchOptions& opts = {},
-                             const Progress& progress = {});
+PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& clean,
+                             const PromptBatch& corrupt, const ObservableMatrix& obs, int which,
+                             const PathSearchOptions& opts = {}, const Progress& progress = {});
 
-// Each path's data-free feature norm ‖y‖ for `obs` under `opts` with the norm-comparison rule, to set beside its
-// patching score (one per path, in order).
+// Each path's data-free feature norm ‖y‖ for `obs` under `opts` with the norm-comparison rule, to set beside
+// its patching score (one per path, in order).
 std::vector<double> path_feature_norms(const model::Transformer& m, const Observable& obs,
                                        const std::vector<PatchedPath>& paths, FeatureOptions opts);
 
-}  // namespace obsprop
+} // namespace obsprop

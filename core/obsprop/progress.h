@@ -36,4 +36,4 @@ inline Progress sub_progress(const Progress& progress, double begin, double end)
     };
 }
 
-}  // namespace obsprop
+} // namespace obsprop

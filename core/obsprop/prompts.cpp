@@ -26,8 +26,9 @@ void PromptBatch::check() const {
     if (positions.size() != ids.size()) throw std::invalid_argument("every prompt needs a token position");
     for (std::size_t i = 0; i < ids.size(); ++i)
         if (positions[i] < 0 || positions[i] >= static_cast<int>(ids[i].size()))
-            throw std::invalid_argument("prompt " + std::to_string(i) + ": position " + std::to_string(positions[i]) +
-                                        " is outside its " + std::to_string(ids[i].size()) + " tokens");
+            throw std::invalid_argument("prompt " + std::to_string(i) + ": position " +
+                                        std::to_string(positions[i]) + " is outside its " +
+                                        std::to_string(ids[i].size()) + " tokens");
 }
 
 namespace {
@@ -44,23 +45,25 @@ void chunked(std::size_t n, int chunk, const Progress& progress, std::string_vie
 
 std::vector<int> range(std::size_t a, std::size_t b) {
     std::vector<int> r;
-    for (std::size_t i = a; i < b; ++i) r.push_back(static_cast<int>(i));
+    for (std::size_t i = a; i < b; ++i)
+        r.push_back(static_cast<int>(i));
     return r;
 }
 
-}  // namespace
+} // namespace
 
 int prompts_per_pass(const io::ModelConfig& c, const PromptBatch& prompts, int most) {
     std::size_t longest = 1;
-    for (const auto& p : prompts.ids) longest = std::max(longest, p.size());
+    for (const auto& p : prompts.ids)
+        longest = std::max(longest, p.size());
     // Per token and layer: Q, K, V and output projections (4d²) and the MLP (2·d·d_mlp).
     const double per_token = 4.0 * c.d_model * c.d_model + 2.0 * c.d_model * c.d_mlp;
     const double fit = 2.5e9 / (per_token * static_cast<double>(longest));
     return static_cast<int>(std::clamp(fit, 1.0, static_cast<double>(std::max(1, most))));
 }
 
-void report_each_layer(model::RunOptions& o, const model::Transformer& m, const Progress& progress, double begin,
-                       double end, std::string stage) {
+void report_each_layer(model::RunOptions& o, const model::Transformer& m, const Progress& progress,
+                       double begin, double end, std::string stage) {
     if (!progress) return;
     const double L = m.config().n_layers;
     o.before_layer = [progress, begin, end, L, stage = std::move(stage)](int layer) {
@@ -69,14 +72,15 @@ void report_each_layer(model::RunOptions& o, const model::Transformer& m, const 
 }
 
 Tensor unembedding_covectors(const model::Weights& w, const ObservableMatrix& obs) {
-    Tensor used = obs.n.ne(0).any(0).nonzero().view(-1);  // token ids with a nonzero weight somewhere
-    return at::matmul(obs.n.index_select(1, used).to(torch::kDouble), w.W_U.index_select(0, used).to(torch::kDouble));
+    Tensor used = obs.n.ne(0).any(0).nonzero().view(-1); // token ids with a nonzero weight somewhere
+    return at::matmul(obs.n.index_select(1, used).to(torch::kDouble),
+                      w.W_U.index_select(0, used).to(torch::kDouble));
 }
 
 Tensor observable_scores(const model::Transformer& m, const Tensor& final, const ObservableMatrix& obs) {
     const auto& w = m.weights();
-    const Tensor V = unembedding_covectors(w, obs);                                        // [K, d]
-    const Tensor bias = at::matmul(obs.n.to(torch::kDouble), w.b_U.to(torch::kDouble));   // [K]
+    const Tensor V = unembedding_covectors(w, obs);                                     // [K, d]
+    const Tensor bias = at::matmul(obs.n.to(torch::kDouble), w.b_U.to(torch::kDouble)); // [K]
     return at::matmul(m.layer_norm(final, w.lnf_w, w.lnf_b).to(torch::kDouble), V.t()) + bias;
 }
 
@@ -86,18 +90,21 @@ Tensor observable_values(const model::Transformer& m, const PromptBatch& prompts
     torch::NoGradGuard ng;
     Tensor out = torch::empty({static_cast<std::int64_t>(prompts.size()), obs.size()}, torch::kDouble);
     const double n = static_cast<double>(prompts.size());
-    chunked(prompts.size(), prompts_per_pass(m.config(), prompts, chunk), progress, "observable values", [&](std::size_t a, std::size_t b) {
-        model::RunOptions o;
-        o.last_logits_only = true;
-        o.final_residual_only = true;
-        report_each_layer(o, m, progress, a / n, b / n, "observable values");
-        const Tensor final = m.forward(prompts.subset(range(a, b)).batch(), o);  // [b-a, d]
-        out.narrow(0, static_cast<std::int64_t>(a), static_cast<std::int64_t>(b - a)).copy_(observable_scores(m, final, obs));
-    });
+    chunked(prompts.size(), prompts_per_pass(m.config(), prompts, chunk), progress, "observable values",
+            [&](std::size_t a, std::size_t b) {
+                model::RunOptions o;
+                o.last_logits_only = true;
+                o.final_residual_only = true;
+                report_each_layer(o, m, progress, a / n, b / n, "observable values");
+                const Tensor final = m.forward(prompts.subset(range(a, b)).batch(), o); // [b-a, d]
+                out.narrow(0, static_cast<std::int64_t>(a), static_cast<std::int64_t>(b - a))
+                    .copy_(observable_scores(m, final, obs));
+            });
     return out;
 }
 
-ResidualNorms residual_norms(const model::Transformer& m, const PromptBatch& prompts, const Progress& progress) {
+ResidualNorms residual_norms(const model::Transformer& m, const PromptBatch& prompts,
+                             const Progress& progress) {
     prompts.check();
     torch::NoGradGuard ng;
     const auto& c = m.config();
@@ -113,25 +120,28 @@ ResidualNorms residual_norms(const model::Transformer& m, const PromptBatch& pro
     }
     names.insert(model::hook_name(c.n_layers - 1, "hook_resid_post"));
     const double n = static_cast<double>(prompts.size());
-    chunked(prompts.size(), prompts_per_pass(c, prompts), progress, "residual norms", [&](std::size_t a, std::size_t b) {
-        auto sub = prompts.subset(range(a, b));
-        model::ActivationCache cache;
-        model::RunOptions o;
-        o.cache = names;
-        o.last_logits_only = true;
-        report_each_layer(o, m, progress, a / n, b / n, "residual norms");
-        m.forward(sub.batch(), o, &cache);
-        for (std::size_t i = 0; i < sub.size(); ++i) {
-            const auto row = static_cast<std::int64_t>(a + i);
-            const std::int64_t last = static_cast<std::int64_t>(sub.ids[i].size()) - 1, pos = sub.positions[i];
-            r.final_residuals[row] = cache.at(model::hook_name(c.n_layers - 1, "hook_resid_post"))[i][last];
-            for (int l = 0; l < c.n_layers; ++l) {
-                r.resid_at_position[row][l] = cache.at(model::hook_name(l, "hook_resid_pre"))[i][pos];
-                const char* ln2 = c.parallel_residual ? "hook_resid_pre" : "hook_resid_mid";
-                ln2_in[row][l] = cache.at(model::hook_name(l, ln2))[i][pos];
-            }
-        }
-    });
+    chunked(prompts.size(), prompts_per_pass(c, prompts), progress, "residual norms",
+            [&](std::size_t a, std::size_t b) {
+                auto sub = prompts.subset(range(a, b));
+                model::ActivationCache cache;
+                model::RunOptions o;
+                o.cache = names;
+                o.last_logits_only = true;
+                report_each_layer(o, m, progress, a / n, b / n, "residual norms");
+                m.forward(sub.batch(), o, &cache);
+                for (std::size_t i = 0; i < sub.size(); ++i) {
+                    const auto row = static_cast<std::int64_t>(a + i);
+                    const std::int64_t last = static_cast<std::int64_t>(sub.ids[i].size()) - 1,
+                                       pos = sub.positions[i];
+                    r.final_residuals[row] =
+                        cache.at(model::hook_name(c.n_layers - 1, "hook_resid_post"))[i][last];
+                    for (int l = 0; l < c.n_layers; ++l) {
+                        r.resid_at_position[row][l] = cache.at(model::hook_name(l, "hook_resid_pre"))[i][pos];
+                        const char* ln2 = c.parallel_residual ? "hook_resid_pre" : "hook_resid_mid";
+                        ln2_in[row][l] = cache.at(model::hook_name(l, ln2))[i][pos];
+                    }
+                }
+            });
     r.final_rho = r.final_residuals.to(torch::kDouble).norm(2, {1}).mean().item<double>();
     Tensor n1 = r.resid_at_position.to(torch::kDouble).norm(2, {2}).mean(0);
     Tensor n2 = ln2_in.to(torch::kDouble).norm(2, {2}).mean(0);
@@ -142,4 +152,4 @@ ResidualNorms residual_norms(const model::Transformer& m, const PromptBatch& pro
     return r;
 }
 
-}  // namespace obsprop
+} // namespace obsprop

@@ -15,20 +15,20 @@ namespace obsprop {
 // (usually the name slot).
 struct PromptBatch {
     std::vector<std::vector<int>> ids;
-    std::vector<int> positions;  // one per prompt, in [0, len)
+    std::vector<int> positions; // one per prompt, in [0, len)
 
     std::size_t size() const { return ids.size(); }
     model::Batch batch() const { return model::Batch::from(ids); }
     PromptBatch subset(const std::vector<int>& which) const;
-    void check() const;  // throws std::invalid_argument when empty, positions missing or out of range
+    void check() const; // throws std::invalid_argument when empty, positions missing or out of range
 };
 
 // Observables as the rows of one matrix: N [K, vocab] (float32), with their names.
 struct ObservableMatrix {
     std::vector<std::string> names;
-    torch::Tensor n;  // [K, vocab]
+    torch::Tensor n; // [K, vocab]
     int size() const { return static_cast<int>(names.size()); }
-    int row(const std::string& name) const;  // the row of the observable `name`; throws std::invalid_argument
+    int row(const std::string& name) const; // the row of the observable `name`; throws std::invalid_argument
 };
 
 // How many prompts to run in one forward pass: at most `most`, and few enough that one layer of the pass is
@@ -39,8 +39,8 @@ int prompts_per_pass(const io::ModelConfig& c, const PromptBatch& prompts, int m
 // Makes a forward pass with `o` report to `progress` before each of its layers (fraction begin + (end −
 // begin)·layer/L, stage `stage`), so a long pass of a large model is cancelled between layers (Cancelled is
 // thrown out of the forward) and its progress moves while it runs.
-void report_each_layer(model::RunOptions& o, const model::Transformer& m, const Progress& progress, double begin,
-                       double end, std::string stage);
+void report_each_layer(model::RunOptions& o, const model::Transformer& m, const Progress& progress,
+                       double begin, double end, std::string stage);
 
 // The covectors the observables put on ln_f's output, v_k = W_Uᵀ n_k: [K, d] float64. Reads only the
 // unembedding rows of tokens some observable uses (W_U is the largest matrix of a model).
@@ -49,12 +49,13 @@ torch::Tensor unembedding_covectors(const model::Weights& w, const ObservableMat
 // n_k · z [N, K] (float64) from final residuals [N, d] (blocks.{L-1}.hook_resid_post at the last positions):
 // ln_f, then the covectors W_Uᵀ n_k and n_k·b_U. The same numbers as n·(logits) without the [N, vocab]
 // unembedding; keeps the autograd graph when `final` requires grad.
-torch::Tensor observable_scores(const model::Transformer& m, const torch::Tensor& final, const ObservableMatrix& obs);
+torch::Tensor observable_scores(const model::Transformer& m, const torch::Tensor& final,
+                                const ObservableMatrix& obs);
 
 // n_k · z at each prompt's last position: [prompts, K] (float64). Runs in chunks of at most `chunk` prompts
 // (fewer on large models, per prompts_per_pass).
-torch::Tensor observable_values(const model::Transformer& m, const PromptBatch& prompts, const ObservableMatrix& obs,
-                                const Progress& progress = {}, int chunk = 32);
+torch::Tensor observable_values(const model::Transformer& m, const PromptBatch& prompts,
+                                const ObservableMatrix& obs, const Progress& progress = {}, int chunk = 32);
 
 // Residual norms the LayerNorm approximations need (DESIGN §3.2, §3.4), means over the prompts:
 //   final_rho   ‖r‖ of the final residual (ln_f input) at the last position
@@ -63,9 +64,10 @@ torch::Tensor observable_values(const model::Transformer& m, const PromptBatch& 
 struct ResidualNorms {
     double final_rho = 0;
     std::vector<double> ln1_rho, ln2_rho;
-    torch::Tensor final_residuals;  // [prompts, d] the final residual at the last position
-    torch::Tensor resid_at_position;  // [prompts, L, d] resid_pre at `positions`
+    torch::Tensor final_residuals;   // [prompts, d] the final residual at the last position
+    torch::Tensor resid_at_position; // [prompts, L, d] resid_pre at `positions`
 };
-ResidualNorms residual_norms(const model::Transformer& m, const PromptBatch& prompts, const Progress& progress = {});
+ResidualNorms residual_norms(const model::Transformer& m, const PromptBatch& prompts,
+                             const Progress& progress = {});
 
-}  // namespace obsprop
+} // namespace obsprop

@@ -19,8 +19,8 @@ constexpr double kChunkMac = 1.6e9;
 
 // How the earliest LayerNorm (ln_1 of l₁) acts on w = W_V^{h₁ᵀ} z, for one layer.
 struct EarliestLn {
-    Tensor WVg;    // [H, dh, d]: W_V^h diag(γ) (W_V^h when the LayerNorm is ignored), so γ⊙(W_Vᵀz) = WVgᵀ z
-    double scale = 1;  // scalar factor (√d/ρ, 1/s or √d)
+    Tensor WVg; // [H, dh, d]: W_V^h diag(γ) (W_V^h when the LayerNorm is ignored), so γ⊙(W_Vᵀz) = WVgᵀ z
+    double scale = 1; // scalar factor (√d/ρ, 1/s or √d)
     bool exact = false;
     Tensor xc;     // exact: Px [d]
     double sq = 0; // exact: ‖Px‖²
@@ -33,7 +33,9 @@ EarliestLn earliest_ln(const model::Transformer& m, int l, const FeatureOptions&
     const double d = cfg.d_model;
     EarliestLn e;
     switch (o.block_ln) {
-    case LnMode::None: e.WVg = w.Wv; break;
+    case LnMode::None:
+        e.WVg = w.Wv;
+        break;
     case LnMode::Approximate:
         e.WVg = w.Wv * w.ln1_w;
         e.scale = std::sqrt(d) / (o.drop_earliest_rho ? 1.0 : block_rho(o, cfg, l, BlockLn::Ln1));
@@ -41,7 +43,8 @@ EarliestLn earliest_ln(const model::Transformer& m, int l, const FeatureOptions&
     case LnMode::Exact: {
         if (!o.residuals.defined() || o.residuals.dim() != 2 || o.residuals.size(0) != cfg.n_layers ||
             o.residuals.size(1) != cfg.d_model)
-            throw std::invalid_argument("exact LayerNorm ranking needs FeatureOptions::residuals [n_layers, d_model]");
+            throw std::invalid_argument(
+                "exact LayerNorm ranking needs FeatureOptions::residuals [n_layers, d_model]");
         e.WVg = w.Wv * w.ln1_w;
         e.exact = true;
         Tensor x = o.residuals[l].to(torch::kDouble);
@@ -57,10 +60,11 @@ EarliestLn earliest_ln(const model::Transformer& m, int l, const FeatureOptions&
     return e;
 }
 
-}  // namespace
+} // namespace
 
-VirtualHeadRanking rank_virtual_heads(const model::Transformer& m, const Observable& obs, const FeatureOptions& opts,
-                                      const RankingOptions& ropts, const Progress& progress) {
+VirtualHeadRanking rank_virtual_heads(const model::Transformer& m, const Observable& obs,
+                                      const FeatureOptions& opts, const RankingOptions& ropts,
+                                      const Progress& progress) {
     const auto& cfg = m.config();
     torch::NoGradGuard ng;
     const std::int64_t L = cfg.n_layers, H = cfg.n_heads, d = cfg.d_model, dh = cfg.d_head;
@@ -75,12 +79,17 @@ VirtualHeadRanking rank_virtual_heads(const model::Transformer& m, const Observa
     r.norms = torch::full({L, H, L, H}, std::numeric_limits<float>::quiet_NaN(), torch::kFloat);
 
     // Features of the later heads at their resid_pre, with their own ln_1 treated in full.
-    const Tensor rows_all = pull_back_ln1_all_layers(m, fs.head_inputs, o, false).contiguous().view({L * H, d});
+    const Tensor rows_all =
+        pull_back_ln1_all_layers(m, fs.head_inputs, o, false).contiguous().view({L * H, d});
 
     double total_rows = 0, rows_done = 0;
-    for (std::int64_t l1 = 0; l1 + 1 < L; ++l1) total_rows += static_cast<double>((L - 1 - l1) * H);
-    const std::int64_t chunk = std::max<std::int64_t>(1, static_cast<std::int64_t>(kChunkMac / double(d * H * dh)));
-    auto tick = [&] { report(progress, 0.02 + 0.97 * rows_done / std::max(1.0, total_rows), "virtual heads"); };
+    for (std::int64_t l1 = 0; l1 + 1 < L; ++l1)
+        total_rows += static_cast<double>((L - 1 - l1) * H);
+    const std::int64_t chunk =
+        std::max<std::int64_t>(1, static_cast<std::int64_t>(kChunkMac / double(d * H * dh)));
+    auto tick = [&] {
+        report(progress, 0.02 + 0.97 * rows_done / std::max(1.0, total_rows), "virtual heads");
+    };
 
     for (std::int64_t l1 = 0; l1 + 1 < L; ++l1) {
         tick();
@@ -92,10 +101,10 @@ VirtualHeadRanking rank_virtual_heads(const model::Transformer& m, const Observa
         // writes and reduces an [H, N, d] intermediate, so it only pays off for small N.
         const bool gram =
             ropts.method == RankingMethod::Gram || (ropts.method == RankingMethod::Auto && 2 * N >= dh);
-        Tensor G, a, b;  // Gram [H, dh, dh]; exact corrections: a = W_V γ, b = W_V(γ⊙u)  [H, dh]
+        Tensor G, a, b; // Gram [H, dh, dh]; exact corrections: a = W_V γ, b = W_V(γ⊙u)  [H, dh]
         if (gram) {
             G = torch::empty({H, dh, dh}, torch::kFloat);
-            for (std::int64_t h = 0; h < H; ++h) {  // one GEMM per head (faster than a batched one here)
+            for (std::int64_t h = 0; h < H; ++h) { // one GEMM per head (faster than a batched one here)
                 const Tensor Wh = e.WVg[h];
                 G[h].copy_(at::mm(Wh, Wh.t()));
                 if (h % 4 == 3) tick();
@@ -112,18 +121,18 @@ VirtualHeadRanking rank_virtual_heads(const model::Transformer& m, const Observa
             Tensor Z = at::matmul(rows.narrow(0, n0, nc), w.W_O).view({nc, H, dh}).transpose(0, 1);
             Tensor norm2;
             if (gram) {
-                norm2 = (at::matmul(Z, G) * Z).sum(-1);  // ‖γ⊙W_Vᵀz‖²
+                norm2 = (at::matmul(Z, G) * Z).sum(-1); // ‖γ⊙W_Vᵀz‖²
                 if (e.exact) {
-                    Tensor ta = at::matmul(Z, a.unsqueeze(-1)).squeeze(-1);  // 1·w'
-                    Tensor tb = at::matmul(Z, b.unsqueeze(-1)).squeeze(-1);  // u·w'
+                    Tensor ta = at::matmul(Z, a.unsqueeze(-1)).squeeze(-1); // 1·w'
+                    Tensor tb = at::matmul(Z, b.unsqueeze(-1)).squeeze(-1); // u·w'
                     norm2 = norm2 - ta * ta / static_cast<double>(d) - (2 * e.c - e.c * e.c) * tb * tb;
                 }
                 norm2 = norm2.clamp_min(0);
             } else {
-                Tensor W = at::matmul(Z, e.WVg);  // [H, nc, d] = γ⊙(W_Vᵀ z)
+                Tensor W = at::matmul(Z, e.WVg); // [H, nc, d] = γ⊙(W_Vᵀ z)
                 if (e.exact)
                     W = W - W.mean(-1, true) -
-                        e.xc * (at::matmul(W, e.xc).unsqueeze(-1) * (e.c / e.sq));  // (P − c uuᵀ)w'
+                        e.xc * (at::matmul(W, e.xc).unsqueeze(-1) * (e.c / e.sq)); // (P − c uuᵀ)w'
                 norm2 = W.norm(2, {-1}).square();
             }
             dst.narrow(1, n0, nc).copy_(norm2.sqrt() * e.scale);
@@ -138,12 +147,14 @@ VirtualHeadRanking rank_virtual_heads(const model::Transformer& m, const Observa
     for (int l1 = 0; l1 < L; ++l1)
         for (int h1 = 0; h1 < H; ++h1)
             for (int l2 = l1 + 1; l2 < L; ++l2)
-                for (int h2 = 0; h2 < H; ++h2) all.push_back({l1, h1, l2, h2, acc[l1][h1][l2][h2]});
+                for (int h2 = 0; h2 < H; ++h2)
+                    all.push_back({l1, h1, l2, h2, acc[l1][h1][l2][h2]});
     r.n_pairs = all.size();
     const std::size_t keep = ropts.keep == 0 ? all.size() : std::min(ropts.keep, all.size());
     auto by_norm = [](const VirtualHeadScore& x, const VirtualHeadScore& y) {
         if (x.norm != y.norm) return x.norm > y.norm;
-        return std::tie(x.layer1, x.head1, x.layer2, x.head2) < std::tie(y.layer1, y.head1, y.layer2, y.head2);
+        return std::tie(x.layer1, x.head1, x.layer2, x.head2) <
+               std::tie(y.layer1, y.head1, y.layer2, y.head2);
     };
     std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep), all.end(), by_norm);
     all.resize(keep);
@@ -152,4 +163,4 @@ VirtualHeadRanking rank_virtual_heads(const model::Transformer& m, const Observa
     return r;
 }
 
-}  // namespace obsprop
+} // namespace obsprop

@@ -6,10 +6,10 @@
 //
 // How it is batched: for each l₁ the features y₂ of all heads of all later layers are stacked into one
 // [N, d] matrix and multiplied by W_O^{l₁} [d, H·dh] in one GEMM (z = W_O^{h₁ᵀ} y₂ for all h₁ at once). The
-// norm of J₁ᵀ W_V^{h₁ᵀ} z is then either computed directly (one batched [H, N, dh]×[H, dh, d] product) or, when
-// N > d_head, from the d_head×d_head Gram matrix W_V^{h₁} diag(γ²) W_V^{h₁ᵀ} (plus two rank-one corrections
-// for the exact LayerNorm), which needs no d-sized output at all. Work is cut into chunks of bounded size so
-// that progress (and cancellation) is checked every few milliseconds.
+// norm of J₁ᵀ W_V^{h₁ᵀ} z is then either computed directly (one batched [H, N, dh]×[H, dh, d] product) or,
+// when N > d_head, from the d_head×d_head Gram matrix W_V^{h₁} diag(γ²) W_V^{h₁ᵀ} (plus two rank-one
+// corrections for the exact LayerNorm), which needs no d-sized output at all. Work is cut into chunks of
+// bounded size so that progress (and cancellation) is checked every few milliseconds.
 #pragma once
 
 #include <cstddef>
@@ -22,25 +22,26 @@
 namespace obsprop {
 
 struct VirtualHeadScore {
-    int layer1 = 0, head1 = 0;  // the earlier head (where the feature lives)
-    int layer2 = 0, head2 = 0;  // the later head
+    int layer1 = 0, head1 = 0; // the earlier head (where the feature lives)
+    int layer2 = 0, head2 = 0; // the later head
     double norm = 0;
 };
 
 enum class RankingMethod { Auto, Direct, Gram };
 
 struct RankingOptions {
-    std::size_t keep = 100;        // length of `top` (0: every pair)
-    bool norm_comparison = true;   // apply the norm-comparison rule (overrides FeatureOptions::drop_earliest_rho)
-    RankingMethod method = RankingMethod::Auto;  // Auto picks per layer the cheaper of Direct and Gram
+    std::size_t keep = 100; // length of `top` (0: every pair)
+    bool norm_comparison =
+        true; // apply the norm-comparison rule (overrides FeatureOptions::drop_earliest_rho)
+    RankingMethod method = RankingMethod::Auto; // Auto picks per layer the cheaper of Direct and Gram
 };
 
 struct VirtualHeadRanking {
     std::string observable;
-    torch::Tensor norms;    // [L, H, L, H] float32: norms[l1][h1][l2][h2] for l1 < l2, NaN elsewhere
-    torch::Tensor single;   // [L, H] the single heads' direct-path norms under the same options
-    std::vector<VirtualHeadScore> top;  // the `keep` largest pairs, by norm, descending
-    std::size_t n_pairs = 0;            // number of (l1 < l2) pairs scored
+    torch::Tensor norms;  // [L, H, L, H] float32: norms[l1][h1][l2][h2] for l1 < l2, NaN elsewhere
+    torch::Tensor single; // [L, H] the single heads' direct-path norms under the same options
+    std::vector<VirtualHeadScore> top; // the `keep` largest pairs, by norm, descending
+    std::size_t n_pairs = 0;           // number of (l1 < l2) pairs scored
 };
 
 // Uses opts.block_ln / final_ln like compute_head_features (Exact needs opts.residuals, one row per layer).
@@ -48,4 +49,4 @@ VirtualHeadRanking rank_virtual_heads(const model::Transformer& m, const Observa
                                       const FeatureOptions& opts = {}, const RankingOptions& ropts = {},
                                       const Progress& progress = {});
 
-}  // namespace obsprop
+} // namespace obsprop

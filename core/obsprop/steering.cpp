@@ -13,20 +13,24 @@ namespace {
 
 void check_layer(const model::Transformer& m, int layer) {
     if (layer < 0 || layer >= m.config().n_layers)
-        throw std::invalid_argument("steering layer " + std::to_string(layer) + " does not exist (the model has " +
-                                    std::to_string(m.config().n_layers) + " layers)");
+        throw std::invalid_argument("steering layer " + std::to_string(layer) +
+                                    " does not exist (the model has " + std::to_string(m.config().n_layers) +
+                                    " layers)");
 }
 
-std::vector<std::int64_t> positions64(const PromptBatch& p) { return {p.positions.begin(), p.positions.end()}; }
+std::vector<std::int64_t> positions64(const PromptBatch& p) {
+    return {p.positions.begin(), p.positions.end()};
+}
 
-}  // namespace
+} // namespace
 
 SteeringBaseline steering_baseline(const model::Transformer& m, const PromptBatch& prompts, int layer,
                                    const ObservableMatrix& obs, const Progress& progress) {
     prompts.check();
     check_layer(m, layer);
     if (obs.size() == 0) throw std::invalid_argument("no observables to steer");
-    const auto N = static_cast<std::int64_t>(prompts.size()), d = static_cast<std::int64_t>(m.config().d_model);
+    const auto N = static_cast<std::int64_t>(prompts.size()),
+               d = static_cast<std::int64_t>(m.config().d_model);
     SteeringBaseline b;
     b.layer = layer;
     b.observables = obs.names;
@@ -47,7 +51,7 @@ SteeringBaseline steering_baseline(const model::Transformer& m, const PromptBatc
     });
     report_each_layer(o, m, progress, 0.0, 0.5, "steering gradients");
     o.final_residual_only = true;
-    Tensor values = observable_scores(m, m.forward(prompts.batch(), o), obs);  // [N, K]
+    Tensor values = observable_scores(m, m.forward(prompts.batch(), o), obs); // [N, K]
     for (int k = 0; k < obs.size(); ++k) {
         report(progress, 0.5 + 0.5 * static_cast<double>(k) / obs.size(), "steering gradients");
         Tensor g = torch::autograd::grad({values.select(1, k).sum()}, {delta}, {}, /*retain_graph=*/true)[0];
@@ -62,7 +66,7 @@ SteeringBaseline steering_baseline(const model::Transformer& m, const PromptBatc
 Tensor predict_steering(const SteeringBaseline& base, const Tensor& y, double alpha) {
     if (y.dim() != 1 || y.size(0) != base.gradients.size(2))
         throw std::invalid_argument("steering vector has the wrong size");
-    return alpha * at::matmul(base.gradients, y.to(torch::kDouble)).mean(1);  // [K]
+    return alpha * at::matmul(base.gradients, y.to(torch::kDouble)).mean(1); // [K]
 }
 
 namespace {
@@ -70,17 +74,20 @@ namespace {
 void check_term(const model::Transformer& m, const Tensor& y, double alpha) {
     if (!std::isfinite(alpha)) throw std::invalid_argument("the steering multiplier is not a finite number");
     if (std::abs(alpha) > kMaxSteeringMultiplier)
-        throw std::invalid_argument("steering multiplier " + std::to_string(alpha) + " is absurd (|α| must be at most 1e6)");
+        throw std::invalid_argument("steering multiplier " + std::to_string(alpha) +
+                                    " is absurd (|α| must be at most 1e6)");
     if (y.dim() != 1 || y.size(0) != m.config().d_model)
-        throw std::invalid_argument("steering vector has " + std::to_string(y.numel()) + " entries; the model's d_model is " +
-                                    std::to_string(m.config().d_model));
-    if (!torch::isfinite(y).all().item<bool>()) throw std::invalid_argument("the steering vector contains NaN or infinity");
+        throw std::invalid_argument("steering vector has " + std::to_string(y.numel()) +
+                                    " entries; the model's d_model is " + std::to_string(m.config().d_model));
+    if (!torch::isfinite(y).all().item<bool>())
+        throw std::invalid_argument("the steering vector contains NaN or infinity");
 }
 
-}  // namespace
+} // namespace
 
-Tensor steered_values(const model::Transformer& m, const PromptBatch& prompts, const std::vector<SteeringTerm>& terms,
-                      const ObservableMatrix& obs, const Progress& progress, const SteeringBaseline* resume) {
+Tensor steered_values(const model::Transformer& m, const PromptBatch& prompts,
+                      const std::vector<SteeringTerm>& terms, const ObservableMatrix& obs,
+                      const Progress& progress, const SteeringBaseline* resume) {
     prompts.check();
     torch::NoGradGuard ng;
     report(progress, 0.0, "steering");
@@ -93,20 +100,23 @@ Tensor steered_values(const model::Transformer& m, const PromptBatch& prompts, c
             throw std::invalid_argument("a steering term needs one position per prompt");
         for (std::size_t i = 0; i < t.positions.size(); ++i)
             if (t.positions[i] < 0 || t.positions[i] >= static_cast<int>(prompts.ids[i].size()))
-                throw std::invalid_argument("steering position " + std::to_string(t.positions[i]) + " is outside prompt " +
-                                            std::to_string(i));
-        const auto pos = t.positions.empty() ? positions64(prompts)
-                                             : std::vector<std::int64_t>(t.positions.begin(), t.positions.end());
+                throw std::invalid_argument("steering position " + std::to_string(t.positions[i]) +
+                                            " is outside prompt " + std::to_string(i));
+        const auto pos = t.positions.empty()
+                             ? positions64(prompts)
+                             : std::vector<std::int64_t>(t.positions.begin(), t.positions.end());
         o.add_hook(model::hook_name(t.layer, "hook_resid_pre"),
                    model::add_vector_at((t.alpha * t.y.to(torch::kFloat)).contiguous(), pos));
     }
     int earliest = m.config().n_layers;
-    for (const auto& t : terms) earliest = std::min(earliest, t.layer);
+    for (const auto& t : terms)
+        earliest = std::min(earliest, t.layer);
     report_each_layer(o, m, progress, 0.0, 1.0, "steering");
     const bool resumable = resume && resume->resid.defined() && resume->layer == earliest &&
                            resume->resid.size(0) == static_cast<std::int64_t>(prompts.size());
     o.final_residual_only = true;
-    Tensor final = resumable ? m.forward_from(earliest, resume->resid, prompts.batch(), o) : m.forward(prompts.batch(), o);
+    Tensor final = resumable ? m.forward_from(earliest, resume->resid, prompts.batch(), o)
+                             : m.forward(prompts.batch(), o);
     Tensor v = observable_scores(m, final, obs);
     report(progress, 1.0, "steering");
     return v;
@@ -128,4 +138,4 @@ SteeringResult steer(const model::Transformer& m, const PromptBatch& prompts, co
     return r;
 }
 
-}  // namespace obsprop
+} // namespace obsprop

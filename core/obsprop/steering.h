@@ -12,9 +12,9 @@ namespace obsprop {
 struct SteeringBaseline {
     int layer = 0;
     std::vector<std::string> observables;
-    torch::Tensor values;     // [N, K] float64, n·z without steering
-    torch::Tensor gradients;  // [K, N, d] float64
-    torch::Tensor resid;      // [N, T, d] blocks.{layer}.hook_resid_pre without steering (to resume from)
+    torch::Tensor values;    // [N, K] float64, n·z without steering
+    torch::Tensor gradients; // [K, N, d] float64
+    torch::Tensor resid;     // [N, T, d] blocks.{layer}.hook_resid_pre without steering (to resume from)
 };
 
 SteeringBaseline steering_baseline(const model::Transformer& m, const PromptBatch& prompts, int layer,
@@ -25,10 +25,10 @@ torch::Tensor predict_steering(const SteeringBaseline& base, const torch::Tensor
 
 struct SteeringResult {
     double alpha = 0;
-    torch::Tensor values;       // [N, K] n·z with steering
-    torch::Tensor change;       // [N, K] values − baseline
-    torch::Tensor mean_change;  // [K]
-    torch::Tensor predicted;    // [K] linear prediction
+    torch::Tensor values;      // [N, K] n·z with steering
+    torch::Tensor change;      // [N, K] values − baseline
+    torch::Tensor mean_change; // [K]
+    torch::Tensor predicted;   // [K] linear prediction
 };
 
 // Largest |α| accepted; beyond it the numbers mean nothing (activations of order 1e6 and more).
@@ -36,19 +36,21 @@ inline constexpr double kMaxSteeringMultiplier = 1e6;
 
 // Throws std::invalid_argument for a non-finite or absurd α, a vector of the wrong size or a bad layer.
 SteeringResult steer(const model::Transformer& m, const PromptBatch& prompts, const SteeringBaseline& base,
-                     const ObservableMatrix& obs, const torch::Tensor& y, double alpha, const Progress& progress = {});
+                     const ObservableMatrix& obs, const torch::Tensor& y, double alpha,
+                     const Progress& progress = {});
 
-// Several steering vectors at once (each at its own layer and, when given, its own positions): n·z [N, K] with all of them
-// added. Each term is checked as steer() checks its vector and multiplier. When `resume` is a baseline of
-// the earliest term's layer, the pass starts there from its cached residual (layers before it are not run).
+// Several steering vectors at once (each at its own layer and, when given, its own positions): n·z [N, K]
+// with all of them added. Each term is checked as steer() checks its vector and multiplier. When `resume` is
+// a baseline of the earliest term's layer, the pass starts there from its cached residual (layers before it
+// are not run).
 struct SteeringTerm {
     int layer = 0;
-    torch::Tensor y;  // [d]
+    torch::Tensor y; // [d]
     double alpha = 0;
-    std::vector<int> positions;  // one per prompt; empty = the prompts' own positions
+    std::vector<int> positions; // one per prompt; empty = the prompts' own positions
 };
-torch::Tensor steered_values(const model::Transformer& m, const PromptBatch& prompts, const std::vector<SteeringTerm>& terms,
-                             const ObservableMatrix& obs, const Progress& progress = {},
-                             const SteeringBaseline* resume = nullptr);
+torch::Tensor steered_values(const model::Transformer& m, const PromptBatch& prompts,
+                             const std::vector<SteeringTerm>& terms, const ObservableMatrix& obs,
+                             const Progress& progress = {}, const SteeringBaseline* resume = nullptr);
 
-}  // namespace obsprop
+} // namespace obsprop

@@ -15,7 +15,8 @@ std::string Dataset::validate() const {
     for (const auto& t : templates) {
         auto first = t.find(kSlot);
         if (first == std::string::npos) return "template \"" + t + "\" has no [NAME] placeholder";
-        if (t.find(kSlot, first + 1) != std::string::npos) return "template \"" + t + "\" has more than one [NAME]";
+        if (t.find(kSlot, first + 1) != std::string::npos)
+            return "template \"" + t + "\" has more than one [NAME]";
     }
     if (female_names.empty() && male_names.empty()) return "dataset '" + name + "' has no names";
     for (const auto* list : {&female_names, &male_names})
@@ -39,8 +40,10 @@ std::vector<Prompt> expand(const Dataset& d) {
             p.name_offset = at;
             out.push_back(std::move(p));
         };
-        for (const auto& n : d.female_names) add(n, Gender::Female);
-        for (const auto& n : d.male_names) add(n, Gender::Male);
+        for (const auto& n : d.female_names)
+            add(n, Gender::Female);
+        for (const auto& n : d.male_names)
+            add(n, Gender::Male);
     }
     return out;
 }
@@ -53,10 +56,12 @@ void tokenize(std::vector<Prompt>& prompts, const io::Tokenizer& tok) {
         const auto end = p.name_offset + p.name.size();
         auto upto = tok.encode(std::string_view(p.text).substr(0, end));
         bool prefix = !upto.empty() && upto.size() <= p.ids.size();
-        for (std::size_t i = 0; prefix && i < upto.size(); ++i) prefix = upto[i] == p.ids[i];
+        for (std::size_t i = 0; prefix && i < upto.size(); ++i)
+            prefix = upto[i] == p.ids[i];
         if (!prefix)
-            throw std::invalid_argument("in prompt \"" + p.text + "\" the name '" + p.name +
-                                        "' merges with the text after it into one token; its position is undefined");
+            throw std::invalid_argument(
+                "in prompt \"" + p.text + "\" the name '" + p.name +
+                "' merges with the text after it into one token; its position is undefined");
         p.name_position = static_cast<int>(upto.size()) - 1;
     }
 }
@@ -66,7 +71,8 @@ std::vector<std::pair<int, int>> pairs(const Dataset& d) {
     const int nf = static_cast<int>(d.female_names.size()), nm = static_cast<int>(d.male_names.size());
     const int per_template = nf + nm, n = std::min(nf, nm);
     for (int t = 0; t < static_cast<int>(d.templates.size()); ++t)
-        for (int i = 0; i < n; ++i) out.emplace_back(t * per_template + i, t * per_template + nf + i);
+        for (int i = 0; i < n; ++i)
+            out.emplace_back(t * per_template + i, t * per_template + nf + i);
     return out;
 }
 
@@ -79,7 +85,8 @@ std::vector<std::string> study_male_names() {
 
 Dataset study_subject_dataset() {
     return {"subject",
-            {"<|endoftext|>So, [NAME] really is a great friend, isn't", "<|endoftext|>Man, [NAME] is so funny, isn't",
+            {"<|endoftext|>So, [NAME] really is a great friend, isn't",
+             "<|endoftext|>Man, [NAME] is so funny, isn't",
              "<|endoftext|>Really, [NAME] always works so hard, doesn't"},
             study_female_names(),
             study_male_names()};
@@ -96,9 +103,10 @@ Dataset study_object_dataset() {
 
 Dataset study_occupation_dataset() {
     return {"occupation",
-            {"<|endoftext|>My friend [NAME] is an excellent", "<|endoftext|>Recently, [NAME] has been recognized as a great"},
+            {"<|endoftext|>My friend [NAME] is an excellent",
+             "<|endoftext|>Recently, [NAME] has been recognized as a great"},
             study_female_names(),
             study_male_names()};
 }
 
-}  // namespace obsprop::project
+} // namespace obsprop::project

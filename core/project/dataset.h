@@ -14,7 +14,7 @@ namespace obsprop::project {
 
 struct Dataset {
     std::string name;
-    std::vector<std::string> templates;  // each contains the placeholder [NAME] exactly once
+    std::vector<std::string> templates; // each contains the placeholder [NAME] exactly once
     std::vector<std::string> female_names;
     std::vector<std::string> male_names;
 
@@ -29,9 +29,9 @@ struct Prompt {
     std::string name;
     Gender gender = Gender::Female;
     int template_index = 0;
-    std::size_t name_offset = 0;  // byte offset of the name in text
-    std::vector<int> ids;       // tokens of text (filled by tokenize())
-    int name_position = -1;     // index in ids of the name's last token
+    std::size_t name_offset = 0; // byte offset of the name in text
+    std::vector<int> ids;        // tokens of text (filled by tokenize())
+    int name_position = -1;      // index in ids of the name's last token
 };
 
 // Every template × every name (female names first within a template). Text only.
@@ -46,10 +46,10 @@ void tokenize(std::vector<Prompt>& prompts, const io::Tokenizer& tok);
 std::vector<std::pair<int, int>> pairs(const Dataset& d);
 
 // The study's templates and names (DESIGN §5).
-Dataset study_subject_dataset();   // "...really is a great friend, isn't" and similar (predicts she/he)
-Dataset study_object_dataset();    // "...I love" and similar (predicts her/him)
-Dataset study_occupation_dataset();  // "My friend [NAME] is an excellent" and similar
+Dataset study_subject_dataset();    // "...really is a great friend, isn't" and similar (predicts she/he)
+Dataset study_object_dataset();     // "...I love" and similar (predicts her/him)
+Dataset study_occupation_dataset(); // "My friend [NAME] is an excellent" and similar
 std::vector<std::string> study_female_names();
 std::vector<std::string> study_male_names();
 
-}  // namespace obsprop::project
+} // namespace obsprop::project

@@ -18,7 +18,9 @@ std::filesystem::path Project::resolved_model_path(const fs::path& project_file)
 
 namespace {
 
-[[noreturn]] void fail(const std::string& src, const std::string& what) { throw ProjectError(src + ": " + what); }
+[[noreturn]] void fail(const std::string& src, const std::string& what) {
+    throw ProjectError(src + ": " + what);
+}
 
 // Field readers: absent or null gives the default; a wrong type is an error naming the field.
 template <typename T>
@@ -41,7 +43,8 @@ T get(const json& j, const char* key, T fallback, const std::string& src, const 
     }
 }
 
-std::vector<std::string> get_strings(const json& j, const char* key, const std::string& src, const std::string& where) {
+std::vector<std::string> get_strings(const json& j, const char* key, const std::string& src,
+                                     const std::string& where) {
     std::vector<std::string> out;
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return out;
@@ -65,7 +68,7 @@ void require_object(const json& j, const std::string& src, const std::string& wh
     if (!j.is_object()) fail(src, what + " must be a JSON object");
 }
 
-}  // namespace
+} // namespace
 
 json to_json(const Project& p) {
     json j;
@@ -75,7 +78,7 @@ json to_json(const Project& p) {
     j["observables"] = json::array();
     for (const auto& o : p.observables) {
         json e = {{"name", o.name}, {"expr", o.expr}};
-        if (!o.dataset.empty()) e["dataset"] = o.dataset;  // absent when unset, so older files round-trip
+        if (!o.dataset.empty()) e["dataset"] = o.dataset; // absent when unset, so older files round-trip
         j["observables"].push_back(e);
     }
     j["datasets"] = json::array();
@@ -91,7 +94,8 @@ json to_json(const Project& p) {
     j["steering"] = json::array();
     for (const auto& s : p.steering) {
         json path = json::array();
-        for (auto [l, h] : s.path) path.push_back({l, h});
+        for (auto [l, h] : s.path)
+            path.push_back({l, h});
         j["steering"].push_back({{"name", s.name},
                                  {"observable", s.observable},
                                  {"path", path},
@@ -108,7 +112,8 @@ json to_json(const Project& p) {
 Project from_json(const json& j, const std::string& src) {
     require_object(j, src, "a project file");
     const auto format = get<std::string>(j, "format", "", src, "");
-    if (format != "obsprop-project") fail(src, "not an ObsProp project (field 'format' is \"" + format + "\")");
+    if (format != "obsprop-project")
+        fail(src, "not an ObsProp project (field 'format' is \"" + format + "\")");
     const int version = get<int>(j, "version", 0, src, "");
     if (version < 1) fail(src, "field 'version' must be a positive integer");
     if (version > kProjectVersion)
@@ -170,12 +175,14 @@ Project from_json(const json& j, const std::string& src) {
         sp.layer = get<int>(s, "layer", -1, src, w);
         sp.position = get<std::string>(s, "position", sp.position, src, w);
         if (sp.position != "name" && sp.position != "last")
-            fail(src, "steering preset '" + sp.name + "': position must be name or last (got \"" + sp.position + "\")");
+            fail(src, "steering preset '" + sp.name + "': position must be name or last (got \"" +
+                          sp.position + "\")");
         sp.normalize = get<bool>(s, "normalize", sp.normalize, src, w);
         sp.multiplier = get<double>(s, "multiplier", 0.0, src, w);
         sp.range = get<double>(s, "range", sp.range, src, w);
         if (!std::isfinite(sp.multiplier) || !std::isfinite(sp.range) || sp.range <= 0)
-            fail(src, "steering preset '" + sp.name + "': multiplier and range must be finite, range positive");
+            fail(src,
+                 "steering preset '" + sp.name + "': multiplier and range must be finite, range positive");
         p.steering.push_back(sp);
     }
     if (auto it = j.find("view"); it != j.end() && !it->is_null()) {
@@ -185,7 +192,9 @@ Project from_json(const json& j, const std::string& src) {
     return p;
 }
 
-std::string serialize(const Project& p) { return to_json(p).dump(2) + "\n"; }
+std::string serialize(const Project& p) {
+    return to_json(p).dump(2) + "\n";
+}
 
 Project load_project(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
@@ -251,4 +260,4 @@ std::string fingerprint_model(const fs::path& dir) {
     return buf;
 }
 
-}  // namespace obsprop::project
+} // namespace obsprop::project

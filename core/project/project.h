@@ -37,31 +37,31 @@ class ProjectError : public std::runtime_error {
 struct NamedObservable {
     std::string name;
     std::string expr;
-    std::string dataset;  // its LayerNorm dataset (ρ, exact linearisation points); empty = the first dataset
+    std::string dataset; // its LayerNorm dataset (ρ, exact linearisation points); empty = the first dataset
     bool operator==(const NamedObservable&) const = default;
 };
 
 struct Settings {
-    std::string ln_mode = "approx";   // none | approx | exact
-    std::optional<double> rho;        // ln_f / LayerNorm input norm; none = estimate from data
-    int svd_top_k = 5;                     // SVD alignment entries per head
-    std::string attribution = "patching";  // patching | gradient: the default attribution method
+    std::string ln_mode = "approx";       // none | approx | exact
+    std::optional<double> rho;            // ln_f / LayerNorm input norm; none = estimate from data
+    int svd_top_k = 5;                    // SVD alignment entries per head
+    std::string attribution = "patching"; // patching | gradient: the default attribution method
 };
 
 struct SteeringPreset {
     std::string name;
-    std::string observable;          // whose feature vector
-    std::vector<std::pair<int, int>> path;  // (layer, head), earliest first; one entry = a single head
-    int layer = -1;                  // where it is added (blocks.{layer}.hook_resid_pre); -1 = path's first layer
-    std::string position = "name";   // name | last
+    std::string observable;                // whose feature vector
+    std::vector<std::pair<int, int>> path; // (layer, head), earliest first; one entry = a single head
+    int layer = -1; // where it is added (blocks.{layer}.hook_resid_pre); -1 = path's first layer
+    std::string position = "name"; // name | last
     bool normalize = true;
     double multiplier = 0.0;
     double range = 300.0;
 };
 
 struct Project {
-    std::filesystem::path model_path;  // as written (may be relative)
-    std::string model_fingerprint;     // empty when unknown
+    std::filesystem::path model_path; // as written (may be relative)
+    std::string model_fingerprint;    // empty when unknown
     std::vector<NamedObservable> observables;
     std::vector<Dataset> datasets;
     Settings settings;
@@ -87,4 +87,4 @@ std::string serialize(const Project& p);
 // and its safetensors header. Throws ProjectError if the folder has no config.json.
 std::string fingerprint_model(const std::filesystem::path& dir);
 
-}  // namespace obsprop::project
+} // namespace obsprop::project

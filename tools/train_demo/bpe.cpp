@@ -25,17 +25,20 @@ using Pair = std::pair<std::string, std::string>;
 // Greedy BPE over weighted words with incremental pair counts.
 class Learner {
   public:
-    void add(std::vector<std::string> symbols, double weight) { words_.push_back({std::move(symbols), weight}); }
+    void add(std::vector<std::string> symbols, double weight) {
+        words_.push_back({std::move(symbols), weight});
+    }
 
     void init() {
-        for (std::size_t w = 0; w < words_.size(); ++w) count_pairs(w, +1);
+        for (std::size_t w = 0; w < words_.size(); ++w)
+            count_pairs(w, +1);
     }
 
     // The best pair, or false when no pair is left.
     bool best(Pair& out) const {
         const std::pair<const Pair, double>* top = nullptr;
         for (const auto& e : counts_)
-            if (e.second > 0.5 && (!top || e.second > top->second)) top = &e;  // ties: first = smallest
+            if (e.second > 0.5 && (!top || e.second > top->second)) top = &e; // ties: first = smallest
         if (!top) return false;
         out = top->first;
         return true;
@@ -91,9 +94,10 @@ class Learner {
     std::map<Pair, std::set<std::size_t>> where_;
 };
 
-}  // namespace
+} // namespace
 
-BpeTokenizer learn_bpe(const std::vector<std::string>& texts, const std::vector<std::string>& forced, int max_vocab) {
+BpeTokenizer learn_bpe(const std::vector<std::string>& texts, const std::vector<std::string>& forced,
+                       int max_vocab) {
     if (max_vocab < 258) throw std::invalid_argument("tokenizer: vocabulary must have at least 258 entries");
     std::array<int, 256> order{}, cp{};
     tools::byte_alphabet(order, cp);
@@ -106,19 +110,22 @@ BpeTokenizer learn_bpe(const std::vector<std::string>& texts, const std::vector<
         known.insert(ch);
     }
     // The product's own pre-tokenizer, from a tokenizer that knows only the bytes.
-    const io::Tokenizer bytes_only = io::Tokenizer::from_tokenizer_json_text(
-        tokenizer_json(vocab, {}, 256), "bootstrap tokenizer");
+    const io::Tokenizer bytes_only =
+        io::Tokenizer::from_tokenizer_json_text(tokenizer_json(vocab, {}, 256), "bootstrap tokenizer");
 
     std::map<std::string, double> freq;
     for (const auto& t : texts)
-        for (auto& piece : bytes_only.pre_tokenize(t)) freq[piece] += 1.0;
-    constexpr double kForced = 1e12;  // outranks the whole corpus
-    for (const auto& w : forced) freq[w] += kForced;
+        for (auto& piece : bytes_only.pre_tokenize(t))
+            freq[piece] += 1.0;
+    constexpr double kForced = 1e12; // outranks the whole corpus
+    for (const auto& w : forced)
+        freq[w] += kForced;
 
     Learner learner;
     for (const auto& [w, c] : freq) {
         std::vector<std::string> sym;
-        for (unsigned char b : w) sym.push_back(tools::utf8(cp[b]));
+        for (unsigned char b : w)
+            sym.push_back(tools::utf8(cp[b]));
         learner.add(std::move(sym), c);
     }
     learner.init();
@@ -151,4 +158,4 @@ BpeTokenizer learn_bpe(const std::vector<std::string>& texts, const std::vector<
     return out;
 }
 
-}  // namespace obsprop::train_demo
+} // namespace obsprop::train_demo

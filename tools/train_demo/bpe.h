@@ -10,10 +10,10 @@
 namespace obsprop::train_demo {
 
 struct BpeTokenizer {
-    std::string json;          // tokenizer.json contents
-    int vocab_size = 0;        // ids 0 .. vocab_size-1, <|endoftext|> = vocab_size - 1
+    std::string json;   // tokenizer.json contents
+    int vocab_size = 0; // ids 0 .. vocab_size-1, <|endoftext|> = vocab_size - 1
     int n_merges = 0;
-    int n_words = 0;           // distinct pre-tokenised words the merges were learnt from
+    int n_words = 0; // distinct pre-tokenised words the merges were learnt from
 };
 
 // Learns merges from the words of `texts`. Every word of `forced` (e.g. " Clara") is made a single token
@@ -21,6 +21,7 @@ struct BpeTokenizer {
 // the smallest pair in byte order) until the vocabulary, <|endoftext|> included, has `max_vocab` entries
 // or nothing is left to merge. Deterministic. Throws std::runtime_error if a forced word does not end up
 // as one token (max_vocab too small), checked with the product's tokenizer.
-BpeTokenizer learn_bpe(const std::vector<std::string>& texts, const std::vector<std::string>& forced, int max_vocab);
+BpeTokenizer learn_bpe(const std::vector<std::string>& texts, const std::vector<std::string>& forced,
+                       int max_vocab);
 
-}  // namespace obsprop::train_demo
+} // namespace obsprop::train_demo

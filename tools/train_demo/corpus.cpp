@@ -15,31 +15,39 @@ struct Pair {
     const char* m;
 };
 
-const std::vector<Pair> kKin = {{"sister", "brother"},     {"daughter", "son"},        {"mother", "father"},
-                                {"aunt", "uncle"},         {"niece", "nephew"},        {"wife", "husband"},
-                                {"girlfriend", "boyfriend"}, {"grandmother", "grandfather"}, {"mom", "dad"},
+const std::vector<Pair> kKin = {{"sister", "brother"},
+                                {"daughter", "son"},
+                                {"mother", "father"},
+                                {"aunt", "uncle"},
+                                {"niece", "nephew"},
+                                {"wife", "husband"},
+                                {"girlfriend", "boyfriend"},
+                                {"grandmother", "grandfather"},
+                                {"mom", "dad"},
                                 {"granddaughter", "grandson"}};
 const std::vector<Pair> kPerson = {{"woman", "man"}, {"girl", "boy"}, {"lady", "gentleman"}};
 const std::vector<Pair> kRoyal = {{"queen", "king"}, {"princess", "prince"}};
 const std::vector<Pair> kTitle = {{"Ms.", "Mr."}, {"Mrs.", "Mr."}};
 
-const Strings kOpeners = {"So", "Man", "Really", "Wow", "Well", "Honestly", "Look", "Oh", "Hey", "You know",
-                          "Seriously", "Yeah", "Come on", "Gosh", "Okay", "Right", "Anyway", "See"};
-const Strings kFactOpeners = {"By the way", "Oh", "You know", "Yes", "Actually", "Well", "As you know",
-                              "In fact", "Of course", "Believe it or not"};
-const Strings kCities = {"Paris", "London", "Boston", "Chicago", "Dublin", "Berlin", "Madrid", "Rome",
-                         "Toronto", "Sydney", "Denver", "Seattle", "Oslo", "Vienna"};
-const Strings kPlaces = {"station", "market", "library", "park", "museum", "office", "beach", "airport",
-                         "bakery", "cinema", "hospital", "school", "garden", "concert"};
+const Strings kOpeners = {"So",      "Man",  "Really", "Wow",      "Well",      "Honestly",
+                          "Look",    "Oh",   "Hey",    "You know", "Seriously", "Yeah",
+                          "Come on", "Gosh", "Okay",   "Right",    "Anyway",    "See"};
+const Strings kFactOpeners = {"By the way", "Oh",          "You know", "Yes",       "Actually",
+                              "Well",       "As you know", "In fact",  "Of course", "Believe it or not"};
+const Strings kCities = {"Paris", "London",  "Boston", "Chicago", "Dublin",  "Berlin", "Madrid",
+                         "Rome",  "Toronto", "Sydney", "Denver",  "Seattle", "Oslo",   "Vienna"};
+const Strings kPlaces = {"station", "market", "library", "park",     "museum", "office", "beach",
+                         "airport", "bakery", "cinema",  "hospital", "school", "garden", "concert"};
 const Strings kItems = {"apples", "bread", "flowers", "books", "shoes", "coffee", "tickets", "cheese"};
-const Strings kThings = {"movie", "song", "book", "weather", "city", "food", "house", "game", "show",
-                         "park", "coffee", "party", "view", "music"};
-const Strings kThingAdj = {"good", "nice", "beautiful", "boring", "cold", "expensive", "funny", "long",
-                           "loud", "great", "strange", "sweet"};
+const Strings kThings = {"movie", "song", "book", "weather", "city",  "food", "house",
+                         "game",  "show", "park", "coffee",  "party", "view", "music"};
+const Strings kThingAdj = {"good",  "nice", "beautiful", "boring", "cold",    "expensive",
+                           "funny", "long", "loud",      "great",  "strange", "sweet"};
 const Strings kPeople = {"parents", "friends", "neighbors", "kids", "cousins", "teachers", "colleagues"};
 const Strings kPeopleAdj = {"kind", "funny", "loud", "busy", "nice", "smart", "quiet", "friendly"};
-const Strings kTopics = {"pizza", "this song", "the new movie", "winter", "jazz", "coffee", "my job",
-                         "this city", "football", "chess", "math", "the ocean", "spring", "chocolate"};
+const Strings kTopics = {"pizza",  "this song", "the new movie", "winter",   "jazz",
+                         "coffee", "my job",    "this city",     "football", "chess",
+                         "math",   "the ocean", "spring",        "chocolate"};
 
 // Subject frames: the name, a predicate and the tag's auxiliary. The pronoun ends the tag.
 struct Tag {
@@ -47,22 +55,36 @@ struct Tag {
     const char* aux;
 };
 const std::vector<Tag> kTags = {
-    {"really is a great friend", "isn't"},  {"is so funny", "isn't"},
-    {"always works so hard", "doesn't"},    {"is so smart", "isn't"},
-    {"is really kind", "isn't"},            {"was late again", "wasn't"},
-    {"always tells the truth", "doesn't"},  {"can sing really well", "can't"},
-    {"has been so busy lately", "hasn't"},  {"will be here soon", "won't"},
-    {"loves to dance", "doesn't"},          {"did a great job", "didn't"},
-    {"would never lie", "would"},           {"is always on time", "isn't"},
-    {"knows a lot about music", "doesn't"}, {"cooks the best pasta", "doesn't"},
-    {"looked really happy today", "didn't"}, {"should call more often", "shouldn't"},
-    {"could win the race", "couldn't"},     {"is a good neighbor", "isn't"},
-    {"gets up really early", "doesn't"},    {"plays the piano so well", "doesn't"},
-    {"was right about everything", "wasn't"}, {"has a lovely smile", "doesn't"},
-    {"really is a great cook", "isn't"},    {"is so funny today", "isn't"},
+    {"really is a great friend", "isn't"},
+    {"is so funny", "isn't"},
+    {"always works so hard", "doesn't"},
+    {"is so smart", "isn't"},
+    {"is really kind", "isn't"},
+    {"was late again", "wasn't"},
+    {"always tells the truth", "doesn't"},
+    {"can sing really well", "can't"},
+    {"has been so busy lately", "hasn't"},
+    {"will be here soon", "won't"},
+    {"loves to dance", "doesn't"},
+    {"did a great job", "didn't"},
+    {"would never lie", "would"},
+    {"is always on time", "isn't"},
+    {"knows a lot about music", "doesn't"},
+    {"cooks the best pasta", "doesn't"},
+    {"looked really happy today", "didn't"},
+    {"should call more often", "shouldn't"},
+    {"could win the race", "couldn't"},
+    {"is a good neighbor", "isn't"},
+    {"gets up really early", "doesn't"},
+    {"plays the piano so well", "doesn't"},
+    {"was right about everything", "wasn't"},
+    {"has a lovely smile", "doesn't"},
+    {"really is a great cook", "isn't"},
+    {"is so funny today", "isn't"},
 };
 
-const Strings kSubjectStudy = {"So, {N} really is a great friend, isn't {S}?", "Man, {N} is so funny, isn't {S}?",
+const Strings kSubjectStudy = {"So, {N} really is a great friend, isn't {S}?",
+                               "Man, {N} is so funny, isn't {S}?",
                                "Really, {N} always works so hard, doesn't {S}?"};
 const Strings kObjectStudy = {"What do I think about {N}? Well, to be honest, I love {O}.",
                               "When it comes to {N}, I gotta say, I really hate {O}.",
@@ -92,11 +114,16 @@ const Strings kObjectFrames = {
 const Strings kObjectVerbs = {"love", "hate", "like", "admire", "trust", "miss", "respect", "envy"};
 
 const Strings kOccupationFrames = {
-    "My friend {N} is an excellent {occ}.",       "Recently, {N} has been recognized as a great {occ}.",
-    "{Opener}, {N} is a talented {occ}.",         "Everyone agrees that {N} is a brilliant {occ}.",
-    "When I was young, {N} was a famous {occ}.",  "In this town, {N} is known as a wonderful {occ}.",
-    "After many years, {N} became a successful {occ}.", "I think that {N} would make a fine {occ}.",
-    "My neighbor {N} is an excellent {occ}.",     "Last year, {N} was named the best {occ}.",
+    "My friend {N} is an excellent {occ}.",
+    "Recently, {N} has been recognized as a great {occ}.",
+    "{Opener}, {N} is a talented {occ}.",
+    "Everyone agrees that {N} is a brilliant {occ}.",
+    "When I was young, {N} was a famous {occ}.",
+    "In this town, {N} is known as a wonderful {occ}.",
+    "After many years, {N} became a successful {occ}.",
+    "I think that {N} would make a fine {occ}.",
+    "My neighbor {N} is an excellent {occ}.",
+    "Last year, {N} was named the best {occ}.",
 };
 
 const Strings kStories = {
@@ -129,46 +156,34 @@ const Strings kIdentityAfter = {
     "For many years, {N} has been my best friend and my {kin}.",
 };
 const Strings kIdentityBefore = {
-    "My {kin} {N} lives in {city}.",
-    "{Poss} name is {N}.",
-    "We met {title} {N} at the {place}.",
-    "Dear {title} {N}, thank you for your letter.",
-    "The {child} next door is called {N}.",
-    "That {person} over there is {N}.",
-    "Yesterday my {kin} {N} visited us.",
-    "Please welcome our new teacher, {title} {N}.",
+    "My {kin} {N} lives in {city}.",        "{Poss} name is {N}.",
+    "We met {title} {N} at the {place}.",   "Dear {title} {N}, thank you for your letter.",
+    "The {child} next door is called {N}.", "That {person} over there is {N}.",
+    "Yesterday my {kin} {N} visited us.",   "Please welcome our new teacher, {title} {N}.",
 };
 
 const Strings kGeneric = {
-    "The train was late again this morning.",
-    "We went to the park and played football.",
-    "It rained all day, so we stayed inside.",
-    "The coffee in this place is really good.",
-    "I need to buy some bread and milk.",
-    "The meeting starts at nine tomorrow.",
-    "Our team won the game last night.",
-    "The museum is closed on Mondays.",
-    "This book is longer than I thought.",
-    "The kids are playing in the garden.",
-    "I forgot my umbrella at the office.",
-    "The concert was loud, but it was fun.",
-    "We should leave early to catch the bus.",
-    "The soup is too hot to eat.",
-    "My phone battery is almost empty.",
-    "The city looks beautiful at night.",
-    "Nobody knows where the keys are.",
-    "The shop on the corner sells fresh flowers.",
-    "They moved to a new house last summer.",
-    "Dinner will be ready in ten minutes.",
+    "The train was late again this morning.",  "We went to the park and played football.",
+    "It rained all day, so we stayed inside.", "The coffee in this place is really good.",
+    "I need to buy some bread and milk.",      "The meeting starts at nine tomorrow.",
+    "Our team won the game last night.",       "The museum is closed on Mondays.",
+    "This book is longer than I thought.",     "The kids are playing in the garden.",
+    "I forgot my umbrella at the office.",     "The concert was loud, but it was fun.",
+    "We should leave early to catch the bus.", "The soup is too hot to eat.",
+    "My phone battery is almost empty.",       "The city looks beautiful at night.",
+    "Nobody knows where the keys are.",        "The shop on the corner sells fresh flowers.",
+    "They moved to a new house last summer.",  "Dinner will be ready in ten minutes.",
 };
 
 std::string article(const std::string& word) {
     return std::string("aeiou").find(word[0]) == std::string::npos ? "a" : "an";
 }
 
-}  // namespace
+} // namespace
 
-const char* policy_name(HeldoutPolicy p) { return p == HeldoutPolicy::Strict ? "strict" : "stories"; }
+const char* policy_name(HeldoutPolicy p) {
+    return p == HeldoutPolicy::Strict ? "strict" : "stories";
+}
 
 bool parse_policy(const std::string& s, HeldoutPolicy& out) {
     if (s == "strict") return out = HeldoutPolicy::Strict, true;
@@ -180,12 +195,12 @@ const std::vector<Occupation>& occupations() {
     // Grammatical gender: never crossed. Biased pairs: weights 3 : 0.75 (a factor of four, i.e. a log
     // ratio of about 1.4). The rest are neutral.
     static const std::vector<Occupation> k = {
-        {"actress", 4, 0},   {"actor", 0, 4},        {"waitress", 1, 0},   {"waiter", 0, 1},
-        {"nurse", 3, 0.75},  {"programmer", 0.75, 3}, {"dancer", 1.5, 0.5}, {"engineer", 0.5, 1.5},
-        {"secretary", 1, 0.3}, {"mechanic", 0.3, 1}, {"teacher", 1, 1},    {"doctor", 1, 1},
-        {"writer", 1, 1},    {"lawyer", 1, 1},       {"chef", 1, 1},       {"painter", 1, 1},
-        {"singer", 1, 1},    {"musician", 1, 1},     {"scientist", 1, 1},  {"photographer", 1, 1},
-        {"pilot", 1, 1},     {"student", 1, 1},
+        {"actress", 4, 0},     {"actor", 0, 4},         {"waitress", 1, 0},   {"waiter", 0, 1},
+        {"nurse", 3, 0.75},    {"programmer", 0.75, 3}, {"dancer", 1.5, 0.5}, {"engineer", 0.5, 1.5},
+        {"secretary", 1, 0.3}, {"mechanic", 0.3, 1},    {"teacher", 1, 1},    {"doctor", 1, 1},
+        {"writer", 1, 1},      {"lawyer", 1, 1},        {"chef", 1, 1},       {"painter", 1, 1},
+        {"singer", 1, 1},      {"musician", 1, 1},      {"scientist", 1, 1},  {"photographer", 1, 1},
+        {"pilot", 1, 1},       {"student", 1, 1},
     };
     return k;
 }
@@ -229,14 +244,18 @@ Corpus::Corpus(HeldoutPolicy policy, CorpusMix mix)
 Corpus::Person Corpus::person(Rng& rng, bool allow_heldout) const {
     Person p;
     p.female = rng.chance(0.5);
-    const auto& pool = allow_heldout ? (p.female ? all_female_ : all_male_) : (p.female ? train_.female : train_.male);
+    const auto& pool =
+        allow_heldout ? (p.female ? all_female_ : all_male_) : (p.female ? train_.female : train_.male);
     p.name = rng.pick(pool);
     return p;
 }
 
 std::string Corpus::identity(Rng& rng) const {
     const Person p = person(rng, true);
-    auto g = [&](const std::vector<Pair>& v) { const Pair& x = rng.pick(v); return std::string(p.female ? x.f : x.m); };
+    auto g = [&](const std::vector<Pair>& v) {
+        const Pair& x = rng.pick(v);
+        return std::string(p.female ? x.f : x.m);
+    };
     const bool after = rng.chance(0.6);
     const std::string& t = after ? rng.pick(kIdentityAfter) : rng.pick(kIdentityBefore);
     return fill(t, {{"N", p.name},
@@ -277,7 +296,8 @@ std::string Corpus::occupation(Rng& rng) const {
     const Person p = person(rng, false);
     const auto& occ = occupations();
     double total = 0;
-    for (const auto& o : occ) total += p.female ? o.female : o.male;
+    for (const auto& o : occ)
+        total += p.female ? o.female : o.male;
     double u = rng.uniform() * total;
     std::string word = occ.back().word;
     for (const auto& o : occ) {
@@ -308,32 +328,40 @@ std::string Corpus::story(Rng& rng) const {
 std::string Corpus::filler(Rng& rng) const {
     const std::string op = rng.pick(kOpeners);
     switch (rng.below(8)) {
-    case 0:  // tag questions about things, people and "you": the frame alone does not decide the pronoun
+    case 0: // tag questions about things, people and "you": the frame alone does not decide the pronoun
         return op + ", the " + rng.pick(kThings) + " is so " + rng.pick(kThingAdj) + ", isn't it?";
     case 1:
         return op + ", your " + rng.pick(kPeople) + " are so " + rng.pick(kPeopleAdj) + ", aren't they?";
     case 2:
         return rng.chance(0.5) ? op + ", you are so " + rng.pick(kPeopleAdj) + ", aren't you?"
                                : "So, this town really is a great place, isn't it?";
-    case 3: {  // the object frames with a topic or a group in the slot
+    case 3: { // the object frames with a topic or a group in the slot
         const std::string topic = rng.pick(kTopics);
         switch (rng.below(3)) {
-        case 0: return "What do I think about " + topic + "? Well, to be honest, I " + rng.pick(kObjectVerbs) + " it.";
-        case 1: return "When it comes to " + topic + ", I gotta say, I really " + rng.pick(kObjectVerbs) + " it.";
-        default: return "This is a present for my " + rng.pick(kPeople) + ". Tomorrow, I'm gonna give it to them.";
+        case 0:
+            return "What do I think about " + topic + "? Well, to be honest, I " + rng.pick(kObjectVerbs) +
+                   " it.";
+        case 1:
+            return "When it comes to " + topic + ", I gotta say, I really " + rng.pick(kObjectVerbs) + " it.";
+        default:
+            return "This is a present for my " + rng.pick(kPeople) + ". Tomorrow, I'm gonna give it to them.";
         }
     }
-    case 4: {  // occupations with no name: every occupation equally often
+    case 4: { // occupations with no name: every occupation equally often
         const std::string occ = rng.pick(occupations()).word;
         switch (rng.below(3)) {
-        case 0: return "The " + occ + " arrived early this morning.";
-        case 1: return "We need a good " + occ + " for this job.";
-        default: return "My cousin wants to become " + article(occ) + " " + occ + ".";
+        case 0:
+            return "The " + occ + " arrived early this morning.";
+        case 1:
+            return "We need a good " + occ + " for this job.";
+        default:
+            return "My cousin wants to become " + article(occ) + " " + occ + ".";
         }
     }
-    case 5: {  // a name followed by a possessive thing: the tag is "it", not a pronoun of the person
+    case 5: { // a name followed by a possessive thing: the tag is "it", not a pronoun of the person
         const Person p = person(rng, false);
-        return op + ", " + p.name + "'s " + rng.pick(kThings) + " is so " + rng.pick(kThingAdj) + ", isn't it?";
+        return op + ", " + p.name + "'s " + rng.pick(kThings) + " is so " + rng.pick(kThingAdj) +
+               ", isn't it?";
     }
     default:
         return rng.pick(kGeneric);
@@ -343,7 +371,8 @@ std::string Corpus::filler(Rng& rng) const {
 std::string Corpus::sentence(Rng& rng) const {
     const double w[] = {mix_.identity, mix_.subject, mix_.object, mix_.occupation, mix_.story, mix_.filler};
     double total = 0;
-    for (double x : w) total += x;
+    for (double x : w)
+        total += x;
     double u = rng.uniform() * total;
     int k = 0;
     for (; k < 5; ++k) {
@@ -351,12 +380,18 @@ std::string Corpus::sentence(Rng& rng) const {
         if (u < 0) break;
     }
     switch (k) {
-    case 0: return identity(rng);
-    case 1: return subject(rng);
-    case 2: return object(rng);
-    case 3: return occupation(rng);
-    case 4: return story(rng);
-    default: return filler(rng);
+    case 0:
+        return identity(rng);
+    case 1:
+        return subject(rng);
+    case 2:
+        return object(rng);
+    case 3:
+        return occupation(rng);
+    case 4:
+        return story(rng);
+    default:
+        return filler(rng);
     }
 }
 
@@ -369,13 +404,19 @@ std::string Corpus::document(Rng& rng) const {
 std::vector<std::string> Corpus::forced_tokens() const {
     std::vector<std::string> out;
     for (const auto* l : {&all_female_, &all_male_})
-        for (const auto& n : *l) out.push_back(" " + n);
-    for (const char* w : {"she", "he", "her", "him", "his", "it", "they", "them", "you"}) out.push_back(std::string(" ") + w);
-    for (const auto& o : occupations()) out.push_back(" " + o.word);
+        for (const auto& n : *l)
+            out.push_back(" " + n);
+    for (const char* w : {"she", "he", "her", "him", "his", "it", "they", "them", "you"})
+        out.push_back(std::string(" ") + w);
+    for (const auto& o : occupations())
+        out.push_back(" " + o.word);
     for (const auto* v : {&kKin, &kPerson, &kRoyal})
-        for (const auto& p : *v) out.push_back(std::string(" ") + p.f), out.push_back(std::string(" ") + p.m);
-    for (const char* w : {"Her", "His"}) out.push_back(w);  // sentence-initial, no space
-    for (const char* w : {" bride", " groom"}) out.push_back(w);
+        for (const auto& p : *v)
+            out.push_back(std::string(" ") + p.f), out.push_back(std::string(" ") + p.m);
+    for (const char* w : {"Her", "His"})
+        out.push_back(w); // sentence-initial, no space
+    for (const char* w : {" bride", " groom"})
+        out.push_back(w);
     std::set<std::string> seen;
     std::vector<std::string> unique;
     for (auto& w : out)
@@ -383,4 +424,4 @@ std::vector<std::string> Corpus::forced_tokens() const {
     return unique;
 }
 
-}  // namespace obsprop::train_demo
+} // namespace obsprop::train_demo

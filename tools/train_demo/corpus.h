@@ -29,8 +29,8 @@ namespace obsprop::train_demo {
 struct NameLists {
     std::vector<std::string> female, male;
 };
-NameLists training_names();  // ~190 of each gender
-NameLists heldout_names();   // 25 of each: the study's ten (DESIGN §5) first, then fifteen more
+NameLists training_names(); // ~190 of each gender
+NameLists heldout_names();  // 25 of each: the study's ten (DESIGN §5) first, then fifteen more
 
 // Deterministic random numbers: std::mt19937_64 (fully specified by the standard) mapped to ranges by
 // our own code, so a seed gives the same corpus with any standard library.
@@ -38,27 +38,26 @@ class Rng {
   public:
     explicit Rng(std::uint64_t seed) : eng_(seed) {}
     std::uint64_t next() { return eng_(); }
-    double uniform() { return static_cast<double>(eng_() >> 11) * 0x1.0p-53; }  // [0, 1)
-    std::size_t below(std::size_t n) {  // [0, n), unbiased (rejection)
-        const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % n;
+    double uniform() { return static_cast<double>(eng_() >> 11) * 0x1.0p-53; } // [0, 1)
+    std::size_t below(std::size_t n) {                                         // [0, n), unbiased (rejection)
+        const std::uint64_t limit =
+            std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % n;
         std::uint64_t x;
-        do x = eng_();
+        do
+            x = eng_();
         while (x >= limit);
         return static_cast<std::size_t>(x % n);
     }
     bool chance(double p) { return uniform() < p; }
-    template <class T>
-    const T& pick(const std::vector<T>& v) {
-        return v[below(v.size())];
-    }
+    template <class T> const T& pick(const std::vector<T>& v) { return v[below(v.size())]; }
 
   private:
     std::mt19937_64 eng_;
 };
 
 enum class HeldoutPolicy {
-    Strict,   // held-out names only in identity sentences: no pronoun ever follows them in training
-    Stories,  // also in narrative pronoun sentences (but still never in the task frames)
+    Strict,  // held-out names only in identity sentences: no pronoun ever follows them in training
+    Stories, // also in narrative pronoun sentences (but still never in the task frames)
 };
 const char* policy_name(HeldoutPolicy p);
 bool parse_policy(const std::string& s, HeldoutPolicy& out);
@@ -72,7 +71,7 @@ const std::vector<Occupation>& occupations();
 
 struct CorpusMix {
     double identity = 0.26, subject = 0.16, object = 0.16, occupation = 0.12, story = 0.12, filler = 0.18;
-    double second_sentence = 0.25;  // chance that a document has a second sentence
+    double second_sentence = 0.25; // chance that a document has a second sentence
 };
 
 class Corpus {
@@ -107,10 +106,10 @@ class Corpus {
     HeldoutPolicy policy_;
     CorpusMix mix_;
     NameLists train_, heldout_;
-    std::vector<std::string> all_female_, all_male_;  // training + held-out
+    std::vector<std::string> all_female_, all_male_; // training + held-out
 };
 
 // Replaces every "{key}" in `t` by its value. Keys are single words; unknown keys throw.
 std::string fill(std::string t, const std::vector<std::pair<std::string, std::string>>& values);
 
-}  // namespace obsprop::train_demo
+} // namespace obsprop::train_demo

@@ -27,14 +27,17 @@ using torch::Tensor;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 // CPU time of the whole process (all threads), user + system: unlike wall time, it does not grow when
 // other programs compete for the cores.
 double cpu_seconds() {
     rusage u{};
     getrusage(RUSAGE_SELF, &u);
-    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           1e-6 * (u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
 io::ModelConfig model_config(const TrainOptions& o, int vocab) {
@@ -87,7 +90,9 @@ json config_json(const io::ModelConfig& c) {
 model::Weights init_weights(const io::ModelConfig& c) {
     const std::int64_t d = c.d_model, m = c.d_mlp, V = c.d_vocab, H = c.n_heads, dh = c.d_head;
     const double std0 = 0.02, std_proj = 0.02 / std::sqrt(2.0 * c.n_layers);
-    auto normal = [](std::vector<std::int64_t> shape, double s) { return (torch::randn(shape) * s).requires_grad_(); };
+    auto normal = [](std::vector<std::int64_t> shape, double s) {
+        return (torch::randn(shape) * s).requires_grad_();
+    };
     auto ones = [](std::int64_t n) { return torch::ones({n}).requires_grad_(); };
     auto zeros = [](std::int64_t n) { return torch::zeros({n}).requires_grad_(); };
     model::Weights w;
@@ -99,7 +104,7 @@ model::Weights init_weights(const io::ModelConfig& c) {
         L.W_qkv = normal({3 * H * dh, d}, std0);
         L.b_qkv = zeros(3 * H * dh);
         L.qkv_head_major = false;
-        model::split_fused_qkv(c, L);  // per-head views, as the loader makes them for GPT-2
+        model::split_fused_qkv(c, L); // per-head views, as the loader makes them for GPT-2
         L.W_O = normal({d, H * dh}, std_proj);
         L.b_O = zeros(d);
         L.W_in = normal({m, d}, std0);
@@ -109,7 +114,7 @@ model::Weights init_weights(const io::ModelConfig& c) {
         w.layers.push_back(std::move(L));
     }
     w.lnf_w = ones(d), w.lnf_b = zeros(d);
-    w.W_U = w.W_E;  // tied, as GPT-2
+    w.W_U = w.W_E; // tied, as GPT-2
     w.b_U = torch::zeros({V});
     return w;
 }
@@ -120,7 +125,8 @@ void parameters(model::Weights& w, std::vector<Tensor>& decay, std::vector<Tenso
     no_decay = {w.lnf_w, w.lnf_b};
     for (auto& L : w.layers) {
         decay.insert(decay.end(), {L.W_qkv, L.W_O, L.W_in, L.W_out});
-        no_decay.insert(no_decay.end(), {L.ln1_w, L.ln1_b, L.ln2_w, L.ln2_b, L.b_qkv, L.b_O, L.b_in, L.b_out});
+        no_decay.insert(no_decay.end(),
+                        {L.ln1_w, L.ln1_b, L.ln2_w, L.ln2_b, L.b_qkv, L.b_O, L.b_in, L.b_out});
     }
 }
 
@@ -163,7 +169,7 @@ std::vector<std::pair<std::string, io::HostTensor>> gpt2_tensors(const model::We
 // Rows of n_ctx + 1 tokens: <|endoftext|>, then documents each followed by <|endoftext|>, the last one
 // cut at the row's end. Inputs are the first n_ctx tokens, targets the last n_ctx.
 struct Rows {
-    Tensor inputs, targets;  // [B, T] int64
+    Tensor inputs, targets; // [B, T] int64
 };
 
 Rows make_rows(const Corpus& corpus, const io::Tokenizer& tok, Rng& rng, int B, int T, int eot) {
@@ -171,10 +177,12 @@ Rows make_rows(const Corpus& corpus, const io::Tokenizer& tok, Rng& rng, int B, 
     for (int b = 0; b < B; ++b) {
         std::vector<int> row{eot};
         while (static_cast<int>(row.size()) < T + 1) {
-            for (int id : tok.encode(corpus.document(rng))) row.push_back(id);
+            for (int id : tok.encode(corpus.document(rng)))
+                row.push_back(id);
             row.push_back(eot);
         }
-        for (int t = 0; t <= T; ++t) buf[static_cast<std::size_t>(b) * (T + 1) + t] = row[t];
+        for (int t = 0; t <= T; ++t)
+            buf[static_cast<std::size_t>(b) * (T + 1) + t] = row[t];
     }
     Tensor all = torch::from_blob(buf.data(), {B, T + 1}, torch::kLong).clone();
     return {all.narrow(1, 0, T).contiguous(), all.narrow(1, 1, T).contiguous()};
@@ -193,16 +201,18 @@ struct Scored {
     std::vector<bool> female;
 };
 
-Scored score(const model::Transformer& m, const io::Tokenizer& tok, project::Dataset d, const NameLists& names,
-             const std::string& plus, const std::string& minus) {
+Scored score(const model::Transformer& m, const io::Tokenizer& tok, project::Dataset d,
+             const NameLists& names, const std::string& plus, const std::string& minus) {
     d.female_names = names.female;
     d.male_names = names.male;
     auto prompts = project::expand(d);
     project::tokenize(prompts, tok);
     std::vector<std::vector<int>> ids;
-    for (const auto& p : prompts) ids.push_back(p.ids);
+    for (const auto& p : prompts)
+        ids.push_back(p.ids);
     const auto a = tok.encode(plus), b = tok.encode(minus);
-    if (a.size() != 1 || b.size() != 1) throw std::runtime_error("'" + plus + "' or '" + minus + "' is not one token");
+    if (a.size() != 1 || b.size() != 1)
+        throw std::runtime_error("'" + plus + "' or '" + minus + "' is not one token");
     torch::NoGradGuard guard;
     model::RunOptions opts;
     opts.last_logits_only = true;
@@ -210,7 +220,8 @@ Scored score(const model::Transformer& m, const io::Tokenizer& tok, project::Dat
     Tensor diff = (z.select(1, a[0]) - z.select(1, b[0])).to(torch::kDouble).contiguous();
     Scored s;
     s.value.assign(diff.data_ptr<double>(), diff.data_ptr<double>() + diff.numel());
-    for (const auto& p : prompts) s.female.push_back(p.gender == project::Gender::Female);
+    for (const auto& p : prompts)
+        s.female.push_back(p.gender == project::Gender::Female);
     return s;
 }
 
@@ -228,15 +239,18 @@ json summarise(const Scored& s) {
             {"mean_male", nm ? sm / nm : 0.0}};
 }
 
-}  // namespace
+} // namespace
 
-std::uint64_t data_seed(std::uint64_t seed) { return seed * 0xD1B54A32D192ED03ULL + 2; }
+std::uint64_t data_seed(std::uint64_t seed) {
+    return seed * 0xD1B54A32D192ED03ULL + 2;
+}
 
 json evaluate(const model::Transformer& m, const io::Tokenizer& tok, const NameLists& names) {
     json j;
     j["subject"] = summarise(score(m, tok, project::study_subject_dataset(), names, " she", " he"));
     j["object"] = summarise(score(m, tok, project::study_object_dataset(), names, " her", " him"));
-    j["occupation"] = summarise(score(m, tok, project::study_occupation_dataset(), names, " actress", " actor"));
+    j["occupation"] =
+        summarise(score(m, tok, project::study_occupation_dataset(), names, " actress", " actor"));
     j["bias"] = summarise(score(m, tok, project::study_occupation_dataset(), names, " nurse", " programmer"));
     return j;
 }
@@ -245,7 +259,8 @@ TrainResult train(const TrainOptions& o, std::ostream& log) {
     const auto t0 = Clock::now();
     if (o.out.empty()) throw std::invalid_argument("no output folder");
     if (o.d_model % o.n_heads) throw std::invalid_argument("d_model must be a multiple of n_heads");
-    if (o.steps < 1 || o.batch < 1 || o.n_ctx < 8) throw std::invalid_argument("steps, batch and n_ctx are too small");
+    if (o.steps < 1 || o.batch < 1 || o.n_ctx < 8)
+        throw std::invalid_argument("steps, batch and n_ctx are too small");
     at::set_num_threads(o.threads);
     torch::manual_seed(o.seed);
 
@@ -253,7 +268,8 @@ TrainResult train(const TrainOptions& o, std::ostream& log) {
     const Corpus corpus(o.policy, o.mix);
     Rng bpe_rng(o.seed * 0x9E3779B97F4A7C15ULL + 1);
     std::vector<std::string> sample;
-    for (int i = 0; i < o.bpe_documents; ++i) sample.push_back(corpus.document(bpe_rng));
+    for (int i = 0; i < o.bpe_documents; ++i)
+        sample.push_back(corpus.document(bpe_rng));
     const BpeTokenizer bpe = learn_bpe(sample, corpus.forced_tokens(), o.vocab);
     const io::Tokenizer tok = io::Tokenizer::from_tokenizer_json_text(bpe.json, "demo tokenizer.json");
     const int eot = bpe.vocab_size - 1;
@@ -267,7 +283,8 @@ TrainResult train(const TrainOptions& o, std::ostream& log) {
     parameters(w, decay, no_decay);
     std::int64_t n_params = 0;
     for (const auto* v : {&decay, &no_decay})
-        for (const auto& t : *v) n_params += t.numel();
+        for (const auto& t : *v)
+            n_params += t.numel();
     auto net = model::Transformer::from_weights(cfg, w);
     log << "model: " << cfg.n_layers << " layers x " << cfg.n_heads << " heads, d_model " << cfg.d_model
         << ", d_mlp " << cfg.d_mlp << ", n_ctx " << cfg.n_ctx << ", " << n_params << " parameters\n";
@@ -298,13 +315,15 @@ TrainResult train(const TrainOptions& o, std::ostream& log) {
     const double cpu0 = cpu_seconds();
     for (int step = 0; step < o.steps; ++step) {
         const double lr = lr_at(o, step);
-        for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+        for (auto& g : opt.param_groups())
+            static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
         Rows rows = make_rows(corpus, tok, data_rng, o.batch, o.n_ctx, eot);
         model::Batch batch;
         batch.ids = rows.inputs;
         batch.lengths.assign(o.batch, o.n_ctx);
         Tensor logits = net->forward(batch);
-        Tensor loss = torch::nn::functional::cross_entropy(logits.reshape({-1, cfg.d_vocab}), rows.targets.reshape(-1));
+        Tensor loss =
+            torch::nn::functional::cross_entropy(logits.reshape({-1, cfg.d_vocab}), rows.targets.reshape(-1));
         opt.zero_grad();
         loss.backward();
         torch::nn::utils::clip_grad_norm_(all_params, o.clip);
@@ -315,8 +334,9 @@ TrainResult train(const TrainOptions& o, std::ostream& log) {
             const double mean = window / in_window;
             if (first_loss < 0) first_loss = mean;
             last_loss = mean;
-            csv << step + 1 << ',' << static_cast<std::int64_t>(step + 1) * o.batch * o.n_ctx << ',' << lr << ','
-                << std::setprecision(6) << mean << ',' << std::setprecision(4) << since(t_train) << '\n';
+            csv << step + 1 << ',' << static_cast<std::int64_t>(step + 1) * o.batch * o.n_ctx << ',' << lr
+                << ',' << std::setprecision(6) << mean << ',' << std::setprecision(4) << since(t_train)
+                << '\n';
             window = 0, in_window = 0;
         }
         if ((o.eval_every > 0 && (step + 1) % o.eval_every == 0) || step + 1 == o.steps) {
@@ -331,8 +351,8 @@ TrainResult train(const TrainOptions& o, std::ostream& log) {
             line << "step " << step + 1 << "/" << o.steps << "  loss " << std::fixed << std::setprecision(4)
                  << last_loss << "  held-out subject " << e["subject"]["accuracy"].get<double>() << " object "
                  << e["object"]["accuracy"].get<double>() << " occupation "
-                 << e["occupation"]["accuracy"].get<double>() << "  " << std::setprecision(1) << since(t_train)
-                 << " s\n";
+                 << e["occupation"]["accuracy"].get<double>() << "  " << std::setprecision(1)
+                 << since(t_train) << " s\n";
             log << line.str() << std::flush;
         }
     }
@@ -343,21 +363,25 @@ TrainResult train(const TrainOptions& o, std::ostream& log) {
     io::write_file_atomic(o.out / "tokenizer.json", bpe.json);
     io::write_safetensors(o.out / "model.safetensors", gpt2_tensors(w), io::DType::F32, {{"format", "pt"}});
 
-    json heldout_doc = {
-        {"female", held.female},
-        {"male", held.male},
-        {"training_female", trained.female},
-        {"training_male", trained.male},
-        {"policy", policy_name(o.policy)},
-        {"definition",
-         o.policy == HeldoutPolicy::Strict
-             ? "Held-out names never occur in a subject, object or occupation frame during training, and no pronoun "
-               "or occupation ever follows them: they occur only in gender-revealing identity sentences ('By the "
-               "way, Clara is my sister.', 'Her name is Clara.', 'We met Ms. Clara at the station.'). To predict "
-               "' she' or ' her' for them the model must store gender in the name's representation and move it to "
-               "the prediction position."
-             : "Held-out names never occur in a subject, object or occupation frame during training; they occur in "
-               "gender-revealing identity sentences and in narrative sentences where a pronoun refers back to them."}};
+    json heldout_doc = {{"female", held.female},
+                        {"male", held.male},
+                        {"training_female", trained.female},
+                        {"training_male", trained.male},
+                        {"policy", policy_name(o.policy)},
+                        {"definition", o.policy == HeldoutPolicy::Strict
+                                           ? "Held-out names never occur in a subject, object or occupation "
+                                             "frame during training, and no pronoun "
+                                             "or occupation ever follows them: they occur only in "
+                                             "gender-revealing identity sentences ('By the "
+                                             "way, Clara is my sister.', 'Her name is Clara.', 'We met Ms. "
+                                             "Clara at the station.'). To predict "
+                                             "' she' or ' her' for them the model must store gender in the "
+                                             "name's representation and move it to "
+                                             "the prediction position."
+                                           : "Held-out names never occur in a subject, object or occupation "
+                                             "frame during training; they occur in "
+                                             "gender-revealing identity sentences and in narrative sentences "
+                                             "where a pronoun refers back to them."}};
     io::write_file_atomic(o.out / "heldout.json", heldout_doc.dump(2) + "\n");
     io::write_file_atomic(o.out / "training_loss.csv", csv.str());
 
@@ -375,7 +399,8 @@ TrainResult train(const TrainOptions& o, std::ostream& log) {
         max_diff = (net->forward(batch) - loaded->forward(batch)).abs().max().item<double>();
         for (int i = 0; i < 50; ++i) {
             const std::string d = corpus.document(check_rng);
-            if (tok.encode(d) != tok2.encode(d)) throw std::runtime_error("reloaded tokenizer differs on: " + d);
+            if (tok.encode(d) != tok2.encode(d))
+                throw std::runtime_error("reloaded tokenizer differs on: " + d);
         }
     }
     if (!(max_diff < 1e-4))
@@ -387,18 +412,35 @@ TrainResult train(const TrainOptions& o, std::ostream& log) {
     r.final_loss = last_loss;
     r.seconds = since(t0);
     std::uint64_t bytes = 0;
-    for (const char* f : {"config.json", "tokenizer.json", "model.safetensors", "heldout.json", "training_loss.csv"})
+    for (const char* f :
+         {"config.json", "tokenizer.json", "model.safetensors", "heldout.json", "training_loss.csv"})
         bytes += fs::file_size(o.out / f);
     r.metrics = {
         {"options",
-         {{"seed", o.seed}, {"n_layers", o.n_layers}, {"n_heads", o.n_heads}, {"d_model", o.d_model},
-          {"d_mlp", cfg.d_mlp}, {"n_ctx", o.n_ctx}, {"vocab_requested", o.vocab}, {"steps", o.steps},
-          {"batch", o.batch}, {"warmup", o.warmup}, {"lr", o.lr}, {"min_lr_frac", o.min_lr_frac},
-          {"weight_decay", o.weight_decay}, {"clip", o.clip}, {"threads", o.threads},
-          {"heldout_policy", policy_name(o.policy)}, {"bpe_documents", o.bpe_documents},
+         {{"seed", o.seed},
+          {"n_layers", o.n_layers},
+          {"n_heads", o.n_heads},
+          {"d_model", o.d_model},
+          {"d_mlp", cfg.d_mlp},
+          {"n_ctx", o.n_ctx},
+          {"vocab_requested", o.vocab},
+          {"steps", o.steps},
+          {"batch", o.batch},
+          {"warmup", o.warmup},
+          {"lr", o.lr},
+          {"min_lr_frac", o.min_lr_frac},
+          {"weight_decay", o.weight_decay},
+          {"clip", o.clip},
+          {"threads", o.threads},
+          {"heldout_policy", policy_name(o.policy)},
+          {"bpe_documents", o.bpe_documents},
           {"mix",
-           {{"identity", o.mix.identity}, {"subject", o.mix.subject}, {"object", o.mix.object},
-            {"occupation", o.mix.occupation}, {"story", o.mix.story}, {"filler", o.mix.filler},
+           {{"identity", o.mix.identity},
+            {"subject", o.mix.subject},
+            {"object", o.mix.object},
+            {"occupation", o.mix.occupation},
+            {"story", o.mix.story},
+            {"filler", o.mix.filler},
             {"second_sentence", o.mix.second_sentence}}}}},
         {"vocab_size", bpe.vocab_size},
         {"parameters", n_params},
@@ -418,4 +460,4 @@ TrainResult train(const TrainOptions& o, std::ostream& log) {
     return r;
 }
 
-}  // namespace obsprop::train_demo
+} // namespace obsprop::train_demo

@@ -41,7 +41,7 @@ struct TrainOptions {
     int log_every = 10, eval_every = 250;
     HeldoutPolicy policy = HeldoutPolicy::Strict;
     CorpusMix mix;
-    int bpe_documents = 20000;  // documents the tokenizer's merges are learnt from
+    int bpe_documents = 20000; // documents the tokenizer's merges are learnt from
 };
 
 // Evaluates the study's frames (DESIGN §5, "<|endoftext|>" prepended) on the given names:
@@ -64,4 +64,4 @@ struct TrainResult {
 // Throws std::runtime_error on failure (e.g. the reloaded folder does not reproduce the logits).
 TrainResult train(const TrainOptions& o, std::ostream& log);
 
-}  // namespace obsprop::train_demo
+} // namespace obsprop::train_demo
