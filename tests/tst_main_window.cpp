@@ -3,26 +3,26 @@
 // view state, a broken project shows an error and keeps the current work, unsaved work is autosaved.
 #include "test_models.h"
 
+#include <QComboBox>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QComboBox>
-#include <QSpinBox>
 #include <QLabel>
-#include <QMessageBox>
-#include <QPushButton>
 #include <QLineEdit>
 #include <QListWidget>
+#include <QMessageBox>
 #include <QProcess>
+#include <QPushButton>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QTableView>
 #include <QtTest>
 
 #include "export_dialog.h"
 #include "heads_view.h"
-#include "paths_view.h"
 #include "heatmap_widget.h"
 #include "main_window.h"
+#include "paths_view.h"
 #include "project_panel.h"
 #include "qcp.h"
 #include "session.h"
@@ -33,7 +33,8 @@ namespace {
 
 QJsonObject cliFeatures(const QStringList& args) {
     QProcess p;
-    p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"), QStringList{QStringLiteral("features")} + args);
+    p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"),
+            QStringList{QStringLiteral("features")} + args);
     p.waitForFinished(60000);
     return QJsonDocument::fromJson(p.readAllStandardOutput()).object();
 }
@@ -45,7 +46,7 @@ void typeObservable(MainWindow& w, const QString& text) {
     QTest::keyClick(input, Qt::Key_Return);
 }
 
-}  // namespace
+} // namespace
 
 class TestMainWindow : public QObject {
     Q_OBJECT
@@ -58,7 +59,8 @@ class TestMainWindow : public QObject {
         w.openPath(dir_);
         if (!opened.wait(30000)) return false;
         w.session()->addObservable(QStringLiteral("subj"), QStringLiteral("#10 - #20"));
-        return QTest::qWaitFor([&] { return w.headsView()->matrix(QStringLiteral("norm: subj")) != nullptr; }, 30000);
+        return QTest::qWaitFor([&] { return w.headsView()->matrix(QStringLiteral("norm: subj")) != nullptr; },
+                               30000);
     }
 
   private Q_SLOTS:
@@ -97,15 +99,18 @@ class TestMainWindow : public QObject {
         w.headsView()->setQuantity(0, QStringLiteral("norm: subj"));
         auto* map = qobject_cast<QCPColorMap*>(w.headsView()->heatmap(0)->plot()->plottable(0));
         QCOMPARE(map->data()->keySize() * map->data()->valueSize(), t_.spec.n_layers * t_.spec.n_heads);
-        const auto cli = cliFeatures({QStringLiteral("--model"), dir_, QStringLiteral("--observable"), QStringLiteral("subj=#10 - #20"),
-                                      QStringLiteral("--ln"), w.session()->lnMode(), QStringLiteral("--json")});
+        const auto cli = cliFeatures({QStringLiteral("--model"), dir_, QStringLiteral("--observable"),
+                                      QStringLiteral("subj=#10 - #20"), QStringLiteral("--ln"),
+                                      w.session()->lnMode(), QStringLiteral("--json")});
         const auto heads = cli[QStringLiteral("heads")].toArray();
         QCOMPARE(heads.size(), t_.spec.n_layers * t_.spec.n_heads);
         for (const auto& hv : heads) {
             auto h = hv.toObject();
             const double want = h[QStringLiteral("norm")].toArray()[0].toDouble();
-            const double got = map->data()->cell(h[QStringLiteral("head")].toInt(), h[QStringLiteral("layer")].toInt());
-            QVERIFY2(std::abs(got - want) <= 1e-6 * (1 + std::abs(want)), qPrintable(QStringLiteral("%1 vs %2").arg(got).arg(want)));
+            const double got =
+                map->data()->cell(h[QStringLiteral("head")].toInt(), h[QStringLiteral("layer")].toInt());
+            QVERIFY2(std::abs(got - want) <= 1e-6 * (1 + std::abs(want)),
+                     qPrintable(QStringLiteral("%1 vs %2").arg(got).arg(want)));
         }
 
         // Clicking a cell selects the head in the window, both heatmaps and the table.
@@ -117,7 +122,8 @@ class TestMainWindow : public QObject {
         QCOMPARE(changed.count(), 1);
         QCOMPARE(w.selectedHead(), (HeadRef{1, 3}));
         auto* table = w.headsView()->table();
-        QCOMPARE(table->model()->data(table->currentIndex().siblingAtColumn(0)).toString(), QStringLiteral("1.3"));
+        QCOMPARE(table->model()->data(table->currentIndex().siblingAtColumn(0)).toString(),
+                 QStringLiteral("1.3"));
 
         // The Paths view's choices: a beam search on the object pairs.
         w.pathsView()->setMethod(PathsView::Method::PathPatching);
@@ -177,7 +183,9 @@ class TestMainWindow : public QObject {
         w.openPath(dir_);
         QVERIFY(opened.wait(30000));
         QVERIFY(w.session()->addObservable(QStringLiteral("subj"), QStringLiteral("#10 - #20")).isEmpty());
-        QVERIFY(w.session()->addObservable(QStringLiteral("obj"), QStringLiteral("0.5*#7 + 0.5*#99 - #3")).isEmpty());
+        QVERIFY(w.session()
+                    ->addObservable(QStringLiteral("obj"), QStringLiteral("0.5*#7 + 0.5*#99 - #3"))
+                    .isEmpty());
         SteeringVectorSpec v;
         v.name = QStringLiteral("head 1.2");
         v.observable = QStringLiteral("subj");
@@ -193,17 +201,23 @@ class TestMainWindow : public QObject {
         QTRY_VERIFY_WITH_TIMEOUT(exact.exact, 30000);
         QProcess p;
         p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"),
-                {QStringLiteral("steer"), QStringLiteral("--model"), dir_, QStringLiteral("--observable"), QStringLiteral("subj=#10 - #20"),
-                 QStringLiteral("--observable"), QStringLiteral("obj=0.5*#7 + 0.5*#99 - #3"), QStringLiteral("--head"), QStringLiteral("1.2"),
-                 QStringLiteral("--alpha"), QStringLiteral("40"), QStringLiteral("--normalize"), QStringLiteral("--dataset"),
-                 QStringLiteral("subject"), QStringLiteral("--ln"), w.session()->lnMode(), QStringLiteral("--json")});
+                {QStringLiteral("steer"), QStringLiteral("--model"), dir_, QStringLiteral("--observable"),
+                 QStringLiteral("subj=#10 - #20"), QStringLiteral("--observable"),
+                 QStringLiteral("obj=0.5*#7 + 0.5*#99 - #3"), QStringLiteral("--head"), QStringLiteral("1.2"),
+                 QStringLiteral("--alpha"), QStringLiteral("40"), QStringLiteral("--normalize"),
+                 QStringLiteral("--dataset"), QStringLiteral("subject"), QStringLiteral("--ln"),
+                 w.session()->lnMode(), QStringLiteral("--json")});
         QVERIFY(p.waitForFinished(60000));
-        const auto obs = QJsonDocument::fromJson(p.readAllStandardOutput()).object()[QStringLiteral("observables")].toArray();
+        const auto obs = QJsonDocument::fromJson(p.readAllStandardOutput())
+                             .object()[QStringLiteral("observables")]
+                             .toArray();
         QCOMPARE(obs.size(), 2);
         for (int k = 0; k < 2; ++k) {
             const auto o = obs[k].toObject();
-            QVERIFY(std::abs(o[QStringLiteral("mean_change")].toDouble() - exact.meanChange[k]) < 1e-5 * (1 + std::abs(exact.meanChange[k])));
-            QVERIFY(std::abs(o[QStringLiteral("predicted")].toDouble() - exact.predicted[k]) < 1e-5 * (1 + std::abs(exact.predicted[k])));
+            QVERIFY(std::abs(o[QStringLiteral("mean_change")].toDouble() - exact.meanChange[k]) <
+                    1e-5 * (1 + std::abs(exact.meanChange[k])));
+            QVERIFY(std::abs(o[QStringLiteral("predicted")].toDouble() - exact.predicted[k]) <
+                    1e-5 * (1 + std::abs(exact.predicted[k])));
         }
     }
 
@@ -215,8 +229,8 @@ class TestMainWindow : public QObject {
         QSignalSpy done(w.session(), &Session::exportFinished);
         QVERIFY(w.exportAll(out.path()));
         QVERIFY(done.wait(60000));
-        for (const char* f : {"heatmap_norm_subj.png", "heatmap_norm_subj.svg", "heatmap_norm_subj.pdf", "dataset_subject.csv",
-                              "features.csv", "manifest.json"})
+        for (const char* f : {"heatmap_norm_subj.png", "heatmap_norm_subj.svg", "heatmap_norm_subj.pdf",
+                              "dataset_subject.csv", "features.csv", "manifest.json"})
             QVERIFY2(QFileInfo(out.filePath(QLatin1String(f))).size() > 0, f);
     }
 
@@ -231,8 +245,9 @@ class TestMainWindow : public QObject {
         QSignalSpy exported(&w, &MainWindow::figureExported);
         auto run = [&](const QString& file, QSize size, int dpi, int figure) -> ExportFigureDialog* {
             w.exportFigure();
-            ExportFigureDialog* d = nullptr;  // closed dialogs may wait for deletion
-            for (auto* c : w.findChildren<ExportFigureDialog*>()) d = c->isVisible() ? c : d;
+            ExportFigureDialog* d = nullptr; // closed dialogs may wait for deletion
+            for (auto* c : w.findChildren<ExportFigureDialog*>())
+                d = c->isVisible() ? c : d;
             if (!d) return nullptr;
             d->setFile(file);
             d->setFigureSize(size);
@@ -250,11 +265,13 @@ class TestMainWindow : public QObject {
             QVERIFY(run(out.filePath(QStringLiteral("map.") + QLatin1String(ext)), QSize(500, 400), 96, 0));
             QTRY_VERIFY(QFileInfo(out.filePath(QStringLiteral("map.") + QLatin1String(ext))).size() > 500);
         }
-        // A suffix that does not match the format, or a missing folder: the dialog stays open with the reason.
+        // A suffix that does not match the format, or a missing folder: the dialog stays open with the
+        // reason.
         auto* d = run(out.filePath(QStringLiteral("nowhere/x.png")), QSize(400, 300), 96, 0);
         QVERIFY(d && d->isVisible());
         bool said = false;
-        for (auto* l : d->findChildren<QLabel*>()) said |= l->isVisible() && l->text().contains(QStringLiteral("does not exist"));
+        for (auto* l : d->findChildren<QLabel*>())
+            said |= l->isVisible() && l->text().contains(QStringLiteral("does not exist"));
         QVERIFY(said);
         if (const QString shots = qEnvironmentVariable("OBSPROP_VIEW_SHOTS"); !shots.isEmpty())
             d->grab().save(shots + QStringLiteral("/export-dialog.png"));
@@ -291,6 +308,72 @@ class TestMainWindow : public QObject {
         QVERIFY(w.session()->projectFile().isEmpty());
         QCOMPARE(w.currentModel(), QFileInfo(dir_).absoluteFilePath());
         QVERIFY(w.windowTitle().startsWith(QStringLiteral("Untitled")));
+    }
+    // Opening a project and saving it without an edit writes the same bytes, and the window is never marked
+    // modified on the way (opening, computing, autosaving the view state).
+    void openThenSaveIsByteIdentical() {
+        QTemporaryDir tmp;
+        const QString file = tmp.filePath(QStringLiteral("p.obsprop"));
+        QProcess p;
+        p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"),
+                {QStringLiteral("project"), QStringLiteral("create"), QStringLiteral("--model"), dir_,
+                 QStringLiteral("--observable"), QStringLiteral("subj=#10 - #20"),
+                 QStringLiteral("--ln-dataset"), QStringLiteral("subj=object"), QStringLiteral("--out"),
+                 file});
+        QVERIFY(p.waitForFinished(60000) && p.exitCode() == 0);
+        QFile in(file);
+        QVERIFY(in.open(QIODevice::ReadOnly));
+        const QByteArray before = in.readAll();
+        in.close();
+        MainWindow w;
+        w.setProperty("quietErrors", true);
+        QSignalSpy dirty(w.session(), &Session::dirtyChanged);
+        QSignalSpy opened(&w, &MainWindow::modelOpened);
+        w.openPath(file);
+        QVERIFY(opened.wait(30000));
+        QTRY_VERIFY_WITH_TIMEOUT(w.headsView()->matrix(QStringLiteral("norm: subj")) != nullptr, 30000);
+        QTRY_VERIFY_WITH_TIMEOUT(w.session()->jobs().running() == 0, 30000);
+        w.writeRecovery(); // autosave stores the view state: not an edit
+        QVERIFY(!w.isWindowModified());
+        for (const auto& args : dirty)
+            QVERIFY(!args.at(0).toBool());
+        QCOMPARE(w.session()->observableLnDataset(QStringLiteral("subj")), QStringLiteral("object"));
+        QVERIFY(w.saveProjectTo(file));
+        QVERIFY(in.open(QIODevice::ReadOnly));
+        QCOMPARE(in.readAll(), before);
+    }
+
+    // Redefining an observable under its name asks first; once replaced, no view shows a number of the old
+    // definition, and the new numbers are the CLI's for the new definition.
+    void redefiningAnObservableDropsItsOldNumbers() {
+        MainWindow w;
+        w.setProperty("quietErrors", true);
+        QVERIFY(openWithSubj(w));
+        const std::vector<double> old = w.headsView()->matrix(QStringLiteral("norm: subj"))->values;
+        typeObservable(w, QStringLiteral("subj = #20 - #11"));
+        QMessageBox* ask = nullptr;
+        QTRY_VERIFY((ask = w.projectPanel()->findChild<QMessageBox*>(QStringLiteral("replaceObservable"))) !=
+                    nullptr);
+        QCOMPARE(w.session()->observables().first().second,
+                 QStringLiteral("#10 - #20")); // nothing changed yet
+        QSignalSpy recipe(w.session(), &Session::recipeChanged);
+        ask->button(QMessageBox::Yes)->click();
+        QCOMPARE(recipe.count(), 1);
+        // At once: the old numbers are gone from the Heads view (the heatmap shows no cell of them).
+        QVERIFY(w.headsView()->matrix(QStringLiteral("norm: subj")) == nullptr);
+        QVERIFY(w.headsView()->heatmap(0)->matrix().values != old);
+        QTRY_VERIFY_WITH_TIMEOUT(w.headsView()->matrix(QStringLiteral("norm: subj")) != nullptr, 30000);
+        const auto cli = cliFeatures({QStringLiteral("--model"), dir_, QStringLiteral("--observable"),
+                                      QStringLiteral("subj=#20 - #11"), QStringLiteral("--ln"),
+                                      w.session()->lnMode(), QStringLiteral("--json")});
+        const HeadMatrix* now = w.headsView()->matrix(QStringLiteral("norm: subj"));
+        for (const auto& hv : cli[QStringLiteral("heads")].toArray()) {
+            const auto h = hv.toObject();
+            const double want = h[QStringLiteral("norm")].toArray()[0].toDouble();
+            QVERIFY(std::abs(now->at(h[QStringLiteral("layer")].toInt(), h[QStringLiteral("head")].toInt()) -
+                             want) <= 1e-6 * (1 + std::abs(want)));
+        }
+        QVERIFY(now->values != old);
     }
 };
 
