@@ -31,11 +31,6 @@ int main(int argc, char** argv) {
     parser.addVersionOption();
     parser.addPositionalArgument(QStringLiteral("path"),
                                  QStringLiteral("A Hugging Face model folder or a .obsprop project"));
-    QCommandLineOption exportAll(
-        QStringLiteral("export-all"),
-        QStringLiteral("Write every table and figure of the opened project into a folder, then quit"),
-        QStringLiteral("dir"));
-    parser.addOption(exportAll);
     QCommandLineOption overlay(QStringLiteral("debug-overlay"),
                                QStringLiteral("Start with the debug overlay shown (F12)"));
     parser.addOption(overlay);
@@ -88,33 +83,6 @@ int main(int argc, char** argv) {
             if (parser.isSet(tab)) w.tabs()->setCurrentIndex(parser.value(tab).toInt());
             const auto lh = parser.value(head).split(QLatin1Char('.'));
             if (lh.size() == 2) w.selectHead({lh[0].toInt(), lh[1].toInt()});
-        });
-    }
-    if (parser.isSet(exportAll)) {
-        // Headless figure export (used by `obsprop export --figures`): open, let the analyses finish, export.
-        const QString dir = parser.value(exportAll);
-        w.setProperty("quietErrors", true);
-        QObject::connect(&w, &obsprop::ui::MainWindow::openFailed, &w, [](const QString& e) {
-            std::fprintf(stderr, "obsprop-explorer: %s\n", e.toUtf8().constData());
-            QApplication::exit(1);
-        });
-        QObject::connect(w.session(), &obsprop::ui::Session::exportFinished, &w,
-                         [] { QApplication::exit(0); });
-        QObject::connect(w.session(), &obsprop::ui::Session::jobFailed, &w,
-                         [](const QString& channel, const QString& e) {
-                             std::fprintf(stderr, "obsprop-explorer: %s: %s\n", channel.toUtf8().constData(),
-                                          e.toUtf8().constData());
-                             QApplication::exit(1);
-                         });
-        QObject::connect(&w, &obsprop::ui::MainWindow::modelOpened, &w, [&w, dir] {
-            auto* poll = new QTimer(&w);
-            poll->setInterval(100);
-            QObject::connect(poll, &QTimer::timeout, &w, [&w, dir, poll] {
-                if (w.session()->jobs().running() > 0) return;
-                poll->stop();
-                if (!w.exportAll(dir)) QApplication::exit(1);
-            });
-            poll->start();
         });
     }
     w.show();

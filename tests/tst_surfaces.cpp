@@ -10,6 +10,7 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QSignalSpy>
+#include <QTabWidget>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -17,6 +18,7 @@
 
 #include "main_window.h"
 #include "session.h"
+#include "svd_view.h"
 
 using namespace obsprop::ui;
 
@@ -30,6 +32,18 @@ QByteArray cli(const QStringList& args) {
     if (!p.waitForFinished(kTimeout) || p.exitCode() != 0) {
         qWarning("obsprop %s: %s", qPrintable(args.join(QLatin1Char(' '))),
                  p.readAllStandardError().constData());
+        return {};
+    }
+    return p.readAllStandardOutput();
+}
+
+// Runs a command line as the explorer copies it ("obsprop ..."), through the shell that would read it.
+QByteArray shell(QString command) {
+    command.replace(0, 7, QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"));
+    QProcess p;
+    p.start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), command});
+    if (!p.waitForFinished(kTimeout) || p.exitCode() != 0) {
+        qWarning("%s: %s", qPrintable(command), p.readAllStandardError().constData());
         return {};
     }
     return p.readAllStandardOutput();
@@ -80,6 +94,9 @@ void compareExports(const QString& a, const QString& b) {
                       tb = QDir(b).entryList({QStringLiteral("*.json")});
     QCOMPARE(ta, tb);
     QVERIFY(ta.size() > 5);
+    // The same files, figures included.
+    QCOMPARE(QDir(a).entryList(QDir::Files), QDir(b).entryList(QDir::Files));
+    QVERIFY(QDir(a).entryList({QStringLiteral("*.png")}).size() >= 3);
     for (const QString& t : ta) {
         if (t == QLatin1String("manifest.json")) continue;
         QString where = t;
@@ -143,7 +160,7 @@ class TestSurfaces : public QObject {
         // 1. The command line: `obsprop export`.
         const QString cliDir = out.filePath(QStringLiteral("cli"));
         QVERIFY(!cli({QStringLiteral("export"), QStringLiteral("--project"), project, mode, ln,
-                      QStringLiteral("--out"), cliDir})
+                      QStringLiteral("--out"), cliDir, QStringLiteral("--figures")})
                      .isEmpty());
 
         // 2. The explorer: open the project, choose the LayerNorm treatment, Export All.
@@ -190,6 +207,15 @@ class TestSurfaces : public QObject {
                             cli({QStringLiteral("head"), QStringLiteral("--project"), project, mode, ln,
                                  QStringLiteral("--head"), QStringLiteral("1.1"), QStringLiteral("--json")}))
                             .object();
+        // Edit ▸ Copy as Command on the SVD tab gives a command that prints these same numbers.
+        w.selectHead(head);
+        w.tabs()->setCurrentWidget(w.svdView());
+        const QString copied = w.currentCommand();
+        QVERIFY2(copied.startsWith(QStringLiteral("obsprop head ")), qPrintable(copied));
+        QString copiedWhere = QStringLiteral("copied command");
+        QVERIFY2(same(QJsonValue(QJsonDocument::fromJson(shell(copied + QStringLiteral(" --json"))).object()),
+                      QJsonValue(cd), copiedWhere),
+                 qPrintable(copiedWhere));
         const auto cobs = cd[QStringLiteral("observables")].toArray();
         QCOMPARE(cobs.size(), d.observables.size());
         for (int k = 0; k < d.observables.size(); ++k) {
@@ -203,8 +229,14 @@ class TestSurfaces : public QObject {
         QSignalSpy scatter(s, &Session::couplingReady);
         const QString a = f.observables[0], b = f.observables[1], dataset = QStringLiteral("object");
         s->computeCouplingScatter(QStringLiteral("test"), head, a, b, dataset);
-        QVERIFY(scatter.wait(kTimeout));
-        const CouplingScatter sc = qvariant_cast<CouplingScatter>(scatter.last().at(0));
+        // The Coupling view asks for the selected head on its own dataset too: take this request's answer.
+        CouplingScatter sc;
+        QTRY_VERIFY_WITH_TIMEOUT(std::any_of(scatter.begin(), scatter.end(),
+                                             [&](const QList<QVariant>& args) {
+                                                 sc = qvariant_cast<CouplingScatter>(args.at(0));
+                                                 return sc.dataset == dataset && sc.head == head;
+                                             }),
+                                 kTimeout);
         const auto cs =
             QJsonDocument::fromJson(
                 cli({QStringLiteral("couple"), QStringLiteral("--project"), project, mode, ln,

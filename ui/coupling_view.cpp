@@ -12,6 +12,7 @@
 #include <cmath>
 
 #include "csv.h"
+#include "figures/coupling_figure.h"
 #include "plot_export.h"
 #include "qcp.h"
 #include "session.h"
@@ -20,7 +21,7 @@ namespace obsprop::ui {
 
 namespace {
 
-const QColor kBlue(31, 119, 180), kOrange(230, 110, 0), kGreen(30, 140, 30), kRed(200, 30, 40);
+const QColor kRed(200, 30, 40);
 
 // Replaces a combo's items, keeping the current text when it is still offered; no signals.
 void refill(QComboBox* c, const QStringList& items, const QString& fallback = {}) {
@@ -31,20 +32,6 @@ void refill(QComboBox* c, const QStringList& items, const QString& fallback = {}
     int i = c->findText(keep);
     if (i < 0) i = c->findText(fallback);
     c->setCurrentIndex(i >= 0 ? i : 0);
-}
-
-QCPGraph* scatterGraph(QCPAxisRect* r, const QColor& c, double size, QCPScatterStyle::ScatterShape shape) {
-    auto* g = r->parentPlot()->addGraph(r->axis(QCPAxis::atBottom), r->axis(QCPAxis::atLeft));
-    g->setLineStyle(QCPGraph::lsNone);
-    g->setScatterStyle(QCPScatterStyle(shape, c, QColor(c.red(), c.green(), c.blue(), 90), size));
-    return g;
-}
-
-QCPGraph* lineGraph(QCPAxisRect* r, const QPen& pen, const QString& name) {
-    auto* g = r->parentPlot()->addGraph(r->axis(QCPAxis::atBottom), r->axis(QCPAxis::atLeft));
-    g->setPen(pen);
-    g->setName(name);
-    return g;
 }
 
 QCPItemText* hint(QCustomPlot* p, QCPAxisRect* r) {
@@ -92,52 +79,18 @@ CouplingView::CouplingView(Session* session, QWidget* parent) : QWidget(parent),
     lay->addWidget(stack_, 1);
 
     // Two panels side by side in one plot, so a figure export holds both.
-    headsRect_ = plot_->axisRect();
-    tokensRect_ = new QCPAxisRect(plot_);
-    plot_->plotLayout()->addElement(0, 1, tokensRect_);
-    plot_->plotLayout()->insertRow(0);
-    const QFont titleFont(font().family(), 10, QFont::Bold);
-    plot_->plotLayout()->addElement(
-        0, 0, new QCPTextElement(plot_, tr("Heads: coupling vs attribution ratio"), titleFont));
-    plot_->plotLayout()->addElement(
-        0, 1, new QCPTextElement(plot_, tr("Token scores of the selected head"), titleFont));
-    headsRect_->axis(QCPAxis::atLeft)->setLabel(tr("attribution b / attribution a"));
-    tokensRect_->axis(QCPAxis::atBottom)->setLabel(tr("s₁ = y_a·x"));
-    tokensRect_->axis(QCPAxis::atLeft)->setLabel(tr("s₂ = y_b·x"));
+    figure_ =
+        figures::CouplingFigure::build(plot_, true, tr("dashed: y = x · click a point to select its head"));
+    headsRect_ = figure_.headsRect;
+    tokensRect_ = figure_.tokensRect;
     for (auto* r : {headsRect_, tokensRect_})
         r->setRangeZoom(Qt::Horizontal | Qt::Vertical);
     plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
-
-    QPen dashed(Qt::gray, 1.2, Qt::DashLine);
-    identity_ = lineGraph(headsRect_, dashed, tr("y = x"));
-    heads_ = scatterGraph(headsRect_, kBlue, 7, QCPScatterStyle::ssDisc);
-    selectedMarker_ = scatterGraph(headsRect_, kRed, 14, QCPScatterStyle::ssCircle);
+    selectedMarker_ = plot_->addGraph(headsRect_->axis(QCPAxis::atBottom), headsRect_->axis(QCPAxis::atLeft));
+    selectedMarker_->setLineStyle(QCPGraph::lsNone);
     selectedMarker_->setScatterStyle(
         QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(kRed, 2), Qt::NoBrush, 14));
-
-    bandLow_ = lineGraph(tokensRect_, QPen(QColor(150, 150, 150), 1), tr("Theorem-2 band"));
-    bandHigh_ = lineGraph(tokensRect_, QPen(QColor(150, 150, 150), 1), tr("Theorem-2 band"));
-    bandHigh_->setBrush(QColor(150, 150, 150, 40));
-    bandHigh_->setChannelFillGraph(bandLow_);
-    tokens_ = scatterGraph(tokensRect_, kBlue, 4, QCPScatterStyle::ssDisc);
-    tokens_->setName(tr("tokens"));
-    fit_ = lineGraph(tokensRect_, QPen(kOrange, 2), tr("least-squares fit"));
-    predicted_ = lineGraph(tokensRect_, QPen(kGreen, 2, Qt::DashLine), tr("predicted s₂ = C·s₁"));
-
-    // Legends in a row below the panels, so they never hide a point.
-    headsRect_->insetLayout()->take(plot_->legend);
-    plot_->plotLayout()->addElement(2, 0,
-                                    new QCPTextElement(plot_,
-                                                       tr("dashed: y = x · click a point to select its head"),
-                                                       QFont(font().family(), 8)));
-    plot_->plotLayout()->addElement(2, 1, plot_->legend);
-    plot_->plotLayout()->setRowStretchFactor(2, 0.001);
-    plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
-    plot_->legend->setBorderPen(Qt::NoPen);
-    plot_->legend->setFont(QFont(font().family(), 8));
-    plot_->legend->setVisible(true);
-    for (auto* g : {heads_, selectedMarker_, identity_, bandLow_})
-        g->removeFromLegend();
+    selectedMarker_->removeFromLegend();
     tokensHint_ = hint(plot_, tokensRect_);
 
     connect(a_, &QComboBox::currentTextChanged, this, &CouplingView::onPairChanged);
@@ -216,23 +169,7 @@ void CouplingView::rebuildHeads() {
         missing = tr("Computing C(%1→%2) and the attribution of both on %3…").arg(a, b, dataset());
     else if (points_.empty())
         missing = tr("No head has a finite attribution ratio.");
-    QVector<double> xs, ys;
-    for (const auto& p : points_)
-        xs << p.coupling, ys << p.ratio;
-    heads_->setData(xs, ys);
-    double lo = 0, hi = 1;
-    if (!points_.empty()) {
-        lo = std::min(*std::min_element(xs.begin(), xs.end()), *std::min_element(ys.begin(), ys.end()));
-        hi = std::max(*std::max_element(xs.begin(), xs.end()), *std::max_element(ys.begin(), ys.end()));
-    }
-    identity_->setData(QVector<double>{lo, hi}, QVector<double>{lo, hi});
-    heads_->rescaleAxes();
-    headsRect_->axis(QCPAxis::atBottom)->scaleRange(1.1);
-    headsRect_->axis(QCPAxis::atLeft)->scaleRange(1.1);
-    headsRect_->axis(QCPAxis::atBottom)
-        ->setLabel(a.isEmpty() ? tr("coupling C(a→b)") : tr("coupling C(%1→%2)").arg(a, b));
-    headsRect_->axis(QCPAxis::atLeft)
-        ->setLabel(a.isEmpty() ? tr("attribution b / a") : tr("attribution %1 / %2").arg(b, a));
+    figure_.drawHeads(points_, a, b);
     setSelectedHead(selected_); // re-place the marker
     if (points_.empty() && !scatter_) {
         placeholder_->setText(missing);
@@ -275,8 +212,7 @@ void CouplingView::onCoupling(const CouplingScatter& r) {
 }
 
 void CouplingView::drawScatter() {
-    for (auto* g : {tokens_, fit_, predicted_, bandLow_, bandHigh_})
-        g->data()->clear();
+    figure_.drawTokens(scatter_ ? &*scatter_ : nullptr);
     if (!scatter_) {
         info_->setText(selected_.valid() ? QString()
                                          : tr("Click a head in the left panel to see its token scores."));
@@ -289,24 +225,6 @@ void CouplingView::drawScatter() {
     }
     const CouplingScatter& s = *scatter_;
     tokensHint_->setVisible(false);
-    tokens_->setData(QVector<double>(s.s1.begin(), s.s1.end()), QVector<double>(s.s2.begin(), s.s2.end()));
-    if (!s.s1.empty()) {
-        const auto [mn, mx] = std::minmax_element(s.s1.begin(), s.s1.end());
-        const double x0 = *mn, x1 = *mx;
-        fit_->setData(QVector<double>{x0, x1},
-                      QVector<double>{s.slope * x0 + s.intercept, s.slope * x1 + s.intercept});
-        predicted_->setData(QVector<double>{x0, x1}, QVector<double>{s.predicted * x0, s.predicted * x1});
-        // Theorem 2's band, as the core sampled it.
-        bandLow_->setData(QVector<double>(s.bandK.begin(), s.bandK.end()),
-                          QVector<double>(s.bandLow.begin(), s.bandLow.end()));
-        bandHigh_->setData(QVector<double>(s.bandK.begin(), s.bandK.end()),
-                           QVector<double>(s.bandHigh.begin(), s.bandHigh.end()));
-    }
-    tokens_->rescaleAxes();
-    fit_->rescaleValueAxis(true);
-    predicted_->rescaleValueAxis(true);
-    tokensRect_->axis(QCPAxis::atBottom)->scaleRange(1.08);
-    tokensRect_->axis(QCPAxis::atLeft)->scaleRange(1.08);
     info_->setText(
         tr("Head %1, %2→%3 on %4 (%5 tokens): slope = %6, R² = %7, predicted C = %8, intercept = %9; "
            "band half-width at s₁ = 0: r·‖y_b − C·y_a‖ = %10 (r = %11)")
@@ -372,6 +290,10 @@ QString CouplingView::scatterCsv() const {
 
 bool CouplingView::exportFigure(const QString& file, int w, int h, double scale) const {
     return exportPlot(plot_, file, w, h, scale, tr("Coupling %1→%2").arg(observableA(), observableB()));
+}
+
+QString CouplingView::command() const {
+    return session_->couplingCommand(observableA(), observableB(), dataset(), selected_);
 }
 
 } // namespace obsprop::ui

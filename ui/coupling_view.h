@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "figures/coupling_figure.h"
 #include "results.h"
 
 class QComboBox;
@@ -47,6 +48,8 @@ class CouplingView : public QWidget {
     QPoint headPosition(HeadRef h) const;
     QCustomPlot* plot() const { return plot_; }
 
+    // The `obsprop` command that prints what this view shows (Edit ▸ Copy as Command).
+    QString command() const;
     bool exportFigure(const QString& file, int w, int h, double scale) const;
     // "layer,head,coupling,attribution_a,attribution_b,ratio": the left plot's points.
     QString tableCsv() const;
@@ -81,14 +84,8 @@ class CouplingView : public QWidget {
     QCustomPlot* plot_ = nullptr;
     QCPAxisRect* headsRect_ = nullptr;
     QCPAxisRect* tokensRect_ = nullptr;
-    QCPGraph* heads_ = nullptr;
+    figures::CouplingFigure figure_;
     QCPGraph* selectedMarker_ = nullptr;
-    QCPGraph* identity_ = nullptr;
-    QCPGraph* tokens_ = nullptr;
-    QCPGraph* fit_ = nullptr;
-    QCPGraph* predicted_ = nullptr;
-    QCPGraph* bandLow_ = nullptr;
-    QCPGraph* bandHigh_ = nullptr;
     QCPItemText* tokensHint_ = nullptr;
 
     std::optional<CouplingHeads> headsResult_;

@@ -1,5 +1,7 @@
 #include "heads_view.h"
 
+#include "models/head_table_model.h"
+
 #include <QAbstractTableModel>
 #include <QComboBox>
 #include <QHBoxLayout>
@@ -15,46 +17,6 @@
 #include "session.h"
 
 namespace obsprop::ui {
-
-// Rows: heads; columns: head, left value, right value.
-class HeadTableModel : public QAbstractTableModel {
-  public:
-    using QAbstractTableModel::QAbstractTableModel;
-    void set(const HeadMatrix* a, const HeadMatrix* b) {
-        beginResetModel();
-        a_ = a ? *a : HeadMatrix{};
-        b_ = b ? *b : HeadMatrix{};
-        endResetModel();
-    }
-    int rowCount(const QModelIndex& p = {}) const override { return p.isValid() ? 0 : a_.layers * a_.heads; }
-    int columnCount(const QModelIndex& p = {}) const override { return p.isValid() ? 0 : 3; }
-    HeadRef headAt(int row) const { return a_.heads ? HeadRef{row / a_.heads, row % a_.heads} : HeadRef{}; }
-    int rowOf(HeadRef h) const { return h.layer * a_.heads + h.head; }
-    QVariant data(const QModelIndex& i, int role) const override {
-        if (!i.isValid()) return {};
-        const HeadRef h = headAt(i.row());
-        const HeadMatrix& m = i.column() == 1 ? a_ : b_;
-        const bool has = i.column() == 0 || (!m.empty() && m.layers == a_.layers && m.heads == a_.heads);
-        if (role == Qt::DisplayRole) {
-            if (i.column() == 0) return headName(h.layer, h.head);
-            return has ? QVariant(QString::number(m.at(h.layer, h.head), 'g', 6)) : QVariant();
-        }
-        if (role == Qt::UserRole) { // sort key
-            if (i.column() == 0) return h.layer * 10000 + h.head;
-            return has ? QVariant(m.at(h.layer, h.head)) : QVariant();
-        }
-        if (role == Qt::TextAlignmentRole && i.column() > 0) return int(Qt::AlignRight | Qt::AlignVCenter);
-        return {};
-    }
-    QVariant headerData(int s, Qt::Orientation o, int role) const override {
-        if (o != Qt::Horizontal || role != Qt::DisplayRole) return {};
-        if (s == 0) return tr("head");
-        return s == 1 ? a_.title : b_.title;
-    }
-
-  private:
-    HeadMatrix a_, b_;
-};
 
 HeadsView::HeadsView(Session* session, QWidget* parent) : QWidget(parent), session_(session) {
     auto* root = new QVBoxLayout(this);
@@ -157,6 +119,7 @@ void HeadsView::onFeatures(const FeatureResults& r) {
         available_[QStringLiteral("coupling: %1 → %2").arg(r.pairA, r.pairB)] = r.couplingAB;
         available_[QStringLiteral("coupling: %1 → %2").arg(r.pairB, r.pairA)] = r.couplingBA;
     }
+    pairA_ = r.pairA, pairB_ = r.pairB;
     note_->setText(tr("LayerNorm: %1").arg(r.lnMode));
     refreshCombos();
 }
@@ -244,6 +207,13 @@ bool HeadsView::exportFigure(int side, const QString& file, int w, int h, double
 
 QString HeadsView::pickedQuantity(int side) const {
     return userPicked_[side] ? pick_[side]->currentText() : QString();
+}
+
+QString HeadsView::command() const {
+    // The left heatmap's analysis: an attribution, or the features (with the compared pair).
+    if (quantity(0).startsWith(QLatin1String("attribution")))
+        return session_->attributionCommand(dataset_->currentText(), method_->currentData().toString());
+    return session_->featuresCommand(pairA_, pairB_);
 }
 
 } // namespace obsprop::ui

@@ -31,6 +31,8 @@ class HeadsView : public QWidget {
     HeatmapWidget* heatmap(int side) const { return maps_[side]; }
     QTableView* table() const { return table_; }
     const HeadMatrix* matrix(const QString& name) const;
+    // The `obsprop` command that prints what this view shows (Edit ▸ Copy as Command).
+    QString command() const;
     bool exportFigure(int side, const QString& file, int w, int h, double scale) const;
     // The quantity the user (or the project's view state) chose for a side; empty while it is the default.
     QString pickedQuantity(int side) const;
@@ -61,6 +63,7 @@ class HeadsView : public QWidget {
     HeadRef selected_;
     QStringList order_; // observables in the project's order, for defaults
     bool userPicked_[2] = {false, false};
+    QString pairA_, pairB_; // the pair the cosine and coupling maps compare
 };
 
 } // namespace obsprop::ui

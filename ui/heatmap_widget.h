@@ -5,6 +5,7 @@
 
 #include <QWidget>
 
+#include "figures/heatmap_figure.h"
 #include "head_matrix.h"
 
 class QCustomPlot;
@@ -40,8 +41,7 @@ class HeatmapWidget : public QWidget {
     void onMousePress(QMouseEvent* e);
 
     QCustomPlot* plot_ = nullptr;
-    QCPColorMap* map_ = nullptr;
-    QCPColorScale* scale_ = nullptr;
+    figures::HeatmapFigure figure_;
     QCPItemRect* marker_ = nullptr;
     HeadMatrix matrix_;
 };

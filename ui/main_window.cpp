@@ -1,6 +1,7 @@
 #include "main_window.h"
 
 #include <QApplication>
+#include <QClipboard>
 #include <QCloseEvent>
 #include <QDir>
 #include <QDockWidget>
@@ -8,6 +9,7 @@
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QGuiApplication>
 #include <QJsonArray>
 #include <QLabel>
 #include <QMenuBar>
@@ -15,7 +17,6 @@
 #include <QMimeData>
 #include <QProgressBar>
 #include <QPushButton>
-#include <QRegularExpression>
 #include <QSaveFile>
 #include <QSettings>
 #include <QStandardPaths>
@@ -28,6 +29,7 @@
 #include "coupling_view.h"
 #include "debug_overlay.h"
 #include "export_dialog.h"
+#include "head_selection.h"
 #include "heads_view.h"
 #include "heatmap_widget.h"
 #include "paths_view.h"
@@ -50,6 +52,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     setAcceptDrops(true);
     setObjectName(QStringLiteral("MainWindow"));
     session_ = new Session(this);
+    selection_ = new HeadSelection(this);
     watchdog_ = new StallWatchdog(this);
 
     tabs_ = new QTabWidget(this);
@@ -77,9 +80,16 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     buildMenus();
     buildStatusBar();
 
-    connect(heads_, &HeadsView::headSelected, this, &MainWindow::selectHead);
-    connect(coupling_, &CouplingView::headSelected, this, &MainWindow::selectHead);
-    connect(paths_, &PathsView::headSelected, this, &MainWindow::selectHead);
+    // One selection, handed to every view: they select through it and follow it.
+    follow(selection_, heads_);
+    follow(selection_, coupling_);
+    follow(selection_, svd_);
+    follow(selection_, paths_);
+    follow(selection_, steering_);
+    connect(selection_, &HeadSelection::changed, this, [this](HeadRef h) {
+        if (h.valid()) status_->setText(tr("Head %1 selected").arg(headName(h.layer, h.head)));
+        Q_EMIT headChanged(h);
+    });
     connect(paths_, &PathsView::pathActivated, this, [this](std::vector<HeadRef> path, QString observable) {
         steering_->addPath(std::move(path), std::move(observable));
         tabs_->setCurrentWidget(steering_);
@@ -133,8 +143,18 @@ void MainWindow::buildMenus() {
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
+    auto* edit = menuBar()->addMenu(tr("&Edit"));
+    copyCommand_ = edit->addAction(tr("Copy as &Command"), QKeySequence(tr("Ctrl+Shift+C")), this,
+                                   &MainWindow::copyCommand);
+    copyCommand_->setToolTip(tr("Copy the obsprop command line that prints the numbers this tab shows"));
+    for (int i = 0; i < tabs_->count(); ++i) { // also on every tab's context menu
+        tabs_->widget(i)->setContextMenuPolicy(Qt::ActionsContextMenu);
+        tabs_->widget(i)->addAction(copyCommand_);
+    }
+
     auto* view = menuBar()->addMenu(tr("&View"));
-    view->addAction(tr("&Next Head"), QKeySequence(tr("Ctrl+J")), this, &MainWindow::nextHead);
+    view->addAction(selection_->nextAction());
+    view->addAction(selection_->previousAction());
     view->addAction(tr("&Recompute"), QKeySequence::Refresh, this,
                     [this] { session_->computeFeatures(QStringLiteral("heads")); });
     view->addSeparator();
@@ -214,6 +234,8 @@ QString MainWindow::currentModel() const {
 
 void MainWindow::onOpened() {
     const ModelInfo m = session_->modelInfo();
+    selection_->setShape(m.layers, m.heads);
+    selection_->clear(); // a new model: the views start without a head
     if (restoringRecovery_) {
         restoringRecovery_ = false;
         session_->detachFromFile();
@@ -276,7 +298,8 @@ void MainWindow::storeViewState() {
         if (!isDefault || v.contains(key)) v[key] = value;
     };
     put(QStringLiteral("selected_head"),
-        selected_.valid() ? QJsonArray{selected_.layer, selected_.head} : QJsonArray{}, !selected_.valid());
+        selectedHead().valid() ? QJsonArray{selectedHead().layer, selectedHead().head} : QJsonArray{},
+        !selectedHead().valid());
     put(QStringLiteral("tab"), tabs_->currentIndex(), tabs_->currentIndex() == 0);
     put(QStringLiteral("heatmap_left"), heads_->pickedQuantity(0), heads_->pickedQuantity(0).isEmpty());
     put(QStringLiteral("heatmap_right"), heads_->pickedQuantity(1), heads_->pickedQuantity(1).isEmpty());
@@ -373,36 +396,42 @@ void MainWindow::exportFigure() {
     dialog->open();
 }
 
+QString MainWindow::currentCommand() const {
+    QWidget* tab = tabs_->currentWidget();
+    if (tab == heads_) return heads_->command();
+    if (tab == coupling_) return coupling_->command();
+    if (tab == svd_) return svd_->command();
+    if (tab == paths_) return paths_->command();
+    if (tab == steering_) return steering_->command();
+    if (tab == prompts_) return prompts_->command();
+    return {};
+}
+
+void MainWindow::copyCommand() {
+    const QString c = currentCommand();
+    if (c.isEmpty()) {
+        status_->setText(tr("Nothing to copy: this tab shows no result yet."));
+        return;
+    }
+    QGuiApplication::clipboard()->setText(c);
+    status_->setText(session_->isDirty()
+                         ? tr("Copied (it reads the saved project: save first to include your "
+                              "edits): %1")
+                               .arg(c)
+                         : tr("Copied: %1").arg(c));
+}
+
 void MainWindow::chooseExportAll() {
     const QString d = QFileDialog::getExistingDirectory(this, tr("Export everything into a folder"));
     if (!d.isEmpty()) exportAll(d);
 }
 
 bool MainWindow::exportAll(const QString& dir) {
-    QDir().mkpath(dir);
-    bool ok = true;
-    // Figures of every quantity the Heads view holds, drawn by the same plot code as on screen.
-    const QString left = heads_->quantity(0);
-    for (const QString& q : heads_->quantities()) {
-        heads_->setQuantity(0, q);
-        QString stem = q;
-        stem.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9_.-]+")), QStringLiteral("_"));
-        for (const char* ext : {"png", "svg", "pdf"})
-            ok =
-                heads_->exportFigure(0, QStringLiteral("%1/heatmap_%2.%3").arg(dir, stem, QLatin1String(ext)),
-                                     900, 700, 2.0) &&
-                ok;
-    }
-    if (!left.isEmpty()) heads_->setQuantity(0, left);
-    // The other views as they stand (their current selection).
-    ok = coupling_->exportFigure(dir + QStringLiteral("/coupling.png"), 1200, 600, 2.0) && ok;
-    ok = svd_->exportFigure(dir + QStringLiteral("/svd.png"), 900, 600, 2.0) && ok;
-    ok = steering_->exportFigure(dir + QStringLiteral("/steering.png"), 900, 600, 2.0) && ok;
-    // Every table, exactly as `obsprop export` writes them (the core's export, in the background).
-    session_->exportTables(dir);
-    status_->setText(ok ? tr("Exporting tables to %1…").arg(dir)
-                        : tr("Some figures could not be written to %1").arg(dir));
-    return ok;
+    if (!session_->isOpen()) return false;
+    // Exactly what `obsprop export --figures` writes: the core's reports, tables and the figure code.
+    session_->exportAll(dir);
+    status_->setText(tr("Exporting every table and figure to %1…").arg(dir));
+    return true;
 }
 
 QString MainWindow::recoveryFile() {
@@ -436,23 +465,16 @@ void MainWindow::offerRecovery() {
     }
 }
 
+HeadRef MainWindow::selectedHead() const {
+    return selection_->current();
+}
+
 void MainWindow::selectHead(HeadRef h) {
-    if (!h.valid()) return;
-    selected_ = h;
-    heads_->setSelectedHead(h);
-    coupling_->setSelectedHead(h);
-    svd_->setSelectedHead(h);
-    steering_->setSelectedHead(h);
-    status_->setText(tr("Head %1 selected").arg(headName(h.layer, h.head)));
-    Q_EMIT headChanged(h);
+    selection_->select(h);
 }
 
 void MainWindow::nextHead() {
-    if (!session_->isOpen()) return;
-    const ModelInfo m = session_->modelInfo();
-    HeadRef h = selected_.valid() ? selected_ : HeadRef{0, -1};
-    if (++h.head >= m.heads) h.head = 0, h.layer = (h.layer + 1) % std::max(1, m.layers);
-    selectHead(h);
+    selection_->step(1);
 }
 
 void MainWindow::toggleOverlay() {

@@ -14,6 +14,7 @@ class QPushButton;
 class QTabWidget;
 class QTimer;
 class QMenu;
+class QAction;
 
 namespace obsprop::ui {
 
@@ -27,6 +28,7 @@ class SteeringPanel;
 class PromptsView;
 class DebugOverlay;
 class StallWatchdog;
+class HeadSelection;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -47,7 +49,8 @@ class MainWindow : public QMainWindow {
     PromptsView* promptsView() const { return prompts_; }
     ProjectPanel* projectPanel() const { return panel_; }
     QTabWidget* tabs() const { return tabs_; }
-    HeadRef selectedHead() const { return selected_; }
+    HeadRef selectedHead() const;
+    HeadSelection* selection() const { return selection_; }
     StallWatchdog* watchdog() const { return watchdog_; }
     DebugOverlay* overlay() const { return overlay_; }
     // F12: shows or hides the ImGui debug overlay (created on first use, only on a real GL platform).
@@ -70,6 +73,11 @@ class MainWindow : public QMainWindow {
     void newProject();
     // File ▸ Export Figure: the figure dialog for the current tab (non-modal; figureExported reports).
     void exportFigure();
+    // Edit ▸ Copy as Command: the current tab's command line to the clipboard.
+    void copyCommand();
+
+  public:
+    QString currentCommand() const;
 
   Q_SIGNALS:
     void modelOpened(const QString& dir);
@@ -113,8 +121,9 @@ class MainWindow : public QMainWindow {
     QProgressBar* progress_ = nullptr;
     QPushButton* cancel_ = nullptr;
     QMenu* recentMenu_ = nullptr;
+    QAction* copyCommand_ = nullptr;
     QTimer* autosave_ = nullptr;
-    HeadRef selected_;
+    HeadSelection* selection_ = nullptr;
     bool restoringRecovery_ = false;
     StallWatchdog* watchdog_ = nullptr;
     DebugOverlay* overlay_ = nullptr;

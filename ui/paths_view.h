@@ -51,6 +51,8 @@ class PathsView : public QWidget {
 
     // The choices, for the project's view state: {"method": "norm"|"patching", "observable", "dataset",
     // "keep", "beam_width", "max_length"}. restoreState sets them and runs the ranking or search.
+    // The `obsprop` command that prints what this view shows (Edit ▸ Copy as Command).
+    QString command() const;
     QString tableCsv() const; // the table as sorted
     QJsonObject state() const;
     bool hasSearched() const { return searched_; } // ranked or searched since opening (or restored)

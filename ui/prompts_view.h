@@ -30,6 +30,8 @@ class PromptsView : public QWidget {
     QPushButton* editButton() const { return edit_; }
     QTableView* table() const { return table_; }
     QAbstractItemModel* model() const;
+    // The `obsprop` command that prints what this view shows (Edit ▸ Copy as Command).
+    QString command() const;
     QString tableCsv() const; // the table as sorted
     const std::optional<PromptResults>& results() const { return results_; }
 

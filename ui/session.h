@@ -15,6 +15,7 @@
 #include <QString>
 #include <memory>
 
+#include "analyses/reports.h"
 #include "job_tracker.h"
 #include "results.h"
 
@@ -94,8 +95,22 @@ class Session : public QObject {
     void computePathDetail(const QString& consumer, const std::vector<HeadRef>& path,
                            const QString& observable);
     void computePrompts(const QString& consumer, const QString& dataset);
-    // Every table of the project into `dir` (CSV + JSON + manifest), exactly as `obsprop export` writes them.
-    void exportTables(const QString& dir);
+    // File ▸ Export All: every table and figure of the project into `dir`, exactly as `obsprop export
+    // --figures` writes them (the same core reports, tables and figure code); exportFinished follows.
+    void exportAll(const QString& dir);
+
+    // "Copy as command": the `obsprop` command line that prints the numbers a view shows, with every
+    // resolved setting spelled out (core: analyses/command.h). It reads the saved project file, so the
+    // command matches the window only once unsaved edits are saved (isDirty()).
+    QString featuresCommand(const QString& pairA, const QString& pairB) const;
+    QString attributionCommand(const QString& dataset, const QString& method) const;
+    QString couplingCommand(const QString& a, const QString& b, const QString& dataset, HeadRef head) const;
+    QString headDetailCommand(HeadRef head) const;
+    QString pathsCommand(const QString& observable, bool patching, const QString& dataset, int beamWidth,
+                         int maxLength, int keep) const;
+    QString pathDetailCommand(const std::vector<HeadRef>& path, const QString& observable) const;
+    QString steeringCommand() const;
+    QString datasetCommand(const QString& dataset) const;
 
     // Steering: the session owns the vectors (saved with the project). Any change prepares them again (a
     // job); afterwards predictSteering() is instant and requestExactSteering() runs a forward pass (latest
@@ -138,6 +153,7 @@ class Session : public QObject {
     void publish(); // a new snapshot (and generation) after a recipe edit
     void prepareSteering();
     std::vector<project::SteeringPreset> steeringPresets() const; // the vectors as the project stores them
+    std::vector<analyses::SteeringVector> coreSteeringVectors() const; // the vectors as the core takes them
     template <typename R>
     void run(const QString& analysis, const QString& consumer,
              std::function<R(const analyses::Analysis&, const ProgressFn&)> work,

@@ -7,6 +7,9 @@
 
 #include "session.h"
 
+#include <QTimer>
+
+#include "figures/project_figures.h"
 #include "session_convert.h"
 
 namespace obsprop::ui {
@@ -152,20 +155,48 @@ void Session::computePrompts(const QString& consumer, const QString& dataset) {
         [this](const PromptResults& r) { Q_EMIT promptsReady(r); });
 }
 
-void Session::exportTables(const QString& dir) {
+void Session::exportAll(const QString& dir) {
     // The project's steering presets as they stand now (the session's vectors, not the file's).
     auto a = analysis_;
     if (!a) return;
     auto ws = std::make_shared<Workspace>(a->workspace());
     ws->project().steering = steeringPresets();
     auto snapshot = std::make_shared<const Analysis>(std::shared_ptr<const Workspace>(ws), a->settings());
-    jobs_.start<int>(
+    struct Done {
+        ProjectReports reports;
+        int files = 0;
+    };
+    // Reports and tables on a worker, exactly as `obsprop export` computes and writes them; then the figures
+    // from the same reports on the GUI thread, one per event-loop turn so the window stays responsive.
+    jobs_.start<std::shared_ptr<Done>>(
         QStringLiteral("export"),
         [snapshot, dir](const ProgressFn& p) {
-            const auto tables = tables_of(project_reports(*snapshot, p));
-            return static_cast<int>(export_tables(tables, ss(dir), export_manifest(*snapshot)).files.size());
+            auto d = std::make_shared<Done>();
+            d->reports = project_reports(*snapshot, p);
+            d->files = static_cast<int>(
+                export_tables(tables_of(d->reports), ss(dir), export_manifest(*snapshot)).files.size());
+            return d;
         },
-        this, [this, dir](int n) { Q_EMIT exportFinished(dir, n); },
+        this,
+        [this, dir](std::shared_ptr<Done> d) {
+            auto tasks = std::make_shared<std::vector<figures::FigureTask>>(
+                figures::project_figure_tasks(d->reports, ss(dir)));
+            auto next = std::make_shared<std::function<void(std::size_t, int)>>();
+            *next = [this, dir, tasks, next](std::size_t i, int files) {
+                if (i == tasks->size()) {
+                    Q_EMIT exportFinished(dir, files);
+                    return;
+                }
+                if (!(*tasks)[i].draw()) {
+                    Q_EMIT jobFailed(QStringLiteral("export"),
+                                     tr("export: could not write the figure %1 in %2")
+                                         .arg(QString::fromStdString((*tasks)[i].stem), dir));
+                    return;
+                }
+                QTimer::singleShot(0, this, [next, i, files] { (*next)(i + 1, files + 3); });
+            };
+            (*next)(0, d->files);
+        },
         [this](const QString& e) {
             Q_EMIT jobFailed(QStringLiteral("export"), QStringLiteral("export: ") + e);
         });
@@ -216,6 +247,18 @@ void Session::setSteeringDataset(const QString& dataset) {
     prepareSteering();
 }
 
+std::vector<SteeringVector> Session::coreSteeringVectors() const {
+    std::vector<SteeringVector> out;
+    for (const auto& s : steering_) {
+        SteeringVector v;
+        v.observable = ss(s.observable);
+        v.path = s.path;
+        v.layer = s.layer, v.position = ss(s.position), v.normalize = s.normalize, v.alpha = s.alpha;
+        out.push_back(v);
+    }
+    return out;
+}
+
 bool Session::isSteeringPrepared() const {
     return static_cast<bool>(steeringPlan_);
 }
@@ -228,14 +271,7 @@ void Session::prepareSteering() {
     steeringPlan_.reset();
     auto a = analysis_;
     if (!a || steering_.empty() || ws_->observables().empty()) return;
-    std::vector<SteeringVector> vectors;
-    for (const auto& s : steering_) {
-        SteeringVector v;
-        v.observable = ss(s.observable);
-        v.path = s.path;
-        v.layer = s.layer, v.position = ss(s.position), v.normalize = s.normalize, v.alpha = s.alpha;
-        vectors.push_back(v);
-    }
+    const std::vector<SteeringVector> vectors = coreSteeringVectors();
     const SettingsOverrides o = onDataset(steeringDataset_);
     const quint64 gen = steeringGeneration_;
     jobs_.start<std::shared_ptr<const SteeringPlan>>(

@@ -1,5 +1,7 @@
 #include "steering_panel.h"
 
+#include "models/steering_table_model.h"
+
 #include <QAbstractTableModel>
 #include <QCheckBox>
 #include <QComboBox>
@@ -22,58 +24,15 @@
 #include <cmath>
 
 #include "csv.h"
+#include "figures/bar_figures.h"
 #include "plot_export.h"
 #include "qcp.h"
 
 namespace obsprop::ui {
 
 namespace {
-const QColor kPredicted(31, 119, 180), kExact(230, 110, 0), kStale(190, 190, 190);
+const QColor kStale(190, 190, 190);
 } // namespace
-
-// Per prompt of the latest exact run: before, after and change of every observable.
-class SteeringTableModel : public QAbstractTableModel {
-  public:
-    using QAbstractTableModel::QAbstractTableModel;
-    void setResults(const SteeringResults& r) { beginResetModel(), r_ = r, endResetModel(); }
-    int rowCount(const QModelIndex& p = {}) const override {
-        return p.isValid() ? 0 : static_cast<int>(std::min<std::size_t>(r_.after.size(), r_.before.size()));
-    }
-    int columnCount(const QModelIndex& p = {}) const override {
-        return p.isValid() ? 0 : 1 + 3 * static_cast<int>(r_.observables.size());
-    }
-    double value(int row, int col) const {
-        const auto i = static_cast<std::size_t>(row), k = static_cast<std::size_t>((col - 1) / 3);
-        const double b = r_.before[i][k], a = r_.after[i][k];
-        return (col - 1) % 3 == 0 ? b : (col - 1) % 3 == 1 ? a : a - b;
-    }
-    QString prompt(int row) const { return r_.prompts.value(row); }
-    QString columnName(int col) const {
-        if (col == 0) return QStringLiteral("prompt");
-        static const char* what[] = {"before", "after", "change"};
-        return QStringLiteral("%1 %2").arg(r_.observables.value((col - 1) / 3),
-                                           QLatin1String(what[(col - 1) % 3]));
-    }
-    QVariant data(const QModelIndex& idx, int role) const override {
-        if (!checkIndex(idx, CheckIndexOption::IndexIsValid)) return {};
-        if (idx.column() == 0)
-            return role == Qt::DisplayRole || role == Qt::ToolTipRole ? prompt(idx.row()) : QVariant();
-        if (role == Qt::DisplayRole) {
-            const QString t = QString::number(value(idx.row(), idx.column()), 'f', 4);
-            return t == QLatin1String("-0.0000") ? t.mid(1) : t;
-        }
-        if (role == Qt::UserRole) return value(idx.row(), idx.column());
-        if (role == Qt::TextAlignmentRole) return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
-        return {};
-    }
-    QVariant headerData(int s, Qt::Orientation o, int role) const override {
-        return o == Qt::Horizontal && role == Qt::DisplayRole && s >= 0 && s < columnCount() ? columnName(s)
-                                                                                             : QVariant();
-    }
-
-  private:
-    SteeringResults r_;
-};
 
 SteeringPanel::SteeringPanel(Session* session, QWidget* parent) : QWidget(parent), session_(session) {
     auto* lay = new QVBoxLayout(this);
@@ -117,21 +76,9 @@ SteeringPanel::SteeringPanel(Session* session, QWidget* parent) : QWidget(parent
     stack_->addWidget(split);
     plot_ = new QCustomPlot(split);
     plot_->setMinimumSize(320, 200);
-    plot_->yAxis->setLabel(tr("mean change of n·z"));
-    plot_->xAxis->grid()->setVisible(false);
-    plot_->axisRect()->insetLayout()->take(plot_->legend); // in a row of its own: never over a bar
-    plot_->plotLayout()->addElement(1, 0, plot_->legend);
-    plot_->plotLayout()->setRowStretchFactor(1, 0.001);
-    plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
-    plot_->legend->setBorderPen(Qt::NoPen);
-    plot_->legend->setVisible(true);
-    auto* group = new QCPBarsGroup(plot_);
-    predictedBars_ = new QCPBars(plot_->xAxis, plot_->yAxis);
-    exactBars_ = new QCPBars(plot_->xAxis, plot_->yAxis);
-    predictedBars_->setName(tr("linear prediction"));
-    predictedBars_->setBrush(kPredicted);
-    for (auto* b : {predictedBars_, exactBars_})
-        b->setWidth(0.35), b->setPen(Qt::NoPen), b->setBarsGroup(group);
+    figure_ = figures::SteeringFigure::build(plot_);
+    predictedBars_ = figure_.predicted;
+    exactBars_ = figure_.exact;
     model_ = new SteeringTableModel(this);
     table_ = new QTableView(split);
     table_->setModel(model_);
@@ -346,30 +293,8 @@ void SteeringPanel::drawBars() {
     const QStringList obs = !prediction_.observables.isEmpty() ? prediction_.observables
                             : exact_                           ? exact_->observables
                                                                : QStringList();
-    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
-    QVector<double> keys, pred, exact;
-    for (int k = 0; k < obs.size(); ++k) {
-        ticker->addTick(k, obs[k]);
-        keys << k;
-        pred << (k < static_cast<int>(prediction_.predicted.size()) ? prediction_.predicted[size_t(k)] : 0.0);
-        const int e = exact_ ? static_cast<int>(exact_->observables.indexOf(obs[k])) : -1;
-        exact << (e >= 0 && e < static_cast<int>(exact_->meanChange.size()) ? exact_->meanChange[size_t(e)]
-                                                                            : 0.0);
-    }
-    plot_->xAxis->setTicker(ticker);
-    predictedBars_->setData(keys, pred);
-    exactBars_->setData(exact_ ? keys : QVector<double>(), exact_ ? exact : QVector<double>());
     const bool stale = exactIsStale();
-    exactBars_->setBrush(stale ? kStale : kExact);
-    exactBars_->setName(stale ? tr("exact mean change (updating…)") : tr("exact mean change"));
-    plot_->xAxis->setRange(-0.6, std::max<int>(1, int(obs.size())) - 0.4);
-    bool found = false;
-    QCPRange yr = predictedBars_->getValueRange(found);
-    if (exact_) yr.expand(exactBars_->getValueRange(found));
-    yr.expand(0.0);
-    // Never magnify rounding noise (e.g. ±1e-8 at α = 0) into bars that look like an effect.
-    if (yr.size() < 1e-3) yr = QCPRange(std::min(yr.lower, -0.05), std::max(yr.upper, 0.05));
-    plot_->yAxis->setRange(yr.lower - 0.08 * yr.size() - 1e-9, yr.upper + 0.2 * yr.size() + 1e-9);
+    figure_.draw(prediction_, exact_, stale);
     placeholder_->setText(vectors().empty()
                               ? tr("Add a steering vector to see its effect on every observable.")
                           : preparing_ ? tr("Preparing the steering gradients…")
@@ -401,21 +326,23 @@ QString SteeringPanel::tableCsv() const {
 }
 
 QString SteeringPanel::barsCsv() const {
+    // From the results the bars are drawn from, never read back out of the plot.
     QString out = QStringLiteral("observable,predicted,exact_mean_change\n");
-    const auto* p = predictedBars_->data().data();
-    const auto* e = exactBars_->data().data();
-    auto* ticker = static_cast<QCPAxisTickerText*>(plot_->xAxis->ticker().data());
-    for (int i = 0; i < p->size(); ++i) {
-        const double key = p->at(i)->key;
+    for (int k = 0; k < prediction_.observables.size(); ++k) {
+        const int e = exact_ ? static_cast<int>(exact_->observables.indexOf(prediction_.observables[k])) : -1;
         out += QStringLiteral("%1,%2,%3\n")
-                   .arg(csvField(ticker->ticks().value(key)), csvNumber(p->at(i)->value),
-                        i < e->size() ? csvNumber(e->at(i)->value) : QString());
+                   .arg(csvField(prediction_.observables[k]), csvNumber(prediction_.predicted[size_t(k)]),
+                        e >= 0 ? csvNumber(exact_->meanChange[size_t(e)]) : QString());
     }
     return out;
 }
 
 bool SteeringPanel::exportFigure(const QString& file, int w, int h, double scale) const {
     return exportPlot(plot_, file, w, h, scale, tr("Steering"));
+}
+
+QString SteeringPanel::command() const {
+    return session_->steeringCommand();
 }
 
 } // namespace obsprop::ui

@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "figures/bar_figures.h"
 #include "results.h"
 #include "session.h"
 
@@ -58,6 +59,8 @@ class SteeringPanel : public QWidget {
     const std::optional<SteeringResults>& exact() const { return exact_; }
     // The exact bars describe older multipliers or vectors than the prediction (drawn grey).
     bool exactIsStale() const;
+    // The `obsprop` command that prints what this view shows (Edit ▸ Copy as Command).
+    QString command() const;
     bool exportFigure(const QString& file, int w, int h, double scale) const;
     // "prompt,<obs> before,<obs> after,<obs> change,...": the per-prompt table of the latest exact run.
     QString tableCsv() const;
@@ -102,6 +105,7 @@ class SteeringPanel : public QWidget {
     QCustomPlot* plot_ = nullptr;
     QCPBars* predictedBars_ = nullptr;
     QCPBars* exactBars_ = nullptr;
+    figures::SteeringFigure figure_;
     QStackedWidget* stack_ = nullptr; // placeholder or plot + table
     QLabel* placeholder_ = nullptr;
     QTableView* table_ = nullptr;

@@ -6,6 +6,7 @@
 #include <QWidget>
 #include <optional>
 
+#include "figures/bar_figures.h"
 #include "results.h"
 
 class QAbstractItemModel;
@@ -38,6 +39,8 @@ class SvdView : public QWidget {
     QString layerNormText() const;
 
     QString tableCsv() const; // index, sigma, abs_cos_<obs>: the table as sorted
+    // The `obsprop` command that prints what this view shows (Edit ▸ Copy as Command).
+    QString command() const;
     bool exportFigure(const QString& file, int w, int h, double scale) const;
     // "index,sigma,abs_cos_<observable>...": the table's rows in the order shown.
 
@@ -58,7 +61,7 @@ class SvdView : public QWidget {
     SvdTableModel* model_ = nullptr;
     QSortFilterProxyModel* proxy_ = nullptr;
     QCustomPlot* plot_ = nullptr;
-    QCPBarsGroup* group_ = nullptr;
+    figures::SvdFigure figure_;
     HeadRef head_;
     std::optional<SvdResults> results_;
 };

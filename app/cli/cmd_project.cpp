@@ -1,7 +1,4 @@
 // obsprop project create|validate, obsprop export
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <iostream>
 
@@ -9,46 +6,16 @@
 
 #include "analyses/export.h"
 #include "analyses/workspace.h"
+#ifdef OBSPROP_WITH_FIGURES
+#include "figures/project_figures.h"
+#endif
 #include "analysis_options.h"
 #include "cli.h"
 #include "io/version.h"
 
 namespace obsprop::cli {
 
-namespace {
-
-// The figures are drawn by the explorer's plot code: run obsprop-explorer (next to this program) on the
-// offscreen platform with --export-all, and wait for it.
-int run_explorer_export(const std::string& project, const std::string& dir) {
-    std::error_code ec;
-    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    std::vector<std::filesystem::path> candidates;
-    if (!ec) candidates = {self.parent_path() / "obsprop-explorer"};
-    candidates.emplace_back("obsprop-explorer");
-    for (const auto& exe : candidates) {
-        if (exe.has_parent_path() && !std::filesystem::exists(exe)) continue;
-        const std::string path = exe.string();
-        std::vector<std::string> args{path, "-platform", "offscreen", "--export-all", dir, project};
-        std::vector<char*> argv;
-        for (auto& a : args)
-            argv.push_back(a.data());
-        argv.push_back(nullptr);
-        pid_t pid = fork();
-        if (pid < 0) throw std::runtime_error("cannot start obsprop-explorer");
-        if (pid == 0) {
-            execvp(path.c_str(), argv.data());
-            _exit(127);
-        }
-        int status = 0;
-        if (waitpid(pid, &status, 0) < 0) throw std::runtime_error("lost obsprop-explorer");
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && exe.has_parent_path() == false)
-            throw std::runtime_error("obsprop-explorer is not installed (it draws the figures)");
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    throw std::runtime_error("obsprop-explorer was not found next to obsprop (it draws the figures)");
-}
-
-} // namespace
+namespace {} // namespace
 
 void add_project_commands(CLI::App& app, Action& run) {
     auto* project = app.add_subcommand("project", "Create or check project files (.obsprop)");
@@ -124,22 +91,25 @@ void add_project_commands(CLI::App& app, Action& run) {
     e->add_to(exp, true);
     exp->add_option("--out", *dir, "Folder to write")->required();
     auto figures = std::make_shared<bool>(false);
-    exp->add_flag("--figures", *figures,
-                  "Also draw every figure (PNG, SVG, PDF) with the explorer's own plot code, offscreen "
-                  "(needs --project)");
+    exp->add_flag(
+        "--figures", *figures,
+        "Also draw every figure (PNG, SVG, PDF) from the same reports, with the explorer's figure code "
+        "(offscreen, in this process)");
     exp->callback([e, dir, figures, &run] {
         run = [e, dir, figures] {
-            if (*figures && e->project.empty()) throw UsageError("--figures needs --project FILE");
             const analyses::Analysis a = e->open();
-            const auto tables = analyses::tables_of(analyses::project_reports(a));
-            auto s = analyses::export_tables(tables, *dir, analyses::export_manifest(a));
+            const auto reports = analyses::project_reports(a);
+            auto s =
+                analyses::export_tables(analyses::tables_of(reports), *dir, analyses::export_manifest(a));
             std::cout << "wrote " << s.files.size() << " files to " << *dir << '\n';
             if (*figures) {
-                const int rc = run_explorer_export(e->project, *dir);
-                if (rc != 0)
-                    throw std::runtime_error("drawing the figures failed (obsprop-explorer exited with " +
-                                             std::to_string(rc) + ")");
-                std::cout << "drew the figures into " << *dir << '\n';
+#ifdef OBSPROP_WITH_FIGURES
+                const auto drawn = ui::figures::write_project_figures(reports, *dir);
+                std::cout << "drew " << drawn.size() << " figure files into " << *dir << '\n';
+#else
+                throw UsageError(
+                    "this obsprop was built without the explorer (OBSPROP_BUILD_GUI=OFF): no figures");
+#endif
             }
             return 0;
         };

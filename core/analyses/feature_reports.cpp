@@ -106,16 +106,17 @@ CouplingReport coupling_report(const Analysis& a, const std::string& obs_a, cons
     return r;
 }
 
-CouplingHeadsReport coupling_heads(const FeaturesReport& f, const AttributionReport& at) {
-    CouplingHeadsReport r{f.a, f.b, at.method, at.dataset, {}};
-    if (f.a.empty() || f.coupling_ab.empty())
-        throw std::invalid_argument("the features report compares no pair");
+namespace {
+
+CouplingHeadsReport combine(const std::string& a, const std::string& b, const HeadGrid& c,
+                            const AttributionReport& at) {
+    CouplingHeadsReport r{a, b, at.method, at.dataset, {}};
     auto index = [&](const std::string& n) -> std::size_t {
         for (std::size_t k = 0; k < at.observables.size(); ++k)
             if (at.observables[k] == n) return k;
         throw std::invalid_argument("the attribution report has no observable '" + n + "'");
     };
-    const HeadGrid &ma = at.mean[index(f.a)], &mb = at.mean[index(f.b)], &c = f.coupling_ab;
+    const HeadGrid &ma = at.mean[index(a)], &mb = at.mean[index(b)];
     if (ma.layers != c.layers || ma.heads != c.heads)
         throw std::invalid_argument("reports of different models");
     for (int l = 0; l < c.layers; ++l)
@@ -125,6 +126,18 @@ CouplingHeadsReport coupling_heads(const FeaturesReport& f, const AttributionRep
             if (std::isfinite(p.coupling) && std::isfinite(p.ratio)) r.points.push_back(p);
         }
     return r;
+}
+
+} // namespace
+
+CouplingHeadsReport coupling_heads(const FeaturesReport& f, const AttributionReport& at) {
+    if (f.a.empty() || f.coupling_ab.empty())
+        throw std::invalid_argument("the features report compares no pair");
+    return combine(f.a, f.b, f.coupling_ab, at);
+}
+
+CouplingHeadsReport coupling_heads(const CouplingReport& c, const AttributionReport& at) {
+    return combine(c.a, c.b, c.coupling_ab, at);
 }
 
 CouplingScatterReport coupling_scatter_report(const Analysis& a, HeadId head, const std::string& obs_a,

@@ -23,6 +23,7 @@ CouplingReport coupling_report(const Analysis& a, const std::string& obs_a, cons
 // Combines a features report computed for the pair (a, b) with an attribution report that holds both.
 // Throws std::invalid_argument when they do not fit together.
 CouplingHeadsReport coupling_heads(const FeaturesReport& f, const AttributionReport& at);
+CouplingHeadsReport coupling_heads(const CouplingReport& c, const AttributionReport& at);
 // Token scores of one head over settings().dataset.
 CouplingScatterReport coupling_scatter_report(const Analysis& a, HeadId head, const std::string& obs_a,
                                               const std::string& obs_b, const Progress& progress = {});
