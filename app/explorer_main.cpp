@@ -11,8 +11,8 @@
 #include <QThread>
 #include <QTimer>
 
-#include "main_window.h"
-#include "session.h"
+#include "session/session.h"
+#include "views/main_window.h"
 
 int main(int argc, char** argv) {
     // LibTorch's OpenMP workers must not spin while waiting: on a 2-core machine spinning workers take

@@ -17,8 +17,8 @@
 #include <nlohmann/json.hpp>
 
 #include "model/runtime.h"
-#include "session.h"
-#include "stall_watchdog.h"
+#include "session/session.h"
+#include "views/stall_watchdog.h"
 
 using namespace obsprop::ui;
 

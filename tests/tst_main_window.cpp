@@ -18,14 +18,14 @@
 #include <QTableView>
 #include <QtTest>
 
-#include "export_dialog.h"
-#include "heads_view.h"
-#include "heatmap_widget.h"
-#include "main_window.h"
-#include "paths_view.h"
-#include "project_panel.h"
-#include "qcp.h"
-#include "session.h"
+#include "figures/qcp.h"
+#include "session/session.h"
+#include "views/export_dialog.h"
+#include "views/heads_view.h"
+#include "views/heatmap_widget.h"
+#include "views/main_window.h"
+#include "views/paths_view.h"
+#include "views/project_panel.h"
 
 using namespace obsprop::ui;
 

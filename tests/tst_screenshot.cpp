@@ -5,10 +5,10 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include "debug_overlay.h"
-#include "heads_view.h"
-#include "main_window.h"
-#include "session.h"
+#include "session/session.h"
+#include "views/debug_overlay.h"
+#include "views/heads_view.h"
+#include "views/main_window.h"
 
 using namespace obsprop::ui;
 

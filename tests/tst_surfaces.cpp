@@ -16,9 +16,9 @@
 
 #include <cmath>
 
-#include "main_window.h"
-#include "session.h"
-#include "svd_view.h"
+#include "session/session.h"
+#include "views/main_window.h"
+#include "views/svd_view.h"
 
 using namespace obsprop::ui;
 

@@ -5,9 +5,9 @@
 
 #include <thread>
 
-#include "heatmap_widget.h"
-#include "job_tracker.h"
-#include "qcp.h"
+#include "figures/qcp.h"
+#include "session/job_tracker.h"
+#include "views/heatmap_widget.h"
 
 using obsprop::ui::HeadMatrix;
 using obsprop::ui::HeatmapWidget;

@@ -25,14 +25,14 @@
 #include "analyses/run.h"
 #include "analyses/tables.h"
 #include "analyses/workspace.h"
-#include "coupling_view.h"
+#include "figures/qcp.h"
 #include "obsprop/prompts.h"
-#include "paths_view.h"
-#include "prompts_view.h"
-#include "qcp.h"
-#include "session.h"
-#include "steering_panel.h"
-#include "svd_view.h"
+#include "session/session.h"
+#include "views/coupling_view.h"
+#include "views/paths_view.h"
+#include "views/prompts_view.h"
+#include "views/steering_panel.h"
+#include "views/svd_view.h"
 
 using namespace obsprop::ui;
 using test_models::make_tiny;

@@ -5,7 +5,7 @@
 
 #include <optional>
 
-#include "results.h"
+#include "session/results.h"
 
 class QCustomPlot;
 class QCPBars;

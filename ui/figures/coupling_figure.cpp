@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "qcp.h"
+#include "figures/qcp.h"
 
 namespace obsprop::ui::figures {
 

@@ -7,7 +7,7 @@
 #include <QString>
 #include <vector>
 
-#include "results.h"
+#include "session/results.h"
 
 class QCustomPlot;
 class QCPAxisRect;

@@ -10,9 +10,9 @@
 #include "figures/bar_figures.h"
 #include "figures/coupling_figure.h"
 #include "figures/heatmap_figure.h"
-#include "plot_export.h"
-#include "qcp.h"
-#include "session_convert.h"
+#include "figures/plot_export.h"
+#include "figures/qcp.h"
+#include "session/session_convert.h"
 
 namespace obsprop::ui::figures {
 

@@ -5,7 +5,7 @@
 #include <QStringList>
 #include <cmath>
 
-#include "results.h"
+#include "session/results.h"
 
 namespace obsprop::ui {
 

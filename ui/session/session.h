@@ -1,0 +1,176 @@
+// One open model or project: the GUI's engine. It owns the workspace (the recipe: model, observables,
+// datasets, settings) and the steering vectors, and computes every number through the core analysis layer
+// (analyses/run.h) as background jobs, handing the reports to the views as value types through typed
+// signals. Views never compute; they ask the session and draw what comes back.
+//
+// Results follow the recipe: every edit (observable, dataset, LayerNorm mode) makes a new snapshot with a new
+// generation and emits recipeChanged at once; results computed for an older generation are never delivered.
+// View state (tabs, selection, autosave) and saving never make a new snapshot, so they invalidate nothing.
+// Each request names its consumer (a view): jobs run in one channel per consumer and analysis, so one view's
+// request never cancels another's; a failure names the analysis.
+#pragma once
+
+#include <QJsonObject>
+#include <QObject>
+#include <QString>
+#include <memory>
+
+#include "analyses/reports.h"
+#include "session/job_tracker.h"
+#include "session/results.h"
+
+namespace obsprop {
+class Workspace;
+}
+namespace obsprop::project {
+struct SteeringPreset;
+}
+namespace obsprop::analyses {
+class Analysis;
+class SteeringPlan;
+} // namespace obsprop::analyses
+
+namespace obsprop::ui {
+
+class Session : public QObject {
+    Q_OBJECT
+  public:
+    explicit Session(QObject* parent = nullptr);
+    ~Session() override;
+
+    JobTracker& jobs() { return jobs_; }
+    bool isOpen() const { return static_cast<bool>(ws_); }
+    ModelInfo modelInfo() const { return info_; }
+    QString projectFile() const { return projectFile_; }
+    bool isDirty() const { return dirty_; }
+    // Bumped by every recipe edit; results carry the generation they were computed for.
+    quint64 generation() const { return generation_; }
+    // The current snapshot with its resolved settings (null when nothing is open).
+    std::shared_ptr<const analyses::Analysis> analysis() const { return analysis_; }
+
+    // Opening runs in the background; workspaceOpened or openFailed follows. The current workspace stays
+    // until the new one is ready, so a failed open loses nothing. Opening never marks the project modified.
+    void openModel(const QString& dir);
+    void openProject(const QString& file);
+    // After restoring a recovery file: the work is unsaved and belongs to no file yet.
+    void detachFromFile();
+    // Synchronous, atomic. Returns an error message or an empty string.
+    QString saveProject(const QString& file);
+    // The project as a recovery file would hold it (JSON text); empty when nothing is open.
+    QByteArray serializeProject() const;
+
+    // Recipe editing (instant). addObservable returns an error message ("column 5: ...") or empty; it
+    // replaces an observable of the same name (ask the user first: observableNameOf tells the name a text
+    // defines).
+    QString addObservable(const QString& name, const QString& expr);
+    QString observableNameOf(const QString& text) const; // empty when the text does not parse
+    bool hasObservable(const QString& name) const;
+    void removeObservable(const QString& name);
+    QList<QPair<QString, QString>> observables() const; // (name, expression)
+    QStringList observableWarnings(const QString& name) const;
+    QString observableLnDataset(const QString& name) const;                      // as resolved
+    QString setObservableLnDataset(const QString& name, const QString& dataset); // error or empty
+    QStringList datasetNames() const;
+    QString datasetText(const QString& name) const;                   // templates and names as editable text
+    QString setDatasetText(const QString& name, const QString& text); // error or empty
+    QString lnMode() const;
+    void setLnMode(const QString& mode);
+    QString defaultAttribution() const; // the project's attribution method
+
+    QJsonObject viewState() const;
+    void setViewState(const QJsonObject& state); // neither dirty nor a new snapshot
+
+    // Analyses. `consumer` names the view asking (its own channel); results go to every listener.
+    void computeFeatures(const QString& consumer, const QString& pairA = {}, const QString& pairB = {});
+    void computeAttribution(const QString& consumer, const QString& dataset, const QString& method);
+    void computeHeadDetail(const QString& consumer, HeadRef head);
+    // Every head's C(a→b) beside its attribution ratio b/a over `dataset` (method: the project's).
+    void computeCouplingHeads(const QString& consumer, const QString& a, const QString& b,
+                              const QString& dataset);
+    void computeCouplingScatter(const QString& consumer, HeadRef head, const QString& a, const QString& b,
+                                const QString& dataset);
+    void computePaths(const QString& consumer, const QString& observable, int keep);
+    void computePathSearch(const QString& consumer, const QString& observable, const QString& dataset,
+                           int beamWidth, int maxLength);
+    void computePathDetail(const QString& consumer, const std::vector<HeadRef>& path,
+                           const QString& observable);
+    void computePrompts(const QString& consumer, const QString& dataset);
+    // File ▸ Export All: every table and figure of the project into `dir`, exactly as `obsprop export
+    // --figures` writes them (the same core reports, tables and figure code); exportFinished follows.
+    void exportAll(const QString& dir);
+
+    // "Copy as command": the `obsprop` command line that prints the numbers a view shows, with every
+    // resolved setting spelled out (core: analyses/command.h). It reads the saved project file, so the
+    // command matches the window only once unsaved edits are saved (isDirty()).
+    QString featuresCommand(const QString& pairA, const QString& pairB) const;
+    QString attributionCommand(const QString& dataset, const QString& method) const;
+    QString couplingCommand(const QString& a, const QString& b, const QString& dataset, HeadRef head) const;
+    QString headDetailCommand(HeadRef head) const;
+    QString pathsCommand(const QString& observable, bool patching, const QString& dataset, int beamWidth,
+                         int maxLength, int keep) const;
+    QString pathDetailCommand(const std::vector<HeadRef>& path, const QString& observable) const;
+    QString steeringCommand() const;
+    QString datasetCommand(const QString& dataset) const;
+
+    // Steering: the session owns the vectors (saved with the project). Any change prepares them again (a
+    // job); afterwards predictSteering() is instant and requestExactSteering() runs a forward pass (latest
+    // wins).
+    const std::vector<SteeringVectorSpec>& steeringVectors() const { return steering_; }
+    quint64 addSteeringVector(SteeringVectorSpec spec); // returns its id
+    void removeSteeringVector(quint64 id);
+    void setSteeringAlpha(quint64 id, double alpha);
+    void setSteeringRange(quint64 id, double range);
+    QString steeringDataset() const { return steeringDataset_; }
+    void setSteeringDataset(const QString& dataset);
+    SteeringResults predictSteering() const;
+    void requestExactSteering();
+    bool isSteeringPrepared() const;
+
+  Q_SIGNALS:
+    // On open: workspaceOpened, then recipeChanged.
+    void workspaceOpened();
+    void openFailed(const QString& message);
+    void recipeChanged();
+    void dirtyChanged(bool dirty);
+    void featuresReady(const obsprop::ui::FeatureResults& r);
+    void attributionReady(const obsprop::ui::AttributionResults& r);
+    void headDetailReady(const obsprop::ui::SvdResults& r);
+    void couplingReady(const obsprop::ui::CouplingScatter& r);
+    void couplingHeadsReady(const obsprop::ui::CouplingHeads& r);
+    void pathsReady(const obsprop::ui::PathResults& r);
+    void pathDetailReady(const obsprop::ui::PathDetail& d);
+    void promptsReady(const obsprop::ui::PromptResults& r);
+    void steeringVectorsChanged(); // added, removed, or a project opened
+    void steeringPrepared();
+    void steeringReady(const obsprop::ui::SteeringResults& r);
+    void exportFinished(const QString& dir, int files);
+    // `channel` is "<analysis>/<consumer>"; the message starts with the analysis that failed.
+    void jobFailed(const QString& channel, const QString& message);
+
+  private:
+    void setDirty(bool d);
+    void adopt(std::shared_ptr<Workspace> ws, const QString& projectFile);
+    void publish(); // a new snapshot (and generation) after a recipe edit
+    void prepareSteering();
+    std::vector<project::SteeringPreset> steeringPresets() const; // the vectors as the project stores them
+    std::vector<analyses::SteeringVector> coreSteeringVectors() const; // the vectors as the core takes them
+    template <typename R>
+    void run(const QString& analysis, const QString& consumer,
+             std::function<R(const analyses::Analysis&, const ProgressFn&)> work,
+             std::function<void(const R&)> deliver);
+
+    JobTracker jobs_;
+    std::shared_ptr<Workspace> ws_;                      // edited on the GUI thread only
+    std::shared_ptr<const analyses::Analysis> analysis_; // the snapshot jobs read
+    quint64 generation_ = 0;
+    ModelInfo info_;
+    QString projectFile_;
+    bool dirty_ = false;
+    std::vector<SteeringVectorSpec> steering_;
+    quint64 nextSteeringId_ = 1;
+    QString steeringDataset_;
+    std::shared_ptr<const analyses::SteeringPlan> steeringPlan_;
+    quint64 steeringGeneration_ = 0;
+};
+
+} // namespace obsprop::ui

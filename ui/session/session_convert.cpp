@@ -1,0 +1,122 @@
+#include "session/session_convert.h"
+
+#include <cmath>
+
+namespace obsprop::ui::convert {
+
+FeatureResults features(const analyses::FeaturesReport& r, quint64 generation) {
+    FeatureResults f;
+    f.lnMode = qs(r.ln_mode);
+    f.generation = generation;
+    for (std::size_t k = 0; k < r.observables.size(); ++k) {
+        const QString n = qs(r.observables[k].name);
+        f.observables << n;
+        f.norms.push_back(matrix(r.norms[k], QStringLiteral("Feature norm ‖y‖ — %1").arg(n),
+                                 QStringLiteral("norm"), false));
+    }
+    if (!r.cosine.empty()) {
+        const QString a = qs(r.a), b = qs(r.b);
+        f.pairA = a, f.pairB = b;
+        f.cosine = matrix(r.cosine, QStringLiteral("cos(%1, %2)").arg(a, b), QStringLiteral("cosine"), true);
+        f.couplingAB =
+            matrix(r.coupling_ab, QStringLiteral("C(%1→%2)").arg(a, b), QStringLiteral("coupling"), true);
+        f.couplingBA =
+            matrix(r.coupling_ba, QStringLiteral("C(%1→%2)").arg(b, a), QStringLiteral("coupling"), true);
+    }
+    return f;
+}
+
+AttributionResults attribution(const analyses::AttributionReport& r, quint64 generation) {
+    AttributionResults a;
+    a.method = qs(r.method), a.dataset = qs(r.dataset), a.pairs = r.pairs, a.generation = generation;
+    for (std::size_t k = 0; k < r.observables.size(); ++k) {
+        a.observables << qs(r.observables[k]);
+        a.maps.push_back(matrix(r.mean[k],
+                                QStringLiteral("Attribution (%1) — %2").arg(a.method, qs(r.observables[k])),
+                                QStringLiteral("attribution"), true));
+    }
+    return a;
+}
+
+SvdResults headDetail(const analyses::HeadDetailReport& r) {
+    SvdResults s;
+    s.head = r.head;
+    s.sigma = r.sigma;
+    s.observables = names(r.observables);
+    for (const auto& c : r.cosine) {
+        std::vector<double> a;
+        for (double x : c)
+            a.push_back(std::abs(x)); // the view shows |cos|: the sign of v_i is arbitrary
+        s.absCosine.push_back(std::move(a));
+    }
+    s.layerNormCheck = r.ln_check;
+    s.layerNormDatasets = names(r.ln_check_dataset);
+    s.expectedLayerNormCosine = r.expected_ln_cosine;
+    return s;
+}
+
+CouplingScatter scatter(const analyses::CouplingScatterReport& r) {
+    CouplingScatter c;
+    c.head = r.head, c.a = qs(r.a), c.b = qs(r.b), c.dataset = qs(r.dataset);
+    c.s1 = r.s1, c.s2 = r.s2;
+    c.slope = r.slope, c.intercept = r.intercept, c.r2 = r.r2, c.predicted = r.predicted;
+    c.normA = r.norm_a, c.residualNorm = r.residual_norm, c.meanTokenNorm = r.mean_token_norm;
+    c.bandK = r.band_k, c.bandLow = r.band_low, c.bandHigh = r.band_high;
+    c.halfWidthAtZero = r.half_width_at_zero;
+    return c;
+}
+
+PathResults paths(const analyses::PathsReport& r) {
+    PathResults p;
+    p.observable = qs(r.observable), p.patching = r.patching, p.dataset = qs(r.dataset);
+    p.pairs = r.pairs, p.pairsGiven = r.pairs_given, p.scored = r.scored, p.beamWidth = r.beam_width;
+    for (const auto& e : r.paths)
+        p.rows.push_back({pathText(e.nodes), e.nodes, e.value, e.sd, e.feature_norm});
+    return p;
+}
+
+PathDetail pathDetail(const analyses::PathDetailReport& r) {
+    PathDetail d;
+    d.path = pathText(r.nodes), d.nodes = r.nodes, d.observable = qs(r.observable);
+    d.observables = names(r.observables), d.norms = r.norms, d.cosines = r.cosines;
+    return d;
+}
+
+PromptResults prompts(const analyses::DatasetReport& r) {
+    PromptResults p;
+    p.observables = names(r.observables);
+    for (const auto& row : r.rows) {
+        PromptRow x{qs(r.dataset),     qs(row.text), qs(row.name), qs(row.gender),
+                    row.name_position, {},           row.values};
+        for (const auto& t : row.tokens)
+            x.tokens << QString::fromUtf8(t.data(), static_cast<qsizetype>(t.size()));
+        p.rows.push_back(std::move(x));
+    }
+    return p;
+}
+
+SteeringResults steering(const analyses::SteeringReport& r, const std::vector<SteeringVectorSpec>& specs) {
+    SteeringResults s;
+    QStringList labels;
+    for (std::size_t i = 0; i < r.vectors.size(); ++i)
+        labels << QStringLiteral("%1 × %2")
+                      .arg(i < specs.size() ? specs[i].name : qs(r.vectors[i].label()))
+                      .arg(r.vectors[i].alpha);
+    s.vectorName = labels.join(QStringLiteral(" + "));
+    s.alpha = r.vectors.empty() ? 0 : r.vectors.front().alpha;
+    s.exact = r.exact;
+    s.observables = names(r.observables);
+    s.meanChange = r.mean_change, s.predicted = r.predicted;
+    s.prompts = names(r.prompts);
+    s.before = r.before, s.after = r.after;
+    return s;
+}
+
+std::vector<CouplingHeadPoint> couplingHeads(const analyses::CouplingHeadsReport& r) {
+    std::vector<CouplingHeadPoint> out;
+    for (const auto& p : r.points)
+        out.push_back({p.head, p.coupling, p.attribution_a, p.attribution_b, p.ratio});
+    return out;
+}
+
+} // namespace obsprop::ui::convert

@@ -1,0 +1,42 @@
+// Core reports (analyses/reports.h) into the views' result types: copies and labels only, no arithmetic.
+#pragma once
+
+#include "analyses/reports.h"
+#include "session/results.h"
+
+namespace obsprop::ui::convert {
+
+inline QString qs(const std::string& s) {
+    return QString::fromStdString(s);
+}
+inline QStringList names(const std::vector<std::string>& v) {
+    QStringList out;
+    for (const auto& s : v)
+        out << qs(s);
+    return out;
+}
+inline QString pathText(const std::vector<analyses::HeadId>& v) {
+    QStringList parts;
+    for (const auto& h : v)
+        parts << headName(h.layer, h.head);
+    return parts.join(QStringLiteral(" → "));
+}
+inline HeadMatrix matrix(const analyses::HeadGrid& g, const QString& title, const QString& quantity,
+                         bool diverging) {
+    HeadMatrix m;
+    m.title = title, m.quantity = quantity, m.layers = g.layers, m.heads = g.heads, m.values = g.values;
+    m.diverging = diverging;
+    return m;
+}
+
+FeatureResults features(const analyses::FeaturesReport& r, quint64 generation);
+AttributionResults attribution(const analyses::AttributionReport& r, quint64 generation);
+SvdResults headDetail(const analyses::HeadDetailReport& r);
+CouplingScatter scatter(const analyses::CouplingScatterReport& r);
+PathResults paths(const analyses::PathsReport& r);
+PathDetail pathDetail(const analyses::PathDetailReport& r);
+PromptResults prompts(const analyses::DatasetReport& r);
+SteeringResults steering(const analyses::SteeringReport& r, const std::vector<SteeringVectorSpec>& specs);
+std::vector<CouplingHeadPoint> couplingHeads(const analyses::CouplingHeadsReport& r);
+
+} // namespace obsprop::ui::convert

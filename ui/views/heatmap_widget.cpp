@@ -1,0 +1,85 @@
+#include "views/heatmap_widget.h"
+
+#include <QFileInfo>
+#include <QSvgGenerator>
+#include <QToolTip>
+#include <QVBoxLayout>
+#include <cmath>
+
+#include "figures/heatmap_figure.h"
+#include "figures/plot_export.h"
+#include "figures/qcp.h"
+
+namespace obsprop::ui {
+
+HeatmapWidget::HeatmapWidget(QWidget* parent) : QWidget(parent) {
+    auto* lay = new QVBoxLayout(this);
+    lay->setContentsMargins(0, 0, 0, 0);
+    plot_ = new QCustomPlot(this);
+    lay->addWidget(plot_);
+    plot_->setMouseTracking(true);
+    plot_->setMinimumSize(240, 200);
+
+    figure_ = figures::HeatmapFigure::build(plot_);
+    plot_->xAxis->setLabel(tr("head"));
+    plot_->yAxis->setLabel(tr("layer"));
+
+    marker_ = new QCPItemRect(plot_);
+    marker_->setPen(QPen(palette().color(QPalette::WindowText), 2.0));
+    marker_->setBrush(Qt::NoBrush);
+    marker_->setVisible(false);
+
+    connect(plot_, &QCustomPlot::mouseMove, this, &HeatmapWidget::onMouseMove);
+    connect(plot_, &QCustomPlot::mousePress, this, &HeatmapWidget::onMousePress);
+}
+
+void HeatmapWidget::setMatrix(const HeadMatrix& m) {
+    matrix_ = m;
+    figure_.draw(m);
+}
+
+void HeatmapWidget::setSelectedHead(int layer, int head) {
+    const bool on = layer >= 0 && head >= 0 && layer < matrix_.layers && head < matrix_.heads;
+    marker_->setVisible(on);
+    if (on) {
+        marker_->topLeft->setCoords(head - 0.5, layer - 0.5);
+        marker_->bottomRight->setCoords(head + 0.5, layer + 0.5);
+    }
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QPair<int, int> HeatmapWidget::headAt(const QPoint& pos) const {
+    if (matrix_.empty()) return {-1, -1};
+    const QPoint p = plot_->mapFrom(this, pos);
+    if (!plot_->axisRect()->rect().contains(p)) return {-1, -1};
+    const int h = static_cast<int>(std::lround(plot_->xAxis->pixelToCoord(p.x())));
+    const int l = static_cast<int>(std::lround(plot_->yAxis->pixelToCoord(p.y())));
+    if (l < 0 || h < 0 || l >= matrix_.layers || h >= matrix_.heads) return {-1, -1};
+    return {l, h};
+}
+
+void HeatmapWidget::onMouseMove(QMouseEvent* e) {
+    const auto [l, h] = headAt(plot_->mapTo(this, e->pos()));
+    if (l < 0) {
+        QToolTip::hideText();
+        return;
+    }
+    QToolTip::showText(e->globalPosition().toPoint(),
+                       QStringLiteral("head %1\n%2 = %3")
+                           .arg(headName(l, h), matrix_.quantity)
+                           .arg(matrix_.at(l, h), 0, 'g', 6),
+                       plot_);
+}
+
+void HeatmapWidget::onMousePress(QMouseEvent* e) {
+    const auto [l, h] = headAt(plot_->mapTo(this, e->pos()));
+    if (l < 0) return;
+    setSelectedHead(l, h);
+    Q_EMIT headClicked(l, h);
+}
+
+bool HeatmapWidget::exportTo(const QString& file, int width, int height, double scale) const {
+    return exportPlot(plot_, file, width, height, scale, matrix_.title);
+}
+
+} // namespace obsprop::ui

@@ -1,0 +1,523 @@
+#include "views/main_window.h"
+
+#include <QApplication>
+#include <QClipboard>
+#include <QCloseEvent>
+#include <QDir>
+#include <QDockWidget>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QGuiApplication>
+#include <QJsonArray>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSaveFile>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTimer>
+
+#include <functional>
+
+#include "figures/qcp.h"
+#include "session/head_selection.h"
+#include "session/session.h"
+#include "views/coupling_view.h"
+#include "views/debug_overlay.h"
+#include "views/export_dialog.h"
+#include "views/heads_view.h"
+#include "views/heatmap_widget.h"
+#include "views/paths_view.h"
+#include "views/project_panel.h"
+#include "views/prompts_view.h"
+#include "views/stall_watchdog.h"
+#include "views/steering_panel.h"
+#include "views/svd_view.h"
+
+namespace obsprop::ui {
+
+namespace {
+constexpr int kMaxRecent = 8;
+constexpr int kAutosaveMs = 15000;
+} // namespace
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+    setAcceptDrops(true);
+    setObjectName(QStringLiteral("MainWindow"));
+    session_ = new Session(this);
+    selection_ = new HeadSelection(this);
+    watchdog_ = new StallWatchdog(this);
+
+    tabs_ = new QTabWidget(this);
+    heads_ = new HeadsView(session_, tabs_);
+    coupling_ = new CouplingView(session_, tabs_);
+    svd_ = new SvdView(session_, tabs_);
+    paths_ = new PathsView(session_, tabs_);
+    steering_ = new SteeringPanel(session_, tabs_);
+    prompts_ = new PromptsView(session_, tabs_);
+    tabs_->addTab(heads_, tr("&Heads"));
+    tabs_->addTab(coupling_, tr("&Coupling"));
+    tabs_->addTab(svd_, tr("S&VD"));
+    tabs_->addTab(paths_, tr("&Paths"));
+    tabs_->addTab(steering_, tr("S&teering"));
+    tabs_->addTab(prompts_, tr("P&rompts"));
+    setCentralWidget(tabs_);
+
+    panel_ = new ProjectPanel(session_, this);
+    auto* dock = new QDockWidget(tr("Project"), this);
+    dock->setObjectName(QStringLiteral("projectDock"));
+    dock->setWidget(panel_);
+    dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
+    addDockWidget(Qt::LeftDockWidgetArea, dock);
+
+    buildMenus();
+    buildStatusBar();
+
+    // One selection, handed to every view: they select through it and follow it.
+    follow(selection_, heads_);
+    follow(selection_, coupling_);
+    follow(selection_, svd_);
+    follow(selection_, paths_);
+    follow(selection_, steering_);
+    connect(selection_, &HeadSelection::changed, this, [this](HeadRef h) {
+        if (h.valid()) status_->setText(tr("Head %1 selected").arg(headName(h.layer, h.head)));
+        Q_EMIT headChanged(h);
+    });
+    connect(paths_, &PathsView::pathActivated, this, [this](std::vector<HeadRef> path, QString observable) {
+        steering_->addPath(std::move(path), std::move(observable));
+        tabs_->setCurrentWidget(steering_);
+    });
+    connect(session_, &Session::workspaceOpened, this, &MainWindow::onOpened);
+    connect(session_, &Session::openFailed, this, [this](const QString& e) {
+        status_->setText(tr("Could not open: %1").arg(e));
+        Q_EMIT openFailed(e);
+        showError(tr("Could not open"), e);
+    });
+    connect(session_, &Session::dirtyChanged, this, &MainWindow::updateTitle);
+    connect(session_, &Session::jobFailed, this, [this](const QString&, const QString& e) {
+        status_->setText(tr("Failed: %1").arg(e)); // the message starts with the analysis
+    });
+
+    autosave_ = new QTimer(this);
+    autosave_->setInterval(kAutosaveMs);
+    connect(autosave_, &QTimer::timeout, this, &MainWindow::writeRecovery);
+    autosave_->start();
+
+    QSettings s;
+    if (!restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray())) resize(1280, 800);
+    restoreState(s.value(QStringLiteral("window/state")).toByteArray());
+    updateTitle();
+    QTimer::singleShot(0, this, &MainWindow::offerRecovery);
+}
+
+MainWindow::~MainWindow() = default;
+
+bool MainWindow::quiet() const {
+    return property("quietErrors").toBool();
+}
+
+void MainWindow::showError(const QString& title, const QString& message) {
+    if (!quiet()) QMessageBox::warning(this, title, message);
+}
+
+void MainWindow::buildMenus() {
+    auto* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&New Project"), QKeySequence::New, this, &MainWindow::newProject);
+    file->addAction(tr("Open &Model Folder…"), QKeySequence::Open, this, &MainWindow::chooseModelFolder);
+    file->addAction(tr("Open &Project…"), QKeySequence(tr("Ctrl+Shift+O")), this, &MainWindow::chooseProject);
+    recentMenu_ = file->addMenu(tr("Open &Recent"));
+    updateRecentMenu();
+    file->addSeparator();
+    file->addAction(tr("&Save Project"), QKeySequence::Save, this, &MainWindow::save);
+    file->addAction(tr("Save Project &As…"), QKeySequence::SaveAs, this, &MainWindow::saveAs);
+    file->addSeparator();
+    file->addAction(tr("&Export Figure…"), QKeySequence(tr("Ctrl+E")), this, &MainWindow::exportFigure);
+    file->addAction(tr("Export &All…"), QKeySequence(tr("Ctrl+Shift+E")), this, &MainWindow::chooseExportAll);
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    auto* edit = menuBar()->addMenu(tr("&Edit"));
+    copyCommand_ = edit->addAction(tr("Copy as &Command"), QKeySequence(tr("Ctrl+Shift+C")), this,
+                                   &MainWindow::copyCommand);
+    copyCommand_->setToolTip(tr("Copy the obsprop command line that prints the numbers this tab shows"));
+    for (int i = 0; i < tabs_->count(); ++i) { // also on every tab's context menu
+        tabs_->widget(i)->setContextMenuPolicy(Qt::ActionsContextMenu);
+        tabs_->widget(i)->addAction(copyCommand_);
+    }
+
+    auto* view = menuBar()->addMenu(tr("&View"));
+    view->addAction(selection_->nextAction());
+    view->addAction(selection_->previousAction());
+    view->addAction(tr("&Recompute"), QKeySequence::Refresh, this,
+                    [this] { session_->computeFeatures(QStringLiteral("heads")); });
+    view->addSeparator();
+    view->addAction(tr("&Debug Overlay"), QKeySequence(Qt::Key_F12), this, &MainWindow::toggleOverlay);
+}
+
+void MainWindow::buildStatusBar() {
+    status_ = new QLabel(tr("Open a Hugging Face model folder or a project (File ▸ Open)."), this);
+    progress_ = new QProgressBar(this);
+    progress_->setRange(0, 1000);
+    progress_->setMaximumWidth(180);
+    progress_->hide();
+    cancel_ = new QPushButton(tr("Cancel"), this);
+    cancel_->setObjectName(QStringLiteral("cancelJob"));
+    cancel_->hide();
+    statusBar()->addWidget(status_, 1);
+    statusBar()->addPermanentWidget(progress_);
+    statusBar()->addPermanentWidget(cancel_);
+    auto& jobs = session_->jobs();
+    connect(cancel_, &QPushButton::clicked, this, [this] { session_->jobs().cancelAll(); });
+    connect(&jobs, &JobTracker::started, this, [this](const QString& channel) {
+        progress_->setValue(0);
+        progress_->show();
+        cancel_->show();
+        status_->setText(tr("Computing %1…").arg(channel));
+    });
+    connect(&jobs, &JobTracker::progress, this,
+            [this](const QString& channel, double f, const QString& stage) {
+                progress_->setValue(static_cast<int>(f * 1000));
+                status_->setText(tr("%1: %2").arg(channel, stage));
+            });
+    connect(&jobs, &JobTracker::finished, this, [this](const QString& channel, bool ok) {
+        if (session_->jobs().running() > 0) return;
+        progress_->hide();
+        cancel_->hide();
+        if (ok) status_->setText(tr("Ready (%1 done)").arg(channel));
+    });
+}
+
+bool MainWindow::confirmDiscard() {
+    if (!session_->isDirty() || quiet()) return true;
+    const auto a = QMessageBox::question(this, tr("Unsaved changes"), tr("Save the current project first?"),
+                                         QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel,
+                                         QMessageBox::Save);
+    return a == QMessageBox::Discard || (a == QMessageBox::Save && save());
+}
+
+void MainWindow::newProject() {
+    if (!confirmDiscard()) return;
+    QString dir = currentModel();
+    if (dir.isEmpty())
+        dir = QFileDialog::getExistingDirectory(this, tr("New project: choose a model folder"));
+    if (dir.isEmpty()) return;
+    status_->setText(tr("New project on %1…").arg(dir));
+    session_->openModel(dir); // the model with the default datasets, no observables, no file yet
+}
+
+void MainWindow::openPath(const QString& path) {
+    if (!confirmDiscard()) return;
+    const QFileInfo fi(path);
+    if (!fi.exists()) {
+        const QString e = tr("%1 does not exist").arg(path);
+        Q_EMIT openFailed(e);
+        showError(tr("Could not open"), e);
+        return;
+    }
+    status_->setText(tr("Opening %1…").arg(fi.absoluteFilePath()));
+    if (fi.isFile() && fi.suffix() == QLatin1String("obsprop"))
+        session_->openProject(fi.absoluteFilePath());
+    else
+        session_->openModel(fi.isDir() ? fi.absoluteFilePath() : fi.absolutePath());
+}
+
+QString MainWindow::currentModel() const {
+    return session_->isOpen() ? session_->modelInfo().directory : QString();
+}
+
+void MainWindow::onOpened() {
+    const ModelInfo m = session_->modelInfo();
+    selection_->setShape(m.layers, m.heads);
+    selection_->clear(); // a new model: the views start without a head
+    if (restoringRecovery_) {
+        restoringRecovery_ = false;
+        session_->detachFromFile();
+    } else {
+        updateRecentMenu(session_->projectFile().isEmpty() ? m.directory : session_->projectFile());
+    }
+    status_->setText(
+        tr("Opened %1 (%2, %3 layers × %4 heads)").arg(m.directory, m.family).arg(m.layers).arg(m.heads));
+    // The views computed what they show on recipeChanged; the Paths view also ranks once by default.
+    if (!session_->viewState()[QStringLiteral("paths")].isObject() && !session_->observables().isEmpty())
+        paths_->rank();
+    restoreViewState();
+    updateTitle();
+    Q_EMIT modelOpened(m.directory);
+}
+
+void MainWindow::updateTitle() {
+    QString name = tr("Untitled");
+    if (!session_->projectFile().isEmpty())
+        name = QFileInfo(session_->projectFile()).fileName();
+    else if (session_->isOpen())
+        name = tr("Untitled (%1)").arg(QFileInfo(session_->modelInfo().directory).fileName());
+    setWindowTitle(QStringLiteral("%1[*] — ObsProp Explorer").arg(name));
+    setWindowModified(session_->isDirty());
+}
+
+void MainWindow::updateRecentMenu(const QString& added) {
+    QSettings s;
+    QStringList recent = s.value(QStringLiteral("recent/paths")).toStringList();
+    if (!added.isEmpty()) {
+        recent.removeAll(added);
+        recent.prepend(added);
+        while (recent.size() > kMaxRecent)
+            recent.removeLast();
+        s.setValue(QStringLiteral("recent/paths"), recent);
+    }
+    recentMenu_->clear();
+    for (const QString& r : recent)
+        recentMenu_->addAction(r, this, [this, r] { openPath(r); });
+    recentMenu_->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::chooseModelFolder() {
+    const QString dir =
+        QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"), currentModel());
+    if (!dir.isEmpty()) openPath(dir);
+}
+
+void MainWindow::chooseProject() {
+    const QString f =
+        QFileDialog::getOpenFileName(this, tr("Open project"), QString(), tr("ObsProp projects (*.obsprop)"));
+    if (!f.isEmpty()) openPath(f);
+}
+
+void MainWindow::storeViewState() {
+    // A key is written when the project had it or when it differs from the default, so opening and saving a
+    // project without touching anything writes the same bytes.
+    QJsonObject v = session_->viewState();
+    auto put = [&v](const QString& key, const QJsonValue& value, bool isDefault) {
+        if (!isDefault || v.contains(key)) v[key] = value;
+    };
+    put(QStringLiteral("selected_head"),
+        selectedHead().valid() ? QJsonArray{selectedHead().layer, selectedHead().head} : QJsonArray{},
+        !selectedHead().valid());
+    put(QStringLiteral("tab"), tabs_->currentIndex(), tabs_->currentIndex() == 0);
+    put(QStringLiteral("heatmap_left"), heads_->pickedQuantity(0), heads_->pickedQuantity(0).isEmpty());
+    put(QStringLiteral("heatmap_right"), heads_->pickedQuantity(1), heads_->pickedQuantity(1).isEmpty());
+    put(QStringLiteral("paths"), paths_->state(), !paths_->hasSearched());
+    session_->setViewState(v);
+}
+
+void MainWindow::restoreViewState() {
+    const QJsonObject v = session_->viewState();
+    const QJsonArray h = v[QStringLiteral("selected_head")].toArray();
+    if (h.size() == 2) selectHead({h[0].toInt(), h[1].toInt()});
+    if (v.contains(QStringLiteral("tab"))) tabs_->setCurrentIndex(v[QStringLiteral("tab")].toInt());
+    if (v[QStringLiteral("paths")].isObject()) paths_->restoreState(v[QStringLiteral("paths")].toObject());
+    // The heatmap choices apply once the results they name arrive.
+    const QString left = v[QStringLiteral("heatmap_left")].toString(),
+                  right = v[QStringLiteral("heatmap_right")].toString();
+    auto apply = [this, left, right] {
+        if (!left.isEmpty() && heads_->quantities().contains(left)) heads_->setQuantity(0, left);
+        if (!right.isEmpty() && heads_->quantities().contains(right)) heads_->setQuantity(1, right);
+    };
+    connect(session_, &Session::featuresReady, this, apply, Qt::SingleShotConnection);
+    connect(session_, &Session::attributionReady, this, apply, Qt::SingleShotConnection);
+}
+
+bool MainWindow::saveProjectTo(const QString& file) {
+    storeViewState();
+    const QString err = session_->saveProject(file);
+    if (!err.isEmpty()) {
+        status_->setText(tr("Not saved: %1").arg(err));
+        showError(tr("Could not save"), err);
+        return false;
+    }
+    QFile::remove(recoveryFile());
+    updateRecentMenu(file);
+    updateTitle();
+    status_->setText(tr("Saved %1").arg(file));
+    return true;
+}
+
+bool MainWindow::save() {
+    if (!session_->isOpen()) return false;
+    if (session_->projectFile().isEmpty()) return saveAs();
+    return saveProjectTo(session_->projectFile());
+}
+
+bool MainWindow::saveAs() {
+    if (!session_->isOpen()) return false;
+    QString f = QFileDialog::getSaveFileName(this, tr("Save project"), session_->projectFile(),
+                                             tr("ObsProp projects (*.obsprop)"));
+    if (f.isEmpty()) return false;
+    if (!f.endsWith(QLatin1String(".obsprop"))) f += QLatin1String(".obsprop");
+    return saveProjectTo(f);
+}
+
+void MainWindow::exportFigure() {
+    // What the current tab offers: its figures, their size on screen, and how to write figure i.
+    using Writer = std::function<bool(int figure, const QString& file, QSize size, double scale)>;
+    QWidget* tab = tabs_->currentWidget();
+    QStringList figures;
+    QSize size;
+    Writer write;
+    auto single = [](auto* view) {
+        return [view](int, const QString& f, QSize s, double scale) {
+            return view->exportFigure(f, s.width(), s.height(), scale);
+        };
+    };
+    if (tab == heads_) {
+        figures = {tr("Left heatmap"), tr("Right heatmap")}, size = heads_->heatmap(0)->size();
+        write = [this](int i, const QString& f, QSize s, double scale) {
+            return heads_->exportFigure(i, f, s.width(), s.height(), scale);
+        };
+    } else if (tab == coupling_) {
+        figures = {tr("Coupling plots")}, size = coupling_->plot()->size(), write = single(coupling_);
+    } else if (tab == svd_) {
+        figures = {tr("Alignment bars")}, size = svd_->plot()->size(), write = single(svd_);
+    } else if (tab == steering_) {
+        figures = {tr("Steering bars")}, size = steering_->plot()->size(), write = single(steering_);
+    } else {
+        showError(tr("Nothing to export"),
+                  tr("This tab has no figure; its table can be saved with Export All."));
+        return;
+    }
+    auto* dialog = new ExportFigureDialog(figures, size, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog, write] {
+        const QString f = dialog->file();
+        const bool ok = write(dialog->figure(), f, dialog->figureSize(), dialog->scale());
+        if (ok)
+            status_->setText(tr("Wrote %1").arg(f));
+        else
+            showError(tr("Export failed"), tr("Could not write %1 (is the folder writable?)").arg(f));
+        Q_EMIT figureExported(f, ok);
+    });
+    dialog->open();
+}
+
+QString MainWindow::currentCommand() const {
+    QWidget* tab = tabs_->currentWidget();
+    if (tab == heads_) return heads_->command();
+    if (tab == coupling_) return coupling_->command();
+    if (tab == svd_) return svd_->command();
+    if (tab == paths_) return paths_->command();
+    if (tab == steering_) return steering_->command();
+    if (tab == prompts_) return prompts_->command();
+    return {};
+}
+
+void MainWindow::copyCommand() {
+    const QString c = currentCommand();
+    if (c.isEmpty()) {
+        status_->setText(tr("Nothing to copy: this tab shows no result yet."));
+        return;
+    }
+    QGuiApplication::clipboard()->setText(c);
+    status_->setText(session_->isDirty()
+                         ? tr("Copied (it reads the saved project: save first to include your "
+                              "edits): %1")
+                               .arg(c)
+                         : tr("Copied: %1").arg(c));
+}
+
+void MainWindow::chooseExportAll() {
+    const QString d = QFileDialog::getExistingDirectory(this, tr("Export everything into a folder"));
+    if (!d.isEmpty()) exportAll(d);
+}
+
+bool MainWindow::exportAll(const QString& dir) {
+    if (!session_->isOpen()) return false;
+    // Exactly what `obsprop export --figures` writes: the core's reports, tables and the figure code.
+    session_->exportAll(dir);
+    status_->setText(tr("Exporting every table and figure to %1…").arg(dir));
+    return true;
+}
+
+QString MainWindow::recoveryFile() {
+    const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    QDir().mkpath(dir);
+    return dir + QStringLiteral("/recovery.obsprop");
+}
+
+void MainWindow::writeRecovery() {
+    if (!session_->isOpen() || !session_->isDirty()) return;
+    storeViewState();
+    QSaveFile f(recoveryFile());
+    if (f.open(QIODevice::WriteOnly)) {
+        f.write(session_->serializeProject());
+        f.commit();
+    }
+}
+
+void MainWindow::offerRecovery() {
+    const QString f = recoveryFile();
+    if (!QFileInfo::exists(f) || quiet()) return;
+    const auto answer = QMessageBox::question(this, tr("Restore unsaved work?"),
+                                              tr("ObsProp Explorer did not close normally last time. Restore "
+                                                 "the unsaved project it was working on?"),
+                                              QMessageBox::Yes | QMessageBox::Discard, QMessageBox::Yes);
+    if (answer == QMessageBox::Yes) {
+        restoringRecovery_ = true;
+        session_->openProject(f);
+    } else {
+        QFile::remove(f);
+    }
+}
+
+HeadRef MainWindow::selectedHead() const {
+    return selection_->current();
+}
+
+void MainWindow::selectHead(HeadRef h) {
+    selection_->select(h);
+}
+
+void MainWindow::nextHead() {
+    selection_->step(1);
+}
+
+void MainWindow::toggleOverlay() {
+    if (!DebugOverlay::supported()) {
+        status_->setText(tr("The debug overlay needs an OpenGL display (not available on this platform)."));
+        return;
+    }
+    if (!overlay_) {
+        overlay_ = new DebugOverlay(session_, watchdog_, this);
+        overlay_->setGeometry(centralWidget()->geometry());
+        overlay_->show();
+        overlay_->raise();
+        return;
+    }
+    overlay_->setVisible(!overlay_->isVisible());
+    if (overlay_->isVisible()) overlay_->raise();
+}
+
+void MainWindow::resizeEvent(QResizeEvent* e) {
+    QMainWindow::resizeEvent(e);
+    if (overlay_) overlay_->setGeometry(centralWidget()->geometry());
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* e) {
+    if (e->mimeData()->hasUrls()) e->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* e) {
+    const auto urls = e->mimeData()->urls();
+    if (!urls.isEmpty() && urls.first().isLocalFile()) openPath(urls.first().toLocalFile());
+}
+
+void MainWindow::closeEvent(QCloseEvent* e) {
+    if (!confirmDiscard()) {
+        e->ignore();
+        return;
+    }
+    QSettings s;
+    s.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    s.setValue(QStringLiteral("window/state"), saveState());
+    QFile::remove(recoveryFile()); // a clean exit leaves nothing to recover
+    session_->jobs().cancelAll();
+    QMainWindow::closeEvent(e);
+}
+
+} // namespace obsprop::ui

@@ -1,0 +1,132 @@
+// The explorer's main window: a project panel, the analysis views in tabs, a status bar with progress and
+// cancel for the running job, menus and shortcuts, project files with a dirty marker, autosave to a
+// recovery file and an offer to restore it after a crash. All computation happens in the Session's jobs.
+#pragma once
+
+#include <QMainWindow>
+#include <QString>
+
+#include "session/results.h"
+
+class QLabel;
+class QProgressBar;
+class QPushButton;
+class QTabWidget;
+class QTimer;
+class QMenu;
+class QAction;
+
+namespace obsprop::ui {
+
+class Session;
+class ProjectPanel;
+class HeadsView;
+class CouplingView;
+class SvdView;
+class PathsView;
+class SteeringPanel;
+class PromptsView;
+class DebugOverlay;
+class StallWatchdog;
+class HeadSelection;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+  public:
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    // A model folder or a .obsprop project, opened in the background. Errors are shown, never fatal,
+    // and the current work stays open.
+    void openPath(const QString& path);
+    QString currentModel() const;
+    Session* session() const { return session_; }
+    HeadsView* headsView() const { return heads_; }
+    CouplingView* couplingView() const { return coupling_; }
+    SvdView* svdView() const { return svd_; }
+    PathsView* pathsView() const { return paths_; }
+    SteeringPanel* steeringPanel() const { return steering_; }
+    PromptsView* promptsView() const { return prompts_; }
+    ProjectPanel* projectPanel() const { return panel_; }
+    QTabWidget* tabs() const { return tabs_; }
+    HeadRef selectedHead() const;
+    HeadSelection* selection() const { return selection_; }
+    StallWatchdog* watchdog() const { return watchdog_; }
+    DebugOverlay* overlay() const { return overlay_; }
+    // F12: shows or hides the ImGui debug overlay (created on first use, only on a real GL platform).
+    void toggleOverlay();
+
+    bool saveProjectTo(const QString& file); // false (with a message) on failure
+    bool exportAll(const QString& dir); // tables (as `obsprop export`) plus figures; blocks only on drawing
+
+    // Where unsaved work is written every few seconds while the project is dirty.
+    static QString recoveryFile();
+    void writeRecovery();
+
+    // Unsaved changes: asks to save, discard or cancel (true when it is fine to go on).
+    bool confirmDiscard();
+
+  public Q_SLOTS:
+    void selectHead(obsprop::ui::HeadRef h);
+    void nextHead();
+    // File ▸ New Project: a fresh, untitled project on the current model (or a chosen model folder).
+    void newProject();
+    // File ▸ Export Figure: the figure dialog for the current tab (non-modal; figureExported reports).
+    void exportFigure();
+    // Edit ▸ Copy as Command: the current tab's command line to the clipboard.
+    void copyCommand();
+
+  public:
+    QString currentCommand() const;
+
+  Q_SIGNALS:
+    void modelOpened(const QString& dir);
+    void openFailed(const QString& message);
+    void headChanged(obsprop::ui::HeadRef h);
+    void figureExported(const QString& file, bool ok); // after Export Figure…
+
+  protected:
+    void resizeEvent(QResizeEvent* e) override;
+    void dragEnterEvent(QDragEnterEvent* e) override;
+    void dropEvent(QDropEvent* e) override;
+    void closeEvent(QCloseEvent* e) override;
+
+  private:
+    void buildMenus();
+    void buildStatusBar();
+    void onOpened();
+    void updateTitle();
+    void updateRecentMenu(const QString& added = {});
+    void chooseModelFolder();
+    void chooseProject();
+    bool save();
+    bool saveAs();
+    void chooseExportAll();
+    void storeViewState();
+    void restoreViewState();
+    void offerRecovery();
+    void showError(const QString& title, const QString& message);
+    bool quiet() const;
+
+    Session* session_ = nullptr;
+    ProjectPanel* panel_ = nullptr;
+    QTabWidget* tabs_ = nullptr;
+    HeadsView* heads_ = nullptr;
+    CouplingView* coupling_ = nullptr;
+    SvdView* svd_ = nullptr;
+    PathsView* paths_ = nullptr;
+    SteeringPanel* steering_ = nullptr;
+    PromptsView* prompts_ = nullptr;
+    QLabel* status_ = nullptr;
+    QProgressBar* progress_ = nullptr;
+    QPushButton* cancel_ = nullptr;
+    QMenu* recentMenu_ = nullptr;
+    QAction* copyCommand_ = nullptr;
+    QTimer* autosave_ = nullptr;
+    HeadSelection* selection_ = nullptr;
+    bool restoringRecovery_ = false;
+    StallWatchdog* watchdog_ = nullptr;
+    DebugOverlay* overlay_ = nullptr;
+};
+
+} // namespace obsprop::ui

@@ -1,0 +1,312 @@
+#include "views/paths_view.h"
+
+#include "models/path_table_model.h"
+
+#include <QAbstractTableModel>
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QPushButton>
+#include <QSortFilterProxyModel>
+#include <QSpinBox>
+#include <QStackedWidget>
+#include <QTableView>
+#include <QVBoxLayout>
+
+#include "session/csv.h"
+#include "session/session.h"
+
+namespace obsprop::ui {
+
+PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), session_(session) {
+    auto* lay = new QVBoxLayout(this);
+    auto* bar = new QHBoxLayout;
+    observable_ = new QComboBox(this);
+    observable_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    method_ = new QComboBox(this);
+    method_->addItem(tr("Feature norm (data-free, two heads)"));
+    method_->addItem(tr("Path patching (beam search)"));
+    method_->setToolTip(
+        tr("Rank every two-head virtual head by its feature norm, or search paths of any length by "
+           "patching them over a dataset's prompt pairs"));
+    dataset_ = new QComboBox(this);
+    dataset_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    keep_ = new QSpinBox(this);
+    keep_->setRange(1, 5000);
+    keep_->setValue(50);
+    keep_->setToolTip(tr("How many of the highest-norm paths to keep"));
+    width_ = new QSpinBox(this);
+    width_->setRange(1, 1000);
+    width_->setValue(8);
+    width_->setToolTip(tr("Paths kept at each length"));
+    length_ = new QSpinBox(this);
+    length_->setRange(1, 1000);
+    length_->setValue(3);
+    length_->setToolTip(tr("Most heads in a path"));
+    rank_ = new QPushButton(tr("Rank"), this);
+    keepLabel_ = new QLabel(tr("Keep:"), this);
+    datasetLabel_ = new QLabel(tr("Pairs:"), this);
+    widthLabel_ = new QLabel(tr("Beam:"), this);
+    lengthLabel_ = new QLabel(tr("Max heads:"), this);
+    bar->addWidget(new QLabel(tr("Observable:"), this));
+    bar->addWidget(observable_);
+    bar->addWidget(method_);
+    for (QWidget* w : std::initializer_list<QWidget*>{keepLabel_, keep_, datasetLabel_, dataset_, widthLabel_,
+                                                      width_, lengthLabel_, length_, rank_})
+        bar->addWidget(w);
+    bar->addStretch(1);
+    lay->addLayout(bar);
+    status_ = new QLabel(this);
+    status_->setWordWrap(true);
+    lay->addWidget(status_);
+
+    stack_ = new QStackedWidget(this);
+    placeholder_ = new QLabel(this);
+    placeholder_->setAlignment(Qt::AlignCenter);
+    placeholder_->setWordWrap(true);
+    model_ = new PathTableModel(this);
+    proxy_ = new QSortFilterProxyModel(this);
+    proxy_->setSourceModel(model_);
+    proxy_->setSortRole(Qt::UserRole);
+    table_ = new QTableView(this);
+    table_->setModel(proxy_);
+    table_->setSortingEnabled(true);
+    table_->sortByColumn(PathTableModel::Rank, Qt::AscendingOrder);
+    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table_->setSelectionMode(QAbstractItemView::SingleSelection);
+    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table_->verticalHeader()->hide();
+    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    table_->horizontalHeader()->setSectionResizeMode(PathTableModel::Path, QHeaderView::Stretch);
+    table_->setAlternatingRowColors(true);
+    stack_->addWidget(placeholder_);
+    stack_->addWidget(table_);
+    lay->addWidget(stack_, 1);
+    detail_ = new QLabel(this);
+    detail_->setWordWrap(true);
+    detail_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    lay->addWidget(detail_);
+
+    connect(rank_, &QPushButton::clicked, this, [this] {
+        searched_ = true; // a choice of the user's: saved with the project's view state
+        rank();
+    });
+    connect(method_, &QComboBox::currentIndexChanged, this, &PathsView::updateControls);
+    // Any choice made here is view state worth saving with the project.
+    auto touched = [this] { searched_ = true; };
+    connect(method_, &QComboBox::currentIndexChanged, this, touched);
+    connect(dataset_, &QComboBox::currentIndexChanged, this, touched);
+    connect(observable_, &QComboBox::currentIndexChanged, this, touched);
+    for (QSpinBox* box : {keep_, width_, length_})
+        connect(box, &QSpinBox::valueChanged, this, touched);
+    connect(table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            &PathsView::onCurrentRowChanged);
+    connect(table_, &QTableView::doubleClicked, this, &PathsView::onActivated);
+    connect(session_, &Session::recipeChanged, this, [this] {
+        refreshChoices();
+        if (!results_) return;
+        // Computed for the old recipe: dropped at once, and the same search run again.
+        results_.reset();
+        model_->clear();
+        detail_->clear();
+        stack_->setCurrentWidget(placeholder_);
+        placeholder_->setText(tr("Recipe changed: recomputing…"));
+        rank();
+    });
+    connect(session_, &Session::workspaceOpened, this, [this] {
+        searched_ = false;
+        results_.reset();
+        model_->clear();
+        status_->clear();
+        detail_->clear();
+        stack_->setCurrentWidget(placeholder_);
+        refreshChoices();
+    });
+    connect(session_, &Session::pathsReady, this, [this](const PathResults& r) {
+        results_ = r;
+        model_->setResults(r);
+        table_->setColumnHidden(PathTableModel::Sd, !r.patching);
+        table_->setColumnHidden(PathTableModel::FeatureNorm, !r.patching);
+        table_->setColumnHidden(PathTableModel::Length, !r.patching);
+        if (r.patching)
+            status_->setText(
+                tr("%1 on %2: %3 paths scored by path patching over %4 pairs; the best %5 of each length, by "
+                   "|Δ|.")
+                    .arg(r.observable, r.dataset)
+                    .arg(r.scored)
+                    .arg(r.pairs == r.pairsGiven ? QString::number(r.pairs)
+                                                 : tr("%1 of %2").arg(r.pairs).arg(r.pairsGiven))
+                    .arg(r.beamWidth) +
+                (r.pairs < r.pairsGiven ? tr(" Pairs whose two prompts differ in length are left out.")
+                                        : QString()));
+        else
+            status_->setText(tr("%1: top %2 of %3 paths scored (data-free, norm-comparison rule).")
+                                 .arg(r.observable)
+                                 .arg(r.rows.size())
+                                 .arg(r.scored));
+        rank_->setEnabled(true);
+        stack_->setCurrentWidget(r.rows.empty() ? static_cast<QWidget*>(placeholder_) : table_);
+        if (r.rows.empty()) placeholder_->setText(tr("No path scored: the model needs at least two layers."));
+    });
+    connect(session_, &Session::pathDetailReady, this, [this](const PathDetail& d) {
+        QStringList parts;
+        for (int k = 0; k < d.observables.size(); ++k) {
+            const auto i = static_cast<std::size_t>(k);
+            parts << (d.observables[k] == d.observable
+                          ? tr("%1 ‖y‖ %2").arg(d.observables[k], QString::number(d.norms[i], 'g', 4))
+                          : tr("%1 ‖y‖ %2, cos %3")
+                                .arg(d.observables[k], QString::number(d.norms[i], 'g', 4),
+                                     QString::number(d.cosines[i], 'f', 3)));
+        }
+        detail_->setText(tr("Path %1, feature vector per observable (cosines with %2's): %3")
+                             .arg(d.path, d.observable, parts.join(QStringLiteral("; "))));
+    });
+    connect(session_, &Session::jobFailed, this, [this](const QString& channel, const QString& msg) {
+        if (channel == QLatin1String("path comparison/paths")) detail_->setText(msg);
+        if (!channel.startsWith(QLatin1String("path ")) || !channel.endsWith(QLatin1String("/paths")) ||
+            channel.startsWith(QLatin1String("path comparison")))
+            return;
+        status_->setText(msg);
+    });
+    // Re-enable Rank however the job ends (finished, failed, superseded or cancelled).
+    connect(&session_->jobs(), &JobTracker::finished, this, [this](const QString& channel, bool) {
+        if (channel.endsWith(QLatin1String("/paths"))) updateControls();
+    });
+    refreshChoices();
+}
+
+PathsView::Method PathsView::method() const {
+    return method_->currentIndex() == 1 ? Method::PathPatching : Method::FeatureNorm;
+}
+
+void PathsView::setMethod(Method m) {
+    method_->setCurrentIndex(m == Method::PathPatching ? 1 : 0);
+}
+
+void PathsView::updateControls() {
+    const bool patching = method() == Method::PathPatching;
+    for (QWidget* w : std::initializer_list<QWidget*>{keepLabel_, keep_})
+        w->setVisible(!patching);
+    for (QWidget* w :
+         std::initializer_list<QWidget*>{datasetLabel_, dataset_, widthLabel_, width_, lengthLabel_, length_})
+        w->setVisible(patching);
+    rank_->setText(patching ? tr("Search") : tr("Rank"));
+    rank_->setEnabled(observable_->count() > 0 && (!patching || dataset_->count() > 0));
+    if (!results_)
+        placeholder_->setText(
+            patching ? tr("Choose an observable and a dataset of prompt pairs and press Search to find "
+                          "the paths that carry the most of the observable, by path patching.")
+                     : tr("Choose an observable and press Rank to list its strongest two-head paths."));
+}
+
+QAbstractItemModel* PathsView::model() const {
+    return model_;
+}
+QString PathsView::observable() const {
+    return observable_->currentText();
+}
+int PathsView::keep() const {
+    return keep_->value();
+}
+
+void PathsView::refreshChoices() {
+    const QString keep = observable_->currentText();
+    QStringList names;
+    for (const auto& o : session_->observables())
+        names << o.first;
+    QSignalBlocker block(observable_);
+    observable_->clear();
+    observable_->addItems(names);
+    observable_->setCurrentIndex(std::max(0, observable_->findText(keep)));
+    const QString keepDataset = dataset_->currentText();
+    QSignalBlocker blockDatasets(dataset_);
+    dataset_->clear();
+    dataset_->addItems(session_->datasetNames());
+    dataset_->setCurrentIndex(std::max(0, dataset_->findText(keepDataset)));
+    if (session_->isOpen()) {
+        QSignalBlocker blockLength(length_);
+        length_->setMaximum(std::max(1, session_->modelInfo().layers));
+    }
+    updateControls();
+}
+
+void PathsView::rank() {
+    if (observable().isEmpty()) return;
+    rank_->setEnabled(false);
+    if (method() == Method::PathPatching) {
+        if (dataset_->currentText().isEmpty()) return updateControls();
+        status_->setText(tr("Searching the paths of %1 on %2…").arg(observable(), dataset_->currentText()));
+        session_->computePathSearch(QStringLiteral("paths"), observable(), dataset_->currentText(),
+                                    width_->value(), length_->value());
+        return;
+    }
+    status_->setText(tr("Ranking the paths of %1…").arg(observable()));
+    session_->computePaths(QStringLiteral("paths"), observable(), keep());
+}
+
+void PathsView::onCurrentRowChanged(const QModelIndex& current) {
+    if (!current.isValid() || !results_) return;
+    const PathRow& r = model_->row(proxy_->mapToSource(current).row());
+    Q_EMIT headSelected(r.nodes.front());
+    session_->computePathDetail(QStringLiteral("paths"), r.nodes, results_->observable);
+}
+
+void PathsView::onActivated(const QModelIndex& index) {
+    if (!index.isValid() || !results_) return;
+    const PathRow& r = model_->row(proxy_->mapToSource(index).row());
+    Q_EMIT pathActivated(r.nodes, results_->observable);
+}
+
+QJsonObject PathsView::state() const {
+    return {{QStringLiteral("method"),
+             method() == Method::PathPatching ? QStringLiteral("patching") : QStringLiteral("norm")},
+            {QStringLiteral("observable"), observable()},
+            {QStringLiteral("dataset"), dataset_->currentText()},
+            {QStringLiteral("keep"), keep_->value()},
+            {QStringLiteral("beam_width"), width_->value()},
+            {QStringLiteral("max_length"), length_->value()}};
+}
+
+void PathsView::restoreState(const QJsonObject& s) {
+    setMethod(s[QStringLiteral("method")].toString() == QLatin1String("patching") ? Method::PathPatching
+                                                                                  : Method::FeatureNorm);
+    if (const int i = observable_->findText(s[QStringLiteral("observable")].toString()); i >= 0)
+        observable_->setCurrentIndex(i);
+    if (const int i = dataset_->findText(s[QStringLiteral("dataset")].toString()); i >= 0)
+        dataset_->setCurrentIndex(i);
+    keep_->setValue(s[QStringLiteral("keep")].toInt(keep_->value()));
+    width_->setValue(s[QStringLiteral("beam_width")].toInt(width_->value()));
+    length_->setValue(s[QStringLiteral("max_length")].toInt(length_->value()));
+    searched_ = true;
+    rank();
+}
+
+QString PathsView::tableCsv() const {
+    const bool patching = model_->patching();
+    QString out = patching ? QStringLiteral("rank,path,length,score,sd,feature_norm\n")
+                           : QStringLiteral("rank,path,norm\n");
+    auto num = [](double v) { return QString::number(v, 'g', 17); };
+    for (int row = 0; row < proxy_->rowCount(); ++row) {
+        const int src = proxy_->mapToSource(proxy_->index(row, 0)).row();
+        const PathRow& r = model_->row(src);
+        if (patching)
+            out += QStringLiteral("%1,%2,%3,%4,%5,%6\n")
+                       .arg(QString::number(src + 1), r.path, QString::number(r.nodes.size()), num(r.value),
+                            num(r.sd), num(r.featureNorm));
+        else
+            out += QStringLiteral("%1,%2,%3\n").arg(QString::number(src + 1), r.path, num(r.value));
+    }
+    return out;
+}
+
+QString PathsView::command() const {
+    const QModelIndex current = table_->currentIndex();
+    if (results_ && current.isValid()) // the selected path compared across observables
+        return session_->pathDetailCommand(model_->row(proxy_->mapToSource(current).row()).nodes,
+                                           results_->observable);
+    return session_->pathsCommand(observable(), method() == Method::PathPatching, dataset_->currentText(),
+                                  width_->value(), length_->value(), keep());
+}
+
+} // namespace obsprop::ui

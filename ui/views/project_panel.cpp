@@ -1,0 +1,175 @@
+#include "views/project_panel.h"
+
+#include <QComboBox>
+#include <QFormLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QTreeWidget>
+#include <QVBoxLayout>
+
+#include "session/session.h"
+
+namespace obsprop::ui {
+
+ProjectPanel::ProjectPanel(Session* session, QWidget* parent) : QWidget(parent), session_(session) {
+    auto* v = new QVBoxLayout(this);
+    v->addWidget(new QLabel(tr("<b>Model</b>"), this));
+    model_ = new QTreeWidget(this);
+    model_->setColumnCount(2);
+    model_->setHeaderHidden(true);
+    model_->setRootIsDecorated(false);
+    model_->header()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
+    model_->setMaximumHeight(190);
+    v->addWidget(model_);
+
+    v->addWidget(new QLabel(tr("<b>Observables</b>"), this));
+    observables_ = new QListWidget(this);
+    observables_->setObjectName(QStringLiteral("observables"));
+    v->addWidget(observables_, 1);
+    input_ = new QLineEdit(this);
+    input_->setObjectName(QStringLiteral("observableInput"));
+    input_->setPlaceholderText(tr("name = \" she\" - \" he\""));
+    input_->setToolTip(
+        tr("An observable: quoted tokens with weights, e.g. 0.5*\" her\" + 0.5*\" she\" - \" him\", or #id"));
+    v->addWidget(input_);
+    error_ = new QLabel(this);
+    error_->setObjectName(QStringLiteral("observableError"));
+    error_->setWordWrap(true);
+    QPalette pal = error_->palette();
+    pal.setColor(QPalette::WindowText, QColor(190, 30, 30));
+    error_->setPalette(pal);
+    error_->hide();
+    v->addWidget(error_);
+    auto* buttons = new QHBoxLayout;
+    auto* add = new QPushButton(tr("Add"), this);
+    auto* remove = new QPushButton(tr("Remove"), this);
+    buttons->addWidget(add);
+    buttons->addWidget(remove);
+    v->addLayout(buttons);
+
+    v->addWidget(new QLabel(tr("<b>Datasets</b>"), this));
+    datasets_ = new QListWidget(this);
+    datasets_->setMaximumHeight(90);
+    v->addWidget(datasets_);
+
+    auto* form = new QFormLayout;
+    ln_ = new QComboBox(this);
+    ln_->setObjectName(QStringLiteral("lnMode"));
+    ln_->addItem(tr("ignore"), QStringLiteral("none"));
+    ln_->addItem(tr("approximate (√d/ρ)γ"), QStringLiteral("approx"));
+    ln_->addItem(tr("exact at a prompt"), QStringLiteral("exact"));
+    form->addRow(tr("LayerNorm"), ln_);
+    lnDataset_ = new QComboBox(this);
+    lnDataset_->setObjectName(QStringLiteral("lnDataset"));
+    lnDataset_->setToolTip(
+        tr("The dataset whose prompts give the selected observable's ρ and exact linearisation points"));
+    form->addRow(tr("ρ from"), lnDataset_);
+    v->addLayout(form);
+
+    connect(add, &QPushButton::clicked, this, &ProjectPanel::addFromInput);
+    connect(input_, &QLineEdit::returnPressed, this, &ProjectPanel::addFromInput);
+    connect(input_, &QLineEdit::textEdited, error_, &QWidget::hide);
+    connect(remove, &QPushButton::clicked, this, [this] {
+        if (auto* item = observables_->currentItem())
+            session_->removeObservable(item->data(Qt::UserRole).toString());
+    });
+    connect(ln_, &QComboBox::currentIndexChanged, this, [this] {
+        const QString mode = ln_->currentData().toString();
+        if (mode == session_->lnMode()) return;
+        session_->setLnMode(mode); // a recipe edit: every view recomputes
+    });
+    connect(observables_, &QListWidget::currentRowChanged, this, &ProjectPanel::showLnDataset);
+    connect(lnDataset_, &QComboBox::activated, this, [this] {
+        auto* item = observables_->currentItem();
+        if (!item) return;
+        const QString err =
+            session_->setObservableLnDataset(item->data(Qt::UserRole).toString(), lnDataset_->currentText());
+        error_->setText(err);
+        error_->setVisible(!err.isEmpty());
+    });
+    connect(session_, &Session::recipeChanged, this, &ProjectPanel::refresh);
+    connect(session_, &Session::workspaceOpened, this, &ProjectPanel::refresh);
+}
+
+void ProjectPanel::addFromInput() {
+    const QString text = input_->text().trimmed();
+    if (text.isEmpty()) return;
+    const QString name = session_->observableNameOf(text);
+    if (!name.isEmpty() && session_->hasObservable(name)) {
+        // Replacing changes what every result under that name means: ask first.
+        auto* ask =
+            new QMessageBox(QMessageBox::Question, tr("Replace observable"),
+                            tr("An observable named \"%1\" exists. Replace its definition? Every result "
+                               "computed for it is recomputed.")
+                                .arg(name),
+                            QMessageBox::Yes | QMessageBox::Cancel, this);
+        ask->setObjectName(QStringLiteral("replaceObservable"));
+        ask->setAttribute(Qt::WA_DeleteOnClose);
+        connect(ask, &QMessageBox::finished, this, [this, text](int result) {
+            if (result == QMessageBox::Yes) add(text);
+        });
+        ask->open();
+        return;
+    }
+    add(text);
+}
+
+void ProjectPanel::add(const QString& text) {
+    // "name = expr" names it; otherwise the parser names it after the expression.
+    const QString err = session_->addObservable(QString(), text);
+    if (err.isEmpty()) {
+        input_->clear();
+        error_->hide();
+    } else {
+        error_->setText(err);
+        error_->show();
+    }
+}
+
+void ProjectPanel::refresh() {
+    const ModelInfo m = session_->modelInfo();
+    model_->clear();
+    auto row = [this](const QString& k, const QString& v) { new QTreeWidgetItem(model_, QStringList{k, v}); };
+    row(tr("Folder"), m.directory);
+    row(tr("Family"), m.family);
+    row(tr("Layers × heads"), QStringLiteral("%1 × %2").arg(m.layers).arg(m.heads));
+    row(tr("d_model / d_head"), QStringLiteral("%1 / %2").arg(m.dModel).arg(m.dHead));
+    row(tr("d_mlp"), QString::number(m.dMlp));
+    row(tr("Vocabulary"), QString::number(m.vocab));
+    row(tr("Context"), QString::number(m.context));
+    row(tr("Weights"), QStringLiteral("%1 MiB").arg(m.checkpointBytes / 1048576.0, 0, 'f', 1));
+
+    const int current = observables_->currentRow();
+    QSignalBlocker blockList(observables_);
+    observables_->clear();
+    for (const auto& [name, expr] : session_->observables()) {
+        auto* item = new QListWidgetItem(QStringLiteral("%1 = %2").arg(name, expr), observables_);
+        item->setData(Qt::UserRole, name);
+        const QStringList warn = session_->observableWarnings(name);
+        if (!warn.isEmpty()) {
+            item->setToolTip(warn.join(QLatin1Char('\n')));
+            item->setForeground(QColor(170, 110, 0));
+        }
+    }
+    datasets_->clear();
+    datasets_->addItems(session_->datasetNames());
+    QSignalBlocker b(ln_);
+    ln_->setCurrentIndex(std::max(0, ln_->findData(session_->lnMode())));
+    observables_->setCurrentRow(std::min(std::max(current, 0), observables_->count() - 1));
+    showLnDataset();
+}
+
+void ProjectPanel::showLnDataset() {
+    QSignalBlocker b(lnDataset_);
+    lnDataset_->clear();
+    lnDataset_->addItems(session_->datasetNames());
+    auto* item = observables_->currentItem();
+    lnDataset_->setEnabled(item != nullptr);
+    if (item) lnDataset_->setCurrentText(session_->observableLnDataset(item->data(Qt::UserRole).toString()));
+}
+
+} // namespace obsprop::ui

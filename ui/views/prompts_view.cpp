@@ -1,0 +1,180 @@
+#include "views/prompts_view.h"
+
+#include "models/prompt_table_model.h"
+
+#include <QAbstractTableModel>
+#include <QComboBox>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QFontDatabase>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSortFilterProxyModel>
+#include <QStackedWidget>
+#include <QTableView>
+#include <QVBoxLayout>
+
+#include "session/csv.h"
+#include "session/session.h"
+
+namespace obsprop::ui {
+
+PromptsView::PromptsView(Session* session, QWidget* parent) : QWidget(parent), session_(session) {
+    auto* lay = new QVBoxLayout(this);
+    auto* bar = new QHBoxLayout;
+    dataset_ = new QComboBox(this);
+    dataset_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    edit_ = new QPushButton(tr("Edit dataset…"), this);
+    bar->addWidget(new QLabel(tr("Dataset:"), this));
+    bar->addWidget(dataset_);
+    bar->addWidget(edit_);
+    bar->addStretch(1);
+    lay->addLayout(bar);
+    status_ = new QLabel(this);
+    status_->setWordWrap(true);
+    lay->addWidget(status_);
+
+    stack_ = new QStackedWidget(this);
+    placeholder_ = new QLabel(tr("Open a model to see its datasets' prompts."), this);
+    placeholder_->setAlignment(Qt::AlignCenter);
+    placeholder_->setWordWrap(true);
+    model_ = new PromptTableModel(this);
+    auto* proxy = new QSortFilterProxyModel(this);
+    proxy->setSourceModel(model_);
+    proxy->setSortRole(Qt::UserRole);
+    table_ = new QTableView(this);
+    table_->setModel(proxy);
+    table_->setSortingEnabled(true);
+    table_->sortByColumn(-1, Qt::AscendingOrder); // dataset order until the user sorts
+    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table_->verticalHeader()->hide();
+    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
+    table_->setAlternatingRowColors(true);
+    table_->setWordWrap(false);
+    stack_->addWidget(placeholder_);
+    stack_->addWidget(table_);
+    lay->addWidget(stack_, 1);
+
+    connect(dataset_, &QComboBox::currentTextChanged, this, &PromptsView::request);
+    connect(edit_, &QPushButton::clicked, this, &PromptsView::editDataset);
+    connect(session_, &Session::recipeChanged, this, [this] {
+        refreshChoices();
+        request(); // observables or the prompts themselves may have changed
+    });
+    connect(session_, &Session::promptsReady, this, [this](const PromptResults& r) {
+        if (!r.rows.empty() && r.rows.front().dataset != dataset()) return;
+        results_ = r;
+        model_->setResults(r);
+        table_->resizeColumnsToContents();
+        // Long texts are elided (the tooltip has them whole) so the observables' columns stay in view.
+        table_->setColumnWidth(PromptTableModel::Text,
+                               std::min(table_->columnWidth(PromptTableModel::Text), 300));
+        table_->setColumnWidth(PromptTableModel::Tokens,
+                               std::min(table_->columnWidth(PromptTableModel::Tokens), 220));
+        status_->setText(
+            r.observables.isEmpty()
+                ? tr("%1 prompts. Add an observable to see its value at the last token.").arg(r.rows.size())
+                : tr("%1 prompts; values are n·z at the last token.").arg(r.rows.size()));
+        stack_->setCurrentWidget(table_);
+    });
+    connect(session_, &Session::jobFailed, this, [this](const QString& channel, const QString& msg) {
+        if (channel.endsWith(QLatin1String("/prompts"))) status_->setText(msg);
+    });
+    refreshChoices();
+    request();
+}
+
+QAbstractItemModel* PromptsView::model() const {
+    return model_;
+}
+QString PromptsView::dataset() const {
+    return dataset_->currentText();
+}
+
+void PromptsView::refreshChoices() {
+    const QString keep = dataset_->currentText();
+    QSignalBlocker block(dataset_);
+    dataset_->clear();
+    dataset_->addItems(session_->datasetNames());
+    dataset_->setCurrentIndex(std::max(0, dataset_->findText(keep)));
+    edit_->setEnabled(dataset_->count() > 0);
+}
+
+void PromptsView::request() {
+    if (dataset().isEmpty()) {
+        placeholder_->setText(tr("Open a model to see its datasets' prompts."));
+        stack_->setCurrentWidget(placeholder_);
+        return;
+    }
+    if (!results_) {
+        placeholder_->setText(tr("Tokenising and running the prompts of %1…").arg(dataset()));
+        stack_->setCurrentWidget(placeholder_);
+    }
+    status_->setText(tr("Computing the prompts of %1…").arg(dataset()));
+    session_->computePrompts(QStringLiteral("prompts"), dataset());
+}
+
+QDialog* PromptsView::editDataset() {
+    const QString name = dataset();
+    if (name.isEmpty()) return nullptr;
+    auto* dlg = new QDialog(this);
+    dlg->setAttribute(Qt::WA_DeleteOnClose);
+    dlg->setWindowTitle(tr("Edit dataset %1").arg(name));
+    auto* lay = new QVBoxLayout(dlg);
+    lay->addWidget(new QLabel(tr("One line per entry: <tt>template: …[NAME]…</tt>, <tt>female: A, B</tt>, "
+                                 "<tt>male: C, D</tt>."),
+                              dlg));
+    auto* text = new QPlainTextEdit(session_->datasetText(name), dlg);
+    text->setObjectName(QStringLiteral("datasetText"));
+    text->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    text->setLineWrapMode(QPlainTextEdit::NoWrap);
+    lay->addWidget(text, 1);
+    auto* error = new QLabel(dlg);
+    error->setObjectName(QStringLiteral("error"));
+    error->setStyleSheet(QStringLiteral("color: #b2182b"));
+    error->setWordWrap(true);
+    error->hide();
+    lay->addWidget(error);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, dlg);
+    lay->addWidget(buttons);
+    connect(buttons, &QDialogButtonBox::rejected, dlg, &QDialog::reject);
+    connect(buttons, &QDialogButtonBox::accepted, dlg, [this, dlg, text, error, name] {
+        const QString err = session_->setDatasetText(name, text->toPlainText());
+        if (!err.isEmpty()) { // keep the dialog and the user's text; say what is wrong
+            error->setText(err);
+            error->show();
+            return;
+        }
+        dlg->accept();
+    });
+    dlg->resize(620, 320);
+    dlg->open();
+    return dlg;
+}
+
+QString PromptsView::tableCsv() const {
+    QStringList head;
+    for (int c = 0; c < model_->columnCount(); ++c)
+        head << csvField(c == PromptTableModel::NamePosition ? QStringLiteral("name_position")
+                                                             : model_->columnName(c));
+    QString out = head.join(QLatin1Char(',')) + QLatin1Char('\n');
+    auto* proxy = table_->model();
+    for (int r = 0; r < proxy->rowCount(); ++r) {
+        const int src = static_cast<QSortFilterProxyModel*>(proxy)->mapToSource(proxy->index(r, 0)).row();
+        QStringList cells;
+        for (int c = 0; c < model_->columnCount(); ++c)
+            cells << csvField(model_->text(src, c));
+        out += cells.join(QLatin1Char(',')) + QLatin1Char('\n');
+    }
+    return out;
+}
+
+QString PromptsView::command() const {
+    return session_->datasetCommand(dataset());
+}
+
+} // namespace obsprop::ui

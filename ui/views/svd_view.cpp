@@ -1,0 +1,166 @@
+#include "views/svd_view.h"
+
+#include "models/svd_table_model.h"
+
+#include <QAbstractTableModel>
+#include <QComboBox>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QStackedWidget>
+#include <QSvgGenerator>
+#include <QTableView>
+#include <QVBoxLayout>
+#include <algorithm>
+
+#include "figures/bar_figures.h"
+#include "figures/plot_export.h"
+#include "figures/qcp.h"
+#include "session/csv.h"
+#include "session/session.h"
+
+namespace obsprop::ui {
+
+namespace {} // namespace
+
+SvdView::SvdView(Session* session, QWidget* parent) : QWidget(parent), session_(session) {
+    auto* lay = new QVBoxLayout(this);
+    auto* bar = new QHBoxLayout;
+    title_ = new QLabel(this);
+    bar->addWidget(title_, 1);
+    lay->addLayout(bar);
+    lnCheck_ = new QLabel(this);
+    lnCheck_->setWordWrap(true);
+    lnCheck_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    lay->addWidget(lnCheck_);
+
+    stack_ = new QStackedWidget(this);
+    placeholder_ = new QLabel(
+        tr("Select a head to see how its OV circuit's singular vectors align with the features."), this);
+    placeholder_->setAlignment(Qt::AlignCenter);
+    placeholder_->setWordWrap(true);
+    stack_->addWidget(placeholder_);
+    auto* split = new QSplitter(Qt::Vertical, this);
+    stack_->addWidget(split);
+    lay->addWidget(stack_, 1);
+
+    model_ = new SvdTableModel(this);
+    proxy_ = new QSortFilterProxyModel(this);
+    proxy_->setSourceModel(model_);
+    proxy_->setSortRole(Qt::UserRole);
+    table_ = new QTableView(split);
+    table_->setModel(proxy_);
+    table_->setSortingEnabled(true);
+    table_->sortByColumn(1, Qt::DescendingOrder);
+    table_->verticalHeader()->hide();
+    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table_->setAlternatingRowColors(true);
+
+    plot_ = new QCustomPlot(split);
+    plot_->setMinimumSize(320, 220);
+    figure_ = figures::SvdFigure::build(plot_);
+    plot_->xAxis->setLabel(tr("right singular vector v_i (by σ, descending)"));
+    split->addWidget(table_);
+    split->addWidget(plot_);
+    split->setStretchFactor(0, 1);
+    split->setStretchFactor(1, 2);
+
+    connect(session_, &Session::workspaceOpened, this, [this] { head_ = {}; }); // recipeChanged follows
+    connect(session_, &Session::recipeChanged, this, &SvdView::refreshChoices);
+    connect(session_, &Session::headDetailReady, this, [this](const SvdResults& r) {
+        if (r.head == head_) display(r);
+    });
+    connect(session_, &Session::jobFailed, this, [this](const QString& channel, const QString& msg) {
+        if (channel.endsWith(QLatin1String("/svd")) && !results_) placeholder_->setText(msg);
+    });
+    refreshChoices();
+}
+
+QAbstractItemModel* SvdView::model() const {
+    return model_;
+}
+
+void SvdView::refreshChoices() {
+    request(); // the observables may have changed
+}
+
+void SvdView::setSelectedHead(HeadRef h) {
+    if (h == head_) return;
+    head_ = h;
+    request();
+}
+
+void SvdView::request() {
+    results_.reset();
+    model_->clear();
+    if (!head_.valid()) {
+        title_->setText(tr("No head selected"));
+        placeholder_->setText(
+            tr("Select a head to see how its OV circuit's singular vectors align with the features."));
+        stack_->setCurrentWidget(placeholder_);
+        lnCheck_->clear();
+        return;
+    }
+    title_->setText(tr("<b>Head %1</b>: SVD of W_OV").arg(headName(head_.layer, head_.head)));
+    placeholder_->setText(tr("Computing the SVD of head %1…").arg(headName(head_.layer, head_.head)));
+    stack_->setCurrentWidget(placeholder_);
+    lnCheck_->clear();
+    session_->computeHeadDetail(QStringLiteral("svd"), head_);
+}
+
+void SvdView::display(const SvdResults& r) {
+    results_ = r;
+    model_->setResults(r);
+    table_->sortByColumn(table_->horizontalHeader()->sortIndicatorSection(),
+                         table_->horizontalHeader()->sortIndicatorOrder());
+
+    figure_.draw(r, kBarVectors);
+    lnCheck_->setText(layerNormText());
+    stack_->setCurrentIndex(1);
+}
+
+QString SvdView::layerNormText() const {
+    if (!results_) return {};
+    const SvdResults& r = *results_;
+    if (r.layerNormCheck.empty())
+        return tr("LayerNorm check: needs a dataset (theorem: cos ≈ %1).")
+            .arg(r.expectedLayerNormCosine, 0, 'f', 4);
+    QStringList parts;
+    for (std::size_t i = 0; i < r.layerNormCheck.size(); ++i)
+        parts << QStringLiteral("%1 %2 (on %3)")
+                     .arg(r.observables.value(static_cast<int>(i)))
+                     .arg(r.layerNormCheck[i], 0, 'f', 4)
+                     .arg(r.layerNormDatasets.value(static_cast<int>(i)));
+    return tr("LayerNorm check, cos(exact, approximate LN feature): %1 — theorem √(1 − 1/(d−1)) = %2")
+        .arg(parts.join(QStringLiteral(", ")))
+        .arg(r.expectedLayerNormCosine, 0, 'f', 4);
+}
+
+QString SvdView::tableCsv() const {
+    QStringList head;
+    for (int c = 0; c < model_->columnCount(); ++c)
+        head << model_->csvHeader(c);
+    QString out = head.join(QLatin1Char(',')) + QLatin1Char('\n');
+    for (int row = 0; row < proxy_->rowCount(); ++row) {
+        const int src = proxy_->mapToSource(proxy_->index(row, 0)).row();
+        QStringList cells;
+        for (int c = 0; c < model_->columnCount(); ++c)
+            cells << (c == 0 ? QString::number(src) : QString::number(model_->value(src, c), 'g', 17));
+        out += cells.join(QLatin1Char(',')) + QLatin1Char('\n');
+    }
+    return out;
+}
+
+bool SvdView::exportFigure(const QString& file, int w, int h, double scale) const {
+    return exportPlot(plot_, file, w, h, scale, tr("SVD alignment"));
+}
+
+QString SvdView::command() const {
+    return session_->headDetailCommand(head_);
+}
+
+} // namespace obsprop::ui
