@@ -26,6 +26,7 @@
 #include "views/main_window.h"
 #include "views/paths_view.h"
 #include "views/project_panel.h"
+#include "views/prompts_view.h"
 
 using namespace obsprop::ui;
 
@@ -362,6 +363,7 @@ class TestMainWindow : public QObject {
         // At once: the old numbers are gone from the Heads view (the heatmap shows no cell of them).
         QVERIFY(w.headsView()->matrix(QStringLiteral("norm: subj")) == nullptr);
         QVERIFY(w.headsView()->heatmap(0)->matrix().values != old);
+        QVERIFY(!w.promptsView()->results().has_value()); // the prompts' values of the old definition too
         QTRY_VERIFY_WITH_TIMEOUT(w.headsView()->matrix(QStringLiteral("norm: subj")) != nullptr, 30000);
         const auto cli = cliFeatures({QStringLiteral("--model"), dir_, QStringLiteral("--observable"),
                                       QStringLiteral("subj=#20 - #11"), QStringLiteral("--ln"),

@@ -62,8 +62,11 @@ PromptsView::PromptsView(Session* session, QWidget* parent) : QWidget(parent), s
     connect(dataset_, &QComboBox::currentTextChanged, this, &PromptsView::request);
     connect(edit_, &QPushButton::clicked, this, &PromptsView::editDataset);
     connect(session_, &Session::recipeChanged, this, [this] {
+        // Values of the old recipe are dropped at once (never shown under a redefined name), then recomputed.
+        results_.reset();
+        model_->setResults({});
         refreshChoices();
-        request(); // observables or the prompts themselves may have changed
+        request();
     });
     connect(session_, &Session::promptsReady, this, [this](const PromptResults& r) {
         if (!r.rows.empty() && r.rows.front().dataset != dataset()) return;
