@@ -15,14 +15,8 @@ namespace obsprop::ui {
 
 using analyses::Analysis;
 
-namespace {
-QString qs(const std::string& s) {
-    return QString::fromStdString(s);
-}
-std::string ss(const QString& s) {
-    return s.toStdString();
-}
-} // namespace
+using convert::qs;
+using convert::ss;
 
 Session::Session(QObject* parent) : QObject(parent) {
     qRegisterMetaType<obsprop::ui::FeatureResults>();
@@ -47,6 +41,13 @@ void Session::publish() {
     if (!ws_) return;
     // The settings are resolved once per snapshot from the project; the views' choices are overrides.
     analysis_ = std::make_shared<const Analysis>(std::make_shared<const Workspace>(*ws_));
+}
+
+void Session::recipeEdited() {
+    publish();
+    setDirty(true);
+    Q_EMIT recipeChanged();
+    prepareSteering(); // the steering vectors are features of the recipe too
 }
 
 void Session::setDirty(bool d) {
@@ -185,10 +186,7 @@ QString Session::addObservable(const QString& name, const QString& expr) {
     } catch (const std::exception& e) {
         return QString::fromUtf8(e.what());
     }
-    publish();
-    setDirty(true);
-    Q_EMIT recipeChanged();
-    prepareSteering();
+    recipeEdited();
     return {};
 }
 
@@ -203,10 +201,7 @@ void Session::removeObservable(const QString& name) {
     for (const auto& o : keep)
         rebuilt.add_observable(o.name, o.expr, o.dataset);
     *ws_ = std::move(rebuilt);
-    publish();
-    setDirty(true);
-    Q_EMIT recipeChanged();
-    prepareSteering();
+    recipeEdited();
 }
 
 QList<QPair<QString, QString>> Session::observables() const {
@@ -249,10 +244,7 @@ QString Session::setObservableLnDataset(const QString& name, const QString& data
     }
     if (p.observables == ws_->project().observables) return {};
     ws_->project().observables = p.observables;
-    publish();
-    setDirty(true);
-    Q_EMIT recipeChanged();
-    prepareSteering();
+    recipeEdited();
     return {};
 }
 
@@ -318,10 +310,7 @@ QString Session::setDatasetText(const QString& name, const QString& text) {
     } catch (const std::exception& e) {
         return QString::fromUtf8(e.what());
     }
-    publish();
-    setDirty(true);
-    Q_EMIT recipeChanged();
-    prepareSteering();
+    recipeEdited();
     return {};
 }
 
@@ -332,10 +321,7 @@ QString Session::lnMode() const {
 void Session::setLnMode(const QString& mode) {
     if (!ws_ || qs(ws_->project().settings.ln_mode) == mode) return;
     ws_->project().settings.ln_mode = ss(mode);
-    publish();
-    setDirty(true);
-    Q_EMIT recipeChanged();
-    prepareSteering();
+    recipeEdited();
 }
 
 QString Session::defaultAttribution() const {

@@ -150,7 +150,8 @@ class Session : public QObject {
   private:
     void setDirty(bool d);
     void adopt(std::shared_ptr<Workspace> ws, const QString& projectFile);
-    void publish(); // a new snapshot (and generation) after a recipe edit
+    void publish();      // a new snapshot (and generation) after a recipe edit
+    void recipeEdited(); // publish, mark modified, tell the views, prepare steering again
     void prepareSteering();
     std::vector<project::SteeringPreset> steeringPresets() const; // the vectors as the project stores them
     std::vector<analyses::SteeringVector> coreSteeringVectors() const; // the vectors as the core takes them

@@ -4,24 +4,14 @@
 #include "analyses/workspace.h"
 
 #include "session/session.h"
+#include "session/session_convert.h"
 
 namespace obsprop::ui {
 
 using namespace obsprop::analyses;
 
-namespace {
-
-std::string ss(const QString& s) {
-    return s.toStdString();
-}
-
-SettingsOverrides onDataset(const QString& dataset) {
-    SettingsOverrides o;
-    if (!dataset.isEmpty()) o.dataset = ss(dataset);
-    return o;
-}
-
-} // namespace
+using convert::onDataset;
+using convert::ss;
 
 // Builds `make(analysis)` for the current snapshot renamed to the current project file.
 template <typename Make>

@@ -16,16 +16,8 @@ namespace obsprop::ui {
 
 using namespace obsprop::analyses;
 
-namespace {
-std::string ss(const QString& s) {
-    return s.toStdString();
-}
-SettingsOverrides onDataset(const QString& dataset) {
-    SettingsOverrides o;
-    if (!dataset.isEmpty()) o.dataset = ss(dataset);
-    return o;
-}
-} // namespace
+using convert::onDataset;
+using convert::ss;
 
 template <typename R>
 void Session::run(const QString& analysis, const QString& consumer,

@@ -2,12 +2,22 @@
 #pragma once
 
 #include "analyses/reports.h"
+#include "analyses/settings.h"
 #include "session/results.h"
 
 namespace obsprop::ui::convert {
 
 inline QString qs(const std::string& s) {
     return QString::fromStdString(s);
+}
+inline std::string ss(const QString& s) {
+    return s.toStdString();
+}
+// A view's dataset choice as a settings override (none when empty: the project's rule).
+inline analyses::SettingsOverrides onDataset(const QString& dataset) {
+    analyses::SettingsOverrides o;
+    if (!dataset.isEmpty()) o.dataset = ss(dataset);
+    return o;
 }
 inline QStringList names(const std::vector<std::string>& v) {
     QStringList out;
