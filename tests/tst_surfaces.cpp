@@ -183,6 +183,91 @@ class TestSurfaces : public QObject {
         QVERIFY(exported.wait(kTimeout));
         compareExports(cliDir, guiDir);
 
+        // 3a. The Session's attribution, dataset values and path ranking: the export's tables, cell for cell.
+        auto table = [&](const QString& name) {
+            return readJson(cliDir + QLatin1Char('/') + name + QStringLiteral(".json")).toArray();
+        };
+        QSignalSpy attribution(s, &Session::attributionReady);
+        s->computeAttribution(QStringLiteral("test"), QStringLiteral("subject"), QStringLiteral("patching"));
+        QTRY_VERIFY_WITH_TIMEOUT(std::any_of(attribution.begin(), attribution.end(),
+                                             [](const QList<QVariant>& x) {
+                                                 return qvariant_cast<AttributionResults>(x.at(0)).dataset ==
+                                                        QStringLiteral("subject");
+                                             }),
+                                 kTimeout);
+        AttributionResults ar;
+        for (const auto& x : attribution)
+            if (qvariant_cast<AttributionResults>(x.at(0)).dataset == QStringLiteral("subject"))
+                ar = qvariant_cast<AttributionResults>(x.at(0));
+        const auto at = table(QStringLiteral("attribution_subject"));
+        QCOMPARE(at.size(), qsizetype(ar.maps[0].values.size()));
+        for (const auto& rv : at) {
+            const auto r = rv.toObject();
+            for (int k = 0; k < ar.observables.size(); ++k)
+                QVERIFY(close(r[QStringLiteral("attribution_") + ar.observables[k]].toDouble(),
+                              ar.maps[size_t(k)].at(r[QStringLiteral("layer")].toInt(),
+                                                    r[QStringLiteral("head")].toInt())));
+        }
+        QSignalSpy prompts(s, &Session::promptsReady);
+        s->computePrompts(QStringLiteral("test"), QStringLiteral("object"));
+        QTRY_VERIFY_WITH_TIMEOUT(std::any_of(prompts.begin(), prompts.end(),
+                                             [](const QList<QVariant>& x) {
+                                                 const auto r = qvariant_cast<PromptResults>(x.at(0));
+                                                 return !r.rows.empty() &&
+                                                        r.rows.front().dataset == QStringLiteral("object");
+                                             }),
+                                 kTimeout);
+        PromptResults pr;
+        for (const auto& x : prompts)
+            if (const auto r = qvariant_cast<PromptResults>(x.at(0));
+                !r.rows.empty() && r.rows.front().dataset == QStringLiteral("object"))
+                pr = r;
+        const auto dt = table(QStringLiteral("dataset_object"));
+        QCOMPARE(dt.size(), qsizetype(pr.rows.size()));
+        for (qsizetype i = 0; i < dt.size(); ++i)
+            for (int k = 0; k < pr.observables.size(); ++k)
+                QVERIFY(close(dt[i].toObject()[QStringLiteral("value_") + pr.observables[k]].toDouble(),
+                              pr.rows[size_t(i)].values[size_t(k)]));
+        if (!s->steeringVectors().empty()) { // the project's steering vectors: the explorer's exact run
+            QTRY_VERIFY_WITH_TIMEOUT(s->isSteeringPrepared(), kTimeout);
+            QSignalSpy steered(s, &Session::steeringReady);
+            s->requestExactSteering();
+            QTRY_VERIFY_WITH_TIMEOUT(std::any_of(steered.begin(), steered.end(),
+                                                 [](const QList<QVariant>& x) {
+                                                     return qvariant_cast<SteeringResults>(x.at(0)).exact;
+                                                 }),
+                                     kTimeout);
+            SteeringResults sr;
+            for (const auto& x : steered)
+                if (qvariant_cast<SteeringResults>(x.at(0)).exact)
+                    sr = qvariant_cast<SteeringResults>(x.at(0));
+            const auto st = table(QStringLiteral("steering"));
+            QCOMPARE(st.size(), sr.observables.size());
+            for (qsizetype k = 0; k < st.size(); ++k) {
+                QVERIFY(close(st[k].toObject()[QStringLiteral("mean_change")].toDouble(),
+                              sr.meanChange[size_t(k)]));
+                QVERIFY(
+                    close(st[k].toObject()[QStringLiteral("predicted")].toDouble(), sr.predicted[size_t(k)]));
+            }
+        }
+        QSignalSpy paths(s, &Session::pathsReady);
+        const QString first = s->observables().first().first;
+        s->computePaths(QStringLiteral("test"), first, 100);
+        QTRY_VERIFY_WITH_TIMEOUT(std::any_of(paths.begin(), paths.end(),
+                                             [&](const QList<QVariant>& x) {
+                                                 const auto r = qvariant_cast<PathResults>(x.at(0));
+                                                 return !r.patching && r.observable == first;
+                                             }),
+                                 kTimeout);
+        PathResults rk;
+        for (const auto& x : paths)
+            if (const auto r = qvariant_cast<PathResults>(x.at(0)); !r.patching && r.observable == first)
+                rk = r;
+        const auto pt = table(QStringLiteral("paths_") + first);
+        QCOMPARE(pt.size(), qsizetype(rk.rows.size()));
+        for (qsizetype i = 0; i < pt.size(); ++i)
+            QVERIFY(close(pt[i].toObject()[QStringLiteral("norm")].toDouble(), rk.rows[size_t(i)].value));
+
         // 3. The Session's own results against the CLI's single commands (and so against the export).
         const FeatureResults f = qvariant_cast<FeatureResults>(features.last().at(0));
         const auto cf = QJsonDocument::fromJson(cli({QStringLiteral("features"), QStringLiteral("--project"),

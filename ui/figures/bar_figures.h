@@ -5,7 +5,7 @@
 
 #include <optional>
 
-#include "session/results.h"
+#include "results/results.h"
 
 class QCustomPlot;
 class QCPBars;

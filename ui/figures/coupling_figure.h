@@ -7,7 +7,7 @@
 #include <QString>
 #include <vector>
 
-#include "session/results.h"
+#include "results/results.h"
 
 class QCustomPlot;
 class QCPAxisRect;

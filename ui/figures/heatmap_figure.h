@@ -3,7 +3,7 @@
 // signed quantities; layer 0 at the top, as the model reads.
 #pragma once
 
-#include "session/head_matrix.h"
+#include "results/head_matrix.h"
 
 class QCustomPlot;
 class QCPColorMap;

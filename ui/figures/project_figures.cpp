@@ -12,7 +12,7 @@
 #include "figures/heatmap_figure.h"
 #include "figures/plot_export.h"
 #include "figures/qcp.h"
-#include "session/session_convert.h"
+#include "results/session_convert.h"
 
 namespace obsprop::ui::figures {
 

@@ -5,7 +5,7 @@
 #include <QStringList>
 #include <cmath>
 
-#include "session/results.h"
+#include "results/results.h"
 
 namespace obsprop::ui {
 

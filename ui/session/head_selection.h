@@ -4,7 +4,7 @@
 
 #include <QObject>
 
-#include "session/results.h"
+#include "results/results.h"
 
 class QAction;
 

@@ -9,7 +9,7 @@
 
 #include <QJsonDocument>
 
-#include "session/session_convert.h"
+#include "results/session_convert.h"
 
 namespace obsprop::ui {
 

@@ -16,8 +16,8 @@
 #include <memory>
 
 #include "analyses/reports.h"
+#include "results/results.h"
 #include "session/job_tracker.h"
-#include "session/results.h"
 
 namespace obsprop {
 class Workspace;

@@ -3,8 +3,8 @@
 #include "analyses/command.h"
 #include "analyses/workspace.h"
 
+#include "results/session_convert.h"
 #include "session/session.h"
-#include "session/session_convert.h"
 
 namespace obsprop::ui {
 

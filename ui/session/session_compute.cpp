@@ -10,7 +10,7 @@
 #include <QTimer>
 
 #include "figures/project_figures.h"
-#include "session/session_convert.h"
+#include "results/session_convert.h"
 
 namespace obsprop::ui {
 

@@ -14,7 +14,7 @@
 #include "figures/coupling_figure.h"
 #include "figures/plot_export.h"
 #include "figures/qcp.h"
-#include "session/csv.h"
+#include "results/csv.h"
 #include "session/session.h"
 
 namespace obsprop::ui {

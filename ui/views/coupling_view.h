@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "figures/coupling_figure.h"
-#include "session/results.h"
+#include "results/results.h"
 
 class QComboBox;
 class QCustomPlot;

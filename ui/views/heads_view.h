@@ -6,7 +6,7 @@
 #include <QWidget>
 #include <map>
 
-#include "session/results.h"
+#include "results/results.h"
 
 class QComboBox;
 class QTableView;

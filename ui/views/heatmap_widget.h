@@ -6,7 +6,7 @@
 #include <QWidget>
 
 #include "figures/heatmap_figure.h"
-#include "session/head_matrix.h"
+#include "results/head_matrix.h"
 
 class QCustomPlot;
 class QCPColorMap;

@@ -6,7 +6,7 @@
 #include <QMainWindow>
 #include <QString>
 
-#include "session/results.h"
+#include "results/results.h"
 
 class QLabel;
 class QProgressBar;

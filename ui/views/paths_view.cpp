@@ -14,7 +14,7 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
-#include "session/csv.h"
+#include "results/csv.h"
 #include "session/session.h"
 
 namespace obsprop::ui {

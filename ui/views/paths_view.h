@@ -9,7 +9,7 @@
 #include <optional>
 #include <vector>
 
-#include "session/results.h"
+#include "results/results.h"
 
 class QAbstractItemModel;
 class QComboBox;

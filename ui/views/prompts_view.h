@@ -5,7 +5,7 @@
 #include <QWidget>
 #include <optional>
 
-#include "session/results.h"
+#include "results/results.h"
 
 class QAbstractItemModel;
 class QComboBox;

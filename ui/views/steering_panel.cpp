@@ -26,7 +26,7 @@
 #include "figures/bar_figures.h"
 #include "figures/plot_export.h"
 #include "figures/qcp.h"
-#include "session/csv.h"
+#include "results/csv.h"
 
 namespace obsprop::ui {
 

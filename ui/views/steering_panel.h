@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "figures/bar_figures.h"
-#include "session/results.h"
+#include "results/results.h"
 #include "session/session.h"
 
 class QAbstractItemModel;

@@ -19,7 +19,7 @@
 #include "figures/bar_figures.h"
 #include "figures/plot_export.h"
 #include "figures/qcp.h"
-#include "session/csv.h"
+#include "results/csv.h"
 #include "session/session.h"
 
 namespace obsprop::ui {

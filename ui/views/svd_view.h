@@ -7,7 +7,7 @@
 #include <optional>
 
 #include "figures/bar_figures.h"
-#include "session/results.h"
+#include "results/results.h"
 
 class QAbstractItemModel;
 class QComboBox;

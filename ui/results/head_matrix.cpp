@@ -1,4 +1,4 @@
-#include "session/head_matrix.h"
+#include "results/head_matrix.h"
 
 namespace obsprop::ui {
 

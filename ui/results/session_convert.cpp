@@ -1,4 +1,4 @@
-#include "session/session_convert.h"
+#include "results/session_convert.h"
 
 #include <cmath>
 

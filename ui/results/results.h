@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "analyses/grid.h"
-#include "session/head_matrix.h"
+#include "results/head_matrix.h"
 
 namespace obsprop::ui {
 

@@ -3,7 +3,7 @@
 
 #include "analyses/reports.h"
 #include "analyses/settings.h"
-#include "session/results.h"
+#include "results/results.h"
 
 namespace obsprop::ui::convert {
 
