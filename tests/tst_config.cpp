@@ -84,8 +84,8 @@ class TestConfig : public QObject {
                                        << "not a JSON object";
         QTest::newRow("no model_type") << R"({"n_embd": 8})"
                                        << "missing required field 'model_type'";
-        QTest::newRow("unknown architecture") << R"({"model_type": "llama"})"
-                                              << "unsupported model_type 'llama'";
+        QTest::newRow("unknown architecture") << R"({"model_type": "falcon"})"
+                                              << "unsupported model_type 'falcon'";
         QTest::newRow("gpt2 missing n_head")
             << R"({"model_type":"gpt2","n_embd":8,"n_layer":1,"vocab_size":10,"n_positions":4})"
             << "missing required field 'n_head'";
@@ -97,8 +97,8 @@ class TestConfig : public QObject {
             << "not divisible by the number of heads";
         QTest::newRow("unknown activation")
             << R"({"model_type":"gpt2","n_embd":8,"n_layer":1,"n_head":2,"vocab_size":10,"n_positions":4,
-                  "activation_function":"swish"})"
-            << "unsupported activation 'swish'";
+                  "activation_function":"mish"})"
+            << "unsupported activation 'mish'";
         QTest::newRow("neo layout length")
             << R"({"model_type":"gpt_neo","hidden_size":8,"num_layers":3,"num_heads":2,"vocab_size":10,
                   "max_position_embeddings":4,"attention_types":[[["global","local"],1]]})"

@@ -1,5 +1,7 @@
 #include "io/model_config.h"
 
+#include "io/config_fields.h"
+
 #include <cmath>
 #include <fstream>
 
@@ -17,17 +19,61 @@ const char* family_name(Family f) {
         return "gpt_neo";
     case Family::GPTNeoX:
         return "gpt_neox";
+    case Family::Llama:
+        return "llama";
+    case Family::Mistral:
+        return "mistral";
+    case Family::Qwen2:
+        return "qwen2";
+    case Family::Qwen3:
+        return "qwen3";
+    case Family::Gemma:
+        return "gemma";
+    case Family::Gemma2:
+        return "gemma2";
+    case Family::Gemma3:
+        return "gemma3_text";
     }
     return "?";
 }
 
-namespace {
+const char* activation_name(Activation a) {
+    switch (a) {
+    case Activation::GeluTanh:
+        return "gelu_tanh";
+    case Activation::GeluErf:
+        return "gelu";
+    case Activation::Relu:
+        return "relu";
+    case Activation::Silu:
+        return "silu";
+    }
+    return "?";
+}
 
-[[noreturn]] void fail(const std::string& source, const std::string& what) {
+const char* rope_scaling_name(RopeSpec::Scaling s) {
+    switch (s) {
+    case RopeSpec::Scaling::None:
+        return "default";
+    case RopeSpec::Scaling::Linear:
+        return "linear";
+    case RopeSpec::Scaling::Llama3:
+        return "llama3";
+    }
+    return "?";
+}
+
+namespace config_fields {
+
+void fail(const std::string& source, const std::string& what) {
     throw ConfigError(source + ": " + what);
 }
 
-// A required positive integer field; `names` are accepted spellings, first found wins.
+bool present(const json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && !it->is_null();
+}
+
 int required_int(const json& j, std::initializer_list<const char*> names, const std::string& source) {
     for (const char* n : names) {
         auto it = j.find(n);
@@ -39,7 +85,6 @@ int required_int(const json& j, std::initializer_list<const char*> names, const 
     fail(source, std::string("missing required field '") + *names.begin() + "'");
 }
 
-// An optional integer (null or absent gives `fallback`).
 int optional_int(const json& j, const char* name, int fallback, const std::string& source) {
     auto it = j.find(name);
     if (it == j.end() || it->is_null()) return fallback;
@@ -77,8 +122,15 @@ Activation parse_activation(const json& j, const char* field, const char* fallba
     if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast") return Activation::GeluTanh;
     if (name == "gelu") return Activation::GeluErf;
     if (name == "relu") return Activation::Relu;
+    if (name == "silu" || name == "swish") return Activation::Silu;
     fail(source, "unsupported activation '" + name + "' in '" + field + "'");
 }
+
+} // namespace config_fields
+
+namespace {
+
+using namespace config_fields;
 
 // GPT-Neo's per-layer attention kinds: `attention_layers` when present (it is what HF ends up
 // using), otherwise the compact `attention_types` [[["global","local"], repeat], ...].
@@ -201,11 +253,18 @@ ModelConfig parse_model_config(const json& j, const std::string& source) {
         c = parse_neo(j, source);
     else if (type == "gpt_neox")
         c = parse_neox(j, source);
+    else if (is_decoder_model_type(type))
+        return parse_decoder_config(j, type, source);
     else
-        fail(source, "unsupported model_type '" + type + "' (supported: gpt2, gpt_neo, gpt_neox)");
+        fail(source,
+             "unsupported model_type '" + type +
+                 "' (supported: gpt2, gpt_neo, gpt_neox, llama, mistral, qwen2, qwen3, gemma, gemma2, "
+                 "gemma3_text)");
     if (c.d_model % c.n_heads != 0)
         fail(source, "hidden size " + std::to_string(c.d_model) +
                          " is not divisible by the number of heads " + std::to_string(c.n_heads));
+    c.n_kv_heads = c.n_heads;
+    c.rope.theta = c.rotary_base;
     if (c.family == Family::GPTNeoX && c.rotary_dims % 2 != 0)
         fail(source, "rotary dimensions per head (" + std::to_string(c.rotary_dims) + ") must be even");
     if (!(c.ln_eps > 0.0)) fail(source, "layer-norm epsilon must be positive");

@@ -52,18 +52,30 @@ std::string hook_name(int layer, const std::string& local) {
     return "blocks." + std::to_string(layer) + "." + local;
 }
 
-std::vector<std::string> all_hook_names(int n_layers, bool parallel, bool has_pos) {
+std::vector<std::string> all_hook_names(const io::ModelConfig& c) {
     std::vector<std::string> out{"hook_embed"};
-    if (has_pos) out.push_back("hook_pos_embed");
-    for (int l = 0; l < n_layers; ++l) {
+    if (c.has_learned_positions()) out.push_back("hook_pos_embed");
+    for (int l = 0; l < c.n_layers; ++l) {
         for (const char* s :
              {"hook_resid_pre", "ln1.hook_scale", "ln1.hook_normalized", "attn.hook_q", "attn.hook_k",
-              "attn.hook_v", "attn.hook_pattern", "attn.hook_z", "attn.hook_result", "hook_attn_out"})
+              "attn.hook_v", "attn.hook_pattern", "attn.hook_z", "attn.hook_result"})
             out.push_back(hook_name(l, s));
-        if (!parallel) out.push_back(hook_name(l, "hook_resid_mid"));
-        for (const char* s : {"ln2.hook_scale", "ln2.hook_normalized", "mlp.hook_pre", "mlp.hook_post",
-                              "hook_mlp_out", "hook_resid_post"})
+        if (c.post_norms) {
+            out.push_back(hook_name(l, "ln1_post.hook_scale"));
+            out.push_back(hook_name(l, "ln1_post.hook_normalized"));
+        }
+        out.push_back(hook_name(l, "hook_attn_out"));
+        if (!c.parallel_residual) out.push_back(hook_name(l, "hook_resid_mid"));
+        for (const char* s : {"ln2.hook_scale", "ln2.hook_normalized", "mlp.hook_pre"})
             out.push_back(hook_name(l, s));
+        if (c.gated_mlp) out.push_back(hook_name(l, "mlp.hook_pre_linear"));
+        out.push_back(hook_name(l, "mlp.hook_post"));
+        if (c.post_norms) {
+            out.push_back(hook_name(l, "ln2_post.hook_scale"));
+            out.push_back(hook_name(l, "ln2_post.hook_normalized"));
+        }
+        out.push_back(hook_name(l, "hook_mlp_out"));
+        out.push_back(hook_name(l, "hook_resid_post"));
     }
     out.push_back("ln_final.hook_scale");
     out.push_back("ln_final.hook_normalized");

@@ -8,6 +8,12 @@
 // pattern [B,H,T(query),T(key)]; result [B,T,H,d] (per-head output without b_O, computed only
 // when asked for); scale [B,T,1]; mlp pre/post [B,T,d_mlp].
 // hook_resid_mid exists only for sequential-residual blocks.
+// RMSNorm decoders: ln*.hook_scale is sqrt(mean(x²) + ε) and hook_normalized x / scale (no centring); the
+// key and value hooks have n_kv_heads heads; hook_q/hook_k come after Qwen 3's / Gemma 3's q/k norms and
+// before the rotation. Gated MLPs: mlp.hook_pre is the gate's pre-activation, mlp.hook_pre_linear the up
+// projection, mlp.hook_post act(gate) ⊙ up. Gemma 2/3: ln1_post / ln2_post are the norms of the attention
+// and MLP outputs; hook_attn_out and hook_mlp_out are what is added to the residual stream (after them),
+// attn.hook_result the heads' outputs before ln1_post.
 #pragma once
 
 #include <functional>
@@ -17,6 +23,8 @@
 #include <vector>
 
 #include <torch/types.h>
+
+#include "io/model_config.h"
 
 namespace obsprop::model {
 
@@ -55,7 +63,7 @@ HookFn patch_head_z(std::int64_t head, torch::Tensor source_z);
 // The name of a hook point, e.g. hook_name(3, "attn.hook_z") == "blocks.3.attn.hook_z".
 std::string hook_name(int layer, const std::string& local);
 
-// All hook names a model with these properties exposes, in forward order.
-std::vector<std::string> all_hook_names(int n_layers, bool parallel_residual, bool has_pos_embed);
+// All hook names a model of this configuration exposes, in forward order.
+std::vector<std::string> all_hook_names(const io::ModelConfig& cfg);
 
 } // namespace obsprop::model

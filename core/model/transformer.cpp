@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <numbers>
 #include <stdexcept>
 
 #include "io/safetensors.h"
@@ -62,7 +63,60 @@ std::uint64_t Transformer::checkpoint_bytes() const {
 }
 
 Tensor Transformer::layer_norm(const Tensor& x, const Tensor& w, const Tensor& b) const {
-    return at::layer_norm(x, {x.size(-1)}, w, b, cfg_.ln_eps);
+    return apply_norm(cfg_, x, w, b);
+}
+
+Tensor apply_norm(const io::ModelConfig& c, const Tensor& x, const Tensor& w, const Tensor& b) {
+    if (!c.rms())
+        return at::layer_norm(x, {x.size(-1)}, w.to(x.scalar_type()), b.to(x.scalar_type()), c.ln_eps);
+    // As Hugging Face's RMSNorm: x · rsqrt(mean(x²) + ε), then × γ (β is zero).
+    return x * at::rsqrt(x.pow(2).mean(-1, true) + c.ln_eps) * w.to(x.scalar_type());
+}
+
+Tensor soft_cap(const Tensor& x, double cap) {
+    if (cap <= 0) return x;
+    return at::tanh(x / cap) * cap;
+}
+
+Tensor activate(io::Activation a, const Tensor& x) {
+    switch (a) {
+    case io::Activation::GeluTanh:
+        return at::gelu(x, "tanh");
+    case io::Activation::GeluErf:
+        return at::gelu(x);
+    case io::Activation::Relu:
+        return at::relu(x);
+    case io::Activation::Silu:
+        return at::silu(x);
+    }
+    throw std::logic_error("unknown activation");
+}
+
+Tensor rope_inverse_frequencies(const io::RopeSpec& rope, std::int64_t rd) {
+    // Hugging Face, float32: inv_freq = 1 / θ^(arange(0, rd, 2) / rd).
+    Tensor inv =
+        1.0 / torch::pow(torch::tensor(rope.theta, torch::kFloat),
+                         torch::arange(0, rd, 2, torch::kLong).to(torch::kFloat) / static_cast<double>(rd));
+    switch (rope.scaling) {
+    case io::RopeSpec::Scaling::None:
+        return inv;
+    case io::RopeSpec::Scaling::Linear:
+        return inv / rope.factor;
+    case io::RopeSpec::Scaling::Llama3: {
+        // Wavelengths longer than original/low_freq_factor are slowed by `factor`, shorter than
+        // original/high_freq_factor kept, and the band between interpolated smoothly.
+        const double low_wavelen = rope.original_max_positions / rope.low_freq_factor;
+        const double high_wavelen = rope.original_max_positions / rope.high_freq_factor;
+        Tensor wavelen = 2 * std::numbers::pi / inv;
+        Tensor scaled = torch::where(wavelen > low_wavelen, inv / rope.factor, inv);
+        Tensor smooth = (rope.original_max_positions / wavelen - rope.low_freq_factor) /
+                        (rope.high_freq_factor - rope.low_freq_factor);
+        Tensor smoothed = (1 - smooth) * scaled / rope.factor + smooth * scaled;
+        Tensor medium = (wavelen >= high_wavelen).logical_and(wavelen <= low_wavelen);
+        return torch::where(medium, smoothed, scaled);
+    }
+    }
+    return inv;
 }
 
 // One forward pass: holds the options and applies hooks by name.
@@ -88,7 +142,9 @@ class Transformer::Pass {
 
         Tensor x;
         if (!resid.defined()) {
-            x = hook("hook_embed", w_.W_E.index_select(0, ids.reshape(-1)).view({B, T, c_.d_model}));
+            Tensor e = w_.W_E.index_select(0, ids.reshape(-1)).view({B, T, c_.d_model});
+            if (c_.embed_scale != 1.0) e = e * c_.embed_scale; // Gemma: × float32(√d)
+            x = hook("hook_embed", e);
             if (w_.W_pos.defined())
                 x = x +
                     hook("hook_pos_embed", w_.W_pos.narrow(0, 0, T).unsqueeze(0).expand({B, T, c_.d_model}));
@@ -99,7 +155,10 @@ class Transformer::Pass {
                 throw std::invalid_argument("the residual to resume from does not match the batch");
             x = resid;
         }
-        if (c_.rotary_dims > 0) make_rotary(T);
+        if (c_.rotary_dims > 0) {
+            rot_ = make_rotary(c_.rope, T);
+            if (c_.rope_local != c_.rope) rot_local_ = make_rotary(c_.rope_local, T);
+        }
 
         for (int l = start; l < c_.n_layers; ++l) {
             if (o_.before_layer) o_.before_layer(l);
@@ -114,7 +173,7 @@ class Transformer::Pass {
         }
         if (o_.final_residual_only) return o_.last_logits_only ? x.squeeze(1) : x;
         x = norm(x, w_.lnf_w, w_.lnf_b, "ln_final");
-        Tensor logits = at::matmul(x, w_.W_U.t());
+        Tensor logits = soft_cap(at::matmul(x, w_.W_U.t()), c_.final_softcap);
         return o_.last_logits_only ? logits.squeeze(1) : logits;
     }
 
@@ -139,38 +198,41 @@ class Transformer::Pass {
 
     Tensor norm(const Tensor& x, const Tensor& w, const Tensor& b, const std::string& prefix) {
         const std::string s = prefix + ".hook_scale", n = prefix + ".hook_normalized";
-        if (!wants(s) && !wants(n)) return at::layer_norm(x, {x.size(-1)}, w, b, c_.ln_eps);
-        Tensor xc = x - x.mean(-1, true);
+        if (!wants(s) && !wants(n)) return apply_norm(c_, x, w, b);
+        Tensor xc = c_.rms() ? x : x - x.mean(-1, true);
         Tensor scale = hook(s, (xc.pow(2).mean(-1, true) + c_.ln_eps).sqrt());
         Tensor normalized = hook(n, xc / scale);
-        return normalized * w + b;
+        return c_.rms() ? normalized * w : normalized * w + b;
     }
 
-    void make_rotary(std::int64_t T) {
+    struct Rotary {
+        Tensor cos, sin; // [1, T, 1, rotary_dims]
+    };
+
+    Rotary make_rotary(const io::RopeSpec& rope, std::int64_t T) const {
         const std::int64_t rd = c_.rotary_dims;
-        // As Hugging Face computes them, in float32: inv_freq_i = base^(-2i/rd), angle = t * inv_freq.
-        Tensor inv = 1.0 / torch::pow(torch::tensor(c_.rotary_base, torch::kFloat),
-                                      torch::arange(0, rd, 2, torch::kLong).to(torch::kFloat) /
-                                          static_cast<double>(rd));
+        // As Hugging Face computes them, in float32: inv_freq_i = θ^(-2i/rd), rescaled per rope_scaling, and
+        // angle = position · inv_freq.
+        Tensor inv = rope_inverse_frequencies(rope, rd);
         Tensor t = torch::arange(T, torch::kFloat);
         Tensor freqs = at::outer(t, inv);            // [T, rd/2]
         Tensor emb = torch::cat({freqs, freqs}, -1); // [T, rd]
-        cos_ = emb.cos().view({1, T, 1, rd});
-        sin_ = emb.sin().view({1, T, 1, rd});
+        return {emb.cos().view({1, T, 1, rd}), emb.sin().view({1, T, 1, rd})};
     }
 
-    Tensor rotate(const Tensor& x) const { // x [B, T, H, dh]
+    Tensor rotate(const Tensor& x, const Rotary& r) const { // x [B, T, heads, dh]
         const std::int64_t rd = c_.rotary_dims, dh = x.size(-1);
         Tensor xr = x.narrow(-1, 0, rd);
         Tensor half = torch::cat({-xr.narrow(-1, rd / 2, rd / 2), xr.narrow(-1, 0, rd / 2)}, -1);
-        Tensor rotated = xr * cos_ + half * sin_;
+        Tensor rotated = xr * r.cos + half * r.sin;
         if (rd == dh) return rotated;
         return torch::cat({rotated, x.narrow(-1, rd, dh - rd)}, -1);
     }
 
     Tensor attention(int l, const Tensor& x) {
         const auto& w = w_.layers[l];
-        const std::int64_t B = x.size(0), T = x.size(1), H = c_.n_heads, dh = c_.d_head, d = c_.d_model;
+        const std::int64_t B = x.size(0), T = x.size(1), H = c_.n_heads, K = c_.n_kv_heads, dh = c_.d_head,
+                           d = c_.d_model;
         const std::string p = "blocks." + std::to_string(l) + ".attn.";
         Tensor q, k, v;
         if (w.W_qkv.defined()) {
@@ -184,17 +246,30 @@ class Transformer::Pass {
             }
         } else {
             q = at::linear(x, w.Wq.reshape({H * dh, d}), w.bq.reshape({H * dh})).view({B, T, H, dh});
-            k = at::linear(x, w.Wk.reshape({H * dh, d}), w.bk.reshape({H * dh})).view({B, T, H, dh});
-            v = at::linear(x, w.Wv.reshape({H * dh, d}), w.bv.reshape({H * dh})).view({B, T, H, dh});
+            k = at::linear(x, w.Wk.reshape({K * dh, d}), w.bk.reshape({K * dh})).view({B, T, K, dh});
+            v = at::linear(x, w.Wv.reshape({K * dh, d}), w.bv.reshape({K * dh})).view({B, T, K, dh});
+        }
+        if (c_.qk_norm) { // Qwen 3, Gemma 3: RMSNorm over each head's dimensions, before the rotation
+            q = apply_norm(c_, q, w.q_norm_w, w.q_norm_w);
+            k = apply_norm(c_, k, w.k_norm_w, w.k_norm_w);
         }
         if (any_) q = hook(p + "hook_q", q), k = hook(p + "hook_k", k), v = hook(p + "hook_v", v);
-        if (c_.rotary_dims > 0) q = rotate(q), k = rotate(k);
+        if (c_.rotary_dims > 0) {
+            const Rotary& r =
+                rot_local_.cos.defined() && &c_.rope_of(l) == &c_.rope_local ? rot_local_ : rot_;
+            q = rotate(q, r), k = rotate(k, r);
+        }
+        if (K != H) { // grouped-query attention: query head h reads KV head h / (H / K)
+            k = k.repeat_interleave(H / K, 2);
+            v = v.repeat_interleave(H / K, 2);
+        }
 
         Tensor qh = q.permute({0, 2, 1, 3}), kh = k.permute({0, 2, 1, 3}), vh = v.permute({0, 2, 1, 3});
         double scale = c_.attn_scale / (c_.scale_by_inverse_layer ? static_cast<double>(l + 1) : 1.0);
         Tensor scores = at::matmul(qh, kh.transpose(-1, -2));
         if (scale != 1.0) scores = scores * scale;
-        // allowed(i, j) = j <= i, and for a local layer also j > i - window.
+        scores = soft_cap(scores, c_.attn_softcap); // Gemma 2: before the mask
+        // allowed(i, j) = j <= i, and for a sliding-window layer also j > i - window.
         Tensor i = torch::arange(T, torch::kLong).view({T, 1}),
                j = torch::arange(T, torch::kLong).view({1, T});
         Tensor allowed = j <= i;
@@ -213,20 +288,14 @@ class Transformer::Pass {
     Tensor mlp(int l, const Tensor& x) {
         const auto& w = w_.layers[l];
         const std::string p = "blocks." + std::to_string(l) + ".mlp.";
-        Tensor pre = hook(p + "hook_pre", at::linear(x, w.W_in, w.b_in));
-        Tensor post;
-        switch (c_.activation) {
-        case io::Activation::GeluTanh:
-            post = at::gelu(pre, "tanh");
-            break;
-        case io::Activation::GeluErf:
-            post = at::gelu(pre);
-            break;
-        case io::Activation::Relu:
-            post = at::relu(pre);
-            break;
+        if (c_.gated_mlp) { // down(act(gate(x)) ⊙ up(x)); hook names as TransformerLens's gated MLP
+            Tensor pre = hook(p + "hook_pre", at::linear(x, w.W_gate, w.b_gate));
+            Tensor lin = hook(p + "hook_pre_linear", at::linear(x, w.W_in, w.b_in));
+            Tensor post = hook(p + "hook_post", activate(c_.activation, pre) * lin);
+            return at::linear(post, w.W_out, w.b_out);
         }
-        post = hook(p + "hook_post", post);
+        Tensor pre = hook(p + "hook_pre", at::linear(x, w.W_in, w.b_in));
+        Tensor post = hook(p + "hook_post", activate(c_.activation, pre));
         return at::linear(post, w.W_out, w.b_out);
     }
 
@@ -234,6 +303,14 @@ class Transformer::Pass {
         const auto& w = w_.layers[l];
         const std::string p = any_ ? "blocks." + std::to_string(l) + "." : std::string();
         x = hook(p + "hook_resid_pre", x);
+        if (c_.post_norms) { // Gemma 2/3: each sublayer's output is normalised before it is added
+            Tensor a = attention(l, norm(x, w.ln1_w, w.ln1_b, p + "ln1"));
+            x = hook(p + "hook_resid_mid",
+                     x + hook(p + "hook_attn_out", norm(a, w.post_attn_w, w.ln1_b, p + "ln1_post")));
+            Tensor mo = mlp(l, norm(x, w.ln2_w, w.ln2_b, p + "ln2"));
+            x = x + hook(p + "hook_mlp_out", norm(mo, w.post_mlp_w, w.ln2_b, p + "ln2_post"));
+            return hook(p + "hook_resid_post", x);
+        }
         Tensor attn_out = hook(p + "hook_attn_out", attention(l, norm(x, w.ln1_w, w.ln1_b, p + "ln1")));
         if (c_.parallel_residual) {
             Tensor mlp_out = hook(p + "hook_mlp_out", mlp(l, norm(x, w.ln2_w, w.ln2_b, p + "ln2")));
@@ -251,7 +328,7 @@ class Transformer::Pass {
     const RunOptions& o_;
     ActivationCache* cache_;
     bool any_;
-    Tensor cos_, sin_;
+    Rotary rot_, rot_local_;
 };
 
 Tensor Transformer::forward(const Batch& batch, const RunOptions& opts, ActivationCache* cache) const {

@@ -56,7 +56,8 @@ class Transformer {
     torch::Tensor run_with_hooks(const Batch& batch, const std::map<std::string, std::vector<HookFn>>& hooks,
                                  bool last_logits_only = false) const;
 
-    // LayerNorm as the model applies it: (x - mean)/sqrt(var + eps) * w + b over the last dim.
+    // The model's norm as it applies it over the last dim: LayerNorm (x - mean)/sqrt(var + eps) * w + b, or
+    // RMSNorm x/sqrt(mean(x²) + eps) * w (w = the effective γ, see weights.h).
     torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) const;
 
   private:
@@ -67,5 +68,15 @@ class Transformer {
     Weights w_;
     std::filesystem::path dir_;
 };
+
+// The norm of `cfg` (LayerNorm or RMSNorm) with γ = w, β = b, in x's dtype.
+torch::Tensor apply_norm(const io::ModelConfig& cfg, const torch::Tensor& x, const torch::Tensor& w,
+                         const torch::Tensor& b);
+// cap · tanh(x / cap) (Gemma 2's soft-capping); x itself when cap <= 0.
+torch::Tensor soft_cap(const torch::Tensor& x, double cap);
+// The MLP activation.
+torch::Tensor activate(io::Activation a, const torch::Tensor& x);
+// The rotary inverse frequencies [rd/2] (float32) of a RoPE spec, as Hugging Face computes them.
+torch::Tensor rope_inverse_frequencies(const io::RopeSpec& rope, std::int64_t rotary_dims);
 
 } // namespace obsprop::model

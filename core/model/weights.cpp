@@ -138,7 +138,60 @@ void load_neox_layer(const Reader& r, const io::ModelConfig& c, int l, LayerWeig
     w.b_out = r.get(p + "mlp.dense_4h_to_h.bias", {d});
 }
 
+// Gemma's RMSNorms store w and compute x̂ ⊙ (1 + w.float()): keep γ = 1 + w in float32.
+Tensor norm_gamma(const io::ModelConfig& c, Tensor w) {
+    const bool one_plus =
+        c.family == io::Family::Gemma || c.family == io::Family::Gemma2 || c.family == io::Family::Gemma3;
+    return one_plus ? w.to(torch::kFloat) + 1.0 : w;
+}
+
+// Llama, Mistral, Qwen 2/3, Gemma 1/2/3: model.layers.{l}.… (the "model." prefix optional).
+void load_decoder_layer(const Reader& r, const io::ModelConfig& c, int l, LayerWeights& w) {
+    const std::int64_t d = c.d_model, H = c.n_heads, K = c.n_kv_heads, dh = c.d_head, m = c.d_mlp;
+    const std::string p = "layers." + std::to_string(l) + ".";
+    auto bias = [&](bool has, const std::string& name, std::vector<std::int64_t> shape) {
+        std::int64_t n = 1;
+        for (auto s : shape)
+            n *= s;
+        return has ? r.get(name, {n}).view(shape) : torch::zeros(shape);
+    };
+    w.ln1_w = norm_gamma(c, r.get(p + "input_layernorm.weight", {d}));
+    w.ln1_b = torch::zeros({d});
+    if (c.post_norms) {
+        w.post_attn_w = norm_gamma(c, r.get(p + "post_attention_layernorm.weight", {d}));
+        w.ln2_w = norm_gamma(c, r.get(p + "pre_feedforward_layernorm.weight", {d}));
+        w.post_mlp_w = norm_gamma(c, r.get(p + "post_feedforward_layernorm.weight", {d}));
+    } else {
+        w.ln2_w = norm_gamma(c, r.get(p + "post_attention_layernorm.weight", {d}));
+    }
+    w.ln2_b = torch::zeros({d});
+    const std::string a = p + "self_attn.";
+    w.Wq = r.get(a + "q_proj.weight", {H * dh, d}).view({H, dh, d});
+    w.Wk = r.get(a + "k_proj.weight", {K * dh, d}).view({K, dh, d});
+    w.Wv = r.get(a + "v_proj.weight", {K * dh, d}).view({K, dh, d});
+    w.bq = bias(c.attn_bias_qkv, a + "q_proj.bias", {H, dh});
+    w.bk = bias(c.attn_bias_qkv, a + "k_proj.bias", {K, dh});
+    w.bv = bias(c.attn_bias_qkv, a + "v_proj.bias", {K, dh});
+    if (c.qk_norm) {
+        w.q_norm_w = norm_gamma(c, r.get(a + "q_norm.weight", {dh}));
+        w.k_norm_w = norm_gamma(c, r.get(a + "k_norm.weight", {dh}));
+    }
+    w.W_O = r.get(a + "o_proj.weight", {d, H * dh});
+    w.b_O = bias(c.attn_bias_o, a + "o_proj.bias", {d});
+    w.W_gate = r.get(p + "mlp.gate_proj.weight", {m, d});
+    w.b_gate = bias(c.mlp_bias, p + "mlp.gate_proj.bias", {m});
+    w.W_in = r.get(p + "mlp.up_proj.weight", {m, d});
+    w.b_in = bias(c.mlp_bias, p + "mlp.up_proj.bias", {m});
+    w.W_out = r.get(p + "mlp.down_proj.weight", {d, m});
+    w.b_out = bias(c.mlp_bias, p + "mlp.down_proj.bias", {d});
+}
+
 } // namespace
+
+Tensor value_weights_per_head(const io::ModelConfig& c, const LayerWeights& w) {
+    if (c.n_kv_heads == c.n_heads) return w.Wv;
+    return w.Wv.repeat_interleave(c.kv_group_size(), 0);
+}
 
 void split_fused_qkv(const io::ModelConfig& c, LayerWeights& w) {
     const std::int64_t d = c.d_model, H = c.n_heads, dh = c.d_head;
@@ -161,7 +214,18 @@ Weights load_weights(const io::Checkpoint& ckpt, const io::ModelConfig& c) {
     const std::int64_t d = c.d_model, V = c.d_vocab;
     Weights w;
     w.layers.resize(c.n_layers);
-    if (c.family == io::Family::GPTNeoX) {
+    if (c.rms()) {
+        Reader r(ckpt, "model.");
+        w.W_E = r.get("embed_tokens.weight", {V, d});
+        for (int l = 0; l < c.n_layers; ++l)
+            load_decoder_layer(r, c, l, w.layers[l]);
+        w.lnf_w = norm_gamma(c, r.get("norm.weight", {d}));
+        w.lnf_b = torch::zeros({d});
+        if (!c.tie_word_embeddings)
+            w.W_U = r.get("lm_head.weight", {V, d}, false);
+        else
+            w.W_U = w.W_E;
+    } else if (c.family == io::Family::GPTNeoX) {
         Reader r(ckpt, "gpt_neox.");
         w.W_E = r.get("embed_in.weight", {V, d});
         for (int l = 0; l < c.n_layers; ++l) {

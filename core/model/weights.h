@@ -2,8 +2,13 @@
 //
 // Conventions (DESIGN §3): matrices are stored as nn.Linear does, [out, in], so that
 // y = x Wᵀ + b in row form and y = W x + b in the column form of the maths. Per-head views:
-//   Wq/Wk/Wv  [H, d_head, d_model]   (W_V^h = Wv[h], d_head×d_model)
+//   Wq        [H, d_head, d_model]
+//   Wk/Wv     [H_kv, d_head, d_model]  (H_kv = n_kv_heads; = H except under grouped-query attention, where
+//                                       query head h reads KV head h / (H / H_kv): W_V^h = Wv[kv_head_of(h)])
 //   W_O       [d_model, H*d_head]     (W_O^h = W_O.view(d, H, dh)[:, h, :], d_model×d_head)
+// Norms: ln*_w is the effective multiplier γ of the norm (for Gemma's RMSNorm, whose checkpoint stores w and
+// computes x̂ ⊙ (1 + w), the loader keeps γ = 1 + w in float32, exactly as Hugging Face forms it); ln*_b is
+// β for LayerNorm and zeros for RMSNorm. Biases a family does not have are zeros.
 // Tensors are views into the memory-mapped checkpoint whenever the stored dtype is f32 (no copy);
 // f16/bf16 tensors are converted to f32 one at a time and their mapped pages released.
 #pragma once
@@ -23,9 +28,14 @@ class Checkpoint;
 namespace obsprop::model {
 
 struct LayerWeights {
-    torch::Tensor ln1_w, ln1_b, ln2_w, ln2_b;
-    torch::Tensor Wq, Wk, Wv; // [H, dh, d]
-    torch::Tensor bq, bk, bv; // [H, dh] (zeros where the family has no bias)
+    torch::Tensor ln1_w, ln1_b;       // the norm before attention
+    torch::Tensor ln2_w, ln2_b;       // the norm before the MLP (Gemma 2/3: pre_feedforward_layernorm)
+    torch::Tensor Wq, Wk, Wv;         // [H, dh, d], [H_kv, dh, d], [H_kv, dh, d]
+    torch::Tensor bq, bk, bv;         // [H, dh], [H_kv, dh], [H_kv, dh] (zeros where the family has no bias)
+    torch::Tensor q_norm_w, k_norm_w; // [dh] γ of Qwen 3's / Gemma 3's per-head q and k RMSNorms
+    torch::Tensor post_attn_w;        // [d] γ of Gemma 2/3's norm of the attention output
+    torch::Tensor post_mlp_w;         // [d] γ of Gemma 2/3's norm of the MLP output
+    torch::Tensor W_gate, b_gate;     // gated MLPs: [d_mlp, d], [d_mlp]; W_in/b_in are then the up projection
     // Fused input projection used by the forward pass when the checkpoint stores one:
     // [3*H*dh, d] with rows ordered (q|k|v, head, e) for GPT-2 or (head, q|k|v, e) for GPT-NeoX.
     torch::Tensor W_qkv, b_qkv;
@@ -43,6 +53,10 @@ struct Weights {
     torch::Tensor W_U;          // [vocab, d]
     torch::Tensor b_U;          // [vocab] (zeros: none of the families has an unembedding bias)
 };
+
+// W_V^h for every query head h: [H, dh, d] (Wv itself when every head has its own KV head, otherwise the
+// KV heads' rows repeated, a copy).
+torch::Tensor value_weights_per_head(const io::ModelConfig& cfg, const LayerWeights& w);
 
 // Sets Wq/Wk/Wv and bq/bk/bv of `w` as per-head views of its fused W_qkv/b_qkv (layout per qkv_head_major).
 void split_fused_qkv(const io::ModelConfig& cfg, LayerWeights& w);

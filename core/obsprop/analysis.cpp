@@ -128,12 +128,14 @@ LayerNormCheck layernorm_check(const model::Transformer& m, const Observable& ob
     r.cosine = torch::empty({L, H}, torch::kDouble);
     r.norm_exact = torch::empty({L, H}, torch::kDouble);
     r.norm_approx = torch::empty({L, H}, torch::kDouble);
-    r.expected_cosine = std::sqrt(1.0 - 1.0 / static_cast<double>(d - 1));
+    // A random direction keeps √(1 − 1/(d−1)) of itself under the LayerNorm Jacobian's projection as checked
+    // so far, √(1 − 1/d) under RMSNorm's (I − uuᵀ) (no mean removal).
+    r.expected_cosine = std::sqrt(1.0 - 1.0 / static_cast<double>(cfg.rms() ? d : d - 1));
     for (int l = 0; l < L; ++l) {
         report(progress, 0.5 + 0.5 * l / static_cast<double>(L), "LayerNorm check");
         const Tensor y = fs.head_inputs[l].to(torch::kDouble); // [H, d]
         const Tensor gamma = m.weights().layers[static_cast<std::size_t>(l)].ln1_w;
-        const Tensor ex = ln_exact_grad(x[l], gamma, y, cfg.ln_eps);
+        const Tensor ex = ln_exact_grad(x[l], gamma, y, cfg.ln_eps, false, !cfg.rms());
         const double rho = own_rho ? x[l].norm().item<double>() : block_rho(opts, cfg, l, BlockLn::Ln1);
         const Tensor ap = ln_approx_grad(gamma, y, rho);
         const Tensor ne = ex.norm(2, {-1}), na = ap.norm(2, {-1});

@@ -4,6 +4,8 @@
 
 #include <torch/csrc/autograd/autograd.h>
 
+#include "obsprop/features.h"
+
 namespace obsprop {
 
 using torch::Tensor;
@@ -59,6 +61,7 @@ LastOutputs last_outputs(const model::Transformer& m, const PromptBatch& p, cons
 
 Attribution attribute_heads(const model::Transformer& m, const PromptBatch& clean, const PromptBatch& corrupt,
                             const ObservableMatrix& obs, AttributionMethod method, const Progress& progress) {
+    require_pre_norm_model(m.config(), "attribution");
     if (clean.size() != corrupt.size())
         throw std::invalid_argument("clean and corrupted prompt lists differ in length");
     if (clean.ids.empty()) throw std::invalid_argument("no prompt pairs to attribute over");
@@ -73,10 +76,8 @@ Attribution attribute_heads(const model::Transformer& m, const PromptBatch& clea
     report(progress, 0.9, "patching");
 
     // Covectors on ln_f's output: v_k = W_Uᵀ n_k, [K, d] (double).
-    Tensor V = unembedding_covectors(w, obs);
-    Tensor g = w.lnf_w.to(torch::kDouble), b = w.lnf_b.to(torch::kDouble);
     auto score = [&](const Tensor& r) { // r [..., d] -> [..., K]: n·z up to the constant n·b_U
-        return at::matmul(at::layer_norm(r, {r.size(-1)}, g, b, c.ln_eps), V.t());
+        return unembed_scores(m, r, obs);
     };
     Tensor r_clean = oc.final_residual.to(torch::kDouble);   // [P, d]
     Tensor delta = (ok.heads - oc.heads).to(torch::kDouble); // [P, L, H, d]

@@ -65,9 +65,9 @@ FinalCovector make_final(const model::Transformer& m, const Observable& obs, con
         for (const auto& [id, wt] : obs.terms)
             offset += wt * w.b_U[id].item<double>();
         f.boundary = project_to_boundary(o.final_residual, w.lnf_w, w.lnf_b, f.v_unembed, offset, c.ln_eps,
-                                         o.boundary_tol, o.boundary_max_iter);
+                                         o.boundary_tol, o.boundary_max_iter, !c.rms());
         const Tensor g = drop ? ln_exact_grad(f.boundary->r_star, w.lnf_w.to(torch::kDouble),
-                                              f.v_unembed.to(torch::kDouble), c.ln_eps, true)
+                                              f.v_unembed.to(torch::kDouble), c.ln_eps, true, !c.rms())
                               : f.boundary->grad;
         f.v_final = g.to(torch::kFloat);
         break;
@@ -77,6 +77,14 @@ FinalCovector make_final(const model::Transformer& m, const Observable& obs, con
 }
 
 } // namespace
+
+void require_pre_norm_model(const io::ModelConfig& c, const std::string& analysis) {
+    if (c.post_norms)
+        throw std::invalid_argument(analysis + " is not available for " + io::family_name(c.family) +
+                                    " models yet: observable propagation through their post-attention and "
+                                    "post-feed-forward norms is not implemented (the forward pass, logits, "
+                                    "dataset values and steering by a given vector are)");
+}
 
 double block_rho(const FeatureOptions& o, const io::ModelConfig& c, int layer, BlockLn which) {
     const auto& v = which == BlockLn::Ln1 ? o.rho_ln1 : o.rho_ln2;
@@ -118,9 +126,10 @@ Tensor head_pullback(const model::Transformer& m, int layer, const Tensor& v) {
     const std::int64_t H = c.n_heads, dh = c.d_head, d = c.d_model;
     auto lead = v.sizes().vec();
     lead.pop_back();
-    Tensor v2 = v.detach().to(torch::kFloat).reshape({-1, d});      // [K, d]
-    Tensor q = at::matmul(v2, w.W_O).view({-1, H, dh});             // W_O^hᵀ v for all h: [K, H, dh]
-    Tensor y = at::matmul(q.transpose(0, 1), w.Wv).transpose(0, 1); // [H,K,dh]×[H,dh,d] → [K, H, d]
+    Tensor v2 = v.detach().to(torch::kFloat).reshape({-1, d}); // [K, d]
+    Tensor q = at::matmul(v2, w.W_O).view({-1, H, dh});        // W_O^hᵀ v for all h: [K, H, dh]
+    Tensor y =
+        at::matmul(q.transpose(0, 1), model::value_weights_per_head(c, w)).transpose(0, 1); // [K, H, d]
     lead.push_back(H);
     lead.push_back(d);
     return y.reshape(lead);
@@ -145,7 +154,8 @@ Tensor pull_back_block_ln(const model::Transformer& m, int layer, BlockLn which,
                                       : residual_row(which == BlockLn::Ln1 ? o.residuals : o.residuals_ln2, c,
                                                      layer, which == BlockLn::Ln1 ? "ln_1" : "ln_2");
         if (x.size(-1) != c.d_model) throw std::invalid_argument("a residual must have d_model entries");
-        return ln_exact_grad(x.detach().to(y.scalar_type()), gamma, y, c.ln_eps, drop).to(y.scalar_type());
+        return ln_exact_grad(x.detach().to(y.scalar_type()), gamma, y, c.ln_eps, drop, !c.rms())
+            .to(y.scalar_type());
     }
     }
     return y;
@@ -176,13 +186,15 @@ Tensor pull_back_ln1_all_layers(const model::Transformer& m, const Tensor& y, co
         return y * gamma * torch::tensor(f, torch::kDouble).to(y.scalar_type()).view(shape);
     }
     residual_row(o.residuals, c, 0, "ln_1"); // validates the table
-    return ln_exact_grad(o.residuals.detach().to(y.scalar_type()).view(shape), gamma, y, c.ln_eps, drop)
+    return ln_exact_grad(o.residuals.detach().to(y.scalar_type()).view(shape), gamma, y, c.ln_eps, drop,
+                         !c.rms())
         .to(y.scalar_type());
 }
 
 std::vector<FeatureSet> compute_head_features(const model::Transformer& m, const std::vector<Observable>& obs,
                                               const FeatureOptions& opts, const Progress& progress) {
     const auto& c = m.config();
+    require_pre_norm_model(c, "feature propagation");
     torch::NoGradGuard ng;
     report(progress, 0.0, "unembedding");
     std::vector<FeatureSet> out(obs.size());
@@ -299,6 +311,7 @@ void validate_path(const io::ModelConfig& c, const std::vector<PathNode>& path) 
 PathFeature pull_back_path(const model::Transformer& m, const Tensor& v, const std::vector<PathNode>& path,
                            const FeatureOptions& opts, const std::vector<PathNodeInput>& inputs) {
     const auto& c = m.config();
+    require_pre_norm_model(c, "path feature propagation");
     validate_path(c, path);
     if (!inputs.empty() && inputs.size() != path.size())
         throw std::invalid_argument("path inputs must be empty or one per node (" +
@@ -318,7 +331,7 @@ PathFeature pull_back_path(const model::Transformer& m, const Tensor& v, const s
         const Tensor residual = inputs.empty() ? Tensor() : inputs[k].residual;
         if (!n.is_mlp()) {
             Tensor WO = w.W_O.view({d, H, dh}).select(1, n.head).to(torch::kDouble); // [d, dh]
-            Tensor WV = w.Wv[n.head].to(torch::kDouble);                             // [dh, d]
+            Tensor WV = w.Wv[c.kv_head_of(n.head)].to(torch::kDouble);               // [dh, d]
             y = at::matmul(at::matmul(y, WO), WV);
             y = pull_back_block_ln(m, n.layer, BlockLn::Ln1, y, opts, earliest, residual);
         } else {

@@ -154,6 +154,11 @@ PathFeature pull_back_path(const model::Transformer& m, const torch::Tensor& v,
                            const std::vector<PathNode>& path, const FeatureOptions& opts = {},
                            const std::vector<PathNodeInput>& inputs = {});
 
+// Observable propagation through Gemma 2/3's post-attention and post-feed-forward norms is not implemented
+// yet: for such a model this throws std::invalid_argument saying so and naming `analysis`, so that no
+// feature, attribution or path score is ever computed as if the norms were absent.
+void require_pre_norm_model(const io::ModelConfig& cfg, const std::string& analysis);
+
 // ρ (Approximate) of ln_1/ln_2 of `layer`, per opts (per-layer value, else default_rho, else √d).
 double block_rho(const FeatureOptions& opts, const io::ModelConfig& cfg, int layer, BlockLn which);
 

@@ -32,18 +32,19 @@ bool parse_ln_mode(std::string_view text, LnMode& out) {
     return true;
 }
 
-Tensor ln_exact_grad(const Tensor& x, const Tensor& gamma, const Tensor& v, double eps, bool drop_scale) {
+Tensor ln_exact_grad(const Tensor& x, const Tensor& gamma, const Tensor& v, double eps, bool drop_scale,
+                     bool centred) {
     const auto d = x.size(-1);
     if (v.size(-1) != d || gamma.size(-1) != d)
         throw std::invalid_argument("ln_exact_grad: x, v and gamma must share the last dimension");
     const auto dtype = torch::promote_types(x.scalar_type(), v.scalar_type());
-    const Tensor xc = x.to(dtype) - x.to(dtype).mean(-1, true); // Px
-    const Tensor gv = v.to(dtype) * gamma.to(dtype);            // γ⊙v
-    const Tensor sq = (xc * xc).sum(-1, true);                  // ‖Px‖²
-    const Tensor s2 = sq / static_cast<double>(d) + eps;        // s²
+    const Tensor xc = centred ? x.to(dtype) - x.to(dtype).mean(-1, true) : x.to(dtype); // Px (RMSNorm: P = I)
+    const Tensor gv = v.to(dtype) * gamma.to(dtype);                                    // γ⊙v
+    const Tensor sq = (xc * xc).sum(-1, true);                                          // ‖Px‖²
+    const Tensor s2 = sq / static_cast<double>(d) + eps;                                // s²
     // (P − c uuᵀ)(γ⊙v) = P(γ⊙v) − Px·(Px·γv)/(d s²)   since c uuᵀ = Px Pxᵀ/(d s²)
-    const Tensor proj =
-        gv - gv.mean(-1, true) - xc * ((xc * gv).sum(-1, true) / (s2 * static_cast<double>(d)));
+    const Tensor pgv = centred ? gv - gv.mean(-1, true) : gv;
+    const Tensor proj = pgv - xc * ((xc * gv).sum(-1, true) / (s2 * static_cast<double>(d)));
     if (drop_scale) return proj * std::sqrt(static_cast<double>(d));
     return proj / s2.sqrt();
 }
@@ -59,9 +60,9 @@ Tensor ln_approx_grad(const Tensor& gamma, const Tensor& v, double rho) {
 namespace {
 
 double g_of(const Tensor& r, const Tensor& gamma, const Tensor& beta, const Tensor& v, double offset,
-            double eps) {
+            double eps, bool centred) {
     const double d = static_cast<double>(r.size(0));
-    Tensor rc = r - r.mean();
+    Tensor rc = centred ? r - r.mean() : r;
     Tensor s = ((rc * rc).sum() / d + eps).sqrt();
     return ((rc / s * gamma + beta) * v).sum().item<double>() + offset;
 }
@@ -69,13 +70,14 @@ double g_of(const Tensor& r, const Tensor& gamma, const Tensor& beta, const Tens
 } // namespace
 
 double ln_functional(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& v, double offset,
-                     double eps) {
+                     double eps, bool centred) {
     auto D = [](const Tensor& t) { return t.detach().to(torch::kDouble).reshape({-1}); };
-    return g_of(D(x), D(gamma), D(beta), D(v), offset, eps);
+    return g_of(D(x), D(gamma), D(beta), D(v), offset, eps, centred);
 }
 
 BoundaryProjection project_to_boundary(const Tensor& r0, const Tensor& gamma, const Tensor& beta,
-                                       const Tensor& v, double offset, double eps, double tol, int max_iter) {
+                                       const Tensor& v, double offset, double eps, double tol, int max_iter,
+                                       bool centred) {
     auto D = [](const Tensor& t) { return t.detach().to(torch::kDouble).reshape({-1}); };
     const Tensor g_ = D(gamma), b_ = D(beta), v_ = D(v);
     Tensor r = D(r0).clone();
@@ -83,9 +85,9 @@ BoundaryProjection project_to_boundary(const Tensor& r0, const Tensor& gamma, co
     if (g_.size(0) != r.size(0) || b_.size(0) != r.size(0) || v_.size(0) != r.size(0))
         throw std::invalid_argument("project_to_boundary: r0, gamma, beta and v must have the same length");
 
-    // The range of g over all inputs (ε = 0 bound): v·β + offset ± √d ‖P(γ⊙v)‖.
+    // The range of g over all inputs (ε = 0 bound): v·β + offset ± √d ‖P(γ⊙v)‖ (RMSNorm: P = I).
     const Tensor gv = g_ * v_;
-    const double reach = std::sqrt(d) * (gv - gv.mean()).norm().item<double>();
+    const double reach = std::sqrt(d) * (centred ? gv - gv.mean() : gv).norm().item<double>();
     const double centre = (b_ * v_).sum().item<double>() + offset;
     if (!(reach > std::abs(centre)))
         throw std::runtime_error(
@@ -95,7 +97,7 @@ BoundaryProjection project_to_boundary(const Tensor& r0, const Tensor& gamma, co
             "), so there is no decision boundary to project onto");
 
     BoundaryProjection out;
-    double g = g_of(r, g_, b_, v_, offset, eps);
+    double g = g_of(r, g_, b_, v_, offset, eps, centred);
     out.g_start = g;
     const double stop = tol * (1.0 + std::abs(g));
     int it = 0;
@@ -105,7 +107,7 @@ BoundaryProjection project_to_boundary(const Tensor& r0, const Tensor& gamma, co
                 "projecting the final residual onto the decision boundary did not converge: "
                 "|g| = " +
                 std::to_string(std::abs(g)) + " after " + std::to_string(it) + " steps");
-        Tensor grad = ln_exact_grad(r, g_, v_, eps);
+        Tensor grad = ln_exact_grad(r, g_, v_, eps, false, centred);
         const double gn2 = (grad * grad).sum().item<double>();
         if (!(gn2 > 0))
             throw std::runtime_error("the observable's gradient through the final LayerNorm vanishes");
@@ -114,7 +116,7 @@ BoundaryProjection project_to_boundary(const Tensor& r0, const Tensor& gamma, co
         Tensor r_new;
         for (int halvings = 0; halvings < 40; ++halvings, scale *= 0.5) {
             r_new = r - step * scale;
-            g_new = g_of(r_new, g_, b_, v_, offset, eps);
+            g_new = g_of(r_new, g_, b_, v_, offset, eps, centred);
             if (std::abs(g_new) < std::abs(g)) break;
         }
         r = r_new;
@@ -122,7 +124,7 @@ BoundaryProjection project_to_boundary(const Tensor& r0, const Tensor& gamma, co
         ++it;
     }
     out.r_star = r;
-    out.grad = ln_exact_grad(r, g_, v_, eps);
+    out.grad = ln_exact_grad(r, g_, v_, eps, false, centred);
     out.g_end = g;
     out.iterations = it;
     return out;

@@ -2,6 +2,8 @@
 //
 // The model's LayerNorm is LN(x) = γ ⊙ Px / s(x) + β with P = I − 11ᵀ/d (mean removal) and
 // s(x) = sqrt(‖Px‖²/d + ε). With ε = 0, s = ‖Px‖/√d and this is DESIGN's γ ⊙ √d·Px/‖Px‖ + β.
+// RMSNorm (Llama, Qwen, Mistral, Gemma) is the same with P = I and β = 0 (`centred = false` below); its γ is
+// the effective multiplier (Gemma's 1 + w). See docs/rmsnorm-decoders.md.
 // Everything here uses vector operations only; no d×d matrix is ever formed.
 #pragma once
 
@@ -25,14 +27,14 @@ bool parse_ln_mode(std::string_view text, LnMode& out); // accepts those names (
 // which for ε = 0 is (√d/‖Px‖)(I − uuᵀ)P(γ⊙v). With drop_scale the 1/s factor is replaced by √d (the
 // norm-comparison rule's ρ = 1, since 1/s = √d/ρ with ρ = √d·s ≈ ‖Px‖). Result dtype follows x and v.
 torch::Tensor ln_exact_grad(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& v,
-                            double eps, bool drop_scale = false);
+                            double eps, bool drop_scale = false, bool centred = true);
 
 // (√d/ρ) γ ⊙ v for v [..., d].
 torch::Tensor ln_approx_grad(const torch::Tensor& gamma, const torch::Tensor& v, double rho);
 
 // v·LN(x) + offset for x [d] (double precision arithmetic).
 double ln_functional(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta,
-                     const torch::Tensor& v, double offset, double eps);
+                     const torch::Tensor& v, double offset, double eps, bool centred = true);
 
 // The exact tangent of g(r) = v·LN_f(r) + offset at the decision boundary (§3.2): starting from r₀,
 // r ← r − g(r)∇g(r)/‖∇g(r)‖² (halving a step that would not reduce |g|) until |g| <= tol·(1 + |g(r₀)|).
@@ -48,6 +50,7 @@ struct BoundaryProjection {
 // gradient vanishes) or when max_iter steps do not converge.
 BoundaryProjection project_to_boundary(const torch::Tensor& r0, const torch::Tensor& gamma,
                                        const torch::Tensor& beta, const torch::Tensor& v, double offset,
-                                       double eps, double tol = 1e-7, int max_iter = 200);
+                                       double eps, double tol = 1e-7, int max_iter = 200,
+                                       bool centred = true);
 
 } // namespace obsprop

@@ -41,6 +41,8 @@ Tensor activation(io::Activation act, const Tensor& x) {
         return 0.5 * x * (1 + (x * kInvSqrt2).erf());
     case io::Activation::Relu:
         return x.clamp_min(0);
+    case io::Activation::Silu:
+        return x * x.sigmoid();
     }
     throw std::logic_error("unknown activation");
 }
@@ -56,6 +58,10 @@ Tensor activation_derivative(io::Activation act, const Tensor& x) {
         return 0.5 * (1 + (x * kInvSqrt2).erf()) + x * kInvSqrt2Pi * (-0.5 * x * x).exp();
     case io::Activation::Relu:
         return (x > 0).to(x.scalar_type());
+    case io::Activation::Silu: { // σ(x)(1 + x(1 − σ(x)))
+        Tensor sg = x.sigmoid();
+        return sg * (1 + x * (1 - sg));
+    }
     }
     throw std::logic_error("unknown activation");
 }
@@ -67,8 +73,12 @@ double mlp_functional(const model::Transformer& m, int layer, const Tensor& u, c
     check_vec(v, d, "v");
     torch::NoGradGuard ng;
     auto D = [](const Tensor& t) { return t.detach().to(torch::kDouble); };
-    Tensor pre = at::matmul(D(w.W_in), D(u).reshape({-1})) + D(w.b_in);
-    Tensor out = at::matmul(D(w.W_out), activation(m.config().activation, pre)) + D(w.b_out);
+    const auto act = m.config().activation;
+    Tensor x = D(u).reshape({-1});
+    Tensor pre = at::matmul(D(w.W_in), x) + D(w.b_in);
+    Tensor hidden = m.config().gated_mlp ? activation(act, at::matmul(D(w.W_gate), x) + D(w.b_gate)) * pre
+                                         : activation(act, pre);
+    Tensor out = at::matmul(D(w.W_out), hidden) + D(w.b_out);
     return (out * D(v).reshape({-1})).sum().item<double>();
 }
 
@@ -79,10 +89,17 @@ Tensor mlp_gradient(const model::Transformer& m, int layer, const Tensor& u, con
     check_vec(v, d, "v");
     torch::NoGradGuard ng;
     const auto dt = torch::promote_types(u.scalar_type(), v.scalar_type());
+    const auto act = m.config().activation;
     Tensor W_in = w.W_in.to(dt), W_out = w.W_out.to(dt);
-    Tensor pre = at::matmul(u.detach().to(dt), W_in.t()) + w.b_in.to(dt); // [..., d_mlp]
-    Tensor back = at::matmul(v.detach().to(dt), W_out);                   // W_outᵀ v, [..., d_mlp]
-    return at::matmul(activation_derivative(m.config().activation, pre) * back, W_in); // W_inᵀ(...)
+    Tensor x = u.detach().to(dt);
+    Tensor pre = at::matmul(x, W_in.t()) + w.b_in.to(dt); // [..., d_mlp]
+    Tensor back = at::matmul(v.detach().to(dt), W_out);   // W_outᵀ v, [..., d_mlp]
+    if (!m.config().gated_mlp) return at::matmul(activation_derivative(act, pre) * back, W_in); // W_inᵀ(...)
+    // Gated: both branches, W_gateᵀ(σ'(g) ⊙ up ⊙ W_outᵀv) + W_upᵀ(σ(g) ⊙ W_outᵀv).
+    Tensor W_gate = w.W_gate.to(dt);
+    Tensor g = at::matmul(x, W_gate.t()) + w.b_gate.to(dt);
+    return at::matmul(activation_derivative(act, g) * pre * back, W_gate) +
+           at::matmul(activation(act, g) * back, W_in);
 }
 
 MlpLinearisation linearise_mlp(const model::Transformer& m, int layer, const Tensor& u_plus,

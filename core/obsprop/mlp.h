@@ -1,9 +1,11 @@
 // MLP nodes by linearisation at the decision boundary (DESIGN §3.5).
 //
-// MLP(u) = W_out σ(W_in u + b_in) + b_out for the MLP input u (after ln_2). Given a downstream covector v and
-// the node's inputs u₊, u₋ on a positive and a negative prompt, find t* ∈ [0, 1] with v·MLP(u(t*)) = target
-// on u(t) = (1−t)u₋ + t u₊ by bisection (target 0, or the mean of the end values when both ends have the same
-// sign), and linearise there: y = ∇_u[v·MLP(u)](u*) = W_inᵀ(σ'(W_in u* + b_in) ⊙ W_outᵀ v).
+// MLP(u) = W_out σ(W_in u + b_in) + b_out for the MLP input u (after ln_2); a gated MLP (Llama, Qwen, Gemma)
+// is W_down(σ(W_gate u + b_gate) ⊙ (W_up u + b_up)) + b_down, linearised through both branches. Given a
+// downstream covector v and the node's inputs u₊, u₋ on a positive and a negative prompt, find t* ∈ [0, 1]
+// with v·MLP(u(t*)) = target on u(t) = (1−t)u₋ + t u₊ by bisection (target 0, or the mean of the end values
+// when both ends have the same sign), and linearise there: y = ∇_u[v·MLP(u)](u*) = W_inᵀ(σ'(W_in u* + b_in) ⊙
+// W_outᵀ v).
 #pragma once
 
 #include <torch/types.h>
@@ -28,14 +30,15 @@ struct MlpLinearisation {
     torch::Tensor gradient;   // [d] float32, ∇_u[v·MLP(u)] at u* (a covector on the MLP input, after ln_2)
 };
 
-// σ'(x) for the model's activation (tanh-approximate gelu, exact erf gelu, relu; relu'(0) = 0).
+// σ'(x) for the model's activation (tanh-approximate gelu, exact erf gelu, relu, silu; relu'(0) = 0).
 torch::Tensor activation_derivative(io::Activation act, const torch::Tensor& x);
 // σ(x), for the same activations.
 torch::Tensor activation(io::Activation act, const torch::Tensor& x);
 
 // v·MLP(u) of layer `layer` (double precision arithmetic), u and v [d].
 double mlp_functional(const model::Transformer& m, int layer, const torch::Tensor& u, const torch::Tensor& v);
-// ∇_u[v·MLP(u)] = W_inᵀ(σ'(W_in u + b_in) ⊙ W_outᵀ v), u and v [d] (or batched [..., d]).
+// ∇_u[v·MLP(u)] = W_inᵀ(σ'(W_in u + b_in) ⊙ W_outᵀ v), u and v [d] (or batched [..., d]); gated:
+// W_gateᵀ(σ'(g) ⊙ up ⊙ W_downᵀv) + W_upᵀ(σ(g) ⊙ W_downᵀv) with g = W_gate u + b_gate, up = W_up u + b_up.
 torch::Tensor mlp_gradient(const model::Transformer& m, int layer, const torch::Tensor& u,
                            const torch::Tensor& v);
 

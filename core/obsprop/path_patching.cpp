@@ -38,13 +38,11 @@ struct PairData {
 
 class PathPatcher {
   public:
-    PathPatcher(const model::Transformer& m, const ObservableMatrix& obs, int which) : m_(m), c_(m.config()) {
+    PathPatcher(const model::Transformer& m, const ObservableMatrix& obs, int which)
+        : m_(m), c_(m.config()), obs_(obs), which_(which) {
+        require_pre_norm_model(c_, "path patching");
         if (which < 0 || which >= obs.size())
             throw std::invalid_argument("no observable row " + std::to_string(which));
-        const auto& w = m.weights();
-        v_ = unembedding_covectors(w, obs)[which]; // [d]
-        lnf_w_ = w.lnf_w.to(torch::kDouble);
-        lnf_b_ = w.lnf_b.to(torch::kDouble);
     }
 
     // Runs both halves of the pairs and keeps what the path scores need.
@@ -138,9 +136,7 @@ class PathPatcher {
     }
 
     // n·z (without n·b_U) of final residuals r [C, d] at the last position -> [C].
-    Tensor score(const Tensor& r) const {
-        return at::matmul(at::layer_norm(r, {r.size(-1)}, lnf_w_, lnf_b_, c_.ln_eps), v_);
-    }
+    Tensor score(const Tensor& r) const { return unembed_scores(m_, r, obs_).select(-1, which_); }
 
     // Carries output changes δ [C, T, d] through the heads of `suffix` (earliest first) and returns the
     // last node's change at the last position [C, d] (δ's own last row when `suffix` is empty).
@@ -151,10 +147,10 @@ class PathPatcher {
             const auto& lw = m_.weights().layers[static_cast<std::size_t>(node.layer)];
             Tensor g = lw.ln1_w.to(torch::kDouble), b = lw.ln1_b.to(torch::kDouble);
             Tensor x = p.resid_pre[node.layer]; // [T, d]
-            Tensor dln = at::layer_norm(x.unsqueeze(0) + delta, {d}, g, b, c_.ln_eps) -
-                         at::layer_norm(x, {d}, g, b, c_.ln_eps).unsqueeze(0);    // [C, T, d]
-            Tensor dv = at::matmul(dln, lw.Wv[node.head].to(torch::kDouble).t()); // [C, T, dh]
-            Tensor A = p.pattern[node.layer][node.head];                          // [T, T]
+            Tensor dln = model::apply_norm(c_, x.unsqueeze(0) + delta, g, b) -
+                         model::apply_norm(c_, x, g, b).unsqueeze(0);                            // [C, T, d]
+            Tensor dv = at::matmul(dln, lw.Wv[c_.kv_head_of(node.head)].to(torch::kDouble).t()); // [C, T, dh]
+            Tensor A = p.pattern[node.layer][node.head];                                         // [T, T]
             const bool last = i + 1 == suffix.size();
             if (last) A = A.narrow(0, T - 1, 1); // only the last query
             Tensor dz = at::matmul(A, dv);       // [C, T or 1, dh]
@@ -172,7 +168,8 @@ class PathPatcher {
   private:
     const model::Transformer& m_;
     const io::ModelConfig& c_;
-    Tensor v_, lnf_w_, lnf_b_;
+    const ObservableMatrix& obs_;
+    int which_;
 };
 
 void check_heads_path(const io::ModelConfig& c, const std::vector<PathNode>& path) {

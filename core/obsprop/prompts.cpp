@@ -77,11 +77,22 @@ Tensor unembedding_covectors(const model::Weights& w, const ObservableMatrix& ob
                       w.W_U.index_select(0, used).to(torch::kDouble));
 }
 
+Tensor unembed_scores(const model::Transformer& m, const Tensor& r, const ObservableMatrix& obs) {
+    const auto& w = m.weights();
+    const auto& c = m.config();
+    const Tensor normed = m.layer_norm(r, w.lnf_w, w.lnf_b).to(torch::kDouble);
+    if (c.final_softcap <= 0) return at::matmul(normed, unembedding_covectors(w, obs).t()); // linear in z
+    // The soft-cap acts on each logit: read the logits of the tokens the observables use, cap, then weigh.
+    const Tensor used = obs.n.ne(0).any(0).nonzero().view(-1);
+    const Tensor z = model::soft_cap(at::matmul(normed, w.W_U.index_select(0, used).to(torch::kDouble).t()),
+                                     c.final_softcap); // [..., U]
+    return at::matmul(z, obs.n.index_select(1, used).to(torch::kDouble).t());
+}
+
 Tensor observable_scores(const model::Transformer& m, const Tensor& final, const ObservableMatrix& obs) {
     const auto& w = m.weights();
-    const Tensor V = unembedding_covectors(w, obs);                                     // [K, d]
     const Tensor bias = at::matmul(obs.n.to(torch::kDouble), w.b_U.to(torch::kDouble)); // [K]
-    return at::matmul(m.layer_norm(final, w.lnf_w, w.lnf_b).to(torch::kDouble), V.t()) + bias;
+    return unembed_scores(m, final, obs) + bias;
 }
 
 Tensor observable_values(const model::Transformer& m, const PromptBatch& prompts, const ObservableMatrix& obs,

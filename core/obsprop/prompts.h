@@ -51,6 +51,11 @@ torch::Tensor unembedding_covectors(const model::Weights& w, const ObservableMat
 // unembedding; keeps the autograd graph when `final` requires grad.
 torch::Tensor observable_scores(const model::Transformer& m, const torch::Tensor& final,
                                 const ObservableMatrix& obs);
+// n_k · z without the constant n_k·b_U for final residuals r [..., d] → [..., K] (float64): ln_f, the
+// unembedding rows the observables use, and Gemma 2's final soft-cap on those logits (when the model has
+// one).
+torch::Tensor unembed_scores(const model::Transformer& m, const torch::Tensor& r,
+                             const ObservableMatrix& obs);
 
 // n_k · z at each prompt's last position: [prompts, K] (float64). Runs in chunks of at most `chunk` prompts
 // (fewer on large models, per prompts_per_pass).

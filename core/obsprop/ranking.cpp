@@ -22,9 +22,10 @@ struct EarliestLn {
     Tensor WVg; // [H, dh, d]: W_V^h diag(γ) (W_V^h when the LayerNorm is ignored), so γ⊙(W_Vᵀz) = WVgᵀ z
     double scale = 1; // scalar factor (√d/ρ, 1/s or √d)
     bool exact = false;
-    Tensor xc;     // exact: Px [d]
-    double sq = 0; // exact: ‖Px‖²
-    double c = 1;  // exact: ‖Px‖²/(d s²)
+    Tensor xc;           // exact: Px [d]
+    double sq = 0;       // exact: ‖Px‖²
+    double c = 1;        // exact: ‖Px‖²/(d s²)
+    bool centred = true; // LayerNorm (P removes the mean); RMSNorm: P = I
 };
 
 EarliestLn earliest_ln(const model::Transformer& m, int l, const FeatureOptions& o) {
@@ -32,12 +33,13 @@ EarliestLn earliest_ln(const model::Transformer& m, int l, const FeatureOptions&
     const auto& w = m.weights().layers[static_cast<std::size_t>(l)];
     const double d = cfg.d_model;
     EarliestLn e;
+    const Tensor Wv = model::value_weights_per_head(cfg, w); // [H, dh, d]
     switch (o.block_ln) {
     case LnMode::None:
-        e.WVg = w.Wv;
+        e.WVg = Wv;
         break;
     case LnMode::Approximate:
-        e.WVg = w.Wv * w.ln1_w;
+        e.WVg = Wv * w.ln1_w;
         e.scale = std::sqrt(d) / (o.drop_earliest_rho ? 1.0 : block_rho(o, cfg, l, BlockLn::Ln1));
         break;
     case LnMode::Exact: {
@@ -45,10 +47,11 @@ EarliestLn earliest_ln(const model::Transformer& m, int l, const FeatureOptions&
             o.residuals.size(1) != cfg.d_model)
             throw std::invalid_argument(
                 "exact LayerNorm ranking needs FeatureOptions::residuals [n_layers, d_model]");
-        e.WVg = w.Wv * w.ln1_w;
+        e.WVg = Wv * w.ln1_w;
         e.exact = true;
+        e.centred = !cfg.rms();
         Tensor x = o.residuals[l].to(torch::kDouble);
-        Tensor xc = x - x.mean();
+        Tensor xc = e.centred ? x - x.mean() : x;
         e.sq = (xc * xc).sum().item<double>();
         const double s2 = e.sq / d + cfg.ln_eps;
         e.c = e.sq / (d * s2);
@@ -125,13 +128,14 @@ VirtualHeadRanking rank_virtual_heads(const model::Transformer& m, const Observa
                 if (e.exact) {
                     Tensor ta = at::matmul(Z, a.unsqueeze(-1)).squeeze(-1); // 1·w'
                     Tensor tb = at::matmul(Z, b.unsqueeze(-1)).squeeze(-1); // u·w'
-                    norm2 = norm2 - ta * ta / static_cast<double>(d) - (2 * e.c - e.c * e.c) * tb * tb;
+                    norm2 = norm2 - (2 * e.c - e.c * e.c) * tb * tb;
+                    if (e.centred) norm2 = norm2 - ta * ta / static_cast<double>(d);
                 }
                 norm2 = norm2.clamp_min(0);
             } else {
                 Tensor W = at::matmul(Z, e.WVg); // [H, nc, d] = γ⊙(W_Vᵀ z)
                 if (e.exact)
-                    W = W - W.mean(-1, true) -
+                    W = (e.centred ? W - W.mean(-1, true) : W) -
                         e.xc * (at::matmul(W, e.xc).unsqueeze(-1) * (e.c / e.sq)); // (P − c uuᵀ)w'
                 norm2 = W.norm(2, {-1}).square();
             }

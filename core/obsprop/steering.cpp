@@ -131,7 +131,7 @@ SteeringResult steer(const model::Transformer& m, const PromptBatch& prompts, co
         throw std::invalid_argument("the steering baseline was computed for other prompts or observables");
     SteeringResult r;
     r.alpha = alpha;
-    r.values = steered_values(m, prompts, {{base.layer, y, alpha}}, obs, progress, &base);
+    r.values = steered_values(m, prompts, {{base.layer, y, alpha, {}}}, obs, progress, &base);
     r.change = r.values - base.values;
     r.mean_change = r.change.mean(0);
     r.predicted = predict_steering(base, y, alpha);

@@ -44,7 +44,11 @@ HeadSvd svd_of_heads(const model::Transformer& m, int layer, std::int64_t h0, st
     const std::int64_t H = c.n_heads, dh = c.d_head, d = c.d_model;
     const Tensor WO =
         w.W_O.view({d, H, dh}).narrow(1, h0, n).permute({1, 0, 2}).to(torch::kDouble).contiguous();
-    const Tensor WVt = w.Wv.narrow(0, h0, n).transpose(1, 2).to(torch::kDouble).contiguous(); // W_V^hᵀ
+    const Tensor WVt = model::value_weights_per_head(c, w)
+                           .narrow(0, h0, n)
+                           .transpose(1, 2)
+                           .to(torch::kDouble)
+                           .contiguous(); // W_V^hᵀ
     // Cholesky QR in float64: R from the dh×dh Gram matrices (RᵀR = FᵀF), Q = F R⁻¹. GEMM-sized products
     // instead of a Householder QR; heads of deficient rank fall back to QR.
     auto [LO, info_o] = at::linalg_cholesky_ex(at::matmul(WO.transpose(1, 2), WO), false, false);
@@ -84,7 +88,7 @@ CompactSvd compact_svd_of_heads(const model::Transformer& m, int layer, std::int
     const std::int64_t H = c.n_heads, dh = c.d_head, d = c.d_model;
     CompactSvd r;
     const Tensor WO = w.W_O.view({d, H, dh}).narrow(1, h0, n).permute({1, 0, 2}).to(torch::kDouble);
-    r.WVt = w.Wv.narrow(0, h0, n).transpose(1, 2).to(torch::kDouble);
+    r.WVt = model::value_weights_per_head(c, w).narrow(0, h0, n).transpose(1, 2).to(torch::kDouble);
     auto [LV, info] = at::linalg_cholesky_ex(at::matmul(r.WVt.transpose(1, 2), r.WVt), false, false);
     if (info.ne(0).any().item<bool>()) return r;
     const Tensor M = at::matmul(at::matmul(LV.transpose(1, 2), at::matmul(WO.transpose(1, 2), WO)), LV);
