@@ -8,6 +8,7 @@
 #include <torch/types.h>
 
 #include "cli.h"
+#include "io/model_summary.h"
 #include "io/tokenizer.h"
 #include "model/transformer.h"
 
@@ -15,29 +16,26 @@ namespace obsprop::cli {
 
 namespace {
 
-nlohmann::json config_json(const io::ModelConfig& c) {
-    return {{"family", io::family_name(c.family)},
-            {"n_layers", c.n_layers},
-            {"n_heads", c.n_heads},
-            {"d_model", c.d_model},
-            {"d_head", c.d_head},
-            {"d_mlp", c.d_mlp},
-            {"d_vocab", c.d_vocab},
-            {"n_ctx", c.n_ctx}};
-}
-
 int cmd_info(const std::string& dir, bool json) {
     auto c = io::load_model_config(dir);
     // Loading the weights too checks that the checkpoint really matches the configuration.
     auto m = model::Transformer::load(dir);
+    const auto facts = io::describe_model(c);
     if (json) {
-        print_json(config_json(c));
+        nlohmann::json j = nlohmann::json::object();
+        for (const auto& f : facts)
+            j[f.key] = f.value;
+        j["checkpoint_bytes"] = m->checkpoint_bytes();
+        print_json(j);
         return 0;
     }
-    std::cout << "family   " << io::family_name(c.family) << "\nlayers   " << c.n_layers << "\nheads    "
-              << c.n_heads << "\nd_model  " << c.d_model << "\nd_head   " << c.d_head << "\nd_mlp    "
-              << c.d_mlp << "\nvocab    " << c.d_vocab << "\ncontext  " << c.n_ctx << "\nweights  "
-              << m->checkpoint_bytes() << " bytes\n";
+    std::size_t width = 0;
+    for (const auto& f : facts)
+        width = std::max(width, f.label.size());
+    for (const auto& f : facts)
+        std::cout << std::left << std::setw(static_cast<int>(width) + 2) << f.label << f.text << '\n';
+    std::cout << std::left << std::setw(static_cast<int>(width) + 2) << "Weights" << m->checkpoint_bytes()
+              << " bytes\n";
     return 0;
 }
 

@@ -20,6 +20,7 @@ struct ModelInfo {
     QString family;
     int layers = 0, heads = 0, dModel = 0, dHead = 0, dMlp = 0, vocab = 0, context = 0;
     double checkpointBytes = 0;
+    QList<QPair<QString, QString>> facts; // label, text: the model's particulars (io::describe_model)
 };
 
 // Data-free features of every observable: norms (norm-comparison rule), and for a chosen pair (a, b) the

@@ -4,6 +4,7 @@
 #include "analyses/steering.h"
 #include "analyses/workspace.h"
 #include "io/model_config.h"
+#include "io/model_summary.h"
 
 #include "session/session.h"
 
@@ -70,7 +71,10 @@ void Session::adopt(std::shared_ptr<Workspace> ws, const QString& projectFile) {
                       c.d_mlp,
                       c.d_vocab,
                       c.n_ctx,
-                      static_cast<double>(ws_->model().checkpoint_bytes())};
+                      static_cast<double>(ws_->model().checkpoint_bytes()),
+                      {}};
+    for (const auto& f : io::describe_model(c))
+        info_.facts.append({qs(f.label), qs(f.text)});
     steering_.clear();
     for (const auto& p : ws_->project().steering) {
         SteeringVectorSpec s;

@@ -135,12 +135,8 @@ void ProjectPanel::refresh() {
     model_->clear();
     auto row = [this](const QString& k, const QString& v) { new QTreeWidgetItem(model_, QStringList{k, v}); };
     row(tr("Folder"), m.directory);
-    row(tr("Family"), m.family);
-    row(tr("Layers × heads"), QStringLiteral("%1 × %2").arg(m.layers).arg(m.heads));
-    row(tr("d_model / d_head"), QStringLiteral("%1 / %2").arg(m.dModel).arg(m.dHead));
-    row(tr("d_mlp"), QString::number(m.dMlp));
-    row(tr("Vocabulary"), QString::number(m.vocab));
-    row(tr("Context"), QString::number(m.context));
+    for (const auto& [label, text] : m.facts)
+        row(label, text);
     row(tr("Weights"), QStringLiteral("%1 MiB").arg(m.checkpointBytes / 1048576.0, 0, 'f', 1));
 
     const int current = observables_->currentRow();
