@@ -8,6 +8,7 @@
 // Nothing here is hand-computed: every id comes from that run. Missing data is a failure, not a skip.
 #include "io/tokenizer.h"
 
+#include <QElapsedTimer>
 #include <QtTest>
 
 #include <nlohmann/json.hpp>
@@ -28,12 +29,12 @@ const fs::path kGpt2Dir = fs::path(OBSPROP_TEST_DATA) / "gpt2-vocab";
 constexpr const char* kFetchHint = "; run scripts/fetch-test-data";
 
 // The four real files, then the variants make_expected.js derives from Mistral's file and GPT-2's
-// vocabulary.
+// vocabulary, and a tiny BPE with continuing_subword_prefix and end_of_word_suffix.
 const char* const kFamilies[] = {"llama3", "qwen3", "gemma3", "mistral"};
-const char* const kVariants[] = {"mistral-metaspace-first", "mistral-metaspace-always", "mistral-pipeline",
-                                 "mistral-nfd-unk",         "mistral-nfkd-split",       "gpt2-llama3-split",
-                                 "gpt2-split-behaviors",    "gpt2-split-invert",        "gpt2-regex-features",
-                                 "gpt2-digits-whitespace",  "gpt2-whitespace-lowercase"};
+const char* const kVariants[] = {
+    "mistral-metaspace-first", "mistral-metaspace-always", "mistral-pipeline",          "mistral-nfd-unk",
+    "mistral-nfkd-split",      "gpt2-llama3-split",        "gpt2-split-behaviors",      "gpt2-split-invert",
+    "gpt2-regex-features",     "gpt2-digits-whitespace",   "gpt2-whitespace-lowercase", "bpe-affixes"};
 
 std::string read_file(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
@@ -252,6 +253,30 @@ class TestTokenizerHf : public QObject {
                          (std::string(family) + ": " + escaped(text)).c_str());
             }
         }
+    }
+
+    void longInputs() {
+        // Long runs through the regex engine (Llama 3's pattern backtracks over \s*) and through byte
+        // fallback must stay linear, and round-trip.
+        QElapsedTimer timer;
+        timer.start();
+        std::string text;
+        const std::string source = read_file(fs::path(OBSPROP_SOURCE_DIR) / "core/io/tokenizer_regex.cpp");
+        while (text.size() < (1u << 19))
+            text += source;
+        for (const char* family : {"llama3", "qwen3", "gemma3", "mistral"}) {
+            const Tokenizer* t = tokenizer(family);
+            if (!t) return;
+            for (const std::string& s :
+                 {std::string(100000, ' '), std::string(50000, ' ') + "x", std::string(100000, 'a'),
+                  std::string(30000, '\n') + " \t", std::string(20000, '7'), text}) {
+                const std::vector<int> ids = t->encode(s);
+                QVERIFY2(t->decode(ids) == s || std::string_view(family) == "mistral",
+                         (std::string(family) + ": no round trip").c_str());
+            }
+        }
+        qInfo("long inputs: %lld ms", static_cast<long long>(timer.elapsed()));
+        QVERIFY2(timer.elapsed() < 30000, "encoding long inputs is far too slow");
     }
 
     void loadErrors_data() {

@@ -149,6 +149,11 @@ struct RegexInst {
     int y;      // Split: other branch; *Look: continuation
 };
 
+struct RegexThread { // a backtracking entry: resume at instruction pc, code point pos
+    int pc;
+    std::size_t pos;
+};
+
 class Regex {
   public:
     // Throws RegexError naming the construct and its position for anything outside the subset.
@@ -158,7 +163,8 @@ class Regex {
     const std::string& source() const { return source_; }
 
   private:
-    bool run(const std::vector<char32_t>& cps, int pc, std::size_t pos, std::size_t& end) const;
+    bool run(const std::vector<char32_t>& cps, int pc, std::size_t pos, std::size_t& end,
+             std::vector<RegexThread>& stack) const;
     std::string source_;
     std::vector<RegexInst> prog_;
     std::vector<RegexClass> classes_;

@@ -523,21 +523,14 @@ Regex Regex::compile(std::string_view pattern) {
     return re;
 }
 
-namespace {
-struct Thread {
-    int pc;
-    std::size_t pos;
-};
-} // namespace
-
 // Runs the program from `pc` at `pos` (backtracking, leftmost-first); on success sets `end`.
-bool Regex::run(const std::vector<char32_t>& cps, int start_pc, std::size_t start_pos,
-                std::size_t& end) const {
-    std::vector<Thread> stack;
+bool Regex::run(const std::vector<char32_t>& cps, int start_pc, std::size_t start_pos, std::size_t& end,
+                std::vector<RegexThread>& stack) const {
+    stack.clear();
     stack.push_back({start_pc, start_pos});
     const std::size_t n = cps.size();
     while (!stack.empty()) {
-        Thread t = stack.back();
+        RegexThread t = stack.back();
         stack.pop_back();
         for (;;) {
             const RegexInst& in = prog_[static_cast<std::size_t>(t.pc)];
@@ -572,7 +565,8 @@ bool Regex::run(const std::vector<char32_t>& cps, int start_pc, std::size_t star
             case RegexInst::PosLook:
             case RegexInst::NegLook: {
                 std::size_t ignored;
-                const bool m = run(cps, in.x, t.pos, ignored);
+                std::vector<RegexThread> look_stack;
+                const bool m = run(cps, in.x, t.pos, ignored, look_stack);
                 if (m == (in.op == RegexInst::NegLook)) {
                     ok = false;
                     break;
@@ -604,6 +598,7 @@ void Regex::find_all(std::string_view text, std::vector<std::pair<std::size_t, s
         pos += u.len;
     }
     offsets.push_back(text.size());
+    std::vector<RegexThread> stack; // reused by every attempt
     // Oniguruma's find_iter (Rust crate `onig`): search from the end of the last match; an empty match
     // right where the previous match ended is skipped by moving one character on.
     std::size_t from = 0;
@@ -613,7 +608,7 @@ void Regex::find_all(std::string_view text, std::vector<std::pair<std::size_t, s
         std::size_t start = from, end = 0;
         bool found = false;
         for (; start <= cps.size(); ++start)
-            if (run(cps, 0, start, end)) {
+            if (run(cps, 0, start, end, stack)) {
                 found = true;
                 break;
             }

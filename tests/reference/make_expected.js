@@ -19,6 +19,7 @@ const VARIANT_STRINGS = [
   "say Hello World now", "HELLO   WORLD", "hello world", "Hello World", "a<sep>b", "a <sep> b", "a  <sep>  b",
   "<sep>", " <sep>", "ok", "ok ok", "okay ok.", "book", "(ok)", "ok!", "x ok y", "the and The AND then",
   "THE", "theory", "ababab ab", "ABC A", "é", "e\u0301", "a-b-c x", "AbcDef GHI jk", "12345 6789",
+  "abc ab a b cab deed bad ace", "bca bcab aab abca", "eee dede aabbcc", "a\tbc  de\nea",
 ];
 
 const metaspace = (scheme, split) => ({ type: "Metaspace", replacement: "\u2581", prepend_scheme: scheme, split });
@@ -94,10 +95,39 @@ function variants(mistral, gpt2) {
       pre_tokenizer: seq([{ type: "Digits", individual_digits: false }, { type: "WhitespaceSplit" },
                           byteLevel(false, true)]),
     }),
+    "bpe-affixes": affixesJson(),
     "gpt2-whitespace-lowercase": g({
       normalizer: { type: "Lowercase" },
       pre_tokenizer: seq([{ type: "Whitespace" }, { type: "Digits", individual_digits: true }, byteLevel(true, true)]),
     }),
+  };
+}
+
+// A tiny BPE with continuing_subword_prefix "##" and end_of_word_suffix "</w>" (no real file of the four
+// uses them): letters a-e in every affixed form, and merges of some pairs into their joined forms.
+function affixesJson() {
+  const vocab = { "[UNK]": 0 };
+  const add = (t) => { if (!(t in vocab)) vocab[t] = Object.keys(vocab).length; };
+  const letters = ["a", "b", "c", "d", "e"];
+  for (const x of letters) for (const t of [x, "##" + x, x + "</w>", "##" + x + "</w>"]) add(t);
+  const merges = [];
+  for (const [x, y] of [["a", "b"], ["b", "c"], ["c", "a"], ["d", "e"], ["e", "e"], ["a", "a"]]) {
+    for (const [l, r, m] of [[x, "##" + y, x + y], [x, "##" + y + "</w>", x + y + "</w>"],
+                             ["##" + x, "##" + y, "##" + x + y], ["##" + x, "##" + y + "</w>", "##" + x + y + "</w>"]]) {
+      add(m);
+      merges.push([l, r]);
+    }
+  }
+  for (const [l, r] of [["ab", "##c</w>"], ["ab", "##c"], ["##bc", "##a</w>"]]) {
+    add(l + r.slice(2));
+    merges.push([l, r]);
+  }
+  return {
+    version: "1.0", truncation: null, padding: null, added_tokens: [added(0, "[UNK]", { special: true })],
+    normalizer: { type: "Lowercase" }, pre_tokenizer: { type: "WhitespaceSplit" }, post_processor: null,
+    decoder: null,
+    model: { type: "BPE", dropout: null, unk_token: "[UNK]", continuing_subword_prefix: "##",
+             end_of_word_suffix: "</w>", fuse_unk: false, byte_fallback: false, vocab, merges },
   };
 }
 
