@@ -297,6 +297,9 @@ class TestTokenizerHf : public QObject {
         row("non-ASCII under (?i)",
             R"j("pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(?i:é)"}, "behavior": "Isolated", "invert": false})j",
             "non-ASCII literal inside (?i)");
+        row("global flag",
+            R"("pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(?i)abc"}, "behavior": "Isolated", "invert": false})",
+            R"(unsupported group syntax (?i))");
         row("possessive",
             R"("pre_tokenizer": {"type": "Split", "pattern": {"Regex": "a++"}, "behavior": "Isolated", "invert": false})",
             "possessive quantifier");

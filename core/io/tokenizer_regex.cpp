@@ -199,12 +199,18 @@ class Parser {
                 inner.kind = Node::Look;
                 inner.negative = negative;
                 inner.kids.push_back(alternation(icase));
-            } else if (eat('i') && eat(':')) {
-                inner = alternation(true);
-            } else if (eat('-') && eat('i') && eat(':')) {
-                inner = alternation(false);
             } else {
-                fail("unsupported group syntax (?" + std::string(1, char(peek())) + "...)");
+                // Flags: only (?i:...) and (?-i:...) are supported.
+                const std::size_t start = pos_;
+                std::string flags;
+                while (!at_end() && peek() != ':' && peek() != ')' && flags.size() < 8)
+                    flags.push_back(static_cast<char>(cps_[pos_++] & 0x7F));
+                if ((flags != "i" && flags != "-i") || !eat(':')) {
+                    const std::string shown = "(?" + flags + (peek() == ')' ? ")" : "...)");
+                    pos_ = start;
+                    fail("unsupported group syntax " + shown);
+                }
+                inner = alternation(flags == "i");
             }
         } else {
             inner = alternation(icase); // a capturing group: captures are not used
