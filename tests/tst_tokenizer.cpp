@@ -562,16 +562,17 @@ class TestTokenizer : public QObject {
                                                    << QString(R"("ab" is not in the vocabulary)");
         QTest::newRow("malformed merge") << bpe(R"("vocab": {"a": 0}, "merges": ["abc"])")
                                          << QString("is not two tokens separated by a space");
-        QTest::newRow("byte_fallback") << bpe(R"("vocab": {}, "merges": [], "byte_fallback": true)")
-                                       << QString("byte_fallback is not supported");
+        QTest::newRow("dropout") << bpe(R"("vocab": {}, "merges": [], "dropout": 0.1)")
+                                 << QString("BPE dropout 0.1 is not supported");
         QTest::newRow("unsupported normalizer")
-            << QByteArray(R"({"normalizer": {"type": "Lowercase"}, "model": {"type": "BPE", "vocab": {},
+            << QByteArray(R"({"normalizer": {"type": "BertNormalizer"}, "model": {"type": "BPE", "vocab": {},
                              "merges": []}})")
-            << QString(R"(unsupported normalizer type "Lowercase")");
+            << QString(R"(unsupported normalizer type "BertNormalizer")");
         QTest::newRow("unsupported pre_tokenizer")
-            << QByteArray(R"({"pre_tokenizer": {"type": "Metaspace"}, "model": {"type": "BPE", "vocab": {},
+            << QByteArray(
+                   R"({"pre_tokenizer": {"type": "UnicodeScripts"}, "model": {"type": "BPE", "vocab": {},
                              "merges": []}})")
-            << QString(R"(unsupported pre_tokenizer type "Metaspace")");
+            << QString(R"(unsupported pre_tokenizer type "UnicodeScripts")");
         QTest::newRow("pre_tokenizer after ByteLevel")
             << QByteArray(R"({"pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "ByteLevel"},
                              {"type": "Whitespace"}]}, "model": {"type": "BPE", "vocab": {}, "merges": []}})")

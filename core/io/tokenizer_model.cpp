@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <forward_list>
+#include <functional>
 #include <mutex>
 
 namespace obsprop::io::detail {
@@ -25,14 +26,17 @@ void TokenizerImpl::finalise() {
         const auto i = static_cast<std::size_t>(t.id);
         id_to_token[i] = t.content;
         id_flags[i] |= kPresent | kAdded | (t.special ? kSpecial : 0);
-        added_by_content[t.content] = t.id;
-        // Tokens marked `normalized` are looked for in the normalised text, so match their normal form.
-        if (t.normalized && nfc) t.content = detail::nfc(t.content);
+        added_by_content.emplace(t.content, t.id);
+        // Tokens marked `normalized` are looked for in the normalised text, so match their normal form
+        // (Hugging Face runs the whole normalizer over their content).
+        if (t.normalized && !normalizers.empty()) {
+            std::size_t from_start = 0;
+            t.content = normalize(normalizers, t.content, from_start);
+        }
     }
     id_to_text.assign(n, {});
     for (std::size_t i = 0; i < n; ++i)
-        id_to_text[i] =
-            decoder == DecoderKind::ByteLevel ? byte_level_decode(id_to_token[i]) : id_to_token[i];
+        if (id_flags[i] & kPresent) id_to_text[i] = single_token_text(id_to_token[i]);
 
     byte_ids.fill(-1);
     if (byte_level) {
@@ -40,6 +44,15 @@ void TokenizerImpl::finalise() {
         for (std::size_t b = 0; b < 256; ++b) {
             auto it = model_vocab.find(table[b]);
             if (it != model_vocab.end()) byte_ids[b] = it->second;
+        }
+    }
+    byte_fallback_ids.fill(-1);
+    if (byte_fallback) {
+        static const char kHex[] = "0123456789ABCDEF";
+        for (std::size_t b = 0; b < 256; ++b) {
+            const std::string name = std::string("<0x") + kHex[b >> 4] + kHex[b & 15] + ">";
+            auto it = model_vocab.find(name);
+            if (it != model_vocab.end()) byte_fallback_ids[b] = it->second;
         }
     }
     if (!unk_token.empty()) {
@@ -50,69 +63,68 @@ void TokenizerImpl::finalise() {
     normalized_matcher.build(added, true);
 }
 
+std::string TokenizerImpl::single_token_text(const std::string& token) const {
+    if (!has_decoder) return token;
+    std::string out;
+    for (const std::string& part : decode_chain(decoders, {token}, true))
+        out += part;
+    return out;
+}
+
 namespace {
 
 using PieceCallback = std::function<void(std::string_view, int)>;
 
-// Calls `on_gap` for the text between matches and `on_match` for each match.
+// Calls `on_gap(text, offset)` for the text between matches and `on_match` for each match.
 template <typename Gap>
 void split_on_matches(std::string_view text, const AddedTokenMatcher& matcher, Gap&& on_gap,
                       const PieceCallback& on_match) {
     std::size_t pos = 0;
     for (const AddedTokenMatcher::Match& m : matcher.find(text)) {
-        if (m.begin > pos) on_gap(text.substr(pos, m.begin - pos));
+        if (m.begin > pos) on_gap(text.substr(pos, m.begin - pos), pos);
         on_match(text.substr(m.begin, m.end - m.begin), m.token->id);
         pos = m.end;
     }
-    if (pos < text.size()) on_gap(text.substr(pos));
+    if (pos < text.size()) on_gap(text.substr(pos), pos);
 }
 
 } // namespace
 
 void TokenizerImpl::segment(std::string_view text, const PieceCallback& piece_cb) const {
     // Pre-tokenises one segment free of added tokens (already normalised).
-    const auto pre_tokenize = [&](std::string_view seg) {
+    const auto pre_tokenize = [&](std::string_view seg, std::size_t from_start) {
         std::forward_list<std::string> storage; // strings the views below point into (stable addresses)
-        std::vector<std::string_view> cur{seg}, next;
+        std::vector<Piece> cur{{seg, from_start}}, next;
         for (const PreTokStep& step : pre) {
             next.clear();
-            for (std::string_view piece : cur) {
-                switch (step.kind) {
-                case PreTokKind::ByteLevel:
-                    if (step.add_prefix_space && !piece.empty() && piece.front() != ' ') {
-                        storage.push_front(" " + std::string(piece));
-                        piece = storage.front();
-                    }
-                    if (step.use_regex)
-                        split_gpt2(piece, next);
-                    else
-                        next.push_back(piece);
-                    break;
-                case PreTokKind::Whitespace:
-                    split_whitespace(piece, next);
-                    break;
-                case PreTokKind::WhitespaceSplit:
-                    split_whitespace_split(piece, next);
-                    break;
-                }
-            }
+            for (const Piece& piece : cur)
+                pre_tokenize_step(step, piece, next, storage);
             cur.swap(next);
         }
-        for (std::string_view piece : cur)
-            if (!piece.empty()) piece_cb(piece, -1);
+        for (const Piece& piece : cur)
+            if (!piece.text.empty()) piece_cb(piece.text, -1);
     };
 
-    // Added tokens that match the raw text come out first; the rest is normalised, searched for the
-    // added tokens that match normalised text, and pre-tokenised.
+    // Added tokens that match the raw text come out first; the rest is normalised (each segment on its
+    // own, as Hugging Face does), searched for the added tokens that match normalised text, and
+    // pre-tokenised. `from_start` follows the input's first character for Metaspace's prepend_scheme
+    // "first" (see normalize()).
     split_on_matches(
         text, raw_matcher,
-        [&](std::string_view gap) {
-            if (!nfc) {
-                split_on_matches(gap, normalized_matcher, pre_tokenize, piece_cb);
-                return;
+        [&](std::string_view gap, std::size_t offset) {
+            std::size_t from_start = offset == 0 ? decode_utf8_at(gap, 0).len : 0;
+            std::string normalised;
+            if (!normalizers.empty()) {
+                normalised = normalize(normalizers, gap, from_start);
+                gap = normalised;
             }
-            const std::string normalised = detail::nfc(gap);
-            split_on_matches(normalised, normalized_matcher, pre_tokenize, piece_cb);
+            split_on_matches(
+                gap, normalized_matcher,
+                [&](std::string_view seg, std::size_t seg_offset) {
+                    pre_tokenize(seg,
+                                 from_start > seg_offset ? std::min(from_start - seg_offset, seg.size()) : 0);
+                },
+                piece_cb);
         },
         piece_cb);
 }
@@ -148,48 +160,13 @@ void TokenizerImpl::encode_piece(std::string_view raw, std::vector<int>& out) co
     std::vector<int> ids;
     bool done = false;
     if (ignore_merges) {
+        // A piece that is a whole token of the vocabulary is taken as is (Llama 3).
         auto it = model_vocab.find(byte_level ? byte_level_encode(raw) : std::string(raw));
         if (it != model_vocab.end()) ids.push_back(it->second), done = true;
     }
     if (!done) {
-        // Initial symbols: one per byte (byte-level) or per character, unknown ones becoming unk_token
-        // (fused when fuse_unk) or, without an unk_token, dropped, as Hugging Face's BPE does.
         std::vector<int> symbols;
-        symbols.reserve(raw.size());
-        bool pending_unk = false;
-        const auto unknown = [&](std::string_view what) {
-            if (unk_token.empty()) return;
-            if (unk_id < 0)
-                throw TokenizerError(source.string() + ": BPE: \"" + std::string(what) +
-                                     "\" needs unk_token \"" + unk_token +
-                                     "\", which is not in the vocabulary");
-            if (pending_unk && fuse_unk) return;
-            symbols.push_back(unk_id);
-            pending_unk = true;
-        };
-        if (byte_level) {
-            for (unsigned char b : raw) {
-                if (const int id = byte_ids[b]; id >= 0) {
-                    symbols.push_back(id);
-                    pending_unk = false;
-                } else {
-                    unknown(byte_to_unicode()[b]);
-                }
-            }
-        } else {
-            for (std::size_t pos = 0; pos < raw.size();) {
-                const std::uint32_t len = decode_utf8_at(raw, pos).len;
-                const std::string_view ch = raw.substr(pos, len);
-                auto it = model_vocab.find(ch);
-                if (it != model_vocab.end()) {
-                    symbols.push_back(it->second);
-                    pending_unk = false;
-                } else {
-                    unknown(ch);
-                }
-                pos += len;
-            }
-        }
+        bpe_symbols(raw, symbols);
         bpe(symbols, ids);
     }
 
@@ -198,6 +175,73 @@ void TokenizerImpl::encode_piece(std::string_view raw, std::vector<int>& out) co
         std::unique_lock lock(cache_mutex);
         if (cache.size() < kCacheCapacity) cache.emplace(std::string(raw), std::move(ids));
     }
+}
+
+// The initial symbols of a word, as Hugging Face's BPE::merge_word makes them: one per character (of the
+// byte-mapped piece when byte-level), with continuing_subword_prefix on all but the first and
+// end_of_word_suffix on the last. A character not in the vocabulary becomes its <0xXX> byte tokens
+// (byte_fallback, when all exist) or the unk_token (consecutive ones fused into one when fuse_unk); without
+// an unk_token it is dropped. A pending unk token is only written when the next known character comes, so
+// byte-fallback tokens can precede it, exactly as there.
+void TokenizerImpl::bpe_symbols(std::string_view raw, std::vector<int>& symbols) const {
+    symbols.reserve(raw.size());
+    int pending_unk = -1;
+    const auto known = [&](int id) {
+        if (pending_unk >= 0) symbols.push_back(pending_unk), pending_unk = -1;
+        symbols.push_back(id);
+    };
+    const auto unknown = [&](std::string_view s) {
+        if (byte_fallback) {
+            bool all = true;
+            for (unsigned char b : s)
+                all = all && byte_fallback_ids[b] >= 0;
+            if (all) {
+                for (unsigned char b : s)
+                    symbols.push_back(byte_fallback_ids[b]);
+                return;
+            }
+        }
+        if (unk_token.empty()) return;
+        if (unk_id < 0)
+            throw TokenizerError(source.string() + ": BPE: \"" + std::string(s) + "\" needs unk_token \"" +
+                                 unk_token + "\", which is not in the vocabulary");
+        if (pending_unk >= 0 && fuse_unk) return;
+        if (pending_unk >= 0) symbols.push_back(pending_unk);
+        pending_unk = unk_id;
+    };
+
+    if (byte_level && continuing_subword_prefix.empty() && end_of_word_suffix.empty()) {
+        for (unsigned char b : raw) {
+            if (const int id = byte_ids[b]; id >= 0)
+                known(id);
+            else
+                unknown(byte_to_unicode()[b]);
+        }
+    } else {
+        std::string mapped;
+        if (byte_level) mapped = byte_level_encode(raw);
+        const std::string_view word = byte_level ? std::string_view(mapped) : raw;
+        const bool affixes = !continuing_subword_prefix.empty() || !end_of_word_suffix.empty();
+        std::string s;
+        for (std::size_t pos = 0; pos < word.size();) {
+            const std::uint32_t len = decode_utf8_at(word, pos).len;
+            std::string_view ch = word.substr(pos, len);
+            if (affixes) {
+                s.clear();
+                if (pos > 0) s += continuing_subword_prefix;
+                s += ch;
+                if (pos + len == word.size()) s += end_of_word_suffix;
+                ch = s;
+            }
+            auto it = model_vocab.find(ch);
+            if (it != model_vocab.end())
+                known(it->second);
+            else
+                unknown(ch);
+            pos += len;
+        }
+    }
+    if (pending_unk >= 0) symbols.push_back(pending_unk);
 }
 
 // Applies the merges to a word the way Hugging Face's BPE does: repeatedly the pair with the lowest rank

@@ -1,5 +1,6 @@
 // Pre-tokenisation: GPT-2's split pattern evaluated by hand, the Whitespace splitters, GPT-2's byte <->
-// character mapping, and the search for added tokens.
+// character mapping, Hugging Face's split behaviours and the pre-tokenizers built on them (Split,
+// Metaspace, Digits, Punctuation).
 #include "io/tokenizer_detail.h"
 
 #include <algorithm>
@@ -177,83 +178,173 @@ std::string byte_level_decode(std::string_view token) {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Patterns and split behaviours
 
-void AddedTokenMatcher::build(const std::vector<AddedToken>& tokens, bool normalized_ones) {
-    for (auto& bucket : by_first_byte_)
-        bucket.clear();
-    count_ = 0;
-    for (const AddedToken& t : tokens) {
-        if (t.normalized != normalized_ones || t.content.empty()) continue;
-        by_first_byte_[static_cast<unsigned char>(t.content[0])].push_back(&t);
-        ++count_;
+void Pattern::find_all(std::string_view s, std::vector<std::pair<std::size_t, std::size_t>>& out) const {
+    if (regex) {
+        regex->find_all(s, out);
+        return;
     }
-    for (auto& bucket : by_first_byte_)
-        std::stable_sort(bucket.begin(), bucket.end(), [](const AddedToken* a, const AddedToken* b) {
-            return a->content.size() > b->content.size();
-        });
+    // A literal (Hugging Face escapes it into a regex): non-overlapping occurrences, left to right.
+    for (std::size_t pos = s.find(text); pos != std::string_view::npos; pos = s.find(text, pos + text.size()))
+        out.emplace_back(pos, pos + text.size());
 }
 
-namespace {
-// The character that ends at s[end) and starts at or after `floor`; {invalid byte, 1} if the bytes
-// there are not a well-formed character.
-Utf8Char char_before(std::string_view s, std::size_t end, std::size_t floor) {
-    std::size_t pos = end - 1;
-    while (pos > floor && end - pos < 4 && (static_cast<unsigned char>(s[pos]) & 0xC0) == 0x80)
-        --pos;
-    Utf8Char u = decode_utf8_at(s, pos);
-    if (pos + u.len != end) return {kInvalidByteBase | static_cast<unsigned char>(s[end - 1]), 1};
-    return u;
+void pattern_spans(const Pattern& p, std::string_view s, std::vector<Span>& out) {
+    if (s.empty()) {
+        out.push_back({0, 0, false});
+        return;
+    }
+    std::vector<std::pair<std::size_t, std::size_t>> matches;
+    p.find_all(s, matches);
+    std::size_t prev = 0;
+    for (const auto& [b, e] : matches) {
+        if (prev != b) out.push_back({prev, b, false});
+        out.push_back({b, e, true});
+        prev = e;
+    }
+    if (prev != s.size()) out.push_back({prev, s.size(), false});
 }
-} // namespace
 
-std::vector<AddedTokenMatcher::Match> AddedTokenMatcher::find(std::string_view text) const {
-    std::vector<Match> raw;
-    if (count_ == 0) return raw;
-    // Leftmost-longest, non-overlapping (what an Aho-Corasick automaton in that mode reports).
-    for (std::size_t pos = 0; pos < text.size();) {
-        const AddedToken* hit = nullptr;
-        for (const AddedToken* t : by_first_byte_[static_cast<unsigned char>(text[pos])]) {
-            if (t->content.size() <= text.size() - pos &&
-                std::memcmp(text.data() + pos, t->content.data(), t->content.size()) == 0) {
-                hit = t; // buckets are longest first
-                break;
-            }
+void apply_split_behavior(const std::vector<Span>& spans, SplitBehavior behavior, std::vector<Span>& out) {
+    // The folds of NormalizedString::split; `match` in the result means "remove".
+    std::vector<Span> kept;
+    bool previous_match = false;
+    switch (behavior) {
+    case SplitBehavior::Removed:
+        kept = spans;
+        break;
+    case SplitBehavior::Isolated:
+        for (const Span& s : spans)
+            kept.push_back({s.begin, s.end, false});
+        break;
+    case SplitBehavior::Contiguous:
+        for (const Span& s : spans) {
+            if (s.match == previous_match && !kept.empty())
+                kept.back().end = s.end;
+            else
+                kept.push_back({s.begin, s.end, false});
+            previous_match = s.match;
         }
-        if (hit) {
-            raw.push_back({pos, pos + hit->content.size(), hit});
-            pos += hit->content.size();
-        } else {
-            ++pos;
+        break;
+    case SplitBehavior::MergedWithPrevious:
+        for (const Span& s : spans) {
+            if (s.match && !previous_match && !kept.empty())
+                kept.back().end = s.end;
+            else
+                kept.push_back({s.begin, s.end, false});
+            previous_match = s.match;
         }
+        break;
+    case SplitBehavior::MergedWithNext:
+        for (auto it = spans.rbegin(); it != spans.rend(); ++it) {
+            if (it->match && !previous_match && !kept.empty())
+                kept.back().begin = it->begin;
+            else
+                kept.push_back({it->begin, it->end, false});
+            previous_match = it->match;
+        }
+        std::reverse(kept.begin(), kept.end());
+        break;
     }
-    // Hugging Face's flags, applied to those matches in order.
-    std::vector<Match> out;
-    std::size_t covered = 0; // end of the previous accepted match (after rstrip)
-    for (Match m : raw) {
-        if (m.begin < covered) continue; // swallowed by the previous token's rstrip
-        if (m.token->single_word) {
-            const bool word_before = m.begin > 0 && is_word_char(char_before(text, m.begin, 0).cp);
-            const bool word_after = m.end < text.size() && is_word_char(decode_utf8_at(text, m.end).cp);
-            if (word_before || word_after) continue;
+    for (const Span& s : kept)
+        if (!s.match && s.end > s.begin) out.push_back(s);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Pre-tokenizers
+
+void pre_tokenize_step(const PreTokStep& step, Piece piece, std::vector<Piece>& out,
+                       std::forward_list<std::string>& storage) {
+    // A sub-piece [begin, end) of a text whose first `from_start` bytes are at the input's start.
+    const auto sub = [&](std::string_view text, std::size_t from_start, std::size_t begin, std::size_t end) {
+        out.push_back(
+            {text.substr(begin, end - begin), from_start > begin ? std::min(from_start, end) - begin : 0});
+    };
+    const auto emit_views = [&](const std::vector<std::string_view>& views) {
+        for (std::string_view v : views) {
+            const auto begin = static_cast<std::size_t>(v.data() - piece.text.data());
+            if (!v.empty()) sub(piece.text, piece.from_start, begin, begin + v.size());
         }
-        if (m.token->lstrip) {
-            while (m.begin > covered) {
-                Utf8Char u = char_before(text, m.begin, covered);
-                if (!is_space(u.cp)) break;
-                m.begin -= u.len;
-            }
+    };
+    const auto emit_spans = [&](std::string_view text, std::size_t from_start, const std::vector<Span>& spans,
+                                SplitBehavior b) {
+        std::vector<Span> kept;
+        apply_split_behavior(spans, b, kept);
+        for (const Span& s : kept)
+            sub(text, from_start, s.begin, s.end);
+    };
+    std::vector<std::string_view> views;
+    std::vector<Span> spans;
+    switch (step.kind) {
+    case PreTokKind::ByteLevel:
+        if (step.add_prefix_space && !piece.text.empty() && piece.text.front() != ' ') {
+            storage.push_front(" " + std::string(piece.text));
+            piece.text = storage.front();
+            if (piece.from_start > 0) ++piece.from_start;
         }
-        if (m.token->rstrip) {
-            while (m.end < text.size()) {
-                Utf8Char u = decode_utf8_at(text, m.end);
-                if (!is_space(u.cp)) break;
-                m.end += u.len;
-            }
+        if (step.use_regex)
+            split_gpt2(piece.text, views);
+        else
+            views.push_back(piece.text);
+        emit_views(views);
+        return;
+    case PreTokKind::Whitespace:
+        split_whitespace(piece.text, views);
+        emit_views(views);
+        return;
+    case PreTokKind::WhitespaceSplit:
+        split_whitespace_split(piece.text, views);
+        emit_views(views);
+        return;
+    case PreTokKind::Split:
+        pattern_spans(step.pattern, piece.text, spans);
+        if (step.invert)
+            for (Span& s : spans)
+                s.match = !s.match;
+        emit_spans(piece.text, piece.from_start, spans, step.behavior);
+        return;
+    case PreTokKind::Digits:
+        predicate_spans(piece.text, is_number, spans);
+        emit_spans(piece.text, piece.from_start, spans,
+                   step.individual_digits ? SplitBehavior::Isolated : SplitBehavior::Contiguous);
+        return;
+    case PreTokKind::Punctuation:
+        predicate_spans(piece.text, is_punctuation, spans);
+        emit_spans(piece.text, piece.from_start, spans, step.behavior);
+        return;
+    case PreTokKind::Metaspace: {
+        // Every ' ' becomes the replacement (keeping its place), then the prefix by the scheme (taking the
+        // place of the first character), then a split in front of every replacement character.
+        std::string text;
+        std::size_t from_start = 0;
+        text.reserve(piece.text.size() + step.replacement.size());
+        for (std::size_t i = 0; i < piece.text.size(); ++i) {
+            if (piece.text[i] == ' ')
+                text += step.replacement;
+            else
+                text.push_back(piece.text[i]);
+            if (i + 1 == piece.from_start) from_start = text.size();
         }
-        out.push_back(m);
-        covered = m.end;
+        const bool starts = text.compare(0, step.replacement.size(), step.replacement) == 0;
+        if (!starts && (step.prepend_scheme == PrependScheme::Always ||
+                        (step.prepend_scheme == PrependScheme::First && from_start > 0))) {
+            text.insert(0, step.replacement);
+            if (from_start > 0) from_start += step.replacement.size();
+        }
+        storage.push_front(std::move(text));
+        const std::string_view stored = storage.front();
+        if (!step.split) {
+            if (!stored.empty()) out.push_back({stored, from_start});
+            return;
+        }
+        const char32_t rep = decode_utf8_at(step.replacement, 0).cp;
+        predicate_spans(
+            stored, [rep](char32_t c) { return c == rep; }, spans);
+        emit_spans(stored, from_start, spans, SplitBehavior::MergedWithNext);
+        return;
     }
-    return out;
+    }
 }
 
 } // namespace obsprop::io::detail
