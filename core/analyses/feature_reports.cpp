@@ -19,9 +19,12 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 ObservableInfo info(const Analysis& a, const Observable& o) {
-    ObservableInfo i{o.name, o.expr, {}, {}, o.warnings, a.settings().ln_dataset(o.name)};
-    for (auto [id, w] : o.terms)
+    ObservableInfo i{o.name, o.expr, {}, {}, {}, o.warnings, a.settings().ln_dataset(o.name)};
+    for (auto [id, w] : o.terms) {
         i.token_ids.push_back(id), i.weights.push_back(w);
+        i.pieces.push_back(a.workspace().tokenizer().has_id(id) ? a.workspace().tokenizer().token_string(id)
+                                                                : "");
+    }
     return i;
 }
 

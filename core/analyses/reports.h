@@ -16,6 +16,7 @@ namespace obsprop::analyses {
 struct ObservableInfo {
     std::string name, expr;
     std::vector<int> token_ids;
+    std::vector<std::string> pieces; // the raw vocabulary string of each token, e.g. "▁she" or "Ġshe"
     std::vector<double> weights;
     std::vector<std::string> warnings;
     std::string ln_dataset;

@@ -255,6 +255,7 @@ json to_json(const FeaturesReport& r) {
             {{"name", o.name},
              {"expr", o.expr},
              {"token_ids", o.token_ids},
+             {"tokens", o.pieces},
              {"weights", o.weights},
              {"warnings", o.warnings},
              {"ln_dataset", r.ln[k].dataset},

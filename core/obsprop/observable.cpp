@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 
@@ -418,9 +419,20 @@ std::variant<Observable, ObservableError> try_parse_observable(std::string_view 
 
 std::variant<Observable, ObservableError>
 try_parse_observable(std::string_view text, const io::Tokenizer& tokenizer, int vocab, std::string name) {
-    TokenEncoder enc = [&tokenizer](std::string_view s) { return tokenizer.encode(s); };
+    TokenEncoder enc = [&tokenizer](std::string_view s) { return tokenizer.encode_continuation(s); };
     TokenNamer namer = [&tokenizer](int id) { return tokenizer.token_text(id); };
     return try_parse_observable(text, enc, vocab, std::move(name), namer);
+}
+
+std::string resolved_terms(const Observable& o, const TokenNamer& piece) {
+    std::string out;
+    for (const auto& [id, w] : o.terms) {
+        char weight[32];
+        std::snprintf(weight, sizeof weight, "%+g", w);
+        out += (out.empty() ? "" : ", ") + std::string(weight) + " #" + std::to_string(id);
+        if (piece) out += " " + quote_text(piece(id));
+    }
+    return out;
 }
 
 Observable parse_observable(std::string_view text, const TokenEncoder& encode, int vocab, std::string name,

@@ -13,9 +13,11 @@
 //   primary := number | string | '#' digits | '(' expr ')'
 // A number is digits with an optional fraction and exponent (1, 0.5, .5, 2., 1e-1, 3E+2). A string is
 // double-quoted; inside it \" is a quote, \\ a backslash, \n and \t a newline and a tab. Each string is
-// tokenised by the model's tokenizer and its FIRST token is used (a warning is added when it has more
-// than one). The expression must be linear: numbers scale tokens, tokens add; multiplying two tokens,
-// adding a number to a token or dividing by a token is an error, and so is a result that is a number.
+// tokenised by the model's tokenizer as a continuation of text (io::Tokenizer::encode_continuation: " she" is
+// the token the model predicts for the word after a space, ▁she in a SentencePiece-style vocabulary, Ġshe in
+// a byte-level one) and its FIRST token is used (a warning names all of them when there are more than one).
+// The expression must be linear: numbers scale tokens, tokens add; multiplying two tokens, adding a number to
+// a token or dividing by a token is an error, and so is a result that is a number.
 //
 // Errors carry a message and where it happened (byte offset and 1-based column, counted in Unicode
 // characters over the whole input, name included).
@@ -76,6 +78,10 @@ Observable parse_observable(std::string_view text, const io::Tokenizer& tokenize
                             std::string name = {});
 Observable parse_observable(std::string_view text, const TokenEncoder& encode, int vocab,
                             std::string name = {}, const TokenNamer& token_name = {});
+
+// The terms as the tokens they resolved to, e.g. `+1 #1234 "▁she", -1 #789 "▁he"` (`piece` renders an id as
+// its raw vocabulary string).
+std::string resolved_terms(const Observable& o, const TokenNamer& piece);
 
 // Non-throwing forms.
 std::variant<Observable, ObservableError>

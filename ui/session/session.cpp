@@ -227,6 +227,18 @@ QStringList Session::observableWarnings(const QString& name) const {
     return out;
 }
 
+QString Session::observableTokens(const QString& name) const {
+    if (!ws_) return {};
+    try {
+        const auto& tok = ws_->tokenizer();
+        return qs(resolved_terms(ws_->observable(ss(name)), [&tok](int id) {
+            return tok.has_id(id) ? tok.token_string(id) : std::string();
+        }));
+    } catch (const std::exception&) {
+        return {};
+    }
+}
+
 QString Session::observableLnDataset(const QString& name) const {
     if (!analysis_) return {};
     try {

@@ -68,6 +68,8 @@ class Session : public QObject {
     void removeObservable(const QString& name);
     QList<QPair<QString, QString>> observables() const; // (name, expression)
     QStringList observableWarnings(const QString& name) const;
+    // The tokens the observable resolved to, e.g. `+1 #1234 "▁she", -1 #789 "▁he"` (empty if unknown).
+    QString observableTokens(const QString& name) const;
     QString observableLnDataset(const QString& name) const;                      // as resolved
     QString setObservableLnDataset(const QString& name, const QString& dataset); // error or empty
     QStringList datasetNames() const;

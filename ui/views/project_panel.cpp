@@ -146,10 +146,10 @@ void ProjectPanel::refresh() {
         auto* item = new QListWidgetItem(QStringLiteral("%1 = %2").arg(name, expr), observables_);
         item->setData(Qt::UserRole, name);
         const QStringList warn = session_->observableWarnings(name);
-        if (!warn.isEmpty()) {
-            item->setToolTip(warn.join(QLatin1Char('\n')));
-            item->setForeground(QColor(170, 110, 0));
-        }
+        QStringList tip{tr("Tokens: %1").arg(session_->observableTokens(name))};
+        tip << warn;
+        item->setToolTip(tip.join(QLatin1Char('\n')));
+        if (!warn.isEmpty()) item->setForeground(QColor(170, 110, 0));
     }
     datasets_->clear();
     datasets_->addItems(session_->datasetNames());
