@@ -1,6 +1,27 @@
 // The random-checkpoint generator: names, shapes, configs, values, tokenizer and determinism.
 #include "safetensors_test_util.h"
 
+namespace {
+
+// 2 layers, 2 query heads on 1 key/value head, d 8, head_dim 4 (Qwen3 and Gemma*: 6, so that
+// n_heads * head_dim != d_model), d_mlp 32, vocab 300, n_ctx 16.
+tools::CheckpointSpec small_llama(tools::Family f) {
+    auto s = small_spec(f);
+    s.n_kv_heads = 1;
+    if (f == tools::Family::Qwen3 || tools::is_gemma(f)) s.head_dim = 6;
+    if (f == tools::Family::Gemma2 || f == tools::Family::Gemma3) s.sliding_window = 4;
+    return s;
+}
+
+std::uint64_t parameter_count(const tools::CheckpointSpec& s) {
+    std::uint64_t n = 0;
+    for (const auto& l : tools::tensor_layout(s))
+        n += io::writable_numel(l);
+    return n;
+}
+
+} // namespace
+
 class TestCheckpointGen : public QObject {
     Q_OBJECT
     QTemporaryDir tmp_;
@@ -250,12 +271,20 @@ class TestCheckpointGen : public QObject {
         QTest::newRow("gpt2 single file") << tools::Family::GPT2 << 1;
         QTest::newRow("gpt_neo 2 shards") << tools::Family::GPTNeo << 2;
         QTest::newRow("gpt_neox 3 shards") << tools::Family::GPTNeoX << 3;
+        QTest::newRow("llama 2 shards") << tools::Family::Llama << 2;
+        QTest::newRow("mistral single file") << tools::Family::Mistral << 1;
+        QTest::newRow("qwen2 3 shards") << tools::Family::Qwen2 << 3;
+        QTest::newRow("qwen3 2 shards") << tools::Family::Qwen3 << 2;
+        QTest::newRow("gemma single file") << tools::Family::Gemma << 1;
+        QTest::newRow("gemma2 4 shards") << tools::Family::Gemma2 << 4;
+        QTest::newRow("gemma3_text 3 shards") << tools::Family::Gemma3 << 3;
     }
     void sameSeedSameBytes() {
         QFETCH(tools::Family, family);
         QFETCH(int, shards);
-        auto spec = small_spec(family);
+        auto spec = tools::is_llama_style(family) ? small_llama(family) : small_spec(family);
         spec.shards = shards, spec.seed = 1234, spec.storage = DType::BF16, spec.buffers = true;
+        spec.untied = family == tools::Family::Llama || family == tools::Family::Gemma2;
         const fs::path a = fresh("seed"), b = fresh("seed"), c = fresh("seed"), d = fresh("seed");
         const auto sa = tools::write_checkpoint_streaming(spec, a);
         tools::write_checkpoint_streaming(spec, b);
@@ -312,6 +341,358 @@ class TestCheckpointGen : public QObject {
             got = e.what();
         }
         QVERIFY2(got.contains(message), qPrintable(got));
+    }
+
+    // The Llama-style families' state dicts, hand-written from the Hugging Face modeling files (small_llama:
+    // d 8, 2 heads on 1 KV head, head_dim 4 or 6, d_mlp 32, vocab 300). "/" marks a name never prefixed.
+    void llamaStyleNames_data() {
+        QTest::addColumn<tools::Family>("family");
+        QTest::addColumn<QString>("options"); // letters: b attention_bias, m mlp_bias, u untied, l lm_head,
+                                              // B buffers, n no prefix
+        QTest::addColumn<QStringList>("expected");
+        const QString attn4 = "L.self_attn.q_proj.weight [8,8]; L.self_attn.k_proj.weight [4,8]; "
+                              "L.self_attn.v_proj.weight [4,8]; L.self_attn.o_proj.weight [8,8]; ";
+        const QString attn6 = "L.self_attn.q_proj.weight [12,8]; L.self_attn.k_proj.weight [6,8]; "
+                              "L.self_attn.v_proj.weight [6,8]; L.self_attn.o_proj.weight [8,12]; ";
+        const QString mlp =
+            "L.mlp.gate_proj.weight [32,8]; L.mlp.up_proj.weight [32,8]; "
+            "L.mlp.down_proj.weight [8,32]; L.input_layernorm.weight [8]; "
+            "L.post_attention_layernorm.weight [8]; embed_tokens.weight [300,8]; norm.weight [8]";
+        const QString sandwich =
+            "; L.pre_feedforward_layernorm.weight [8]; L.post_feedforward_layernorm.weight [8]";
+        const QString qk6 = "L.self_attn.q_norm.weight [6]; L.self_attn.k_norm.weight [6]; ";
+        auto expand = [](const QString& prefix, const QString& list) {
+            QStringList out;
+            for (QString e : list.split("; ")) {
+                e = e.startsWith('/') ? e.mid(1) : prefix + e;
+                for (const char* i : {"0", "1"})
+                    out << QString(e).replace("L.", QString("layers.") + i + ".") + " F32";
+            }
+            out.removeDuplicates();
+            out.sort();
+            return out;
+        };
+        using F = tools::Family;
+        const QString m = "model.";
+        QTest::newRow("llama") << F::Llama << "" << expand(m, attn4 + mlp);
+        QTest::newRow("llama biases, untied")
+            << F::Llama << "bmu"
+            << expand(
+                   m,
+                   attn4 + mlp +
+                       "; L.self_attn.q_proj.bias [8]; L.self_attn.k_proj.bias [4]; L.self_attn.v_proj.bias "
+                       "[4]; L.self_attn.o_proj.bias [8]; L.mlp.gate_proj.bias [32]; L.mlp.up_proj.bias "
+                       "[32]; "
+                       "L.mlp.down_proj.bias [8]; /lm_head.weight [300,8]");
+        QStringList buffers = expand("", attn4 + mlp + "; /lm_head.weight [300,8]");
+        buffers << "layers.0.self_attn.rotary_emb.inv_freq [2] F32"
+                << "layers.1.self_attn.rotary_emb.inv_freq [2] F32";
+        buffers.sort();
+        QTest::newRow("llama bare, tied lm_head copy, buffers") << F::Llama << "lBn" << buffers;
+        QTest::newRow("mistral") << F::Mistral << "" << expand(m, attn4 + mlp);
+        QTest::newRow("qwen2 (q/k/v biases, no o bias)")
+            << F::Qwen2 << ""
+            << expand(m, attn4 + mlp +
+                             "; L.self_attn.q_proj.bias [8]; L.self_attn.k_proj.bias [4]; "
+                             "L.self_attn.v_proj.bias [4]");
+        QTest::newRow("qwen3 (q/k norms, head_dim 6)") << F::Qwen3 << "" << expand(m, attn6 + qk6 + mlp);
+        QTest::newRow("qwen3 attention_bias")
+            << F::Qwen3 << "b"
+            << expand(
+                   m,
+                   attn6 + qk6 + mlp +
+                       "; L.self_attn.q_proj.bias [12]; L.self_attn.k_proj.bias [6]; L.self_attn.v_proj.bias "
+                       "[6]; L.self_attn.o_proj.bias [8]");
+        QTest::newRow("gemma") << F::Gemma << "" << expand(m, attn6 + mlp);
+        QTest::newRow("gemma2 (four norms)") << F::Gemma2 << "" << expand(m, attn6 + mlp + sandwich);
+        QTest::newRow("gemma3_text (four norms, q/k norms)")
+            << F::Gemma3 << "" << expand(m, attn6 + qk6 + mlp + sandwich);
+    }
+    void llamaStyleNames() {
+        QFETCH(tools::Family, family);
+        QFETCH(QString, options);
+        QFETCH(QStringList, expected);
+        auto spec = small_llama(family);
+        spec.attention_bias = options.contains('b'), spec.mlp_bias = options.contains('m');
+        spec.untied = options.contains('u'), spec.lm_head = options.contains('l');
+        spec.buffers = options.contains('B'), spec.prefix = !options.contains('n');
+        QStringList in_memory, layout, on_disk;
+        const auto g = tools::generate(spec);
+        for (const auto& [n, t] : g.tensors)
+            in_memory << entry(n, t.shape, g.dtypes.at(n));
+        for (const auto& l : tools::tensor_layout(spec))
+            layout << entry(l.name, l.shape, l.dtype);
+        const fs::path dir = fresh("llama_names");
+        tools::write_checkpoint_streaming(spec, dir);
+        const auto c = io::Checkpoint::open(dir);
+        for (const auto& n : c.names())
+            on_disk << entry(n, c.get(n).shape, c.get(n).dtype);
+        in_memory.sort(), layout.sort();
+        QCOMPARE(in_memory, expected);
+        QCOMPARE(layout, expected);
+        QCOMPARE(on_disk, expected);
+        if (spec.buffers) { // unscaled 1 / 10000^(2i/4)
+            QCOMPARE(decode(c.get("layers.1.self_attn.rotary_emb.inv_freq")),
+                     (std::vector<float>{1.0f, 0.01f}));
+        }
+        const bool tied_copy = spec.lm_head && !spec.untied;
+        if (tied_copy) QCOMPARE(g.at("lm_head.weight").values, g.at("embed_tokens.weight").values);
+        if (spec.untied) {
+            QVERIFY(g.at("lm_head.weight").values != g.at("model.embed_tokens.weight").values);
+            QCOMPARE(g.config["tie_word_embeddings"], false);
+        } else {
+            QCOMPARE(g.config["tie_word_embeddings"], true);
+        }
+    }
+
+    // Each family's config.json keys, as its Hugging Face configuration class reads them.
+    void llamaStyleConfig() {
+        using F = tools::Family;
+        auto s = small_llama(F::Llama);
+        s.rope_theta = 500000, s.rope_scaling = "llama3", s.rope_factor = 32,
+        s.rope_original_max_positions = 8192;
+        s.mlp_bias = true, s.ln_eps = 1e-5;
+        expect_subset(tools::make_config(s), R"({"model_type": "llama", "architectures": ["LlamaForCausalLM"],
+            "hidden_size": 8, "intermediate_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+            "num_key_value_heads": 1, "max_position_embeddings": 16, "vocab_size": 300, "rms_norm_eps": 1e-5,
+            "rope_theta": 500000.0, "rope_scaling": {"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0,
+            "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}, "tie_word_embeddings": true,
+            "hidden_act": "silu", "attention_bias": false, "mlp_bias": true, "eos_token_id": 299})");
+        QVERIFY(!tools::make_config(s).contains("head_dim")); // d_model / n_heads: not written
+        s.head_dim = 6, s.rope_scaling = "linear", s.rope_factor = 2;
+        expect_subset(tools::make_config(s),
+                      R"({"head_dim": 6, "rope_scaling": {"rope_type": "linear", "factor": 2.0}})");
+
+        s = small_llama(F::Mistral);
+        expect_subset(tools::make_config(s),
+                      R"({"model_type": "mistral", "architectures": ["MistralForCausalLM"],
+            "sliding_window": null, "rope_theta": 10000.0, "rope_scaling": null, "hidden_act": "silu"})");
+        QVERIFY(!tools::make_config(s).contains("attention_bias"));
+        s.sliding_window = 4096;
+        expect_subset(tools::make_config(s), R"({"sliding_window": 4096})");
+
+        s = tools::preset("qwen2.5-0.5b");
+        expect_subset(tools::make_config(s), R"({"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"],
+            "hidden_size": 896, "num_key_value_heads": 2, "use_sliding_window": false, "sliding_window": 32768,
+            "max_window_layers": 24, "rope_theta": 1000000.0, "rms_norm_eps": 1e-6, "tie_word_embeddings": true,
+            "max_position_embeddings": 32768, "vocab_size": 151936})");
+        s = tools::preset("tiny", F::Qwen2);
+        s.layer_types = {"full_attention", "sliding_attention"};
+        expect_subset(tools::make_config(s), R"({"use_sliding_window": true, "sliding_window": 4,
+            "max_window_layers": 1, "layer_types": ["full_attention", "sliding_attention"]})");
+
+        s = tools::preset("qwen3-0.6b");
+        expect_subset(tools::make_config(s), R"({"model_type": "qwen3", "architectures": ["Qwen3ForCausalLM"],
+            "head_dim": 128, "hidden_size": 1024, "num_attention_heads": 16, "num_key_value_heads": 8,
+            "attention_bias": false, "sliding_window": null, "use_sliding_window": false, "max_window_layers": 28,
+            "max_position_embeddings": 40960})");
+
+        s = small_llama(F::Gemma);
+        expect_subset(tools::make_config(s), R"({"model_type": "gemma", "architectures": ["GemmaForCausalLM"],
+            "head_dim": 6, "hidden_act": "gelu_pytorch_tanh", "hidden_activation": "gelu_pytorch_tanh",
+            "tie_word_embeddings": true, "attention_bias": false})");
+
+        s = tools::preset("gemma-2-2b");
+        expect_subset(tools::make_config(s),
+                      R"({"model_type": "gemma2", "architectures": ["Gemma2ForCausalLM"],
+            "head_dim": 256, "hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
+            "num_attention_heads": 8, "num_key_value_heads": 4, "query_pre_attn_scalar": 256,
+            "attn_logit_softcapping": 50.0, "final_logit_softcapping": 30.0, "sliding_window": 4096,
+            "hidden_activation": "gelu_pytorch_tanh", "vocab_size": 256000, "cache_implementation": "hybrid"})");
+        s = small_llama(F::Gemma2);
+        s.sliding_window = 0; // the family default
+        expect_subset(tools::make_config(s), R"({"sliding_window": 4096, "attn_logit_softcapping": null,
+            "final_logit_softcapping": null, "query_pre_attn_scalar": 6})");
+
+        s = tools::preset("gemma-3-1b");
+        expect_subset(tools::make_config(s),
+                      R"({"model_type": "gemma3_text", "architectures": ["Gemma3ForCausalLM"],
+            "head_dim": 256, "hidden_size": 1152, "intermediate_size": 6912, "num_key_value_heads": 1,
+            "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "sliding_window": 512,
+            "sliding_window_pattern": 6, "query_pre_attn_scalar": 256, "attn_logit_softcapping": null,
+            "final_logit_softcapping": null, "rope_scaling": null, "vocab_size": 262144,
+            "max_position_embeddings": 32768, "hidden_activation": "gelu_pytorch_tanh"})");
+        QVERIFY(!tools::make_config(s).contains("hidden_act"));
+    }
+
+    // Values: RMSNorm weights near 1 (Llama style) or near 0 (Gemma, applied as 1 + w); the prefix does not
+    // change values; the untied head has its own stream.
+    void llamaStyleValues() {
+        auto s = small_llama(tools::Family::Llama);
+        s.d_model = 512, s.n_heads = 8, s.head_dim = 64, s.untied = true;
+        auto stats = [](const std::vector<float>& v) {
+            double a = 0, a2 = 0;
+            for (float x : v)
+                a += x, a2 += double(x) * x;
+            const double mean = a / double(v.size());
+            return std::pair{mean, std::sqrt(a2 / double(v.size()) - mean * mean)};
+        };
+        const auto g = tools::generate(s);
+        const auto [lm, ls] = stats(g.at("model.layers.0.input_layernorm.weight").values);
+        QVERIFY2(std::abs(lm - 1.0) < 0.02 && std::abs(ls - 0.1) < 0.015,
+                 qPrintable(QString("%1 %2").arg(lm).arg(ls)));
+        const auto [wm, ws] = stats(g.at("model.layers.1.mlp.down_proj.weight").values);
+        QVERIFY(std::abs(wm) < 0.002 && std::abs(ws - 1.0 / std::sqrt(512.0)) < 0.002);
+        s.family = tools::Family::Gemma2;
+        const auto gg = tools::generate(s);
+        for (const char* n : {"input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm",
+                              "post_feedforward_layernorm"}) {
+            const auto [gm, gs] = stats(gg.at("model.layers.1." + std::string(n) + ".weight").values);
+            QVERIFY2(std::abs(gm) < 0.02 && std::abs(gs - 0.1) < 0.015, n);
+        }
+        s.prefix = false;
+        const auto bare = tools::generate(s);
+        QCOMPARE(bare.at("layers.1.self_attn.k_proj.weight").values,
+                 gg.at("model.layers.1.self_attn.k_proj.weight").values);
+        QCOMPARE(bare.at("lm_head.weight").values, gg.at("lm_head.weight").values);
+        QVERIFY(bare.at("lm_head.weight").values != bare.at("embed_tokens.weight").values);
+    }
+
+    // The tiny presets switch each family's features on (the reference's tests rely on these).
+    void tinyPresets() {
+        using F = tools::Family;
+        for (F f : {F::Llama, F::Mistral, F::Qwen2, F::Qwen3, F::Gemma, F::Gemma2, F::Gemma3}) {
+            const auto s = tools::preset("tiny", f);
+            QCOMPARE(s.family, f);
+            QCOMPARE(s.n_heads, 4);
+            QCOMPARE(s.kv_heads(), 2);
+            QCOMPARE(s.d_model, 64);
+            QCOMPARE(s.mlp_dim(), 128);
+            QCOMPARE(s.vocab, 512);
+            QCOMPARE(s.n_layers, f == F::Gemma3 ? 3 : 2);
+            QCOMPARE(s.d_head(), f == F::Qwen3 || tools::is_gemma(f) ? 24 : 16);
+            s.validate();
+            const json c = tools::make_config(s);
+            QCOMPARE(c["model_type"].get<std::string>(), std::string(tools::family_name(f)));
+        }
+        expect_subset(tools::make_config(tools::preset("tiny", F::Llama)),
+                      R"({"rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+            "high_freq_factor": 4.0, "original_max_position_embeddings": 32}})");
+        expect_subset(tools::make_config(tools::preset("tiny", F::Mistral)), R"({"sliding_window": 4})");
+        expect_subset(
+            tools::make_config(tools::preset("tiny", F::Gemma2)),
+            R"({"sliding_window": 4, "attn_logit_softcapping": 5.0, "final_logit_softcapping": 3.0})");
+        expect_subset(tools::make_config(tools::preset("tiny", F::Gemma3)),
+                      R"({"sliding_window": 4, "sliding_window_pattern": 3, "num_hidden_layers": 3})");
+        // The old families' tiny preset is unchanged.
+        const auto neox = tools::preset("tiny", F::GPTNeoX);
+        QCOMPARE(neox.mlp_dim(), 256);
+        QCOMPARE(neox.d_head(), 16);
+    }
+
+    // Real models' shapes: parameter counts from the layout against the published figures.
+    void llamaStylePresetCounts_data() {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<qulonglong>("params");
+        QTest::addColumn<tools::Family>("family");
+        using F = tools::Family;
+        QTest::newRow("llama-3.2-1b (1.24B)") << "llama-3.2-1b" << qulonglong(1235814400) << F::Llama;
+        QTest::newRow("smollm2-135m (134.5M)") << "smollm2-135m" << qulonglong(134515008) << F::Llama;
+        QTest::newRow("tinyllama-1.1b") << "tinyllama-1.1b" << qulonglong(1100048384) << F::Llama;
+        QTest::newRow("mistral-7b (7.24B)") << "mistral-7b" << qulonglong(7241732096) << F::Mistral;
+        QTest::newRow("qwen2.5-0.5b (0.49B)") << "qwen2.5-0.5b" << qulonglong(494032768) << F::Qwen2;
+        QTest::newRow("qwen3-0.6b (0.6B, 0.44B non-embedding)")
+            << "qwen3-0.6b" << qulonglong(596049920) << F::Qwen3;
+        QTest::newRow("gemma-2b (2.51B)") << "gemma-2b" << qulonglong(2506172416) << F::Gemma;
+        QTest::newRow("gemma-2-2b (2.61B)") << "gemma-2-2b" << qulonglong(2614341888) << F::Gemma2;
+        QTest::newRow("gemma-3-1b (1B)") << "gemma-3-1b" << qulonglong(999885952) << F::Gemma3;
+    }
+    void llamaStylePresetCounts() {
+        QFETCH(QString, name);
+        QFETCH(qulonglong, params);
+        QFETCH(tools::Family, family);
+        const auto s = tools::preset(name.toStdString());
+        QCOMPARE(s.family, family);
+        QVERIFY(tools::preset_fixes_family(name.toStdString()));
+        QCOMPARE(qulonglong(parameter_count(s)), params);
+        if (name == "qwen3-0.6b") { // without the (tied) embedding
+            QCOMPARE(qulonglong(parameter_count(s) - std::uint64_t(s.vocab) * s.d_model),
+                     qulonglong(440467456));
+        }
+    }
+
+    void llamaStyleValidation_data() {
+        QTest::addColumn<tools::Family>("family");
+        QTest::addColumn<SpecEdit>("edit");
+        QTest::addColumn<QString>("message");
+        using F = tools::Family;
+        auto row = [](const char* n, F f, SpecEdit e, const char* m) {
+            QTest::newRow(n) << f << e << QString(m);
+        };
+        row(
+            "kv heads do not divide heads", F::Llama, [](auto& s) { s.n_kv_heads = 3; },
+            "not divisible by n_kv_heads");
+        row(
+            "odd head_dim", F::Qwen3, [](auto& s) { s.head_dim = 5; }, "must be even");
+        row(
+            "d_model / heads without head_dim", F::Llama, [](auto& s) { s.d_model = 9; }, "or give head_dim");
+        row(
+            "unknown rope scaling", F::Llama, [](auto& s) { s.rope_scaling = "yarn"; },
+            "rope_scaling must be");
+        row(
+            "llama3 high <= low", F::Llama,
+            [](auto& s) { s.rope_scaling = "llama3", s.rope_high_freq_factor = 1; },
+            "low_freq_factor < high");
+        row(
+            "softcap on llama", F::Llama, [](auto& s) { s.attn_softcap = 5; },
+            "llama has no logit soft-capping");
+        row(
+            "mlp_bias on qwen2", F::Qwen2, [](auto& s) { s.mlp_bias = true; }, "mlp_bias is a llama option");
+        row(
+            "attention_bias on mistral", F::Mistral, [](auto& s) { s.attention_bias = true; },
+            "mistral has no attention_bias");
+        row(
+            "layer_types on llama", F::Llama,
+            [](auto& s) {
+                s.layer_types = {"full_attention", "full_attention"};
+            },
+            "llama has no layer_types");
+        row(
+            "layer_types count", F::Gemma2, [](auto& s) { s.layer_types = {"full_attention"}; },
+            "1 entries for 2");
+        row(
+            "layer_types unknown", F::Qwen3,
+            [](auto& s) {
+                s.layer_types = {"full_attention", "chunked"};
+            },
+            "unknown layer type");
+        row(
+            "sliding layer without window", F::Qwen3,
+            [](auto& s) {
+                s.layer_types = {"full_attention", "sliding_attention"};
+            },
+            "no sliding window");
+        row(
+            "use_sliding_window without window", F::Qwen2, [](auto& s) { s.use_sliding_window = true; },
+            "needs sliding_window");
+        row(
+            "sliding_window_pattern on gemma2", F::Gemma2, [](auto& s) { s.sliding_window_pattern = 2; },
+            "gemma3 option");
+    }
+    void llamaStyleValidation() {
+        QFETCH(tools::Family, family);
+        QFETCH(SpecEdit, edit);
+        QFETCH(QString, message);
+        auto s = small_llama(family);
+        QString got = "no exception";
+        try {
+            edit(s);
+            tools::generate(s);
+        } catch (const std::invalid_argument& e) {
+            got = e.what();
+        }
+        QVERIFY2(got.contains(message), qPrintable(got));
+    }
+
+    void tokenizerMaxId() {
+        QCOMPARE(tools::tokenizer_max_id(tools::make_tokenizer_json(300)), std::int64_t(299));
+        QCOMPARE(tools::tokenizer_max_id(R"({"model": {"type": "Unigram", "vocab": [["a", 0], ["b", -1]]},
+            "added_tokens": [{"id": 7, "content": "<x>"}]})"),
+                 std::int64_t(7));
+        QCOMPARE(tools::tokenizer_max_id(R"({"model": {"vocab": [["a", 0], ["b", -1], ["c", -2]]}})"),
+                 std::int64_t(2));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, tools::tokenizer_max_id("[]"));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, tools::tokenizer_max_id(R"({"model": {}})"));
     }
 
     void presets() {

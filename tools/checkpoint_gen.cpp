@@ -2,6 +2,7 @@
 #include "checkpoint_gen.h"
 
 #include "byte_level_bpe.h"
+#include "checkpoint_plan.h"
 
 #include <algorithm>
 #include <array>
@@ -16,6 +17,8 @@
 namespace obsprop::tools {
 
 namespace fs = std::filesystem;
+using detail::Init;
+using detail::Plan;
 using io::DType;
 using io::TensorLayout;
 using nlohmann::json;
@@ -30,18 +33,71 @@ const char* family_name(Family f) {
         return "gpt_neo";
     case Family::GPTNeoX:
         return "gpt_neox";
+    case Family::Llama:
+        return "llama";
+    case Family::Mistral:
+        return "mistral";
+    case Family::Qwen2:
+        return "qwen2";
+    case Family::Qwen3:
+        return "qwen3";
+    case Family::Gemma:
+        return "gemma";
+    case Family::Gemma2:
+        return "gemma2";
+    case Family::Gemma3:
+        return "gemma3_text";
     }
     return "?";
 }
 
+namespace {
+constexpr Family kFamilies[] = {Family::GPT2,    Family::GPTNeo, Family::GPTNeoX, Family::Llama,
+                                Family::Mistral, Family::Qwen2,  Family::Qwen3,   Family::Gemma,
+                                Family::Gemma2,  Family::Gemma3};
+}
+
 bool parse_family(const std::string& s, Family& out) {
-    for (Family f : {Family::GPT2, Family::GPTNeo, Family::GPTNeoX}) {
+    for (Family f : kFamilies) {
         if (s == family_name(f)) {
             out = f;
             return true;
         }
     }
     return false;
+}
+
+std::vector<std::string> family_names() {
+    std::vector<std::string> out;
+    for (Family f : kFamilies)
+        out.emplace_back(family_name(f));
+    return out;
+}
+
+bool is_llama_style(Family f) {
+    return f != Family::GPT2 && f != Family::GPTNeo && f != Family::GPTNeoX;
+}
+
+bool is_gemma(Family f) {
+    return f == Family::Gemma || f == Family::Gemma2 || f == Family::Gemma3;
+}
+
+int CheckpointSpec::d_head() const {
+    return is_llama_style(family) && head_dim > 0 ? head_dim : d_model / n_heads;
+}
+
+double CheckpointSpec::rope_theta_value() const {
+    if (rope_theta > 0) return rope_theta;
+    return family == Family::Gemma3 ? 1e6 : 10000.0; // HF configuration defaults
+}
+
+int CheckpointSpec::sliding_window_value() const {
+    if (sliding_window > 0) return sliding_window;
+    return family == Family::Gemma2 || family == Family::Gemma3 ? 4096 : 0;
+}
+
+double CheckpointSpec::query_pre_attn_scalar_value() const {
+    return query_pre_attn_scalar > 0 ? query_pre_attn_scalar : double(d_head());
 }
 
 int CheckpointSpec::rotary_dims() const {
@@ -54,6 +110,8 @@ double CheckpointSpec::weight_std() const {
 
 std::string CheckpointSpec::activation_name() const {
     if (!activation.empty()) return activation;
+    if (is_gemma(family)) return "gelu_pytorch_tanh";
+    if (is_llama_style(family)) return "silu";
     return family == Family::GPTNeoX ? "gelu" : "gelu_new";
 }
 
@@ -62,7 +120,7 @@ void CheckpointSpec::validate() const {
     if (n_layers < 1) bad("n_layers must be at least 1");
     if (n_heads < 1) bad("n_heads must be at least 1");
     if (d_model < 1) bad("d_model must be at least 1");
-    if (d_model % n_heads != 0) {
+    if (d_model % n_heads != 0 && !is_llama_style(family)) {
         bad("d_model " + std::to_string(d_model) + " is not divisible by n_heads " + std::to_string(n_heads));
     }
     if (d_mlp < 0) bad("d_mlp must be >= 0 (0 means 4 * d_model)");
@@ -80,15 +138,21 @@ void CheckpointSpec::validate() const {
     }
     if (shards < 1 || shards > 99999) bad("shards must be between 1 and 99999");
     if (!(scale >= 0.0) || !std::isfinite(scale)) bad("scale must be >= 0 (0 picks 1/sqrt(d_model))");
+    if (is_llama_style(family)) detail::validate_llama_style(*this);
     // Guard the element counts (the embedding and attention masks are the largest tensors).
-    const double biggest = std::max({double(vocab) * d_model, double(mlp_dim()) * d_model,
-                                     buffers ? double(n_ctx) * n_ctx : 0.0, double(n_ctx) * d_model});
+    const double biggest =
+        std::max({double(vocab) * d_model, double(mlp_dim()) * d_model, buffers ? double(n_ctx) * n_ctx : 0.0,
+                  double(n_ctx) * d_model, double(n_heads) * d_head() * d_model});
     if (biggest > 4e12) bad("shape is too large");
 }
 
 CheckpointSpec preset(const std::string& name, Family family) {
     CheckpointSpec s;
-    if (name == "tiny") {
+    if (name == "tiny" && is_llama_style(family)) {
+        detail::llama_style_preset(name, family, s);
+    } else if (name != "tiny" && detail::llama_style_preset(name, family, s)) {
+        // a real Llama-style model's shape
+    } else if (name == "tiny") {
         s.family = family;
         s.n_layers = 2, s.n_heads = 4, s.d_model = 64, s.d_mlp = 256, s.vocab = 512, s.n_ctx = 64;
         s.window_size = 16;
@@ -115,7 +179,11 @@ CheckpointSpec preset(const std::string& name, Family family) {
 }
 
 std::vector<std::string> preset_names() {
-    return {"gpt2-small", "gpt-neo-125m", "gpt-neo-1.3b", "pythia-70m", "tiny"};
+    std::vector<std::string> out = {"gpt2-small", "gpt-neo-125m", "gpt-neo-1.3b", "pythia-70m"};
+    for (auto& n : detail::llama_style_preset_names())
+        out.push_back(std::move(n));
+    out.emplace_back("tiny");
+    return out;
 }
 
 bool preset_fixes_family(const std::string& name) {
@@ -200,18 +268,13 @@ double NormalRng::next() {
 
 namespace {
 
-enum class Init { Matrix, LnWeight, Bias, CausalMask, InvFreq };
-
-struct Plan {
-    TensorLayout layout;
-    std::string key; // seeds the values: name without prefix (wte.weight for the tied lm_head)
-    Init init = Init::Matrix;
-    std::int64_t window = 0; // CausalMask: 0 = global, else local window
-    bool buffer = false;
-};
-
 std::vector<Plan> make_plan(const CheckpointSpec& s) {
     s.validate();
+    if (is_llama_style(s.family)) {
+        std::vector<Plan> out;
+        detail::llama_style_plan(s, out);
+        return out;
+    }
     const std::int64_t d = s.d_model, m = s.mlp_dim(), V = s.vocab, C = s.n_ctx;
     const DType w = s.storage;
     std::vector<Plan> out;
@@ -294,6 +357,8 @@ std::vector<Plan> make_plan(const CheckpointSpec& s) {
         pre.clear();
         add("embed_out.weight", {V, d}, Init::Matrix); // untied, never prefixed
         break;
+    default:
+        break;
     }
     if (s.lm_head && s.family != Family::GPTNeoX) {
         out.push_back({{"lm_head.weight", {V, d}, w}, "wte.weight", Init::Matrix}); // tied to wte
@@ -319,8 +384,9 @@ class Filler {
   public:
     Filler(const Plan& p, const CheckpointSpec& s)
         : p_(p), rng_(tensor_seed(s.seed, p.key)), std_(float(s.weight_std())),
-          cols_(p.layout.shape.empty() ? 1 : p.layout.shape.back()), rot_(std::max(1, s.rotary_dims())),
-          base_(s.rotary_base) {}
+          cols_(p.layout.shape.empty() ? 1 : p.layout.shape.back()),
+          rot_(std::max(1, is_llama_style(s.family) ? s.d_head() : s.rotary_dims())),
+          base_(is_llama_style(s.family) ? s.rope_theta_value() : s.rotary_base) {}
 
     void fill(float* out, std::size_t n) {
         for (std::size_t k = 0; k < n; ++k, ++index_)
@@ -426,6 +492,9 @@ json make_config(const CheckpointSpec& s) {
         c["tie_word_embeddings"] = true;
         break;
     }
+    default:
+        detail::llama_style_config(s, c);
+        break;
     case Family::GPTNeoX:
         c["architectures"] = {"GPTNeoXForCausalLM"};
         c["hidden_size"] = s.d_model;
@@ -442,141 +511,6 @@ json make_config(const CheckpointSpec& s) {
         break;
     }
     return c;
-}
-
-// --------------------------------------------------------------------------------------- tokenizer
-
-namespace {
-
-// Training text for the merges: plain English in the register of the prompts the explorer studies.
-constexpr const char* kEnglish =
-    "So, Mary really is a great friend, isn't she? What do I think about John? Well, to be honest, I love "
-    "him. My friend Sarah is an excellent nurse, and her brother David is a programmer who works from home. "
-    "Man, Jack is so funny, isn't he? Really, Lisa always works so hard, doesn't she? When it comes to Paul, "
-    "I have to say that I really do not like the way he talks. This is a present for Amy. Tomorrow, I am "
-    "going to give it to her, and then we will all have dinner together at the house by the river.\n"
-    "The model reads the words of a sentence one after another and tries to guess the next word. It has "
-    "learned that people often write about their friends, their work and the weather, so the most likely "
-    "words are the common ones: the, and, of, to, a, in, that, is, was, he, she, it, for, on, with, as, at, "
-    "by, this, from, they, we, you, but, not, have, had, has, what, when, where, which, who, there, their, "
-    "would, could, should, about, after, before, because, people, time, year, day, world, life, work.\n"
-    "Researchers want to know which parts of the network are responsible for a behaviour. They write the "
-    "behaviour as a difference between two logits and follow it back through the weights of every layer "
-    "and every attention head. A head whose feature vector is long matters more than a head whose vector "
-    "is short, and two tasks that share a direction are likely to be handled by the same part of the model.\n"
-    "In the morning the children walked to school while their parents went to work in the city. In the "
-    "evening they came back, talked about the day, read a book and went to sleep early. On the weekend the "
-    "family often visited the old town, where there is a small market, a large park and a quiet library.\n"
-    "Numbers appear too: 1, 2, 3, 10, 20, 100, 2024, and the year 1999. Recently, Clara has been recognized "
-    "as a great teacher; Judy, Carol, Annie and Jennifer were recognized as great writers, and Ryan, Gary, "
-    "Mark, Andy, Joe and Arnold as great actors. The actress thanked the actor, and the nurse thanked the "
-    "programmer. He said that she was right, and she said that he was kind. They thanked him and her.\n";
-
-// GPT-2's reversible byte -> printable character map. Returns the 256 bytes in GPT-2's id order and
-// each byte's code point.
-bool is_space(char c) {
-    return c == ' ' || c == '\n' || c == '\t' || c == '\r';
-}
-bool is_alpha(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
-
-// ASCII version of GPT-2's split: 's|'t|'re|'ve|'m|'ll|'d| ?L+| ?N+| ?[^\sLN]+|\s+(?!\S)|\s+
-std::vector<std::string> pretokenize(const std::string& t) {
-    std::vector<std::string> out;
-    const std::size_t n = t.size();
-    std::size_t i = 0;
-    while (i < n) {
-        if (t[i] == '\'') {
-            bool matched = false;
-            for (const char* c : {"'s", "'t", "'re", "'ve", "'m", "'ll", "'d"}) {
-                if (t.compare(i, std::strlen(c), c) == 0) {
-                    out.emplace_back(c);
-                    i += std::strlen(c);
-                    matched = true;
-                    break;
-                }
-            }
-            if (matched) continue;
-        }
-        std::size_t j = (t[i] == ' ' && i + 1 < n && !is_space(t[i + 1])) ? i + 1 : i;
-        std::size_t k = j;
-        if (is_space(t[j])) {
-            while (k < n && is_space(t[k]))
-                ++k;
-            if (k < n && k - i > 1) --k; // leave the last space to prefix the next word
-        } else {
-            auto cls = [](char c) { return is_alpha(c) ? 0 : is_digit(c) ? 1 : is_space(c) ? 3 : 2; };
-            const int c0 = cls(t[j]);
-            while (k < n && cls(t[k]) == c0)
-                ++k;
-        }
-        out.push_back(t.substr(i, k - i));
-        i = k;
-    }
-    return out;
-}
-
-} // namespace
-
-std::string make_tokenizer_json(int vocab) {
-    if (vocab < 257)
-        throw std::invalid_argument("tokenizer: vocab must be at least 257, got " + std::to_string(vocab));
-    std::array<int, 256> order{}, cp{};
-    byte_alphabet(order, cp);
-
-    nlohmann::ordered_json v = nlohmann::ordered_json::object();
-    std::map<std::string, int> ids;
-    for (int id = 0; id < 256; ++id) {
-        const std::string ch = utf8(cp[order[id]]);
-        v[ch] = id;
-        ids[ch] = id;
-    }
-
-    // Words as sequences of byte characters, with their frequencies (std::map: deterministic order).
-    std::map<std::string, long> freq;
-    for (const auto& w : pretokenize(kEnglish))
-        ++freq[w];
-    std::vector<std::pair<std::vector<std::string>, long>> words;
-    for (const auto& [w, c] : freq) {
-        std::vector<std::string> sym;
-        for (unsigned char b : w)
-            sym.push_back(utf8(cp[b]));
-        words.emplace_back(std::move(sym), c);
-    }
-
-    std::vector<std::string> merges;
-    while (int(ids.size()) < vocab - 1) {
-        std::map<std::pair<std::string, std::string>, long> pairs;
-        for (const auto& [sym, c] : words)
-            for (std::size_t i = 0; i + 1 < sym.size(); ++i)
-                pairs[{sym[i], sym[i + 1]}] += c;
-        if (pairs.empty()) break;
-        auto best = pairs.begin(); // most frequent; ties go to the smallest pair
-        for (auto it = pairs.begin(); it != pairs.end(); ++it)
-            if (it->second > best->second) best = it;
-        const auto [a, b] = best->first;
-        for (auto& [sym, c] : words) {
-            std::vector<std::string> merged;
-            for (std::size_t i = 0; i < sym.size(); ++i) {
-                if (i + 1 < sym.size() && sym[i] == a && sym[i + 1] == b) {
-                    merged.push_back(a + b);
-                    ++i;
-                } else {
-                    merged.push_back(sym[i]);
-                }
-            }
-            sym = std::move(merged);
-        }
-        merges.push_back(a + " " + b);
-        if (ids.emplace(a + b, int(ids.size())).second) v[a + b] = int(ids.size()) - 1;
-    }
-    v["<|endoftext|>"] = vocab - 1;
-
-    return byte_level_tokenizer_json(v, merges, vocab - 1, 2);
 }
 
 // --------------------------------------------------------------------------------------- generation

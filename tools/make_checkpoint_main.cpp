@@ -4,14 +4,20 @@
 //
 //   make-checkpoint --preset gpt-neo-1.3b --out /tmp/neo13
 //   make-checkpoint --family gpt_neox --layers 2 --d-model 64 --heads 4 --dtype bf16 --shards 3 --out d
+//   make-checkpoint --preset tiny --family gemma2 --out d
+//   make-checkpoint --preset smollm2-135m --tokenizer SmolLM2/tokenizer.json --out /tmp/smol
 #include "checkpoint_gen.h"
+
+#include "io/safetensors_writer.h"
 
 #include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 
 namespace {
@@ -32,21 +38,51 @@ std::string human_bytes(std::uint64_t b) {
     return buf;
 }
 
+std::string read_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::invalid_argument(path + ": cannot read");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : s) {
+        if (c == ',') {
+            out.push_back(cur);
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    out.push_back(cur);
+    return out;
+}
+
 int run(int argc, char** argv) {
-    CLI::App app{"Write a random Hugging Face checkpoint (GPT-2, GPT-Neo or GPT-NeoX/Pythia layout)."};
+    CLI::App app{"Write a random Hugging Face checkpoint (GPT-2, GPT-Neo, GPT-NeoX/Pythia, Llama, Mistral, "
+                 "Qwen2, Qwen3, Gemma, Gemma 2 or Gemma 3 layout)."};
     std::string family_s, out, preset_s, dtype_s = "f32";
     CheckpointSpec s; // defaults; a preset replaces them, explicit options override both
     int layers = 0, heads = 0, d_model = 0, d_mlp = 0, vocab = 0, n_ctx = 0, window = 0, shards = 1;
     double rotary_pct = 0, rotary_base = 0, scale = 0, ln_eps = 0;
     std::uint64_t seed = 0;
-    std::string activation;
+    std::string activation, tokenizer_path, rope_scaling, layer_types;
     bool f_serial = false, f_noprefix = false, f_prefix = false, f_lmhead = false, f_buffers = false;
+    bool f_untied = false, f_use_sw = false, f_attn_bias = false, f_mlp_bias = false;
+    int kv_heads = 0, head_dim = 0, rope_orig = 0, sliding = 0, max_window_layers = 0, sw_pattern = 0;
+    double rope_theta = 0, rope_factor = 0, rope_low = 0, rope_high = 0, rope_local = 0, attn_cap = 0;
+    double final_cap = 0, qpas = 0;
 
-    app.add_option("--family", family_s, "gpt2, gpt_neo or gpt_neox")
-        ->check(CLI::IsMember({"gpt2", "gpt_neo", "gpt_neox"}));
+    app.add_option("--family", family_s,
+                   "model_type: gpt2, gpt_neo, gpt_neox, llama, mistral, qwen2, qwen3, "
+                   "gemma, gemma2 or gemma3_text")
+        ->check(CLI::IsMember(obsprop::tools::family_names()));
     app.add_option("--out", out, "output directory (created; earlier weights in it are replaced)")
         ->required();
-    app.add_option("--preset", preset_s, "gpt2-small, gpt-neo-125m, gpt-neo-1.3b, pythia-70m or tiny")
+    app.add_option("--preset", preset_s, "a real model's shape (see --help list) or tiny (for --family)")
         ->check(CLI::IsMember(obsprop::tools::preset_names()));
     auto* o_layers = app.add_option("--layers", layers, "number of layers")->check(CLI::PositiveNumber);
     auto* o_heads = app.add_option("--heads", heads, "attention heads per layer")->check(CLI::PositiveNumber);
@@ -68,15 +104,57 @@ int run(int argc, char** argv) {
     auto* o_shards =
         app.add_option("--shards", shards, "number of safetensors shards")->check(CLI::Range(1, 99999));
     auto* o_noprefix =
-        app.add_flag("--no-prefix", f_noprefix, "no transformer./gpt_neox. prefix on tensor names");
+        app.add_flag("--no-prefix", f_noprefix, "no transformer./gpt_neox./model. prefix on tensor names");
     auto* o_prefix = app.add_flag("--prefix", f_prefix, "force the prefix (gpt2-small has none by default)");
-    auto* o_lmhead = app.add_flag("--lm-head", f_lmhead, "GPT-2/Neo: also store the tied lm_head.weight");
+    auto* o_lmhead =
+        app.add_flag("--lm-head", f_lmhead, "GPT-2/Neo/Llama-style: also store the tied lm_head.weight");
     auto* o_buffers =
         app.add_flag("--buffers", f_buffers, "add the legacy attention-mask / inv_freq buffers");
     auto* o_seed = app.add_option("--seed", seed, "random seed");
     auto* o_scale = app.add_option("--scale", scale, "std of weight matrices (0: 1/sqrt(d_model))")
                         ->check(CLI::NonNegativeNumber);
     o_prefix->excludes(o_noprefix);
+    auto* o_kv = app.add_option("--kv-heads", kv_heads, "key/value heads (Llama-style; 0: --heads)")
+                     ->check(CLI::NonNegativeNumber);
+    auto* o_hd = app.add_option("--head-dim", head_dim, "head width (Llama-style; 0: d_model / heads)")
+                     ->check(CLI::NonNegativeNumber);
+    auto* o_untied = app.add_flag("--untied", f_untied,
+                                  "Llama-style: tie_word_embeddings false, own random lm_head.weight");
+    auto* o_theta = app.add_option("--rope-theta", rope_theta, "RoPE base (0: family default)")
+                        ->check(CLI::NonNegativeNumber);
+    auto* o_rs = app.add_option("--rope-scaling", rope_scaling, "RoPE scaling type")
+                     ->check(CLI::IsMember({"", "none", "linear", "llama3"}));
+    auto* o_rf =
+        app.add_option("--rope-factor", rope_factor, "rope_scaling factor")->check(CLI::PositiveNumber);
+    auto* o_rl = app.add_option("--rope-low-freq-factor", rope_low, "llama3 low_freq_factor")
+                     ->check(CLI::PositiveNumber);
+    auto* o_rh = app.add_option("--rope-high-freq-factor", rope_high, "llama3 high_freq_factor")
+                     ->check(CLI::PositiveNumber);
+    auto* o_ro = app.add_option("--rope-original-max", rope_orig, "llama3 original_max_position_embeddings")
+                     ->check(CLI::PositiveNumber);
+    auto* o_rloc = app.add_option("--rope-local-base", rope_local, "Gemma 3 rope_local_base_freq")
+                       ->check(CLI::PositiveNumber);
+    auto* o_sw = app.add_option("--sliding-window", sliding, "sliding window (0: none / family default)")
+                     ->check(CLI::NonNegativeNumber);
+    auto* o_lt =
+        app.add_option("--layer-types", layer_types,
+                       "comma-separated sliding_attention / full_attention per layer (Qwen, Gemma 2/3)");
+    auto* o_mwl = app.add_option("--max-window-layers", max_window_layers, "Qwen max_window_layers")
+                      ->check(CLI::NonNegativeNumber);
+    auto* o_usw = app.add_flag("--use-sliding-window", f_use_sw, "Qwen use_sliding_window");
+    auto* o_swp = app.add_option("--sliding-window-pattern", sw_pattern, "Gemma 3 sliding_window_pattern")
+                      ->check(CLI::PositiveNumber);
+    auto* o_ac = app.add_option("--attn-softcap", attn_cap, "Gemma 2/3 attn_logit_softcapping (0: null)")
+                     ->check(CLI::NonNegativeNumber);
+    auto* o_fc = app.add_option("--final-softcap", final_cap, "Gemma 2/3 final_logit_softcapping (0: null)")
+                     ->check(CLI::NonNegativeNumber);
+    auto* o_qp = app.add_option("--query-pre-attn-scalar", qpas, "Gemma 2/3 (0: head_dim)")
+                     ->check(CLI::NonNegativeNumber);
+    auto* o_ab = app.add_flag("--attention-bias", f_attn_bias, "Llama / Qwen3 / Gemma: q, k, v, o biases");
+    auto* o_mb = app.add_flag("--mlp-bias", f_mlp_bias, "Llama: gate, up, down biases");
+    app.add_option("--tokenizer", tokenizer_path,
+                   "copy this tokenizer.json instead of the generated one (its ids must be < vocab)")
+        ->check(CLI::ExistingFile);
 
     try {
         app.parse(argc, argv);
@@ -122,16 +200,53 @@ int run(int argc, char** argv) {
     if (o_buffers->count()) s.buffers = true;
     if (o_seed->count()) s.seed = seed;
     if (o_scale->count()) s.scale = scale;
+    if (o_kv->count()) s.n_kv_heads = kv_heads;
+    if (o_hd->count()) s.head_dim = head_dim;
+    if (o_untied->count()) s.untied = true;
+    if (o_theta->count()) s.rope_theta = rope_theta;
+    if (o_rs->count()) s.rope_scaling = rope_scaling == "none" ? "" : rope_scaling;
+    if (o_rf->count()) s.rope_factor = rope_factor;
+    if (o_rl->count()) s.rope_low_freq_factor = rope_low;
+    if (o_rh->count()) s.rope_high_freq_factor = rope_high;
+    if (o_ro->count()) s.rope_original_max_positions = rope_orig;
+    if (o_rloc->count()) s.rope_local_base_freq = rope_local;
+    if (o_sw->count()) s.sliding_window = sliding;
+    if (o_lt->count()) s.layer_types = split_commas(layer_types);
+    if (o_mwl->count()) s.max_window_layers = max_window_layers;
+    if (o_usw->count()) s.use_sliding_window = true;
+    if (o_swp->count()) s.sliding_window_pattern = sw_pattern;
+    if (o_ac->count()) s.attn_softcap = attn_cap;
+    if (o_fc->count()) s.final_softcap = final_cap;
+    if (o_qp->count()) s.query_pre_attn_scalar = qpas;
+    if (o_ab->count()) s.attention_bias = true;
+    if (o_mb->count()) s.mlp_bias = true;
     s.validate();
+    std::string tokenizer;
+    if (!tokenizer_path.empty()) {
+        tokenizer = read_text(tokenizer_path);
+        const auto top = obsprop::tools::tokenizer_max_id(tokenizer);
+        if (top >= s.vocab) {
+            throw std::invalid_argument(tokenizer_path + " has token id " + std::to_string(top) +
+                                        ", outside a vocabulary of " + std::to_string(s.vocab));
+        }
+    }
 
     const auto t0 = std::chrono::steady_clock::now();
-    const auto sum = obsprop::tools::write_checkpoint_streaming(s, out);
+    auto sum = obsprop::tools::write_checkpoint_streaming(s, out);
+    if (!tokenizer.empty()) {
+        const auto path = std::filesystem::path(out) / "tokenizer.json";
+        sum.bytes -= std::filesystem::file_size(path);
+        obsprop::io::write_file_atomic(path, tokenizer);
+        sum.bytes += tokenizer.size();
+    }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-    std::printf(
-        "wrote %s: %s, %d layers, %d heads, d_model %d, d_mlp %d, vocab %d, n_ctx %d, %s, seed %llu\n",
-        out.c_str(), obsprop::tools::family_name(s.family), s.n_layers, s.n_heads, s.d_model, s.mlp_dim(),
-        s.vocab, s.n_ctx, obsprop::io::dtype_name(s.storage), static_cast<unsigned long long>(s.seed));
+    std::printf("wrote %s: %s, %d layers, %d heads (%d KV) of %d, d_model %d, d_mlp %d, vocab %d, n_ctx %d, "
+                "%s, seed %llu\n",
+                out.c_str(), obsprop::tools::family_name(s.family), s.n_layers, s.n_heads,
+                obsprop::tools::is_llama_style(s.family) ? s.kv_heads() : s.n_heads, s.d_head(), s.d_model,
+                s.mlp_dim(), s.vocab, s.n_ctx, obsprop::io::dtype_name(s.storage),
+                static_cast<unsigned long long>(s.seed));
     for (const auto& f : sum.files) {
         std::error_code ec;
         const auto size = std::filesystem::file_size(f, ec);
