@@ -1,6 +1,8 @@
 // The random-checkpoint generator: names, shapes, configs, values, tokenizer and determinism.
 #include "safetensors_test_util.h"
 
+#include "naive_transformer.h"
+
 namespace {
 
 // 2 layers, 2 query heads on 1 key/value head, d 8, head_dim 4 (Qwen3 and Gemma*: 6, so that
@@ -693,6 +695,69 @@ class TestCheckpointGen : public QObject {
                  std::int64_t(2));
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, tools::tokenizer_max_id("[]"));
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, tools::tokenizer_max_id(R"({"model": {}})"));
+    }
+
+    // Every family's tiny checkpoint runs through the naive reference (every tensor used, every config key
+    // understood), with the family's features in effect on a 10-token prompt.
+    void tinyPresetsThroughReference_data() {
+        QTest::addColumn<tools::Family>("family");
+        QTest::addColumn<QList<int>>("windows");
+        using F = tools::Family;
+        QTest::newRow("llama") << F::Llama << QList<int>{0, 0};
+        QTest::newRow("mistral") << F::Mistral << QList<int>{4, 4};
+        QTest::newRow("qwen2") << F::Qwen2 << QList<int>{0, 4};
+        QTest::newRow("qwen3") << F::Qwen3 << QList<int>{0, 0};
+        QTest::newRow("gemma") << F::Gemma << QList<int>{0, 0};
+        QTest::newRow("gemma2") << F::Gemma2 << QList<int>{4, 0};
+        QTest::newRow("gemma3_text") << F::Gemma3 << QList<int>{4, 4, 0};
+    }
+    void tinyPresetsThroughReference() {
+        QFETCH(tools::Family, family);
+        QFETCH(QList<int>, windows);
+        auto s = tools::preset("tiny", family);
+        s.storage = DType::BF16, s.untied = family == tools::Family::Qwen3;
+        const auto g = tools::generate(s);
+        obsprop::naive::Weights w;
+        for (const auto& [n, t] : g.tensors)
+            w[n] = obsprop::naive::Tensor{t.shape, t.values};
+        const std::vector<int> ids = {3, 141, 59, 265, 35, 89, 79, 323, 84, 62};
+        const auto tr = obsprop::naive::run(g.config, w, ids);
+        QCOMPARE(int(tr.window.size()), windows.size());
+        for (int l = 0; l < windows.size(); ++l) {
+            QCOMPARE(tr.window[std::size_t(l)], std::int64_t(windows[l]));
+            QCOMPARE(tr.pattern[std::size_t(l)][3][9][0] == 0.0, windows[l] > 0); // key 0 is outside 4 keys
+        }
+        QCOMPARE(tr.inv_freq[0].size(), std::size_t(s.d_head() / 2));
+        if (family == tools::Family::Llama) { // the three llama3 bands of the tiny preset
+            QCOMPARE(tr.inv_freq[0][0], 1.0);
+            const double b1 = std::pow(10000.0, -1.0 / 8);
+            QVERIFY(tr.inv_freq[0][1] < b1 && tr.inv_freq[0][1] > b1 / 8);
+            for (std::size_t i = 2; i < 8; ++i)
+                QVERIFY(std::abs(tr.inv_freq[0][i] * 8 / std::pow(10000.0, -double(i) / 8) - 1) < 1e-6);
+        }
+        if (family == tools::Family::Gemma3)
+            QVERIFY(tr.inv_freq[0] != tr.inv_freq[2]); // local vs global theta
+        if (family == tools::Family::Gemma2) {         // the soft-caps change the result measurably
+            json uncapped = g.config;
+            uncapped["attn_logit_softcapping"] = nullptr, uncapped["final_logit_softcapping"] = nullptr;
+            const auto raw = obsprop::naive::run(uncapped, w, ids);
+            double logit = 0, change = 0, pattern = 0;
+            for (std::size_t t = 0; t < ids.size(); ++t) {
+                for (std::size_t v = 0; v < 512; ++v) {
+                    logit = std::max(logit, std::abs(raw.logits[t][v]));
+                    QVERIFY(std::abs(tr.logits[t][v]) < 3.0);
+                }
+                for (std::size_t h = 0; h < 4; ++h)
+                    for (std::size_t j = 0; j <= t; ++j)
+                        pattern =
+                            std::max(pattern, std::abs(tr.pattern[1][h][t][j] - raw.pattern[1][h][t][j]));
+                change = std::max(change, std::abs(tr.resid_final[t][0] - raw.resid_final[t][0]));
+            }
+            qInfo("gemma2 tiny: largest uncapped logit %.3f (cap 3), largest pattern change %.4f (cap 5)",
+                  logit, pattern);
+            QVERIFY(logit > 3.0);
+            QVERIFY(pattern > 1e-3 && change > 1e-4);
+        }
     }
 
     void presets() {

@@ -692,7 +692,7 @@ class TestNaiveReference : public QObject {
         QTest::addColumn<QString>("what");
         QTest::addColumn<QString>("message"); // a fragment of the expected error text
         const char* rows[][2] = {
-            {"unknown model_type", "unknown model_type 'llama'"},
+            {"unknown model_type", "unknown model_type 'falcon'"},
             {"missing model_type", "no model_type"},
             {"config not an object", "not a JSON object"},
             {"unknown activation", "unknown activation function 'gelu_magic'"},
@@ -727,7 +727,7 @@ class TestNaiveReference : public QObject {
         std::vector<int> ids = {0, 1};
         json config = m.config;
         if (what == "unknown model_type")
-            config["model_type"] = "llama";
+            config["model_type"] = "falcon";
         else if (what == "missing model_type")
             config.erase("model_type");
         else if (what == "config not an object")
@@ -785,5 +785,12 @@ class TestNaiveReference : public QObject {
     }
 };
 
-QTEST_APPLESS_MAIN(TestNaiveReference)
+int runNaiveDecoderTests(int argc, char** argv); // naive_reference_decoders.cpp: the Llama-style families
+
+int main(int argc, char** argv) {
+    TestNaiveReference reference;
+    const int gpt = QTest::qExec(&reference, argc, argv);
+    const int decoders = runNaiveDecoderTests(argc, argv);
+    return gpt != 0 || decoders != 0 ? 1 : 0;
+}
 #include "tst_naive_reference.moc"

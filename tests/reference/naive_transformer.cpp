@@ -2,6 +2,7 @@
 // transformers' src/transformers/models/{gpt2,gpt_neo,gpt_neox}/modeling_*.py and configuration_*.py and
 // src/transformers/activations.py. Comments marked "HF:" name the behaviour each piece reproduces.
 #include "naive_transformer.h"
+#include "naive_internal.h"
 
 #include <algorithm>
 #include <cmath>
@@ -15,130 +16,7 @@
 namespace obsprop::naive {
 namespace {
 
-using json = nlohmann::json;
-using Vec = std::vector<double>;
-
-[[noreturn]] void fail(const std::string& message) {
-    throw std::runtime_error("naive reference: " + message);
-}
-
-bool endsWith(std::string_view s, std::string_view tail) {
-    return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
-}
-
-std::string shapeText(const std::vector<std::int64_t>& shape) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < shape.size(); ++i) {
-        out += (i ? ", " : "") + std::to_string(shape[i]);
-    }
-    return out + "]";
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// config.json access. A key that is absent or null takes Hugging Face's default for that config class.
-// Where HF accepts two spellings (attribute_map aliases such as n_embd / hidden_size) both are read and
-// must agree when both are present.
-// ---------------------------------------------------------------------------------------------------------
-class Config {
-  public:
-    using Keys = std::vector<std::string>;
-
-    explicit Config(const json& j) : j_(j) {
-        if (!j_.is_object()) fail("config is not a JSON object");
-    }
-
-    bool has(const std::string& key) const { return j_.contains(key) && !j_.at(key).is_null(); }
-    const json& raw(const std::string& key) const { return j_.at(key); }
-
-    std::int64_t integer(const Keys& keys, std::int64_t fallback) const { return value(keys, fallback); }
-    double number(const Keys& keys, double fallback) const { return value(keys, fallback); }
-    bool flag(const std::string& key, bool fallback) const { return value({key}, fallback); }
-    std::string text(const std::string& key, const std::string& fallback) const {
-        return value({key}, fallback);
-    }
-
-  private:
-    template <class T> T value(const Keys& keys, T fallback) const {
-        const json* v = pick(keys);
-        if (!v) return fallback;
-        bool ok = v->is_string();
-        if constexpr (std::is_same_v<T, bool>) ok = v->is_boolean();
-        if constexpr (std::is_same_v<T, std::int64_t>) ok = v->is_number_integer();
-        if constexpr (std::is_same_v<T, double>) ok = v->is_number();
-        if (!ok) fail("config key '" + keys.front() + "' has the wrong type");
-        return v->get<T>();
-    }
-
-    const json* pick(const Keys& keys) const {
-        const json* found = nullptr;
-        for (const auto& key : keys) {
-            if (!has(key)) continue;
-            const json* v = &j_.at(key);
-            if (found && *found != *v) fail("config keys '" + keys.front() + "' and '" + key + "' disagree");
-            found = v;
-        }
-        return found;
-    }
-
-    const json& j_;
-};
-
-// ---------------------------------------------------------------------------------------------------------
-// The tensors of one checkpoint, looked up by name without the base-model prefix, shape-checked on use.
-// ---------------------------------------------------------------------------------------------------------
-class Bank {
-  public:
-    Bank(const Weights& weights, const std::string& prefix) {
-        for (const auto& [name, tensor] : weights) {
-            std::string key = name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
-            std::int64_t count = 1;
-            for (auto extent : tensor.shape) {
-                if (extent < 0) fail("tensor '" + name + "' has a negative extent");
-                count *= extent;
-            }
-            if (count != static_cast<std::int64_t>(tensor.values.size())) {
-                fail("tensor '" + name + "' has shape " + shapeText(tensor.shape) + " but " +
-                     std::to_string(tensor.values.size()) + " values");
-            }
-            if (!byName_.emplace(key, &tensor).second) {
-                fail("tensor '" + key + "' is present both with and without the '" + prefix + "' prefix");
-            }
-        }
-    }
-
-    bool has(const std::string& name) const { return byName_.count(name) != 0; }
-
-    const Tensor& get(const std::string& name, const std::vector<std::int64_t>& shape) {
-        auto it = byName_.find(name);
-        if (it == byName_.end()) fail("missing tensor '" + name + "'");
-        if (it->second->shape != shape) {
-            fail("tensor '" + name + "' has shape " + shapeText(it->second->shape) + ", expected " +
-                 shapeText(shape));
-        }
-        used_.insert(name);
-        return *it->second;
-    }
-
-    // Every tensor must have been used, except buffers HF registers but that carry no parameters: the
-    // causal masks ("attn.bias", "attn.attention.bias", "attention.bias"), "masked_bias", and rotary caches.
-    void requireAllUsed() const {
-        static const char* const buffers[] = {
-            ".attn.bias",          ".attn.masked_bias",     ".attention.bias",      ".attention.masked_bias",
-            "rotary_emb.inv_freq", "rotary_emb.cos_cached", "rotary_emb.sin_cached"};
-        for (const auto& [name, tensor] : byName_) {
-            if (used_.count(name)) continue;
-            bool buffer = false;
-            for (const char* tail : buffers) {
-                buffer = buffer || endsWith(name, tail);
-            }
-            if (!buffer) fail("unexpected tensor '" + name + "' (not used by this model)");
-        }
-    }
-
-  private:
-    std::map<std::string, const Tensor*> byName_;
-    std::set<std::string> used_;
-};
+using namespace detail;
 
 // ---------------------------------------------------------------------------------------------------------
 // What the forward pass needs to know, read from config.json.
@@ -378,21 +256,6 @@ Vec conv1d(const Tensor& w, const Tensor& b, const Vec& x) {
     return y;
 }
 
-// torch nn.Linear: weight stored [out, in]; y[o] = b[o] + sum_i W[o][i] * x[i]. `b` may be null.
-Vec linear(const Tensor& w, const Tensor* b, const Vec& x) {
-    const auto out = static_cast<std::size_t>(w.shape[0]);
-    const auto in = static_cast<std::size_t>(w.shape[1]);
-    Vec y(out);
-    for (std::size_t o = 0; o < out; ++o) {
-        double sum = b ? static_cast<double>(b->values[o]) : 0.0;
-        for (std::size_t i = 0; i < in; ++i) {
-            sum += static_cast<double>(w.values[o * in + i]) * x[i];
-        }
-        y[o] = sum;
-    }
-    return y;
-}
-
 // torch nn.LayerNorm over the last dimension: biased variance, eps inside the square root.
 Vec layerNorm(const Vec& x, const Tensor& gamma, const Tensor& beta, double eps) {
     const std::size_t n = x.size();
@@ -487,12 +350,11 @@ Vec mergeHeads(const std::vector<Vec>& zt) {
     return out;
 }
 
-Vec addVec(const Vec& a, const Vec& b) {
-    Vec out(a.size());
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        out[i] = a[i] + b[i];
-    }
-    return out;
+void record(Trace& trace, std::size_t l, std::size_t t, const Vec& mid, const Vec& attnOut,
+            const Vec& mlpOut) {
+    trace.resid_mid[l][t] = mid;
+    trace.attn_out[l][t] = attnOut;
+    trace.mlp_out[l][t] = mlpOut;
 }
 
 std::string layerName(const Plan& p, std::size_t l, const std::string& rest) {
@@ -539,12 +401,15 @@ std::vector<Vec> gpt2Block(const Plan& p, Bank& bank, std::size_t l, const std::
     const PerHead z = attend(p, l, q, k, v, trace);
     std::vector<Vec> out(T);
     for (std::size_t t = 0; t < T; ++t) {
-        const Vec mid = addVec(x[t], conv1d(wO, bO, mergeHeads(z[t])));
+        const Vec attnOut = conv1d(wO, bO, mergeHeads(z[t]));
+        const Vec mid = addVec(x[t], attnOut);
         Vec hidden = conv1d(wIn, bIn, layerNorm(mid, ln2g, ln2b, p.eps));
         for (double& a : hidden) {
             a = activation(p.act, a);
         }
-        out[t] = addVec(mid, conv1d(wOut, bOut, hidden));
+        const Vec mlpOut = conv1d(wOut, bOut, hidden);
+        out[t] = addVec(mid, mlpOut);
+        record(trace, l, t, mid, attnOut, mlpOut);
     }
     return out;
 }
@@ -586,12 +451,15 @@ std::vector<Vec> gptNeoBlock(const Plan& p, Bank& bank, std::size_t l, const std
     const PerHead z = attend(p, l, q, k, v, trace);
     std::vector<Vec> out(T);
     for (std::size_t t = 0; t < T; ++t) {
-        const Vec mid = addVec(x[t], linear(wO, &bO, mergeHeads(z[t])));
+        const Vec attnOut = linear(wO, &bO, mergeHeads(z[t]));
+        const Vec mid = addVec(x[t], attnOut);
         Vec hidden = linear(wIn, &bIn, layerNorm(mid, ln2g, ln2b, p.eps));
         for (double& a : hidden) {
             a = activation(p.act, a);
         }
-        out[t] = addVec(mid, linear(wOut, &bOut, hidden));
+        const Vec mlpOut = linear(wOut, &bOut, hidden);
+        out[t] = addVec(mid, mlpOut);
+        record(trace, l, t, mid, attnOut, mlpOut);
     }
     return out;
 }
@@ -663,12 +531,10 @@ std::vector<Vec> gptNeoXBlock(const Plan& p, Bank& bank, std::size_t l, const st
     std::vector<Vec> out(T);
     for (std::size_t t = 0; t < T; ++t) {
         const Vec attnOut = linear(wO, bO, mergeHeads(z[t]));
-        if (p.parallel) {
-            out[t] = addVec(addVec(x[t], attnOut), mlp(layerNorm(x[t], ln2g, ln2b, p.eps)));
-        } else {
-            const Vec mid = addVec(x[t], attnOut);
-            out[t] = addVec(mid, mlp(layerNorm(mid, ln2g, ln2b, p.eps)));
-        }
+        const Vec mid = addVec(x[t], attnOut);
+        const Vec mlpOut = mlp(layerNorm(p.parallel ? x[t] : mid, ln2g, ln2b, p.eps));
+        out[t] = addVec(mid, mlpOut);
+        record(trace, l, t, mid, attnOut, mlpOut);
     }
     return out;
 }
@@ -701,6 +567,10 @@ double activation(std::string_view name, double x) {
 }
 
 Trace run(const nlohmann::json& config, const Weights& w, const std::vector<int>& ids) {
+    if (config.is_object() && config.contains("model_type") && config["model_type"].is_string() &&
+        isDecoderType(config["model_type"].get<std::string>())) {
+        return runDecoder(config, w, ids);
+    }
     const Plan p = makePlan(config);
     Bank bank(w, p.prefix);
     const std::int64_t d = p.dModel;
@@ -736,6 +606,19 @@ Trace run(const nlohmann::json& config, const Weights& w, const std::vector<int>
     const auto L = static_cast<std::size_t>(p.layers);
     trace.pattern.resize(L);
     trace.z.resize(L);
+    trace.resid_mid.assign(L, std::vector<Vec>(T));
+    trace.attn_out.assign(L, std::vector<Vec>(T));
+    trace.mlp_out.assign(L, std::vector<Vec>(T));
+    trace.window = p.window;
+    if (neox) {
+        trace.inv_freq.assign(L, Vec(static_cast<std::size_t>(p.rotaryDims / 2)));
+        for (auto& layer : trace.inv_freq) {
+            for (std::size_t i = 0; i < layer.size(); ++i) {
+                layer[i] = 1.0 / std::pow(p.rotaryBase,
+                                          static_cast<double>(2 * i) / static_cast<double>(p.rotaryDims));
+            }
+        }
+    }
     for (std::size_t l = 0; l < L; ++l) {
         trace.resid_pre.push_back(x);
         switch (p.family) {

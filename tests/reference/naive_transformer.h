@@ -1,10 +1,11 @@
-// An independent, deliberately naive forward pass of GPT-2, GPT-Neo and GPT-NeoX (Pythia) checkpoints.
+// An independent, deliberately naive forward pass of GPT-2, GPT-Neo, GPT-NeoX (Pythia), Llama (SmolLM2,
+// TinyLlama), Mistral, Qwen2, Qwen3, Gemma, Gemma 2 and Gemma 3 (text) checkpoints.
 //
 // It exists only so that tests can check the real (LibTorch) forward pass against something written
 // separately from it: plain loops over positions, heads and dimensions, every number in double precision,
 // no matrix library and no code shared with the product. It follows the semantics of Hugging Face's
-// modeling_gpt2.py / modeling_gpt_neo.py / modeling_gpt_neox.py; the .cpp says which detail comes from where.
-// Speed is not a goal: use it on tiny models and short prompts.
+// modeling_*.py of each family; naive_transformer.cpp and naive_decoder.cpp say which detail comes from
+// where. Speed is not a goal: use it on tiny models and short prompts.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -24,8 +25,9 @@ struct Tensor {
 };
 
 // Tensors by their Hugging Face names. The family's base-model prefix ("transformer." for gpt2 and gpt_neo,
-// "gpt_neox." for gpt_neox) may be present or not. Known non-parameter buffers (the causal-mask "attn.bias",
-// "masked_bias", rotary "inv_freq", ...) are ignored; any other tensor the model does not use is an error.
+// "gpt_neox." for gpt_neox, "model." for the Llama-style families) may be present or not; lm_head.weight
+// never has it. Known non-parameter buffers (the causal-mask "attn.bias", "masked_bias", rotary "inv_freq",
+// ...) are ignored; any other tensor the model does not use is an error.
 using Weights = std::map<std::string, Tensor>;
 
 // Everything the reference computes for one prompt (batch size 1), in double precision.
@@ -35,12 +37,31 @@ struct Trace {
     std::vector<std::vector<double>> resid_final;                       // [T][d_model] last block output
     std::vector<std::vector<std::vector<std::vector<double>>>> pattern; // [layer][head][query][key]
     std::vector<std::vector<std::vector<std::vector<double>>>> z;       // [layer][T][head][d_head]
+    // z is the attention-weighted values per head before the output projection (with grouped KV heads,
+    // head h reads KV head h / (n_heads / n_kv_heads)).
+
+    // What each block adds to the residual stream, [layer][T][d_model]: resid_mid = resid_pre + attn_out
+    // (the input of the MLP's norm in sequential blocks), and the block output is resid_mid + mlp_out.
+    // attn_out includes the output projection's bias and, for Gemma 2/3, post_attention_layernorm;
+    // mlp_out includes Gemma 2/3's post_feedforward_layernorm. For GPT-NeoX with use_parallel_residual the
+    // MLP reads ln2(resid_pre), not resid_mid.
+    std::vector<std::vector<std::vector<double>>> resid_mid; // [layer][T][d_model]
+    std::vector<std::vector<std::vector<double>>> attn_out;  // [layer][T][d_model]
+    std::vector<std::vector<std::vector<double>>> mlp_out;   // [layer][T][d_model]
+
+    // Rotary inverse frequencies each layer used, [layer][rotary_dims / 2] (after linear / llama3 scaling;
+    // Gemma 3 sliding layers use rope_local_base_freq). Empty for GPT-2 and GPT-Neo.
+    std::vector<std::vector<double>> inv_freq;
+    std::vector<std::int64_t> window; // [layer] sliding window W (keys i-W < j <= i), 0 for full causal
 };
 
-// Runs the model described by `config` (the checkpoint's config.json, model_type gpt2 | gpt_neo | gpt_neox)
-// on the token ids. Throws std::runtime_error on anything it does not know or cannot check: an unknown
-// model_type, activation or attention type, RoPE scaling, a missing / misshapen / unexpected tensor, an
-// out-of-range token id, an empty prompt, or a prompt longer than the learned position table.
+// Runs the model described by `config` (the checkpoint's config.json, model_type gpt2 | gpt_neo | gpt_neox |
+// llama | mistral | qwen2 | qwen3 | gemma | gemma2 | gemma3_text) on the token ids. Throws
+// std::runtime_error on anything it does not know or cannot check: an unknown model_type, activation or
+// attention type, RoPE type or parameter, a config key that would change the computation in a way it does
+// not model (partial rotary factor, bidirectional attention, soft-caps on a family without them, ...), a
+// missing / misshapen / unexpected tensor, an out-of-range token id, an empty prompt, or a prompt longer
+// than the learned position table.
 Trace run(const nlohmann::json& config, const Weights& w, const std::vector<int>& ids);
 
 // The activation functions of Hugging Face's ACT2FN table that these families use, by their config name:
