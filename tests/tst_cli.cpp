@@ -165,8 +165,8 @@ class TestCli : public QObject {
                            QStringLiteral("-3")}
             << QStringLiteral("--top");
         QTest::newRow("unknown architecture")
-            << QStringList{QStringLiteral("info"), QStringLiteral("--model"), QStringLiteral("@LLAMA")}
-            << QStringLiteral("unsupported model_type 'llama'");
+            << QStringList{QStringLiteral("info"), QStringLiteral("--model"), QStringLiteral("@FALCON")}
+            << QStringLiteral("unsupported model_type 'falcon'");
         QTest::newRow("truncated weights")
             << QStringList{QStringLiteral("info"), QStringLiteral("--model"), QStringLiteral("@TRUNC")}
             << QStringLiteral("model.safetensors");
@@ -196,9 +196,9 @@ class TestCli : public QObject {
         };
         for (auto& a : args) {
             if (a == QStringLiteral("@TINY")) a = model_;
-            if (a == QStringLiteral("@LLAMA"))
-                a = variant(QStringLiteral("llama"), [&](const QString& d) {
-                    edit_config(d, [](auto& j) { j["model_type"] = "llama"; });
+            if (a == QStringLiteral("@FALCON"))
+                a = variant(QStringLiteral("falcon"), [&](const QString& d) {
+                    edit_config(d, [](auto& j) { j["model_type"] = "falcon"; });
                 });
             if (a == QStringLiteral("@WIDE"))
                 a = variant(QStringLiteral("wide"),

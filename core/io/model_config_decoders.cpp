@@ -155,7 +155,13 @@ void parse_windows(const json& j, Family f, ModelConfig& c, const std::string& s
                               " is not implemented (expected full_attention or sliding_attention)");
         }
     } else {
-        const int max_window_layers = optional_int(j, "max_window_layers", 28, src);
+        int max_window_layers = 28;
+        if (present(j, "max_window_layers")) {
+            const json& v = j.at("max_window_layers");
+            if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() > (1LL << 30))
+                fail(src, "field 'max_window_layers' must be a non-negative integer, not " + dump(v));
+            max_window_layers = static_cast<int>(v.get<long long>());
+        }
         const int pattern = f == Family::Gemma3 ? optional_int(j, "sliding_window_pattern", 6, src) : 0;
         for (int l = 0; l < L; ++l) {
             bool s = false;

@@ -48,6 +48,11 @@ std::shared_ptr<Transformer> Transformer::load(const std::filesystem::path& dir)
 std::shared_ptr<Transformer> Transformer::from_weights(const io::ModelConfig& cfg, Weights w) {
     std::shared_ptr<Transformer> m(new Transformer());
     m->cfg_ = cfg;
+    if (m->cfg_.n_kv_heads == 0) m->cfg_.n_kv_heads = cfg.n_heads; // a configuration built in code
+    if (cfg.n_heads <= 0 || m->cfg_.n_heads % m->cfg_.n_kv_heads != 0)
+        throw std::invalid_argument("the configuration's heads (" + std::to_string(cfg.n_heads) +
+                                    ") are not a multiple of its key/value heads (" +
+                                    std::to_string(m->cfg_.n_kv_heads) + ")");
     if (static_cast<int>(w.layers.size()) != cfg.n_layers)
         throw std::invalid_argument("weights have " + std::to_string(w.layers.size()) +
                                     " layers, the configuration " + std::to_string(cfg.n_layers));

@@ -47,6 +47,7 @@ io::ModelConfig model_config(const TrainOptions& o, int vocab) {
     c.n_heads = o.n_heads;
     c.d_model = o.d_model;
     c.d_head = o.d_model / o.n_heads;
+    c.n_kv_heads = o.n_heads;
     c.d_mlp = o.d_mlp > 0 ? o.d_mlp : 4 * o.d_model;
     c.d_vocab = vocab;
     c.n_ctx = o.n_ctx;
