@@ -121,7 +121,9 @@ class TestSurfaces : public QObject {
   private Q_SLOTS:
     void initTestCase() {
         using obsprop::tools::Family;
-        for (auto f : {Family::GPT2, Family::GPTNeo, Family::GPTNeoX})
+        // The three original families, and two decoders: Llama (GQA, llama3 RoPE scaling) and Gemma 2
+        // (post-norms, soft-caps, a sliding window).
+        for (auto f : {Family::GPT2, Family::GPTNeo, Family::GPTNeoX, Family::Llama, Family::Gemma2})
             models_.push_back(test_models::make_tiny(f, 7, 300, 2));
     }
 
@@ -129,11 +131,11 @@ class TestSurfaces : public QObject {
         QTest::addColumn<QString>("project");
         QTest::addColumn<QString>("ln");
         const QString demo = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/projects/demo.obsprop");
-        const char* families[] = {"gpt2", "gpt_neo", "gpt_neox"};
+        const char* families[] = {"gpt2", "gpt_neo", "gpt_neox", "llama", "gemma2"};
         for (const char* ln : {"none", "approx", "exact"}) {
             QTest::newRow(qPrintable(QStringLiteral("demo, ln %1").arg(QLatin1String(ln))))
                 << demo << QString::fromLatin1(ln);
-            for (std::size_t i = 0; i < 3; ++i)
+            for (std::size_t i = 0; i < std::size(families); ++i)
                 QTest::newRow(qPrintable(
                     QStringLiteral("%1, ln %2").arg(QLatin1String(families[i]), QLatin1String(ln))))
                     << QStringLiteral("tiny:%1").arg(i) << QString::fromLatin1(ln);

@@ -24,7 +24,7 @@ namespace {
 
 std::string ln_key(const AnalysisSettings& s, const std::string& dataset) {
     if (s.ln_mode == "none") return "none";
-    if (s.ln_mode == "approx" && s.rho) return "approx|rho=" + std::to_string(*s.rho);
+    if (s.ln_mode == "approx" && s.rho) return "approx|rho=" + std::to_string(*s.rho) + "|" + dataset;
     return s.ln_mode + "|" + dataset;
 }
 
@@ -49,16 +49,26 @@ FeatureOptions ln_options(const Analysis& a, const std::string& observable, cons
         o.final_ln = mode;
         o.block_ln = mode;
         if (mode == LnMode::None) return o;
+        const bool softcap = a.workspace().model().config().final_softcap > 0;
         if (mode == LnMode::Approximate && s.rho) {
             o.final_rho = *s.rho;
             o.default_rho = *s.rho;
+            // A final soft-cap is still linearised at the dataset's first final residual.
+            if (softcap) o.final_residual = dataset_residuals(a, dataset, progress).final_residuals[0];
             return o;
         }
         const ResidualNorms& n = dataset_residuals(a, dataset, progress);
         o.final_rho = n.final_rho;
         o.rho_ln1 = n.ln1_rho;
         o.rho_ln2 = n.ln2_rho;
+        if (softcap) o.final_residual = n.final_residuals[0];
+        o.rho_post_attn = n.post_attn_rho;
+        o.rho_post_mlp = n.post_mlp_rho;
         if (mode == LnMode::Exact) {
+            if (n.post_attn_last.defined()) {
+                o.post_attn_points = n.post_attn_last[0];
+                o.post_mlp_points = n.post_mlp_last[0];
+            }
             // Linearised at the dataset's first prompt: its final residual and its residuals at the name
             // slot.
             o.final_residual = n.final_residuals[0];

@@ -61,7 +61,6 @@ LastOutputs last_outputs(const model::Transformer& m, const PromptBatch& p, cons
 
 Attribution attribute_heads(const model::Transformer& m, const PromptBatch& clean, const PromptBatch& corrupt,
                             const ObservableMatrix& obs, AttributionMethod method, const Progress& progress) {
-    require_pre_norm_model(m.config(), "attribution");
     if (clean.size() != corrupt.size())
         throw std::invalid_argument("clean and corrupted prompt lists differ in length");
     if (clean.ids.empty()) throw std::invalid_argument("no prompt pairs to attribute over");
@@ -82,6 +81,21 @@ Attribution attribute_heads(const model::Transformer& m, const PromptBatch& clea
     Tensor r_clean = oc.final_residual.to(torch::kDouble);   // [P, d]
     Tensor delta = (ok.heads - oc.heads).to(torch::kDouble); // [P, L, H, d]
     Tensor base = score(r_clean);                            // [P, K]
+    if (c.post_norms) {
+        // Gemma 2/3: a head's change reaches the residual stream through its layer's post-attention norm, at
+        // the clean attention output A = Σ_h o_h + b_O (last position): N(A + δ) − N(A) when patching,
+        // J_N(A)δ for the gradient method.
+        for (int l = 0; l < c.n_layers; ++l) {
+            const auto& lw = w.layers[static_cast<std::size_t>(l)];
+            const Tensor A =
+                (oc.heads.select(1, l).sum(1) + lw.b_O).to(torch::kDouble).unsqueeze(1); // [P, 1, d]
+            const Tensor dl = delta.select(1, l);                                        // [P, H, d]
+            const Tensor g = lw.post_attn_w.to(torch::kDouble);
+            delta.select(1, l).copy_(method == AttributionMethod::Patching
+                                         ? model::apply_norm(c, A + dl, g, g) - model::apply_norm(c, A, g, g)
+                                         : post_norm_jvp(m, l, PostNorm::Attn, A, dl));
+        }
+    }
 
     Attribution a;
     a.method = method;

@@ -46,7 +46,31 @@ FinalCovector make_final(const model::Transformer& m, const Observable& obs, con
     const auto& w = m.weights();
     FinalCovector f;
     f.mode = o.final_ln;
-    f.v_unembed = unembed_covector(m, obs);
+    double softcap_offset = 0;   // the linearised soft-cap's constant
+    Observable linearised = obs; // the weights on the logits before the cap
+    if (c.final_softcap > 0 && o.final_ln != LnMode::None) {
+        // Gemma 2's final soft-cap z' = cap·tanh(z/cap), linearised at the logits z₀ of the final residual
+        // r₀: n·z' ≈ const + Σ_i n_i sech²(z₀_i/cap) z_i.
+        if (!o.final_residual.defined() || o.final_residual.numel() != c.d_model)
+            throw std::invalid_argument(
+                "the final logit soft-cap is linearised at a final residual r0 (d_model = " +
+                std::to_string(c.d_model) + " entries), which is missing");
+        const Tensor normed = model::apply_norm(c, o.final_residual.to(torch::kDouble).reshape({-1}),
+                                                w.lnf_w.to(torch::kDouble), w.lnf_b.to(torch::kDouble));
+        Observable capped = obs;
+        for (auto& [id, wt] : capped.terms) {
+            const double z0 =
+                (w.W_U[id].to(torch::kDouble) * normed).sum().item<double>() + w.b_U[id].item<double>();
+            const double t = std::tanh(z0 / c.final_softcap);
+            // n_i z'_i ≈ n_i (cap·tanh(z₀/cap) − sech²·z₀) + n_i sech² z_i: the constant joins the offset.
+            softcap_offset += wt * (c.final_softcap * t - (1.0 - t * t) * z0);
+            wt *= 1.0 - t * t;
+        }
+        f.v_unembed = unembed_covector(m, capped);
+        linearised = std::move(capped);
+    } else {
+        f.v_unembed = unembed_covector(m, obs);
+    }
     switch (o.final_ln) {
     case LnMode::None:
         f.v_final = f.v_unembed;
@@ -61,8 +85,8 @@ FinalCovector make_final(const model::Transformer& m, const Observable& obs, con
             throw std::invalid_argument(
                 "the exact ln_f treatment needs the final residual r0 with d_model = " +
                 std::to_string(c.d_model) + " entries");
-        double offset = 0; // n·b_U
-        for (const auto& [id, wt] : obs.terms)
+        double offset = softcap_offset; // n·b_U (+ the soft-cap's constant)
+        for (const auto& [id, wt] : linearised.terms)
             offset += wt * w.b_U[id].item<double>();
         f.boundary = project_to_boundary(o.final_residual, w.lnf_w, w.lnf_b, f.v_unembed, offset, c.ln_eps,
                                          o.boundary_tol, o.boundary_max_iter, !c.rms());
@@ -78,12 +102,43 @@ FinalCovector make_final(const model::Transformer& m, const Observable& obs, con
 
 } // namespace
 
-void require_pre_norm_model(const io::ModelConfig& c, const std::string& analysis) {
-    if (c.post_norms)
-        throw std::invalid_argument(analysis + " is not available for " + io::family_name(c.family) +
-                                    " models yet: observable propagation through their post-attention and "
-                                    "post-feed-forward norms is not implemented (the forward pass, logits, "
-                                    "dataset values and steering by a given vector are)");
+Tensor pull_back_post_norm(const model::Transformer& m, int layer, PostNorm which, const Tensor& y,
+                           const FeatureOptions& o, const Tensor& point) {
+    const auto& c = m.config();
+    if (!c.post_norms || o.block_ln == LnMode::None) return y;
+    check_layer(c, layer);
+    const auto& w = m.weights().layers[static_cast<std::size_t>(layer)];
+    const Tensor& gamma = which == PostNorm::Attn ? w.post_attn_w : w.post_mlp_w;
+    const char* what = which == PostNorm::Attn ? "post-attention norm" : "post-feed-forward norm";
+    if (o.block_ln == LnMode::Approximate) {
+        const auto& rhos = which == PostNorm::Attn ? o.rho_post_attn : o.rho_post_mlp;
+        check_per_layer(rhos, c, what);
+        double rho = !rhos.empty() && rhos[static_cast<std::size_t>(layer)] > 0
+                         ? rhos[static_cast<std::size_t>(layer)]
+                         : default_rho(o, c);
+        return ln_approx_grad(gamma, y, rho);
+    }
+    Tensor a =
+        point.defined()
+            ? point
+            : residual_row(which == PostNorm::Attn ? o.post_attn_points : o.post_mlp_points, c, layer, what);
+    if (a.size(-1) != c.d_model)
+        throw std::invalid_argument(std::string(what) + " point must have d_model entries");
+    return ln_exact_grad(a.detach().to(y.scalar_type()), gamma, y, c.ln_eps, false, false)
+        .to(y.scalar_type());
+}
+
+Tensor post_norm_jvp(const model::Transformer& m, int layer, PostNorm which, const Tensor& A,
+                     const Tensor& delta) {
+    const auto& c = m.config();
+    check_layer(c, layer);
+    const auto& w = m.weights().layers[static_cast<std::size_t>(layer)];
+    const Tensor gamma = (which == PostNorm::Attn ? w.post_attn_w : w.post_mlp_w).to(delta.scalar_type());
+    // RMSNorm N(a) = γ ⊙ a/s, s² = ‖a‖²/d + ε:  J δ = γ ⊙ (δ − a (a·δ)/(d s²)) / s.
+    const Tensor a = A.to(delta.scalar_type());
+    const double d = static_cast<double>(c.d_model);
+    const Tensor s2 = (a * a).sum(-1, true) / d + c.ln_eps;
+    return gamma * (delta - a * ((a * delta).sum(-1, true) / (d * s2))) / s2.sqrt();
 }
 
 double block_rho(const FeatureOptions& o, const io::ModelConfig& c, int layer, BlockLn which) {
@@ -194,7 +249,6 @@ Tensor pull_back_ln1_all_layers(const model::Transformer& m, const Tensor& y, co
 std::vector<FeatureSet> compute_head_features(const model::Transformer& m, const std::vector<Observable>& obs,
                                               const FeatureOptions& opts, const Progress& progress) {
     const auto& c = m.config();
-    require_pre_norm_model(c, "feature propagation");
     torch::NoGradGuard ng;
     report(progress, 0.0, "unembedding");
     std::vector<FeatureSet> out(obs.size());
@@ -217,7 +271,7 @@ std::vector<FeatureSet> compute_head_features(const model::Transformer& m, const
     const Tensor V = torch::stack(finals); // [K, d]
     for (int l = 0; l < L; ++l) {
         report(progress, static_cast<double>(l) / static_cast<double>(L), "head features");
-        Tensor y = head_pullback(m, l, V); // [K, H, d]
+        Tensor y = head_pullback(m, l, pull_back_post_norm(m, l, PostNorm::Attn, V, opts)); // [K, H, d]
         for (std::int64_t k = 0; k < K; ++k)
             out[static_cast<std::size_t>(k)].head_inputs[l].copy_(y[k]);
     }
@@ -311,7 +365,6 @@ void validate_path(const io::ModelConfig& c, const std::vector<PathNode>& path) 
 PathFeature pull_back_path(const model::Transformer& m, const Tensor& v, const std::vector<PathNode>& path,
                            const FeatureOptions& opts, const std::vector<PathNodeInput>& inputs) {
     const auto& c = m.config();
-    require_pre_norm_model(c, "path feature propagation");
     validate_path(c, path);
     if (!inputs.empty() && inputs.size() != path.size())
         throw std::invalid_argument("path inputs must be empty or one per node (" +
@@ -329,6 +382,8 @@ PathFeature pull_back_path(const model::Transformer& m, const Tensor& v, const s
         const auto& w = m.weights().layers[static_cast<std::size_t>(n.layer)];
         const bool earliest = k == 0;
         const Tensor residual = inputs.empty() ? Tensor() : inputs[k].residual;
+        const Tensor post = inputs.empty() ? Tensor() : inputs[k].post_point;
+        y = pull_back_post_norm(m, n.layer, n.is_mlp() ? PostNorm::Mlp : PostNorm::Attn, y, opts, post);
         if (!n.is_mlp()) {
             Tensor WO = w.W_O.view({d, H, dh}).select(1, n.head).to(torch::kDouble); // [d, dh]
             Tensor WV = w.Wv[c.kv_head_of(n.head)].to(torch::kDouble);               // [dh, d]

@@ -39,7 +39,9 @@ struct ModelConfig;
 namespace obsprop {
 
 struct FeatureOptions {
-    // ln_f, between the final residual and the unembedding (§3.2).
+    // ln_f, between the final residual and the unembedding (§3.2). A final logit soft-cap (Gemma 2) is
+    // linearised at the logits of final_residual when final_ln is Approximate or Exact, and ignored with
+    // None.
     LnMode final_ln = LnMode::None;
     double final_rho = 0;         // Approximate: estimate of ‖r‖ at the last position; <= 0 means √d
     torch::Tensor final_residual; // Exact: r₀ [d], the final residual (ln_f input) of one prompt's last token
@@ -53,6 +55,15 @@ struct FeatureOptions {
     double default_rho = 0;      // where no per-layer ρ is given; <= 0 means √d (i.e. √d/ρ = 1)
     torch::Tensor residuals;     // Exact: [n_layers, d] ln_1 input (resid_pre) per layer at the token read
     torch::Tensor residuals_ln2; // Exact, MLP nodes: [n_layers, d] ln_2 input per layer
+
+    // Gemma 2/3's norms of a sublayer's output before it joins the residual stream (post_attention_layernorm,
+    // post_feedforward_layernorm), treated per block_ln: a covector y on the residual stream is pulled back
+    // to the sublayer's output A (Σ_h W_O^h z^h + b_O, or the MLP's output).
+    //   Approximate: (√d/ρ) γ ⊙ y with ρ = ‖A‖ (per layer; empty or <= 0: default_rho, else √d)
+    //   Exact: the RMSNorm Jacobian at A (rows of post_attn_points / post_mlp_points, [n_layers, d])
+    // The points are taken where the observable reads, the last token (see docs/rmsnorm-decoders.md).
+    std::vector<double> rho_post_attn, rho_post_mlp;
+    torch::Tensor post_attn_points, post_mlp_points;
 
     // Norm-comparison rule: the earliest LayerNorm that is treated (ln_1/ln_2 of the first node, or ln_f when
     // block LayerNorms are ignored) uses ρ = 1 (approximate: factor √d; exact: 1/s replaced by √d), so
@@ -98,6 +109,17 @@ torch::Tensor head_pullback(const model::Transformer& m, int layer, const torch:
 
 // Which LayerNorm of a block.
 enum class BlockLn { Ln1, Ln2 };
+// Which post-norm of a Gemma 2/3 block: after attention or after the MLP.
+enum class PostNorm { Attn, Mlp };
+// Pulls covectors y [..., d] on the residual stream back through `layer`'s post-norm to the sublayer output,
+// per opts.block_ln (y itself for models without post-norms). `point` ([d]) overrides the exact linearisation
+// point.
+torch::Tensor pull_back_post_norm(const model::Transformer& m, int layer, PostNorm which,
+                                  const torch::Tensor& y, const FeatureOptions& opts,
+                                  const torch::Tensor& point = {});
+// The post-norm's Jacobian applied to changes δ [..., d] of its input at A ([..., d] broadcastable): J(A)δ.
+torch::Tensor post_norm_jvp(const model::Transformer& m, int layer, PostNorm which, const torch::Tensor& A,
+                            const torch::Tensor& delta);
 // Pulls covectors y [..., d] at the output of `layer`'s ln_1/ln_2 back to its input, per opts.block_ln.
 // `residual` ([d] or broadcastable) overrides opts.residuals/residuals_ln2 for Exact; `earliest` applies the
 // norm-comparison rule when opts.drop_earliest_rho is set.
@@ -132,6 +154,8 @@ struct PathNodeInput {
     torch::Tensor residual;        // Exact: the input of the node's LayerNorm [d]; undefined means the row
                                    // `layer` of FeatureOptions::residuals (heads) / residuals_ln2 (MLPs)
     torch::Tensor u_plus, u_minus; // MLP nodes: MLP input (after ln_2) on a positive / negative prompt
+    torch::Tensor post_point; // Exact, Gemma 2/3: the node's post-norm input [d]; undefined means the row
+                              // `layer` of FeatureOptions::post_attn_points / post_mlp_points
 };
 
 struct PathFeature {
@@ -153,11 +177,6 @@ PathFeature compute_path_feature(const model::Transformer& m, const Observable& 
 PathFeature pull_back_path(const model::Transformer& m, const torch::Tensor& v,
                            const std::vector<PathNode>& path, const FeatureOptions& opts = {},
                            const std::vector<PathNodeInput>& inputs = {});
-
-// Observable propagation through Gemma 2/3's post-attention and post-feed-forward norms is not implemented
-// yet: for such a model this throws std::invalid_argument saying so and naming `analysis`, so that no
-// feature, attribution or path score is ever computed as if the norms were absent.
-void require_pre_norm_model(const io::ModelConfig& cfg, const std::string& analysis);
 
 // ρ (Approximate) of ln_1/ln_2 of `layer`, per opts (per-layer value, else default_rho, else √d).
 double block_rho(const FeatureOptions& opts, const io::ModelConfig& cfg, int layer, BlockLn which);

@@ -33,6 +33,7 @@ struct PairData {
     Tensor pattern;    // [L, H, T, T] clean attention patterns
     Tensor dz;         // [L, T, H, dh] z(corrupted) − z(clean), float32
     Tensor final_last; // [d] clean final residual at the last position
+    Tensor attn_pre;   // Gemma 2/3: [L, T, d] clean attention output before the post-attention norm
     double base = 0;   // clean score (n·z without the constant n·b_U)
 };
 
@@ -40,7 +41,6 @@ class PathPatcher {
   public:
     PathPatcher(const model::Transformer& m, const ObservableMatrix& obs, int which)
         : m_(m), c_(m.config()), obs_(obs), which_(which) {
-        require_pre_norm_model(c_, "path patching");
         if (which < 0 || which >= obs.size())
             throw std::invalid_argument("no observable row " + std::to_string(which));
     }
@@ -98,7 +98,13 @@ class PathPatcher {
                 p.resid_pre = torch::empty({L, T, d}, torch::kDouble);
                 p.pattern = torch::empty({L, H, T, T}, torch::kDouble);
                 p.dz = torch::empty({L, T, H, dh});
+                if (c_.post_norms) p.attn_pre = torch::empty({L, T, d}, torch::kDouble);
                 for (int l = 0; l < L; ++l) {
+                    if (c_.post_norms) {
+                        const auto& lw = m_.weights().layers[static_cast<std::size_t>(l)];
+                        const Tensor z = cc.at(model::hook_name(l, "attn.hook_z"))[row].narrow(0, 0, T);
+                        p.attn_pre[l].copy_(at::linear(z.reshape({T, H * dh}), lw.W_O, lw.b_O));
+                    }
                     p.resid_pre[l].copy_(cc.at(model::hook_name(l, "hook_resid_pre"))[row].narrow(0, 0, T));
                     p.pattern[l].copy_(
                         cc.at(model::hook_name(l, "attn.hook_pattern"))[row].narrow(1, 0, T).narrow(2, 0, T));
@@ -121,7 +127,8 @@ class PathPatcher {
         for (int l = 0; l < layers; ++l) {
             Tensor dz = last_only ? p.dz[l].narrow(0, T - 1, 1) : p.dz[l]; // [T', H, dh]
             Tensor WO = m_.weights().layers[static_cast<std::size_t>(l)].W_O.view({d, H, dh});
-            parts.push_back(at::einsum("the,dhe->htd", {dz, WO})); // [H, T', d]
+            parts.push_back(post_diff(p, l, at::einsum("the,dhe->htd", {dz, WO}).to(torch::kDouble),
+                                      last_only)); // [H, T', d]
         }
         Tensor out = at::cat(parts, 0).to(torch::kDouble);
         return last_only ? out.select(1, 0) : out;
@@ -132,7 +139,19 @@ class PathPatcher {
         const std::int64_t H = c_.n_heads, dh = c_.d_head, d = c_.d_model;
         Tensor WOh =
             m_.weights().layers[static_cast<std::size_t>(n.layer)].W_O.view({d, H, dh}).select(1, n.head);
-        return at::matmul(p.dz[n.layer].select(1, n.head), WOh.t()).to(torch::kDouble);
+        return post_diff(p, n.layer, at::matmul(p.dz[n.layer].select(1, n.head), WOh.t()).to(torch::kDouble),
+                         false);
+    }
+
+    // A change δ [..., T', d] of layer l's attention output as it reaches the residual stream: through Gemma
+    // 2/3's post-attention norm at the clean output, N(A + δ) − N(A) (δ itself for other models). T' = T, or
+    // 1 for the last position only.
+    Tensor post_diff(const PairData& p, int l, const Tensor& delta, bool last_only) const {
+        if (!c_.post_norms) return delta;
+        const std::int64_t T = p.attn_pre.size(1);
+        const Tensor A = last_only ? p.attn_pre[l].narrow(0, T - 1, 1) : p.attn_pre[l];
+        const Tensor g = m_.weights().layers[static_cast<std::size_t>(l)].post_attn_w.to(torch::kDouble);
+        return model::apply_norm(c_, A + delta, g, g) - model::apply_norm(c_, A, g, g);
     }
 
     // n·z (without n·b_U) of final residuals r [C, d] at the last position -> [C].
@@ -155,7 +174,7 @@ class PathPatcher {
             if (last) A = A.narrow(0, T - 1, 1); // only the last query
             Tensor dz = at::matmul(A, dv);       // [C, T or 1, dh]
             Tensor WOh = lw.W_O.view({d, H, dh}).select(1, node.head).to(torch::kDouble); // [d, dh]
-            delta = at::matmul(dz, WOh.t());
+            delta = post_diff(p, node.layer, at::matmul(dz, WOh.t()), last);
         }
         return delta.select(1, delta.size(1) - 1);
     }

@@ -130,6 +130,14 @@ ResidualNorms residual_norms(const model::Transformer& m, const PromptBatch& pro
         if (!c.parallel_residual) names.insert(model::hook_name(l, "hook_resid_mid"));
     }
     names.insert(model::hook_name(c.n_layers - 1, "hook_resid_post"));
+    if (c.post_norms) {
+        r.post_attn_last = torch::empty({N, c.n_layers, c.d_model});
+        r.post_mlp_last = torch::empty({N, c.n_layers, c.d_model});
+        for (int l = 0; l < c.n_layers; ++l)
+            for (const char* h : {"ln1_post.hook_scale", "ln1_post.hook_normalized", "ln2_post.hook_scale",
+                                  "ln2_post.hook_normalized"})
+                names.insert(model::hook_name(l, h));
+    }
     const double n = static_cast<double>(prompts.size());
     chunked(prompts.size(), prompts_per_pass(c, prompts), progress, "residual norms",
             [&](std::size_t a, std::size_t b) {
@@ -150,6 +158,15 @@ ResidualNorms residual_norms(const model::Transformer& m, const PromptBatch& pro
                         r.resid_at_position[row][l] = cache.at(model::hook_name(l, "hook_resid_pre"))[i][pos];
                         const char* ln2 = c.parallel_residual ? "hook_resid_pre" : "hook_resid_mid";
                         ln2_in[row][l] = cache.at(model::hook_name(l, ln2))[i][pos];
+                        if (c.post_norms) { // the norm's input = normalized · scale
+                            auto input = [&](const char* norm) {
+                                const std::string p = model::hook_name(l, norm);
+                                return cache.at(p + ".hook_normalized")[i][last] *
+                                       cache.at(p + ".hook_scale")[i][last];
+                            };
+                            r.post_attn_last[row][l] = input("ln1_post");
+                            r.post_mlp_last[row][l] = input("ln2_post");
+                        }
                     }
                 }
             });
@@ -159,6 +176,14 @@ ResidualNorms residual_norms(const model::Transformer& m, const PromptBatch& pro
     for (int l = 0; l < c.n_layers; ++l) {
         r.ln1_rho.push_back(n1[l].item<double>());
         r.ln2_rho.push_back(n2[l].item<double>());
+    }
+    if (c.post_norms) {
+        const Tensor pa = r.post_attn_last.to(torch::kDouble).norm(2, {2}).mean(0);
+        const Tensor pm = r.post_mlp_last.to(torch::kDouble).norm(2, {2}).mean(0);
+        for (int l = 0; l < c.n_layers; ++l) {
+            r.post_attn_rho.push_back(pa[l].item<double>());
+            r.post_mlp_rho.push_back(pm[l].item<double>());
+        }
     }
     return r;
 }

@@ -66,11 +66,16 @@ torch::Tensor observable_values(const model::Transformer& m, const PromptBatch& 
 //   final_rho   ‖r‖ of the final residual (ln_f input) at the last position
 //   ln1_rho[l]  ‖x‖ of blocks.{l}.hook_resid_pre at each prompt's `positions` token
 //   ln2_rho[l]  ‖x‖ of the ln_2 input (resid_mid; resid_pre in parallel-residual models) at that token
+//   post_*_rho  ‖A‖ of the sublayer output A entering Gemma 2/3's post-norms, at the last position
 struct ResidualNorms {
     double final_rho = 0;
     std::vector<double> ln1_rho, ln2_rho;
     torch::Tensor final_residuals;   // [prompts, d] the final residual at the last position
     torch::Tensor resid_at_position; // [prompts, L, d] resid_pre at `positions`
+    // Gemma 2/3: the attention and MLP outputs before their post-norms at the last position [prompts, L, d],
+    // and the means of their norms per layer (empty for other models).
+    torch::Tensor post_attn_last, post_mlp_last;
+    std::vector<double> post_attn_rho, post_mlp_rho;
 };
 ResidualNorms residual_norms(const model::Transformer& m, const PromptBatch& prompts,
                              const Progress& progress = {});

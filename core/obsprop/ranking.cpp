@@ -97,7 +97,9 @@ VirtualHeadRanking rank_virtual_heads(const model::Transformer& m, const Observa
     for (std::int64_t l1 = 0; l1 + 1 < L; ++l1) {
         tick();
         const std::int64_t N = (L - 1 - l1) * H;
-        const Tensor rows = rows_all.narrow(0, (l1 + 1) * H, N);
+        // Through l1's post-attention norm (Gemma 2/3) before its W_O.
+        const Tensor rows = pull_back_post_norm(m, static_cast<int>(l1), PostNorm::Attn,
+                                                rows_all.narrow(0, (l1 + 1) * H, N), o);
         const auto& w = m.weights().layers[static_cast<std::size_t>(l1)];
         const EarliestLn e = earliest_ln(m, static_cast<int>(l1), o);
         // The Gram route costs dh²·d per head against N·dh·d for the direct one, but the direct route also
