@@ -133,7 +133,10 @@ void ProjectPanel::add(const QString& text) {
 void ProjectPanel::refresh() {
     const ModelInfo m = session_->modelInfo();
     model_->clear();
-    auto row = [this](const QString& k, const QString& v) { new QTreeWidgetItem(model_, QStringList{k, v}); };
+    auto row = [this](const QString& k, const QString& v) {
+        auto* item = new QTreeWidgetItem(model_, QStringList{k, v});
+        item->setToolTip(1, v); // long particulars (windows, rotary scaling) do not fit the column
+    };
     row(tr("Folder"), m.directory);
     for (const auto& [label, text] : m.facts)
         row(label, text);
