@@ -19,6 +19,7 @@
 #include <QtTest>
 
 #include "figures/qcp.h"
+#include "project/project.h"
 #include "session/session.h"
 #include "views/export_dialog.h"
 #include "views/heads_view.h"
@@ -342,6 +343,45 @@ class TestMainWindow : public QObject {
         QVERIFY(w.saveProjectTo(file));
         QVERIFY(in.open(QIODevice::ReadOnly));
         QCOMPARE(in.readAll(), before);
+    }
+
+    // A project whose model folder changed after it was saved opens with a visible warning (the session says
+    // so once, the status bar keeps it); saving records the model as it is now.
+    void changedModelIsWarnedAbout() {
+        QTemporaryDir tmp;
+        const QString file = tmp.filePath(QStringLiteral("p.obsprop"));
+        QProcess p;
+        p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"),
+                {QStringLiteral("project"), QStringLiteral("create"), QStringLiteral("--model"), dir_,
+                 QStringLiteral("--observable"), QStringLiteral("subj=#10 - #20"), QStringLiteral("--out"),
+                 file});
+        QVERIFY(p.waitForFinished(60000) && p.exitCode() == 0);
+        auto pr = obsprop::project::load_project(file.toStdString());
+        pr.model_fingerprint = "xxh3v2:0000000000000000"; // as if the weights had changed since
+        obsprop::project::save_project(pr, file.toStdString());
+        MainWindow w;
+        w.setProperty("quietErrors", true);
+        QSignalSpy changed(w.session(), &Session::modelChanged);
+        QSignalSpy opened(&w, &MainWindow::modelOpened);
+        w.openPath(file);
+        QVERIFY(opened.wait(30000));
+        QTRY_COMPARE_WITH_TIMEOUT(changed.size(), 1, 10000);
+        QVERIFY2(changed.at(0).at(0).toString().contains(
+                     QStringLiteral("has changed since the project was saved")),
+                 qPrintable(changed.at(0).at(0).toString()));
+        QVERIFY(w.saveProjectTo(file));
+        QVERIFY(obsprop::project::fingerprint_matches(
+            obsprop::project::load_project(file.toStdString()).model_fingerprint, dir_.toStdString()));
+        MainWindow again;
+        again.setProperty("quietErrors", true);
+        QSignalSpy changed2(again.session(), &Session::modelChanged);
+        QSignalSpy opened2(&again, &MainWindow::modelOpened);
+        again.openPath(file);
+        QVERIFY(opened2.wait(30000));
+        QTest::qWait(200);
+        QCOMPARE(changed2.size(), 0);
+        QTRY_VERIFY_WITH_TIMEOUT(again.session()->jobs().running() == 0, 30000);
+        QTRY_VERIFY_WITH_TIMEOUT(w.session()->jobs().running() == 0, 30000);
     }
 
     // Redefining an observable under its name asks first; once replaced, no view shows a number of the old

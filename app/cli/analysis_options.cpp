@@ -47,6 +47,7 @@ analyses::Analysis AnalysisOptions::open(const analyses::SettingsOverrides& more
         throw UsageError("give exactly one of --model DIR and --project FILE");
     auto w = std::make_shared<Workspace>(project.empty() ? Workspace::open_model(model)
                                                          : Workspace::open_project(project));
+    if (!w->model_change().empty()) std::cerr << "obsprop: warning: " << w->model_change() << '\n';
     for (const auto& o : observables)
         w->add_observable({}, o);
     analyses::Analysis a(std::shared_ptr<const Workspace>(w), overrides());

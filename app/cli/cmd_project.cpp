@@ -65,23 +65,22 @@ void add_project_commands(CLI::App& app, Action& run) {
             Workspace w = Workspace::open_project(*file);
             const auto dir = w.project().resolved_model_path(w.project_file());
             const std::string now = project::fingerprint_model(dir);
-            const std::string saved = w.project().model_fingerprint;
+            const bool matches = w.model_change().empty();
             nlohmann::json r = {{"file", *file},
                                 {"model", dir.string()},
                                 {"observables", w.observables().size()},
                                 {"datasets", w.datasets().size()},
                                 {"fingerprint", now},
-                                {"fingerprint_matches", saved.empty() || saved == now}};
+                                {"saved_fingerprint", w.project().model_fingerprint},
+                                {"fingerprint_matches", matches}};
             if (*json)
                 print_json(r);
-            else
+            else if (matches)
                 std::cout << *file << ": ok (" << w.observables().size() << " observables, "
-                          << w.datasets().size() << " datasets)"
-                          << (saved.empty() || saved == now
-                                  ? ""
-                                  : "; the model files have changed since it was saved")
-                          << '\n';
-            return 0;
+                          << w.datasets().size() << " datasets)" << '\n';
+            if (matches) return 0;
+            std::cerr << "obsprop: error: " << w.model_change() << '\n';
+            return 1;
         };
     });
 
@@ -95,9 +94,16 @@ void add_project_commands(CLI::App& app, Action& run) {
         "--figures", *figures,
         "Also draw every figure (PNG, SVG, PDF) from the same reports, with the explorer's figure code "
         "(offscreen, in this process)");
-    exp->callback([e, dir, figures, &run] {
-        run = [e, dir, figures] {
+    auto allow_change = std::make_shared<bool>(false);
+    exp->add_flag("--allow-model-change", *allow_change,
+                  "Export even when the model folder no longer matches the project's fingerprint");
+    exp->callback([e, dir, figures, allow_change, &run] {
+        run = [e, dir, figures, allow_change] {
             const analyses::Analysis a = e->open();
+            if (!a.workspace().model_change().empty() && !*allow_change)
+                throw std::runtime_error(
+                    a.workspace().model_change() +
+                    "; re-save the project with this model, or pass --allow-model-change");
             const auto reports = analyses::project_reports(a);
             auto s =
                 analyses::export_tables(analyses::tables_of(reports), *dir, analyses::export_manifest(a));

@@ -1,5 +1,7 @@
 #include "analyses/export.h"
 
+#include "io/atomic_file.h"
+
 #include <fstream>
 #include <stdexcept>
 
@@ -114,10 +116,14 @@ ExportSummary export_tables(const std::vector<Table>& tables, const std::filesys
     std::filesystem::create_directories(dir, ec);
     if (ec) throw std::runtime_error(dir.string() + ": cannot create the folder: " + ec.message());
     ExportSummary s;
+    // Every file is replaced atomically, and the manifest goes first and comes back last: an interrupted
+    // export leaves complete files (old or new) and no manifest claiming a set that was never finished.
+    std::filesystem::remove(dir / "manifest.json", ec);
+    if (ec)
+        throw std::runtime_error((dir / "manifest.json").string() +
+                                 ": cannot remove the old manifest: " + ec.message());
     auto write = [&](const std::filesystem::path& p, const std::string& text) {
-        std::ofstream f(p, std::ios::binary | std::ios::trunc);
-        f << text;
-        if (!f) throw std::runtime_error(p.string() + ": cannot write");
+        io::write_file_atomic(p, text);
         s.files.push_back(p);
     };
     nlohmann::json m = manifest;

@@ -35,6 +35,12 @@ Workspace Workspace::open_project(const std::filesystem::path& file, const Progr
     w.model_ = model::Transformer::load(dir);
     w.tokenizer_ = std::make_shared<io::Tokenizer>(io::Tokenizer::from_directory(dir));
     w.project_ = p;
+    report(progress, 0.8, "checking the model's fingerprint");
+    if (!project::fingerprint_matches(p.model_fingerprint, dir))
+        w.model_change_ = file.string() + ": the model folder " + dir.string() +
+                          " has changed since the project was saved (its weights, configuration or tokenizer "
+                          "differ from the fingerprint " +
+                          p.model_fingerprint + "); results may not match what was saved with it";
     for (const auto& o : p.observables) {
         try {
             w.add_observable(o.name, o.expr, o.dataset);

@@ -36,6 +36,12 @@ class Workspace {
     const project::Project& project() const { return project_; }
     project::Project& project() { return project_; }
     const std::filesystem::path& project_file() const { return project_file_; }
+    // Non-empty when the model folder no longer matches the fingerprint the project recorded (checked on
+    // open):
+    // "<project>: the model folder <dir> has changed since the project was saved (...)".
+    const std::string& model_change() const { return model_change_; }
+    // After the project is saved with a fresh fingerprint.
+    void clear_model_change() { model_change_.clear(); }
     void set_project_file(const std::filesystem::path& f) { project_file_ = std::filesystem::absolute(f); }
 
     // Parses and adds an observable (replacing one of the same name); `name` empty takes the name written
@@ -67,6 +73,7 @@ class Workspace {
     std::shared_ptr<io::Tokenizer> tokenizer_;
     project::Project project_;
     std::filesystem::path project_file_;
+    std::string model_change_;
     std::vector<Observable> observables_;
     std::vector<DatasetPrompts> datasets_;
 };

@@ -1,6 +1,8 @@
 // safetensors writer and the f16 / bf16 bit conversions. See safetensors_writer.h.
 #include "io/safetensors_writer.h"
 
+#include "io/atomic_file.h"
+
 #include <nlohmann/json.hpp>
 
 #include <bit>
@@ -111,7 +113,7 @@ bool writable(DType t) {
 }
 
 std::string tmp_path_of(const fs::path& p) {
-    return p.string() + ".tmp";
+    return temporary_for(p).string();
 }
 
 } // namespace
@@ -268,12 +270,7 @@ void SafetensorsWriter::finish() {
         abandon();
         throw std::runtime_error(tmp_.string() + ": write failed: " + std::strerror(flushed ? errno : err));
     }
-    std::error_code ec;
-    fs::rename(tmp_, path_, ec);
-    if (ec) {
-        abandon();
-        throw std::runtime_error(path_.string() + ": cannot rename the temporary file: " + ec.message());
-    }
+    commit_file(tmp_, path_); // flushed to disk, renamed into place, the temporary removed on failure
     finished_ = true;
 }
 
@@ -298,24 +295,6 @@ void write_safetensors(const fs::path& path, const std::vector<std::pair<std::st
     for (const auto& kv : tensors)
         w.append(kv.second.values.data(), kv.second.values.size());
     w.finish();
-}
-
-void write_file_atomic(const fs::path& path, const std::string& contents) {
-    const fs::path tmp = tmp_path_of(path);
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f) throw std::runtime_error(tmp.string() + ": cannot create: " + std::strerror(errno));
-    const bool ok = std::fwrite(contents.data(), 1, contents.size(), f) == contents.size();
-    const bool closed = std::fclose(f) == 0;
-    std::error_code ec;
-    if (!ok || !closed) {
-        fs::remove(tmp, ec);
-        throw std::runtime_error(tmp.string() + ": write failed");
-    }
-    fs::rename(tmp, path, ec);
-    if (ec) {
-        fs::remove(tmp, ec);
-        throw std::runtime_error(path.string() + ": cannot rename the temporary file: " + ec.message());
-    }
 }
 
 } // namespace obsprop::io

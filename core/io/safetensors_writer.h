@@ -6,6 +6,8 @@
 // atomic (written to "<path>.tmp", renamed over <path> only when complete).
 #pragma once
 
+#include "io/atomic_file.h" // write_file_atomic, used with the writer for config and index files
+
 #include "io/safetensors.h"
 
 #include <cstdint>
@@ -93,8 +95,5 @@ class SafetensorsWriter {
 
 // Element count of a layout entry; throws std::invalid_argument on a negative dimension or overflow.
 std::uint64_t writable_numel(const TensorLayout& t);
-
-// Writes text to `path` atomically (via "<path>.tmp" and rename). Throws std::runtime_error.
-void write_file_atomic(const std::filesystem::path& path, const std::string& contents);
 
 } // namespace obsprop::io

@@ -1,5 +1,7 @@
 #include "project/project.h"
 
+#include "io/atomic_file.h"
+
 #include <xxhash.h>
 
 #include <cstdio>
@@ -209,55 +211,11 @@ Project load_project(const fs::path& file) {
 }
 
 void save_project(const Project& p, const fs::path& file) {
-    const std::string text = serialize(p);
-    const fs::path tmp = file.string() + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) throw ProjectError(file.string() + ": cannot write (folder missing or not writable?)");
-        out << text;
-        out.flush();
-        if (!out) {
-            out.close();
-            std::error_code ec;
-            fs::remove(tmp, ec);
-            throw ProjectError(file.string() + ": writing failed (disk full?)");
-        }
+    try {
+        io::write_file_atomic(file, serialize(p));
+    } catch (const std::runtime_error& e) {
+        throw ProjectError(e.what());
     }
-    std::error_code ec;
-    fs::rename(tmp, file, ec);
-    if (ec) {
-        fs::remove(tmp, ec);
-        throw ProjectError(file.string() + ": could not replace the file: " + ec.message());
-    }
-}
-
-std::string fingerprint_model(const fs::path& dir) {
-    std::ifstream cfg(dir / "config.json", std::ios::binary);
-    if (!cfg) throw ProjectError((dir / "config.json").string() + ": cannot open");
-    XXH3_state_t* st = XXH3_createState();
-    XXH3_64bits_reset(st);
-    auto feed = [&](const std::string& s) { XXH3_64bits_update(st, s.data(), s.size()); };
-    std::stringstream ss;
-    ss << cfg.rdbuf();
-    feed(ss.str());
-    std::vector<fs::path> files;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec))
-        if (e.path().extension() == ".safetensors") files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-    for (const auto& f : files) {
-        feed(f.filename().string() + ":" + std::to_string(fs::file_size(f, ec)));
-        std::ifstream in(f, std::ios::binary);
-        std::string head(1 << 20, '\0');
-        in.read(head.data(), static_cast<std::streamsize>(head.size()));
-        head.resize(static_cast<std::size_t>(in.gcount()));
-        feed(head);
-    }
-    const auto h = XXH3_64bits_digest(st);
-    XXH3_freeState(st);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "xxh3:%016llx", static_cast<unsigned long long>(h));
-    return buf;
 }
 
 } // namespace obsprop::project

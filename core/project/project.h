@@ -78,13 +78,18 @@ nlohmann::json to_json(const Project& p);
 Project from_json(const nlohmann::json& j, const std::string& source = "project");
 
 Project load_project(const std::filesystem::path& file);
-// Atomic: writes file + ".tmp" and renames it over `file`.
+// Atomic and durable (io::write_file_atomic): a crash leaves the old file or the new one.
 void save_project(const Project& p, const std::filesystem::path& file);
 // The text save_project writes (sorted keys, 2-space indent, trailing newline).
 std::string serialize(const Project& p);
 
-// A fast fingerprint of a model folder: xxh3 over config.json, each weights file's name and size,
-// and its safetensors header. Throws ProjectError if the folder has no config.json.
+// A fingerprint that identifies a model folder, fast on any size ("xxh3v2:<16 hex digits>", fingerprint.cpp):
+// xxh3 over config.json, the tokenizer files, and for every tensor its name, dtype, shape and 64 samples of
+// 64 bytes spread evenly over its data. Throws ProjectError if the folder has no config.json or its weights
+// cannot be read.
 std::string fingerprint_model(const std::filesystem::path& dir);
+// Whether `saved` (a project's model.fingerprint, "" when unknown) still describes `dir`. Fingerprints of the
+// first format ("xxh3:", config.json + the first MiB of each weights file) are checked in that format.
+bool fingerprint_matches(const std::string& saved, const std::filesystem::path& dir);
 
 } // namespace obsprop::project

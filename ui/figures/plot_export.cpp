@@ -1,16 +1,19 @@
 #include "figures/plot_export.h"
 
 #include <QFileInfo>
+
 #include <QSvgGenerator>
+#include <filesystem>
 
 #include "figures/qcp.h"
+#include "io/atomic_file.h"
 
 namespace obsprop::ui {
 
-bool exportPlot(QCustomPlot* plot, const QString& file, int width, int height, double scale,
-                const QString& title) {
-    const QString suffix = QFileInfo(file).suffix().toLower();
-    const int w = width > 0 ? width : plot->width(), h = height > 0 ? height : plot->height();
+namespace {
+
+bool render(QCustomPlot* plot, const QString& suffix, const QString& file, int w, int h, double scale,
+            const QString& title) {
     if (suffix == QLatin1String("png")) return plot->savePng(file, w, h, scale);
     if (suffix == QLatin1String("pdf"))
         return plot->savePdf(file, w, h, QCP::epAllowCosmetic, QString(), title);
@@ -25,6 +28,28 @@ bool exportPlot(QCustomPlot* plot, const QString& file, int width, int height, d
     plot->toPainter(&painter, w, h);
     painter.end();
     return QFileInfo(file).size() > 0;
+}
+
+} // namespace
+
+bool exportPlot(QCustomPlot* plot, const QString& file, int width, int height, double scale,
+                const QString& title) {
+    const QString suffix = QFileInfo(file).suffix().toLower();
+    const int w = width > 0 ? width : plot->width(), h = height > 0 ? height : plot->height();
+    // Drawn into a temporary next to the file and moved into place: an interrupted export never leaves a torn
+    // figure under the final name.
+    const std::filesystem::path target = file.toStdString(), tmp = io::temporary_for(target);
+    if (!render(plot, suffix, QString::fromStdString(tmp.string()), w, h, scale, title)) {
+        std::error_code ec;
+        std::filesystem::remove(tmp, ec);
+        return false;
+    }
+    try {
+        io::commit_file(tmp, target);
+    } catch (const std::exception&) {
+        return false;
+    }
+    return true;
 }
 
 } // namespace obsprop::ui

@@ -94,6 +94,7 @@ void Session::adopt(std::shared_ptr<Workspace> ws, const QString& projectFile) {
     Q_EMIT recipeChanged();
     Q_EMIT steeringVectorsChanged();
     prepareSteering();
+    if (!ws_->model_change().empty()) Q_EMIT modelChanged(qs(ws_->model_change()));
 }
 
 void Session::openModel(const QString& dir) {
@@ -158,6 +159,7 @@ QString Session::saveProject(const QString& file) {
         project::save_project(p, ss(file));
         ws_->project() = p; // the same recipe: no new snapshot, nothing to recompute
         ws_->set_project_file(ss(file));
+        ws_->clear_model_change(); // the project now records this model
         projectFile_ = file;
         setDirty(false);
         return {};

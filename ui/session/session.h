@@ -132,6 +132,8 @@ class Session : public QObject {
     // On open: workspaceOpened, then recipeChanged.
     void workspaceOpened();
     void openFailed(const QString& message);
+    // After workspaceOpened, when the model folder no longer matches the project's fingerprint.
+    void modelChanged(const QString& message);
     void recipeChanged();
     void dirtyChanged(bool dirty);
     void featuresReady(const obsprop::ui::FeatureResults& r);

@@ -100,6 +100,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         Q_EMIT openFailed(e);
         showError(tr("Could not open"), e);
     });
+    connect(session_, &Session::modelChanged, this, [this](const QString& message) {
+        status_->setText(tr("The model has changed since the project was saved"));
+        auto* box = new QMessageBox(QMessageBox::Warning, tr("The model has changed"), message,
+                                    QMessageBox::Ok, this);
+        box->setObjectName(QStringLiteral("modelChanged"));
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        if (!quiet()) box->open(); // not modal to the event loop: computations go on
+    });
     connect(session_, &Session::dirtyChanged, this, &MainWindow::updateTitle);
     connect(session_, &Session::jobFailed, this, [this](const QString&, const QString& e) {
         status_->setText(tr("Failed: %1").arg(e)); // the message starts with the analysis
