@@ -345,6 +345,25 @@ class TestMainWindow : public QObject {
         QCOMPARE(in.readAll(), before);
     }
 
+    // --help and --version answer without a display (no platform plugin is loaded for them).
+    void helpWithoutDisplay() {
+        for (const char* arg : {"--help", "--version"}) {
+            QProcess p;
+            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+            env.remove(QStringLiteral("DISPLAY"));
+            env.remove(QStringLiteral("WAYLAND_DISPLAY"));
+            env.remove(QStringLiteral("QT_QPA_PLATFORM"));
+            p.setProcessEnvironment(env);
+            p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop-explorer"), {QString::fromLatin1(arg)});
+            QVERIFY(p.waitForFinished(30000));
+            QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+            QCOMPARE(p.exitCode(), 0);
+            const QString out = QString::fromUtf8(p.readAllStandardOutput());
+            QVERIFY2(out.contains(QLatin1String(arg[2] == 'h' ? "--screenshot" : "ObsProp Explorer")),
+                     qPrintable(out));
+        }
+    }
+
     // A project whose model folder changed after it was saved opens with a visible warning (the session says
     // so once, the status bar keeps it); saving records the model as it is now.
     void changedModelIsWarnedAbout() {

@@ -187,19 +187,32 @@ void MainWindow::buildStatusBar() {
         progress_->setValue(0);
         progress_->show();
         cancel_->show();
-        status_->setText(tr("Computing %1…").arg(channel));
+        status_->setText(tr("Computing %1…").arg(jobText(channel)));
     });
     connect(&jobs, &JobTracker::progress, this,
             [this](const QString& channel, double f, const QString& stage) {
                 progress_->setValue(static_cast<int>(f * 1000));
-                status_->setText(tr("%1: %2").arg(channel, stage));
+                status_->setText(tr("%1: %2").arg(jobText(channel), stage));
             });
     connect(&jobs, &JobTracker::finished, this, [this](const QString& channel, bool ok) {
         if (session_->jobs().running() > 0) return;
         progress_->hide();
         cancel_->hide();
-        if (ok) status_->setText(tr("Ready (%1 done)").arg(channel));
+        if (ok) status_->setText(tr("Ready: %1 computed").arg(jobText(channel)));
     });
+}
+
+QString MainWindow::jobText(const QString& channel) const {
+    // Channels are "<analysis>/<consumer>": "path ranking/paths" reads "path ranking for the Paths view".
+    const QString analysis = channel.section(QLatin1Char('/'), 0, 0);
+    const QString consumer = channel.section(QLatin1Char('/'), 1);
+    if (analysis == QLatin1String("open")) return tr("the project");
+    for (int i = 0; i < tabs_->count(); ++i) {
+        const QString tab = tabs_->tabText(i).remove(QLatin1Char('&'));
+        if (!consumer.isEmpty() && tab.compare(consumer, Qt::CaseInsensitive) == 0)
+            return tr("%1 for the %2 view").arg(analysis, tab);
+    }
+    return analysis;
 }
 
 bool MainWindow::confirmDiscard() {

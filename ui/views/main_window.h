@@ -65,6 +65,7 @@ class MainWindow : public QMainWindow {
 
     // Unsaved changes: asks to save, discard or cancel (true when it is fine to go on).
     bool confirmDiscard();
+    QString jobText(const QString& channel) const; // a job channel in the user's words
 
   public Q_SLOTS:
     void selectHead(obsprop::ui::HeadRef h);
