@@ -10,6 +10,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
+#include <QMenuBar>
 #include <QMessageBox>
 #include <QProcess>
 #include <QPushButton>
@@ -343,6 +344,20 @@ class TestMainWindow : public QObject {
         QVERIFY(w.saveProjectTo(file));
         QVERIFY(in.open(QIODevice::ReadOnly));
         QCOMPARE(in.readAll(), before);
+    }
+
+    // Help ▸ About names the versions the program runs with.
+    void aboutNamesVersions() {
+        MainWindow w;
+        const QString text = w.aboutText();
+        QVERIFY2(text.contains(QStringLiteral("Qt %1").arg(QString::fromLatin1(qVersion()))),
+                 qPrintable(text));
+        QVERIFY2(text.contains(QStringLiteral("LibTorch 1.")), qPrintable(text));
+        QVERIFY2(text.contains(QStringLiteral("Gemma 3")), qPrintable(text));
+        bool found = false;
+        for (auto* a : w.menuBar()->actions())
+            found = found || a->text().remove(QLatin1Char('&')) == QLatin1String("Help");
+        QVERIFY(found);
     }
 
     // --help and --version answer without a display (no platform plugin is loaded for them).

@@ -11,6 +11,9 @@ struct EngineStatus {
     long long live_bytes = 0, peak_bytes = 0;
 };
 
+// The LibTorch version the program was built with, e.g. "1.13.0".
+const char* torch_version();
+
 EngineStatus engine_status();
 // At start-up: count tensor memory (for the overlay) and size LibTorch's threads (n <= 0: every core).
 void configure_engine(int threads, bool count_memory);

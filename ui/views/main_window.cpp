@@ -26,6 +26,7 @@
 
 #include <functional>
 
+#include "analyses/engine_status.h"
 #include "figures/qcp.h"
 #include "session/head_selection.h"
 #include "session/session.h"
@@ -167,6 +168,28 @@ void MainWindow::buildMenus() {
                     [this] { session_->computeFeatures(QStringLiteral("heads")); });
     view->addSeparator();
     view->addAction(tr("&Debug Overlay"), QKeySequence(Qt::Key_F12), this, &MainWindow::toggleOverlay);
+
+    auto* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About ObsProp Explorer"), this, &MainWindow::showAbout);
+    help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+}
+
+QString MainWindow::aboutText() const {
+    return tr("<h3>ObsProp Explorer %1</h3>"
+              "<p>Observable propagation for Transformer language models: feature vectors of every attention "
+              "head, MLP and path from a linear functional on the logits, with no data; attribution, "
+              "coupling, "
+              "SVD alignment and steering on top.</p>"
+              "<p>Model families: GPT-2, GPT-Neo, Pythia (GPT-NeoX), Llama, Mistral, Qwen 2, Qwen 3, Gemma, "
+              "Gemma 2, Gemma 3.</p>"
+              "<p>Qt %2 · LibTorch %3</p>")
+        .arg(QCoreApplication::applicationVersion(), QString::fromLatin1(qVersion()),
+             QString::fromLatin1(analyses::torch_version()));
+}
+
+void MainWindow::showAbout() {
+    if (quiet()) return;
+    QMessageBox::about(this, tr("About ObsProp Explorer"), aboutText());
 }
 
 void MainWindow::buildStatusBar() {

@@ -40,6 +40,8 @@ class MainWindow : public QMainWindow {
     // and the current work stays open.
     void openPath(const QString& path);
     QString currentModel() const;
+    // The About box's text: version, model families, the Qt and LibTorch versions.
+    QString aboutText() const;
     Session* session() const { return session_; }
     HeadsView* headsView() const { return heads_; }
     CouplingView* couplingView() const { return coupling_; }
@@ -66,6 +68,7 @@ class MainWindow : public QMainWindow {
     // Unsaved changes: asks to save, discard or cancel (true when it is fine to go on).
     bool confirmDiscard();
     QString jobText(const QString& channel) const; // a job channel in the user's words
+    void showAbout();
 
   public Q_SLOTS:
     void selectHead(obsprop::ui::HeadRef h);
