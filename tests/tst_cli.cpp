@@ -9,6 +9,7 @@
 #include <QtTest>
 
 #include <fstream>
+#include <limits>
 
 namespace tools = obsprop::tools;
 
@@ -144,39 +145,63 @@ class TestCli : public QObject {
             QVERIFY(v.toDouble() <= top[0].toObject()[QStringLiteral("logit")].toDouble());
     }
 
+    // Runtime errors exit with 1, usage errors with 2; both print "obsprop: error: ..." on stderr only.
     void failures_data() {
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<QString>("message");
+        QTest::addColumn<int>("code");
         const QString missing = QStringLiteral("/nonexistent/model");
         QTest::newRow("missing folder")
             << QStringList{QStringLiteral("info"), QStringLiteral("--model"), missing}
-            << QStringLiteral("config.json");
+            << QStringLiteral("config.json") << 1;
         QTest::newRow("empty prompt")
             << QStringList{QStringLiteral("logits"), QStringLiteral("--model"), QStringLiteral("@TINY"),
                            QStringLiteral("--prompt"), QString()}
-            << QStringLiteral("empty");
+            << QStringLiteral("empty") << 2;
         QTest::newRow("prompt longer than the context")
             << QStringList{QStringLiteral("logits"), QStringLiteral("--model"), QStringLiteral("@TINY"),
                            QStringLiteral("--prompt"), QStringLiteral("word ").repeated(80)}
-            << QStringLiteral("exceeds the model's context");
+            << QStringLiteral("exceeds the model's context") << 1;
         QTest::newRow("negative top")
             << QStringList{QStringLiteral("logits"),   QStringLiteral("--model"), QStringLiteral("@TINY"),
                            QStringLiteral("--prompt"), QStringLiteral("x"),       QStringLiteral("--top"),
                            QStringLiteral("-3")}
-            << QStringLiteral("--top");
+            << QStringLiteral("--top") << 2;
         QTest::newRow("unknown architecture")
             << QStringList{QStringLiteral("info"), QStringLiteral("--model"), QStringLiteral("@FALCON")}
-            << QStringLiteral("unsupported model_type 'falcon'");
+            << QStringLiteral("unsupported model_type 'falcon'") << 1;
         QTest::newRow("truncated weights")
             << QStringList{QStringLiteral("info"), QStringLiteral("--model"), QStringLiteral("@TRUNC")}
-            << QStringLiteral("model.safetensors");
+            << QStringLiteral("model.safetensors") << 1;
         QTest::newRow("config does not match weights")
             << QStringList{QStringLiteral("info"), QStringLiteral("--model"), QStringLiteral("@WIDE")}
-            << QStringLiteral("but the configuration needs");
+            << QStringLiteral("but the configuration needs") << 1;
+        QTest::newRow("checkpoint with one more layer than its config")
+            << QStringList{QStringLiteral("info"), QStringLiteral("--model"), QStringLiteral("@SHORT")}
+            << QStringLiteral("checkpoint has tensor 'transformer.h.1.") << 1;
+        // NaN weights never print null numbers with exit 0: the error names the tensor.
+        QTest::newRow("NaN weights: logits")
+            << QStringList{QStringLiteral("logits"),   QStringLiteral("--model"), QStringLiteral("@NAN"),
+                           QStringLiteral("--prompt"), QStringLiteral("the cat"), QStringLiteral("--json")}
+            << QStringLiteral(
+                   "obsprop: error: the logits at the last position are not finite (512 of 512 are NaN "
+                   "or infinite); the checkpoint's tensor 'transformer.h.0.attn.c_proj.weight' "
+                   "holds NaN\n")
+            << 1;
+        QTest::newRow("NaN weights: features")
+            << QStringList{QStringLiteral("features"),       QStringLiteral("--model"),
+                           QStringLiteral("@NAN"),           QStringLiteral("--observable"),
+                           QStringLiteral("subj=#10 - #20"), QStringLiteral("--ln"),
+                           QStringLiteral("none"),           QStringLiteral("--json")}
+            << QStringLiteral(
+                   "obsprop: error: the feature norm of head 0.0 for observable 'subj' is NaN; the "
+                   "checkpoint's tensor 'transformer.h.0.attn.c_proj.weight' holds NaN\n")
+            << 1;
     }
     void failures() {
         QFETCH(QStringList, args);
         QFETCH(QString, message);
+        QFETCH(int, code);
         // Broken copies of the tiny model, made on demand.
         auto variant = [&](const QString& name, const std::function<void(const QString&)>& breakIt) {
             const QString dir = tmp_.filePath(name);
@@ -203,6 +228,19 @@ class TestCli : public QObject {
             if (a == QStringLiteral("@WIDE"))
                 a = variant(QStringLiteral("wide"),
                             [&](const QString& d) { edit_config(d, [](auto& j) { j["n_inner"] = 128; }); });
+            if (a == QStringLiteral("@SHORT"))
+                a = variant(QStringLiteral("short"),
+                            [&](const QString& d) { edit_config(d, [](auto& j) { j["n_layer"] = 1; }); });
+            if (a == QStringLiteral("@NAN"))
+                a = variant(QStringLiteral("nan"), [&](const QString& d) {
+                    auto g = gen_;
+                    for (auto& [name, t] : g.tensors)
+                        if (name == "transformer.h.0.attn.c_proj.weight")
+                            t.values[0] = std::numeric_limits<float>::quiet_NaN();
+                    auto s = tools::preset("tiny", tools::Family::GPT2);
+                    s.seed = 21;
+                    tools::write_checkpoint(g, s, d.toStdString());
+                });
             if (a == QStringLiteral("@TRUNC"))
                 a = variant(QStringLiteral("trunc"), [](const QString& d) {
                     QFile f(d + QStringLiteral("/model.safetensors"));
@@ -211,20 +249,141 @@ class TestCli : public QObject {
         }
         auto r = runCli(args);
         QVERIFY2(!r.crashed, r.err.constData());
-        QCOMPARE(r.code, 1);
+        QCOMPARE(r.code, code);
         QVERIFY(r.out.isEmpty());
         const QString err = QString::fromUtf8(r.err);
         QVERIFY2(err.startsWith(QStringLiteral("obsprop: error: ")), qPrintable(err));
         QVERIFY2(err.contains(message), qPrintable(err));
     }
 
-    void usageErrorsExitNonZero() {
-        auto r = runCli({QStringLiteral("info")});
-        QVERIFY(!r.crashed);
-        QVERIFY(r.code != 0);
-        r = runCli({QStringLiteral("frobnicate")});
-        QVERIFY(!r.crashed);
-        QVERIFY(r.code != 0);
+    // Usage errors: exit code 2 and one line "obsprop: error: <message>" on stderr naming the argument.
+    void usageErrors_data() {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("message"); // the start of the message (after the prefix)
+        const auto L = [](const char* s) { return QString::fromUtf8(s); };
+        const QStringList steer{L("steer"), L("--model"), L("@TINY"), L("--observable"), L("subj=#10 - #20")};
+        const QStringList feat{L("features"), L("--model"), L("@TINY"), L("--observable"),
+                               L("subj=#10 - #20")};
+        QTest::newRow("no subcommand") << QStringList{} << L("A subcommand is required");
+        QTest::newRow("unknown subcommand")
+            << QStringList{L("frobnicate")}
+            << L("unknown subcommand 'frobnicate' of 'obsprop' (the subcommands are: info, tokenize, logits, "
+                 "features, attribute, couple, svd, head, paths, dataset, steer, project, export)");
+        QTest::newRow("unknown nested subcommand")
+            << QStringList{L("project"), L("frob")}
+            << L("unknown subcommand 'frob' of 'obsprop project' (the subcommands are: create, validate)");
+        QTest::newRow("unknown option") << QStringList{L("info"), L("--model"), L("@TINY"), L("--frob")}
+                                        << L("The following argument was not expected: --frob");
+        QTest::newRow("missing option") << QStringList{L("info")} << L("--model is required");
+        QTest::newRow("missing value") << QStringList{L("info"), L("--model")} << L("--model");
+        QTest::newRow("--json with --csv")
+            << feat + QStringList{L("--json"), L("--csv")} << L("--json excludes --csv");
+        QTest::newRow("negative head") << steer + QStringList{L("--head"), L("-1.0"), L("--alpha"), L("1")}
+                                       << L("--head '-1.0': expected one head L.H, two non-negative integers "
+                                            "(e.g. 1.4)");
+        QTest::newRow("head with junk")
+            << steer + QStringList{L("--head"), L("1.2x")} << L("--head '1.2x': expected one head L.H");
+        QTest::newRow("head layer out of range") << steer + QStringList{L("--head"), L("5.0")}
+                                                 << L("--head '5.0': no layer 5 (the model has layers 0..1)");
+        QTest::newRow("head out of range") << steer + QStringList{L("--head"), L("1.4")}
+                                           << L("--head '1.4': no head 1.4 (the model has heads 0..3 in each "
+                                                "layer)");
+        QTest::newRow("negative layer") << steer + QStringList{L("--head"), L("1.0"), L("--layer"), L("-5")}
+                                        << L("--layer: '-5' is not a layer index (0, 1, ...)");
+        QTest::newRow("layer out of range")
+            << steer + QStringList{L("--head"), L("1.0"), L("--layer"), L("7")}
+            << L("--layer 7: no such layer (the model has layers 0..1)");
+        QTest::newRow("dangling arrow")
+            << steer + QStringList{L("--path"), L("0.1 ->")}
+            << L("--path: path '0.1 ->', column 7: the path ends with a separator: a node (L.H or mlpL) must "
+                 "follow it");
+        QTest::newRow("leading arrow") << steer + QStringList{L("--path"), L("-> 0.1")}
+                                       << L("--path: path '-> 0.1', column 1: expected a node");
+        QTest::newRow("path out of order")
+            << steer + QStringList{L("--path"), L("1.0 -> 0.1")}
+            << L("--path '1.0 -> 0.1': path 1.0 -> 0.1: nodes must be in strictly "
+                 "increasing layers");
+        QTest::newRow("compare dangling")
+            << QStringList{L("paths"), L("--model"),   L("@TINY"), L("--observable"),
+                           L("#1"),    L("--compare"), L("0.1 >")}
+            << L("--compare: path '0.1 >'");
+        QTest::newRow("duplicate observable")
+            << QStringList{L("features"), L("--model"),      L("@TINY"),      L("--observable"),
+                           L("a=#1"),     L("--observable"), L("a = #2 - #3")}
+            << L("--observable 'a = #2 - #3': an observable named 'a' was already given (each needs its own "
+                 "name, e.g. 'b = ...')");
+        QTest::newRow("duplicate unnamed observable")
+            << QStringList{L("features"), L("--model"),      L("@TINY"), L("--observable"),
+                           L("#1"),       L("--observable"), L("#1")}
+            << L("--observable '#1': an observable named '#1' was already given");
+        QTest::newRow("deep observable")
+            << QStringList{L("features"), L("--model"), L("@TINY"), L("--observable"),
+                           QString(100000, QLatin1Char('(')) + L("#1")}
+            << QStringLiteral("--observable '") + QString(60, QLatin1Char('(')) +
+                   L("…': column 65: "
+                     "parentheses nested more than 64 deep");
+        QTest::newRow("overflowing observable")
+            << QStringList{L("features"), L("--model"), L("@TINY"), L("--observable"), L("1e300*#1")}
+            << L("--observable '1e300*#1': column 7: weight of #1 is too large "
+                 "(1e+300; at most 1e15 in magnitude)");
+        QTest::newRow("alpha NaN") << steer + QStringList{L("--head"), L("1.0"), L("--alpha"), L("nan")}
+                                   << L("--alpha: 'nan' is not a finite number");
+        QTest::newRow("alpha inf") << steer + QStringList{L("--head"), L("1.0"), L("--alpha"), L("inf")}
+                                   << L("--alpha: 'inf' is not a finite number");
+        QTest::newRow("alpha absurd") << steer + QStringList{L("--head"), L("1.0"), L("--alpha"), L("1e308")}
+                                      << L("--alpha: '1e308' is absurd (at most 1e+06 in magnitude)");
+        QTest::newRow("vector alpha NaN")
+            << steer + QStringList{L("--vector"), L("obs=subj;path=1.0;alpha=nan")}
+            << L("--vector 'obs=subj;path=1.0;alpha=nan': alpha: not a finite number");
+        QTest::newRow("vector negative layer")
+            << steer + QStringList{L("--vector"), L("obs=subj;path=1.0;layer=-5")}
+            << L("--vector 'obs=subj;path=1.0;layer=-5': layer: expected a layer index");
+        QTest::newRow("vector head out of range")
+            << steer + QStringList{L("--vector"), L("obs=subj;path=3.0;alpha=1")}
+            << L("--vector 'obs=subj;path=3.0;alpha=1': path '3.0': no layer 3");
+        QTest::newRow("vector unknown observable")
+            << steer + QStringList{L("--vector"), L("obs=nope;path=1.0;alpha=1")}
+            << L("--vector 'obs=nope;path=1.0;alpha=1': obs 'nope': no observable of that name (there are: "
+                 "'subj')");
+        QTest::newRow("rho NaN") << feat + QStringList{L("--ln"), L("approx"), L("--rho"), L("nan")}
+                                 << L("--rho: ");
+        QTest::newRow("unknown feature-of")
+            << QStringList{L("svd"),  L("--model"),      L("@TINY"), L("--observable"),
+                           L("a=#1"), L("--feature-of"), L("b")}
+            << L("--feature-of 'b': no observable of that name (there are: 'a')");
+        QTest::newRow("unknown pair") << feat + QStringList{L("--pair"), L("subj,nope")}
+                                      << L("--pair 'nope': no observable of that name (there are: 'subj')");
+        QTest::newRow("unknown dataset")
+            << QStringList{L("dataset"), L("--model"),   L("@TINY"), L("--observable"),
+                           L("#1"),      L("--dataset"), L("nope")}
+            << L("--dataset: no dataset named 'nope'");
+        QTest::newRow("unknown ln-dataset observable")
+            << feat + QStringList{L("--ln-dataset"), L("nope=d")}
+            << L("--ln-dataset nope=d: no observable named 'nope'");
+    }
+    void usageErrors() {
+        QFETCH(QStringList, args);
+        QFETCH(QString, message);
+        args.replaceInStrings(QStringLiteral("@TINY"), model_);
+        auto r = runCli(args);
+        QVERIFY2(!r.crashed, r.err.constData());
+        QVERIFY2(r.out.isEmpty(), r.out.constData());
+        const QString err = QString::fromUtf8(r.err);
+        QVERIFY2(err.startsWith(QStringLiteral("obsprop: error: ") + message), qPrintable(err));
+        QVERIFY2(err.endsWith(QLatin1Char('\n')) && err.count(QLatin1Char('\n')) == 1, qPrintable(err));
+        QCOMPARE(r.code, 2);
+    }
+
+    void helpAndVersionExitZero() {
+        auto r = runCli({QStringLiteral("--help")});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.out.contains("features"));
+        r = runCli({QStringLiteral("--version")});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.out.startsWith("obsprop "));
+        r = runCli({QStringLiteral("steer"), QStringLiteral("--help")});
+        QCOMPARE(r.code, 0);
+        QVERIFY(r.out.contains("--alpha"));
     }
 };
 

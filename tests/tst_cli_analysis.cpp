@@ -252,24 +252,26 @@ class TestCliAnalysis : public QObject {
         QVERIFY(QFileInfo(figs2 + QStringLiteral("/heatmap_norm_subj.pdf")).size() > 0);
     }
 
+    // Usage errors (the command line's) exit with 2, runtime errors with 1.
     void errors_data() {
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<QString>("message");
+        QTest::addColumn<int>("code");
         QTest::newRow("malformed expression")
             << QStringList{QStringLiteral("features"), QStringLiteral("--model"), QStringLiteral("@M"),
                            QStringLiteral("--observable"), QStringLiteral("#10 -")}
-            << QStringLiteral("column 6");
+            << QStringLiteral("column 6") << 2;
         QTest::newRow("token outside the vocabulary")
             << QStringList{QStringLiteral("features"), QStringLiteral("--model"), QStringLiteral("@M"),
                            QStringLiteral("--observable"), QStringLiteral("#100000")}
-            << QStringLiteral("100000");
+            << QStringLiteral("100000") << 2;
         QTest::newRow("both model and project")
             << QStringList{QStringLiteral("features"), QStringLiteral("--model"), QStringLiteral("@M"),
                            QStringLiteral("--project"), QStringLiteral("x.obsprop")}
-            << QStringLiteral("exactly one of --model");
+            << QStringLiteral("exactly one of --model") << 2;
         QTest::newRow("missing project") << QStringList{QStringLiteral("project"), QStringLiteral("validate"),
                                                         QStringLiteral("/nonexistent.obsprop")}
-                                         << QStringLiteral("cannot open the project file");
+                                         << QStringLiteral("cannot open the project file") << 1;
         QTest::newRow("absurd multiplier") << QStringList{QStringLiteral("steer"),
                                                           QStringLiteral("--model"),
                                                           QStringLiteral("@M"),
@@ -279,7 +281,7 @@ class TestCliAnalysis : public QObject {
                                                           QStringLiteral("0.1"),
                                                           QStringLiteral("--alpha"),
                                                           QStringLiteral("1e12")}
-                                           << QStringLiteral("absurd");
+                                           << QStringLiteral("absurd") << 2;
         QTest::newRow("unknown dataset") << QStringList{QStringLiteral("attribute"),
                                                         QStringLiteral("--model"),
                                                         QStringLiteral("@M"),
@@ -287,14 +289,16 @@ class TestCliAnalysis : public QObject {
                                                         kSubj,
                                                         QStringLiteral("--dataset"),
                                                         QStringLiteral("nope")}
-                                         << QStringLiteral("no dataset named 'nope'");
+                                         << QStringLiteral("no dataset named 'nope'") << 2;
     }
     void errors() {
         QFETCH(QStringList, args);
         QFETCH(QString, message);
+        QFETCH(int, code);
         args.replaceInStrings(QStringLiteral("@M"), dir_);
         auto r = cli(args);
-        QCOMPARE(r.code, 1);
+        QCOMPARE(r.code, code);
+        QVERIFY2(r.err.startsWith("obsprop: error: "), r.err.constData());
         QVERIFY2(QString::fromUtf8(r.err).contains(message), r.err.constData());
     }
 };

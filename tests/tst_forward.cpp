@@ -1,9 +1,13 @@
 // The LibTorch forward pass against the independent naive reference (tests/reference), on tiny
 // generated checkpoints of every family and storage variant; hooks, interventions and gradients.
+#include "model/finite.h"
 #include "test_models.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <fstream>
+#include <limits>
 
 using obsprop::model::Batch;
 using obsprop::model::Transformer;
@@ -279,6 +283,92 @@ class TestForward : public QObject {
         QVERIFY(torch::allclose(rc.at(obsprop::model::hook_name(L, "attn.hook_result")).sum(2) +
                                     m->weights().layers[L].b_O,
                                 cc.at(oname), 1e-5, 1e-5));
+    }
+
+    // A checkpoint with one more layer than its configuration is refused, naming a tensor of that layer
+    // (it would otherwise run silently as the smaller model); legacy buffers of known layers stay allowed.
+    void extraLayerRefused_data() {
+        QTest::addColumn<int>("family");
+        QTest::addColumn<QString>("layerKey"); // config.json's number of layers
+        QTest::addColumn<QString>("tensor");   // a tensor name of the extra layer
+        QTest::newRow("gpt2") << int(tools::Family::GPT2) << "n_layer"
+                              << "transformer.h.2.";
+        QTest::newRow("neox") << int(tools::Family::GPTNeoX) << "num_hidden_layers"
+                              << "gpt_neox.layers.2.";
+        QTest::newRow("llama") << int(tools::Family::Llama) << "num_hidden_layers"
+                               << "model.layers.2.";
+    }
+    void extraLayerRefused() {
+        QFETCH(int, family);
+        QFETCH(QString, layerKey);
+        QFETCH(QString, tensor);
+        auto s = tools::preset("tiny", static_cast<tools::Family>(family));
+        s.n_layers = 3;
+        QTemporaryDir tmp;
+        const std::string dir = write(tools::generate(s), s, tmp);
+        {
+            const std::string p = dir + "/config.json";
+            nlohmann::json j = nlohmann::json::parse(std::ifstream(p));
+            QVERIFY(j.contains(layerKey.toStdString()));
+            j[layerKey.toStdString()] = 2;
+            std::ofstream(p) << j.dump(2);
+        }
+        QString got;
+        try {
+            Transformer::load(dir);
+        } catch (const std::exception& e) {
+            got = QString::fromUtf8(e.what());
+        }
+        QVERIFY2(got.startsWith(QStringLiteral("checkpoint has tensor '") + tensor), qPrintable(got));
+        QVERIFY2(got.contains(QStringLiteral("' of layer 2, but the configuration has 2 layers (0..1): "
+                                             "config.json does not match the weights")),
+                 qPrintable(got));
+    }
+
+    // NaN or inf in a checkpoint is found and named when a result needs explaining (never scanned at load).
+    void nonfiniteWeightsNamed_data() {
+        QTest::addColumn<int>("storage");
+        QTest::addColumn<float>("value");
+        QTest::addColumn<QString>("kind");
+        QTest::newRow("f32 NaN") << int(obsprop::io::DType::F32) << std::numeric_limits<float>::quiet_NaN()
+                                 << "NaN";
+        QTest::newRow("f16 NaN") << int(obsprop::io::DType::F16) << std::numeric_limits<float>::quiet_NaN()
+                                 << "NaN";
+        QTest::newRow("bf16 inf") << int(obsprop::io::DType::BF16) << std::numeric_limits<float>::infinity()
+                                  << "inf";
+    }
+    void nonfiniteWeightsNamed() {
+        QFETCH(int, storage);
+        QFETCH(float, value);
+        QFETCH(QString, kind);
+        auto s = tools::preset("tiny", tools::Family::GPT2);
+        s.storage = static_cast<obsprop::io::DType>(storage);
+        auto g = tools::generate(s);
+        const std::string bad = "transformer.h.1.mlp.c_proj.weight";
+        bool found = false;
+        for (auto& [name, t] : g.tensors)
+            if (name == bad) t.values[7] = value, found = true;
+        QVERIFY(found);
+        QTemporaryDir tmp;
+        auto m = Transformer::load(write(g, s, tmp));
+        const auto names = obsprop::model::nonfinite_weights(*m);
+        QCOMPARE(names.size(), std::size_t{1});
+        QCOMPARE(QString::fromStdString(names[0]),
+                 QStringLiteral("'%1' holds %2").arg(QString::fromStdString(bad), kind));
+        QCOMPARE(
+            QString::fromStdString(obsprop::model::nonfinite_weights_note(*m)),
+            QStringLiteral("; the checkpoint's tensor '%1' holds %2").arg(QString::fromStdString(bad), kind));
+        // The weights in memory say the same, by their own names.
+        const auto mem = obsprop::model::nonfinite_weights(m->weights());
+        QCOMPARE(mem.size(), std::size_t{1});
+        QCOMPARE(QString::fromStdString(mem[0]), QStringLiteral("'layers.1.W_out' holds %1").arg(kind));
+        // A clean model's note says so.
+        QTemporaryDir tmp2;
+        tools::write_checkpoint(tools::generate(s), s, tmp2.path().toStdString());
+        auto ok = Transformer::load(tmp2.path().toStdString());
+        QVERIFY(obsprop::model::nonfinite_weights(*ok).empty());
+        QCOMPARE(QString::fromStdString(obsprop::model::nonfinite_weights_note(*ok)),
+                 QStringLiteral("; every weight of the model is finite, so the computation overflowed"));
     }
 
     void badInputs() {

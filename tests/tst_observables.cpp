@@ -8,6 +8,7 @@
 #include "obsprop/layernorm.h"
 #include "obsprop/observable.h"
 
+#include <QElapsedTimer>
 #include <QtTest>
 
 #include <algorithm>
@@ -230,6 +231,67 @@ class TestObservables : public QObject {
             << 8;
         QTest::newRow("bad character first") << "@"
                                              << "found '@'" << 1;
+        // Hostile input: overflow to inf anywhere is an error where it happens, never a silent inf/NaN.
+        QTest::newRow("huge literal") << "1e400 * \" she\""
+                                      << "number 1e400 is too large" << 1;
+        QTest::newRow("product of numbers overflows") << "1e300*1e300*\" she\""
+                                                      << "the result of '*' is not finite (inf)" << 6;
+        QTest::newRow("weight overflows") << "1e300*\" she\"*1e300"
+                                          << "weight of \" she\" is not finite (inf)" << 13;
+        QTest::newRow("sum overflows") << "1e300*1e8*\" he\" + 1e300*1e8*\" he\" - #1"
+                                       << "weight of \" he\" is not finite (inf)" << 17;
+        QTest::newRow("weight beyond float32") << "1e300*\" she\" - \" he\""
+                                               << "weight of \" she\" is too large (1e+300; at most 1e15 in "
+                                                  "magnitude)"
+                                               << 7;
+        QTest::newRow("weight below float32")
+            << "\" he\" + 1e-300*#7"
+            << "weight of #7 is too small (1e-300): it would be 0 in float32" << 16;
+        QTest::newRow("parentheses 65 deep")
+            << QString(65, QLatin1Char('(')) + QStringLiteral("\" she\"") + QString(65, QLatin1Char(')'))
+            << "parentheses nested more than 64 deep" << 65;
+        QTest::newRow("65 signs in a row") << QString(65, QLatin1Char('-')) + QStringLiteral("\" she\"")
+                                           << "more than 64 signs in a row" << 65;
+        QTest::newRow("65 spaced signs") << "#1 - " + QStringLiteral("- ").repeated(70) + QStringLiteral("#2")
+                                         << "more than 64 signs in a row" << 134;
+    }
+
+    // The limits themselves parse, with the right sign.
+    void nestingAtTheLimit() {
+        const std::string deep = std::string(64, '(') + "\" she\"" + std::string(64, ')');
+        Observable o = obsprop::parse_observable(deep, toy_encode, kToyVocab);
+        QCOMPARE(o.weight(10), 1.0);
+        o = obsprop::parse_observable(std::string(64, '-') + "\" she\"", toy_encode, kToyVocab);
+        QCOMPARE(o.weight(10), 1.0);
+        o = obsprop::parse_observable(std::string(63, '-') + "\" she\"", toy_encode, kToyVocab);
+        QCOMPARE(o.weight(10), -1.0);
+        o = obsprop::parse_observable("1e15*\" she\"", toy_encode, kToyVocab);
+        QCOMPARE(o.weight(10), 1e15);
+        o = obsprop::parse_observable("1e-30*\" she\"", toy_encode, kToyVocab);
+        QCOMPARE(o.weight(10), 1e-30);
+    }
+
+    // 100 000 '(' or signs: a quick error, not a stack overflow.
+    void hostileDepthIsQuick() {
+        QElapsedTimer t;
+        t.start();
+        for (const char c : {'(', '-', '+'}) {
+            const std::string text = std::string(100000, c) + "\" she\"";
+            auto r = obsprop::try_parse_observable(text, toy_encode, kToyVocab);
+            QVERIFY(std::holds_alternative<ObservableError>(r));
+            QCOMPARE(std::get<ObservableError>(r).column, std::size_t{65});
+        }
+        const std::string mixed = [] {
+            std::string m;
+            for (int i = 0; i < 50000; ++i)
+                m += "-(";
+            return m + "#1";
+        }();
+        auto r = obsprop::try_parse_observable(mixed, toy_encode, kToyVocab);
+        QVERIFY(std::holds_alternative<ObservableError>(r));
+        QVERIFY(
+            QString::fromStdString(std::get<ObservableError>(r).message).contains(QStringLiteral("deep")));
+        QVERIFY2(t.elapsed() < 2000, qPrintable(QString::number(t.elapsed())));
     }
     void errors() {
         QFETCH(QString, expr);

@@ -1,13 +1,19 @@
 #include "analysis_options.h"
 
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <iomanip>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
 
+#include "analyses/cache.h"
 #include "analyses/workspace.h"
 #include "cli.h"
+#include "obsprop/features.h"
 
 namespace obsprop::cli {
 
@@ -21,15 +27,31 @@ void AnalysisOptions::add_to(CLI::App* cmd, bool with_dataset, bool with_ln) {
         cmd->add_option("--ln", ln, "LayerNorm treatment: none, approx or exact (default: the project's)")
             ->check(CLI::IsMember({"none", "approx", "exact"}));
         cmd->add_option("--rho", rho, "Fixed ρ for the approximate LayerNorm treatment (default: estimated)")
-            ->check(CLI::PositiveNumber);
+            ->check(CLI::PositiveNumber & finite_number(1e30));
         cmd->add_option(
             "--ln-dataset", ln_datasets,
             "Dataset whose prompts give ρ and the exact linearisation points: D for every observable, "
             "or OBS=D for one (repeatable; default: each observable's own, else the first dataset)");
     }
-    cmd->add_flag("--json", json, "JSON output");
-    cmd->add_flag("--csv", csv, "CSV output");
+    auto* j = cmd->add_flag("--json", json, "JSON output");
+    auto* c = cmd->add_flag("--csv", csv, "CSV output");
+    j->excludes(c);
+    c->excludes(j);
 }
+
+namespace {
+
+// A long argument (a hostile 100 000-character expression) is shown by its start.
+std::string excerpt(const std::string& s) {
+    constexpr std::size_t kShown = 60;
+    if (s.size() <= kShown) return s;
+    std::size_t cut = kShown;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) // not inside a UTF-8 character
+        --cut;
+    return s.substr(0, cut) + "…";
+}
+
+} // namespace
 
 analyses::SettingsOverrides AnalysisOptions::overrides() const {
     analyses::SettingsOverrides o;
@@ -48,10 +70,124 @@ analyses::Analysis AnalysisOptions::open(const analyses::SettingsOverrides& more
     auto w = std::make_shared<Workspace>(project.empty() ? Workspace::open_model(model)
                                                          : Workspace::open_project(project));
     if (!w->model_change().empty()) std::cerr << "obsprop: warning: " << w->model_change() << '\n';
-    for (const auto& o : observables)
-        w->add_observable({}, o);
-    analyses::Analysis a(std::shared_ptr<const Workspace>(w), overrides());
-    return a.with(more);
+    std::set<std::string> given;
+    for (const auto& o : observables) {
+        std::string name;
+        try {
+            name = w->add_observable({}, o).name;
+        } catch (const std::exception& e) {
+            throw UsageError("--observable '" + excerpt(o) + "': " + e.what());
+        }
+        if (!given.insert(name).second)
+            throw UsageError("--observable '" + excerpt(o) + "': an observable named '" + excerpt(name) +
+                             "' was already given (each needs its own name, e.g. 'b = ...')");
+    }
+    // What the options select must exist: a bad --dataset, --ln-dataset or setting is the user's to fix.
+    try {
+        analyses::Analysis a(std::shared_ptr<const Workspace>(w), overrides());
+        return a.with(more);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
+}
+
+namespace {
+
+std::string quoted(const std::string& s) {
+    return "'" + s + "'";
+}
+
+// A non-negative integer of at most 6 digits at text[i...], advancing i; -1 when there is none.
+int small_number(const std::string& text, std::size_t& i) {
+    const std::size_t b = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) && i - b < 7)
+        ++i;
+    if (i == b || i - b > 6) return -1;
+    return std::stoi(text.substr(b, i - b));
+}
+
+} // namespace
+
+analyses::HeadId parse_head_arg(const std::string& option, const std::string& text) {
+    std::size_t i = 0;
+    const int layer = small_number(text, i);
+    int head = -1;
+    if (layer >= 0 && i < text.size() && text[i] == '.') {
+        ++i;
+        head = small_number(text, i);
+    }
+    if (layer < 0 || head < 0 || i != text.size())
+        throw UsageError(option + " " + quoted(text) +
+                         ": expected one head L.H, two non-negative integers (e.g. 1.4)");
+    return {layer, head};
+}
+
+std::vector<analyses::HeadId> parse_path_arg(const std::string& option, const std::string& text) {
+    std::vector<PathNode> nodes;
+    try {
+        nodes = parse_path(text);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(option + ": " + e.what());
+    }
+    for (const auto& n : nodes)
+        if (n.is_mlp())
+            throw UsageError(option + " " + quoted(text) + ": " + n.label() +
+                             " is an MLP; only attention heads (L.H) here");
+    return analyses::to_heads(nodes);
+}
+
+void check_heads_arg(const Workspace& w, const std::string& option, const std::string& text,
+                     const std::vector<analyses::HeadId>& heads) {
+    const auto& c = w.model().config();
+    for (const auto& h : heads) {
+        if (h.layer >= c.n_layers)
+            throw UsageError(option + " " + quoted(text) + ": no layer " + std::to_string(h.layer) +
+                             " (the model has layers 0.." + std::to_string(c.n_layers - 1) + ")");
+        if (h.head >= c.n_heads)
+            throw UsageError(option + " " + quoted(text) + ": no head " + h.label() +
+                             " (the model has heads 0.." + std::to_string(c.n_heads - 1) + " in each layer)");
+    }
+    try {
+        validate_path(c, analyses::to_nodes(heads));
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(option + " " + quoted(text) + ": " + e.what());
+    }
+}
+
+void check_layer_arg(const Workspace& w, const std::string& option, int layer) {
+    const int n = w.model().config().n_layers;
+    if (layer < 0 || layer >= n)
+        throw UsageError(option + " " + std::to_string(layer) + ": no such layer (the model has layers 0.." +
+                         std::to_string(n - 1) + ")");
+}
+
+std::string observable_arg(const Workspace& w, const std::string& option, const std::string& name) {
+    if (w.observables().empty())
+        throw UsageError("no observable: give one with --observable 'name = \" she\" - \" he\"'");
+    if (name.empty()) return w.observables().front().name;
+    std::string known;
+    for (const auto& o : w.observables()) {
+        if (o.name == name) return name;
+        known += (known.empty() ? "" : ", ") + quoted(o.name);
+    }
+    throw UsageError(option + " " + quoted(name) + ": no observable of that name (there are: " + known + ")");
+}
+
+CLI::Validator finite_number(double max) {
+    return CLI::Validator(
+        [max](std::string& s) -> std::string {
+            char* end = nullptr;
+            const double x = std::strtod(s.c_str(), &end);
+            if (s.empty() || end != s.c_str() + s.size()) return "'" + s + "' is not a number";
+            if (!std::isfinite(x)) return "'" + s + "' is not a finite number";
+            if (std::abs(x) > max) {
+                std::ostringstream o;
+                o << "'" << s << "' is absurd (at most " << max << " in magnitude)";
+                return o.str();
+            }
+            return {};
+        },
+        "FINITE");
 }
 
 void print_table(const analyses::Table& t, const AnalysisOptions& o) {

@@ -24,7 +24,9 @@ void add_project_commands(CLI::App& app, Action& run);
 // Writes JSON to stdout (invalid UTF-8 in token texts is replaced, never fatal).
 void print_json(const nlohmann::json& j);
 
-// An error the user can act on: printed as "obsprop: error: <message>", exit code 1.
+// A usage error: the command line asks for something impossible or absent (a bad option value, a head, layer,
+// path, observable or dataset the model or project does not have). Printed as "obsprop: error: <message>",
+// exit code 2 (like CLI11's own parse errors; a runtime error exits with 1).
 struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };

@@ -1,6 +1,7 @@
 // obsprop features | attribute | couple | svd | head | paths | steer | dataset: each computes one report of
 // the analysis layer (analyses/run.h) and prints it; nothing is computed here.
 #include <iostream>
+#include <tuple>
 
 #include <CLI/CLI.hpp>
 
@@ -11,6 +12,7 @@
 #include "analysis_options.h"
 #include "cli.h"
 #include "obsprop/features.h"
+#include "obsprop/steering.h"
 
 namespace obsprop::cli {
 
@@ -18,25 +20,28 @@ using namespace obsprop::analyses;
 
 namespace {
 
-HeadId parse_head(const std::string& text) {
-    auto nodes = parse_path(text);
-    if (nodes.size() != 1 || nodes[0].is_mlp())
-        throw UsageError("--head takes one head, e.g. 3.1 (got '" + text + "')");
-    return {nodes[0].layer, nodes[0].head};
+// --head L.H, checked against the model.
+HeadId head_of(const Analysis& a, const std::string& text) {
+    const HeadId h = parse_head_arg("--head", text);
+    check_heads_arg(a.workspace(), "--head", text, {h});
+    return h;
 }
 
-std::vector<HeadId> parse_heads(const std::string& text) {
-    std::vector<HeadId> out;
-    for (const auto& n : parse_path(text)) {
-        if (n.is_mlp()) throw UsageError("'" + text + "': only attention heads here");
-        out.push_back({n.layer, n.head});
-    }
-    return out;
+// A path option ("1.2 -> 3.4"), checked against the model.
+std::vector<HeadId> path_of(const Analysis& a, const std::string& option, const std::string& text) {
+    auto heads = parse_path_arg(option, text);
+    check_heads_arg(a.workspace(), option, text, heads);
+    return heads;
 }
 
 std::pair<std::string, std::string> pair_of(const Analysis& a, const std::vector<std::string>& pair) {
     const auto& obs = a.workspace().observables();
-    if (pair.size() == 2) return {pair[0], pair[1]};
+    if (pair.size() == 2) {
+        if (pair[0] == pair[1])
+            throw UsageError("--pair '" + pair[0] + "," + pair[1] + "': give two different observables");
+        return {observable_arg(a.workspace(), "--pair", pair[0]),
+                observable_arg(a.workspace(), "--pair", pair[1])};
+    }
     if (obs.size() < 2) throw UsageError("this needs two observables (or --pair a,b)");
     return {obs[0].name, obs[1].name};
 }
@@ -54,16 +59,36 @@ struct SteerOptions {
 };
 
 int cmd_steer(const AnalysisOptions& o, const SteerOptions& s) {
-    Analysis a = o.open();
+    if (!s.head.empty() && !s.path.empty())
+        throw UsageError("give one of --head L.H and --path 'L.H -> L.H'");
+    const bool own = !s.head.empty() || !s.path.empty();
+    if (!own && (s.alpha != 0 || s.layer >= 0 || s.normalize || !s.feature_of.empty()))
+        throw UsageError("--alpha, --layer, --normalize and --feature-of go with --head or --path");
+    if (!s.head.empty()) parse_head_arg("--head", s.head); // syntax first, before loading the model
+    if (!s.path.empty()) parse_path_arg("--path", s.path);
     std::vector<SteeringVector> vectors;
-    for (const auto& spec : s.vectors)
-        vectors.push_back(parse_vector_spec(spec));
-    if (!s.head.empty() || !s.path.empty()) {
-        if (!s.head.empty() && !s.path.empty())
-            throw UsageError("give one of --head L.H and --path 'L.H -> L.H'");
+    for (const auto& spec : s.vectors) {
+        try {
+            vectors.push_back(parse_vector_spec(spec));
+        } catch (const std::invalid_argument& e) {
+            throw UsageError(e.what());
+        }
+    }
+    Analysis a = o.open();
+    const Workspace& w = a.workspace();
+    for (std::size_t i = 0; i < vectors.size(); ++i) {
+        SteeringVector& v = vectors[i];
+        const std::string spec = "--vector '" + s.vectors[i] + "'";
+        if (v.observable.empty()) throw UsageError(spec + ": give obs=NAME");
+        v.observable = observable_arg(w, spec + ": obs", v.observable);
+        check_heads_arg(w, spec + ": path", path_label(v.path), v.path);
+        if (v.layer >= 0) check_layer_arg(w, spec + ": layer", v.layer);
+    }
+    if (own) {
         SteeringVector v;
-        v.observable = observable_or_first(a, s.feature_of);
-        v.path = s.head.empty() ? parse_heads(s.path) : std::vector<HeadId>{parse_head(s.head)};
+        v.observable = observable_arg(w, "--feature-of", s.feature_of);
+        v.path = s.head.empty() ? path_of(a, "--path", s.path) : std::vector<HeadId>{head_of(a, s.head)};
+        if (s.layer >= 0) check_layer_arg(w, "--layer", s.layer);
         v.layer = s.layer;
         v.normalize = s.normalize;
         v.alpha = s.alpha;
@@ -110,8 +135,9 @@ void add_analysis_commands(CLI::App& app, Action& run) {
     features->callback([o, pair, &run] {
         run = [o, pair] {
             Analysis a = o->open();
-            const auto r =
-                features_report(a, pair->size() == 2 ? (*pair)[0] : "", pair->size() == 2 ? (*pair)[1] : "");
+            std::string pa, pb;
+            if (pair->size() == 2) std::tie(pa, pb) = pair_of(a, *pair);
+            const auto r = features_report(a, pa, pb);
             if (o->json)
                 print(to_json(r));
             else
@@ -144,13 +170,14 @@ void add_analysis_commands(CLI::App& app, Action& run) {
     couple->add_option("--head", *head, "One head's token scores, fitted line and Theorem-2 band, e.g. 1.4");
     couple->callback([o, pair, head, &run] {
         run = [o, pair, head] {
+            if (!head->empty()) parse_head_arg("--head", *head); // syntax first, before loading the model
             Analysis a = o->open();
             const auto [pa, pb] = pair_of(a, *pair);
             if (head->empty()) {
                 print_table(to_table(coupling_report(a, pa, pb, true)), *o);
                 return 0;
             }
-            const auto r = coupling_scatter_report(a, parse_head(*head), pa, pb);
+            const auto r = coupling_scatter_report(a, head_of(a, *head), pa, pb);
             if (o->json)
                 print(to_json(r));
             else
@@ -170,7 +197,8 @@ void add_analysis_commands(CLI::App& app, Action& run) {
             SettingsOverrides t;
             if (*top > 0) t.svd_top_k = *top;
             Analysis a = o->open(t);
-            print_table(to_table(svd_report(a, observable_or_first(a, *feature_of))), *o);
+            print_table(to_table(svd_report(a, observable_arg(a.workspace(), "--feature-of", *feature_of))),
+                        *o);
             return 0;
         };
     });
@@ -181,7 +209,9 @@ void add_analysis_commands(CLI::App& app, Action& run) {
     hd->add_option("--head", *head, "The head, e.g. 1.4")->required();
     hd->callback([o, head, &run] {
         run = [o, head] {
-            const auto r = head_detail_report(o->open(), parse_head(*head));
+            parse_head_arg("--head", *head); // syntax first, before loading the model
+            const Analysis a = o->open();
+            const auto r = head_detail_report(a, head_of(a, *head));
             if (o->json)
                 print(to_json(r));
             else
@@ -210,10 +240,11 @@ void add_analysis_commands(CLI::App& app, Action& run) {
         run = [o, keep, beam, width, length, compare, feature_of] {
             SettingsOverrides s;
             s.top_paths = *keep, s.beam_width = *width, s.max_length = *length;
+            if (!compare->empty()) parse_path_arg("--compare", *compare); // syntax first
             Analysis a = o->open(s);
-            const std::string obs = observable_or_first(a, *feature_of);
+            const std::string obs = observable_arg(a.workspace(), "--feature-of", *feature_of);
             if (!compare->empty()) {
-                const auto r = path_detail_report(a, parse_heads(*compare), obs);
+                const auto r = path_detail_report(a, path_of(a, "--compare", *compare), obs);
                 if (o->json)
                     print(to_json(r));
                 else
@@ -245,8 +276,16 @@ void add_analysis_commands(CLI::App& app, Action& run) {
                       "Observable whose feature vector steers (default: the first)");
     steer->add_option("--head", s->head, "Head whose feature vector steers, e.g. 3.1");
     steer->add_option("--path", s->path, "Virtual head whose feature vector steers, e.g. '1.2 -> 3.1'");
-    steer->add_option("--alpha", s->alpha, "Multiplier (with --head or --path)");
-    steer->add_option("--layer", s->layer, "Layer whose resid_pre receives it (default: the head's own)");
+    steer->add_option("--alpha", s->alpha, "Multiplier (with --head or --path), |α| <= 1e6")
+        ->check(finite_number(kMaxSteeringMultiplier));
+    steer->add_option("--layer", s->layer, "Layer whose resid_pre receives it (default: the head's own)")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                const bool digits =
+                    !v.empty() && v.size() <= 6 && v.find_first_not_of("0123456789") == std::string::npos;
+                return digits ? std::string() : "'" + v + "' is not a layer index (0, 1, ...)";
+            },
+            "LAYER"));
     steer->add_option("--position", o->position, "Token position of every vector: name or last")
         ->check(CLI::IsMember({"name", "last"}));
     steer->add_flag("--normalize", s->normalize, "Use the unit vector (with --head or --path)");

@@ -1,5 +1,6 @@
 // obsprop info | tokenize | logits: looking at a checkpoint and running it.
 #include <algorithm>
+#include <cmath>
 #include <iomanip>
 #include <iostream>
 #include <numeric>
@@ -10,6 +11,7 @@
 #include "cli.h"
 #include "io/model_summary.h"
 #include "io/tokenizer.h"
+#include "model/finite.h"
 #include "model/transformer.h"
 
 namespace obsprop::cli {
@@ -70,6 +72,12 @@ int cmd_logits(const std::string& dir, const std::string& prompt, int top, bool 
     torch::Tensor last = m->forward(batch, opts).squeeze(0).contiguous();
     const float* p = last.data_ptr<float>();
     std::vector<float> values(p, p + last.numel());
+    // NaN weights (or an overflow) would print as null: refuse, naming the tensors that hold them.
+    const auto bad = std::count_if(values.begin(), values.end(), [](float v) { return !std::isfinite(v); });
+    if (bad > 0)
+        throw std::runtime_error("the logits at the last position are not finite (" + std::to_string(bad) +
+                                 " of " + std::to_string(values.size()) + " are NaN or infinite)" +
+                                 model::nonfinite_weights_note(*m));
 
     std::vector<int> order(values.size());
     std::iota(order.begin(), order.end(), 0);

@@ -1,10 +1,12 @@
 #include "analyses/command.h"
 
+#include <cmath>
 #include <sstream>
 #include <stdexcept>
 
 #include "analyses/workspace.h"
 #include "obsprop/features.h"
+#include "obsprop/steering.h"
 
 namespace obsprop::analyses {
 
@@ -147,14 +149,21 @@ SteeringVector parse_vector_spec(const std::string& text) {
                 std::size_t used = 0;
                 v.alpha = std::stod(val, &used);
                 if (used != val.size()) throw std::invalid_argument("not a number");
+                if (!std::isfinite(v.alpha)) throw std::invalid_argument("not a finite number");
+                if (std::abs(v.alpha) > kMaxSteeringMultiplier)
+                    throw std::invalid_argument(val + " is absurd (|α| must be at most 1e6)");
             } else if (k == "position")
                 v.position = val;
             else if (k == "normalize") {
                 if (val != "0" && val != "1") throw std::invalid_argument("use 0 or 1");
                 v.normalize = val == "1";
-            } else if (k == "layer")
-                v.layer = std::stoi(val);
-            else
+            } else if (k == "layer") {
+                std::size_t used = 0;
+                v.layer = std::stoi(val, &used);
+                if (used != val.size() || v.layer < -1)
+                    throw std::invalid_argument(
+                        "expected a layer index (0, 1, ...; -1: the path's first layer)");
+            } else
                 throw std::invalid_argument("unknown key (obs, path, alpha, position, normalize, layer)");
         } catch (const std::invalid_argument& e) {
             throw std::invalid_argument("--vector '" + text + "': " + k + ": " + e.what());

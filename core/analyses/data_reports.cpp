@@ -2,6 +2,7 @@
 #include <stdexcept>
 
 #include "analyses/cache.h"
+#include "analyses/finite.h"
 #include "analyses/run.h"
 #include "obsprop/attribution.h"
 
@@ -14,7 +15,7 @@ AttributionReport attribution_report(const Analysis& a, const Progress& progress
     if (w.observables().empty()) throw std::invalid_argument("attribution needs at least one observable");
     auto& c = a.cache();
     // The Heads and Coupling views both ask for it: computed once per snapshot, dataset and method.
-    return cached(c.mu, c.attributions, a.settings().dataset + "|" + a.settings().attribution, [&] {
+    auto r = cached(c.mu, c.attributions, a.settings().dataset + "|" + a.settings().attribution, [&] {
         AttributionReport r;
         r.method = a.settings().attribution;
         r.dataset = a.settings().dataset;
@@ -28,6 +29,8 @@ AttributionReport attribution_report(const Analysis& a, const Progress& progress
             r.mean.push_back(to_grid(at.mean[static_cast<std::int64_t>(k)]));
         return r;
     });
+    require_finite(a.workspace(), r);
+    return r;
 }
 
 DatasetReport dataset_report(const Analysis& a, const Progress& progress) {
@@ -56,6 +59,7 @@ DatasetReport dataset_report(const Analysis& a, const Progress& progress) {
                 values[static_cast<std::int64_t>(i)][static_cast<std::int64_t>(k)].item<double>());
         r.rows.push_back(std::move(row));
     }
+    require_finite(a.workspace(), r);
     return r;
 }
 

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "analyses/cache.h"
+#include "analyses/finite.h"
 #include "analyses/run.h"
 #include "obsprop/analysis.h"
 #include "obsprop/coupling_fit.h"
@@ -74,6 +75,7 @@ FeaturesReport features_report(const Analysis& a, const std::string& pair_a, con
         r.coupling_ba = to_grid(cmp.coupling_ba);
     }
     report(progress, 1.0, "features");
+    require_finite(a.workspace(), r);
     return r;
 }
 
@@ -90,6 +92,7 @@ CouplingReport coupling_report(const Analysis& a, const std::string& obs_a, cons
     r.coupling_ba = to_grid(cmp.coupling_ba);
     r.norm_a = to_grid(cmp.norm_a), r.norm_b = to_grid(cmp.norm_b);
     r.residual_ab = to_grid(cmp.residual_ab), r.residual_ba = to_grid(cmp.residual_ba);
+    require_finite(a.workspace(), r);
     if (!fits) return r;
     r.dataset = a.settings().dataset;
     for (HeadGrid* g : {&r.fit_slope, &r.fit_intercept, &r.fit_r2})
@@ -177,6 +180,7 @@ CouplingScatterReport coupling_scatter_report(const Analysis& a, HeadId head, co
             r.band_high.push_back(cp.expectation(k) + half);
         }
     }
+    require_finite(a.workspace(), r);
     return r;
 }
 
@@ -198,6 +202,7 @@ SvdReport svd_report(const Analysis& a, const std::string& observable, const Pro
                                      al.top_sigma[l][h][k].item<double>(),
                                      al.cosines[l][h][k].item<double>(),
                                      al.in_span[l][h].item<double>()});
+    require_finite(a.workspace(), r);
     return r;
 }
 
@@ -229,6 +234,7 @@ HeadDetailReport head_detail_report(const Analysis& a, HeadId head, const Progre
         d.ln_check_dataset.push_back(a.settings().ln_dataset(obs[k].name));
     }
     report(progress, 1.0, "alignment");
+    require_finite(a.workspace(), d);
     return d;
 }
 

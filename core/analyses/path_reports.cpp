@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "analyses/cache.h"
+#include "analyses/finite.h"
 #include "analyses/run.h"
 #include "obsprop/path_patching.h"
 #include "obsprop/ranking.h"
@@ -28,6 +29,7 @@ PathsReport path_ranking_report(const Analysis& a, const std::string& observable
         e.value = e.feature_norm = s.norm;
         r.paths.push_back(e);
     }
+    require_finite(a.workspace(), r);
     return r;
 }
 
@@ -51,6 +53,7 @@ PathsReport path_search_report(const Analysis& a, const std::string& observable,
     for (std::size_t i = 0; i < ranked.size(); ++i)
         r.paths.push_back(
             {to_heads(ranked[i].path), ranked[i].mean, ranked[i].sd, ranked[i].pairs, norms[i]});
+    require_finite(a.workspace(), r);
     return r;
 }
 
@@ -81,6 +84,7 @@ PathDetailReport path_detail_report(const Analysis& a, const std::vector<HeadId>
         r.cosines.push_back(n > 0 && nc > 0 ? (y * chosen).sum().item<double>() / (n * nc)
                                             : std::numeric_limits<double>::quiet_NaN());
     }
+    require_finite(a.workspace(), r);
     return r;
 }
 

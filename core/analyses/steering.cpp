@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "analyses/cache.h"
+#include "analyses/finite.h"
 #include "analyses/run.h"
 #include "model/hooks.h"
 #include "obsprop/steering.h"
@@ -102,6 +103,7 @@ SteeringReport SteeringPlan::predict(const std::vector<double>& alphas) const {
     }
     r.predicted = to_vector(total);
     if (!p.bases.empty()) r.mean_before = to_vector(p.bases.front().values.mean(0));
+    require_finite(*p.ws, r);
     return r;
 }
 
@@ -123,6 +125,7 @@ SteeringReport SteeringPlan::run(const std::vector<double>& alphas, const Progre
         r.before.push_back(to_vector(before[i]));
         r.after.push_back(to_vector(after[i]));
     }
+    require_finite(*p.ws, r);
     return r;
 }
 

@@ -1,6 +1,7 @@
 #include "model/weights.h"
 
 #include <sstream>
+#include <string_view>
 
 #include "io/safetensors.h"
 #include "io/safetensors_writer.h"
@@ -186,6 +187,38 @@ void load_decoder_layer(const Reader& r, const io::ModelConfig& c, int l, LayerW
     w.b_out = bias(c.mlp_bias, p + "mlp.down_proj.bias", {d});
 }
 
+// The layer index of a per-layer tensor name as the loader reads them ("model.layers.12.mlp…",
+// "transformer.h.3.attn…", "gpt_neox.layers.0.…", with or without the family prefix), or -1 for any other
+// name (a vision tower's "…encoder.layers.N…" is not the language model's layer).
+long long layer_of(std::string_view name) {
+    for (std::string_view prefix : {"model.", "transformer.", "gpt_neox."})
+        if (name.substr(0, prefix.size()) == prefix) {
+            name.remove_prefix(prefix.size());
+            break;
+        }
+    for (std::string_view seg : {"layers.", "h."}) {
+        if (name.substr(0, seg.size()) != seg) continue;
+        std::size_t q = seg.size();
+        while (q < name.size() && q - seg.size() < 12 && name[q] >= '0' && name[q] <= '9')
+            ++q;
+        if (q > seg.size() && (q == name.size() || name[q] == '.'))
+            return std::stoll(std::string(name.substr(seg.size(), q - seg.size())));
+    }
+    return -1;
+}
+
+// A checkpoint with more layers than its configuration would silently run as the smaller model: refuse a
+// tensor of a layer beyond n_layers (other unknown tensors, e.g. legacy buffers, stay allowed).
+void check_no_extra_layers(const io::Checkpoint& ckpt, const io::ModelConfig& c) {
+    for (const auto& name : ckpt.names()) {
+        const long long l = layer_of(name);
+        if (l >= c.n_layers)
+            throw FormatError("checkpoint has tensor '" + name + "' of layer " + std::to_string(l) +
+                              ", but the configuration has " + std::to_string(c.n_layers) + " layers (0.." +
+                              std::to_string(c.n_layers - 1) + "): config.json does not match the weights");
+    }
+}
+
 } // namespace
 
 Tensor value_weights_per_head(const io::ModelConfig& c, const LayerWeights& w) {
@@ -212,6 +245,7 @@ void split_fused_qkv(const io::ModelConfig& c, LayerWeights& w) {
 
 Weights load_weights(const io::Checkpoint& ckpt, const io::ModelConfig& c) {
     const std::int64_t d = c.d_model, V = c.d_vocab;
+    check_no_extra_layers(ckpt, c);
     Weights w;
     w.layers.resize(c.n_layers);
     if (c.rms()) {

@@ -300,20 +300,36 @@ std::vector<PathNode> parse_path(std::string_view text) {
         throw std::invalid_argument("path '" + std::string(text) + "', column " + std::to_string(i + 1) +
                                     ": " + why);
     };
-    auto skip_sep = [&] {
-        while (i < text.size() && (std::isspace(static_cast<unsigned char>(text[i])) || text[i] == ',' ||
-                                   text[i] == '>' || text[i] == '-'))
+    auto skip_ws = [&] {
+        while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])))
             ++i;
+    };
+    // Exactly one separator between two nodes: "->", ">" or "," (or white space alone).
+    auto separator = [&]() -> bool {
+        const std::size_t before = i;
+        skip_ws();
+        if (i >= text.size()) return false;
+        if (text.substr(i, 2) == "->")
+            i += 2;
+        else if (text[i] == '>' || text[i] == ',')
+            ++i;
+        else if (i == before)
+            bad("expected a separator ('->', '>' or ',') between nodes");
+        skip_ws();
+        if (i >= text.size()) bad("the path ends with a separator: a node (L.H or mlpL) must follow it");
+        return true;
     };
     auto number = [&]() -> int {
         std::size_t b = i;
-        while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])))
+        while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) && i - b < 7)
             ++i;
-        if (i == b || i - b > 6) bad("expected a layer or head number");
+        if (i == b) bad("expected a node (L.H or mlpL)");
+        if (i - b > 6) bad("layer or head number too large");
         return std::stoi(std::string(text.substr(b, i - b)));
     };
-    skip_sep();
-    while (i < text.size()) {
+    skip_ws();
+    if (i >= text.size()) throw std::invalid_argument("empty path");
+    do {
         if (text.substr(i, 3) == "mlp") {
             i += 3;
             out.push_back(PathNode::mlp(number()));
@@ -329,11 +345,7 @@ std::vector<PathNode> parse_path(std::string_view text) {
                 out.push_back(PathNode::attn(l, number()));
             }
         }
-        std::size_t before = i;
-        skip_sep();
-        if (i < text.size() && i == before) bad("expected a separator ('->', '>' or ',') between nodes");
-    }
-    if (out.empty()) throw std::invalid_argument("empty path");
+    } while (separator());
     return out;
 }
 

@@ -142,8 +142,9 @@ struct PathNode {
     bool operator==(const PathNode&) const = default;
 };
 
-// "13.3 -> 17.14", "13.3>17.14", "13.3, mlp14, 17.14" (nodes "L.H", "mlpL" or "L.mlp"). Throws
-// std::invalid_argument.
+// "13.3 -> 17.14", "13.3>17.14", "13.3, mlp14, 17.14" (nodes "L.H", "mlpL" or "L.mlp"; layers and heads are
+// non-negative integers; exactly one separator "->", ">", "," or white space between two nodes, none before
+// the first or after the last). Throws std::invalid_argument naming the column.
 std::vector<PathNode> parse_path(std::string_view text);
 // Checks layers, heads and order (earliest first): heads need strictly increasing layers; an MLP may follow
 // a head of its own layer only in a sequential-residual model. Throws std::invalid_argument.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <map>
 
 #include "io/tokenizer.h"
@@ -47,6 +48,14 @@ struct Value {
     std::size_t offset = 0; // where the operand starts (for messages)
 };
 
+std::string number_text(double x) {
+    if (std::isnan(x)) return "nan";
+    if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", x);
+    return buf;
+}
+
 class Parser {
   public:
     Parser(std::string_view text, const TokenEncoder& encode, int vocab, const TokenNamer& namer)
@@ -72,8 +81,19 @@ class Parser {
         o.expr = trim(s_.substr(expr_begin));
         o.name = !name.empty() ? std::move(name) : !parsed_name.empty() ? parsed_name : o.expr;
         double largest = 0;
-        for (const auto& [id, w] : v.terms)
+        for (const auto& [id, w] : v.terms) {
+            // Observable::vector is float32: a weight must survive the conversion, and its square (in norms)
+            // must too.
+            if (std::abs(w) > kMaxObservableWeight)
+                fail("weight of " + spelling(id) + " is too large (" + number_text(w) +
+                         "; at most 1e15 in magnitude)",
+                     spelled_at(id, expr_begin));
+            if (w != 0 && std::abs(w) < std::numeric_limits<float>::min())
+                fail("weight of " + spelling(id) + " is too small (" + number_text(w) +
+                         "): it would be 0 in float32",
+                     spelled_at(id, expr_begin));
             largest = std::max(largest, std::abs(w));
+        }
         std::vector<int> cancelled;
         for (const auto& [id, w] : v.terms) {
             if (std::abs(w) <= 1e-12 * largest || w == 0)
@@ -168,6 +188,7 @@ class Parser {
                     acc.terms[id] += sign * w;
             else
                 acc.scalar += sign * rhs.scalar;
+            check_finite(acc, op, op_at);
         }
     }
 
@@ -184,6 +205,7 @@ class Parser {
                     fail("cannot multiply two tokens: an observable is linear in the logits", op_at);
                 if (!acc.is_vector && !rhs.is_vector) {
                     acc.scalar *= rhs.scalar;
+                    check_finite(acc, op, op_at);
                     continue;
                 }
                 Value& vec = acc.is_vector ? acc : rhs;
@@ -194,6 +216,7 @@ class Parser {
                     rhs.offset = acc.offset;
                     acc = std::move(rhs);
                 }
+                check_finite(acc, op, op_at);
             } else {
                 if (rhs.is_vector) fail("cannot divide by a token", op_at);
                 if (rhs.scalar == 0) fail("division by zero", rhs.offset);
@@ -202,8 +225,32 @@ class Parser {
                         w /= rhs.scalar;
                 else
                     acc.scalar /= rhs.scalar;
+                check_finite(acc, op, op_at);
             }
         }
+    }
+
+    // Arithmetic in double can overflow (1e300*1e300, 1e300*" she"*1e300): refuse it where it happens.
+    void check_finite(const Value& v, char op, std::size_t op_at) {
+        if (!v.is_vector) {
+            if (!std::isfinite(v.scalar))
+                fail(std::string("the result of '") + op + "' is not finite (" + number_text(v.scalar) + ")",
+                     op_at);
+            return;
+        }
+        for (const auto& [id, w] : v.terms)
+            if (!std::isfinite(w))
+                fail("weight of " + spelling(id) + " is not finite (" + number_text(w) + ")", op_at);
+    }
+
+    // How a token id was first written in the expression (" she" or #12), for messages.
+    std::string spelling(int id) const {
+        auto it = spelled_.find(id);
+        return it != spelled_.end() ? it->second.first : describe(id);
+    }
+    std::size_t spelled_at(int id, std::size_t otherwise) const {
+        auto it = spelled_.find(id);
+        return it != spelled_.end() ? it->second.second : otherwise;
     }
 
     // Parses the operand of the operator at `op_at`, with a clear message when it is missing.
@@ -221,22 +268,36 @@ class Parser {
                std::isdigit(static_cast<unsigned char>(c));
     }
 
+    // A run of signs is read in a loop (no recursion), and bounded: "- - - … x" deeper than
+    // kMaxObservableSigns is an error, not a stack overflow.
     Value unary() {
         skip_ws();
-        if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) {
+        std::size_t first = std::string::npos;
+        std::size_t signs = 0;
+        bool negate = false;
+        while (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) {
             const std::size_t op_at = pos_++;
-            Value v = operand_after(op_at, &Parser::unary);
-            if (s_[op_at] == '-') {
-                if (v.is_vector)
-                    for (auto& [id, w] : v.terms)
-                        w = -w;
-                else
-                    v.scalar = -v.scalar;
-            }
-            v.offset = op_at;
-            return v;
+            if (++signs > kMaxObservableSigns)
+                fail("more than " + std::to_string(kMaxObservableSigns) + " signs in a row", op_at);
+            if (first == std::string::npos) first = op_at;
+            if (s_[op_at] == '-') negate = !negate;
+            skip_ws();
+            if (pos_ >= s_.size() || !starts_operand(s_[pos_]))
+                fail("expected a token (a quoted string or #id), a number or '(' after '" +
+                         std::string(1, s_[op_at]) + "', found " + found(),
+                     pos_);
         }
-        return primary();
+        Value v = primary();
+        if (first == std::string::npos) return v;
+        if (negate) {
+            if (v.is_vector)
+                for (auto& [id, w] : v.terms)
+                    w = -w;
+            else
+                v.scalar = -v.scalar;
+        }
+        v.offset = first;
+        return v;
     }
 
     Value primary() {
@@ -246,10 +307,15 @@ class Parser {
         const std::size_t at = pos_;
         const char c = s_[pos_];
         if (c == '(') {
+            // Parentheses are the only recursion of the parser: bound their nesting.
+            if (depth_ >= kMaxObservableNesting)
+                fail("parentheses nested more than " + std::to_string(kMaxObservableNesting) + " deep", at);
             ++pos_;
             skip_ws();
             if (pos_ < s_.size() && s_[pos_] == ')') fail("empty parentheses", at);
+            ++depth_;
             Value v = expr();
+            --depth_;
             skip_ws();
             if (pos_ >= s_.size() || s_[pos_] != ')')
                 fail("expected ')' to close the '(' at column " + std::to_string(column_of(s_, at)) +
@@ -310,6 +376,7 @@ class Parser {
                      ")",
                  at);
         pos_ = p;
+        spelled_.emplace(static_cast<int>(id), std::make_pair("#" + txt, at));
         Value v;
         v.is_vector = true;
         v.terms[static_cast<int>(id)] = 1.0;
@@ -366,6 +433,7 @@ class Parser {
                                 " is " + std::to_string(ids.size()) + " tokens (" + parts +
                                 "); using the first, " + describe(ids.front()));
         }
+        spelled_.emplace(ids.front(), std::make_pair(quote_text(text), at));
         Value v;
         v.is_vector = true;
         v.terms[ids.front()] = 1.0;
@@ -378,6 +446,8 @@ class Parser {
     int vocab_;
     const TokenNamer& namer_;
     std::size_t pos_ = 0;
+    std::size_t depth_ = 0;                                      // open parentheses
+    std::map<int, std::pair<std::string, std::size_t>> spelled_; // id -> first spelling, its offset
     std::vector<std::string> warnings_;
 };
 

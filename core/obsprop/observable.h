@@ -19,6 +19,11 @@
 // The expression must be linear: numbers scale tokens, tokens add; multiplying two tokens, adding a number to
 // a token or dividing by a token is an error, and so is a result that is a number.
 //
+// Limits (hostile input is an error, never a stack overflow or a silent inf): parentheses nest at most
+// kMaxObservableNesting deep, a run of signs ("- - x") is at most kMaxObservableSigns long, every
+// intermediate number and weight must be finite, and a final weight's magnitude must lie in
+// [FLT_MIN, kMaxObservableWeight] so that it survives float32 (and so do norms of n).
+//
 // Errors carry a message and where it happened (byte offset and 1-based column, counted in Unicode
 // characters over the whole input, name included).
 #pragma once
@@ -39,6 +44,10 @@ class Tokenizer;
 }
 
 namespace obsprop {
+
+inline constexpr std::size_t kMaxObservableNesting = 64;
+inline constexpr std::size_t kMaxObservableSigns = 64;
+inline constexpr double kMaxObservableWeight = 1e15;
 
 struct ObservableError {
     std::string message;    // e.g. "expected a token (a quoted string or #id), a number or '(' after '-'"

@@ -15,13 +15,22 @@ std::string PatchedPath::label() const {
     return s;
 }
 
+namespace {
+
+// Largest |effect| first; a NaN effect (from NaN weights) sorts last instead of breaking the ordering.
+bool by_effect(const PatchedPath& a, const PatchedPath& b) {
+    const double x = std::isnan(a.mean) ? -1.0 : std::abs(a.mean);
+    const double y = std::isnan(b.mean) ? -1.0 : std::abs(b.mean);
+    return x > y;
+}
+
+} // namespace
+
 std::vector<PatchedPath> PathSearch::ranked() const {
     std::vector<PatchedPath> all;
     for (const auto& b : beams)
         all.insert(all.end(), b.begin(), b.end());
-    std::stable_sort(all.begin(), all.end(), [](const PatchedPath& a, const PatchedPath& b) {
-        return std::abs(a.mean) > std::abs(b.mean);
-    });
+    std::stable_sort(all.begin(), all.end(), by_effect);
     return all;
 }
 
@@ -211,9 +220,7 @@ void summarise(const Tensor& per_pair, std::vector<PatchedPath>& out) {
 }
 
 void keep_best(std::vector<PatchedPath>& v, int width) {
-    std::stable_sort(v.begin(), v.end(), [](const PatchedPath& a, const PatchedPath& b) {
-        return std::abs(a.mean) > std::abs(b.mean);
-    });
+    std::stable_sort(v.begin(), v.end(), by_effect);
     if (static_cast<int>(v.size()) > width) v.resize(static_cast<std::size_t>(width));
 }
 

@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
+#include <string>
 #include <tuple>
 
+#include "model/finite.h"
 #include "model/transformer.h"
 
 namespace obsprop {
@@ -156,6 +159,13 @@ VirtualHeadRanking rank_virtual_heads(const model::Transformer& m, const Observa
                 for (int h2 = 0; h2 < H; ++h2)
                     all.push_back({l1, h1, l2, h2, acc[l1][h1][l2][h2]});
     r.n_pairs = all.size();
+    // A NaN norm (NaN weights) would break the ordering below: name the first one instead.
+    for (const auto& s : all)
+        if (!std::isfinite(s.norm))
+            throw std::runtime_error("the feature norm of virtual head " + std::to_string(s.layer1) + "." +
+                                     std::to_string(s.head1) + " -> " + std::to_string(s.layer2) + "." +
+                                     std::to_string(s.head2) + " is " + (std::isnan(s.norm) ? "NaN" : "inf") +
+                                     model::nonfinite_weights_note(m));
     const std::size_t keep = ropts.keep == 0 ? all.size() : std::min(ropts.keep, all.size());
     auto by_norm = [](const VirtualHeadScore& x, const VirtualHeadScore& y) {
         if (x.norm != y.norm) return x.norm > y.norm;
