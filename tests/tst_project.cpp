@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/safetensors_writer.h"
 #include "io/tokenizer.h"
 #include "project/project.h"
 
@@ -156,12 +157,18 @@ class TestProject : public QObject {
         QTemporaryDir tmp;
         const std::filesystem::path d = tmp.path().toStdString();
         std::ofstream(d / "config.json") << R"({"model_type":"gpt2"})";
-        std::ofstream(d / "model.safetensors") << "12345678";
+        auto weights = [&](float last) {
+            obsprop::io::write_safetensors(d / "model.safetensors", {{"w", {{4}, {1, 2, 3, last}}}},
+                                           obsprop::io::DType::F32);
+        };
+        weights(4);
         const auto a = pj::fingerprint_model(d);
         QCOMPARE(pj::fingerprint_model(d), a);
-        QVERIFY(QString::fromStdString(a).startsWith(QStringLiteral("xxh3:")));
-        std::ofstream(d / "model.safetensors") << "12345679";
+        QVERIFY(QString::fromStdString(a).startsWith(QStringLiteral("xxh3v2:")));
+        weights(5);
         QVERIFY(pj::fingerprint_model(d) != a);
+        std::ofstream(d / "model.safetensors") << "12345679"; // not a safetensors file: named
+        QVERIFY_THROWS_EXCEPTION(pj::ProjectError, pj::fingerprint_model(d));
         QVERIFY_THROWS_EXCEPTION(pj::ProjectError, pj::fingerprint_model(d / "missing"));
     }
 
