@@ -4,6 +4,9 @@
 
 #include <QTemporaryDir>
 
+#include <algorithm>
+#include <cmath>
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -34,6 +37,32 @@ struct TinyModel {
     }
     const obsprop::io::HostTensor& tensor(const std::string& name) const { return gen.at(name); }
 };
+
+// Prompts of the given lengths with deterministic ids below `vocab` (different lengths exercise padding).
+inline std::vector<std::vector<int>> test_prompts(int vocab, std::initializer_list<int> lengths) {
+    std::vector<std::vector<int>> ps;
+    for (int len : lengths) {
+        std::vector<int> p;
+        for (int t = 0; t < len; ++t)
+            p.push_back((37 * t + 11 * len + 5) % vocab);
+        ps.push_back(p);
+    }
+    return ps;
+}
+
+// max |got − want| / (1 + |want|) over the first `rows` rows of a [rows, n] tensor and the reference's rows.
+inline double max_rel_err(const torch::Tensor& got, const std::vector<std::vector<double>>& want,
+                          std::int64_t rows) {
+    auto a = got.to(torch::kDouble).contiguous();
+    double worst = 0;
+    for (std::int64_t t = 0; t < rows; ++t)
+        for (std::size_t v = 0; v < want[static_cast<std::size_t>(t)].size(); ++v) {
+            const double g = a[t][static_cast<std::int64_t>(v)].item<double>(),
+                         w = want[static_cast<std::size_t>(t)][v];
+            worst = std::max(worst, std::abs(g - w) / (1.0 + std::abs(w)));
+        }
+    return worst;
+}
 
 // Unprefixed names, so tests can look tensors up as "h.0.attn.c_proj.weight".
 inline TinyModel make_tiny(obsprop::tools::Family family, std::uint64_t seed, int vocab = 300,

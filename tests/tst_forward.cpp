@@ -22,6 +22,7 @@ struct Variant {
     nlohmann::json config_overrides = nlohmann::json::object();
 };
 
+using test_models::max_rel_err;
 using test_models::to_naive;
 
 // Writes the checkpoint (with config overrides applied) and returns its folder.
@@ -34,25 +35,7 @@ std::string write(const tools::GeneratedCheckpoint& g, const tools::CheckpointSp
 
 std::vector<std::vector<int>> prompts_for(int vocab, int n_ctx) {
     // Three prompts of different lengths (so padding is exercised); the longest is near the context.
-    std::vector<std::vector<int>> ps;
-    for (int len : {std::min(n_ctx, 20), 7, 1}) {
-        std::vector<int> p;
-        for (int t = 0; t < len; ++t)
-            p.push_back((37 * t + 11 * len + 5) % vocab);
-        ps.push_back(p);
-    }
-    return ps;
-}
-
-double max_rel_err(const Tensor& got, const std::vector<std::vector<double>>& want, std::int64_t rows) {
-    auto a = got.to(torch::kDouble).contiguous();
-    double worst = 0;
-    for (std::int64_t t = 0; t < rows; ++t)
-        for (std::size_t v = 0; v < want[t].size(); ++v) {
-            double g = a[t][static_cast<std::int64_t>(v)].item<double>(), w = want[t][v];
-            worst = std::max(worst, std::abs(g - w) / (1.0 + std::abs(w)));
-        }
-    return worst;
+    return test_models::test_prompts(vocab, {std::min(n_ctx, 20), 7, 1});
 }
 
 } // namespace

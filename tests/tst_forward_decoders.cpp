@@ -20,6 +20,7 @@ using D = obsprop::io::DType;
 
 namespace {
 
+using test_models::max_rel_err;
 using test_models::to_naive;
 
 tools::CheckpointSpec tiny(F f, std::uint64_t seed = 7) {
@@ -39,26 +40,7 @@ std::string write(const tools::GeneratedCheckpoint& g, const tools::CheckpointSp
 
 // Three prompts of different lengths: 20 tokens (longer than the tiny presets' windows of 4), 7 and 1.
 std::vector<std::vector<int>> prompts_for(int vocab) {
-    std::vector<std::vector<int>> ps;
-    for (int len : {20, 7, 1}) {
-        std::vector<int> p;
-        for (int t = 0; t < len; ++t)
-            p.push_back((37 * t + 11 * len + 5) % vocab);
-        ps.push_back(p);
-    }
-    return ps;
-}
-
-double max_rel_err(const Tensor& got, const std::vector<std::vector<double>>& want, std::int64_t rows) {
-    auto a = got.to(torch::kDouble).contiguous();
-    double worst = 0;
-    for (std::int64_t t = 0; t < rows; ++t)
-        for (std::size_t v = 0; v < want[static_cast<std::size_t>(t)].size(); ++v) {
-            const double g = a[t][static_cast<std::int64_t>(v)].item<double>(),
-                         w = want[static_cast<std::size_t>(t)][v];
-            worst = std::max(worst, std::abs(g - w) / (1.0 + std::abs(w)));
-        }
-    return worst;
+    return test_models::test_prompts(vocab, {20, 7, 1});
 }
 
 struct Variant {
