@@ -150,6 +150,73 @@ class TestCliAnalysis : public QObject {
                          mean_change) < 1e-9 + 1e-9 * std::abs(mean_change));
     }
 
+    // `attention`: the head's pattern is the naive reference's, and each token's contribution is p_qs ·
+    // y·ln_1(x_s) with y = W_Vᵀ W_Oᵀ W_Uᵀ n and ln_1 written out here from the raw tensors (final LayerNorm
+    // ignored).
+    void attentionMatchesReference() {
+        const int l = 1, h = 3, prompt = 5;
+        auto r =
+            cli({QStringLiteral("attention"), QStringLiteral("--model"), dir_, QStringLiteral("--observable"),
+                 kSubj, QStringLiteral("--head"), QStringLiteral("1.3"), QStringLiteral("--prompt"),
+                 QString::number(prompt), QStringLiteral("--dataset"), QStringLiteral("subject"),
+                 QStringLiteral("--ln"), QStringLiteral("none"), QStringLiteral("--json")});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const auto j = r.json();
+        auto d = cli({QStringLiteral("dataset"), QStringLiteral("--model"), dir_, QStringLiteral("--dataset"),
+                      QStringLiteral("subject"), QStringLiteral("--json")});
+        QVERIFY2(d.code == 0, d.err.constData());
+        const QString text = d.array()[prompt].toObject()[QStringLiteral("text")].toString();
+        QVERIFY(!text.isEmpty());
+        auto tok = obsprop::io::Tokenizer::from_directory(dir_.toStdString());
+        const auto ids = tok.encode(text.toStdString());
+        const auto ref = t_.run_naive(ids);
+        const auto T = ids.size();
+        QCOMPARE(j[QStringLiteral("tokens")].toArray().size(), static_cast<qsizetype>(T));
+        QCOMPARE(j[QStringLiteral("query")].toInt(), static_cast<int>(T) - 1);
+        const auto pattern = j[QStringLiteral("pattern")].toArray();
+        for (std::size_t q = 0; q < T; ++q)
+            for (std::size_t k = 0; k < T; ++k)
+                QVERIFY(
+                    std::abs(
+                        pattern[static_cast<qsizetype>(q)].toArray()[static_cast<qsizetype>(k)].toDouble() -
+                        ref.pattern[l][h][q][k]) < 1e-5);
+        const Vec y = feature(t_, l, h, {{10, 1.0}, {20, -1.0}});
+        const auto& g = t_.tensor("h.1.ln_1.weight");
+        const auto& b = t_.tensor("h.1.ln_1.bias");
+        const int dm = t_.spec.d_model;
+        const auto contribution = j[QStringLiteral("contribution")].toArray();
+        double total = 0;
+        for (std::size_t s = 0; s < T; ++s) {
+            const Vec& x = ref.resid_pre[l][s];
+            double mean = 0, var = 0;
+            for (double v : x)
+                mean += v / dm;
+            for (double v : x)
+                var += (v - mean) * (v - mean) / dm;
+            double dotp = 0;
+            for (int i = 0; i < dm; ++i)
+                dotp += y[static_cast<std::size_t>(i)] *
+                        ((x[static_cast<std::size_t>(i)] - mean) / std::sqrt(var + 1e-5) *
+                             g.values[static_cast<std::size_t>(i)] +
+                         b.values[static_cast<std::size_t>(i)]);
+            const double want = ref.pattern[l][h][T - 1][s] * dotp;
+            total += want;
+            QVERIFY2(std::abs(contribution[static_cast<qsizetype>(s)].toDouble() - want) <
+                         1e-5 * (1 + std::abs(want)),
+                     qPrintable(QStringLiteral("token %1: %2 vs %3")
+                                    .arg(s)
+                                    .arg(contribution[static_cast<qsizetype>(s)].toDouble())
+                                    .arg(want)));
+        }
+        QVERIFY(std::abs(j[QStringLiteral("total")].toDouble() - total) < 1e-5 * (1 + std::abs(total)));
+        // A prompt the dataset does not have is named.
+        auto bad = cli({QStringLiteral("attention"), QStringLiteral("--model"), dir_,
+                        QStringLiteral("--observable"), kSubj, QStringLiteral("--head"),
+                        QStringLiteral("1.3"), QStringLiteral("--prompt"), QStringLiteral("999")});
+        QVERIFY(bad.code != 0);
+        QVERIFY2(bad.err.contains("prompt 999: the dataset 'subject' has 60 prompts"), bad.err.constData());
+    }
+
     // `paths --beam` on the demo project (its names are single tokens, so every pair aligns): the one-head
     // rows are the `attribute` numbers, their feature_norm the `features` norm, a two-head row extends a kept
     // one-head path, and everything is ranked by |score|.

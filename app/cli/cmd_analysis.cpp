@@ -220,6 +220,33 @@ void add_analysis_commands(CLI::App& app, Action& run) {
         };
     });
 
+    auto att_head = std::make_shared<std::string>();
+    auto att_prompt = std::make_shared<int>(0);
+    auto att_obs = std::make_shared<std::string>();
+    auto* att = app.add_subcommand(
+        "attention", "One head's attention on a prompt of the dataset, and what each token sends to an "
+                     "observable through the head at the last position");
+    o->add_to(att, true);
+    att->add_option("--head", *att_head, "The head, e.g. 1.4")->required();
+    att->add_option("--prompt", *att_prompt, "Index of the prompt in the dataset (see `obsprop dataset`)")
+        ->capture_default_str();
+    att->add_option("--observable-of", *att_obs,
+                    "Observable whose contributions to show (default: the first)");
+    att->callback([o, att_head, att_prompt, att_obs, &run] {
+        run = [o, att_head, att_prompt, att_obs] {
+            parse_head_arg("--head", *att_head); // syntax first, before loading the model
+            const Analysis a = o->open();
+            const auto r =
+                attention_report(a, head_of(a, *att_head),
+                                 observable_arg(a.workspace(), "--observable-of", *att_obs), *att_prompt);
+            if (o->json)
+                print(to_json(r));
+            else
+                print_table(to_table(r), *o);
+            return 0;
+        };
+    });
+
     auto* paths = app.add_subcommand(
         "paths", "Rank every 2-head virtual head by feature norm (data-free); --beam searches head paths "
                  "by path patching; --compare compares one path's feature across observables");

@@ -142,6 +142,18 @@ void require_finite(const Workspace& w, const SteeringReport& r) {
         });
 }
 
+void require_finite(const Workspace& w, const AttentionReport& r) {
+    check(w, r.contribution, [&](std::size_t s) {
+        return "the contribution of token " + std::to_string(s) + " through head " + r.head.label() + " to " +
+               q(r.observable) + " on prompt " + std::to_string(r.prompt) + " of " + q(r.dataset);
+    });
+    for (const auto& row : r.pattern)
+        check(w, row, [&](std::size_t s) {
+            return "the attention of head " + r.head.label() + " to token " + std::to_string(s) +
+                   " on prompt " + std::to_string(r.prompt) + " of " + q(r.dataset);
+        });
+}
+
 void require_finite(const Workspace& w, const DatasetReport& r) {
     for (const auto& row : r.rows)
         check(w, row.values, [&](std::size_t k) {

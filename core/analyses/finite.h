@@ -34,5 +34,6 @@ void require_finite(const Workspace& w, const PathsReport& r);
 void require_finite(const Workspace& w, const PathDetailReport& r);
 void require_finite(const Workspace& w, const SteeringReport& r);
 void require_finite(const Workspace& w, const DatasetReport& r);
+void require_finite(const Workspace& w, const AttentionReport& r);
 
 } // namespace obsprop::analyses

@@ -164,6 +164,22 @@ struct SteeringReport {
 };
 
 // A dataset's prompts with their tokens, name slots and every observable's value n·z at the last token.
+// One head's attention on one prompt, and what each source token sends to an observable through the head at
+// the last position: contribution_s = p_{q,s} · (y·ln_1(x_s)) with y the head's feature at its input (the
+// observable through W_O^h and W_V^h, the final norm treated per the settings). Their sum is the head's
+// direct-path part of the observable at the query, up to the value bias's constant and the final norm's
+// linearisation.
+struct AttentionReport {
+    HeadId head;
+    std::string dataset, observable, ln_mode;
+    int prompt = 0;
+    int query = 0;                            // the position read: the prompt's last token
+    std::vector<std::string> tokens;          // the prompt's tokens as text
+    std::vector<std::vector<double>> pattern; // [query][key], the head's attention
+    std::vector<double> contribution;         // [key] at the query
+    double total = 0;
+};
+
 struct DatasetReport {
     std::string dataset;
     std::vector<std::string> observables;

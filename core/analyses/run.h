@@ -42,6 +42,9 @@ PathDetailReport path_detail_report(const Analysis& a, const std::vector<HeadId>
 SteeringReport steering_report(const Analysis& a, const std::vector<SteeringVector>& vectors,
                                const Progress& progress = {});
 DatasetReport dataset_report(const Analysis& a, const Progress& progress = {});
+// Prompt `prompt` of the settings' dataset; `observable` empty: the first.
+AttentionReport attention_report(const Analysis& a, HeadId head, const std::string& observable, int prompt,
+                                 const Progress& progress = {});
 
 // The first observable's name, or `wanted` checked to exist. Throws std::invalid_argument.
 std::string observable_or_first(const Analysis& a, const std::string& wanted);

@@ -247,6 +247,35 @@ Table to_table(const DatasetReport& r) {
     return t;
 }
 
+Table to_table(const AttentionReport& r) {
+    Table t{"attention_" + std::to_string(r.head.layer) + "_" + std::to_string(r.head.head) + "_" +
+                r.dataset + "_" + std::to_string(r.prompt),
+            {"position", "token", "attention", "contribution_" + r.observable},
+            {}};
+    for (std::size_t s = 0; s < r.tokens.size(); ++s)
+        t.rows.push_back({static_cast<int>(s), r.tokens[s],
+                          number(r.pattern[static_cast<std::size_t>(r.query)][s]),
+                          number(r.contribution[s])});
+    return t;
+}
+
+json to_json(const AttentionReport& r) {
+    json pattern = json::array();
+    for (const auto& row : r.pattern) {
+        json j = json::array();
+        for (double v : row)
+            j.push_back(number(v));
+        pattern.push_back(std::move(j));
+    }
+    json contribution = json::array();
+    for (double v : r.contribution)
+        contribution.push_back(number(v));
+    return {{"head", r.head.label()},     {"dataset", r.dataset}, {"prompt", r.prompt},
+            {"observable", r.observable}, {"ln", r.ln_mode},      {"query", r.query},
+            {"tokens", r.tokens},         {"pattern", pattern},   {"contribution", contribution},
+            {"total", number(r.total)}};
+}
+
 json to_json(const FeaturesReport& r) {
     json out = {{"ln", r.ln_mode}, {"observables", json::array()}, {"heads", json::array()}};
     for (std::size_t k = 0; k < r.observables.size(); ++k) {

@@ -52,11 +52,15 @@ Table prompts_table(const SteeringReport& r);
 // dataset_<name>: index, template, name, gender, text, name_position, value_<obs> per observable, tokens.
 Table to_table(const DatasetReport& r);
 
+// attention_<L>_<H>_<dataset>_<prompt>: position, token, attention (from the last token), contribution.
+Table to_table(const AttentionReport& r);
+
 // JSON of the reports that are more than one table (the CLI's --json).
 nlohmann::json to_json(const FeaturesReport& r);
 nlohmann::json to_json(const CouplingScatterReport& r);
 nlohmann::json to_json(const HeadDetailReport& r);
 nlohmann::json to_json(const PathDetailReport& r);
 nlohmann::json to_json(const SteeringReport& r);
+nlohmann::json to_json(const AttentionReport& r); // with the whole pattern
 
 } // namespace obsprop::analyses
