@@ -207,6 +207,19 @@ ParsedJson parse_json_limited(std::string_view text, std::size_t max_depth) {
     return out;
 }
 
+bool json_deeper_than(const json& j, std::size_t max_depth) {
+    std::vector<std::pair<const json*, std::size_t>> todo{{&j, 0}};
+    while (!todo.empty()) {
+        const auto [node, depth] = todo.back();
+        todo.pop_back();
+        if (!node->is_structured()) continue;
+        if (depth + 1 > max_depth) return true;
+        for (const json& child : *node)
+            if (child.is_structured()) todo.emplace_back(&child, depth + 1);
+    }
+    return false;
+}
+
 const char* json_kind(const json& j) {
     if (j.is_object()) return "an object";
     if (j.is_array()) return "an array";

@@ -59,6 +59,9 @@ struct ParsedJson {
 // text, refusing nesting deeper than `max_depth`.
 ParsedJson parse_json_limited(std::string_view text, std::size_t max_depth = kMaxJsonDepth);
 
+// True when `j` nests arrays and objects more than `max_depth` levels deep. Iterative; stops early.
+bool json_deeper_than(const nlohmann::json& j, std::size_t max_depth);
+
 // "an object", "an array", "a string", "a boolean", "null" or "a number".
 const char* json_kind(const nlohmann::json& j);
 
