@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -98,7 +99,9 @@ std::string too_large(std::uint64_t size, std::uint64_t max_bytes) {
 
 // Builds the DOM from nlohmann's SAX events with an explicit stack (nlohmann's own parser is iterative
 // too), refusing nesting beyond a limit and noting the first duplicate key. Each event costs O(log n) at
-// most, so a document of n values parses in O(n log n).
+// most, so a document of n values parses in O(n log n). With `on_member`, the members of a top-level
+// object are handed over one by one as they complete instead of being kept, and the first duplicate key
+// stops the parse.
 class LimitedBuilder {
   public:
     using number_integer_t = json::number_integer_t;
@@ -107,7 +110,8 @@ class LimitedBuilder {
     using string_t = json::string_t;
     using binary_t = json::binary_t;
 
-    LimitedBuilder(ParsedJson& out, std::size_t max_depth) : out_(out), max_depth_(max_depth) {}
+    LimitedBuilder(ParsedJson& out, std::size_t max_depth, const JsonMemberFn* on_member)
+        : out_(out), max_depth_(max_depth), on_member_(on_member) {}
 
     bool null() { return put(json(nullptr)) != nullptr; }
     bool boolean(bool b) { return put(json(b)) != nullptr; }
@@ -122,10 +126,14 @@ class LimitedBuilder {
     bool end_array() { return close(); }
     bool key(string_t& k) {
         key_ = std::move(k);
-        if (out_.duplicate_key.empty() && stack_.back()->contains(key_)) {
+        const bool duplicate =
+            streaming_member() ? !member_keys_.insert(key_).second : stack_.back()->contains(key_);
+        if (duplicate && out_.duplicate_key.empty()) {
             out_.duplicate_key = key_;
             out_.duplicate_depth = stack_.size();
+            if (on_member_) return false; // stop: the member before it was already handed over
         }
+        if (streaming_member()) member_key_ = key_;
         return true;
     }
     bool parse_error(std::size_t, const std::string&, const json::exception& e) {
@@ -134,10 +142,21 @@ class LimitedBuilder {
     }
 
   private:
+    // True while the innermost open container is the top-level object and members are streamed.
+    bool streaming_member() const { return on_member_ && stack_.size() == 1 && out_.value.is_object(); }
+
     json* put(json&& v) {
         if (stack_.empty()) {
             out_.value = std::move(v);
             return &out_.value;
+        }
+        if (streaming_member()) {
+            if (v.is_structured()) { // handed over when it is closed
+                pending_ = std::move(v);
+                return &pending_;
+            }
+            (*on_member_)(member_key_, std::move(v));
+            return &pending_;
         }
         json& top = *stack_.back();
         if (top.is_array()) {
@@ -160,14 +179,37 @@ class LimitedBuilder {
     }
     bool close() {
         stack_.pop_back();
+        if (streaming_member()) {
+            (*on_member_)(member_key_, std::move(pending_));
+            pending_ = nullptr;
+        }
         return true;
     }
 
     ParsedJson& out_;
     std::size_t max_depth_;
+    const JsonMemberFn* on_member_;
     std::vector<json*> stack_;
     std::string key_;
+    // Streaming: the member being built, its key, and every key seen at the top level.
+    json pending_;
+    std::string member_key_;
+    std::unordered_set<std::string> member_keys_;
 };
+
+ParsedJson run_parser(std::string_view text, std::size_t max_depth, const JsonMemberFn* on_member) {
+    ParsedJson out;
+    LimitedBuilder builder(out, max_depth, on_member);
+    const bool ok = json::sax_parse(text.begin(), text.end(), &builder);
+    const bool stopped_at_duplicate = !ok && out.error.empty() && on_member && !out.duplicate_key.empty();
+    if (!stopped_at_duplicate && (!ok || !out.error.empty())) {
+        if (out.error.empty()) out.error = "invalid JSON";
+        out.value = nullptr;
+        out.duplicate_key.clear();
+        out.duplicate_depth = 0;
+    }
+    return out;
+}
 
 void append_quoted(std::string& out, std::string_view s, std::size_t room) {
     // Only a prefix can be shown, so only a prefix is escaped (invalid UTF-8, also from the cut, replaced).
@@ -195,16 +237,11 @@ std::string read_regular_file_prefix(const fs::path& path, std::uint64_t max_byt
 }
 
 ParsedJson parse_json_limited(std::string_view text, std::size_t max_depth) {
-    ParsedJson out;
-    LimitedBuilder builder(out, max_depth);
-    const bool ok = json::sax_parse(text.begin(), text.end(), &builder);
-    if (!ok || !out.error.empty()) {
-        if (out.error.empty()) out.error = "invalid JSON";
-        out.value = nullptr;
-        out.duplicate_key.clear();
-        out.duplicate_depth = 0;
-    }
-    return out;
+    return run_parser(text, max_depth, nullptr);
+}
+
+ParsedJson parse_json_members(std::string_view text, const JsonMemberFn& on_member, std::size_t max_depth) {
+    return run_parser(text, max_depth, &on_member);
 }
 
 bool json_deeper_than(const json& j, std::size_t max_depth) {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -58,6 +59,14 @@ struct ParsedJson {
 // Parses without recursion (nlohmann's SAX parser driving an explicit stack), in time linear in the
 // text, refusing nesting deeper than `max_depth`.
 ParsedJson parse_json_limited(std::string_view text, std::size_t max_depth = kMaxJsonDepth);
+
+// Like parse_json_limited, but when the document is an object its members are not kept: each is handed
+// to `on_member` (key, value) as soon as it is complete, so memory holds one member at a time. The first
+// duplicate key stops the parse (duplicate_key set, error empty, the member not handed over). Whatever
+// `on_member` throws propagates. `value` ends up an empty object (or the non-object document).
+using JsonMemberFn = std::function<void(const std::string&, nlohmann::json&&)>;
+ParsedJson parse_json_members(std::string_view text, const JsonMemberFn& on_member,
+                              std::size_t max_depth = kMaxJsonDepth);
 
 // True when `j` nests arrays and objects more than `max_depth` levels deep. Iterative; stops early.
 bool json_deeper_than(const nlohmann::json& j, std::size_t max_depth);

@@ -167,18 +167,6 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
     }
 
     const char* htext = reinterpret_cast<const char*>(bytes + 8);
-    // Linear in the header, nesting limited, duplicate keys noted (nlohmann would keep the last one).
-    const ParsedJson parsed = parse_json_limited(std::string_view(htext, header_len));
-    if (!parsed.error.empty()) fail(path, "header is not valid JSON: " + parsed.error);
-    const json& header = parsed.value;
-    if (!header.is_object())
-        fail(path, std::string("header is not a JSON object (it is ") + json_kind(header) + ")");
-    if (!parsed.duplicate_key.empty()) {
-        if (parsed.duplicate_depth == 1)
-            fail(path, parsed.duplicate_key, "appears more than once in the header");
-        fail(path, "header has a duplicate key '" + parsed.duplicate_key + "'");
-    }
-
     const std::uint64_t data_size = size - 8 - header_len;
     const std::byte* data = reinterpret_cast<const std::byte*>(bytes) + 8 + header_len;
 
@@ -188,7 +176,9 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
     };
     std::vector<Span> spans;
 
-    for (const auto& [name, entry] : header.items()) {
+    // Each entry of the header object is checked and turned into a TensorView as soon as it is parsed,
+    // so memory holds the views, not a JSON tree of the whole header.
+    const auto add_entry = [&](const std::string& name, json&& entry) {
         if (name == "__metadata__") {
             if (!entry.is_object()) fail(path, "'__metadata__' is not an object of strings");
             for (const auto& [k, v] : entry.items()) {
@@ -198,7 +188,7 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
                 }
                 f->metadata_[k] = v.get<std::string>();
             }
-            continue;
+            return;
         }
         if (!entry.is_object()) fail(path, name, "entry is not a JSON object");
 
@@ -259,6 +249,17 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
         t.nbytes = static_cast<std::size_t>(nbytes);
         auto [it, inserted] = f->tensors_.emplace(name, std::move(t));
         spans.push_back({begin, end, &it->first});
+    };
+    // Linear in the header, nesting limited; the first repeated key stops it (nlohmann would keep the last).
+    const ParsedJson parsed = parse_json_members(std::string_view(htext, header_len), add_entry);
+    if (!parsed.error.empty()) fail(path, "header is not valid JSON: " + parsed.error);
+    const json& header = parsed.value;
+    if (!header.is_object())
+        fail(path, std::string("header is not a JSON object (it is ") + json_kind(header) + ")");
+    if (!parsed.duplicate_key.empty()) {
+        if (parsed.duplicate_depth == 1)
+            fail(path, parsed.duplicate_key, "appears more than once in the header");
+        fail(path, "header has a duplicate key '" + parsed.duplicate_key + "'");
     }
 
     // Overlap check: sort by start, compare each non-empty span with the furthest end seen so far.
