@@ -15,7 +15,7 @@
 // A relative model path is relative to the project file's folder.
 //
 // Reading and writing apply the same checks: observable and dataset names are unique and usable as file
-// names (non-empty, at most 100 bytes, no '/', '\\' or control characters, not "." or "..", no leading
+// names (non-empty, at most 100 bytes, no '/', '\' or control characters, not "." or "..", no leading
 // '-'); integers are range-checked before they are narrowed; numbers are finite; a steering preset's
 // path holds [layer, head] pairs of non-negative integers, its layer is -1 or a layer index and its
 // observable is one of the project's; the view nests at most 63 levels. The file itself must be a regular
