@@ -315,6 +315,20 @@ class TestConfigDecoders : public QObject {
                                << "use_mrope"
                                << "true"
                                << "'use_mrope' = true is not implemented";
+        QTest::newRow("num_hidden_layers 1e8 (refused before the per-layer windows are sized)")
+            << "mistral"
+            << "num_hidden_layers"
+            << "100000000"
+            << "field 'num_hidden_layers' = 100000000 is larger than 1024, the most this reader accepts";
+        QTest::newRow("head_dim huge") << "qwen3"
+                                       << "head_dim"
+                                       << "1073741824"
+                                       << "field 'head_dim' = 1073741824 is larger than 16384";
+        QTest::newRow("kv heads 2^32 + 8 (would wrap to 8)")
+            << "mistral"
+            << "num_key_value_heads"
+            << "4294967304"
+            << "field 'num_key_value_heads' = 4294967304 is larger";
         QTest::newRow("gemma3 sliding without window") << "gemma3"
                                                        << "sliding_window"
                                                        << "null"

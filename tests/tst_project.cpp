@@ -1,9 +1,12 @@
 // Project files and prompt datasets.
+#include <QElapsedTimer>
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include <fstream>
 #include <sstream>
+
+#include <sys/stat.h>
 
 #include "io/safetensors_writer.h"
 #include "io/tokenizer.h"
@@ -123,6 +126,170 @@ class TestProject : public QObject {
             QVERIFY2(QString::fromUtf8(e.what()).contains(message), e.what());
             QVERIFY(QString::fromUtf8(e.what()).startsWith(QStringLiteral("p.obsprop: ")));
         }
+    }
+
+    // Hostile values: each refused with exactly this message (after "p.obsprop: ").
+    void hostile_data() {
+        QTest::addColumn<QByteArray>("text");
+        QTest::addColumn<QString>("message");
+        const QByteArray head = R"({"format":"obsprop-project","version":1,)";
+        const QByteArray obs = R"("observables":[{"name":"subj","expr":"she"}],)";
+        const auto preset = [&](const char* fields) {
+            return head + obs + R"("steering":[{"name":"s","observable":"subj",)" + fields + "}]}";
+        };
+        const auto observable = [&](const QByteArray& name) {
+            return head + R"("observables":[{"name":)" + name + R"(,"expr":"she"}]})";
+        };
+        const auto dataset = [&](const QByteArray& name) {
+            return head + R"("datasets":[{"name":)" + name +
+                   R"(,"templates":["[NAME] x"],"male_names":["Bob"]}]})";
+        };
+        QTest::newRow("version 2^32 + 1 (used to wrap to 1)")
+            << QByteArray(R"({"format":"obsprop-project","version":4294967297})")
+            << "field 'version' = 4294967297 is out of range";
+        QTest::newRow("svd_top_k 2^64 - 1")
+            << head + R"("settings":{"svd_top_k":18446744073709551615}})"
+            << "field 'settings.svd_top_k' = 18446744073709551615 is out of range";
+        QTest::newRow("path layer 2^32 + 1 (used to wrap to 1)")
+            << preset(R"("path":[[4294967297,0]])")
+            << "steering preset 's': each path entry must be [layer, head] with non-negative integers, not "
+               "[4294967297,0]";
+        QTest::newRow("path head 99.99") << preset(R"("path":[[0,99.99]])")
+                                         << "steering preset 's': each path entry must be [layer, head] with "
+                                            "non-negative integers, not [0,99.99]";
+        QTest::newRow("head field 99.99") << preset(R"("path":[[0,1]],"head":99.99)")
+                                          << "steering preset 's': 'head' is not a field of a steering "
+                                             "preset (a single head is a 'path' of "
+                                             "one [layer, head] entry)";
+        QTest::newRow("layer 2^32 + 1") << preset(R"("path":[[0,1]],"layer":4294967297)")
+                                        << "field 'steering[].layer' = 4294967297 is out of range";
+        QTest::newRow("layer -2") << preset(R"("path":[[0,1]],"layer":-2)")
+                                  << "steering preset 's': 'layer' must be -1 (the path's first layer) or a "
+                                     "layer index";
+        QTest::newRow("missing observable")
+            << head + obs + R"("steering":[{"name":"s","observable":"obj","path":[[0,1]]}]})"
+            << "steering preset 's': observable 'obj' is not in the project";
+        QTest::newRow("preset without observable")
+            << head + obs + R"("steering":[{"name":"s","path":[[0,1]]}]})"
+            << "steering preset 's': observable '' is not in the project";
+        QTest::newRow("duplicate observable names")
+            << head + R"("observables":[{"name":"a","expr":"she"},{"name":"a","expr":"he"}]})"
+            << "observable name 'a' is used twice";
+        QTest::newRow("duplicate dataset names")
+            << head + R"("datasets":[{"name":"d","templates":["[NAME] x"],"male_names":["Bob"]},)"
+                      R"({"name":"d","templates":["[NAME] y"],"male_names":["Al"]}]})"
+            << "dataset name 'd' is used twice";
+        QTest::newRow("observable name with /")
+            << observable(R"("a/b")")
+            << R"(observable name "a/b" is not usable in file names: it contains '/')";
+        QTest::newRow("observable name with \\")
+            << observable("\"a\\\\b\"")
+            << "observable name \"a\\\\b\" is not usable in file names: it contains '\\'";
+        QTest::newRow("observable name ..")
+            << observable(R"("..")") << R"(observable name ".." is not usable in file names: it is '..')";
+        QTest::newRow("observable name .")
+            << observable(R"(".")") << R"(observable name "." is not usable in file names: it is '.')";
+        QTest::newRow("observable name with NUL")
+            << observable("\"a\\u0000b\"")
+            << "observable name \"a\\u0000b\" is not usable in file names: it contains a control character";
+        QTest::newRow("observable name -rf")
+            << observable(R"("-rf")")
+            << R"(observable name "-rf" is not usable in file names: it starts with '-')";
+        QTest::newRow("observable name of 101 bytes")
+            << observable("\"" + QByteArray(101, 'x') + "\"")
+            << "observable name \"" + QString(56, 'x') +
+                   "... is not usable in file names: it is longer than 100 bytes";
+        QTest::newRow("observable without a name") << observable(R"("")") << "every observable needs a name";
+        QTest::newRow("dataset name with /")
+            << dataset(R"("../d")") << R"(dataset name "../d" is not usable in file names: it contains '/')";
+        QTest::newRow("dataset without a name") << dataset("null") << "every dataset needs a name";
+    }
+    void hostile() {
+        QFETCH(QByteArray, text);
+        QFETCH(QString, message);
+        try {
+            pj::from_json(json::parse(text.toStdString()), "p.obsprop");
+            QFAIL("expected a ProjectError");
+        } catch (const pj::ProjectError& e) {
+            QCOMPARE(QString::fromUtf8(e.what()), QStringLiteral("p.obsprop: ") + message);
+        }
+    }
+
+    // Names and references are checked when a project is written too, so a bad file is never produced.
+    void saveRefusesWhatLoadRefuses() {
+        QTemporaryDir tmp;
+        const std::filesystem::path f = tmp.filePath(QStringLiteral("p.obsprop")).toStdString();
+        auto p = sample();
+        p.observables[0].name = "he/she";
+        p.steering[0].observable = "he/she";
+        try {
+            pj::save_project(p, f);
+            QFAIL("expected a ProjectError");
+        } catch (const pj::ProjectError& e) {
+            QCOMPARE(QString::fromUtf8(e.what()),
+                     QString::fromStdString(f.string()) +
+                         R"(: observable name "he/she" is not usable in file names: it contains '/')");
+        }
+        QVERIFY(!std::filesystem::exists(f));
+        p = sample();
+        p.steering[0].observable = "gone";
+        QVERIFY_THROWS_EXCEPTION(pj::ProjectError, pj::save_project(p, f));
+        QVERIFY(!std::filesystem::exists(f));
+    }
+
+    // A project file that is a FIFO, or nests 100 000 levels deep, is refused at once.
+    void hostileFiles() {
+        QTemporaryDir tmp;
+        const std::filesystem::path fifo = tmp.filePath(QStringLiteral("fifo.obsprop")).toStdString();
+        const std::filesystem::path deep = tmp.filePath(QStringLiteral("deep.obsprop")).toStdString();
+        QCOMPARE(::mkfifo(fifo.c_str(), 0600), 0);
+        std::ofstream(deep) << R"({"format":"obsprop-project","version":1,"view":{"a":)"
+                            << std::string(100000, '[') << std::string(100000, ']') << "}}";
+        QElapsedTimer timer;
+        timer.start();
+        const auto error = [](const std::filesystem::path& f) {
+            try {
+                pj::load_project(f);
+            } catch (const pj::ProjectError& e) {
+                return QString::fromUtf8(e.what());
+            }
+            return QString("no error");
+        };
+        QCOMPARE(error(fifo), QString::fromStdString(fifo.string()) + ": not a regular file (a FIFO)");
+        QCOMPARE(error(deep), QString::fromStdString(deep.string()) +
+                                  ": not valid JSON (JSON nested more than 64 levels deep)");
+        // A view built in memory (as the explorer does) is held to the same depth before it is saved.
+        json view = json::object();
+        json* cur = &view;
+        for (int i = 0; i < 100000; ++i) {
+            (*cur)["a"] = json::object();
+            cur = &(*cur)["a"];
+        }
+        pj::Project p;
+        p.view = std::move(view);
+        try {
+            pj::save_project(p, tmp.filePath(QStringLiteral("v.obsprop")).toStdString());
+            QFAIL("expected a ProjectError");
+        } catch (const pj::ProjectError& e) {
+            QVERIFY2(QString::fromUtf8(e.what()).endsWith("field 'view' is nested more than 63 levels deep"),
+                     e.what());
+        }
+        // fingerprint_model reads config.json and the weights' headers: FIFOs there do not block either.
+        const std::filesystem::path model = tmp.filePath(QStringLiteral("model")).toStdString();
+        std::filesystem::create_directory(model);
+        QCOMPARE(::mkfifo((model / "config.json").c_str(), 0600), 0);
+        try {
+            pj::fingerprint_model(model);
+            QFAIL("expected a ProjectError");
+        } catch (const pj::ProjectError& e) {
+            QCOMPARE(QString::fromUtf8(e.what()), QString::fromStdString((model / "config.json").string()) +
+                                                      ": not a regular file (a FIFO)");
+        }
+        std::filesystem::remove(model / "config.json");
+        std::ofstream(model / "config.json") << "{}";
+        QCOMPARE(::mkfifo((model / "model.safetensors").c_str(), 0600), 0);
+        QVERIFY_THROWS_EXCEPTION(pj::ProjectError, pj::fingerprint_model(model));
+        QVERIFY(timer.elapsed() < 2000);
     }
 
     void badFiles() {

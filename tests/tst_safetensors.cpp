@@ -1,6 +1,8 @@
 // safetensors reader/writer, f16/bf16 conversions and hostile files.
 #include "safetensors_test_util.h"
 
+#include <QElapsedTimer>
+
 class TestSafetensors : public QObject {
     Q_OBJECT
     QTemporaryDir tmp_;
@@ -302,6 +304,18 @@ class TestSafetensors : public QObject {
             "'__metadata__' is not an object of strings");
         row("__metadata__ value is a number", raw_file(R"({"__metadata__":{"format":1}})", 0),
             "'__metadata__' value of 'format' is not a string (it is a number)");
+        const QByteArray deep = QByteArray(100000, '[') + QByteArray(100000, ']');
+        row("header nested 100000 arrays deep (no stack overflow)", raw_file("{\"w\":" + deep + "}", 0),
+            "header is not valid JSON: JSON nested more than 64 levels deep");
+        row("header number out of range", raw_file(R"({"w":{"dtype":"F32","shape":[1e999]}})", 0),
+            "header is not valid JSON: [json.exception.out_of_range.406] number overflow");
+        QByteArray dims = "4294967296";
+        for (int i = 0; i < 20000; ++i)
+            dims += ",4294967296";
+        row("shape quoted in a message is cut short",
+            one("\"dtype\":\"U8\",\"shape\":[" + dims + "],\"data_offsets\":[0,0]", 0),
+            "tensor 'w': shape [4294967296,4294967296,4294967296,4294967296,4294967296,4294967296,"
+            "4294967296... is too large");
     }
     void corruptFile() {
         QFETCH(QByteArray, bytes);
@@ -315,6 +329,36 @@ class TestSafetensors : public QObject {
         }
         QVERIFY2(got.startsWith(QString::fromStdString(p.string()) + ": "), qPrintable(got));
         QVERIFY2(got.contains(message), qPrintable(got));
+    }
+
+    // A header with many entries parses in linear time (it used to take seconds for 25 000 tensors and
+    // minutes for 100 000), and a repeated name among them is still found.
+    void manyTensorsParseQuickly() {
+        constexpr int n = 100000;
+        QByteArray header = "{";
+        for (int i = 0; i < n; ++i) {
+            if (i) header += ',';
+            header += "\"t" + QByteArray::number(i) +
+                      "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[" + QByteArray::number(4 * i) +
+                      ',' + QByteArray::number(4 * i + 4) + "]}";
+        }
+        const fs::path good = fresh("many") += ".safetensors", dup = fresh("manydup") += ".safetensors";
+        write_all(good, raw_file(header + "}", 4 * n));
+        write_all(dup,
+                  raw_file(header + R"(,"t0":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4 * n));
+        QElapsedTimer timer;
+        timer.start();
+        const auto f = io::SafetensorsFile::open(good);
+        const qint64 ms = timer.elapsed();
+        QCOMPARE(f->names().size(), std::size_t(n));
+        QCOMPARE(decode(f->get("t99999")).size(), std::size_t(1));
+        qInfo("%d-tensor header opened in %lld ms", n, static_cast<long long>(ms));
+        QVERIFY2(ms < 5000, qPrintable(QString::number(ms) + " ms"));
+        timer.restart();
+        const QString got = format_error([&] { io::SafetensorsFile::open(dup); });
+        QCOMPARE(got, QString::fromStdString(dup.string()) +
+                          ": tensor 't0': appears more than once in the header");
+        QVERIFY2(timer.elapsed() < 5000, qPrintable(QString::number(timer.elapsed()) + " ms"));
     }
 
     void randomCorruptionNeverCrashes() {
@@ -413,6 +457,11 @@ class TestSafetensors : public QObject {
         row("tensor twice in weight_map", "s1 s2", R"({"weight_map": {"a": "S1", "b": "S2", "a": "S2"}})", "",
             "index", "tensor 'a': listed more than once in weight_map");
         row("weights file is a FIFO (must not hang)", "fifo", "", "", "single", "not a regular file");
+        row("index is a FIFO (must not hang)", "index-fifo", "", "", "index", "not a regular file (a FIFO)");
+        const QString deep = QString(100000, '[') + QString(100000, ']');
+        QTest::newRow("index nested 100000 arrays deep")
+            << QString() << "{\"weight_map\": {\"a\": " + deep + "}}" << QString() << QString("index")
+            << QString("not valid JSON: JSON nested more than 64 levels deep");
         row("corrupt shard", "s1 bad-s2", two, "", "s2", "header length 4096 runs past the end of the file");
         row("sharded: absent tensor lookup", "s1 s2", two, "nope", "dir",
             "tensor 'nope': not in this checkpoint");
@@ -435,6 +484,7 @@ class TestSafetensors : public QObject {
         if (setup != "missing") fs::create_directories(dir);
         if (parts.contains("file")) write_all(dir / "file", "x");
         if (parts.contains("fifo")) QCOMPARE(::mkfifo((dir / "model.safetensors").c_str(), 0600), 0);
+        if (parts.contains("index-fifo")) QCOMPARE(::mkfifo(idx.c_str(), 0600), 0);
         if (parts.contains("s1")) io::write_safetensors(s1, {{"a", t}}, DType::F32);
         if (parts.contains("s2")) io::write_safetensors(s2, {{"b", t}}, DType::F32);
         if (parts.contains("s2+a")) io::write_safetensors(s2, {{"b", t}, {"a", t}}, DType::F32);

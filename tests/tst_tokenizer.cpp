@@ -19,6 +19,9 @@
 #include <sstream>
 #include <thread>
 
+#include <sys/resource.h>
+#include <sys/stat.h>
+
 using obsprop::io::Tokenizer;
 using obsprop::io::TokenizerError;
 namespace fs = std::filesystem;
@@ -585,13 +588,52 @@ class TestTokenizer : public QObject {
             << QByteArray(
                    R"({"added_tokens": [{"id": 3}], "model": {"type": "BPE", "vocab": {}, "merges": []}})")
             << QString(R"(added_tokens[0] has no "content" string)");
+        // Hostile files: nesting, numbers and ids that used to overflow the stack, escape as
+        // json::out_of_range or allocate gigabytes.
+        const QByteArray deep = QByteArray(100000, '[') + QByteArray(100000, ']');
+        const QString too_deep = QString("invalid JSON: JSON nested more than 64 levels deep");
+        QTest::newRow("vocab id nested 100000 deep")
+            << bpe(R"("vocab": {"a": )" + deep + R"(}, "merges": [])") << too_deep;
+        QTest::newRow("merge nested 100000 deep")
+            << bpe(R"("vocab": {"a": 0}, "merges": [)" + deep + "]") << too_deep;
+        QByteArray seq = "null";
+        for (int i = 0; i < 50000; ++i)
+            seq = R"({"type": "Sequence", "normalizers": [)" + seq + "]}";
+        QTest::newRow("Sequence normalizers nested 50000 deep")
+            << QByteArray(R"({"model": {"type": "BPE", "vocab": {}, "merges": []}, "normalizer": )" + seq +
+                          "}")
+            << too_deep;
+        QTest::newRow("vocab id too large for a double")
+            << bpe(R"("vocab": {"a": 1e999}, "merges": [])")
+            << QString("invalid JSON: [json.exception.out_of_range.406] number overflow parsing '1e999'");
+        QTest::newRow("vocab id nested 40 deep: quoted briefly")
+            << bpe(R"("vocab": {"a": )" + QByteArray(40, '[') + "1" + QByteArray(40, ']') +
+                   R"(}, "merges": [])")
+            << QString(R"(vocabulary entry "a" has an invalid id )") + QString(40, '[') + "1" +
+                   QString(36, ']') + "...";
+        QTest::newRow("vocab id 2e8 among 3 tokens")
+            << bpe(R"("vocab": {"a": 0, "b": 1, "ab": 200000000}, "merges": [])")
+            << QString(R"(vocabulary entry "ab" has id 200000000, far beyond the 3 tokens the file defines )"
+                       "(ids below 65542 are accepted)");
+        QTest::newRow("added token id 2^30")
+            << QByteArray(R"({"added_tokens": [{"id": 1073741824, "content": "<x>"}], "model": {"type": "BPE",
+                             "vocab": {"a": 0}, "merges": []}})")
+            << QString(R"(added token "<x>" has id 1073741824, far beyond the 2 tokens the file defines)");
+        QTest::newRow("vocab id 2^64 - 1")
+            << bpe(R"("vocab": {"a": 18446744073709551615}, "merges": [])")
+            << QString(R"(vocabulary entry "a" has an invalid id 18446744073709551615)");
+        QTest::newRow("tokenizer.json is a FIFO (must not block)")
+            << QByteArray("fifo") << QString("not a regular file (a FIFO)");
     }
     void loadErrors() {
         QFETCH(QByteArray, content);
         QFETCH(QString, message);
         QTemporaryDir dir;
         const fs::path path = fs::path(dir.path().toStdString()) / "tokenizer.json";
-        if (!content.isEmpty()) write_file(path, str(content));
+        if (content == "fifo")
+            QCOMPARE(::mkfifo(path.c_str(), 0600), 0);
+        else if (!content.isEmpty())
+            write_file(path, str(content));
         try {
             Tokenizer::from_tokenizer_json(path);
             QFAIL("no TokenizerError thrown");
@@ -601,6 +643,44 @@ class TestTokenizer : public QObject {
                      qPrintable("no file name in: " + what));
             QVERIFY2(what.contains(message), qPrintable("unexpected message: " + what));
         }
+    }
+
+    // vocab.json + merges.txt get the same guards: regular files only, ids bounded before tables are sized.
+    void hostileVocabMerges() {
+        QTemporaryDir dir;
+        const fs::path root(dir.path().toStdString()), vocab = root / "vocab.json",
+                                                       merges = root / "merges.txt";
+        const auto expect_error = [&](const QString& message) {
+            QElapsedTimer timer;
+            timer.start();
+            try {
+                Tokenizer::from_vocab_merges(vocab, merges);
+                QFAIL("no TokenizerError thrown");
+            } catch (const TokenizerError& e) {
+                QCOMPARE(QString::fromUtf8(e.what()), message);
+            }
+            QVERIFY(timer.elapsed() < 2000);
+        };
+        QCOMPARE(::mkfifo(vocab.c_str(), 0600), 0);
+        write_file(merges, "a b\n");
+        expect_error(QString::fromStdString(vocab.string()) + ": not a regular file (a FIFO)");
+        fs::remove(vocab);
+        write_file(vocab, R"({"a": 0, "b": 1, "ab": 2})");
+        fs::remove(merges);
+        QCOMPARE(::mkfifo(merges.c_str(), 0600), 0);
+        expect_error(QString::fromStdString(merges.string()) + ": not a regular file (a FIFO)");
+        fs::remove(merges);
+        write_file(merges, "a b\n");
+        // An id of 2e8 in a tiny vocabulary used to allocate three tables of 2e8 entries (12.5 GB).
+        write_file(vocab, R"({"a": 0, "b": 1, "ab": 200000000})");
+        rusage before{};
+        getrusage(RUSAGE_SELF, &before);
+        expect_error(QString::fromStdString(vocab.string()) +
+                     R"(: vocabulary entry "ab" has id 200000000, far beyond the 3 tokens the file defines )"
+                     "(ids below 65542 are accepted)");
+        rusage after{};
+        getrusage(RUSAGE_SELF, &after);
+        QVERIFY(after.ru_maxrss - before.ru_maxrss < 200 * 1024);
     }
 
     void fromDirectory() {

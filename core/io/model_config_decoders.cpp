@@ -5,6 +5,7 @@
 #include <set>
 
 #include "io/config_fields.h"
+#include "io/input_guard.h"
 
 namespace obsprop::io {
 
@@ -34,8 +35,7 @@ bool is_gemma(Family f) {
 }
 
 std::string dump(const json& v) {
-    std::string s = v.dump();
-    return s.size() > 80 ? s.substr(0, 77) + "..." : s;
+    return json_preview(v, 80);
 }
 
 // A positive finite number inside a rope dictionary.
@@ -221,20 +221,20 @@ ModelConfig parse_decoder_config(const json& j, const std::string& type, const s
     c.family = f;
     c.norm = NormKind::RMSNorm;
     c.gated_mlp = true;
-    c.d_model = required_int(j, {"hidden_size"}, src);
-    c.n_layers = required_int(j, {"num_hidden_layers"}, src);
-    c.n_heads = required_int(j, {"num_attention_heads"}, src);
-    c.d_vocab = required_int(j, {"vocab_size"}, src);
-    c.d_mlp = required_int(j, {"intermediate_size"}, src);
+    c.d_model = required_int(j, {"hidden_size"}, src, kMaxDModel);
+    c.n_layers = required_int(j, {"num_hidden_layers"}, src, kMaxLayers);
+    c.n_heads = required_int(j, {"num_attention_heads"}, src, kMaxHeads);
+    c.d_vocab = required_int(j, {"vocab_size"}, src, kMaxVocab);
+    c.d_mlp = required_int(j, {"intermediate_size"}, src, kMaxDMlp);
     if (f == Family::Llama)
-        c.n_kv_heads = optional_int(j, "num_key_value_heads", c.n_heads, src);
+        c.n_kv_heads = optional_int(j, "num_key_value_heads", c.n_heads, src, kMaxHeads);
     else
-        c.n_kv_heads = required_int(j, {"num_key_value_heads"}, src);
+        c.n_kv_heads = required_int(j, {"num_key_value_heads"}, src, kMaxHeads);
     if (c.n_heads % c.n_kv_heads != 0)
         fail(src, "'num_attention_heads' = " + std::to_string(c.n_heads) +
                       " is not a multiple of 'num_key_value_heads' = " + std::to_string(c.n_kv_heads));
     const int default_head_dim = f == Family::Qwen3 ? 128 : is_gemma(f) ? 256 : 0;
-    c.d_head = optional_int(j, "head_dim", default_head_dim, src);
+    c.d_head = optional_int(j, "head_dim", default_head_dim, src, kMaxDHead);
     if (c.d_head == 0) {
         if (c.d_model % c.n_heads != 0)
             fail(src, "'hidden_size' = " + std::to_string(c.d_model) + " is not divisible by " +
@@ -248,7 +248,8 @@ ModelConfig parse_decoder_config(const json& j, const std::string& type, const s
                             : f == Family::Mistral || f == Family::Gemma3 ? 131072
                             : f == Family::Gemma || f == Family::Gemma2   ? 8192
                                                                           : 32768;
-    c.n_ctx = optional_int(j, "max_position_embeddings", default_ctx, src);
+    c.n_ctx = optional_int(j, "max_position_embeddings", default_ctx, src, kMaxCtx);
+    check_sizes(c, src); // before anything is sized from them (the per-layer windows below)
     c.ln_eps = optional_number(j, {"rms_norm_eps"}, 1e-6, src);
     if (!(c.ln_eps > 0.0)) fail(src, "'rms_norm_eps' must be positive");
     if (f == Family::Gemma2 || f == Family::Gemma3)

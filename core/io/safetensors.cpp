@@ -6,15 +6,14 @@
 // into the mapping is formed. Tensor data need not be aligned; readers copy with memcpy.
 #include "io/safetensors.h"
 
+#include "io/input_guard.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <limits>
-#include <set>
-#include <sstream>
 #include <utility>
 
 #include <fcntl.h>
@@ -69,15 +68,6 @@ std::string shape_str(const std::vector<std::int64_t>& shape) {
     return s + "]";
 }
 
-const char* json_kind(const json& j) {
-    if (j.is_object()) return "an object";
-    if (j.is_array()) return "an array";
-    if (j.is_string()) return "a string";
-    if (j.is_boolean()) return "a boolean";
-    if (j.is_null()) return "null";
-    return "a number";
-}
-
 // A JSON integer >= 0 (floats such as 3.0 are rejected; so are negatives).
 bool as_uint(const json& j, std::uint64_t& out) {
     if (j.is_number_unsigned()) {
@@ -89,43 +79,6 @@ bool as_uint(const json& j, std::uint64_t& out) {
         return true;
     }
     return false;
-}
-
-// Parses JSON text and reports the first key that occurs twice in one object (nlohmann would
-// otherwise silently keep the last one). `dup_depth` is 1 for a key of the top-level object.
-struct StrictJson {
-    json value;
-    std::string dup_key;
-    std::size_t dup_depth = 0;
-};
-
-StrictJson parse_strict(const char* first, const char* last) {
-    StrictJson out;
-    std::vector<std::set<std::string>> open_objects;
-    auto cb = [&](int /*depth*/, json::parse_event_t ev, json& parsed) {
-        switch (ev) {
-        case json::parse_event_t::object_start:
-            open_objects.emplace_back();
-            break;
-        case json::parse_event_t::object_end:
-            if (!open_objects.empty()) open_objects.pop_back();
-            break;
-        case json::parse_event_t::key:
-            if (!open_objects.empty() && out.dup_key.empty()) {
-                const auto& k = parsed.get_ref<const std::string&>();
-                if (!open_objects.back().insert(k).second) {
-                    out.dup_key = k;
-                    out.dup_depth = open_objects.size();
-                }
-            }
-            break;
-        default:
-            break;
-        }
-        return true;
-    };
-    out.value = json::parse(first, last, cb, /*allow_exceptions=*/true);
-    return out;
 }
 
 std::string errno_text() {
@@ -214,20 +167,6 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
     }
 
     const char* htext = reinterpret_cast<const char*>(bytes + 8);
-    StrictJson parsed;
-    try {
-        parsed = parse_strict(htext, htext + header_len);
-    } catch (const json::exception& e) {
-        fail(path, std::string("header is not valid JSON: ") + e.what());
-    }
-    const json& header = parsed.value;
-    if (!header.is_object())
-        fail(path, std::string("header is not a JSON object (it is ") + json_kind(header) + ")");
-    if (!parsed.dup_key.empty()) {
-        if (parsed.dup_depth == 1) fail(path, parsed.dup_key, "appears more than once in the header");
-        fail(path, "header has a duplicate key '" + parsed.dup_key + "'");
-    }
-
     const std::uint64_t data_size = size - 8 - header_len;
     const std::byte* data = reinterpret_cast<const std::byte*>(bytes) + 8 + header_len;
 
@@ -237,7 +176,9 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
     };
     std::vector<Span> spans;
 
-    for (const auto& [name, entry] : header.items()) {
+    // Each entry of the header object is checked and turned into a TensorView as soon as it is parsed,
+    // so memory holds the views, not a JSON tree of the whole header.
+    const auto add_entry = [&](const std::string& name, json&& entry) {
         if (name == "__metadata__") {
             if (!entry.is_object()) fail(path, "'__metadata__' is not an object of strings");
             for (const auto& [k, v] : entry.items()) {
@@ -247,7 +188,7 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
                 }
                 f->metadata_[k] = v.get<std::string>();
             }
-            continue;
+            return;
         }
         if (!entry.is_object()) fail(path, name, "entry is not a JSON object");
 
@@ -281,7 +222,7 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
         std::uint64_t nbytes = 0;
         if (overflow || numel > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
             __builtin_mul_overflow(numel, static_cast<std::uint64_t>(dtype_size(t.dtype)), &nbytes)) {
-            fail(path, name, "shape " + sh->dump() + " is too large (element count overflows)");
+            fail(path, name, "shape " + json_preview(*sh) + " is too large (element count overflows)");
         }
 
         const auto off = entry.find("data_offsets");
@@ -308,6 +249,17 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const fs::path& path) {
         t.nbytes = static_cast<std::size_t>(nbytes);
         auto [it, inserted] = f->tensors_.emplace(name, std::move(t));
         spans.push_back({begin, end, &it->first});
+    };
+    // Linear in the header, nesting limited; the first repeated key stops it (nlohmann would keep the last).
+    const ParsedJson parsed = parse_json_members(std::string_view(htext, header_len), add_entry);
+    if (!parsed.error.empty()) fail(path, "header is not valid JSON: " + parsed.error);
+    const json& header = parsed.value;
+    if (!header.is_object())
+        fail(path, std::string("header is not a JSON object (it is ") + json_kind(header) + ")");
+    if (!parsed.duplicate_key.empty()) {
+        if (parsed.duplicate_depth == 1)
+            fail(path, parsed.duplicate_key, "appears more than once in the header");
+        fail(path, "header has a duplicate key '" + parsed.duplicate_key + "'");
     }
 
     // Overlap check: sort by start, compare each non-empty span with the furthest end seen so far.
@@ -374,32 +326,21 @@ Checkpoint Checkpoint::open(const fs::path& dir) {
     }
     if (!fs::exists(index, ec)) fail(dir, "neither model.safetensors nor model.safetensors.index.json found");
 
-    if (!fs::is_regular_file(index, ec)) fail(index, "not a regular file");
     std::string text;
-    {
-        std::ifstream in(index, std::ios::binary);
-        if (!in) fail(index, "cannot open: " + errno_text());
-        in.seekg(0, std::ios::end);
-        const auto n = static_cast<std::uint64_t>(std::max<std::streamoff>(in.tellg(), 0));
-        if (n > kMaxIndexBytes)
-            fail(index, "index file is implausibly large (" + std::to_string(n) + " bytes)");
-        in.seekg(0);
-        text.resize(static_cast<std::size_t>(n));
-        in.read(text.data(), static_cast<std::streamsize>(n));
-        if (!in) fail(index, "cannot read the index file");
-    }
-    StrictJson parsed;
     try {
-        parsed = parse_strict(text.data(), text.data() + text.size());
-    } catch (const json::exception& e) {
-        fail(index, std::string("not valid JSON: ") + e.what());
+        text = read_regular_file(index, kMaxIndexBytes);
+    } catch (const ReadError& e) {
+        if (e.kind() == ReadError::Kind::TooLarge) fail(index, std::string("index ") + e.what());
+        fail(index, e.what());
     }
+    const ParsedJson parsed = parse_json_limited(text);
+    if (!parsed.error.empty()) fail(index, "not valid JSON: " + parsed.error);
     const json& root = parsed.value;
     if (!root.is_object()) fail(index, "not a JSON object");
     const auto wm = root.find("weight_map");
     if (wm == root.end() || !wm->is_object()) fail(index, "missing 'weight_map' object");
-    if (!parsed.dup_key.empty() && parsed.dup_depth == 2) {
-        fail(index, parsed.dup_key, "listed more than once in weight_map (in two shards?)");
+    if (!parsed.duplicate_key.empty() && parsed.duplicate_depth == 2) {
+        fail(index, parsed.duplicate_key, "listed more than once in weight_map (in two shards?)");
     }
     if (wm->empty()) fail(index, "weight_map lists no tensors");
 

@@ -2,10 +2,9 @@
 // Anything not implemented is refused with a TokenizerError naming the file, the section and the value.
 #include "io/tokenizer_detail.h"
 
-#include <nlohmann/json.hpp>
+#include "io/input_guard.h"
 
-#include <fstream>
-#include <sstream>
+#include <nlohmann/json.hpp>
 
 namespace obsprop::io::detail {
 namespace fs = std::filesystem;
@@ -17,12 +16,12 @@ namespace {
     throw TokenizerError(origin + ": " + what);
 }
 
+// Nesting is limited (kMaxJsonDepth), so the recursive section parsers below (Sequence inside Sequence)
+// recurse at most half as deep.
 json parse_json(std::string_view text, const std::string& origin) {
-    try {
-        return json::parse(text.begin(), text.end());
-    } catch (const json::parse_error& e) {
-        fail(origin, std::string("invalid JSON: ") + e.what());
-    }
+    ParsedJson parsed = parse_json_limited(text);
+    if (!parsed.error.empty()) fail(origin, "invalid JSON: " + parsed.error);
+    return std::move(parsed.value);
 }
 
 std::string type_of(const json& section, const std::string& origin, const char* what) {
@@ -113,7 +112,7 @@ SplitBehavior parse_behavior(const json& obj, const char* fallback, const std::s
 PrependScheme parse_prepend_scheme(const json& obj, const std::string& origin, const std::string& where) {
     PrependScheme scheme = PrependScheme::Always;
     if (auto it = obj.find("prepend_scheme"); it != obj.end() && !it->is_null()) {
-        const std::string s = it->is_string() ? it->get<std::string>() : it->dump();
+        const std::string s = it->is_string() ? it->get<std::string>() : json_preview(*it);
         if (s == "always")
             scheme = PrependScheme::Always;
         else if (s == "first")
@@ -270,7 +269,7 @@ void parse_vocab(const json& vocab, TokenizerImpl& t, const std::string& origin)
     for (auto it = vocab.begin(); it != vocab.end(); ++it) {
         const json& id = it.value();
         if (!id.is_number_integer() || id.get<long long>() < 0 || id.get<long long>() > (1LL << 30))
-            fail(origin, "vocabulary entry \"" + it.key() + "\" has an invalid id " + id.dump());
+            fail(origin, "vocabulary entry \"" + it.key() + "\" has an invalid id " + json_preview(id));
         t.model_vocab[it.key()] = id.get<int>();
     }
 }
@@ -305,8 +304,8 @@ void parse_bpe_model(const json& m, TokenizerImpl& t, const std::string& origin)
     t.model = ModelKind::BPE;
     auto dropout = m.find("dropout");
     if (dropout != m.end() && !dropout->is_null() && !(dropout->is_number() && dropout->get<double>() == 0.0))
-        fail(origin,
-             "BPE dropout " + dropout->dump() + " is not supported (it makes encoding random); only null is");
+        fail(origin, "BPE dropout " + json_preview(*dropout) +
+                         " is not supported (it makes encoding random); only null is");
     t.byte_fallback = flag(m, "byte_fallback", false, origin);
     t.continuing_subword_prefix = optional_string(m, "continuing_subword_prefix", origin, "BPE");
     t.end_of_word_suffix = optional_string(m, "end_of_word_suffix", origin, "BPE");
@@ -335,8 +334,8 @@ void parse_bpe_model(const json& m, TokenizerImpl& t, const std::string& origin)
         } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
             list.emplace_back(e[0].get<std::string>(), e[1].get<std::string>());
         } else {
-            fail(origin,
-                 "merge #" + std::to_string(i + 1) + " must be \"a b\" or [\"a\", \"b\"], got " + e.dump());
+            fail(origin, "merge #" + std::to_string(i + 1) + " must be \"a b\" or [\"a\", \"b\"], got " +
+                             json_preview(e));
         }
     }
     build_merges(list, t, origin);
@@ -379,22 +378,26 @@ void parse_added_tokens(const json& list, TokenizerImpl& t, const std::string& o
     }
 }
 
-} // namespace
-
-std::string read_file(const fs::path& path) {
-    std::error_code ec;
-    if (!fs::exists(path, ec)) fail(path.string(), "file not found");
-    if (fs::is_directory(path, ec)) fail(path.string(), "is a directory, expected a file");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(path.string(), "cannot open file for reading");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) fail(path.string(), "read error");
-    return std::move(ss).str();
+// Tables indexed by id are sized by the largest id, so an id far beyond the number of tokens the file
+// defines would allocate for nothing (an id of 2e8 in a 2 048-token vocabulary took 12 GB). Real
+// vocabularies are dense; ids up to twice the number of tokens plus 65 536 are accepted.
+void check_id_range(const TokenizerImpl& t, const std::string& origin) {
+    const std::uint64_t tokens = t.model_vocab.size() + t.added.size();
+    const std::uint64_t limit = 2 * tokens + 65536;
+    const std::string* worst = nullptr;
+    int max_id = -1;
+    const char* kind = "";
+    for (const auto& [tok, id] : t.model_vocab)
+        if (id > max_id) max_id = id, worst = &tok, kind = "vocabulary entry";
+    for (const AddedToken& a : t.added)
+        if (a.id > max_id) max_id = a.id, worst = &a.content, kind = "added token";
+    if (worst && static_cast<std::uint64_t>(max_id) >= limit)
+        fail(origin, std::string(kind) + " " + json_preview(json(*worst)) + " has id " +
+                         std::to_string(max_id) + ", far beyond the " + std::to_string(tokens) +
+                         " tokens the file defines (ids below " + std::to_string(limit) + " are accepted)");
 }
 
-std::shared_ptr<TokenizerImpl> parse_tokenizer_json(std::string_view text, const std::string& origin) {
-    const json j = parse_json(text, origin);
+std::shared_ptr<TokenizerImpl> parse_tokenizer(const json& j, const std::string& origin) {
     if (!j.is_object()) fail(origin, "not a tokenizer.json: the top level is not a JSON object");
     auto model = j.find("model");
     if (model == j.end() || !model->is_object()) fail(origin, "no \"model\" section");
@@ -420,11 +423,33 @@ std::shared_ptr<TokenizerImpl> parse_tokenizer_json(std::string_view text, const
     parse_pre_tokenizer(j.value("pre_tokenizer", json()), *t, origin);
     parse_decoder(j.value("decoder", json()), *t, origin);
     parse_added_tokens(j.value("added_tokens", json()), *t, origin);
+    check_id_range(*t, origin);
     t->finalise();
     return t;
 }
 
-std::shared_ptr<TokenizerImpl> load_vocab_merges(const fs::path& vocab_json, const fs::path& merges_txt) {
+} // namespace
+
+std::string read_file(const fs::path& path) {
+    try {
+        return read_regular_file(path, kMaxTokenizerBytes);
+    } catch (const ReadError& e) {
+        fail(path.string(), e.what());
+    }
+}
+
+std::shared_ptr<TokenizerImpl> parse_tokenizer_json(std::string_view text, const std::string& origin) {
+    try {
+        return parse_tokenizer(parse_json(text, origin), origin);
+    } catch (const json::exception& e) {
+        // Fields are type-checked before they are read; this is the last line of defence.
+        fail(origin, std::string("unexpected value: ") + e.what());
+    }
+}
+
+namespace {
+
+std::shared_ptr<TokenizerImpl> vocab_merges(const fs::path& vocab_json, const fs::path& merges_txt) {
     auto t = std::make_shared<TokenizerImpl>();
     t->source = vocab_json;
     const std::string vocab_origin = vocab_json.string(), merges_origin = merges_txt.string();
@@ -468,8 +493,19 @@ std::shared_ptr<TokenizerImpl> load_vocab_merges(const fs::path& vocab_json, con
         eot.normalized = false;
         t->added.push_back(eot);
     }
+    check_id_range(*t, vocab_origin);
     t->finalise();
     return t;
+}
+
+} // namespace
+
+std::shared_ptr<TokenizerImpl> load_vocab_merges(const fs::path& vocab_json, const fs::path& merges_txt) {
+    try {
+        return vocab_merges(vocab_json, merges_txt);
+    } catch (const json::exception& e) {
+        fail(vocab_json.string(), std::string("unexpected value: ") + e.what());
+    }
 }
 
 } // namespace obsprop::io::detail

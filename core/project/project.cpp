@@ -2,11 +2,13 @@
 
 #include "io/atomic_file.h"
 
-#include <xxhash.h>
-
+#include <climits>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
+#include <set>
+
+#include "io/input_guard.h"
 
 namespace obsprop::project {
 
@@ -24,24 +26,62 @@ namespace {
     throw ProjectError(src + ": " + what);
 }
 
+std::string quoted(const std::string& s) {
+    return io::json_preview(json(s), 60);
+}
+
+// An integer in [lo, hi], checked in 64 bits before it is narrowed (2^32 + 1 must not become 1).
+bool int_in(const json& v, long long lo, long long hi, int& out) {
+    if (!v.is_number_integer()) return false;
+    if (v.is_number_unsigned() ? v.get<unsigned long long>() > static_cast<unsigned long long>(hi)
+                               : v.get<long long>() < lo || v.get<long long>() > hi)
+        return false;
+    out = static_cast<int>(v.get<long long>());
+    return true;
+}
+
 // Field readers: absent or null gives the default; a wrong type is an error naming the field.
 template <typename T>
 T get(const json& j, const char* key, T fallback, const std::string& src, const std::string& where) {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return fallback;
-    try {
-        if constexpr (std::is_same_v<T, double>) {
-            if (!it->is_number()) throw json::type_error::create(302, "not a number", &*it);
-        } else if constexpr (std::is_same_v<T, int>) {
-            if (!it->is_number_integer()) throw json::type_error::create(302, "not an integer", &*it);
-        } else if constexpr (std::is_same_v<T, bool>) {
-            if (!it->is_boolean()) throw json::type_error::create(302, "not a boolean", &*it);
-        } else if constexpr (std::is_same_v<T, std::string>) {
-            if (!it->is_string()) throw json::type_error::create(302, "not a string", &*it);
-        }
-        return it->get<T>();
-    } catch (const json::exception&) {
-        fail(src, "field '" + where + key + "' has the wrong type");
+    const std::string field = "field '" + where + key + "'";
+    if constexpr (std::is_same_v<T, double>) {
+        if (!it->is_number()) fail(src, field + " has the wrong type");
+        const double v = it->get<double>();
+        if (!std::isfinite(v)) fail(src, field + " must be a finite number");
+        return v;
+    } else if constexpr (std::is_same_v<T, int>) {
+        if (!it->is_number_integer()) fail(src, field + " has the wrong type");
+        int v = 0;
+        if (!int_in(*it, INT_MIN, INT_MAX, v))
+            fail(src, field + " = " + io::json_preview(*it) + " is out of range");
+        return v;
+    } else if constexpr (std::is_same_v<T, bool>) {
+        if (!it->is_boolean()) fail(src, field + " has the wrong type");
+        return it->get<bool>();
+    } else {
+        static_assert(std::is_same_v<T, std::string>);
+        if (!it->is_string()) fail(src, field + " has the wrong type");
+        return it->get<std::string>();
+    }
+}
+
+// Observable and dataset names become parts of exported file names: refuse anything that would not be
+// one plain file name on every system.
+constexpr std::size_t kMaxNameBytes = 100;
+
+void check_name(const std::string& src, const char* kind, const std::string& name) {
+    auto bad = [&](const std::string& why) {
+        fail(src, std::string(kind) + " name " + quoted(name) + " is not usable in file names: " + why);
+    };
+    if (name.empty()) fail(src, std::string("every ") + kind + " needs a name");
+    if (name.size() > kMaxNameBytes) bad("it is longer than " + std::to_string(kMaxNameBytes) + " bytes");
+    if (name == "." || name == "..") bad("it is '" + name + "'");
+    if (name.front() == '-') bad("it starts with '-'");
+    for (const char c : name) {
+        if (c == '/' || c == '\\') bad(std::string("it contains '") + c + "'");
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) bad("it contains a control character");
     }
 }
 
@@ -70,9 +110,18 @@ void require_object(const json& j, const std::string& src, const std::string& wh
     if (!j.is_object()) fail(src, what + " must be a JSON object");
 }
 
+// Copying and writing a JSON value recurses through it: the free-form view is held to the depth of any
+// file this reads, before it is copied.
+void check_view(const json& view, const std::string& src) {
+    constexpr std::size_t kMaxViewDepth = io::kMaxJsonDepth - 1; // the view sits inside the project object
+    if (io::json_deeper_than(view, kMaxViewDepth))
+        fail(src, "field 'view' is nested more than " + std::to_string(kMaxViewDepth) + " levels deep");
+}
+
 } // namespace
 
 json to_json(const Project& p) {
+    check_view(p.view, "project");
     json j;
     j["format"] = "obsprop-project";
     j["version"] = kProjectVersion;
@@ -127,14 +176,18 @@ Project from_json(const json& j, const std::string& src) {
         p.model_path = get<std::string>(*it, "path", "", src, "model.");
         p.model_fingerprint = get<std::string>(*it, "fingerprint", "", src, "model.");
     }
+    std::set<std::string> names;
     for (const auto& o : get_array(j, "observables", src)) {
         require_object(o, src, "each observable");
         NamedObservable no{get<std::string>(o, "name", "", src, "observables[]."),
                            get<std::string>(o, "expr", "", src, "observables[]."),
                            get<std::string>(o, "dataset", "", src, "observables[].")};
+        check_name(src, "observable", no.name);
         if (no.expr.empty()) fail(src, "observable '" + no.name + "' has an empty expression");
+        if (!names.insert(no.name).second) fail(src, "observable name '" + no.name + "' is used twice");
         p.observables.push_back(no);
     }
+    names.clear();
     for (const auto& d : get_array(j, "datasets", src)) {
         require_object(d, src, "each dataset");
         Dataset ds;
@@ -142,7 +195,9 @@ Project from_json(const json& j, const std::string& src) {
         ds.templates = get_strings(d, "templates", src, "datasets[].");
         ds.female_names = get_strings(d, "female_names", src, "datasets[].");
         ds.male_names = get_strings(d, "male_names", src, "datasets[].");
+        check_name(src, "dataset", ds.name);
         if (auto err = ds.validate(); !err.empty()) fail(src, err);
+        if (!names.insert(ds.name).second) fail(src, "dataset name '" + ds.name + "' is used twice");
         p.datasets.push_back(ds);
     }
     if (auto it = j.find("settings"); it != j.end() && !it->is_null()) {
@@ -168,13 +223,24 @@ Project from_json(const json& j, const std::string& src) {
         SteeringPreset sp;
         sp.name = get<std::string>(s, "name", "", src, w);
         sp.observable = get<std::string>(s, "observable", "", src, w);
+        const std::string preset = "steering preset '" + sp.name + "'";
         for (const auto& e : get_array(s, "path", src)) {
-            if (!e.is_array() || e.size() != 2 || !e[0].is_number_integer() || !e[1].is_number_integer() ||
-                e[0].get<int>() < 0 || e[1].get<int>() < 0)
-                fail(src, "steering preset '" + sp.name + "': each path entry must be [layer, head]");
-            sp.path.emplace_back(e[0].get<int>(), e[1].get<int>());
+            int layer = 0, head = 0;
+            if (!e.is_array() || e.size() != 2 || !int_in(e[0], 0, INT_MAX, layer) ||
+                !int_in(e[1], 0, INT_MAX, head))
+                fail(src, preset +
+                              ": each path entry must be [layer, head] with non-negative integers, not " +
+                              io::json_preview(e));
+            sp.path.emplace_back(layer, head);
         }
+        // Older notes described a separate "head" field; nothing reads it, so a value there would be
+        // silently ignored.
+        if (s.contains("head"))
+            fail(src, preset + ": 'head' is not a field of a steering preset (a single head is a 'path' of "
+                               "one [layer, head] entry)");
         sp.layer = get<int>(s, "layer", -1, src, w);
+        if (sp.layer < -1)
+            fail(src, preset + ": 'layer' must be -1 (the path's first layer) or a layer index");
         sp.position = get<std::string>(s, "position", sp.position, src, w);
         if (sp.position != "name" && sp.position != "last")
             fail(src, "steering preset '" + sp.name + "': position must be name or last (got \"" +
@@ -185,10 +251,15 @@ Project from_json(const json& j, const std::string& src) {
         if (!std::isfinite(sp.multiplier) || !std::isfinite(sp.range) || sp.range <= 0)
             fail(src,
                  "steering preset '" + sp.name + "': multiplier and range must be finite, range positive");
+        bool known = false;
+        for (const auto& o : p.observables)
+            known = known || o.name == sp.observable;
+        if (!known) fail(src, preset + ": observable '" + sp.observable + "' is not in the project");
         p.steering.push_back(sp);
     }
     if (auto it = j.find("view"); it != j.end() && !it->is_null()) {
         require_object(*it, src, "field 'view'");
+        check_view(*it, src);
         p.view = *it;
     }
     return p;
@@ -199,18 +270,23 @@ std::string serialize(const Project& p) {
 }
 
 Project load_project(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw ProjectError(file.string() + ": cannot open the project file");
-    json j;
+    std::string text;
     try {
-        j = json::parse(in);
-    } catch (const json::parse_error& e) {
-        throw ProjectError(file.string() + ": not valid JSON (" + e.what() + ")");
+        text = io::read_regular_file(file, io::kMaxProjectBytes);
+    } catch (const io::ReadError& e) {
+        if (e.kind() == io::ReadError::Kind::NotFound || e.kind() == io::ReadError::Kind::CannotOpen)
+            throw ProjectError(file.string() + ": cannot open the project file");
+        throw ProjectError(file.string() + ": " + e.what());
     }
-    return from_json(j, file.string());
+    const io::ParsedJson parsed = io::parse_json_limited(text);
+    if (!parsed.error.empty()) throw ProjectError(file.string() + ": not valid JSON (" + parsed.error + ")");
+    return from_json(parsed.value, file.string());
 }
 
 void save_project(const Project& p, const fs::path& file) {
+    // What is written must read back: the same checks as load_project (names, references, ranges).
+    check_view(p.view, file.string());
+    from_json(to_json(p), file.string());
     try {
         io::write_file_atomic(file, serialize(p));
     } catch (const std::runtime_error& e) {

@@ -8,11 +8,18 @@
 //   "observables": [{"name": "subj", "expr": "\" she\" - \" he\"", "dataset": "subject"}],
 //   "datasets": [{"name", "templates": [...], "female_names": [...], "male_names": [...]}],
 //   "settings": {"ln_mode": "approx", "rho": null, "svd_top_k": 5, "attribution": "patching"},
-//   "steering": [{"name", "observable", "layer", "head", "path": [[l,h],...], "position": "name",
+//   "steering": [{"name", "observable", "layer", "path": [[l,h],...], "position": "name",
 //                 "normalize": true, "multiplier": 0.0, "range": 300.0}],
 //   "view": { free-form state of the GUI }
 // }
 // A relative model path is relative to the project file's folder.
+//
+// Reading and writing apply the same checks: observable and dataset names are unique and usable as file
+// names (non-empty, at most 100 bytes, no '/', '\' or control characters, not "." or "..", no leading
+// '-'); integers are range-checked before they are narrowed; numbers are finite; a steering preset's
+// path holds [layer, head] pairs of non-negative integers, its layer is -1 or a layer index and its
+// observable is one of the project's; the view nests at most 63 levels. The file itself must be a regular
+// file (a FIFO is refused without blocking) of at most 256 MB, parsed with a nesting limit.
 #pragma once
 
 #include <filesystem>
@@ -73,12 +80,13 @@ struct Project {
 };
 
 nlohmann::json to_json(const Project& p);
-// Tolerant: missing fields take defaults; wrong types, a newer version or a foreign format throw
-// ProjectError naming the field. `source` names the file in messages.
+// Tolerant: missing fields take defaults; wrong types, values out of range, bad or repeated names, a newer
+// version or a foreign format throw ProjectError naming the field. `source` names the file in messages.
 Project from_json(const nlohmann::json& j, const std::string& source = "project");
 
 Project load_project(const std::filesystem::path& file);
-// Atomic and durable (io::write_file_atomic): a crash leaves the old file or the new one.
+// Atomic and durable (io::write_file_atomic): a crash leaves the old file or the new one. Refuses
+// (ProjectError) a project that load_project would refuse.
 void save_project(const Project& p, const std::filesystem::path& file);
 // The text save_project writes (sorted keys, 2-space indent, trailing newline).
 std::string serialize(const Project& p);
