@@ -268,7 +268,8 @@ class TestCli : public QObject {
         QTest::newRow("unknown subcommand")
             << QStringList{L("frobnicate")}
             << L("unknown subcommand 'frobnicate' of 'obsprop' (the subcommands are: info, tokenize, logits, "
-                 "features, attribute, couple, svd, head, paths, dataset, steer, project, export)");
+                 "features, attribute, couple, svd, head, attention, paths, dataset, steer, project, "
+                 "export)");
         QTest::newRow("unknown nested subcommand")
             << QStringList{L("project"), L("frob")}
             << L("unknown subcommand 'frob' of 'obsprop project' (the subcommands are: create, validate)");

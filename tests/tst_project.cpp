@@ -28,7 +28,7 @@ pj::Project sample() {
     pj::Project p;
     p.model_path = "../models/demo";
     p.model_fingerprint = "xxh3:0000000000000001";
-    p.observables = {{"subj", "\" she\" - \" he\""}, {"obj", "\" her\" - \" him\""}};
+    p.observables = {{"subj", "\" she\" - \" he\"", {}}, {"obj", "\" her\" - \" him\"", {}}};
     p.datasets = {pj::study_subject_dataset()};
     p.settings.ln_mode = "exact";
     p.settings.rho = 12.5;
