@@ -25,32 +25,6 @@ using nlohmann::json;
 
 // --------------------------------------------------------------------------------------------- spec
 
-const char* family_name(Family f) {
-    switch (f) {
-    case Family::GPT2:
-        return "gpt2";
-    case Family::GPTNeo:
-        return "gpt_neo";
-    case Family::GPTNeoX:
-        return "gpt_neox";
-    case Family::Llama:
-        return "llama";
-    case Family::Mistral:
-        return "mistral";
-    case Family::Qwen2:
-        return "qwen2";
-    case Family::Qwen3:
-        return "qwen3";
-    case Family::Gemma:
-        return "gemma";
-    case Family::Gemma2:
-        return "gemma2";
-    case Family::Gemma3:
-        return "gemma3_text";
-    }
-    return "?";
-}
-
 namespace {
 constexpr Family kFamilies[] = {Family::GPT2,    Family::GPTNeo, Family::GPTNeoX, Family::Llama,
                                 Family::Mistral, Family::Qwen2,  Family::Qwen3,   Family::Gemma,

@@ -18,6 +18,7 @@
 // Both write byte-identical folders.
 #pragma once
 
+#include "io/model_config.h"
 #include "io/safetensors.h"
 #include "io/safetensors_writer.h"
 
@@ -33,11 +34,10 @@
 
 namespace obsprop::tools {
 
-enum class Family { GPT2, GPTNeo, GPTNeoX, Llama, Mistral, Qwen2, Qwen3, Gemma, Gemma2, Gemma3 };
-
-// The config model_type: "gpt2", "gpt_neo", "gpt_neox", "llama", "mistral", "qwen2", "qwen3", "gemma",
-// "gemma2", "gemma3_text".
-const char* family_name(Family f);
+// The families are the loader's (io::Family), named by their config model_type: "gpt2", "gpt_neo",
+// "gpt_neox", "llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text".
+using Family = io::Family;
+using io::family_name;
 bool parse_family(const std::string& s, Family& out);
 std::vector<std::string> family_names();
 // Llama-style decoders (every family after GPT-NeoX): RMSNorm, gated MLP, rotary positions over the

@@ -74,9 +74,9 @@ Attribution attribute_heads(const model::Transformer& m, const PromptBatch& clea
     LastOutputs ok = last_outputs(m, corrupt, sub_progress(progress, 0.45, 0.9));
     report(progress, 0.9, "patching");
 
-    // Covectors on ln_f's output: v_k = W_Uᵀ n_k, [K, d] (double).
+    const Readout readout(m, obs.n);    // the unembedding rows the observables use, read once
     auto score = [&](const Tensor& r) { // r [..., d] -> [..., K]: n·z up to the constant n·b_U
-        return unembed_scores(m, r, obs);
+        return readout(r);
     };
     Tensor r_clean = oc.final_residual.to(torch::kDouble);   // [P, d]
     Tensor delta = (ok.heads - oc.heads).to(torch::kDouble); // [P, L, H, d]

@@ -49,9 +49,12 @@ struct PairData {
 class PathPatcher {
   public:
     PathPatcher(const model::Transformer& m, const ObservableMatrix& obs, int which)
-        : m_(m), c_(m.config()), obs_(obs), which_(which) {
+        : m_(m), c_(m.config()), readout_(m, row_of(obs, which)) {}
+
+    static Tensor row_of(const ObservableMatrix& obs, int which) {
         if (which < 0 || which >= obs.size())
             throw std::invalid_argument("no observable row " + std::to_string(which));
+        return obs.n.narrow(0, which, 1);
     }
 
     // Runs both halves of the pairs and keeps what the path scores need.
@@ -164,7 +167,7 @@ class PathPatcher {
     }
 
     // n·z (without n·b_U) of final residuals r [C, d] at the last position -> [C].
-    Tensor score(const Tensor& r) const { return unembed_scores(m_, r, obs_).select(-1, which_); }
+    Tensor score(const Tensor& r) const { return readout_(r).select(-1, 0); }
 
     // Carries output changes δ [C, T, d] through the heads of `suffix` (earliest first) and returns the
     // last node's change at the last position [C, d] (δ's own last row when `suffix` is empty).
@@ -196,8 +199,7 @@ class PathPatcher {
   private:
     const model::Transformer& m_;
     const io::ModelConfig& c_;
-    const ObservableMatrix& obs_;
-    int which_;
+    Readout readout_; // the one observable scored
 };
 
 void check_heads_path(const io::ModelConfig& c, const std::vector<PathNode>& path) {

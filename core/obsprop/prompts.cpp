@@ -77,16 +77,27 @@ Tensor unembedding_covectors(const model::Weights& w, const ObservableMatrix& ob
                       w.W_U.index_select(0, used).to(torch::kDouble));
 }
 
-Tensor unembed_scores(const model::Transformer& m, const Tensor& r, const ObservableMatrix& obs) {
+Readout::Readout(const model::Transformer& m, const Tensor& n) : m_(&m), cap_(m.config().final_softcap) {
     const auto& w = m.weights();
-    const auto& c = m.config();
-    const Tensor normed = m.layer_norm(r, w.lnf_w, w.lnf_b).to(torch::kDouble);
-    if (c.final_softcap <= 0) return at::matmul(normed, unembedding_covectors(w, obs).t()); // linear in z
-    // The soft-cap acts on each logit: read the logits of the tokens the observables use, cap, then weigh.
-    const Tensor used = obs.n.ne(0).any(0).nonzero().view(-1);
-    const Tensor z = model::soft_cap(at::matmul(normed, w.W_U.index_select(0, used).to(torch::kDouble).t()),
-                                     c.final_softcap); // [..., U]
-    return at::matmul(z, obs.n.index_select(1, used).to(torch::kDouble).t());
+    const Tensor used = n.ne(0).any(0).nonzero().view(-1); // token ids with a nonzero weight somewhere
+    const Tensor rows = w.W_U.index_select(0, used).to(torch::kDouble);
+    const Tensor weights = n.index_select(1, used).to(torch::kDouble);
+    if (cap_ > 0) {
+        rows_ = rows, weights_ = weights; // the cap acts on each logit: read, cap, then weigh
+    } else {
+        rows_ = at::matmul(weights, rows); // linear in z: the covectors W_Uᵀ n_k
+    }
+}
+
+Tensor Readout::operator()(const Tensor& r) const {
+    const auto& w = m_->weights();
+    const Tensor normed = m_->layer_norm(r, w.lnf_w, w.lnf_b).to(torch::kDouble);
+    if (cap_ <= 0) return at::matmul(normed, rows_.t());
+    return at::matmul(model::soft_cap(at::matmul(normed, rows_.t()), cap_), weights_.t());
+}
+
+Tensor unembed_scores(const model::Transformer& m, const Tensor& r, const ObservableMatrix& obs) {
+    return Readout(m, obs.n)(r);
 }
 
 Tensor observable_scores(const model::Transformer& m, const Tensor& final, const ObservableMatrix& obs) {

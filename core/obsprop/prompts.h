@@ -52,8 +52,21 @@ torch::Tensor unembedding_covectors(const model::Weights& w, const ObservableMat
 torch::Tensor observable_scores(const model::Transformer& m, const torch::Tensor& final,
                                 const ObservableMatrix& obs);
 // n_k · z without the constant n_k·b_U for final residuals r [..., d] → [..., K] (float64): ln_f, the
-// unembedding rows the observables use, and Gemma 2's final soft-cap on those logits (when the model has
-// one).
+// unembedding rows the observables n [K, vocab] use, and Gemma 2's final soft-cap on those logits (when the
+// model has one). The rows are read once, when the readout is made, so scoring many residuals (path
+// patching, attribution) costs only ln_f and a small product each time.
+class Readout {
+  public:
+    Readout(const model::Transformer& m, const torch::Tensor& n);
+    torch::Tensor operator()(const torch::Tensor& r) const;
+
+  private:
+    const model::Transformer* m_;
+    torch::Tensor rows_;    // no cap: the covectors W_Uᵀ n_k [K, d]; capped: the used W_U rows [U, d]
+    torch::Tensor weights_; // capped: n over the used tokens [K, U]
+    double cap_ = 0;
+};
+// Readout(m, obs.n)(r).
 torch::Tensor unembed_scores(const model::Transformer& m, const torch::Tensor& r,
                              const ObservableMatrix& obs);
 
