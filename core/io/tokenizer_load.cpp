@@ -66,7 +66,9 @@ Pattern parse_pattern(const json& obj, const std::string& origin, const std::str
     auto it = obj.find("pattern");
     if (it == obj.end() || !it->is_object() || it->size() != 1)
         fail(origin, where + " needs a \"pattern\" of the form {\"String\": ...} or {\"Regex\": ...}");
-    const auto& [kind, value] = *it->items().begin();
+    // (Not `*it->items().begin()`: that proxy is a temporary, and a reference bound to it dangles.)
+    const std::string kind = it->begin().key();
+    const json& value = it->begin().value();
     if (!value.is_string()) fail(origin, where + " pattern " + kind + " must be a string");
     Pattern p;
     p.text = value.get<std::string>();
