@@ -456,18 +456,6 @@ class Parser {
 ObservableParseError::ObservableParseError(ObservableError e)
     : std::runtime_error("column " + std::to_string(e.column) + ": " + e.message), err_(std::move(e)) {}
 
-torch::Tensor Observable::vector(int vocab) const {
-    torch::Tensor n = torch::zeros({vocab}, torch::kFloat);
-    auto a = n.accessor<float, 1>();
-    for (const auto& [id, w] : terms) {
-        if (id < 0 || id >= vocab)
-            throw std::out_of_range("observable '" + name + "' uses token id " + std::to_string(id) +
-                                    ", outside a vocabulary of " + std::to_string(vocab));
-        a[id] += static_cast<float>(w);
-    }
-    return n;
-}
-
 double Observable::weight(int id) const {
     for (const auto& [i, w] : terms)
         if (i == id) return w;

@@ -37,8 +37,9 @@
 #include <variant>
 #include <vector>
 
-#include <torch/types.h>
-
+namespace at {
+class Tensor;
+}
 namespace obsprop::io {
 class Tokenizer;
 }
@@ -71,8 +72,9 @@ struct Observable {
     std::vector<std::pair<int, double>> terms; // token id -> weight, merged by id, ascending ids, no zeros
     std::vector<std::string> warnings;         // e.g. multi-token strings, terms that cancel out
 
-    // n as a dense float32 vector [vocab]. Throws std::out_of_range if a term's id is >= vocab.
-    torch::Tensor vector(int vocab) const;
+    // n as a dense float32 vector [vocab]. Throws std::out_of_range if a term's id is >= vocab. Defined in
+    // observable_vector.cpp with LibTorch (callers include <torch/types.h>); the parser itself is plain C++.
+    at::Tensor vector(int vocab) const;
     // Weight of a token id (0 when absent).
     double weight(int id) const;
 };
