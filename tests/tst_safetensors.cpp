@@ -333,32 +333,54 @@ class TestSafetensors : public QObject {
 
     // A header with many entries parses in linear time (it used to take seconds for 25 000 tensors and
     // minutes for 100 000), and a repeated name among them is still found.
-    void manyTensorsParseQuickly() {
-        constexpr int n = 100000;
-        QByteArray header = "{";
-        for (int i = 0; i < n; ++i) {
-            if (i) header += ',';
-            header += "\"t" + QByteArray::number(i) +
-                      "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[" + QByteArray::number(4 * i) +
-                      ',' + QByteArray::number(4 * i + 4) + "]}";
+    // The header check is linear in the number of tensors (it used to be quadratic: 100 000 tensors took
+    // 42 s). Measured as a ratio between two sizes in the same run, so a loaded machine or a sanitizer
+    // build cannot fail it: 8 times the tensors must take well under 64 times as long (best of 3 each).
+    void manyTensorsParseLinearly() {
+        const auto header_of = [](int n) {
+            QByteArray header = "{";
+            for (int i = 0; i < n; ++i) {
+                if (i) header += ',';
+                header += "\"t" + QByteArray::number(i) +
+                          "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[" +
+                          QByteArray::number(4 * i) + ',' + QByteArray::number(4 * i + 4) + "]}";
+            }
+            return header;
+        };
+        const auto best_ms = [](const fs::path& file, const std::function<void()>& open) {
+            double best = 1e300;
+            for (int rep = 0; rep < 3; ++rep) {
+                QElapsedTimer timer;
+                timer.start();
+                open();
+                best = std::min(best, timer.nsecsElapsed() / 1e6);
+            }
+            return best;
+        };
+        double ms[2] = {0, 0}, dup_ms[2] = {0, 0};
+        const int sizes[2] = {5000, 40000};
+        for (int k = 0; k < 2; ++k) {
+            const int n = sizes[k];
+            const QByteArray header = header_of(n);
+            const fs::path good = fresh("many") += ".safetensors", dup = fresh("manydup") += ".safetensors";
+            write_all(good, raw_file(header + "}", 4 * n));
+            write_all(dup,
+                      raw_file(header + R"(,"t0":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4 * n));
+            ms[k] = best_ms(good, [&] {
+                const auto f = io::SafetensorsFile::open(good);
+                QCOMPARE(f->names().size(), std::size_t(n));
+                QCOMPARE(decode(f->get("t" + std::to_string(n - 1))).size(), std::size_t(1));
+            });
+            dup_ms[k] = best_ms(dup, [&] {
+                const QString got = format_error([&] { io::SafetensorsFile::open(dup); });
+                QCOMPARE(got, QString::fromStdString(dup.string()) +
+                                  ": tensor 't0': appears more than once in the header");
+            });
         }
-        const fs::path good = fresh("many") += ".safetensors", dup = fresh("manydup") += ".safetensors";
-        write_all(good, raw_file(header + "}", 4 * n));
-        write_all(dup,
-                  raw_file(header + R"(,"t0":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 4 * n));
-        QElapsedTimer timer;
-        timer.start();
-        const auto f = io::SafetensorsFile::open(good);
-        const qint64 ms = timer.elapsed();
-        QCOMPARE(f->names().size(), std::size_t(n));
-        QCOMPARE(decode(f->get("t99999")).size(), std::size_t(1));
-        qInfo("%d-tensor header opened in %lld ms", n, static_cast<long long>(ms));
-        QVERIFY2(ms < 5000, qPrintable(QString::number(ms) + " ms"));
-        timer.restart();
-        const QString got = format_error([&] { io::SafetensorsFile::open(dup); });
-        QCOMPARE(got, QString::fromStdString(dup.string()) +
-                          ": tensor 't0': appears more than once in the header");
-        QVERIFY2(timer.elapsed() < 5000, qPrintable(QString::number(timer.elapsed()) + " ms"));
+        qInfo("headers of 5 000 and 40 000 tensors: %.1f ms and %.1f ms (with a duplicate: %.1f ms, %.1f ms)",
+              ms[0], ms[1], dup_ms[0], dup_ms[1]);
+        QVERIFY2(ms[1] < 24 * ms[0], "opening grows faster than linearly with the number of tensors");
+        QVERIFY2(dup_ms[1] < 24 * dup_ms[0], "the duplicate check grows faster than linearly");
     }
 
     void randomCorruptionNeverCrashes() {

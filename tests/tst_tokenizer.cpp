@@ -596,9 +596,8 @@ class TestTokenizer : public QObject {
             << bpe(R"("vocab": {"a": )" + deep + R"(}, "merges": [])") << too_deep;
         QTest::newRow("merge nested 100000 deep")
             << bpe(R"("vocab": {"a": 0}, "merges": [)" + deep + "]") << too_deep;
-        QByteArray seq = "null";
-        for (int i = 0; i < 50000; ++i)
-            seq = R"({"type": "Sequence", "normalizers": [)" + seq + "]}";
+        const QByteArray seq = QByteArray(R"({"type": "Sequence", "normalizers": [)").repeated(50000) +
+                               "null" + QByteArray("]}").repeated(50000);
         QTest::newRow("Sequence normalizers nested 50000 deep")
             << QByteArray(R"({"model": {"type": "BPE", "vocab": {}, "merges": []}, "normalizer": )" + seq +
                           "}")
