@@ -9,15 +9,20 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QIcon>
 #include <QPixmap>
 #include <QTabWidget>
 #include <QThread>
 #include <QTimer>
 
+#include "session/bundled_data.h"
 #include "session/session.h"
 #include "views/main_window.h"
 
 namespace {
+
+// The application id: the desktop file's name, the AppStream id and the icon's name.
+constexpr const char* kAppId = "org.obsprop.explorer";
 
 void name_application() {
     QCoreApplication::setOrganizationName(QStringLiteral("ObsProp"));
@@ -33,10 +38,16 @@ struct Options {
     QCommandLineOption head{QStringLiteral("head"), QStringLiteral("Select this head once open, e.g. 1.2"),
                             QStringLiteral("L.H")};
     QCommandLineOption shot{QStringLiteral("screenshot"),
-                            QStringLiteral("Save a PNG of the window once the path has opened, then quit"),
+                            QStringLiteral("Save a PNG of the window once the path has opened and every "
+                                           "analysis has finished, then quit (exit status 1 when the path "
+                                           "could not be opened or an analysis failed)"),
                             QStringLiteral("file.png")};
     QCommandLineOption size{QStringLiteral("size"), QStringLiteral("Window size WxH (e.g. for screenshots)"),
                             QStringLiteral("WxH")};
+    QCommandLineOption demo{
+        QStringLiteral("demo"),
+        QStringLiteral("Open the bundled demo project (read-only: Save asks where to keep "
+                       "your copy)")};
 
     void add_to(QCommandLineParser& parser) const {
         parser.setApplicationDescription(
@@ -45,7 +56,7 @@ struct Options {
         parser.addVersionOption();
         parser.addPositionalArgument(QStringLiteral("path"),
                                      QStringLiteral("A Hugging Face model folder or a .obsprop project"));
-        for (const auto* o : {&overlay, &tab, &head, &shot, &size})
+        for (const auto* o : {&demo, &overlay, &tab, &head, &shot, &size})
             parser.addOption(*o);
     }
 };
@@ -71,13 +82,32 @@ int main(int argc, char** argv) {
     }
     QApplication app(argc, argv);
     name_application();
-    QApplication::setDesktopFileName(QStringLiteral("org.obsprop.Explorer"));
+    QApplication::setDesktopFileName(QString::fromLatin1(kAppId));
+    // The installed theme icon when there is one, else the same artwork built into the program.
+    QApplication::setWindowIcon(QIcon::fromTheme(QString::fromLatin1(kAppId),
+                                                 QIcon(QStringLiteral(":/icons/org.obsprop.explorer.svg"))));
 
     QCommandLineParser parser;
     options.add_to(parser);
     const auto& [overlay, tab, head, shot, size] =
         std::tie(options.overlay, options.tab, options.head, options.shot, options.size);
     parser.process(app);
+    QString path = parser.positionalArguments().value(0);
+    if (parser.isSet(options.demo)) {
+        if (!path.isEmpty()) {
+            std::fprintf(stderr,
+                         "obsprop-explorer: error: --demo opens the demo project; give no path with it\n");
+            return 2;
+        }
+        path = obsprop::ui::bundledDemoProject();
+        if (path.isEmpty()) {
+            std::fprintf(stderr,
+                         "obsprop-explorer: error: the demo project is not installed (looked for "
+                         "projects/demo.obsprop in %s)\n",
+                         qPrintable(obsprop::ui::bundledDataDirs().join(QStringLiteral(", "))));
+            return 1;
+        }
+    }
 
     // One core stays with the GUI thread; LibTorch gets the rest (at least one).
     obsprop::analyses::configure_engine(std::max(1, QThread::idealThreadCount() - 1), /*count_memory=*/true);
@@ -87,26 +117,38 @@ int main(int argc, char** argv) {
         const auto wh = parser.value(size).split(QLatin1Char('x'));
         if (wh.size() == 2) w.resize(wh[0].toInt(), wh[1].toInt());
     }
+    QString failure; // with --screenshot: the first error, reported on stderr and in the exit status
     if (parser.isSet(shot)) {
         const QString file = parser.value(shot);
         w.setProperty("quietErrors", true);
         // Once opened, wait until the background analyses have finished, then grab the window.
-        auto grabAndQuit = [&w, file] {
+        auto grabAndQuit = [&w, file, &failure] {
             auto* poll = new QTimer(&w);
             poll->setInterval(150);
-            QObject::connect(poll, &QTimer::timeout, &w, [&w, file, poll] {
+            QObject::connect(poll, &QTimer::timeout, &w, [&w, file, poll, &failure] {
                 if (w.session()->jobs().running() > 0) return;
                 poll->stop();
-                QTimer::singleShot(400, &w, [&w, file] {
+                QTimer::singleShot(400, &w, [&w, file, &failure] {
                     const bool ok = w.grab().save(file);
-                    QApplication::exit(ok ? 0 : 1);
+                    if (!ok)
+                        std::fprintf(stderr, "obsprop-explorer: error: could not write %s\n",
+                                     qPrintable(file));
+                    if (!failure.isEmpty())
+                        std::fprintf(stderr, "obsprop-explorer: error: %s\n", qPrintable(failure));
+                    QApplication::exit(ok && failure.isEmpty() ? 0 : 1);
                 });
             });
             poll->start();
         };
+        auto fail = [&failure](const QString& e) {
+            if (failure.isEmpty()) failure = e;
+        };
+        QObject::connect(&w, &obsprop::ui::MainWindow::openFailed, &w, fail);
+        QObject::connect(w.session(), &obsprop::ui::Session::jobFailed, &w,
+                         [fail](const QString&, const QString& e) { fail(e); });
         QObject::connect(&w, &obsprop::ui::MainWindow::modelOpened, &w, grabAndQuit);
         QObject::connect(&w, &obsprop::ui::MainWindow::openFailed, &w, grabAndQuit);
-        if (parser.positionalArguments().isEmpty()) grabAndQuit();
+        if (path.isEmpty()) grabAndQuit();
     }
     if (parser.isSet(tab) || parser.isSet(head)) {
         QObject::connect(&w, &obsprop::ui::MainWindow::modelOpened, &w, [&w, &parser, &tab, &head] {
@@ -117,6 +159,6 @@ int main(int argc, char** argv) {
     }
     w.show();
     if (parser.isSet(overlay)) w.toggleOverlay();
-    if (!parser.positionalArguments().isEmpty()) w.openPath(parser.positionalArguments().first());
+    if (!path.isEmpty()) w.openPath(path);
     return app.exec();
 }

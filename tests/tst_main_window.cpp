@@ -4,6 +4,7 @@
 #include "test_models.h"
 
 #include <QComboBox>
+#include <QFileDialog>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -21,6 +22,7 @@
 
 #include "figures/qcp.h"
 #include "project/project.h"
+#include "session/bundled_data.h"
 #include "session/session.h"
 #include "views/export_dialog.h"
 #include "views/heads_view.h"
@@ -377,6 +379,94 @@ class TestMainWindow : public QObject {
             QVERIFY2(out.contains(QLatin1String(arg[2] == 'h' ? "--screenshot" : "ObsProp Explorer")),
                      qPrintable(out));
         }
+    }
+
+    // The bundled demo is found from the build tree (<build>/share/obsprop links to resources/) and is never
+    // overwritten: saving it is refused, Save asks where to keep a copy (not beside the demo), and the copy
+    // names the demo model from its new place.
+    void demoSavesACopy() {
+        const QString demo = bundledDemoProject();
+        QVERIFY2(demo.endsWith(QStringLiteral("/projects/demo.obsprop")), qPrintable(demo));
+        QVERIFY(isReadOnlyProject(demo));
+        QFile in(demo);
+        QVERIFY(in.open(QIODevice::ReadOnly));
+        const QByteArray before = in.readAll();
+        in.close();
+        MainWindow w;
+        w.setProperty("quietErrors", true);
+        w.show();
+        QSignalSpy opened(&w, &MainWindow::modelOpened);
+        QVERIFY(w.openDemo());
+        QVERIFY(opened.wait(30000));
+        QCOMPARE(QFileInfo(w.session()->projectFile()).canonicalFilePath(),
+                 QFileInfo(demo).canonicalFilePath());
+        QVERIFY(w.projectIsReadOnly());
+        QVERIFY2(w.windowTitle().contains(QStringLiteral("read-only")), qPrintable(w.windowTitle()));
+        QCOMPARE(w.session()->addObservable(QStringLiteral("extra"), QStringLiteral("\" she\"")), QString());
+        QVERIFY(w.session()->isDirty());
+        QVERIFY(!w.saveProjectTo(demo));
+        QVERIFY(w.session()->isDirty());
+
+        QTemporaryDir tmp;
+        const QString copy = tmp.filePath(QStringLiteral("my-demo.obsprop"));
+        QString suggested;
+        bool answered = false;
+        QTimer::singleShot(300, &w, [&] {
+            auto* d = qobject_cast<QFileDialog*>(QApplication::activeModalWidget());
+            if (!d) {
+                if (QApplication::activeModalWidget()) QApplication::activeModalWidget()->close();
+                return;
+            }
+            suggested = d->selectedFiles().value(0);
+            // Typed into the name field, as a user would (selectFile() leaves a focused field alone).
+            auto* name = d->findChild<QLineEdit*>(QStringLiteral("fileNameEdit"));
+            if (!name) return d->reject();
+            name->setText(copy);
+            static_cast<QDialog*>(d)->accept(); // QFileDialog's own accept() is protected
+            answered = true;
+        });
+        QVERIFY(w.save());
+        QVERIFY(answered);
+        QVERIFY2(suggested.endsWith(QStringLiteral("/demo.obsprop")), qPrintable(suggested));
+        QVERIFY2(QFileInfo(suggested).absolutePath() != QFileInfo(demo).absolutePath(),
+                 qPrintable(suggested));
+        QCOMPARE(w.session()->projectFile(), copy);
+        QVERIFY(!w.projectIsReadOnly());
+        QVERIFY(!w.session()->isDirty());
+        QVERIFY(in.open(QIODevice::ReadOnly));
+        QCOMPARE(in.readAll(), before);
+        const auto saved = obsprop::project::load_project(copy.toStdString());
+        QCOMPARE(saved.observables.size(), size_t{5});
+        QVERIFY(
+            std::filesystem::is_regular_file(saved.resolved_model_path(copy.toStdString()) / "config.json"));
+        QTRY_VERIFY_WITH_TIMEOUT(w.session()->jobs().running() == 0, 60000);
+    }
+
+    // `--demo` opens the bundled demo from the build tree; with --screenshot the exit status says whether the
+    // path opened and every analysis finished.
+    void demoFromTheCommandLine() {
+        QTemporaryDir tmp;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        env.insert(QStringLiteral("XDG_CONFIG_HOME"),
+                   tmp.filePath(QStringLiteral("config"))); // no recent files
+        env.insert(QStringLiteral("XDG_DATA_HOME"), tmp.filePath(QStringLiteral("data")));
+        auto run = [&](const QStringList& args) {
+            QProcess p;
+            p.setProcessEnvironment(env);
+            p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop-explorer"), args);
+            if (!p.waitForFinished(180000)) return -1;
+            return p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+        };
+        const QString shot = tmp.filePath(QStringLiteral("demo.png"));
+        QCOMPARE(run({QStringLiteral("--demo"), QStringLiteral("--screenshot"), shot,
+                      QStringLiteral("--size"), QStringLiteral("900x600")}),
+                 0);
+        QVERIFY(QImage(shot).width() > 0);
+        QCOMPARE(run({QStringLiteral("--demo"), dir_}), 2);
+        QCOMPARE(run({tmp.filePath(QStringLiteral("missing")), QStringLiteral("--screenshot"),
+                      tmp.filePath(QStringLiteral("missing.png"))}),
+                 1);
     }
 
     // A project whose model folder changed after it was saved opens with a visible warning (the session says

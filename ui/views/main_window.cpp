@@ -28,6 +28,7 @@
 
 #include "analyses/engine_status.h"
 #include "figures/qcp.h"
+#include "session/bundled_data.h"
 #include "session/head_selection.h"
 #include "session/session.h"
 #include "views/coupling_view.h"
@@ -143,6 +144,7 @@ void MainWindow::buildMenus() {
     file->addAction(tr("Open &Project…"), QKeySequence(tr("Ctrl+Shift+O")), this, &MainWindow::chooseProject);
     recentMenu_ = file->addMenu(tr("Open &Recent"));
     updateRecentMenu();
+    file->addAction(tr("Open &Demo Project"), this, &MainWindow::openDemo);
     file->addSeparator();
     file->addAction(tr("&Save Project"), QKeySequence::Save, this, &MainWindow::save);
     file->addAction(tr("Save Project &As…"), QKeySequence::SaveAs, this, &MainWindow::saveAs);
@@ -272,6 +274,23 @@ void MainWindow::openPath(const QString& path) {
         session_->openModel(fi.isDir() ? fi.absoluteFilePath() : fi.absolutePath());
 }
 
+bool MainWindow::openDemo() {
+    const QString demo = bundledDemoProject();
+    if (demo.isEmpty()) {
+        const QString e = tr("The demo project is not installed (looked for projects/demo.obsprop in %1)")
+                              .arg(bundledDataDirs().join(QStringLiteral(", ")));
+        Q_EMIT openFailed(e);
+        showError(tr("Could not open"), e);
+        return false;
+    }
+    openPath(demo);
+    return true;
+}
+
+bool MainWindow::projectIsReadOnly() const {
+    return isReadOnlyProject(session_->projectFile());
+}
+
 QString MainWindow::currentModel() const {
     return session_->isOpen() ? session_->modelInfo().directory : QString();
 }
@@ -299,7 +318,8 @@ void MainWindow::onOpened() {
 void MainWindow::updateTitle() {
     QString name = tr("Untitled");
     if (!session_->projectFile().isEmpty())
-        name = QFileInfo(session_->projectFile()).fileName();
+        name = projectIsReadOnly() ? tr("%1 (read-only)").arg(QFileInfo(session_->projectFile()).fileName())
+                                   : QFileInfo(session_->projectFile()).fileName();
     else if (session_->isOpen())
         name = tr("Untitled (%1)").arg(QFileInfo(session_->modelInfo().directory).fileName());
     setWindowTitle(QStringLiteral("%1[*] — ObsProp Explorer").arg(name));
@@ -370,7 +390,11 @@ void MainWindow::restoreViewState() {
 
 bool MainWindow::saveProjectTo(const QString& file) {
     storeViewState();
-    const QString err = session_->saveProject(file);
+    const QString err = isReadOnlyProject(file)
+                            ? tr("%1 is read-only (the bundled demo project, or a file or folder you cannot "
+                                 "write): save it under another name.")
+                                  .arg(file)
+                            : session_->saveProject(file);
     if (!err.isEmpty()) {
         status_->setText(tr("Not saved: %1").arg(err));
         showError(tr("Could not save"), err);
@@ -385,14 +409,25 @@ bool MainWindow::saveProjectTo(const QString& file) {
 
 bool MainWindow::save() {
     if (!session_->isOpen()) return false;
-    if (session_->projectFile().isEmpty()) return saveAs();
+    // A read-only project (the installed demo) is never overwritten: Save asks where to keep the copy.
+    if (session_->projectFile().isEmpty() || projectIsReadOnly()) return saveAs();
     return saveProjectTo(session_->projectFile());
 }
 
 bool MainWindow::saveAs() {
     if (!session_->isOpen()) return false;
-    QString f = QFileDialog::getSaveFileName(this, tr("Save project"), session_->projectFile(),
-                                             tr("ObsProp projects (*.obsprop)"));
+    QString suggested = session_->projectFile();
+    QString title = tr("Save project");
+    if (projectIsReadOnly()) {
+        // The copy goes to the user's documents; saving rewrites its model path for the new place.
+        QString dir = QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation);
+        if (dir.isEmpty() || !QFileInfo(dir).isDir()) dir = QDir::homePath();
+        suggested = dir + QLatin1Char('/') + QFileInfo(suggested).fileName();
+        title =
+            tr("Save a copy of the read-only project %1").arg(QFileInfo(session_->projectFile()).fileName());
+        status_->setText(tr("%1 is read-only: choose where to save your copy").arg(session_->projectFile()));
+    }
+    QString f = QFileDialog::getSaveFileName(this, title, suggested, tr("ObsProp projects (*.obsprop)"));
     if (f.isEmpty()) return false;
     if (!f.endsWith(QLatin1String(".obsprop"))) f += QLatin1String(".obsprop");
     return saveProjectTo(f);

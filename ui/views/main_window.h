@@ -39,6 +39,11 @@ class MainWindow : public QMainWindow {
     // A model folder or a .obsprop project, opened in the background. Errors are shown, never fatal,
     // and the current work stays open.
     void openPath(const QString& path);
+    // The bundled demo project (see session/bundled_data.h); false, with a message, when it is not installed.
+    bool openDemo();
+    // The open project's file must not be overwritten (the bundled demo, or no write access): Save acts as
+    // Save As, suggesting the user's documents folder.
+    bool projectIsReadOnly() const;
     QString currentModel() const;
     // The About box's text: version, model families, the Qt and LibTorch versions.
     QString aboutText() const;
@@ -58,7 +63,9 @@ class MainWindow : public QMainWindow {
     // F12: shows or hides the ImGui debug overlay (created on first use, only on a real GL platform).
     void toggleOverlay();
 
-    bool saveProjectTo(const QString& file); // false (with a message) on failure
+    bool saveProjectTo(const QString& file); // false (with a message) on failure or a read-only file
+    bool save();   // File ▸ Save: to the project's file, or as Save As when it has none or is read-only
+    bool saveAs(); // File ▸ Save As: asks for a file
     bool exportAll(const QString& dir); // tables (as `obsprop export`) plus figures; blocks only on drawing
 
     // Where unsaved work is written every few seconds while the project is dirty.
@@ -103,8 +110,6 @@ class MainWindow : public QMainWindow {
     void updateRecentMenu(const QString& added = {});
     void chooseModelFolder();
     void chooseProject();
-    bool save();
-    bool saveAs();
     void chooseExportAll();
     void storeViewState();
     void restoreViewState();
