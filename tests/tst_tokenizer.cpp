@@ -621,6 +621,9 @@ class TestTokenizer : public QObject {
         QTest::newRow("vocab id 2^64 - 1")
             << bpe(R"("vocab": {"a": 18446744073709551615}, "merges": [])")
             << QString(R"(vocabulary entry "a" has an invalid id 18446744073709551615)");
+        QTest::newRow("empty vocabulary (found by fuzzing)")
+            << QByteArray(R"({"model": {"vocab": {}, "unk": "[UNC]"}})")
+            << QString("the tokenizer defines no tokens (an empty vocabulary)");
         QTest::newRow("tokenizer.json is a FIFO (must not block)")
             << QByteArray("fifo") << QString("not a regular file (a FIFO)");
     }
@@ -680,6 +683,9 @@ class TestTokenizer : public QObject {
         rusage after{};
         getrusage(RUSAGE_SELF, &after);
         QVERIFY(after.ru_maxrss - before.ru_maxrss < 200 * 1024);
+        // No tokens at all.
+        write_file(vocab, "{}");
+        expect_error(QString::fromStdString(vocab.string()) + ": the vocabulary is empty");
     }
 
     void fromDirectory() {
