@@ -23,42 +23,18 @@
 #include "models/attention_table_model.h"
 #include "session/head_selection.h"
 #include "session/session.h"
+#include "view_helpers.h"
 #include "views/attention_view.h"
 #include "views/prompts_view.h"
 
 using namespace obsprop::ui;
 using test_models::make_tiny;
 using test_models::TinyModel;
+using namespace view_helpers;
 
 namespace {
 
 constexpr int kTimeout = 60000;
-
-QStringList cells(const QString& line) { // one CSV record (RFC 4180 quoting)
-    QStringList out{QString()};
-    bool quoted = false;
-    for (int i = 0; i < line.size(); ++i) {
-        const QChar ch = line[i];
-        if (quoted && ch == QLatin1Char('"') && i + 1 < line.size() && line[i + 1] == QLatin1Char('"'))
-            out.last() += ch, ++i;
-        else if (ch == QLatin1Char('"'))
-            quoted = !quoted;
-        else if (ch == QLatin1Char(',') && !quoted)
-            out << QString();
-        else
-            out.last() += ch;
-    }
-    return out;
-}
-
-void screenshot(QWidget* w, const char* name) {
-    const QString dir = qEnvironmentVariable("OBSPROP_VIEW_SHOTS");
-    if (dir.isEmpty()) return;
-    QCoreApplication::processEvents();
-    for (auto* p : w->findChildren<QCustomPlot*>())
-        p->replot();
-    QVERIFY(w->grab().save(dir + QStringLiteral("/view-") + QLatin1String(name) + QStringLiteral(".png")));
-}
 
 // The pixel centre of a pattern cell or a bar.
 QPoint cellPixel(const obsprop::ui::figures::AttentionFigure& f, int query, int key) {
@@ -134,7 +110,7 @@ class TestAttentionView : public QObject {
             QCOMPARE(bars.at(k), want.contribution[size_t(k)]);
 
         const auto table = obsprop::analyses::to_table(want);
-        const QStringList lines = view.tableCsv().split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        const QStringList lines = csvLines(view.tableCsv());
         QCOMPARE(lines.size(), int(table.rows.size()) + 1);
         QStringList header;
         for (const auto& c : table.columns)
@@ -228,7 +204,7 @@ class TestAttentionView : public QObject {
         auto* header = view.table()->horizontalHeader();
         QTest::mouseClick(header->viewport(), Qt::LeftButton, {},
                           QPoint(header->sectionViewportPosition(AttentionTableModel::Contribution) + 5, 5));
-        const QStringList sorted = view.tableCsv().split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        const QStringList sorted = csvLines(view.tableCsv());
         std::vector<double> shown;
         for (int i = 1; i < sorted.size(); ++i)
             shown.push_back(cells(sorted[i])[3].toDouble());
@@ -238,12 +214,7 @@ class TestAttentionView : public QObject {
         std::sort(shown.begin(), shown.end());
         QCOMPARE(shown, all);
 
-        QTemporaryDir tmp;
-        for (const char* ext : {"png", "svg", "pdf"}) {
-            const QString file = tmp.filePath(QStringLiteral("attention.") + QLatin1String(ext));
-            QVERIFY2(view.exportFigure(file, 800, 600, 2.0), ext);
-            QVERIFY2(QFileInfo(file).size() > 500, ext);
-        }
+        exportsAllFormats([&](const QString& f) { return view.exportFigure(f, 800, 600, 2.0); });
     }
 
     // The selected head, a prompt selected in the Prompts view and an edit of the recipe each bring the
