@@ -40,23 +40,41 @@ Run cli(const QStringList& args) {
 const QString kSubj = QStringLiteral("subj=#10 - #20");
 const QString kObj = QStringLiteral("obj=0.5*#7 + 0.5*#99 - #3");
 
-// y = W_Vᵀ W_Oᵀ W_Uᵀ n for GPT-2 (Conv1D [in, out] tensors, tied W_U = wte), double precision.
-Vec feature(const TinyModel& t, int l, int h, const std::vector<std::pair<int, double>>& n) {
-    const int d = t.spec.d_model, dh = t.spec.d_head();
+// For GPT-2 (Conv1D [in, out] tensors, tied W_U = wte), double precision: v = W_Uᵀ n, W_O^hᵀ v (d_head) and
+// y = W_V^hᵀ W_O^hᵀ v, the head's feature.
+Vec unembed(const TinyModel& t, const std::vector<std::pair<int, double>>& n) {
+    const int d = t.spec.d_model;
     const auto& wte = t.tensor("wte.weight");
-    const auto& proj = t.tensor("h." + std::to_string(l) + ".attn.c_proj.weight"); // [d(in), d(out)]
-    const auto& attn = t.tensor("h." + std::to_string(l) + ".attn.c_attn.weight"); // [d, 3d]
-    Vec v(d, 0.0), z(dh, 0.0), y(d, 0.0);
+    Vec v(d, 0.0);
     for (auto [id, w] : n)
         for (int i = 0; i < d; ++i)
             v[i] += w * wte.values[static_cast<std::size_t>(id * d + i)];
+    return v;
+}
+
+Vec throughOutput(const TinyModel& t, int l, int h, const Vec& v) {
+    const int d = t.spec.d_model, dh = t.spec.d_head();
+    const auto& proj = t.tensor("h." + std::to_string(l) + ".attn.c_proj.weight"); // [d(in), d(out)]
+    Vec z(dh, 0.0);
     for (int e = 0; e < dh; ++e)
         for (int j = 0; j < d; ++j)
             z[e] += proj.values[static_cast<std::size_t>((h * dh + e) * d + j)] * v[j];
+    return z;
+}
+
+Vec headFeature(const TinyModel& t, int l, int h, const Vec& v) {
+    const int d = t.spec.d_model, dh = t.spec.d_head();
+    const auto& attn = t.tensor("h." + std::to_string(l) + ".attn.c_attn.weight"); // [d, 3d]
+    const Vec z = throughOutput(t, l, h, v);
+    Vec y(d, 0.0);
     for (int i = 0; i < d; ++i)
         for (int e = 0; e < dh; ++e)
             y[i] += attn.values[static_cast<std::size_t>(i * 3 * d + 2 * d + h * dh + e)] * z[e];
     return y;
+}
+
+Vec feature(const TinyModel& t, int l, int h, const std::vector<std::pair<int, double>>& n) {
+    return headFeature(t, l, h, unembed(t, n));
 }
 
 double dot(const Vec& a, const Vec& b) {
@@ -151,17 +169,26 @@ class TestCliAnalysis : public QObject {
     }
 
     // `attention`: the head's pattern is the naive reference's, and each token's contribution is p_qs ·
-    // y·ln_1(x_s) with y = W_Vᵀ W_Oᵀ W_Uᵀ n and ln_1 written out here from the raw tensors (final LayerNorm
-    // ignored).
+    // y·ln_1(x_s), with ln_1 written out here from the raw tensors and y = W_Vᵀ W_Oᵀ v for v = W_Uᵀ n (final
+    // LayerNorm ignored) or v = (√d/ρ) γ_f ⊙ W_Uᵀ n (approximated with a fixed ρ). Their total is what the
+    // head's output at the last token, from the naive reference's own z, sends to v, less its value bias.
     void attentionMatchesReference() {
         const int l = 1, h = 3, prompt = 5;
-        auto r =
-            cli({QStringLiteral("attention"), QStringLiteral("--model"), dir_, QStringLiteral("--observable"),
-                 kSubj, QStringLiteral("--head"), QStringLiteral("1.3"), QStringLiteral("--prompt"),
-                 QString::number(prompt), QStringLiteral("--dataset"), QStringLiteral("subject"),
-                 QStringLiteral("--ln"), QStringLiteral("none"), QStringLiteral("--json")});
-        QVERIFY2(r.code == 0, r.err.constData());
-        const auto j = r.json();
+        const double rho = 3.5;
+        auto attention = [&](const QStringList& ln) {
+            auto r = cli(QStringList{QStringLiteral("attention"), QStringLiteral("--model"), dir_,
+                                     QStringLiteral("--observable"), kSubj, QStringLiteral("--head"),
+                                     QStringLiteral("1.3"), QStringLiteral("--prompt"),
+                                     QString::number(prompt), QStringLiteral("--dataset"),
+                                     QStringLiteral("subject"), QStringLiteral("--json")} +
+                         ln);
+            if (r.code != 0) qWarning("%s", r.err.constData());
+            return r.json();
+        };
+        const auto none = attention({QStringLiteral("--ln"), QStringLiteral("none")});
+        const auto approx = attention({QStringLiteral("--ln"), QStringLiteral("approx"),
+                                       QStringLiteral("--rho"), QString::number(rho)});
+        QVERIFY(!none.isEmpty() && !approx.isEmpty());
         auto d = cli({QStringLiteral("dataset"), QStringLiteral("--model"), dir_, QStringLiteral("--dataset"),
                       QStringLiteral("subject"), QStringLiteral("--json")});
         QVERIFY2(d.code == 0, d.err.constData());
@@ -171,44 +198,66 @@ class TestCliAnalysis : public QObject {
         const auto ids = tok.encode(text.toStdString());
         const auto ref = t_.run_naive(ids);
         const auto T = ids.size();
-        QCOMPARE(j[QStringLiteral("tokens")].toArray().size(), static_cast<qsizetype>(T));
-        QCOMPARE(j[QStringLiteral("query")].toInt(), static_cast<int>(T) - 1);
-        const auto pattern = j[QStringLiteral("pattern")].toArray();
-        for (std::size_t q = 0; q < T; ++q)
-            for (std::size_t k = 0; k < T; ++k)
-                QVERIFY(
-                    std::abs(
-                        pattern[static_cast<qsizetype>(q)].toArray()[static_cast<qsizetype>(k)].toDouble() -
-                        ref.pattern[l][h][q][k]) < 1e-5);
-        const Vec y = feature(t_, l, h, {{10, 1.0}, {20, -1.0}});
+        const int dm = t_.spec.d_model, dh = t_.spec.d_head();
+        const Vec vU = unembed(t_, {{10, 1.0}, {20, -1.0}});
+        Vec vApprox(dm);
+        const auto& gf = t_.tensor("ln_f.weight");
+        for (int i = 0; i < dm; ++i)
+            vApprox[i] = std::sqrt(double(dm)) / rho * gf.values[static_cast<std::size_t>(i)] * vU[i];
         const auto& g = t_.tensor("h.1.ln_1.weight");
         const auto& b = t_.tensor("h.1.ln_1.bias");
-        const int dm = t_.spec.d_model;
-        const auto contribution = j[QStringLiteral("contribution")].toArray();
-        double total = 0;
-        for (std::size_t s = 0; s < T; ++s) {
-            const Vec& x = ref.resid_pre[l][s];
-            double mean = 0, var = 0;
-            for (double v : x)
-                mean += v / dm;
-            for (double v : x)
-                var += (v - mean) * (v - mean) / dm;
-            double dotp = 0;
-            for (int i = 0; i < dm; ++i)
-                dotp += y[static_cast<std::size_t>(i)] *
-                        ((x[static_cast<std::size_t>(i)] - mean) / std::sqrt(var + 1e-5) *
-                             g.values[static_cast<std::size_t>(i)] +
-                         b.values[static_cast<std::size_t>(i)]);
-            const double want = ref.pattern[l][h][T - 1][s] * dotp;
-            total += want;
-            QVERIFY2(std::abs(contribution[static_cast<qsizetype>(s)].toDouble() - want) <
-                         1e-5 * (1 + std::abs(want)),
-                     qPrintable(QStringLiteral("token %1: %2 vs %3")
-                                    .arg(s)
-                                    .arg(contribution[static_cast<qsizetype>(s)].toDouble())
-                                    .arg(want)));
+        const auto& bias = t_.tensor("h.1.attn.c_attn.bias"); // [3d]: b_V of head h at 2d + h·d_head
+        for (const auto& [j, v] : {std::pair{none, vU}, std::pair{approx, vApprox}}) {
+            QCOMPARE(j[QStringLiteral("tokens")].toArray().size(), static_cast<qsizetype>(T));
+            QCOMPARE(j[QStringLiteral("query")].toInt(), static_cast<int>(T) - 1);
+            const auto pattern = j[QStringLiteral("pattern")].toArray();
+            for (std::size_t q = 0; q < T; ++q)
+                for (std::size_t k = 0; k < T; ++k)
+                    QVERIFY(std::abs(pattern[static_cast<qsizetype>(q)]
+                                         .toArray()[static_cast<qsizetype>(k)]
+                                         .toDouble() -
+                                     ref.pattern[l][h][q][k]) < 1e-5);
+            const Vec y = headFeature(t_, l, h, v);
+            const auto contribution = j[QStringLiteral("contribution")].toArray();
+            double total = 0;
+            for (std::size_t s = 0; s < T; ++s) {
+                const Vec& x = ref.resid_pre[l][s];
+                double mean = 0, var = 0;
+                for (double e : x)
+                    mean += e / dm;
+                for (double e : x)
+                    var += (e - mean) * (e - mean) / dm;
+                double dotp = 0;
+                for (int i = 0; i < dm; ++i)
+                    dotp += y[static_cast<std::size_t>(i)] *
+                            ((x[static_cast<std::size_t>(i)] - mean) / std::sqrt(var + 1e-5) *
+                                 g.values[static_cast<std::size_t>(i)] +
+                             b.values[static_cast<std::size_t>(i)]);
+                const double want = ref.pattern[l][h][T - 1][s] * dotp;
+                total += want;
+                QVERIFY2(std::abs(contribution[static_cast<qsizetype>(s)].toDouble() - want) <
+                             1e-5 * (1 + std::abs(want)),
+                         qPrintable(QStringLiteral("token %1: %2 vs %3")
+                                        .arg(s)
+                                        .arg(contribution[static_cast<qsizetype>(s)].toDouble())
+                                        .arg(want)));
+            }
+            const double got = j[QStringLiteral("total")].toDouble();
+            QVERIFY(std::abs(got - total) < 1e-5 * (1 + std::abs(total)));
+            // The head's output at the last token is W_O^h z: v·W_O^h z = (W_O^hᵀ v)·z, of which the value
+            // bias sends (W_O^hᵀ v)·b_V^h whatever the attention.
+            const Vec w = throughOutput(t_, l, h, v);
+            double through = 0, fromBias = 0;
+            for (int e = 0; e < dh; ++e) {
+                through += w[static_cast<std::size_t>(e)] * ref.z[l][T - 1][h][static_cast<std::size_t>(e)];
+                fromBias += w[static_cast<std::size_t>(e)] *
+                            bias.values[static_cast<std::size_t>(2 * dm + h * dh + e)];
+            }
+            QVERIFY2(
+                std::abs(got - (through - fromBias)) < 1e-5 * (1 + std::abs(through)),
+                qPrintable(
+                    QStringLiteral("total %1, head output less bias %2").arg(got).arg(through - fromBias)));
         }
-        QVERIFY(std::abs(j[QStringLiteral("total")].toDouble() - total) < 1e-5 * (1 + std::abs(total)));
         // A prompt the dataset does not have is named.
         auto bad = cli({QStringLiteral("attention"), QStringLiteral("--model"), dir_,
                         QStringLiteral("--observable"), kSubj, QStringLiteral("--head"),

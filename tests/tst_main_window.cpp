@@ -17,13 +17,16 @@
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QTabWidget>
 #include <QTableView>
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include "figures/qcp.h"
 #include "project/project.h"
 #include "session/bundled_data.h"
 #include "session/session.h"
+#include "views/attention_view.h"
 #include "views/export_dialog.h"
 #include "views/heads_view.h"
 #include "views/heatmap_widget.h"
@@ -506,6 +509,60 @@ class TestMainWindow : public QObject {
         QCOMPARE(changed2.size(), 0);
         QTRY_VERIFY_WITH_TIMEOUT(again.session()->jobs().running() == 0, 30000);
         QTRY_VERIFY_WITH_TIMEOUT(w.session()->jobs().running() == 0, 30000);
+    }
+
+    // The Attention tab comes after the existing tabs (their --tab indices stay), with a mnemonic no other
+    // tab or menu uses; it follows the window's head selection, Copy as Command gives its command, and its
+    // choices are saved with the project's view state.
+    void attentionTabFollowsTheWindow() {
+        MainWindow w;
+        w.setProperty("quietErrors", true);
+        QVERIFY(openWithSubj(w));
+        QStringList tabs;
+        for (int i = 0; i < w.tabs()->count(); ++i)
+            tabs << w.tabs()->tabText(i);
+        QCOMPARE(tabs,
+                 (QStringList{QStringLiteral("&Heads"), QStringLiteral("&Coupling"), QStringLiteral("S&VD"),
+                              QStringLiteral("&Paths"), QStringLiteral("S&teering"),
+                              QStringLiteral("P&rompts"), QStringLiteral("&Attention")}));
+        QCOMPARE(w.tabs()->widget(6), static_cast<QWidget*>(w.attentionView()));
+        auto mnemonic = [](const QString& text) {
+            return text.at(text.indexOf(QLatin1Char('&')) + 1).toLower();
+        };
+        QStringList others = tabs.mid(0, 6);
+        for (auto* a : w.menuBar()->actions())
+            others << a->text();
+        for (const QString& o : others)
+            QVERIFY2(mnemonic(o) != mnemonic(tabs[6]), qPrintable(o));
+
+        QVERIFY(w.attentionView()->placeholderText().contains(QStringLiteral("Select a head")));
+        w.selectHead({1, 3});
+        QTRY_VERIFY_WITH_TIMEOUT(w.attentionView()->results().has_value(), 30000);
+        QCOMPARE(w.attentionView()->results()->head, (HeadRef{1, 3}));
+        w.attentionView()->datasetBox()->setCurrentText(QStringLiteral("object"));
+        w.attentionView()->promptBox()->setCurrentIndex(2);
+        w.tabs()->setCurrentWidget(w.attentionView());
+        const QString command = w.currentCommand();
+        QVERIFY2(command.startsWith(QStringLiteral("obsprop attention ")) &&
+                     command.contains(QStringLiteral("--head 1.3 --prompt 2 --observable-of subj")) &&
+                     command.contains(QStringLiteral("--dataset object")),
+                 qPrintable(command));
+
+        QTemporaryDir tmp;
+        const QString proj = tmp.filePath(QStringLiteral("attention.obsprop"));
+        QVERIFY(w.saveProjectTo(proj));
+        MainWindow w2;
+        w2.setProperty("quietErrors", true);
+        QSignalSpy opened(&w2, &MainWindow::modelOpened);
+        w2.openPath(proj);
+        QVERIFY(opened.wait(30000));
+        QCOMPARE(w2.tabs()->currentWidget(), static_cast<QWidget*>(w2.attentionView()));
+        QCOMPARE(w2.attentionView()->dataset(), QStringLiteral("object"));
+        QCOMPARE(w2.attentionView()->prompt(), 2);
+        QTRY_VERIFY_WITH_TIMEOUT(w2.attentionView()->results().has_value(), 30000);
+        QCOMPARE(w2.attentionView()->results()->head, (HeadRef{1, 3}));
+        QCOMPARE(w2.attentionView()->results()->dataset, QStringLiteral("object"));
+        QCOMPARE(w2.attentionView()->results()->prompt, 2);
     }
 
     // Redefining an observable under its name asks first; once replaced, no view shows a number of the old

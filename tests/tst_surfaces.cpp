@@ -3,6 +3,7 @@
 // under each LayerNorm treatment. A number computed twice, or a setting resolved in two places, fails here.
 #include "test_models.h"
 
+#include <QComboBox>
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -17,6 +18,7 @@
 #include <cmath>
 
 #include "session/session.h"
+#include "views/attention_view.h"
 #include "views/main_window.h"
 #include "views/svd_view.h"
 
@@ -354,6 +356,55 @@ class TestSurfaces : public QObject {
             QVERIFY(close(cp[k].toObject()[QStringLiteral("norm")].toDouble(), p.norms[size_t(k)]));
             QVERIFY(close(cp[k].toObject()[QStringLiteral("cosine")].toDouble(), p.cosines[size_t(k)]));
         }
+
+        // The Attention tab on the selected head: `obsprop attention` prints its numbers, and so does the
+        // command it copies.
+        AttentionView* av = w.attentionView();
+        w.tabs()->setCurrentWidget(av);
+        av->observableBox()->setCurrentText(b);
+        av->datasetBox()->setCurrentText(dataset);
+        av->promptBox()->setCurrentIndex(2);
+        QTRY_VERIFY_WITH_TIMEOUT(av->results() && av->results()->head == head &&
+                                     av->results()->observable == b && av->results()->dataset == dataset &&
+                                     av->results()->prompt == 2,
+                                 kTimeout);
+        const AttentionResults& att = *av->results();
+        QJsonArray pattern, contribution;
+        for (const auto& row : att.pattern) {
+            QJsonArray cells;
+            for (double v : row)
+                cells.append(v);
+            pattern.append(cells);
+        }
+        for (double c : att.contribution)
+            contribution.append(c);
+        const QJsonObject shown{{QStringLiteral("head"), QStringLiteral("1.1")},
+                                {QStringLiteral("dataset"), att.dataset},
+                                {QStringLiteral("prompt"), att.prompt},
+                                {QStringLiteral("observable"), att.observable},
+                                {QStringLiteral("ln"), att.lnMode},
+                                {QStringLiteral("query"), att.query},
+                                {QStringLiteral("tokens"), QJsonArray::fromStringList(att.tokens)},
+                                {QStringLiteral("pattern"), pattern},
+                                {QStringLiteral("contribution"), contribution},
+                                {QStringLiteral("total"), att.total}};
+        const auto ca = QJsonDocument::fromJson(
+                            cli({QStringLiteral("attention"), QStringLiteral("--project"), project, mode, ln,
+                                 QStringLiteral("--head"), QStringLiteral("1.1"), QStringLiteral("--prompt"),
+                                 QStringLiteral("2"), QStringLiteral("--dataset"), dataset,
+                                 QStringLiteral("--observable-of"), b, QStringLiteral("--json")}))
+                            .object();
+        QString attentionWhere = QStringLiteral("attention");
+        QVERIFY2(same(QJsonValue(shown), QJsonValue(ca), attentionWhere), qPrintable(attentionWhere));
+        const QString copiedAttention = w.currentCommand();
+        QVERIFY2(copiedAttention.startsWith(QStringLiteral("obsprop attention ")),
+                 qPrintable(copiedAttention));
+        attentionWhere = QStringLiteral("copied attention command");
+        QVERIFY2(
+            same(QJsonValue(
+                     QJsonDocument::fromJson(shell(copiedAttention + QStringLiteral(" --json"))).object()),
+                 QJsonValue(ca), attentionWhere),
+            qPrintable(attentionWhere));
     }
 };
 

@@ -28,6 +28,7 @@
 #include "figures/qcp.h"
 #include "obsprop/prompts.h"
 #include "session/session.h"
+#include "view_helpers.h"
 #include "views/coupling_view.h"
 #include "views/paths_view.h"
 #include "views/prompts_view.h"
@@ -37,50 +38,11 @@
 using namespace obsprop::ui;
 using test_models::make_tiny;
 using test_models::TinyModel;
+using namespace view_helpers;
 
 namespace {
 
 constexpr int kTimeout = 60000;
-
-QStringList csvLines(const QString& csv) {
-    return csv.split(QLatin1Char('\n'), Qt::SkipEmptyParts);
-}
-// One CSV record (RFC 4180 quoting).
-QStringList cells(const QString& line) {
-    QStringList out{QString()};
-    bool quoted = false;
-    for (int i = 0; i < line.size(); ++i) {
-        const QChar ch = line[i];
-        if (quoted && ch == QLatin1Char('"') && i + 1 < line.size() && line[i + 1] == QLatin1Char('"'))
-            out.last() += ch, ++i;
-        else if (ch == QLatin1Char('"'))
-            quoted = !quoted;
-        else if (ch == QLatin1Char(',') && !quoted)
-            out << QString();
-        else
-            out.last() += ch;
-    }
-    return out;
-}
-
-void exportsAllFormats(const std::function<bool(const QString&)>& exportTo) {
-    QTemporaryDir tmp;
-    for (const char* ext : {"png", "svg", "pdf"}) {
-        const QString f = tmp.filePath(QStringLiteral("figure.") + QLatin1String(ext));
-        QVERIFY2(exportTo(f), ext);
-        QVERIFY2(QFileInfo(f).size() > 500, ext);
-    }
-    QVERIFY(!exportTo(tmp.filePath(QStringLiteral("figure.bmpx"))));
-}
-
-void screenshot(QWidget* w, const char* name) {
-    const QString dir = qEnvironmentVariable("OBSPROP_VIEW_SHOTS");
-    if (dir.isEmpty()) return;
-    QCoreApplication::processEvents();
-    for (auto* p : w->findChildren<QCustomPlot*>())
-        p->replot();
-    QVERIFY(w->grab().save(dir + QStringLiteral("/view-") + QLatin1String(name) + QStringLiteral(".png")));
-}
 
 QCPGraph* graphNamed(QCustomPlot* p, const QString& name) {
     for (int i = 0; i < p->graphCount(); ++i)

@@ -89,6 +89,12 @@ std::vector<std::string> head_detail_command(const Analysis& a, HeadId head) {
     return plus(base(a, "head", false), {"--head", head.label()});
 }
 
+std::vector<std::string> attention_command(const Analysis& a, HeadId head, const std::string& observable,
+                                           int prompt) {
+    return plus(base(a, "attention", true),
+                {"--head", head.label(), "--prompt", std::to_string(prompt), "--observable-of", observable});
+}
+
 std::vector<std::string> path_ranking_command(const Analysis& a, const std::string& observable) {
     return plus(base(a, "paths", false),
                 {"--feature-of", observable, "--top", std::to_string(a.settings().top_paths)});

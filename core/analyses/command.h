@@ -22,6 +22,8 @@ std::vector<std::string> coupling_command(const Analysis& a, const std::string& 
 std::vector<std::string> coupling_scatter_command(const Analysis& a, HeadId head, const std::string& obs_a,
                                                   const std::string& obs_b);
 std::vector<std::string> head_detail_command(const Analysis& a, HeadId head);
+std::vector<std::string> attention_command(const Analysis& a, HeadId head, const std::string& observable,
+                                           int prompt);
 std::vector<std::string> path_ranking_command(const Analysis& a, const std::string& observable);
 std::vector<std::string> path_search_command(const Analysis& a, const std::string& observable);
 std::vector<std::string> path_detail_command(const Analysis& a, const std::vector<HeadId>& path,

@@ -42,7 +42,10 @@ class Workspace {
     const std::string& model_change() const { return model_change_; }
     // After the project is saved with a fresh fingerprint.
     void clear_model_change() { model_change_.clear(); }
-    void set_project_file(const std::filesystem::path& f) { project_file_ = std::filesystem::absolute(f); }
+    // Empty: the workspace belongs to no file (an untitled project).
+    void set_project_file(const std::filesystem::path& f) {
+        project_file_ = f.empty() ? f : std::filesystem::absolute(f);
+    }
 
     // Parses and adds an observable (replacing one of the same name); `name` empty takes the name written
     // in the text ("subj = ..."), else the expression. `dataset` is its LayerNorm dataset in the recipe

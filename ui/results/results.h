@@ -142,11 +142,25 @@ struct PromptRow {
     int namePosition = 0;
     QStringList tokens;
     std::vector<double> values; // per observable
+    int index = 0;              // the prompt's index in its dataset
 };
 
 struct PromptResults {
     QStringList observables;
     std::vector<PromptRow> rows;
+};
+
+// One head's attention on one prompt of a dataset, and what each source token sends through the head to an
+// observable at the prompt's last token (core: analyses::attention_report).
+struct AttentionResults {
+    HeadRef head;
+    QString dataset, observable, lnMode;
+    int prompt = 0;                           // index in the dataset
+    int query = 0;                            // the position the contributions are read at: the last token
+    QStringList tokens;                       // the prompt's tokens as text
+    std::vector<std::vector<double>> pattern; // [query][key]; zero where the causal mask hides the key
+    std::vector<double> contribution;         // [key] at `query`
+    double total = 0;                         // the sum of the contributions
 };
 
 } // namespace obsprop::ui

@@ -86,13 +86,21 @@ PromptResults prompts(const analyses::DatasetReport& r) {
     PromptResults p;
     p.observables = names(r.observables);
     for (const auto& row : r.rows) {
-        PromptRow x{qs(r.dataset),     qs(row.text), qs(row.name), qs(row.gender),
-                    row.name_position, {},           row.values};
-        for (const auto& t : row.tokens)
-            x.tokens << QString::fromUtf8(t.data(), static_cast<qsizetype>(t.size()));
+        PromptRow x;
+        x.dataset = qs(r.dataset), x.text = qs(row.text), x.name = qs(row.name), x.gender = qs(row.gender);
+        x.namePosition = row.name_position, x.tokens = names(row.tokens), x.values = row.values;
+        x.index = row.index;
         p.rows.push_back(std::move(x));
     }
     return p;
+}
+
+AttentionResults attention(const analyses::AttentionReport& r) {
+    AttentionResults a;
+    a.head = r.head, a.dataset = qs(r.dataset), a.observable = qs(r.observable), a.lnMode = qs(r.ln_mode);
+    a.prompt = r.prompt, a.query = r.query, a.tokens = names(r.tokens);
+    a.pattern = r.pattern, a.contribution = r.contribution, a.total = r.total;
+    return a;
 }
 
 SteeringResults steering(const analyses::SteeringReport& r, const std::vector<SteeringVectorSpec>& specs) {

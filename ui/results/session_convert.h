@@ -46,6 +46,7 @@ CouplingScatter scatter(const analyses::CouplingScatterReport& r);
 PathResults paths(const analyses::PathsReport& r);
 PathDetail pathDetail(const analyses::PathDetailReport& r);
 PromptResults prompts(const analyses::DatasetReport& r);
+AttentionResults attention(const analyses::AttentionReport& r);
 SteeringResults steering(const analyses::SteeringReport& r, const std::vector<SteeringVectorSpec>& specs);
 std::vector<CouplingHeadPoint> couplingHeads(const analyses::CouplingHeadsReport& r);
 

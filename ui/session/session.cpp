@@ -29,6 +29,7 @@ Session::Session(QObject* parent) : QObject(parent) {
     qRegisterMetaType<obsprop::ui::PathDetail>();
     qRegisterMetaType<obsprop::ui::PromptResults>();
     qRegisterMetaType<obsprop::ui::SteeringResults>();
+    qRegisterMetaType<obsprop::ui::AttentionResults>();
 }
 
 Session::~Session() {
@@ -271,6 +272,21 @@ QStringList Session::datasetNames() const {
     if (ws_)
         for (const auto& d : ws_->datasets())
             out << qs(d.recipe.name);
+    return out;
+}
+
+QString Session::defaultDataset() const {
+    return analysis_ ? qs(analysis_->settings().dataset) : QString();
+}
+
+QStringList Session::promptTexts(const QString& dataset) const {
+    QStringList out;
+    if (!ws_) return out;
+    try {
+        for (const auto& p : ws_->dataset(ss(dataset)).prompts)
+            out << qs(p.text);
+    } catch (const std::exception&) {
+    }
     return out;
 }
 

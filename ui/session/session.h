@@ -73,6 +73,10 @@ class Session : public QObject {
     QString observableLnDataset(const QString& name) const;                      // as resolved
     QString setObservableLnDataset(const QString& name, const QString& dataset); // error or empty
     QStringList datasetNames() const;
+    // The dataset data analyses run on when a view names none (the resolved settings' rule).
+    QString defaultDataset() const;
+    // A dataset's prompts in order, as text (the recipe's: nothing to compute).
+    QStringList promptTexts(const QString& dataset) const;
     QString datasetText(const QString& name) const;                   // templates and names as editable text
     QString setDatasetText(const QString& name, const QString& text); // error or empty
     QString lnMode() const;
@@ -97,6 +101,9 @@ class Session : public QObject {
     void computePathDetail(const QString& consumer, const std::vector<HeadRef>& path,
                            const QString& observable);
     void computePrompts(const QString& consumer, const QString& dataset);
+    // One head's attention on prompt `prompt` of `dataset`, with each token's contribution to `observable`.
+    void computeAttention(const QString& consumer, HeadRef head, const QString& observable,
+                          const QString& dataset, int prompt);
     // File ▸ Export All: every table and figure of the project into `dir`, exactly as `obsprop export
     // --figures` writes them (the same core reports, tables and figure code); exportFinished follows.
     void exportAll(const QString& dir);
@@ -113,6 +120,8 @@ class Session : public QObject {
     QString pathDetailCommand(const std::vector<HeadRef>& path, const QString& observable) const;
     QString steeringCommand() const;
     QString datasetCommand(const QString& dataset) const;
+    QString attentionCommand(HeadRef head, const QString& observable, const QString& dataset,
+                             int prompt) const;
 
     // Steering: the session owns the vectors (saved with the project). Any change prepares them again (a
     // job); afterwards predictSteering() is instant and requestExactSteering() runs a forward pass (latest
@@ -144,6 +153,7 @@ class Session : public QObject {
     void pathsReady(const obsprop::ui::PathResults& r);
     void pathDetailReady(const obsprop::ui::PathDetail& d);
     void promptsReady(const obsprop::ui::PromptResults& r);
+    void attentionReady(const obsprop::ui::AttentionResults& r);
     void steeringVectorsChanged(); // added, removed, or a project opened
     void steeringPrepared();
     void steeringReady(const obsprop::ui::SteeringResults& r);

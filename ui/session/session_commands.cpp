@@ -53,6 +53,13 @@ QString Session::headDetailCommand(HeadRef head) const {
                      [&](const Analysis& a) { return head_detail_command(a, head); });
 }
 
+QString Session::attentionCommand(HeadRef head, const QString& observable, const QString& dataset,
+                                  int prompt) const {
+    if (!head.valid() || observable.isEmpty()) return {};
+    return commandOf(analysis_, projectFile_, onDataset(dataset),
+                     [&](const Analysis& a) { return attention_command(a, head, ss(observable), prompt); });
+}
+
 QString Session::pathsCommand(const QString& observable, bool patching, const QString& dataset, int beamWidth,
                               int maxLength, int keep) const {
     SettingsOverrides o = onDataset(dataset);

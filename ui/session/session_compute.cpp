@@ -147,6 +147,18 @@ void Session::computePrompts(const QString& consumer, const QString& dataset) {
         [this](const PromptResults& r) { Q_EMIT promptsReady(r); });
 }
 
+void Session::computeAttention(const QString& consumer, HeadRef head, const QString& observable,
+                               const QString& dataset, int prompt) {
+    if (!head.valid() || observable.isEmpty() || prompt < 0) return;
+    const SettingsOverrides o = onDataset(dataset);
+    run<AttentionResults>(
+        QStringLiteral("attention"), consumer,
+        [o, head, observable, prompt](const Analysis& a, const ProgressFn& p) {
+            return convert::attention(attention_report(a.with(o), head, ss(observable), prompt, p));
+        },
+        [this](const AttentionResults& r) { Q_EMIT attentionReady(r); });
+}
+
 void Session::exportAll(const QString& dir) {
     // The project's steering presets as they stand now (the session's vectors, not the file's).
     auto a = analysis_;

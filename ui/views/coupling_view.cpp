@@ -16,23 +16,13 @@
 #include "figures/qcp.h"
 #include "results/csv.h"
 #include "session/session.h"
+#include "views/choices.h"
 
 namespace obsprop::ui {
 
 namespace {
 
 const QColor kRed(200, 30, 40);
-
-// Replaces a combo's items, keeping the current text when it is still offered; no signals.
-void refill(QComboBox* c, const QStringList& items, const QString& fallback = {}) {
-    const QString keep = c->currentText();
-    QSignalBlocker block(c);
-    c->clear();
-    c->addItems(items);
-    int i = c->findText(keep);
-    if (i < 0) i = c->findText(fallback);
-    c->setCurrentIndex(i >= 0 ? i : 0);
-}
 
 QCPItemText* hint(QCustomPlot* p, QCPAxisRect* r) {
     auto* t = new QCPItemText(p);

@@ -31,6 +31,7 @@
 #include "session/bundled_data.h"
 #include "session/head_selection.h"
 #include "session/session.h"
+#include "views/attention_view.h"
 #include "views/coupling_view.h"
 #include "views/debug_overlay.h"
 #include "views/export_dialog.h"
@@ -64,12 +65,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     paths_ = new PathsView(session_, tabs_);
     steering_ = new SteeringPanel(session_, tabs_);
     prompts_ = new PromptsView(session_, tabs_);
+    attention_ = new AttentionView(session_, tabs_);
     tabs_->addTab(heads_, tr("&Heads"));
     tabs_->addTab(coupling_, tr("&Coupling"));
     tabs_->addTab(svd_, tr("S&VD"));
     tabs_->addTab(paths_, tr("&Paths"));
     tabs_->addTab(steering_, tr("S&teering"));
     tabs_->addTab(prompts_, tr("P&rompts"));
+    tabs_->addTab(attention_, tr("&Attention"));
     setCentralWidget(tabs_);
 
     panel_ = new ProjectPanel(session_, this);
@@ -88,6 +91,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     follow(selection_, svd_);
     follow(selection_, paths_);
     follow(selection_, steering_);
+    follow(selection_, attention_);
+    connect(prompts_, &PromptsView::promptSelected, attention_, &AttentionView::showPrompt);
     connect(selection_, &HeadSelection::changed, this, [this](HeadRef h) {
         if (h.valid()) status_->setText(tr("Head %1 selected").arg(headName(h.layer, h.head)));
         Q_EMIT headChanged(h);
@@ -368,6 +373,7 @@ void MainWindow::storeViewState() {
     put(QStringLiteral("heatmap_left"), heads_->pickedQuantity(0), heads_->pickedQuantity(0).isEmpty());
     put(QStringLiteral("heatmap_right"), heads_->pickedQuantity(1), heads_->pickedQuantity(1).isEmpty());
     put(QStringLiteral("paths"), paths_->state(), !paths_->hasSearched());
+    put(QStringLiteral("attention"), attention_->state(), !attention_->isTouched());
     session_->setViewState(v);
 }
 
@@ -377,6 +383,8 @@ void MainWindow::restoreViewState() {
     if (h.size() == 2) selectHead({h[0].toInt(), h[1].toInt()});
     if (v.contains(QStringLiteral("tab"))) tabs_->setCurrentIndex(v[QStringLiteral("tab")].toInt());
     if (v[QStringLiteral("paths")].isObject()) paths_->restoreState(v[QStringLiteral("paths")].toObject());
+    if (v[QStringLiteral("attention")].isObject())
+        attention_->restoreState(v[QStringLiteral("attention")].toObject());
     // The heatmap choices apply once the results they name arrive.
     const QString left = v[QStringLiteral("heatmap_left")].toString(),
                   right = v[QStringLiteral("heatmap_right")].toString();
@@ -456,6 +464,9 @@ void MainWindow::exportFigure() {
         figures = {tr("Alignment bars")}, size = svd_->plot()->size(), write = single(svd_);
     } else if (tab == steering_) {
         figures = {tr("Steering bars")}, size = steering_->plot()->size(), write = single(steering_);
+    } else if (tab == attention_) {
+        figures = {tr("Attention pattern and contributions")}, size = attention_->plot()->size(),
+        write = single(attention_);
     } else {
         showError(tr("Nothing to export"),
                   tr("This tab has no figure; its table can be saved with Export All."));
@@ -483,6 +494,7 @@ QString MainWindow::currentCommand() const {
     if (tab == paths_) return paths_->command();
     if (tab == steering_) return steering_->command();
     if (tab == prompts_) return prompts_->command();
+    if (tab == attention_) return attention_->command();
     return {};
 }
 

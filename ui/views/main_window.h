@@ -26,6 +26,7 @@ class SvdView;
 class PathsView;
 class SteeringPanel;
 class PromptsView;
+class AttentionView;
 class DebugOverlay;
 class StallWatchdog;
 class HeadSelection;
@@ -54,6 +55,7 @@ class MainWindow : public QMainWindow {
     PathsView* pathsView() const { return paths_; }
     SteeringPanel* steeringPanel() const { return steering_; }
     PromptsView* promptsView() const { return prompts_; }
+    AttentionView* attentionView() const { return attention_; }
     ProjectPanel* projectPanel() const { return panel_; }
     QTabWidget* tabs() const { return tabs_; }
     HeadRef selectedHead() const;
@@ -126,6 +128,7 @@ class MainWindow : public QMainWindow {
     PathsView* paths_ = nullptr;
     SteeringPanel* steering_ = nullptr;
     PromptsView* prompts_ = nullptr;
+    AttentionView* attention_ = nullptr;
     QLabel* status_ = nullptr;
     QProgressBar* progress_ = nullptr;
     QPushButton* cancel_ = nullptr;

@@ -61,6 +61,16 @@ PromptsView::PromptsView(Session* session, QWidget* parent) : QWidget(parent), s
 
     connect(dataset_, &QComboBox::currentTextChanged, this, &PromptsView::request);
     connect(edit_, &QPushButton::clicked, this, &PromptsView::editDataset);
+    // A row the user selects (a click, the keyboard): the view setting its current row by itself after new
+    // values arrive selects nothing, so other views keep their prompt.
+    connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            [this, proxy](const QItemSelection& selected) {
+                if (selected.indexes().isEmpty() || !results_) return;
+                const int row = proxy->mapToSource(selected.indexes().first()).row();
+                if (row < 0 || row >= int(results_->rows.size())) return;
+                const PromptRow& p = results_->rows[std::size_t(row)];
+                Q_EMIT promptSelected(p.dataset, p.index);
+            });
     connect(session_, &Session::recipeChanged, this, [this] {
         // Values of the old recipe are dropped at once (never shown under a redefined name), then recomputed.
         results_.reset();

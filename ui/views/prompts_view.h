@@ -1,5 +1,6 @@
 // The prompts of a dataset as the model sees them: text, name slot, tokens, and every observable's
-// value at the last position. "Edit dataset…" changes the dataset's templates and names in place.
+// value at the last position. "Edit dataset…" changes the dataset's templates and names in place. Selecting
+// a row selects that prompt for the views that show one prompt (the Attention view).
 #pragma once
 
 #include <QWidget>
@@ -40,6 +41,10 @@ class PromptsView : public QWidget {
   public Q_SLOTS:
     // Opens the (window-modal) editor for the current dataset; returns it for tests.
     QDialog* editDataset();
+
+  Q_SIGNALS:
+    // The user selected a prompt's row (its index in the dataset).
+    void promptSelected(const QString& dataset, int prompt);
 
   private:
     void refreshChoices();
