@@ -368,6 +368,69 @@ class TestCliAnalysis : public QObject {
         QVERIFY(QFileInfo(figs2 + QStringLiteral("/heatmap_norm_subj.pdf")).size() > 0);
     }
 
+    // A project observable that is several tokens of this model (a string the tokenizer splits): the project
+    // still opens; `validate` names it and exits 1, analyses leave it out with a warning, `export` refuses,
+    // and the file is left as it was.
+    void projectWithAnInvalidObservable() {
+        const QString proj = t_.dir->filePath(QStringLiteral("invalid.obsprop"));
+        auto c = cli({QStringLiteral("project"), QStringLiteral("create"), QStringLiteral("--model"), dir_,
+                      QStringLiteral("--observable"), kSubj, QStringLiteral("--out"), proj});
+        QVERIFY2(c.code == 0, c.err.constData());
+        const auto tok = obsprop::io::Tokenizer::from_directory(dir_.toStdString());
+        const std::string word = " zqxjvkw"; // rare letters: several tokens of the test vocabulary
+        const auto ids = tok.encode_continuation(word);
+        QVERIFY(ids.size() > 1);
+        QFile f(proj);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QJsonObject doc = QJsonDocument::fromJson(f.readAll()).object();
+        f.close();
+        QJsonArray obs = doc[QStringLiteral("observables")].toArray();
+        obs.append(QJsonObject{{QStringLiteral("name"), QStringLiteral("bad")},
+                               {QStringLiteral("expr"), QString::fromStdString("\"" + word + "\" - #3")}});
+        doc[QStringLiteral("observables")] = obs;
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write(QJsonDocument(doc).toJson());
+        f.close();
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QByteArray before = f.readAll();
+        f.close();
+        const QString expected =
+            QStringLiteral("observable 'bad' does not parse for this model: column 1: \"%1\" is %2 tokens (")
+                .arg(QString::fromStdString(word))
+                .arg(ids.size());
+
+        auto v = cli({QStringLiteral("project"), QStringLiteral("validate"), proj, QStringLiteral("--json")});
+        QCOMPARE(v.code, 1);
+        QVERIFY2(QString::fromUtf8(v.err).contains(expected), v.err.constData());
+        const QJsonArray invalid = v.json()[QStringLiteral("invalid_observables")].toArray();
+        QCOMPARE(invalid.size(), 1);
+        QCOMPARE(invalid[0].toObject()[QStringLiteral("name")].toString(), QStringLiteral("bad"));
+        QCOMPARE(v.json()[QStringLiteral("observables")].toInt(), 1);
+
+        auto n =
+            cli({QStringLiteral("features"), QStringLiteral("--project"), proj, QStringLiteral("--json")});
+        QVERIFY2(n.code == 0, n.err.constData());
+        QVERIFY2(n.err.contains("obsprop: warning: ") &&
+                     n.err.contains("observable 'bad' is left out: column 1"),
+                 n.err.constData());
+        QVERIFY(!n.out.contains("\"bad\""));
+        QVERIFY(n.out.contains("\"subj\""));
+
+        auto e = cli({QStringLiteral("export"), QStringLiteral("--project"), proj, QStringLiteral("--out"),
+                      t_.dir->filePath(QStringLiteral("invalid-export"))});
+        QCOMPARE(e.code, 1);
+        QVERIFY2(e.err.contains("observable 'bad' does not parse for this model"), e.err.constData());
+        QVERIFY(!QFileInfo::exists(t_.dir->filePath(QStringLiteral("invalid-export/manifest.json"))));
+
+        // Replacing it on the command line is allowed, and nothing above touched the file.
+        auto r =
+            cli({QStringLiteral("features"), QStringLiteral("--project"), proj,
+                 QStringLiteral("--observable"), QStringLiteral("bad = #5 - #6"), QStringLiteral("--json")});
+        QVERIFY2(r.code == 0 && !r.err.contains("left out"), r.err.constData());
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll(), before);
+    }
+
     // Usage errors (the command line's) exit with 2, runtime errors with 1.
     void errors_data() {
         QTest::addColumn<QStringList>("args");

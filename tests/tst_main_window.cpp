@@ -23,6 +23,7 @@
 #include <QtTest>
 
 #include "figures/qcp.h"
+#include "io/tokenizer.h"
 #include "project/project.h"
 #include "session/bundled_data.h"
 #include "session/session.h"
@@ -349,6 +350,68 @@ class TestMainWindow : public QObject {
         QVERIFY(w.saveProjectTo(file));
         QVERIFY(in.open(QIODevice::ReadOnly));
         QCOMPARE(in.readAll(), before);
+    }
+
+    // An observable of the project that is several tokens of this model does not stop the project from
+    // opening: the panel lists it marked, with the error; the analyses leave it out; Save keeps it as
+    // written; Remove drops it.
+    void invalidObservableIsKeptAndShown() {
+        QTemporaryDir tmp;
+        const QString file = tmp.filePath(QStringLiteral("p.obsprop"));
+        QProcess p;
+        p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"),
+                {QStringLiteral("project"), QStringLiteral("create"), QStringLiteral("--model"), dir_,
+                 QStringLiteral("--observable"), QStringLiteral("subj=#10 - #20"), QStringLiteral("--out"),
+                 file});
+        QVERIFY(p.waitForFinished(60000) && p.exitCode() == 0);
+        const std::string word = " zqxjvkw";
+        QVERIFY(obsprop::io::Tokenizer::from_directory(dir_.toStdString()).encode_continuation(word).size() >
+                1);
+        const QString bad = QString::fromStdString("\"" + word + "\" - #3");
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QJsonObject doc = QJsonDocument::fromJson(f.readAll()).object();
+        f.close();
+        QJsonArray obs = doc[QStringLiteral("observables")].toArray();
+        obs.append(
+            QJsonObject{{QStringLiteral("name"), QStringLiteral("bad")}, {QStringLiteral("expr"), bad}});
+        doc[QStringLiteral("observables")] = obs;
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write(QJsonDocument(doc).toJson());
+        f.close();
+
+        MainWindow w;
+        w.setProperty("quietErrors", true);
+        QSignalSpy opened(&w, &MainWindow::modelOpened);
+        w.openPath(file);
+        QVERIFY(opened.wait(30000));
+        QTRY_VERIFY_WITH_TIMEOUT(w.headsView()->matrix(QStringLiteral("norm: subj")) != nullptr, 30000);
+        QCOMPARE(w.session()->observables().size(), 1);
+        const auto invalid = w.session()->invalidObservables();
+        QCOMPARE(invalid.size(), 1);
+        QVERIFY2(invalid[0].error.contains(QStringLiteral("tokens (")), qPrintable(invalid[0].error));
+        auto* list = w.projectPanel()->findChild<QListWidget*>(QStringLiteral("observables"));
+        QVERIFY(list);
+        QCOMPARE(list->count(), 2);
+        QCOMPARE(list->item(1)->text(), QStringLiteral("⚠ bad = ") + bad);
+        QVERIFY(list->item(1)->toolTip().contains(invalid[0].error));
+        list->setCurrentRow(1);
+        auto* error = w.projectPanel()->findChild<QLabel*>(QStringLiteral("observableError"));
+        QVERIFY(error && !error->isHidden() && error->text().contains(invalid[0].error));
+        QVERIFY(w.headsView()->matrix(QStringLiteral("norm: bad")) == nullptr);
+
+        const QString copy = tmp.filePath(QStringLiteral("copy.obsprop"));
+        QTRY_VERIFY_WITH_TIMEOUT(w.session()->jobs().running() == 0, 30000);
+        QVERIFY(w.saveProjectTo(copy));
+        const auto saved = obsprop::project::load_project(copy.toStdString());
+        QCOMPARE(saved.observables.size(), std::size_t(2));
+        QCOMPARE(QString::fromStdString(saved.observables[1].expr), bad);
+
+        w.session()->removeObservable(QStringLiteral("bad"));
+        QVERIFY(w.session()->invalidObservables().isEmpty());
+        QCOMPARE(list->count(), 1);
+        QCOMPARE(w.session()->observables().size(), 1);
+        QTRY_VERIFY_WITH_TIMEOUT(w.session()->jobs().running() == 0, 30000);
     }
 
     // Help ▸ About names the versions the program runs with.

@@ -86,9 +86,6 @@ class TestObservablesParse : public QObject {
         QTest::newRow("cancelled term") << "\" she\" - \" she\" + \" he\""
                                         << "11:1"
                                         << "\" she\" - \" she\" + \" he\"" << 1;
-        QTest::newRow("multi-token string") << "\" nurse\" - \" he\""
-                                            << "11:-1,20:1"
-                                            << "\" nurse\" - \" he\"" << 1;
         QTest::newRow("escaped quote") << "\"a\\\"b\""
                                        << "30:1"
                                        << "\"a\\\"b\"" << 0;
@@ -128,15 +125,18 @@ class TestObservablesParse : public QObject {
         QCOMPARE(static_cast<int>(o.warnings.size()), warnings);
     }
 
-    void multiTokenWarningNamesTheTokens() {
+    // A string the tokenizer splits is an error at the string, listing its tokens.
+    void multiTokenStringIsAnError() {
         auto namer = [](int id) { return id == 20 ? std::string(" nur") : std::string("se"); };
-        Observable o = obsprop::parse_observable("\" nurse\" - \" he\"", toy_encode, kToyVocab, "occ", namer);
-        QCOMPARE(QString::fromStdString(o.name), QStringLiteral("occ"));
-        QCOMPARE(o.warnings.size(), std::size_t(1));
-        const QString w = QString::fromStdString(o.warnings[0]);
-        QVERIFY2(w.contains(QStringLiteral("2 tokens")) && w.contains(QStringLiteral("#20 \" nur\"")) &&
-                     w.contains(QStringLiteral("column 1")),
-                 qPrintable(w));
+        auto r =
+            obsprop::try_parse_observable("occ = \" he\" - \" nurse\"", toy_encode, kToyVocab, {}, namer);
+        QVERIFY(std::holds_alternative<ObservableError>(r));
+        const auto& e = std::get<ObservableError>(r);
+        QCOMPARE(
+            QString::fromStdString(e.message),
+            QStringLiteral("\" nurse\" is 2 tokens (#20 \" nur\" + #21 \"se\"); an observable string must be "
+                           "one token (write the one you mean as #id)"));
+        QCOMPARE(e.column, std::size_t{15}); // the opening quote of " nurse"
     }
 
     void errors_data() {
@@ -315,32 +315,34 @@ class TestObservablesParse : public QObject {
         const auto ia = tok.encode(a.toStdString()), ib = tok.encode(b.toStdString());
         QVERIFY(!ia.empty() && !ib.empty());
         const std::string expr = "\"" + a.toStdString() + "\" - 2*\"" + b.toStdString() + "\"";
-        Observable o = obsprop::parse_observable(expr, tok, vocab);
-        if (ia.front() == ib.front()) {
-            QCOMPARE(o.terms.size(), std::size_t(1));
-            QCOMPARE(o.terms[0].second, -1.0);
-        } else {
-            QCOMPARE(o.weight(ia.front()), 1.0);
-            QCOMPARE(o.weight(ib.front()), -2.0);
-        }
-        // Every multi-token string is reported with the token that is used.
-        for (const auto& [text, ids] : {std::pair{a, ia}, std::pair{b, ib}}) {
-            if (ids.size() < 2) continue;
-            const QString quoted = QLatin1Char('"') + text + QLatin1Char('"');
-            const QString first = QStringLiteral("#%1 \"%2\"")
-                                      .arg(ids.front())
-                                      .arg(QString::fromStdString(tok.token_text(ids.front())));
-            bool found = false;
-            for (const auto& w : o.warnings) {
-                const QString ws = QString::fromStdString(w);
-                found = found || (ws.contains(quoted) && ws.contains(first) &&
-                                  ws.contains(QStringLiteral("%1 tokens").arg(ids.size())));
+        auto r = obsprop::try_parse_observable(expr, tok, vocab);
+        if (ia.size() == 1 && ib.size() == 1) {
+            QVERIFY(std::holds_alternative<Observable>(r));
+            const auto& o = std::get<Observable>(r);
+            if (ia.front() == ib.front()) {
+                QCOMPARE(o.terms.size(), std::size_t(1));
+                QCOMPARE(o.terms[0].second, -1.0);
+            } else {
+                QCOMPARE(o.weight(ia.front()), 1.0);
+                QCOMPARE(o.weight(ib.front()), -2.0);
             }
-            QVERIFY2(found, qPrintable(quoted));
+        } else {
+            // The first multi-token string is the error, with every one of its tokens.
+            QVERIFY(std::holds_alternative<ObservableError>(r));
+            const QString message = QString::fromStdString(std::get<ObservableError>(r).message);
+            const auto& [text, ids] = ia.size() > 1 ? std::pair{a, ia} : std::pair{b, ib};
+            QVERIFY2(message.startsWith(QLatin1Char('"') + text +
+                                        QStringLiteral("\" is %1 tokens (").arg(ids.size())),
+                     qPrintable(message));
+            for (int id : ids)
+                QVERIFY2(
+                    message.contains(
+                        QStringLiteral("#%1 \"%2\"").arg(id).arg(QString::fromStdString(tok.token_text(id)))),
+                    qPrintable(message));
         }
         // A raw id is checked against the model's vocabulary, not the tokenizer's.
-        auto r = obsprop::try_parse_observable("#" + std::to_string(vocab - 1), tok, vocab - 1);
-        QVERIFY(std::holds_alternative<ObservableError>(r));
+        auto raw = obsprop::try_parse_observable("#" + std::to_string(vocab - 1), tok, vocab - 1);
+        QVERIFY(std::holds_alternative<ObservableError>(raw));
     }
 };
 

@@ -82,6 +82,10 @@ analyses::Analysis AnalysisOptions::open(const analyses::SettingsOverrides& more
             throw UsageError("--observable '" + excerpt(o) + "': an observable named '" + excerpt(name) +
                              "' was already given (each needs its own name, e.g. 'b = ...')");
     }
+    // A project observable that does not parse for this model (and was not replaced above) is left out.
+    for (const auto& bad : w->invalid_observables())
+        std::cerr << "obsprop: warning: " << project << ": observable '" << bad.name
+                  << "' is left out: " << bad.error << '\n';
     // What the options select must exist: a bad --dataset, --ln-dataset or setting is the user's to fix.
     try {
         analyses::Analysis a(std::shared_ptr<const Workspace>(w), overrides());

@@ -66,21 +66,28 @@ void add_project_commands(CLI::App& app, Action& run) {
             const auto dir = w.project().resolved_model_path(w.project_file());
             const std::string now = project::fingerprint_model(dir);
             const bool matches = w.model_change().empty();
+            nlohmann::json invalid = nlohmann::json::array();
+            for (const auto& bad : w.invalid_observables())
+                invalid.push_back({{"name", bad.name}, {"expr", bad.expr}, {"error", bad.error}});
             nlohmann::json r = {{"file", *file},
                                 {"model", dir.string()},
                                 {"observables", w.observables().size()},
                                 {"datasets", w.datasets().size()},
                                 {"fingerprint", now},
                                 {"saved_fingerprint", w.project().model_fingerprint},
-                                {"fingerprint_matches", matches}};
+                                {"fingerprint_matches", matches},
+                                {"invalid_observables", invalid}};
+            const bool ok = matches && invalid.empty();
             if (*json)
                 print_json(r);
-            else if (matches)
+            else if (ok)
                 std::cout << *file << ": ok (" << w.observables().size() << " observables, "
                           << w.datasets().size() << " datasets)" << '\n';
-            if (matches) return 0;
-            std::cerr << "obsprop: error: " << w.model_change() << '\n';
-            return 1;
+            for (const auto& bad : w.invalid_observables())
+                std::cerr << "obsprop: error: " << *file << ": observable '" << bad.name
+                          << "' does not parse for this model: " << bad.error << '\n';
+            if (!matches) std::cerr << "obsprop: error: " << w.model_change() << '\n';
+            return ok ? 0 : 1;
         };
     });
 
@@ -100,6 +107,11 @@ void add_project_commands(CLI::App& app, Action& run) {
     exp->callback([e, dir, figures, allow_change, &run] {
         run = [e, dir, figures, allow_change] {
             const analyses::Analysis a = e->open();
+            if (const auto& bad = a.workspace().invalid_observables(); !bad.empty())
+                throw std::runtime_error(
+                    e->project + ": observable '" + bad.front().name + "' does not parse for this model (" +
+                    bad.front().error +
+                    "); fix or remove it, or replace it with --observable, before exporting");
             if (!a.workspace().model_change().empty() && !*allow_change)
                 throw std::runtime_error(
                     a.workspace().model_change() +

@@ -45,7 +45,7 @@ Workspace Workspace::open_project(const std::filesystem::path& file, const Progr
         try {
             w.add_observable(o.name, o.expr, o.dataset);
         } catch (const ObservableParseError& e) {
-            throw project::ProjectError(file.string() + ": observable '" + o.name + "': " + e.what());
+            w.invalid_.push_back({o.name, o.expr, e.what()}); // the recipe keeps it as written
         }
     }
     w.set_datasets(p.datasets.empty() ? study_datasets() : p.datasets);
@@ -66,6 +66,7 @@ void Workspace::record_recipe(const Observable& o, const std::string& dataset) {
 const Observable& Workspace::add_observable(const std::string& name, const std::string& expr,
                                             const std::string& dataset) {
     Observable o = parse_observable(expr, *tokenizer_, model_->config().d_vocab, name);
+    std::erase_if(invalid_, [&o](const InvalidObservable& i) { return i.name == o.name; });
     for (auto& existing : observables_)
         if (existing.name == o.name) {
             existing = std::move(o);
@@ -80,7 +81,18 @@ const Observable& Workspace::add_observable(const std::string& name, const std::
 const Observable& Workspace::observable(const std::string& name) const {
     for (const auto& o : observables_)
         if (o.name == name) return o;
+    for (const auto& i : invalid_)
+        if (i.name == name)
+            throw std::invalid_argument("observable '" + name +
+                                        "' does not parse for this model: " + i.error);
     throw std::invalid_argument("no observable named '" + name + "'");
+}
+
+void Workspace::remove_observable(const std::string& name) {
+    std::erase_if(observables_, [&name](const Observable& o) { return o.name == name; });
+    std::erase_if(invalid_, [&name](const InvalidObservable& i) { return i.name == name; });
+    std::erase_if(project_.observables,
+                  [&name](const project::NamedObservable& o) { return o.name == name; });
 }
 
 ObservableMatrix Workspace::observable_matrix() const {

@@ -22,12 +22,19 @@ struct DatasetPrompts {
     std::vector<std::pair<int, int>> pairs; // (female, male) indices into prompts
 };
 
+// An observable of the project that does not parse for this model (e.g. a string that is several of its
+// tokens): kept in the recipe, so nothing the user wrote is lost, but left out of every analysis.
+struct InvalidObservable {
+    std::string name, expr, error; // error: "column C: message"
+};
+
 class Workspace {
   public:
     // A model folder with the project's defaults (no observables; the study's datasets).
     static Workspace open_model(const std::filesystem::path& dir, const Progress& progress = {});
     // A project file: its model, observables, datasets and settings. Throws project::ProjectError,
-    // io::FormatError, ... with messages naming the file.
+    // io::FormatError, ... with messages naming the file. An observable that does not parse does not stop
+    // the project from opening: it is listed in invalid_observables().
     static Workspace open_project(const std::filesystem::path& file, const Progress& progress = {});
 
     const model::Transformer& model() const { return *model_; }
@@ -55,9 +62,16 @@ class Workspace {
     const std::vector<Observable>& observables() const { return observables_; }
     void clear_observables() {
         observables_.clear();
+        invalid_.clear();
         project_.observables.clear();
     }
-    const Observable& observable(const std::string& name) const; // throws std::invalid_argument
+    // Throws std::invalid_argument (naming the parse error when the observable is invalid).
+    const Observable& observable(const std::string& name) const;
+    // The project's observables that do not parse (in recipe order); add_observable under the same name
+    // replaces one, remove_observable drops it.
+    const std::vector<InvalidObservable>& invalid_observables() const { return invalid_; }
+    // Removes an observable, valid or not, from the workspace and the recipe.
+    void remove_observable(const std::string& name);
     ObservableMatrix observable_matrix() const;
 
     // Replaces the datasets (tokenising them). Throws std::invalid_argument naming a bad prompt.
@@ -78,6 +92,7 @@ class Workspace {
     std::filesystem::path project_file_;
     std::string model_change_;
     std::vector<Observable> observables_;
+    std::vector<InvalidObservable> invalid_;
     std::vector<DatasetPrompts> datasets_;
 };
 

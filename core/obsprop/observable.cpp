@@ -426,12 +426,13 @@ class Parser {
                      ", which is outside the model's vocabulary of " + std::to_string(vocab_),
                  at);
         if (ids.size() > 1) {
+            // Logits score one next token: a string the tokenizer splits names no single logit.
             std::string parts;
             for (std::size_t i = 0; i < ids.size(); ++i)
                 parts += (i ? " + " : "") + describe(ids[i]);
-            warnings_.push_back("column " + std::to_string(column_of(s_, at)) + ": " + quote_text(text) +
-                                " is " + std::to_string(ids.size()) + " tokens (" + parts +
-                                "); using the first, " + describe(ids.front()));
+            fail(quote_text(text) + " is " + std::to_string(ids.size()) + " tokens (" + parts +
+                     "); an observable string must be one token (write the one you mean as #id)",
+                 at);
         }
         spelled_.emplace(ids.front(), std::make_pair(quote_text(text), at));
         Value v;

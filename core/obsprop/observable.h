@@ -15,7 +15,8 @@
 // double-quoted; inside it \" is a quote, \\ a backslash, \n and \t a newline and a tab. Each string is
 // tokenised by the model's tokenizer as a continuation of text (io::Tokenizer::encode_continuation: " she" is
 // the token the model predicts for the word after a space, ▁she in a SentencePiece-style vocabulary, Ġshe in
-// a byte-level one) and its FIRST token is used (a warning names all of them when there are more than one).
+// a byte-level one). It must be exactly one token: a string the tokenizer splits is an error listing its
+// tokens (a logit scores one next token; write the token meant as #id).
 // The expression must be linear: numbers scale tokens, tokens add; multiplying two tokens, adding a number to
 // a token or dividing by a token is an error, and so is a result that is a number.
 //
@@ -70,7 +71,7 @@ struct Observable {
     std::string name;                          // the given or parsed name; the expression when there is none
     std::string expr;                          // the expression text (without the name), trimmed
     std::vector<std::pair<int, double>> terms; // token id -> weight, merged by id, ascending ids, no zeros
-    std::vector<std::string> warnings;         // e.g. multi-token strings, terms that cancel out
+    std::vector<std::string> warnings;         // e.g. terms that cancel out
 
     // n as a dense float32 vector [vocab]. Throws std::out_of_range if a term's id is >= vocab. Defined in
     // observable_vector.cpp with LibTorch (callers include <torch/types.h>); the parser itself is plain C++.

@@ -180,7 +180,17 @@ bool Session::hasObservable(const QString& name) const {
     if (!ws_) return false;
     for (const auto& o : ws_->observables())
         if (qs(o.name) == name) return true;
+    for (const auto& o : ws_->invalid_observables())
+        if (qs(o.name) == name) return true;
     return false;
+}
+
+QList<Session::InvalidObservable> Session::invalidObservables() const {
+    QList<InvalidObservable> out;
+    if (ws_)
+        for (const auto& o : ws_->invalid_observables())
+            out.append({qs(o.name), qs(o.expr), qs(o.error)});
+    return out;
 }
 
 QString Session::addObservable(const QString& name, const QString& expr) {
@@ -199,15 +209,9 @@ QString Session::addObservable(const QString& name, const QString& expr) {
 
 void Session::removeObservable(const QString& name) {
     if (!ws_) return;
-    std::vector<project::NamedObservable> keep;
-    for (const auto& o : ws_->project().observables)
-        if (qs(o.name) != name) keep.push_back(o);
-    // Rebuild the parsed list from the remaining recipe (all of it parsed before, so this cannot fail).
-    Workspace rebuilt = *ws_;
-    rebuilt.clear_observables();
-    for (const auto& o : keep)
-        rebuilt.add_observable(o.name, o.expr, o.dataset);
-    *ws_ = std::move(rebuilt);
+    Workspace edited = *ws_;
+    edited.remove_observable(ss(name));
+    *ws_ = std::move(edited);
     recipeEdited();
 }
 

@@ -67,6 +67,12 @@ class Session : public QObject {
     bool hasObservable(const QString& name) const;
     void removeObservable(const QString& name);
     QList<QPair<QString, QString>> observables() const; // (name, expression)
+    // The project's observables that do not parse for this model: kept in the recipe (saved as written),
+    // left out of every analysis, shown with their error until edited or removed.
+    struct InvalidObservable {
+        QString name, expr, error;
+    };
+    QList<InvalidObservable> invalidObservables() const;
     QStringList observableWarnings(const QString& name) const;
     // The tokens the observable resolved to, e.g. `+1 #1234 "▁she", -1 #789 "▁he"` (empty if unknown).
     QString observableTokens(const QString& name) const;

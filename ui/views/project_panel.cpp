@@ -83,6 +83,13 @@ ProjectPanel::ProjectPanel(Session* session, QWidget* parent) : QWidget(parent),
         session_->setLnMode(mode); // a recipe edit: every view recomputes
     });
     connect(observables_, &QListWidget::currentRowChanged, this, &ProjectPanel::showLnDataset);
+    connect(observables_, &QListWidget::currentItemChanged, this, [this](QListWidgetItem* item) {
+        const QString bad = item ? item->data(Qt::UserRole + 1).toString() : QString();
+        if (bad.isEmpty()) return;
+        error_->setText(
+            tr("Observable \"%1\" is not used: %2").arg(item->data(Qt::UserRole).toString(), bad));
+        error_->show();
+    });
     connect(lnDataset_, &QComboBox::activated, this, [this] {
         auto* item = observables_->currentItem();
         if (!item) return;
@@ -153,6 +160,14 @@ void ProjectPanel::refresh() {
         tip << warn;
         item->setToolTip(tip.join(QLatin1Char('\n')));
         if (!warn.isEmpty()) item->setForeground(QColor(170, 110, 0));
+    }
+    for (const auto& bad : session_->invalidObservables()) {
+        // Shown as written, marked, with the error: the user edits ("name = ...") or removes it.
+        auto* item = new QListWidgetItem(QStringLiteral("⚠ %1 = %2").arg(bad.name, bad.expr), observables_);
+        item->setData(Qt::UserRole, bad.name);
+        item->setData(Qt::UserRole + 1, bad.error);
+        item->setToolTip(tr("Not used: %1").arg(bad.error));
+        item->setForeground(error_->palette().color(QPalette::WindowText));
     }
     datasets_->clear();
     datasets_->addItems(session_->datasetNames());
