@@ -103,7 +103,9 @@ void WelcomePage::setRecent(const QStringList& paths) {
     }
     if (recent_->count() > 0) {
         recent_->setCurrentRow(0);
-        recent_->setFixedHeight(recent_->sizeHintForRow(0) * recent_->count() + 2 * recent_->frameWidth());
+        // Every entry in view (there are at most eight), no scroll bar.
+        const int row = recent_->sizeHintForRow(0) + 2 * recent_->spacing();
+        recent_->setFixedHeight(row * recent_->count() + 2 * recent_->frameWidth() + recent_->spacing());
     }
     recent_->setVisible(!paths.isEmpty());
     noRecent_->setVisible(paths.isEmpty());
