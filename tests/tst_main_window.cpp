@@ -4,6 +4,8 @@
 #include "test_models.h"
 
 #include <QComboBox>
+#include <QCommandLinkButton>
+#include <QDockWidget>
 #include <QFileDialog>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -15,6 +17,7 @@
 #include <QMessageBox>
 #include <QProcess>
 #include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTabWidget>
@@ -26,8 +29,10 @@
 #include "io/tokenizer.h"
 #include "project/project.h"
 #include "session/bundled_data.h"
+#include "session/recent_files.h"
 #include "session/session.h"
 #include "views/attention_view.h"
+#include "views/confirm_overwrite.h"
 #include "views/export_dialog.h"
 #include "views/heads_view.h"
 #include "views/heatmap_widget.h"
@@ -35,6 +40,7 @@
 #include "views/paths_view.h"
 #include "views/project_panel.h"
 #include "views/prompts_view.h"
+#include "views/welcome_page.h"
 
 using namespace obsprop::ui;
 
@@ -53,6 +59,23 @@ void typeObservable(MainWindow& w, const QString& text) {
     input->clear();
     QTest::keyClicks(input, text);
     QTest::keyClick(input, Qt::Key_Return);
+}
+
+// Copies a folder's files (not recursive: a model folder is flat).
+bool copyFolder(const QString& from, const QString& to) {
+    if (!QDir().mkpath(to)) return false;
+    for (const QFileInfo& f : QDir(from).entryInfoList(QDir::Files))
+        if (!QFile::copy(f.absoluteFilePath(), to + QLatin1Char('/') + f.fileName())) return false;
+    return true;
+}
+
+QString demoModel() {
+    return QFileInfo(bundledDemoProject()).absolutePath() + QStringLiteral("/../models/demo");
+}
+
+QByteArray contents(const QString& file) {
+    QFile f(file);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
 }
 
 } // namespace
@@ -660,6 +683,229 @@ class TestMainWindow : public QObject {
                              want) <= 1e-6 * (1 + std::abs(want)));
         }
         QVERIFY(now->values != old);
+    }
+
+    // Without a project the window shows the welcome page (no views, no project panel); each of its actions
+    // opens, the page then gives way to the views, and what was opened heads the recent list.
+    void welcomePageUntilAProjectOpens() {
+        QSettings().remove(QStringLiteral("recent/paths"));
+        MainWindow w;
+        w.setProperty("quietErrors", true);
+        w.show();
+        QVERIFY(w.isWelcomeShown());
+        QVERIFY(w.welcomePage()->isVisible());
+        QVERIFY(!w.findChild<QDockWidget*>(QStringLiteral("projectDock"))->isVisible());
+        QVERIFY(!w.exportFigureAction()->isEnabled());
+        QVERIFY(w.welcomePage()->demoButton()->isEnabled());
+        QVERIFY(!w.welcomePage()->recentList()->isVisible()); // nothing opened yet
+
+        // Open a model folder (the folder dialog answered by the test).
+        w.setPathChooser([this](MainWindow::Choice what, const QString&, const QString&) {
+            return what == MainWindow::Choice::ModelFolder ? dir_ : QString();
+        });
+        QSignalSpy opened(&w, &MainWindow::modelOpened);
+        QTest::keyClick(w.welcomePage()->modelButton(), Qt::Key_Space);
+        QVERIFY(opened.wait(30000));
+        QVERIFY(!w.isWelcomeShown());
+        QVERIFY(w.tabs()->isVisible());
+        QVERIFY(w.findChild<QDockWidget*>(QStringLiteral("projectDock"))->isVisible());
+        const QString model = QFileInfo(dir_).absoluteFilePath();
+        QCOMPARE(recentPaths().value(0), model);
+        QCOMPARE(w.welcomePage()->recentList()->item(0)->data(Qt::UserRole).toString(), model);
+        QTRY_VERIFY_WITH_TIMEOUT(w.session()->jobs().running() == 0, 30000);
+
+        // A saved project, then a path that no longer exists: both listed, the missing one greyed.
+        QTemporaryDir tmp;
+        const QString proj = tmp.filePath(QStringLiteral("welcome.obsprop"));
+        QVERIFY(w.saveProjectTo(proj));
+        addRecentPath(tmp.filePath(QStringLiteral("gone.obsprop")));
+
+        // A fresh window lists them; Enter on the project's entry opens it.
+        MainWindow again;
+        again.setProperty("quietErrors", true);
+        again.show();
+        QVERIFY(again.isWelcomeShown());
+        auto* list = again.welcomePage()->recentList();
+        QCOMPARE(list->count(), 3);
+        QCOMPARE(list->item(0)->data(Qt::UserRole).toString(), tmp.filePath(QStringLiteral("gone.obsprop")));
+        QVERIFY(!(list->item(0)->flags() & Qt::ItemIsEnabled));
+        QCOMPARE(list->item(1)->data(Qt::UserRole).toString(), proj);
+        QVERIFY(list->item(1)->flags() & Qt::ItemIsEnabled);
+        list->setFocus();
+        list->setCurrentRow(1);
+        QSignalSpy opened2(&again, &MainWindow::modelOpened);
+        QTest::keyClick(list, Qt::Key_Return);
+        QVERIFY(opened2.wait(30000));
+        QCOMPARE(again.session()->projectFile(), proj);
+        QCOMPARE(recentPaths().value(0), proj);
+        QTRY_VERIFY_WITH_TIMEOUT(again.session()->jobs().running() == 0, 30000);
+
+        // Open a project through its button, and the demo through its own.
+        MainWindow third;
+        third.setProperty("quietErrors", true);
+        third.setPathChooser([&proj](MainWindow::Choice what, const QString&, const QString&) {
+            return what == MainWindow::Choice::Project ? proj : QString();
+        });
+        third.show();
+        QSignalSpy opened3(&third, &MainWindow::modelOpened);
+        third.welcomePage()->projectButton()->click();
+        QVERIFY(opened3.wait(30000));
+        QCOMPARE(third.session()->projectFile(), proj);
+        QTRY_VERIFY_WITH_TIMEOUT(third.session()->jobs().running() == 0, 30000);
+        MainWindow fourth;
+        fourth.setProperty("quietErrors", true);
+        fourth.show();
+        QSignalSpy opened4(&fourth, &MainWindow::modelOpened);
+        fourth.welcomePage()->demoButton()->click();
+        QVERIFY(opened4.wait(30000));
+        QCOMPARE(QFileInfo(fourth.session()->projectFile()).canonicalFilePath(),
+                 QFileInfo(bundledDemoProject()).canonicalFilePath());
+        QVERIFY(!fourth.isWelcomeShown());
+        QTRY_VERIFY_WITH_TIMEOUT(fourth.session()->jobs().running() == 0, 60000);
+    }
+
+    // A project whose model folder moved does not open but says so; Locate Model points it at the folder's
+    // new place: the results appear, the project is modified and saving records the new folder. Locating a
+    // folder that holds another model warns that it is not the project's model.
+    void locateMovedModel() {
+        QTemporaryDir tmp;
+        const QString before = tmp.filePath(QStringLiteral("models/demo")),
+                      after = tmp.filePath(QStringLiteral("elsewhere/demo-moved"));
+        QVERIFY(copyFolder(demoModel(), before));
+        const QString file = tmp.filePath(QStringLiteral("study.obsprop"));
+        QProcess p;
+        p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"),
+                {QStringLiteral("project"), QStringLiteral("create"), QStringLiteral("--model"), before,
+                 QStringLiteral("--observable"), QStringLiteral("subj=\" she\" - \" he\""),
+                 QStringLiteral("--out"), file});
+        QVERIFY(p.waitForFinished(60000) && p.exitCode() == 0);
+        const QByteArray saved = contents(file);
+        QVERIFY(QDir().mkpath(tmp.filePath(QStringLiteral("elsewhere"))));
+        QVERIFY(QDir().rename(before, after));
+
+        MainWindow w;
+        w.setProperty("quietErrors", true);
+        w.show();
+        QSignalSpy missing(w.session(), &Session::modelMissing);
+        QSignalSpy failed(&w, &MainWindow::openFailed);
+        w.openPath(file);
+        QVERIFY(missing.wait(30000));
+        QCOMPARE(missing.at(0).at(0).toString(), file);
+        QCOMPARE(QDir::cleanPath(missing.at(0).at(1).toString()), QDir::cleanPath(before));
+        QCOMPARE(failed.size(), 1);
+        QVERIFY(w.isWelcomeShown());
+        QVERIFY(w.locateModelAction()->isEnabled());
+        QCOMPARE(contents(file), saved); // nothing written
+
+        QString asked;
+        w.setPathChooser([&](MainWindow::Choice what, const QString& title, const QString&) {
+            asked = title;
+            return what == MainWindow::Choice::ModelFolder ? after : QString();
+        });
+        QSignalSpy opened(&w, &MainWindow::modelOpened);
+        QSignalSpy changed(w.session(), &Session::modelChanged);
+        w.locateModelAction()->trigger();
+        QVERIFY(asked.contains(QStringLiteral("study.obsprop")));
+        QVERIFY(opened.wait(30000));
+        QCOMPARE(w.currentModel(), QFileInfo(after).absoluteFilePath());
+        QCOMPARE(w.session()->projectFile(), file);
+        QVERIFY(!w.isWelcomeShown());
+        QVERIFY(w.session()->isDirty()); // the model path changed
+        QCOMPARE(w.session()->observables().size(), 1);
+        QTRY_VERIFY_WITH_TIMEOUT(w.headsView()->matrix(QStringLiteral("norm: subj")) != nullptr, 30000);
+        QVERIFY(!w.headsView()->emptyHint()->isVisible());
+        QTest::qWait(100);
+        QCOMPARE(changed.size(), 0);     // the same model, moved
+        QCOMPARE(contents(file), saved); // still nothing written until Save
+        QVERIFY(w.save());
+        const auto reread = obsprop::project::load_project(file.toStdString());
+        QCOMPARE(
+            QDir::cleanPath(QString::fromStdString(reread.resolved_model_path(file.toStdString()).string())),
+            QDir::cleanPath(QFileInfo(after).absoluteFilePath()));
+        QCOMPARE(reread.observables.size(), std::size_t{1});
+
+        // Another model in the chosen folder: it opens, with the warning that it is not the project's model.
+        w.session()->addObservable(QStringLiteral("extra"), QStringLiteral("#10 - #20")); // an unsaved edit
+        w.setPathChooser([this](MainWindow::Choice, const QString&, const QString&) { return dir_; });
+        QSignalSpy opened2(&w, &MainWindow::modelOpened);
+        w.locateModel();
+        QVERIFY(opened2.wait(30000));
+        QTRY_COMPARE_WITH_TIMEOUT(changed.size(), 1, 10000);
+        QVERIFY2(changed.at(0).at(0).toString().contains(
+                     QStringLiteral("is not the model the project was saved with")),
+                 qPrintable(changed.at(0).at(0).toString()));
+        QCOMPARE(w.session()->observables().size(), 2); // the unsaved edit is kept
+        QVERIFY(w.session()->isDirty());
+        QTRY_VERIFY_WITH_TIMEOUT(w.session()->jobs().running() == 0, 60000);
+    }
+
+    // Export Figure into an existing file asks first; declining keeps the old file byte for byte and the
+    // dialog open, agreeing replaces it. Export All into a folder that is not empty asks too. Tabs with no
+    // figure disable Export Figure and say why.
+    void overwriteIsConfirmed() {
+        MainWindow w;
+        w.setProperty("quietErrors", true);
+        w.show();
+        QVERIFY(openWithSubj(w));
+        QTemporaryDir out;
+        const QString target = out.filePath(QStringLiteral("map.png"));
+        const QByteArray old("not really a PNG, but the user's file");
+        {
+            QFile f(target);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(old);
+        }
+        QStringList asked;
+        bool agree = false;
+        setOverwriteAnswer([&](const QString& path, const QString&) {
+            asked << path;
+            return agree;
+        });
+        QSignalSpy exported(&w, &MainWindow::figureExported);
+        auto run = [&]() -> ExportFigureDialog* {
+            w.exportFigure();
+            ExportFigureDialog* d = nullptr;
+            for (auto* c : w.findChildren<ExportFigureDialog*>())
+                d = c->isVisible() ? c : d;
+            if (!d) return nullptr;
+            d->setFile(target);
+            d->accept();
+            return d;
+        };
+        auto* d = run();
+        QVERIFY(d);
+        QCOMPARE(asked, QStringList{QFileInfo(target).absoluteFilePath()});
+        QVERIFY(d->isVisible()); // still open: the user may pick another name
+        QTest::qWait(50);
+        QCOMPARE(exported.count(), 0);
+        QCOMPARE(contents(target), old);
+        agree = true;
+        d->accept();
+        QTRY_COMPARE(exported.count(), 1);
+        QVERIFY(exported.last().at(1).toBool());
+        QCOMPARE(asked.size(), 2);
+        QVERIFY(!QImage(target).isNull());
+
+        // Export All into a folder that already holds files: declined, nothing is written.
+        agree = false;
+        const QByteArray png = contents(target);
+        QVERIFY(!w.exportAll(out.path()));
+        QCOMPARE(asked.size(), 3);
+        QTest::qWait(100);
+        QCOMPARE(contents(target), png);
+        QVERIFY(!QFileInfo::exists(out.filePath(QStringLiteral("manifest.json"))));
+        setOverwriteAnswer({});
+
+        // The Prompts and Paths tabs show tables: Export Figure is disabled with the reason.
+        QVERIFY(w.exportFigureAction()->isEnabled());
+        w.tabs()->setCurrentWidget(w.promptsView());
+        QVERIFY(!w.exportFigureAction()->isEnabled());
+        QVERIFY(w.exportFigureAction()->toolTip().contains(QStringLiteral("Export All")));
+        w.tabs()->setCurrentWidget(w.pathsView());
+        QVERIFY(!w.exportFigureAction()->isEnabled());
+        w.exportFigure(); // as a shortcut would: no box, the status bar says why
+        QVERIFY(w.findChildren<QMessageBox*>().isEmpty());
+        QTRY_VERIFY_WITH_TIMEOUT(w.session()->jobs().running() == 0, 30000);
     }
 };
 

@@ -1,5 +1,10 @@
-// Building blocks of the explorer: the layer × head heatmap and the background job tracker.
+// Building blocks of the explorer: the layer × head heatmap, the background job tracker, the welcome page and
+// the recent files it lists.
+#include <QCommandLinkButton>
+#include <QListWidget>
+#include <QSettings>
 #include <QSignalSpy>
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -7,12 +12,15 @@
 
 #include "figures/qcp.h"
 #include "session/job_tracker.h"
+#include "session/recent_files.h"
 #include "views/heatmap_widget.h"
+#include "views/welcome_page.h"
 
 using obsprop::ui::HeadMatrix;
 using obsprop::ui::HeatmapWidget;
 using obsprop::ui::JobTracker;
 using obsprop::ui::ProgressFn;
+using obsprop::ui::WelcomePage;
 
 namespace {
 HeadMatrix sample(bool diverging) {
@@ -31,6 +39,11 @@ HeadMatrix sample(bool diverging) {
 class TestUiWidgets : public QObject {
     Q_OBJECT
   private Q_SLOTS:
+    void initTestCase() {
+        QCoreApplication::setOrganizationName(QStringLiteral("ObsPropTests"));
+        QStandardPaths::setTestModeEnabled(true); // QSettings in a test folder, not the user's
+    }
+
     void heatmapCellsAndClicks() {
         HeatmapWidget w;
         w.resize(500, 400);
@@ -151,6 +164,65 @@ class TestUiWidgets : public QObject {
         }
         QTRY_COMPARE(jobs.running(), 0);
         QVERIFY(!called);
+    }
+
+    // The welcome page from the keyboard alone: Tab from button to button to the list, Space on a button,
+    // Enter on an entry; an entry whose file is gone is greyed and opens nothing.
+    void welcomePageByKeyboard() {
+        QTemporaryDir tmp;
+        const QString here = tmp.filePath(QStringLiteral("here.obsprop")),
+                      gone = tmp.filePath(QStringLiteral("gone.obsprop"));
+        QFile f(here);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.close();
+        WelcomePage page;
+        page.setRecent({gone, here});
+        page.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&page));
+        page.activateWindow();
+        page.setFocus();
+        QCOMPARE(QApplication::focusWidget(), page.demoButton());
+        QSignalSpy demo(&page, &WelcomePage::openDemoRequested),
+            model(&page, &WelcomePage::openModelFolderRequested),
+            project(&page, &WelcomePage::openProjectRequested),
+            recent(&page, &WelcomePage::openRecentRequested);
+        QTest::keyClick(QApplication::focusWidget(), Qt::Key_Space);
+        QCOMPARE(demo.count(), 1);
+        QTest::keyClick(QApplication::focusWidget(), Qt::Key_Tab);
+        QCOMPARE(QApplication::focusWidget(), page.modelButton());
+        QTest::keyClick(QApplication::focusWidget(), Qt::Key_Space);
+        QCOMPARE(model.count(), 1);
+        QTest::keyClick(QApplication::focusWidget(), Qt::Key_Tab);
+        QCOMPARE(QApplication::focusWidget(), page.projectButton());
+        QTest::keyClick(QApplication::focusWidget(), Qt::Key_Space);
+        QCOMPARE(project.count(), 1);
+        QTest::keyClick(QApplication::focusWidget(), Qt::Key_Tab);
+        QCOMPARE(QApplication::focusWidget(), page.recentList());
+        auto* list = page.recentList();
+        QVERIFY(!(list->item(0)->flags() & Qt::ItemIsEnabled));
+        QVERIFY(list->item(0)->toolTip().contains(QStringLiteral("not found")));
+        list->setCurrentRow(1);
+        QTest::keyClick(list, Qt::Key_Return);
+        QCOMPARE(recent.count(), 1);
+        QCOMPARE(recent.at(0).at(0).toString(), here);
+        page.setRecent({});
+        QVERIFY(!list->isVisible());
+    }
+
+    // Recent paths: newest first, no duplicates, at most eight.
+    void recentPathsAreBounded() {
+        QSettings().remove(QStringLiteral("recent/paths"));
+        for (int i = 0; i < 12; ++i)
+            obsprop::ui::addRecentPath(QStringLiteral("/p%1").arg(i));
+        obsprop::ui::addRecentPath(QStringLiteral("/p9"));
+        const QStringList r = obsprop::ui::recentPaths();
+        QCOMPARE(r.size(), obsprop::ui::kMaxRecentPaths);
+        QCOMPARE(r.first(), QStringLiteral("/p9"));
+        QCOMPARE(r.at(1), QStringLiteral("/p11"));
+        QCOMPARE(r.count(QStringLiteral("/p9")), 1);
+        obsprop::ui::removeRecentPath(QStringLiteral("/p9"));
+        QCOMPARE(obsprop::ui::recentPaths().first(), QStringLiteral("/p11"));
+        QSettings().remove(QStringLiteral("recent/paths"));
     }
 };
 

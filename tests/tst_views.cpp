@@ -30,6 +30,8 @@
 #include "session/session.h"
 #include "view_helpers.h"
 #include "views/coupling_view.h"
+#include "views/heads_view.h"
+#include "views/heatmap_widget.h"
 #include "views/paths_view.h"
 #include "views/prompts_view.h"
 #include "views/steering_panel.h"
@@ -53,6 +55,12 @@ QCPGraph* graphNamed(QCustomPlot* p, const QString& name) {
 bool placeholderShown(QWidget* view) {
     auto* stack = view->findChild<QStackedWidget*>();
     return stack && qobject_cast<QLabel*>(stack->currentWidget());
+}
+
+// The view's empty-state hint (a QLabel named "emptyHint") is what it shows, with this text in it.
+bool hintShown(QWidget* view, const QString& saying = {}) {
+    auto* hint = view->findChild<QLabel*>(QStringLiteral("emptyHint"));
+    return hint && hint->isVisibleTo(view) && hint->text().contains(saying);
 }
 
 } // namespace
@@ -129,6 +137,56 @@ class TestViews : public QObject {
         QVERIFY(opened.wait(kTimeout));
         QCOMPARE(pr.datasetBox()->count(), closed.datasetNames().size());
         QCOMPARE(st.datasetBox()->count(), closed.datasetNames().size());
+    }
+
+    // With no model, then with no observable, every view says what to do in place of its plot; once there
+    // is an observable (and what else the view needs: a head, a Rank), the hint gives way to the results.
+    void emptyStatesSayWhatIsMissing() {
+        Session bare;
+        HeadsView heads(&bare);
+        CouplingView coupling(&bare);
+        SvdView svd(&bare);
+        PathsView paths(&bare);
+        SteeringPanel steering(&bare);
+        PromptsView prompts(&bare);
+        const std::initializer_list<QWidget*> all{&heads, &coupling, &svd, &paths, &steering, &prompts};
+        for (QWidget* w : all)
+            QVERIFY2(hintShown(w, QStringLiteral("Open a model folder or a project")),
+                     w->metaObject()->className());
+        // No black grid with a meaningless scale: the heatmaps are not even on screen.
+        QVERIFY(!heads.heatmap(0)->isVisibleTo(&heads));
+
+        QSignalSpy opened(&bare, &Session::workspaceOpened);
+        bare.openModel(t_.dir->filePath(QStringLiteral("model")));
+        QVERIFY(opened.wait(kTimeout));
+        QVERIFY(hintShown(&heads, QStringLiteral("Add an observable in the Project panel to see")));
+        QVERIFY(hintShown(&coupling, QStringLiteral("Add two observables in the Project panel")));
+        QVERIFY(hintShown(&paths, QStringLiteral("Add an observable in the Project panel")));
+        QVERIFY(hintShown(&steering, QStringLiteral("Add an observable in the Project panel")));
+        QVERIFY(hintShown(&svd, QStringLiteral("Select a head")));
+        QTRY_VERIFY_WITH_TIMEOUT(!hintShown(&prompts), kTimeout); // prompts need no observable
+        heads.resize(900, 500);
+        screenshot(&heads, "heads-empty");
+
+        QCOMPARE(bare.addObservable(QStringLiteral("subj"), QStringLiteral("#10 - #20")), QString());
+        QVERIFY(hintShown(&coupling, QStringLiteral("Add a second observable")));
+        QTRY_VERIFY_WITH_TIMEOUT(!hintShown(&heads), kTimeout);
+        QVERIFY(heads.heatmap(0)->isVisibleTo(&heads));
+        QVERIFY(hintShown(&steering, QStringLiteral("Select a head")));
+        QVERIFY(hintShown(&paths, QStringLiteral("press Rank")));
+        paths.rankButton()->click();
+        QTRY_VERIFY_WITH_TIMEOUT(!hintShown(&paths), kTimeout);
+        svd.setSelectedHead({1, 2});
+        QTRY_VERIFY_WITH_TIMEOUT(!hintShown(&svd), kTimeout);
+        QCOMPARE(bare.addObservable(QStringLiteral("obj"), QStringLiteral("#7 - #3")), QString());
+        QTRY_VERIFY_WITH_TIMEOUT(!hintShown(&coupling), kTimeout);
+
+        // Removing the observables brings the hints back at once.
+        bare.removeObservable(QStringLiteral("subj"));
+        bare.removeObservable(QStringLiteral("obj"));
+        QVERIFY(hintShown(&heads, QStringLiteral("Add an observable")));
+        QVERIFY(hintShown(&coupling, QStringLiteral("Add two observables")));
+        QTRY_VERIFY_WITH_TIMEOUT(bare.jobs().running() == 0, kTimeout);
     }
 
     void couplingScatterShowsSessionNumbers() {

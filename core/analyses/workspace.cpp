@@ -28,7 +28,19 @@ Workspace Workspace::open_project(const std::filesystem::path& file, const Progr
     const auto dir = p.resolved_model_path(std::filesystem::absolute(file));
     if (dir.empty()) throw project::ProjectError(file.string() + ": the project names no model folder");
     if (!std::filesystem::is_directory(dir))
-        throw project::ProjectError(file.string() + ": its model folder " + dir.string() + " does not exist");
+        throw ModelFolderMissing(file.string() + ": its model folder " + dir.string() + " does not exist",
+                                 dir);
+    return open_on(std::move(p), file, dir, false, progress);
+}
+
+Workspace Workspace::open_project(project::Project p, const std::filesystem::path& file,
+                                  const std::filesystem::path& model_dir, const Progress& progress) {
+    p.model_path = std::filesystem::absolute(model_dir);
+    return open_on(std::move(p), file, model_dir, true, progress);
+}
+
+Workspace Workspace::open_on(project::Project p, const std::filesystem::path& file,
+                             const std::filesystem::path& dir, bool located, const Progress& progress) {
     Workspace w;
     w.project_file_ = std::filesystem::absolute(file);
     report(progress, 0.1, "loading model");
@@ -38,8 +50,9 @@ Workspace Workspace::open_project(const std::filesystem::path& file, const Progr
     report(progress, 0.8, "checking the model's fingerprint");
     if (!project::fingerprint_matches(p.model_fingerprint, dir))
         w.model_change_ = file.string() + ": the model folder " + dir.string() +
-                          " has changed since the project was saved (its weights, configuration or tokenizer "
-                          "differ from the fingerprint " +
+                          (located ? " is not the model the project was saved with"
+                                   : " has changed since the project was saved") +
+                          " (its weights, configuration or tokenizer differ from the fingerprint " +
                           p.model_fingerprint + "); results may not match what was saved with it";
     for (const auto& o : p.observables) {
         try {

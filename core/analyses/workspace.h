@@ -28,14 +28,29 @@ struct InvalidObservable {
     std::string name, expr, error; // error: "column C: message"
 };
 
+// What open_project throws when the project's model folder does not exist (moved, renamed, deleted): the
+// explorer offers to locate it.
+class ModelFolderMissing : public project::ProjectError {
+  public:
+    ModelFolderMissing(const std::string& message, std::filesystem::path folder)
+        : ProjectError(message), dir(std::move(folder)) {}
+    std::filesystem::path dir; // as the project resolves it
+};
+
 class Workspace {
   public:
     // A model folder with the project's defaults (no observables; the study's datasets).
     static Workspace open_model(const std::filesystem::path& dir, const Progress& progress = {});
-    // A project file: its model, observables, datasets and settings. Throws project::ProjectError,
-    // io::FormatError, ... with messages naming the file. An observable that does not parse does not stop
-    // the project from opening: it is listed in invalid_observables().
+    // A project file: its model, observables, datasets and settings. Throws project::ProjectError
+    // (ModelFolderMissing when its model folder is gone), io::FormatError, ... with messages naming the file.
+    // An observable that does not parse does not stop the project from opening: it is listed in
+    // invalid_observables().
     static Workspace open_project(const std::filesystem::path& file, const Progress& progress = {});
+    // The project `p` (read from `file`, or as edited since) on the model in `model_dir`, a folder the user
+    // located in place of the one the project names ("Locate model…"): the project's model path becomes
+    // that folder, and model_change() says so when it is not the model the project was saved with.
+    static Workspace open_project(project::Project p, const std::filesystem::path& file,
+                                  const std::filesystem::path& model_dir, const Progress& progress = {});
 
     const model::Transformer& model() const { return *model_; }
     std::shared_ptr<const model::Transformer> model_ptr() const { return model_; }
@@ -85,6 +100,8 @@ class Workspace {
     std::pair<PromptBatch, PromptBatch> pair_batches(const std::string& dataset) const;
 
   private:
+    static Workspace open_on(project::Project p, const std::filesystem::path& file,
+                             const std::filesystem::path& dir, bool located, const Progress& progress);
     void record_recipe(const Observable& o, const std::string& dataset);
     std::shared_ptr<model::Transformer> model_;
     std::shared_ptr<io::Tokenizer> tokenizer_;

@@ -40,9 +40,14 @@ class HeadTableModel : public QAbstractTableModel {
         return {};
     }
     QVariant headerData(int s, Qt::Orientation o, int role) const override {
-        if (o != Qt::Horizontal || role != Qt::DisplayRole) return {};
+        if (o != Qt::Horizontal || (role != Qt::DisplayRole && role != Qt::ToolTipRole)) return {};
         if (s == 0) return tr("head");
-        return s == 1 ? a_.title : b_.title;
+        const QString& title = s == 1 ? a_.title : b_.title;
+        // On several lines ("Attribution", "(patching)", "subj") the columns are as narrow as their numbers.
+        return role == Qt::DisplayRole ? QString(title)
+                                             .replace(QStringLiteral(" — "), QStringLiteral("\n"))
+                                             .replace(QStringLiteral(" ("), QStringLiteral("\n("))
+                                       : title;
     }
 
   private:

@@ -10,6 +10,8 @@
 
 #include <QJsonDocument>
 
+#include <optional>
+
 #include "results/session_convert.h"
 
 namespace obsprop::ui {
@@ -106,13 +108,53 @@ void Session::openModel(const QString& dir) {
         [this](const QString& e) { Q_EMIT openFailed(e); });
 }
 
+namespace {
+// An opened project, or why not: a missing model folder is not a failure but a question for the user.
+struct OpenedProject {
+    std::shared_ptr<Workspace> ws;
+    QString missingModel, message;
+};
+} // namespace
+
 void Session::openProject(const QString& file) {
-    jobs_.start<std::shared_ptr<Workspace>>(
+    jobs_.start<OpenedProject>(
         QStringLiteral("open"),
         [file](const ProgressFn& p) {
-            return std::make_shared<Workspace>(Workspace::open_project(ss(file), p));
+            try {
+                return OpenedProject{
+                    std::make_shared<Workspace>(Workspace::open_project(ss(file), p)), {}, {}};
+            } catch (const ModelFolderMissing& e) {
+                return OpenedProject{nullptr, qs(e.dir.string()), QString::fromUtf8(e.what())};
+            }
         },
-        this, [this, file](std::shared_ptr<Workspace> w) { adopt(std::move(w), file); },
+        this,
+        [this, file](OpenedProject o) {
+            if (o.ws)
+                adopt(std::move(o.ws), file);
+            else
+                Q_EMIT modelMissing(file, o.missingModel, o.message);
+        },
+        [this](const QString& e) { Q_EMIT openFailed(e); });
+}
+
+void Session::locateModel(const QString& file, const QString& modelDir) {
+    // The open project as it is now (with its unsaved edits) when it is the one whose model moves, else the
+    // file as saved.
+    std::optional<project::Project> current;
+    if (ws_ && !file.isEmpty() && file == projectFile_)
+        current = project::from_json(nlohmann::json::parse(serializeProject().toStdString()));
+    jobs_.start<std::shared_ptr<Workspace>>(
+        QStringLiteral("open"),
+        [file, modelDir, current](const ProgressFn& p) {
+            project::Project pr = current ? *current : project::load_project(ss(file));
+            return std::make_shared<Workspace>(
+                Workspace::open_project(std::move(pr), ss(file), ss(modelDir), p));
+        },
+        this,
+        [this, file](std::shared_ptr<Workspace> w) {
+            adopt(std::move(w), file);
+            setDirty(true); // its model path changed: Save records the new folder (and its fingerprint)
+        },
         [this](const QString& e) { Q_EMIT openFailed(e); });
 }
 

@@ -52,6 +52,11 @@ class Session : public QObject {
     // until the new one is ready, so a failed open loses nothing. Opening never marks the project modified.
     void openModel(const QString& dir);
     void openProject(const QString& file);
+    // "Locate model…": the project `file` on the model in `modelDir` instead of the folder it names (moved,
+    // or no longer the model it was saved with). When `file` is the open project, its unsaved edits are kept.
+    // The model path changes, so the project is marked modified; modelChanged follows when the folder is not
+    // the model the project was saved with, openFailed when it does not open (the current work stays).
+    void locateModel(const QString& file, const QString& modelDir);
     // After restoring a recovery file: the work is unsaved and belongs to no file yet.
     void detachFromFile();
     // Synchronous, atomic. Returns an error message or an empty string.
@@ -149,6 +154,9 @@ class Session : public QObject {
     void openFailed(const QString& message);
     // After workspaceOpened, when the model folder no longer matches the project's fingerprint.
     void modelChanged(const QString& message);
+    // Instead of workspaceOpened: the project's model folder `modelDir` does not exist (locateModel can
+    // help).
+    void modelMissing(const QString& projectFile, const QString& modelDir, const QString& message);
     void recipeChanged();
     void dirtyChanged(bool dirty);
     void featuresReady(const obsprop::ui::FeatureResults& r);

@@ -17,6 +17,7 @@
 #include "results/csv.h"
 #include "session/session.h"
 #include "views/choices.h"
+#include "views/empty_state.h"
 
 namespace obsprop::ui {
 
@@ -59,9 +60,7 @@ CouplingView::CouplingView(Session* session, QWidget* parent) : QWidget(parent),
     lay->addWidget(info_);
 
     stack_ = new QStackedWidget(this);
-    placeholder_ = new QLabel(this);
-    placeholder_->setAlignment(Qt::AlignCenter);
-    placeholder_->setWordWrap(true);
+    placeholder_ = makeEmptyHint(this);
     plot_ = new QCustomPlot(this);
     plot_->setMinimumSize(480, 260);
     stack_->addWidget(placeholder_);
@@ -139,7 +138,10 @@ void CouplingView::onPairChanged() {
 }
 
 void CouplingView::requestHeads() {
-    if (observableA().isEmpty() || observableB().isEmpty() || dataset().isEmpty()) return;
+    // One observable is no pair (the hint asks for a second one).
+    if (observableA().isEmpty() || observableB().isEmpty() || dataset().isEmpty() ||
+        session_->observables().size() < 2)
+        return;
     session_->computeCouplingHeads(QStringLiteral("coupling"), observableA(), observableB(), dataset());
 }
 
@@ -153,8 +155,8 @@ void CouplingView::rebuildHeads() {
     QString missing;
     const QString a = observableA(), b = observableB();
     points_ = headsResult_ ? headsResult_->points : std::vector<HeadPoint>{};
-    if (a.isEmpty() || b.isEmpty())
-        missing = tr("Add two observables to compare them.");
+    if (a.isEmpty() || b.isEmpty() || session_->observables().size() < 2)
+        missing = missingInput(*session_, 2, tr("how their features couple head by head"));
     else if (!headsResult_)
         missing = tr("Computing C(%1→%2) and the attribution of both on %3…").arg(a, b, dataset());
     else if (points_.empty())
@@ -186,7 +188,8 @@ void CouplingView::setSelectedHead(HeadRef h) {
 }
 
 void CouplingView::requestScatter() {
-    if (!selected_.valid() || observableA().isEmpty() || observableB().isEmpty() || dataset().isEmpty())
+    if (!selected_.valid() || observableA().isEmpty() || observableB().isEmpty() || dataset().isEmpty() ||
+        session_->observables().size() < 2)
         return;
     scatter_.reset();
     session_->computeCouplingScatter(QStringLiteral("coupling"), selected_, observableA(), observableB(),

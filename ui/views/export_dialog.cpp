@@ -1,5 +1,7 @@
 #include "views/export_dialog.h"
 
+#include "views/confirm_overwrite.h"
+
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDir>
@@ -89,7 +91,9 @@ ExportFigureDialog::ExportFigureDialog(const QStringList& figures, QSize size, Q
         const QString f =
             QFileDialog::getSaveFileName(this, tr("Export figure"), file_->text(),
                                          tr("PNG image (*.png);;SVG drawing (*.svg);;PDF document (*.pdf)"));
-        if (!f.isEmpty()) setFile(f);
+        if (f.isEmpty()) return;
+        setFile(f);
+        confirmed_ = file(); // the file dialog asked before choosing an existing file
     });
     connect(format_, &QComboBox::currentIndexChanged, this, [this](int i) {
         const QFileInfo fi(file_->text());
@@ -161,6 +165,13 @@ void ExportFigureDialog::accept() {
         problem = tr("The folder %1 does not exist.").arg(fi.absolutePath());
     if (!problem.isEmpty()) {
         error_->setText(problem);
+        error_->show();
+        return;
+    }
+    // A name typed (or remembered from the last export) is not confirmed by a file dialog: ask here, and
+    // stay in the dialog when the answer is no.
+    if (file() != confirmed_ && !confirmOverwrite(this, fi.absoluteFilePath())) {
+        error_->setText(tr("%1 exists: choose another name, or confirm to replace it.").arg(fi.fileName()));
         error_->show();
         return;
     }

@@ -32,7 +32,9 @@ class ExportFigureDialog : public QDialog {
     void setFigureSize(QSize s);
     void setDpi(int dpi);
 
-    void accept() override; // checks the file name, remembers the choices
+    // Checks the file name, asks before an existing file is replaced (confirm_overwrite.h), remembers the
+    // choices.
+    void accept() override;
 
   private:
     void syncFormat();
@@ -46,6 +48,7 @@ class ExportFigureDialog : public QDialog {
     QSpinBox* dpi_ = nullptr;
     QLabel* pixels_ = nullptr;
     QLabel* error_ = nullptr;
+    QString confirmed_; // a file the user already agreed to replace (in the Browse dialog)
 };
 
 } // namespace obsprop::ui

@@ -8,12 +8,15 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QPushButton>
+#include <QScrollBar>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
+#include <QStackedWidget>
 #include <QTableView>
 #include <QVBoxLayout>
 
 #include "session/session.h"
+#include "views/empty_state.h"
 #include "views/heatmap_widget.h"
 
 namespace obsprop::ui {
@@ -74,11 +77,19 @@ HeadsView::HeadsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 3);
     split->setStretchFactor(2, 2);
-    root->addWidget(split, 1);
+    // Until there is something to draw, a hint in place of the heatmaps and the table.
+    stack_ = new QStackedWidget(this);
+    hint_ = makeEmptyHint(stack_);
+    stack_->addWidget(hint_);
+    stack_->addWidget(split);
+    root->addWidget(stack_, 1);
 
     connect(run, &QPushButton::clicked, this, &HeadsView::requestAttribution);
     connect(session_, &Session::featuresReady, this, &HeadsView::onFeatures);
     connect(session_, &Session::attributionReady, this, &HeadsView::onAttribution);
+    connect(session_, &Session::jobFailed, this, [this](const QString& channel, const QString& e) {
+        if (channel == QLatin1String("features/heads") && available_.empty()) hint_->setText(e);
+    });
     connect(session_, &Session::workspaceOpened, this, [this] {
         QSignalBlocker b(method_);
         method_->setCurrentIndex(std::max(0, method_->findData(session_->defaultAttribution())));
@@ -92,11 +103,19 @@ HeadsView::HeadsView(Session* session, QWidget* parent) : QWidget(parent), sessi
         if (!keep.isEmpty()) dataset_->setCurrentText(keep);
         available_.clear();
         refreshCombos();
-        note_->setText(session_->observables().isEmpty() ? tr("Add an observable to see its heads.")
+        note_->setText(session_->observables().isEmpty() ? QString() // the empty state says what to do
                                                          : tr("Recipe changed: recomputing…"));
         session_->computeFeatures(QStringLiteral("heads"));
         requestAttribution();
     });
+    updateEmptyState();
+}
+
+void HeadsView::updateEmptyState() {
+    QString hint = missingInput(*session_, 1, tr("every head's feature norm"));
+    if (hint.isEmpty() && available_.empty()) hint = tr("Computing the feature norms…");
+    hint_->setText(hint);
+    stack_->setCurrentIndex(hint.isEmpty() ? 1 : 0);
 }
 
 void HeadsView::requestAttribution() {
@@ -187,6 +206,17 @@ void HeadsView::redraw() {
         maps_[s]->setSelectedHead(selected_.layer, selected_.head);
     }
     model_->set(m[0], m[1]);
+    fitTable();
+    updateEmptyState();
+}
+
+void HeadsView::fitTable() {
+    // The table is as wide as its numbers and headers, so no digit is clipped: the heatmaps give way.
+    int width = 2 * table_->frameWidth() + table_->verticalScrollBar()->sizeHint().width();
+    for (int c = 0; c < proxy_->columnCount(); ++c)
+        width += std::max(static_cast<const QAbstractItemView*>(table_)->sizeHintForColumn(c),
+                          table_->horizontalHeader()->sectionSizeHint(c));
+    table_->setMinimumWidth(width);
 }
 
 void HeadsView::setSelectedHead(HeadRef h) {

@@ -12,6 +12,7 @@ class QComboBox;
 class QTableView;
 class QSortFilterProxyModel;
 class QLabel;
+class QStackedWidget;
 
 namespace obsprop::ui {
 
@@ -29,6 +30,8 @@ class HeadsView : public QWidget {
     void setQuantity(int side, const QString& name); // side 0 = left, 1 = right
     QString quantity(int side) const;
     HeatmapWidget* heatmap(int side) const { return maps_[side]; }
+    // The hint shown in place of the heatmaps while there is nothing to draw (no model, no observable).
+    QLabel* emptyHint() const { return hint_; }
     QTableView* table() const { return table_; }
     const HeadMatrix* matrix(const QString& name) const;
     // The `obsprop` command that prints what this view shows (Edit ▸ Copy as Command).
@@ -49,6 +52,8 @@ class HeadsView : public QWidget {
     void refreshCombos();
     void requestAttribution();
     void redraw();
+    void updateEmptyState();
+    void fitTable();
 
     Session* session_;
     HeatmapWidget* maps_[2] = {nullptr, nullptr};
@@ -59,6 +64,8 @@ class HeadsView : public QWidget {
     HeadTableModel* model_ = nullptr;
     QSortFilterProxyModel* proxy_ = nullptr;
     QLabel* note_ = nullptr;
+    QStackedWidget* stack_ = nullptr;
+    QLabel* hint_ = nullptr;
     std::map<QString, HeadMatrix> available_; // by display name
     HeadRef selected_;
     QStringList order_; // observables in the project's order, for defaults

@@ -1,6 +1,7 @@
 #include "views/heatmap_widget.h"
 
 #include <QFileInfo>
+#include <QFontMetrics>
 #include <QSvgGenerator>
 #include <QToolTip>
 #include <QVBoxLayout>
@@ -36,6 +37,25 @@ HeatmapWidget::HeatmapWidget(QWidget* parent) : QWidget(parent) {
 void HeatmapWidget::setMatrix(const HeadMatrix& m) {
     matrix_ = m;
     figure_.draw(m);
+    fitTitle();
+}
+
+void HeatmapWidget::fitTitle() {
+    // A narrow plot (1280-pixel screens) breaks "Attribution (patching) — subj" after the quantity rather
+    // than clipping it.
+    const QFontMetrics fm(figure_.title->font());
+    QString text = matrix_.title;
+    // The title spans the map, not its colour scale.
+    if (fm.horizontalAdvance(text) > plot_->width() * 3 / 4 - 16)
+        text.replace(QStringLiteral(" — "), QStringLiteral("\n"));
+    if (text == figure_.title->text()) return;
+    figure_.title->setText(text);
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void HeatmapWidget::resizeEvent(QResizeEvent* e) {
+    QWidget::resizeEvent(e);
+    fitTitle();
 }
 
 void HeatmapWidget::setSelectedHead(int layer, int head) {

@@ -36,7 +36,11 @@ class HeatmapWidget : public QWidget {
   Q_SIGNALS:
     void headClicked(int layer, int head);
 
+  protected:
+    void resizeEvent(QResizeEvent* e) override;
+
   private:
+    void fitTitle();
     void onMouseMove(QMouseEvent* e);
     void onMousePress(QMouseEvent* e);
 

@@ -30,8 +30,10 @@
 #include "figures/qcp.h"
 #include "session/bundled_data.h"
 #include "session/head_selection.h"
+#include "session/recent_files.h"
 #include "session/session.h"
 #include "views/attention_view.h"
+#include "views/confirm_overwrite.h"
 #include "views/coupling_view.h"
 #include "views/debug_overlay.h"
 #include "views/export_dialog.h"
@@ -43,11 +45,11 @@
 #include "views/stall_watchdog.h"
 #include "views/steering_panel.h"
 #include "views/svd_view.h"
+#include "views/welcome_page.h"
 
 namespace obsprop::ui {
 
 namespace {
-constexpr int kMaxRecent = 8;
 constexpr int kAutosaveMs = 15000;
 } // namespace
 
@@ -73,10 +75,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     tabs_->addTab(steering_, tr("S&teering"));
     tabs_->addTab(prompts_, tr("P&rompts"));
     tabs_->addTab(attention_, tr("&Attention"));
-    setCentralWidget(tabs_);
+    buildWelcome(); // the central widget: the welcome page until a project is open, then the tabs
 
     panel_ = new ProjectPanel(session_, this);
-    auto* dock = new QDockWidget(tr("Project"), this);
+    auto* dock = projectDock_ = new QDockWidget(tr("Project"), this);
     dock->setObjectName(QStringLiteral("projectDock"));
     dock->setWidget(panel_);
     dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
@@ -112,9 +114,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         auto* box = new QMessageBox(QMessageBox::Warning, tr("The model has changed"), message,
                                     QMessageBox::Ok, this);
         box->setObjectName(QStringLiteral("modelChanged"));
+        connect(box->addButton(tr("&Locate Model…"), QMessageBox::ActionRole), &QAbstractButton::clicked,
+                this, &MainWindow::locateModel);
         box->setAttribute(Qt::WA_DeleteOnClose);
         if (!quiet()) box->open(); // not modal to the event loop: computations go on
     });
+    connect(session_, &Session::modelMissing, this, &MainWindow::onModelMissing);
     connect(session_, &Session::dirtyChanged, this, &MainWindow::updateTitle);
     connect(session_, &Session::jobFailed, this, [this](const QString&, const QString& e) {
         status_->setText(tr("Failed: %1").arg(e)); // the message starts with the analysis
@@ -129,6 +134,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     if (!restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray())) resize(1280, 800);
     restoreState(s.value(QStringLiteral("window/state")).toByteArray());
     updateTitle();
+    updateFileActions();
     QTimer::singleShot(0, this, &MainWindow::offerRecovery);
 }
 
@@ -150,11 +156,15 @@ void MainWindow::buildMenus() {
     recentMenu_ = file->addMenu(tr("Open &Recent"));
     updateRecentMenu();
     file->addAction(tr("Open &Demo Project"), this, &MainWindow::openDemo);
+    locateModel_ = file->addAction(tr("&Locate Model…"), this, &MainWindow::locateModel);
+    locateModel_->setObjectName(QStringLiteral("locateModel"));
+    locateModel_->setStatusTip(tr("Point the project at its model folder after the folder moved or changed"));
     file->addSeparator();
     file->addAction(tr("&Save Project"), QKeySequence::Save, this, &MainWindow::save);
     file->addAction(tr("Save Project &As…"), QKeySequence::SaveAs, this, &MainWindow::saveAs);
     file->addSeparator();
-    file->addAction(tr("&Export Figure…"), QKeySequence(tr("Ctrl+E")), this, &MainWindow::exportFigure);
+    exportFigure_ =
+        file->addAction(tr("&Export Figure…"), QKeySequence(tr("Ctrl+E")), this, &MainWindow::exportFigure);
     file->addAction(tr("Export &All…"), QKeySequence(tr("Ctrl+Shift+E")), this, &MainWindow::chooseExportAll);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
@@ -256,8 +266,7 @@ bool MainWindow::confirmDiscard() {
 void MainWindow::newProject() {
     if (!confirmDiscard()) return;
     QString dir = currentModel();
-    if (dir.isEmpty())
-        dir = QFileDialog::getExistingDirectory(this, tr("New project: choose a model folder"));
+    if (dir.isEmpty()) dir = choosePath(Choice::ModelFolder, tr("New project: choose a model folder"));
     if (dir.isEmpty()) return;
     status_->setText(tr("New project on %1…").arg(dir));
     session_->openModel(dir); // the model with the default datasets, no observables, no file yet
@@ -332,30 +341,23 @@ void MainWindow::updateTitle() {
 }
 
 void MainWindow::updateRecentMenu(const QString& added) {
-    QSettings s;
-    QStringList recent = s.value(QStringLiteral("recent/paths")).toStringList();
-    if (!added.isEmpty()) {
-        recent.removeAll(added);
-        recent.prepend(added);
-        while (recent.size() > kMaxRecent)
-            recent.removeLast();
-        s.setValue(QStringLiteral("recent/paths"), recent);
-    }
+    addRecentPath(added);
+    const QStringList recent = recentPaths();
     recentMenu_->clear();
-    for (const QString& r : recent)
-        recentMenu_->addAction(r, this, [this, r] { openPath(r); });
+    for (const QString& r : recent) // a path that is gone is greyed (its drive may come back)
+        recentMenu_->addAction(r, this, [this, r] { openPath(r); })->setEnabled(QFileInfo::exists(r));
     recentMenu_->setEnabled(!recent.isEmpty());
+    if (welcome_) welcome_->setRecent(recent);
 }
 
 void MainWindow::chooseModelFolder() {
     const QString dir =
-        QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"), currentModel());
+        choosePath(Choice::ModelFolder, tr("Open a Hugging Face model folder"), currentModel());
     if (!dir.isEmpty()) openPath(dir);
 }
 
 void MainWindow::chooseProject() {
-    const QString f =
-        QFileDialog::getOpenFileName(this, tr("Open project"), QString(), tr("ObsProp projects (*.obsprop)"));
+    const QString f = choosePath(Choice::Project, tr("Open project"));
     if (!f.isEmpty()) openPath(f);
 }
 
@@ -437,7 +439,10 @@ bool MainWindow::saveAs() {
     }
     QString f = QFileDialog::getSaveFileName(this, title, suggested, tr("ObsProp projects (*.obsprop)"));
     if (f.isEmpty()) return false;
-    if (!f.endsWith(QLatin1String(".obsprop"))) f += QLatin1String(".obsprop");
+    if (!f.endsWith(QLatin1String(".obsprop"))) {
+        f += QLatin1String(".obsprop"); // a name the dialog did not check: ask before replacing it
+        if (!confirmOverwrite(this, f)) return false;
+    }
     return saveProjectTo(f);
 }
 
@@ -467,9 +472,8 @@ void MainWindow::exportFigure() {
     } else if (tab == attention_) {
         figures = {tr("Attention pattern and contributions")}, size = attention_->plot()->size(),
         write = single(attention_);
-    } else {
-        showError(tr("Nothing to export"),
-                  tr("This tab has no figure; its table can be saved with Export All."));
+    } else { // the action is disabled on such a tab; its tooltip says why
+        status_->setText(exportFigure_->toolTip());
         return;
     }
     auto* dialog = new ExportFigureDialog(figures, size, this);
@@ -519,6 +523,13 @@ void MainWindow::chooseExportAll() {
 
 bool MainWindow::exportAll(const QString& dir) {
     if (!session_->isOpen()) return false;
+    if (!QDir(dir).isEmpty() &&
+        !confirmOverwrite(
+            this, dir,
+            tr("%1 is not empty: files of an export (tables, figures, manifest.json) already there "
+               "will be replaced. Export into it?")
+                .arg(QDir::toNativeSeparators(dir))))
+        return false;
     // Exactly what `obsprop export --figures` writes: the core's reports, tables and the figure code.
     session_->exportAll(dir);
     status_->setText(tr("Exporting every table and figure to %1…").arg(dir));

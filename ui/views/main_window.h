@@ -5,6 +5,7 @@
 
 #include <QMainWindow>
 #include <QString>
+#include <functional>
 
 #include "results/results.h"
 
@@ -15,6 +16,8 @@ class QTabWidget;
 class QTimer;
 class QMenu;
 class QAction;
+class QDockWidget;
+class QStackedWidget;
 
 namespace obsprop::ui {
 
@@ -30,6 +33,7 @@ class AttentionView;
 class DebugOverlay;
 class StallWatchdog;
 class HeadSelection;
+class WelcomePage;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -62,6 +66,16 @@ class MainWindow : public QMainWindow {
     HeadSelection* selection() const { return selection_; }
     StallWatchdog* watchdog() const { return watchdog_; }
     DebugOverlay* overlay() const { return overlay_; }
+    // The page shown instead of the views while no project is open (main_window_files.cpp).
+    WelcomePage* welcomePage() const { return welcome_; }
+    bool isWelcomeShown() const;
+    QAction* locateModelAction() const { return locateModel_; }
+    QAction* exportFigureAction() const { return exportFigure_; }
+    // Where the file dialogs come from: a model folder or a project file. Tests replace them.
+    enum class Choice { ModelFolder, Project };
+    using PathChooser = std::function<QString(Choice what, const QString& title, const QString& start)>;
+    void setPathChooser(PathChooser chooser) { chooser_ = std::move(chooser); }
+
     // F12: shows or hides the ImGui debug overlay (created on first use, only on a real GL platform).
     void toggleOverlay();
 
@@ -88,6 +102,10 @@ class MainWindow : public QMainWindow {
     void exportFigure();
     // Edit ▸ Copy as Command: the current tab's command line to the clipboard.
     void copyCommand();
+    // File ▸ Locate Model…: points the project whose model folder is missing (or the open project, whose
+    // model may have changed) at a folder the user picks, and reopens it there, keeping its contents and
+    // unsaved edits; the project is then modified (Save records the new folder).
+    void locateModel();
 
   public:
     QString currentCommand() const;
@@ -105,6 +123,13 @@ class MainWindow : public QMainWindow {
     void closeEvent(QCloseEvent* e) override;
 
   private:
+    // main_window_files.cpp: the welcome page, Locate Model, which file actions apply now.
+    void buildWelcome();
+    void updateFileActions();
+    void onModelMissing(const QString& file, const QString& dir, const QString& message);
+    QString choosePath(Choice what, const QString& title, const QString& start = {});
+    bool currentTabHasFigure() const;
+
     void buildMenus();
     void buildStatusBar();
     void onOpened();
@@ -139,6 +164,14 @@ class MainWindow : public QMainWindow {
     bool restoringRecovery_ = false;
     StallWatchdog* watchdog_ = nullptr;
     DebugOverlay* overlay_ = nullptr;
+    // main_window_files.cpp
+    QStackedWidget* central_ = nullptr; // the welcome page or the tabs
+    WelcomePage* welcome_ = nullptr;
+    QDockWidget* projectDock_ = nullptr;
+    QAction* locateModel_ = nullptr;
+    QAction* exportFigure_ = nullptr;
+    QString missingProject_; // a project that did not open because its model folder is gone
+    PathChooser chooser_;
 };
 
 } // namespace obsprop::ui

@@ -16,6 +16,7 @@
 
 #include "results/csv.h"
 #include "session/session.h"
+#include "views/empty_state.h"
 
 namespace obsprop::ui {
 
@@ -62,9 +63,7 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     lay->addWidget(status_);
 
     stack_ = new QStackedWidget(this);
-    placeholder_ = new QLabel(this);
-    placeholder_->setAlignment(Qt::AlignCenter);
-    placeholder_->setWordWrap(true);
+    placeholder_ = makeEmptyHint(this);
     model_ = new PathTableModel(this);
     proxy_ = new QSortFilterProxyModel(this);
     proxy_->setSourceModel(model_);
@@ -193,7 +192,10 @@ void PathsView::updateControls() {
         w->setVisible(patching);
     rank_->setText(patching ? tr("Search") : tr("Rank"));
     rank_->setEnabled(observable_->count() > 0 && (!patching || dataset_->count() > 0));
-    if (!results_)
+    const QString missing = missingInput(*session_, 1, tr("the paths of heads that carry it"));
+    if (!results_ && !missing.isEmpty())
+        placeholder_->setText(missing);
+    else if (!results_)
         placeholder_->setText(
             patching ? tr("Choose an observable and a dataset of prompt pairs and press Search to find "
                           "the paths that carry the most of the observable, by path patching.")

@@ -19,6 +19,7 @@
 
 #include "results/csv.h"
 #include "session/session.h"
+#include "views/empty_state.h"
 
 namespace obsprop::ui {
 
@@ -38,9 +39,7 @@ PromptsView::PromptsView(Session* session, QWidget* parent) : QWidget(parent), s
     lay->addWidget(status_);
 
     stack_ = new QStackedWidget(this);
-    placeholder_ = new QLabel(tr("Open a model to see its datasets' prompts."), this);
-    placeholder_->setAlignment(Qt::AlignCenter);
-    placeholder_->setWordWrap(true);
+    placeholder_ = makeEmptyHint(this);
     model_ = new PromptTableModel(this);
     auto* proxy = new QSortFilterProxyModel(this);
     proxy->setSourceModel(model_);
@@ -82,12 +81,15 @@ PromptsView::PromptsView(Session* session, QWidget* parent) : QWidget(parent), s
         if (!r.rows.empty() && r.rows.front().dataset != dataset()) return;
         results_ = r;
         model_->setResults(r);
+        // Every column as wide as its contents but the text, which takes the room that is left (elided when
+        // there is too little: the tooltip has it whole) so the observables' columns stay in view; the tokens
+        // are capped.
+        auto* header = table_->horizontalHeader();
+        header->setSectionResizeMode(QHeaderView::Interactive);
         table_->resizeColumnsToContents();
-        // Long texts are elided (the tooltip has them whole) so the observables' columns stay in view.
-        table_->setColumnWidth(PromptTableModel::Text,
-                               std::min(table_->columnWidth(PromptTableModel::Text), 300));
         table_->setColumnWidth(PromptTableModel::Tokens,
                                std::min(table_->columnWidth(PromptTableModel::Tokens), 220));
+        header->setSectionResizeMode(PromptTableModel::Text, QHeaderView::Stretch);
         status_->setText(
             r.observables.isEmpty()
                 ? tr("%1 prompts. Add an observable to see its value at the last token.").arg(r.rows.size())
@@ -119,7 +121,7 @@ void PromptsView::refreshChoices() {
 
 void PromptsView::request() {
     if (dataset().isEmpty()) {
-        placeholder_->setText(tr("Open a model to see its datasets' prompts."));
+        placeholder_->setText(missingInput(*session_, 0, tr("the prompts of its datasets")));
         stack_->setCurrentWidget(placeholder_);
         return;
     }

@@ -27,6 +27,8 @@
 #include "figures/plot_export.h"
 #include "figures/qcp.h"
 #include "results/csv.h"
+#include "session/session.h"
+#include "views/empty_state.h"
 
 namespace obsprop::ui {
 
@@ -69,8 +71,7 @@ SteeringPanel::SteeringPanel(Session* session, QWidget* parent) : QWidget(parent
         lay->addWidget(w);
 
     stack_ = new QStackedWidget(this);
-    placeholder_ = new QLabel(this);
-    placeholder_->setAlignment(Qt::AlignCenter);
+    placeholder_ = makeEmptyHint(this);
     auto* split = new QSplitter(Qt::Vertical, this);
     stack_->addWidget(placeholder_);
     stack_->addWidget(split);
@@ -295,10 +296,14 @@ void SteeringPanel::drawBars() {
                                                                : QStringList();
     const bool stale = exactIsStale();
     figure_.draw(prediction_, exact_, stale);
-    placeholder_->setText(vectors().empty()
-                              ? tr("Add a steering vector to see its effect on every observable.")
-                          : preparing_ ? tr("Preparing the steering gradients…")
-                                       : tr("No result (see the message above)."));
+    const QString missing = missingInput(*session_, 1, tr("what steering with its features does"));
+    placeholder_->setText(
+        !missing.isEmpty() ? missing
+        : vectors().empty()
+            ? tr("Select a head and press Add head (or double-click a path in the Paths view) to "
+                 "steer with its feature and see the effect on every observable.")
+        : preparing_ ? tr("Preparing the steering gradients…")
+                     : tr("No result (see the message above)."));
     stack_->setCurrentIndex(obs.isEmpty() ? 0 : 1);
     QPalette pal = table_->palette(); // the per-prompt numbers belong to the exact run: grey when stale
     pal.setColor(QPalette::Text, stale ? kStale.darker(130) : palette().color(QPalette::Text));

@@ -21,6 +21,7 @@
 #include "figures/qcp.h"
 #include "results/csv.h"
 #include "session/session.h"
+#include "views/empty_state.h"
 
 namespace obsprop::ui {
 
@@ -38,10 +39,7 @@ SvdView::SvdView(Session* session, QWidget* parent) : QWidget(parent), session_(
     lay->addWidget(lnCheck_);
 
     stack_ = new QStackedWidget(this);
-    placeholder_ = new QLabel(
-        tr("Select a head to see how its OV circuit's singular vectors align with the features."), this);
-    placeholder_->setAlignment(Qt::AlignCenter);
-    placeholder_->setWordWrap(true);
+    placeholder_ = makeEmptyHint(this);
     stack_->addWidget(placeholder_);
     auto* split = new QSplitter(Qt::Vertical, this);
     stack_->addWidget(split);
@@ -100,7 +98,11 @@ void SvdView::request() {
     if (!head_.valid()) {
         title_->setText(tr("No head selected"));
         placeholder_->setText(
-            tr("Select a head to see how its OV circuit's singular vectors align with the features."));
+            session_->isOpen()
+                ? tr("Select a head (in the Heads view, or with Alt+Right) to see how its OV circuit's "
+                     "singular "
+                     "vectors align with the features.")
+                : missingInput(*session_, 0, tr("the singular vectors of a head's OV circuit")));
         stack_->setCurrentWidget(placeholder_);
         lnCheck_->clear();
         return;
