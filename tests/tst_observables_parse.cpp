@@ -4,6 +4,7 @@
 #include "checkpoint_gen.h"
 #include "io/tokenizer.h"
 #include "obsprop/observable.h"
+#include "toy_tokenizer.h"
 
 #include <QElapsedTimer>
 #include <QtTest>
@@ -16,19 +17,6 @@ using obsprop::Observable;
 using obsprop::ObservableError;
 
 namespace {
-
-// A toy tokenizer: known strings map to fixed ids; " nurse" is two tokens; anything else has none.
-const std::map<std::string, std::vector<int>>& toy_vocab() {
-    static const std::map<std::string, std::vector<int>> v{
-        {" she", {10}},       {" he", {11}},  {" her", {12}},        {" him", {13}},     {" é", {14}},
-        {" nurse", {20, 21}}, {"a\"b", {30}}, {"back\\slash", {31}}, {"tab\there", {32}}};
-    return v;
-}
-
-std::vector<int> toy_encode(std::string_view s) {
-    auto it = toy_vocab().find(std::string(s));
-    return it == toy_vocab().end() ? std::vector<int>{} : it->second;
-}
 
 constexpr int kToyVocab = 100;
 // "10:1,11:-1" -> terms

@@ -14,6 +14,7 @@
 #include "session/bundled_data.h"
 #include "session/recent_files.h"
 #include "session/session.h"
+#include "views/attention_view.h"
 #include "views/coupling_view.h"
 #include "views/heads_view.h"
 #include "views/main_window.h"
