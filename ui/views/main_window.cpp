@@ -68,9 +68,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     steering_ = new SteeringPanel(session_, tabs_);
     prompts_ = new PromptsView(session_, tabs_);
     attention_ = new AttentionView(session_, tabs_);
-    tabs_->addTab(heads_, tr("&Heads"));
+    tabs_->addTab(heads_, tr("Hea&ds")); // Alt+H is the Help menu
     tabs_->addTab(coupling_, tr("&Coupling"));
-    tabs_->addTab(svd_, tr("S&VD"));
+    tabs_->addTab(svd_, tr("&SVD")); // Alt+V is the View menu
     tabs_->addTab(paths_, tr("&Paths"));
     tabs_->addTab(steering_, tr("S&teering"));
     tabs_->addTab(prompts_, tr("P&rompts"));
