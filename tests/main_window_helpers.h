@@ -4,6 +4,7 @@
 
 #include "test_models.h"
 
+#include <QAction>
 #include <QComboBox>
 #include <QCommandLinkButton>
 #include <QDockWidget>

@@ -250,6 +250,29 @@ class TestMainWindow : public QObject, public MainWindowFixture {
         }
     }
 
+    // The Project dock can be closed (its close button) and brought back (View ▸ Project Panel); the choice
+    // survives the window's own updates and is remembered.
+    void projectPanelClosesAndReturns() {
+        MainWindow w;
+        w.setProperty("quietErrors", true);
+        w.show();
+        QVERIFY(openWithSubj(w));
+        auto* dock = w.findChild<QDockWidget*>(QStringLiteral("projectDock"));
+        auto* toggle = w.findChild<QAction*>(QStringLiteral("toggleProjectPanel"));
+        QVERIFY(dock && toggle);
+        QVERIFY(dock->isVisible() && toggle->isEnabled() && toggle->isChecked());
+        QVERIFY(dock->close()); // what its title bar's close button does
+        QVERIFY(!dock->isVisible());
+        w.tabs()->setCurrentIndex(1); // the window updates its actions: the panel stays closed
+        w.tabs()->setCurrentIndex(0);
+        QVERIFY(!dock->isVisible());
+        QCOMPARE(QSettings().value(QStringLiteral("window/projectPanel")).toBool(), false);
+        toggle->trigger();
+        QVERIFY(dock->isVisible());
+        QCOMPARE(QSettings().value(QStringLiteral("window/projectPanel")).toBool(), true);
+        QTRY_VERIFY_WITH_TIMEOUT(w.session()->jobs().running() == 0, 30000);
+    }
+
     // The Attention tab comes after the existing tabs (their --tab indices stay); every tab and menu has its
     // own mnemonic; the tab follows the window's head selection, Copy as Command gives its command, and its
     // choices are saved with the project's view state.

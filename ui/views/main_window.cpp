@@ -81,8 +81,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     auto* dock = projectDock_ = new QDockWidget(tr("Project"), this);
     dock->setObjectName(QStringLiteral("projectDock"));
     dock->setWidget(panel_);
-    dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
+    dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable |
+                      QDockWidget::DockWidgetClosable);
     addDockWidget(Qt::LeftDockWidgetArea, dock);
+    // Closing it (its title bar or View ▸ Project Panel) is the user's choice, kept until they reopen it.
+    dock->toggleViewAction()->setText(tr("&Project Panel"));
+    dock->toggleViewAction()->setObjectName(QStringLiteral("toggleProjectPanel"));
+    connect(dock->toggleViewAction(), &QAction::triggered, this, &MainWindow::setProjectPanelWanted);
+    dock->installEventFilter(this);
 
     buildMenus();
     buildStatusBar();
@@ -133,6 +139,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     QSettings s;
     if (!restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray())) resize(1280, 800);
     restoreState(s.value(QStringLiteral("window/state")).toByteArray());
+    projectDockWanted_ = s.value(QStringLiteral("window/projectPanel"), true).toBool();
     updateTitle();
     updateFileActions();
     QTimer::singleShot(0, this, &MainWindow::offerRecovery);
@@ -184,6 +191,7 @@ void MainWindow::buildMenus() {
     view->addAction(tr("&Recompute"), QKeySequence::Refresh, this,
                     [this] { session_->computeFeatures(QStringLiteral("heads")); });
     view->addSeparator();
+    view->addAction(projectDock_->toggleViewAction());
     view->addAction(tr("&Debug Overlay"), QKeySequence(Qt::Key_F12), this, &MainWindow::toggleOverlay);
 
     auto* help = menuBar()->addMenu(tr("&Help"));
@@ -607,6 +615,17 @@ void MainWindow::dragEnterEvent(QDragEnterEvent* e) {
 void MainWindow::dropEvent(QDropEvent* e) {
     const auto urls = e->mimeData()->urls();
     if (!urls.isEmpty() && urls.first().isLocalFile()) openPath(urls.first().toLocalFile());
+}
+
+void MainWindow::setProjectPanelWanted(bool shown) {
+    projectDockWanted_ = shown;
+    QSettings().setValue(QStringLiteral("window/projectPanel"), shown);
+}
+
+bool MainWindow::eventFilter(QObject* watched, QEvent* e) {
+    // The dock's own close button (not a hide of ours, which sends no close event).
+    if (watched == projectDock_ && e->type() == QEvent::Close) setProjectPanelWanted(false);
+    return QMainWindow::eventFilter(watched, e);
 }
 
 void MainWindow::closeEvent(QCloseEvent* e) {

@@ -121,6 +121,7 @@ class MainWindow : public QMainWindow {
     void dragEnterEvent(QDragEnterEvent* e) override;
     void dropEvent(QDropEvent* e) override;
     void closeEvent(QCloseEvent* e) override;
+    bool eventFilter(QObject* watched, QEvent* e) override; // the Project dock's close button
 
   private:
     // main_window_files.cpp: the welcome page, Locate Model, which file actions apply now.
@@ -168,6 +169,8 @@ class MainWindow : public QMainWindow {
     QStackedWidget* central_ = nullptr; // the welcome page or the tabs
     WelcomePage* welcome_ = nullptr;
     QDockWidget* projectDock_ = nullptr;
+    void setProjectPanelWanted(bool shown);
+    bool projectDockWanted_ = true; // View ▸ Project Panel (remembered); shown only while a project is open
     QAction* locateModel_ = nullptr;
     QAction* exportFigure_ = nullptr;
     QString missingProject_; // a project that did not open because its model folder is gone

@@ -58,7 +58,10 @@ bool MainWindow::currentTabHasFigure() const {
 void MainWindow::updateFileActions() {
     const bool open = session_->isOpen();
     central_->setCurrentWidget(open ? static_cast<QWidget*>(tabs_) : welcome_);
-    if (projectDock_) projectDock_->setVisible(open);
+    if (projectDock_) {
+        projectDock_->setVisible(open && projectDockWanted_);
+        projectDock_->toggleViewAction()->setEnabled(open);
+    }
     if (!open && welcome_->isVisible()) welcome_->setFocus();
     locateModel_->setEnabled(!missingProject_.isEmpty() || !session_->projectFile().isEmpty());
     // Tabs whose result is a table have no figure: say so on the disabled action instead of a warning box.
