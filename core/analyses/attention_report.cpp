@@ -58,8 +58,8 @@ AttentionReport attention_report(const Analysis& a, HeadId head, const std::stri
     const Tensor u = model::apply_norm(c, x, lw.ln1_w.to(torch::kDouble), lw.ln1_b.to(torch::kDouble));
     const Tensor p = cache.at(pattern)[0][head.head].to(torch::kDouble); // [T, T]
     // The head's output at the query is Σ_s p_qs W_O^h (W_V^h u_s + b_V^h): the observable's part through it
-    // is Σ_s p_qs (y·u_s) plus the bias term y_b = (W_O^hᵀ v)·b_V^h (the same for every source, as Σ_s p_qs =
-    // 1).
+    // is Σ_s p_qs (y·u_s) plus the bias term y_b = (W_O^hᵀ v)·b_V^h, which is the same for every source (as
+    // Σ_s p_qs = 1) and so belongs to no token: the contributions and their total leave it out.
     const Tensor per_source = at::matmul(u, y); // [T]
     for (std::int64_t q = 0; q < T; ++q) {
         std::vector<double> row(static_cast<std::size_t>(T));
