@@ -53,8 +53,8 @@ AttentionReport attention_report(const Analysis& a, HeadId head, const std::stri
     model::ActivationCache cache;
     report(progress, 0.5, "attention");
     m.forward(model::Batch::from({ids}), o, &cache);
-    const auto& lw = m.weights().layers[static_cast<std::size_t>(head.layer)];
-    const Tensor x = cache.at(resid)[0].to(torch::kDouble); // [T, d]
+    const auto& lw = m.weights().layers[static_cast<std::size_t>(head.layer)]; // its norm (float32)
+    const Tensor x = cache.at(resid)[0].to(torch::kDouble);                    // [T, d]
     const Tensor u = model::apply_norm(c, x, lw.ln1_w.to(torch::kDouble), lw.ln1_b.to(torch::kDouble));
     const Tensor p = cache.at(pattern)[0][head.head].to(torch::kDouble); // [T, T]
     // The head's output at the query is Σ_s p_qs W_O^h (W_V^h u_s + b_V^h): the observable's part through it

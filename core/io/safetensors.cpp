@@ -295,15 +295,20 @@ const TensorView& SafetensorsFile::get(const std::string& name) const {
 }
 
 void SafetensorsFile::release(const TensorView& t) const {
-    if (!map_ || !t.data || t.nbytes == 0) return;
+    release(t.data, t.nbytes);
+}
+
+bool SafetensorsFile::release(const void* data, std::size_t nbytes) const {
+    if (!map_ || !data || nbytes == 0) return false;
     const auto base = reinterpret_cast<std::uintptr_t>(map_);
-    const auto first = reinterpret_cast<std::uintptr_t>(t.data);
-    if (first < base || first + t.nbytes > base + size_) return; // not a view of this file
+    const auto first = reinterpret_cast<std::uintptr_t>(data);
+    if (first < base || first + nbytes > base + size_) return false; // not in this file's mapping
     const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-    // Only pages lying wholly inside the tensor: neighbours may still be in use.
+    // Only pages lying wholly inside the range: neighbours may still be in use.
     const std::uintptr_t lo = (first + page - 1) / page * page;
-    const std::uintptr_t hi = (first + t.nbytes) / page * page;
+    const std::uintptr_t hi = (first + nbytes) / page * page;
     if (lo < hi) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+    return true;
 }
 
 // ----------------------------------------------------------------------------------------- Checkpoint
@@ -400,6 +405,11 @@ std::uint64_t Checkpoint::total_bytes() const {
     for (const auto& f : files_)
         n += f->file_size();
     return n;
+}
+
+void Checkpoint::release(const void* data, std::size_t nbytes) const {
+    for (const auto& f : files_)
+        if (f->release(data, nbytes)) return;
 }
 
 } // namespace obsprop::io

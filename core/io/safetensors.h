@@ -69,6 +69,10 @@ class SafetensorsFile {
 
     // Tell the kernel the pages of this tensor are no longer needed (after converting a copy).
     void release(const TensorView& t) const;
+    // The same for any byte range inside this file's mapping; false (and nothing done) for a range outside
+    // it. The whole pages inside the range are handed back (madvise MADV_DONTNEED): the process's resident
+    // size drops, and a later read faults them in again from the file.
+    bool release(const void* data, std::size_t nbytes) const;
 
   private:
     SafetensorsFile() = default;
@@ -91,6 +95,9 @@ class Checkpoint {
     const SafetensorsFile& file_of(const std::string& name) const;
     const std::vector<std::shared_ptr<SafetensorsFile>>& files() const { return files_; }
     std::uint64_t total_bytes() const; // sum of the file sizes
+    // Hands back the mapped pages of [data, data + nbytes) if the range lies in one of the files (see
+    // SafetensorsFile::release); anything else is left alone.
+    void release(const void* data, std::size_t nbytes) const;
 
   private:
     std::vector<std::shared_ptr<SafetensorsFile>> files_;

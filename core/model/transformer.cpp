@@ -42,6 +42,7 @@ std::shared_ptr<Transformer> Transformer::load(const std::filesystem::path& dir)
     m->cfg_ = io::load_model_config(dir);
     m->ckpt_ = std::make_unique<io::Checkpoint>(io::Checkpoint::open(dir));
     m->w_ = load_weights(*m->ckpt_, m->cfg_);
+    m->widen_ = std::make_unique<WidenCache>(memory_budget(), m->ckpt_.get());
     return m;
 }
 
@@ -57,7 +58,16 @@ std::shared_ptr<Transformer> Transformer::from_weights(const io::ModelConfig& cf
         throw std::invalid_argument("weights have " + std::to_string(w.layers.size()) +
                                     " layers, the configuration " + std::to_string(cfg.n_layers));
     if (!w.b_U.defined()) w.b_U = torch::zeros({cfg.d_vocab});
+    w.all_f32 = true;
+    auto f32 = [&](const Tensor& t) {
+        if (t.defined() && t.scalar_type() != torch::kFloat) w.all_f32 = false;
+    };
+    f32(w.W_E), f32(w.W_U), f32(w.W_pos);
+    for (const auto& l : w.layers)
+        for (const Tensor* t : {&l.Wq, &l.Wk, &l.Wv, &l.W_qkv, &l.W_O, &l.W_gate, &l.W_in, &l.W_out})
+            f32(*t);
     m->w_ = std::move(w);
+    m->widen_ = std::make_unique<WidenCache>(memory_budget(), nullptr);
     return m;
 }
 
@@ -65,6 +75,62 @@ Transformer::~Transformer() = default;
 
 std::uint64_t Transformer::checkpoint_bytes() const {
     return ckpt_ ? ckpt_->total_bytes() : 0;
+}
+
+LayerWeights Transformer::layer(int l, unsigned parts) const {
+    if (l < 0 || l >= cfg_.n_layers)
+        throw std::out_of_range("no layer " + std::to_string(l) + " (the model has " +
+                                std::to_string(cfg_.n_layers) + ")");
+    LayerWeights w = w_.layers[static_cast<std::size_t>(l)];
+    if (w_.all_f32) return w;
+    const std::string of = "layer " + std::to_string(l) + "'s ";
+    auto get = [&](int index, Tensor& t, const char* name) {
+        if (t.defined()) t = widen_->get(l, index, t, of + name);
+    };
+    if (w.W_qkv.defined() && (parts & kQueryKey)) {
+        get(0, w.W_qkv, "fused query/key/value matrix");
+        split_fused_qkv(cfg_, w);
+    } else {
+        if (parts & kQueryKey) get(1, w.Wq, "query matrix"), get(2, w.Wk, "key matrix");
+        if (parts & kValue) get(3, w.Wv, "value matrix");
+    }
+    if (parts & kOutput) get(4, w.W_O, "output matrix");
+    if (parts & kMlp)
+        get(5, w.W_gate, "MLP gate matrix"), get(6, w.W_in, "MLP input matrix"),
+            get(7, w.W_out, "MLP output matrix");
+    return w;
+}
+
+Tensor Transformer::embed(const Tensor& ids) const {
+    auto shape = ids.sizes().vec();
+    shape.push_back(cfg_.d_model);
+    return w_.W_E.index_select(0, ids.reshape(-1)).to(torch::kFloat).view(shape);
+}
+
+Tensor Transformer::positions(std::int64_t T) const {
+    if (!w_.W_pos.defined()) return {};
+    return w_.W_pos.narrow(0, 0, T).to(torch::kFloat);
+}
+
+Tensor Transformer::unembed_rows(const Tensor& ids) const {
+    return w_.W_U.index_select(0, ids.reshape(-1)).to(torch::kFloat);
+}
+
+Tensor Transformer::unembed(const Tensor& x) const {
+    if (w_.W_U.scalar_type() == torch::kFloat) return at::matmul(x, w_.W_U.t());
+    // Blocks of 8192 rows (a 32 MB float32 copy at d_model = 1024): the whole matrix is never widened at
+    // once.
+    const std::int64_t V = w_.W_U.size(0), block = 8192;
+    std::vector<Tensor> parts;
+    for (std::int64_t s = 0; s < V; s += block) {
+        const Tensor rows = widen_->convert(w_.W_U.narrow(0, s, std::min(block, V - s)), "a block of W_U");
+        parts.push_back(at::matmul(x, rows.t()));
+    }
+    return torch::cat(parts, -1);
+}
+
+WideningStats Transformer::widening() const {
+    return widen_ ? widen_->stats() : WideningStats{};
 }
 
 Tensor Transformer::layer_norm(const Tensor& x, const Tensor& w, const Tensor& b) const {
@@ -147,12 +213,11 @@ class Transformer::Pass {
 
         Tensor x;
         if (!resid.defined()) {
-            Tensor e = w_.W_E.index_select(0, ids.reshape(-1)).view({B, T, c_.d_model});
+            Tensor e = m_.embed(ids);
             if (c_.embed_scale != 1.0) e = e * c_.embed_scale; // Gemma: × float32(√d)
             x = hook("hook_embed", e);
             if (w_.W_pos.defined())
-                x = x +
-                    hook("hook_pos_embed", w_.W_pos.narrow(0, 0, T).unsqueeze(0).expand({B, T, c_.d_model}));
+                x = x + hook("hook_pos_embed", m_.positions(T).unsqueeze(0).expand({B, T, c_.d_model}));
         } else {
             if (start < 0 || start >= c_.n_layers)
                 throw std::invalid_argument("no layer " + std::to_string(start) + " to resume at");
@@ -178,7 +243,7 @@ class Transformer::Pass {
         }
         if (o_.final_residual_only) return o_.last_logits_only ? x.squeeze(1) : x;
         x = norm(x, w_.lnf_w, w_.lnf_b, "ln_final");
-        Tensor logits = soft_cap(at::matmul(x, w_.W_U.t()), c_.final_softcap);
+        Tensor logits = soft_cap(m_.unembed(x), c_.final_softcap);
         return o_.last_logits_only ? logits.squeeze(1) : logits;
     }
 
@@ -234,8 +299,7 @@ class Transformer::Pass {
         return torch::cat({rotated, x.narrow(-1, rd, dh - rd)}, -1);
     }
 
-    Tensor attention(int l, const Tensor& x) {
-        const auto& w = w_.layers[l];
+    Tensor attention(const LayerWeights& w, int l, const Tensor& x) {
         const std::int64_t B = x.size(0), T = x.size(1), H = c_.n_heads, K = c_.n_kv_heads, dh = c_.d_head,
                            d = c_.d_model;
         const std::string p = "blocks." + std::to_string(l) + ".attn.";
@@ -290,8 +354,7 @@ class Transformer::Pass {
         return at::linear(z.reshape({B, T, H * dh}), w.W_O, w.b_O);
     }
 
-    Tensor mlp(int l, const Tensor& x) {
-        const auto& w = w_.layers[l];
+    Tensor mlp(const LayerWeights& w, int l, const Tensor& x) {
         const std::string p = "blocks." + std::to_string(l) + ".mlp.";
         if (c_.gated_mlp) { // down(act(gate(x)) ⊙ up(x)); hook names as TransformerLens's gated MLP
             Tensor pre = hook(p + "hook_pre", at::linear(x, w.W_gate, w.b_gate));
@@ -305,24 +368,24 @@ class Transformer::Pass {
     }
 
     Tensor block(int l, Tensor x) {
-        const auto& w = w_.layers[l];
+        const LayerWeights w = m_.layer(l); // float32, widened now if stored narrower
         const std::string p = any_ ? "blocks." + std::to_string(l) + "." : std::string();
         x = hook(p + "hook_resid_pre", x);
         if (c_.post_norms) { // Gemma 2/3: each sublayer's output is normalised before it is added
-            Tensor a = attention(l, norm(x, w.ln1_w, w.ln1_b, p + "ln1"));
+            Tensor a = attention(w, l, norm(x, w.ln1_w, w.ln1_b, p + "ln1"));
             x = hook(p + "hook_resid_mid",
                      x + hook(p + "hook_attn_out", norm(a, w.post_attn_w, w.ln1_b, p + "ln1_post")));
-            Tensor mo = mlp(l, norm(x, w.ln2_w, w.ln2_b, p + "ln2"));
+            Tensor mo = mlp(w, l, norm(x, w.ln2_w, w.ln2_b, p + "ln2"));
             x = x + hook(p + "hook_mlp_out", norm(mo, w.post_mlp_w, w.ln2_b, p + "ln2_post"));
             return hook(p + "hook_resid_post", x);
         }
-        Tensor attn_out = hook(p + "hook_attn_out", attention(l, norm(x, w.ln1_w, w.ln1_b, p + "ln1")));
+        Tensor attn_out = hook(p + "hook_attn_out", attention(w, l, norm(x, w.ln1_w, w.ln1_b, p + "ln1")));
         if (c_.parallel_residual) {
-            Tensor mlp_out = hook(p + "hook_mlp_out", mlp(l, norm(x, w.ln2_w, w.ln2_b, p + "ln2")));
+            Tensor mlp_out = hook(p + "hook_mlp_out", mlp(w, l, norm(x, w.ln2_w, w.ln2_b, p + "ln2")));
             x = x + attn_out + mlp_out;
         } else {
             x = hook(p + "hook_resid_mid", x + attn_out);
-            x = x + hook(p + "hook_mlp_out", mlp(l, norm(x, w.ln2_w, w.ln2_b, p + "ln2")));
+            x = x + hook(p + "hook_mlp_out", mlp(w, l, norm(x, w.ln2_w, w.ln2_b, p + "ln2")));
         }
         return hook(p + "hook_resid_post", x);
     }

@@ -10,6 +10,7 @@
 #include "io/model_config.h"
 #include "model/hooks.h"
 #include "model/weights.h"
+#include "model/widening.h"
 
 namespace obsprop::io {
 class Checkpoint;
@@ -36,7 +37,22 @@ class Transformer {
     ~Transformer();
 
     const io::ModelConfig& config() const { return cfg_; }
+    // The weights as stored (matrices possibly BF16/F16 views of the mapping, see weights.h). Computations
+    // read float32 through the accessors below.
     const Weights& weights() const { return w_; }
+    // Layer `l` with the matrices of `parts` (LayerPart flags) in float32, widened on demand under the memory
+    // budget; the other matrices keep their stored dtype. Norms and biases are always float32.
+    LayerWeights layer(int l, unsigned parts = kAllParts) const;
+    // Token embeddings of `ids` (int64, any shape) in float32: [ids..., d_model].
+    torch::Tensor embed(const torch::Tensor& ids) const;
+    // W_pos[0:T] in float32 (undefined for rotary models).
+    torch::Tensor positions(std::int64_t T) const;
+    // Rows `ids` (int64 [n]) of W_U in float32: [n, d_model].
+    torch::Tensor unembed_rows(const torch::Tensor& ids) const;
+    // x W_Uᵀ for x [..., d_model] (the logits before any soft-cap), W_U widened a block of rows at a time.
+    torch::Tensor unembed(const torch::Tensor& x) const;
+    // The float32 copies made so far and the budget they live in.
+    WideningStats widening() const;
     const std::filesystem::path& directory() const { return dir_; }
     std::uint64_t checkpoint_bytes() const;
 
@@ -66,6 +82,7 @@ class Transformer {
     io::ModelConfig cfg_;
     std::unique_ptr<io::Checkpoint> ckpt_;
     Weights w_;
+    std::unique_ptr<WidenCache> widen_;
     std::filesystem::path dir_;
 };
 

@@ -9,8 +9,11 @@
 // Norms: ln*_w is the effective multiplier γ of the norm (for Gemma's RMSNorm, whose checkpoint stores w and
 // computes x̂ ⊙ (1 + w), the loader keeps γ = 1 + w in float32, exactly as Hugging Face forms it); ln*_b is
 // β for LayerNorm and zeros for RMSNorm. Biases a family does not have are zeros.
-// Tensors are views into the memory-mapped checkpoint whenever the stored dtype is f32 (no copy);
-// f16/bf16 tensors are converted to f32 one at a time and their mapped pages released.
+// Storage: the matrices (W_E, W_pos, W_U and every layer's projections) are zero-copy views of the
+// memory-mapped checkpoint in their stored dtype (F32, F16 or BF16); the small tensors (norms' γ and β,
+// biases) are float32 from the start. Computations read float32 layers through Transformer::layer(), which
+// widens the parts asked for on demand (model/widening.h) — or returns the views themselves for an all-F32
+// checkpoint.
 #pragma once
 
 #include <filesystem>
@@ -52,6 +55,7 @@ struct Weights {
     torch::Tensor lnf_w, lnf_b; // [d]
     torch::Tensor W_U;          // [vocab, d]
     torch::Tensor b_U;          // [vocab] (zeros: none of the families has an unembedding bias)
+    bool all_f32 = true;        // every tensor is float32 (nothing to widen)
 };
 
 // W_V^h for every query head h: [H, dh, d] (Wv itself when every head has its own KV head, otherwise the
@@ -61,8 +65,9 @@ torch::Tensor value_weights_per_head(const io::ModelConfig& cfg, const LayerWeig
 // Sets Wq/Wk/Wv and bq/bk/bv of `w` as per-head views of its fused W_qkv/b_qkv (layout per qkv_head_major).
 void split_fused_qkv(const io::ModelConfig& cfg, LayerWeights& w);
 
-// Reads every tensor the configuration needs from an open checkpoint, checking names and shapes.
-// Throws io::FormatError naming the tensor. The checkpoint must outlive the returned weights.
+// Maps every tensor the configuration needs from an open checkpoint (io::plan_weights checks names, shapes
+// and dtypes; nothing is read). Throws io::FormatError naming the tensor. The checkpoint must outlive the
+// returned weights.
 Weights load_weights(const io::Checkpoint& ckpt, const io::ModelConfig& cfg);
 
 } // namespace obsprop::model

@@ -50,7 +50,7 @@ LastOutputs last_outputs(const model::Transformer& m, const PromptBatch& p, cons
         out.final_residual.narrow(0, first, count).copy_(final_last);
         for (int l = 0; l < c.n_layers; ++l) {
             Tensor z = cache.at(model::hook_name(l, "attn.hook_z")).index({rows, last}); // [n, H, dh]
-            Tensor WO = m.weights().layers[l].W_O.view({d, H, dh});
+            Tensor WO = m.layer(l, model::kOutput).W_O.view({d, H, dh});
             out.heads.narrow(0, first, count).select(1, l).copy_(at::einsum("nhe,dhe->nhd", {z, WO}));
         }
     }

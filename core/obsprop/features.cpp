@@ -60,7 +60,12 @@ FinalCovector make_final(const model::Transformer& m, const Observable& obs, con
         Observable capped = obs;
         for (auto& [id, wt] : capped.terms) {
             const double z0 =
-                (w.W_U[id].to(torch::kDouble) * normed).sum().item<double>() + w.b_U[id].item<double>();
+                (m.unembed_rows(torch::tensor({static_cast<std::int64_t>(id)}, torch::kLong))[0].to(
+                     torch::kDouble) *
+                 normed)
+                    .sum()
+                    .item<double>() +
+                w.b_U[id].item<double>();
             const double t = std::tanh(z0 / c.final_softcap);
             // n_i z'_i ≈ n_i (cap·tanh(z₀/cap) − sech²·z₀) + n_i sech² z_i: the constant joins the offset.
             softcap_offset += wt * (c.final_softcap * t - (1.0 - t * t) * z0);
@@ -162,7 +167,7 @@ Tensor unembed_covector(const model::Transformer& m, const Observable& obs) {
         ids.push_back(id);
         wts.push_back(wt);
     }
-    Tensor rows = m.weights().W_U.index_select(0, torch::tensor(ids, torch::kLong)).to(torch::kDouble);
+    Tensor rows = m.unembed_rows(torch::tensor(ids, torch::kLong)).to(torch::kDouble);
     Tensor wv = torch::tensor(wts, torch::kDouble);
     return at::matmul(wv, rows).to(torch::kFloat);
 }
@@ -177,7 +182,7 @@ Tensor head_pullback(const model::Transformer& m, int layer, const Tensor& v) {
     check_layer(c, layer);
     if (v.size(-1) != c.d_model) throw std::invalid_argument("covector must have d_model entries");
     torch::NoGradGuard ng;
-    const auto& w = m.weights().layers[static_cast<std::size_t>(layer)];
+    const model::LayerWeights w = m.layer(layer, model::kValue | model::kOutput);
     const std::int64_t H = c.n_heads, dh = c.d_head, d = c.d_model;
     auto lead = v.sizes().vec();
     lead.pop_back();
@@ -391,7 +396,8 @@ PathFeature pull_back_path(const model::Transformer& m, const Tensor& v, const s
     Tensor y = v.detach().to(torch::kDouble).reshape({d});
     for (std::size_t k = path.size(); k-- > 0;) {
         const auto& n = path[k];
-        const auto& w = m.weights().layers[static_cast<std::size_t>(n.layer)];
+        const model::LayerWeights w =
+            m.layer(n.layer, n.is_mlp() ? model::kMlp : model::kValue | model::kOutput);
         const bool earliest = k == 0;
         const Tensor residual = inputs.empty() ? Tensor() : inputs[k].residual;
         const Tensor post = inputs.empty() ? Tensor() : inputs[k].post_point;

@@ -16,11 +16,11 @@ constexpr double kSqrt2OverPi = 0.7978845608028654; // √(2/π)
 constexpr double kInvSqrt2 = 0.7071067811865476;
 constexpr double kInvSqrt2Pi = 0.3989422804014327; // 1/√(2π)
 
-const model::LayerWeights& layer_of(const model::Transformer& m, int layer) {
+model::LayerWeights layer_of(const model::Transformer& m, int layer) {
     if (layer < 0 || layer >= m.config().n_layers)
         throw std::invalid_argument("MLP layer " + std::to_string(layer) + " does not exist (the model has " +
                                     std::to_string(m.config().n_layers) + " layers)");
-    return m.weights().layers[static_cast<std::size_t>(layer)];
+    return m.layer(layer, model::kMlp);
 }
 
 void check_vec(const Tensor& t, std::int64_t d, const char* what) {
@@ -67,7 +67,7 @@ Tensor activation_derivative(io::Activation act, const Tensor& x) {
 }
 
 double mlp_functional(const model::Transformer& m, int layer, const Tensor& u, const Tensor& v) {
-    const auto& w = layer_of(m, layer);
+    const model::LayerWeights w = layer_of(m, layer);
     const auto d = m.config().d_model;
     check_vec(u, d, "u");
     check_vec(v, d, "v");
@@ -83,7 +83,7 @@ double mlp_functional(const model::Transformer& m, int layer, const Tensor& u, c
 }
 
 Tensor mlp_gradient(const model::Transformer& m, int layer, const Tensor& u, const Tensor& v) {
-    const auto& w = layer_of(m, layer);
+    const model::LayerWeights w = layer_of(m, layer);
     const auto d = m.config().d_model;
     check_vec(u, d, "u");
     check_vec(v, d, "v");

@@ -113,7 +113,7 @@ class PathPatcher {
                 if (c_.post_norms) p.attn_pre = torch::empty({L, T, d}, torch::kDouble);
                 for (int l = 0; l < L; ++l) {
                     if (c_.post_norms) {
-                        const auto& lw = m_.weights().layers[static_cast<std::size_t>(l)];
+                        const model::LayerWeights lw = m_.layer(l, model::kOutput);
                         const Tensor z = cc.at(model::hook_name(l, "attn.hook_z"))[row].narrow(0, 0, T);
                         p.attn_pre[l].copy_(at::linear(z.reshape({T, H * dh}), lw.W_O, lw.b_O));
                     }
@@ -138,7 +138,7 @@ class PathPatcher {
         std::vector<Tensor> parts;
         for (int l = 0; l < layers; ++l) {
             Tensor dz = last_only ? p.dz[l].narrow(0, T - 1, 1) : p.dz[l]; // [T', H, dh]
-            Tensor WO = m_.weights().layers[static_cast<std::size_t>(l)].W_O.view({d, H, dh});
+            Tensor WO = m_.layer(l, model::kOutput).W_O.view({d, H, dh});
             parts.push_back(post_diff(p, l, at::einsum("the,dhe->htd", {dz, WO}).to(torch::kDouble),
                                       last_only)); // [H, T', d]
         }
@@ -149,8 +149,7 @@ class PathPatcher {
     // δ₁ of one head at every position [T, d], float64.
     Tensor head_delta(const PairData& p, const PathNode& n) const {
         const std::int64_t H = c_.n_heads, dh = c_.d_head, d = c_.d_model;
-        Tensor WOh =
-            m_.weights().layers[static_cast<std::size_t>(n.layer)].W_O.view({d, H, dh}).select(1, n.head);
+        Tensor WOh = m_.layer(n.layer, model::kOutput).W_O.view({d, H, dh}).select(1, n.head);
         return post_diff(p, n.layer, at::matmul(p.dz[n.layer].select(1, n.head), WOh.t()).to(torch::kDouble),
                          false);
     }
@@ -175,7 +174,7 @@ class PathPatcher {
         const std::int64_t T = delta.size(1), d = c_.d_model, H = c_.n_heads, dh = c_.d_head;
         for (std::size_t i = 0; i < suffix.size(); ++i) {
             const auto& node = suffix[i];
-            const auto& lw = m_.weights().layers[static_cast<std::size_t>(node.layer)];
+            const model::LayerWeights lw = m_.layer(node.layer, model::kValue | model::kOutput);
             Tensor g = lw.ln1_w.to(torch::kDouble), b = lw.ln1_b.to(torch::kDouble);
             Tensor x = p.resid_pre[node.layer]; // [T, d]
             Tensor dln = model::apply_norm(c_, x.unsqueeze(0) + delta, g, b) -

@@ -71,16 +71,15 @@ void report_each_layer(model::RunOptions& o, const model::Transformer& m, const 
     };
 }
 
-Tensor unembedding_covectors(const model::Weights& w, const ObservableMatrix& obs) {
+Tensor unembedding_covectors(const model::Transformer& m, const ObservableMatrix& obs) {
     Tensor used = obs.n.ne(0).any(0).nonzero().view(-1); // token ids with a nonzero weight somewhere
     return at::matmul(obs.n.index_select(1, used).to(torch::kDouble),
-                      w.W_U.index_select(0, used).to(torch::kDouble));
+                      m.unembed_rows(used).to(torch::kDouble));
 }
 
 Readout::Readout(const model::Transformer& m, const Tensor& n) : m_(&m), cap_(m.config().final_softcap) {
-    const auto& w = m.weights();
     const Tensor used = n.ne(0).any(0).nonzero().view(-1); // token ids with a nonzero weight somewhere
-    const Tensor rows = w.W_U.index_select(0, used).to(torch::kDouble);
+    const Tensor rows = m.unembed_rows(used).to(torch::kDouble);
     const Tensor weights = n.index_select(1, used).to(torch::kDouble);
     if (cap_ > 0) {
         rows_ = rows, weights_ = weights; // the cap acts on each logit: read, cap, then weigh

@@ -44,7 +44,7 @@ void report_each_layer(model::RunOptions& o, const model::Transformer& m, const 
 
 // The covectors the observables put on ln_f's output, v_k = W_Uᵀ n_k: [K, d] float64. Reads only the
 // unembedding rows of tokens some observable uses (W_U is the largest matrix of a model).
-torch::Tensor unembedding_covectors(const model::Weights& w, const ObservableMatrix& obs);
+torch::Tensor unembedding_covectors(const model::Transformer& m, const ObservableMatrix& obs);
 
 // n_k · z [N, K] (float64) from final residuals [N, d] (blocks.{L-1}.hook_resid_post at the last positions):
 // ln_f, then the covectors W_Uᵀ n_k and n_k·b_U. The same numbers as n·(logits) without the [N, vocab]

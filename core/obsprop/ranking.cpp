@@ -33,7 +33,7 @@ struct EarliestLn {
 
 EarliestLn earliest_ln(const model::Transformer& m, int l, const FeatureOptions& o) {
     const auto& cfg = m.config();
-    const auto& w = m.weights().layers[static_cast<std::size_t>(l)];
+    const model::LayerWeights w = m.layer(l, model::kValue);
     const double d = cfg.d_model;
     EarliestLn e;
     const Tensor Wv = model::value_weights_per_head(cfg, w); // [H, dh, d]
@@ -103,7 +103,7 @@ VirtualHeadRanking rank_virtual_heads(const model::Transformer& m, const Observa
         // Through l1's post-attention norm (Gemma 2/3) before its W_O.
         const Tensor rows = pull_back_post_norm(m, static_cast<int>(l1), PostNorm::Attn,
                                                 rows_all.narrow(0, (l1 + 1) * H, N), o);
-        const auto& w = m.weights().layers[static_cast<std::size_t>(l1)];
+        const model::LayerWeights w = m.layer(static_cast<int>(l1), model::kValue | model::kOutput);
         const EarliestLn e = earliest_ln(m, static_cast<int>(l1), o);
         // The Gram route costs dh²·d per head against N·dh·d for the direct one, but the direct route also
         // writes and reduces an [H, N, d] intermediate, so it only pays off for small N.

@@ -40,7 +40,7 @@ HeadSvd svd_by_qr(const Tensor& WO, const Tensor& WVt) {
 // Heads [h0, h0 + n) of one layer; the left singular vectors only when asked for.
 HeadSvd svd_of_heads(const model::Transformer& m, int layer, std::int64_t h0, std::int64_t n, bool want_u) {
     const auto& c = m.config();
-    const auto& w = m.weights().layers[static_cast<std::size_t>(layer)];
+    const model::LayerWeights w = m.layer(layer, model::kValue | model::kOutput);
     const std::int64_t H = c.n_heads, dh = c.d_head, d = c.d_model;
     const Tensor WO =
         w.W_O.view({d, H, dh}).narrow(1, h0, n).permute({1, 0, 2}).to(torch::kDouble).contiguous();
@@ -84,7 +84,7 @@ struct CompactSvd {
 
 CompactSvd compact_svd_of_heads(const model::Transformer& m, int layer, std::int64_t h0, std::int64_t n) {
     const auto& c = m.config();
-    const auto& w = m.weights().layers[static_cast<std::size_t>(layer)];
+    const model::LayerWeights w = m.layer(layer, model::kValue | model::kOutput);
     const std::int64_t H = c.n_heads, dh = c.d_head, d = c.d_model;
     CompactSvd r;
     const Tensor WO = w.W_O.view({d, H, dh}).narrow(1, h0, n).permute({1, 0, 2}).to(torch::kDouble);
