@@ -183,6 +183,32 @@ class TstWeightWidening : public QObject {
         }
     }
 
+    // A one-shot command keeps no copies: it converts into a few reused buffers, with the same numbers.
+    void reusedBuffers() {
+        obsprop::model::set_keep_widened(false);
+        auto p = make_pair(Family::Qwen3, DType::BF16);
+        obsprop::model::set_keep_widened(true);
+        const auto& s = *p->stored;
+        const std::vector<obsprop::Observable> obs = {observable("a", 5, 9), observable("b", 1, 2)};
+        for (int i = 0; i < 2; ++i) {
+            const auto fs = obsprop::compute_head_features(s, obs, {});
+            const auto ff = obsprop::compute_head_features(*p->f32, obs, {});
+            for (std::size_t k = 0; k < obs.size(); ++k)
+                QVERIFY(rel_diff(fs[k].heads, ff[k].heads) <= 1e-6);
+        }
+        torch::NoGradGuard ng;
+        const auto batch = obsprop::model::Batch::from(test_models::test_prompts(s.config().d_vocab, {5, 9}));
+        QVERIFY(rel_diff(s.forward(batch), p->f32->forward(batch)) <= 1e-6);
+        // Two layers held at once (a layer's parts are all alive while its block runs): still the same.
+        const auto l0 = s.layer(0), l1 = s.layer(1);
+        QVERIFY(torch::equal(l0.W_O, p->f32->weights().layers[0].W_O));
+        QVERIFY(torch::equal(l1.W_O, p->f32->weights().layers[1].W_O));
+        QVERIFY(torch::equal(l0.W_in, p->f32->weights().layers[0].W_in));
+        QCOMPARE(s.widening().cached_bytes, std::uint64_t(0));
+        QCOMPARE(s.widening().hits, 0LL);
+        QVERIFY(s.widening().converted_bytes > 0);
+    }
+
     void byteSizes() {
         using obsprop::model::parse_byte_size;
         QCOMPARE(parse_byte_size("123456"), std::uint64_t(123456));

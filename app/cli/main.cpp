@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "io/version.h"
 #include "model/runtime.h"
+#include "model/widening.h"
 
 namespace obsprop::cli {
 
@@ -89,6 +90,8 @@ int main(int argc, char** argv) {
     }
     try {
         model::configure_threads();
+        // One command, then exit: float32 copies of BF16/F16 weights go to reused buffers, not a cache.
+        model::set_keep_widened(false);
         return run ? run() : 0;
     } catch (const cli::UsageError& e) {
         return usage_error(e.what());

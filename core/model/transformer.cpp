@@ -123,7 +123,7 @@ Tensor Transformer::unembed(const Tensor& x) const {
     const std::int64_t V = w_.W_U.size(0), block = 8192;
     std::vector<Tensor> parts;
     for (std::int64_t s = 0; s < V; s += block) {
-        const Tensor rows = widen_->convert(w_.W_U.narrow(0, s, std::min(block, V - s)), "a block of W_U");
+        const Tensor rows = widen_->convert(w_.W_U.narrow(0, s, std::min(block, V - s)), "a block of W_U", 8);
         parts.push_back(at::matmul(x, rows.t()));
     }
     return torch::cat(parts, -1);

@@ -1,6 +1,7 @@
 #include "model/widening.h"
 
 #include <atomic>
+#include <bit>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -76,6 +77,7 @@ std::string format_bytes(std::uint64_t bytes) {
 namespace {
 
 std::atomic<std::uint64_t> g_budget{0};
+std::atomic<bool> g_keep{true};
 
 std::uint64_t available_memory() {
     std::ifstream in("/proc/meminfo");
@@ -105,6 +107,14 @@ void set_memory_budget(std::uint64_t bytes) {
     g_budget.store(bytes);
 }
 
+void set_keep_widened(bool keep) {
+    g_keep.store(keep);
+}
+
+bool keep_widened() {
+    return g_keep.load();
+}
+
 void WidenCache::check_fits(const Tensor& stored, const std::string& what) const {
     const auto need = static_cast<std::uint64_t>(stored.numel()) * sizeof(float);
     if (need > budget_)
@@ -113,37 +123,95 @@ void WidenCache::check_fits(const Tensor& stored, const std::string& what) const
                                  " (raise it with OBSPROP_MEMORY_BUDGET or in Preferences)");
 }
 
-Tensor WidenCache::convert(const Tensor& stored, const std::string& what) {
-    if (stored.scalar_type() == torch::kFloat) return stored;
-    check_fits(stored, what);
-    Tensor out = stored.to(torch::kFloat);
+namespace {
+
+// BF16 → float32 is the 16 bits moved to the top of a float: a loop the compiler vectorises, on one thread
+// (LibTorch's conversion would start its OpenMP team, which then spins against the BLAS threads of the
+// matrix products that follow).
+void widen_bf16(const std::uint16_t* src, float* dst, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i)
+        dst[i] = std::bit_cast<float>(static_cast<std::uint32_t>(src[i]) << 16);
+}
+
+// `stored` converted into `out` (float32, contiguous, same shape).
+void widen_into(const Tensor& stored, Tensor& out) {
+    if (stored.scalar_type() == torch::kBFloat16 && stored.is_contiguous()) {
+        widen_bf16(reinterpret_cast<const std::uint16_t*>(stored.data_ptr()), out.data_ptr<float>(),
+                   stored.numel());
+    } else if (stored.scalar_type() == torch::kBFloat16 && stored.dim() == 2 && stored.t().is_contiguous()) {
+        // A transposed view (GPT-2's Conv1D matrices): widen the stored layout, then view it transposed.
+        Tensor flat = out.view({stored.size(1), stored.size(0)});
+        widen_bf16(reinterpret_cast<const std::uint16_t*>(stored.data_ptr()), flat.data_ptr<float>(),
+                   stored.numel());
+        out = flat.t();
+    } else {
+        out.copy_(stored);
+    }
+}
+
+} // namespace
+
+void WidenCache::release(const Tensor& stored) const {
     // A whole stored tensor (not a slice of a fused one) will not be read again soon: hand its pages back.
     const auto& storage = stored.storage();
     if (ckpt_ && static_cast<std::size_t>(stored.numel()) * stored.element_size() == storage.nbytes())
         ckpt_->release(storage.data(), storage.nbytes());
+}
+
+Tensor WidenCache::buffer(int slot, std::int64_t numel) {
+    constexpr std::size_t kPerSlot = 2;
+    std::lock_guard lock(mutex_);
+    auto& bufs = pool_[slot];
+    for (auto& b : bufs)
+        if (b.storage().use_count() == 1) { // nobody holds a view of it any more
+            if (b.numel() < numel) b = torch::empty({numel}, torch::kFloat);
+            return b.narrow(0, 0, numel);
+        }
+    Tensor b = torch::empty({numel}, torch::kFloat);
+    if (bufs.size() < kPerSlot) bufs.push_back(b);
+    return b;
+}
+
+Tensor WidenCache::convert(const Tensor& stored, const std::string& what, int slot) {
+    if (stored.scalar_type() == torch::kFloat) return stored;
+    check_fits(stored, what);
+    Tensor out = buffer(slot, stored.numel()).view(stored.sizes());
+    widen_into(stored, out);
+    release(stored);
     std::lock_guard lock(mutex_);
     stats_.converted_bytes += static_cast<std::uint64_t>(out.numel()) * sizeof(float);
     return out;
 }
 
 Tensor WidenCache::get(int layer, int index, const Tensor& stored, const std::string& what) {
-    if (stored.scalar_type() == torch::kFloat || !stored.defined()) return stored;
+    if (!stored.defined() || stored.scalar_type() == torch::kFloat) return stored;
+    check_fits(stored, what);
     const auto key = std::make_pair(layer, index);
+    const auto bytes = static_cast<std::uint64_t>(stored.numel()) * sizeof(float);
+    bool keep = false;
     {
         std::lock_guard lock(mutex_);
-        if (auto it = copies_.find(key); it != copies_.end()) {
+        const auto it = copies_.find(key);
+        if (it != copies_.end() && it->second.defined()) {
             ++stats_.hits;
             return it->second;
         }
         ++stats_.misses;
+        // Kept when it fits what is left of the budget (reserved now, so concurrent misses cannot overrun
+        // it); a copy another thread is making right now is not waited for.
+        keep = keep_ && it == copies_.end() && stats_.cached_bytes + bytes <= budget_;
+        if (keep) {
+            stats_.cached_bytes += bytes;
+            copies_.emplace(key, Tensor());
+        }
     }
-    Tensor out = convert(stored, what);
-    const auto bytes = static_cast<std::uint64_t>(out.numel()) * sizeof(float);
+    if (!keep) return convert(stored, what, index);
+    Tensor out = torch::empty(stored.sizes(), torch::kFloat);
+    widen_into(stored, out);
+    release(stored);
     std::lock_guard lock(mutex_);
-    if (copies_.count(key) == 0 && stats_.cached_bytes + bytes <= budget_) {
-        copies_.emplace(key, out);
-        stats_.cached_bytes += bytes;
-    }
+    copies_[key] = out;
+    stats_.converted_bytes += bytes;
     return out;
 }
 

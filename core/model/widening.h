@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <torch/types.h>
 
@@ -45,6 +46,11 @@ std::string format_bytes(std::uint64_t bytes);
 std::uint64_t memory_budget();
 // Sets the budget of models opened from now on (0: back to the default).
 void set_memory_budget(std::uint64_t bytes);
+// Whether models opened from now on keep their float32 copies for the next computation (default true: the
+// explorer and `obsprop batch` analyse one model again and again). A one-shot command turns it off: it
+// converts into a few reused buffers instead, never paying for fresh memory it would use once.
+void set_keep_widened(bool keep);
+bool keep_widened();
 
 struct WideningStats {
     std::uint64_t budget = 0;          // bytes the copies may occupy
@@ -56,20 +62,27 @@ struct WideningStats {
 class WidenCache {
   public:
     // `ckpt` (may be null) holds the mapping whose pages are handed back after a conversion.
-    WidenCache(std::uint64_t budget, const io::Checkpoint* ckpt) : budget_(budget), ckpt_(ckpt) {}
+    WidenCache(std::uint64_t budget, const io::Checkpoint* ckpt, bool keep = keep_widened())
+        : budget_(budget), ckpt_(ckpt), keep_(keep) {}
 
     // The float32 copy of `stored` (any floating dtype), keyed by (layer, index) — the caller's numbering of
     // a layer's tensors. `what` names it in the error for a tensor larger than the budget.
     torch::Tensor get(int layer, int index, const torch::Tensor& stored, const std::string& what);
-    // Converts without keeping the copy (row blocks of W_U, ...); checks the budget like get().
-    torch::Tensor convert(const torch::Tensor& stored, const std::string& what);
+    // Converts without keeping the copy (row blocks of W_U, ...) into a reused buffer of pool `slot`; checks
+    // the budget like get().
+    torch::Tensor convert(const torch::Tensor& stored, const std::string& what, int slot);
     WideningStats stats() const;
 
   private:
     void check_fits(const torch::Tensor& stored, const std::string& what) const;
+    torch::Tensor buffer(int slot, std::int64_t numel);
+    void release(const torch::Tensor& stored) const;
     mutable std::mutex mutex_;
     std::uint64_t budget_;
     const io::Checkpoint* ckpt_;
+    bool keep_;
+    // Flat float32 buffers per slot, reused once nothing outside holds a view of them.
+    std::map<int, std::vector<torch::Tensor>> pool_;
     std::map<std::pair<int, int>, torch::Tensor> copies_;
     WideningStats stats_;
 };
