@@ -2,13 +2,21 @@
 
 #include <torch/version.h>
 
+#include "analyses/workspace.h"
 #include "model/runtime.h"
+#include "model/transformer.h"
 
 namespace obsprop::analyses {
 
 EngineStatus engine_status() {
     const auto tm = model::tensor_memory();
     return {model::current_threads(), tm.installed, tm.live, tm.peak};
+}
+
+WeightMemory weight_memory(const Workspace& w) {
+    const auto& m = w.model();
+    const auto s = m.widening();
+    return {!m.weights().all_f32, s.budget, s.cached_bytes, s.converted_bytes, s.hits, s.misses};
 }
 
 const char* torch_version() {

@@ -3,6 +3,10 @@
 // layer like everything else. No LibTorch in this header.
 #pragma once
 
+namespace obsprop {
+class Workspace;
+}
+
 namespace obsprop::analyses {
 
 struct EngineStatus {
@@ -10,6 +14,15 @@ struct EngineStatus {
     bool memory_counted = false; // the tensor memory counter is installed
     long long live_bytes = 0, peak_bytes = 0;
 };
+
+// The float32 copies of a model's BF16/F16 weights (model/widening.h): the budget they live in, what they
+// occupy, and how often a computation found one ready.
+struct WeightMemory {
+    bool widened = false; // the checkpoint stores something narrower than float32
+    unsigned long long budget = 0, cached_bytes = 0, converted_bytes = 0;
+    long long hits = 0, misses = 0;
+};
+WeightMemory weight_memory(const Workspace& w);
 
 // The LibTorch version the program was built with, e.g. "1.13.0".
 const char* torch_version();

@@ -419,4 +419,8 @@ void Session::setViewState(const QJsonObject& state) {
         nlohmann::json::parse(QJsonDocument(state).toJson(QJsonDocument::Compact).toStdString());
 }
 
+analyses::WeightMemory Session::weightMemory() const {
+    return ws_ ? analyses::weight_memory(*ws_) : analyses::WeightMemory{};
+}
+
 } // namespace obsprop::ui

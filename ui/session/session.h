@@ -15,6 +15,7 @@
 #include <QString>
 #include <memory>
 
+#include "analyses/engine_status.h"
 #include "analyses/reports.h"
 #include "results/results.h"
 #include "session/job_tracker.h"
@@ -41,6 +42,8 @@ class Session : public QObject {
     JobTracker& jobs() { return jobs_; }
     bool isOpen() const { return static_cast<bool>(ws_); }
     ModelInfo modelInfo() const { return info_; }
+    // The float32 copies of BF16/F16 weights now (for the debug overlay); zeros when nothing is open.
+    analyses::WeightMemory weightMemory() const;
     QString projectFile() const { return projectFile_; }
     bool isDirty() const { return dirty_; }
     // Bumped by every recipe edit; results carry the generation they were computed for.

@@ -119,6 +119,11 @@ void DebugOverlay::drawPanels() {
                     engine.peak_bytes / 1048576.0);
     else
         ImGui::TextUnformatted("tensor memory      (not counted in this process)");
+    if (const auto wm = session_->weightMemory(); wm.widened)
+        ImGui::Text("float32 copies     %.1f of %.1f MiB budget (%lld reused, %lld converted)",
+                    wm.cached_bytes / 1048576.0, wm.budget / 1048576.0, wm.hits, wm.misses);
+    else
+        ImGui::TextUnformatted("float32 copies     none (the checkpoint is float32, read in place)");
     ImGui::Text("LibTorch threads   %d", engine.threads);
     ImGui::Text("jobs running       %d", session_->jobs().running());
     ImGui::Separator();
