@@ -38,14 +38,51 @@ static obsprop::Observable ids(const std::string& name, int plus, int minus) {
     return o;
 }
 
+// 20 pairs of 16 tokens whose 4th token differs, and " she" − " he".
+struct PatchingCase {
+    obsprop::PromptBatch clean, corrupt;
+    obsprop::ObservableMatrix om;
+};
+static PatchingCase patching_case(const obsprop::model::Transformer& m) {
+    PatchingCase c;
+    for (int p = 0; p < 20; ++p) {
+        std::vector<int> a, b;
+        for (int i = 0; i < 16; ++i)
+            a.push_back((7919 * (p * 16 + i) + 13) % 50000);
+        b = a;
+        b[3] = (b[3] + 101) % 50000; // the "name" differs
+        c.clean.ids.push_back(a), c.corrupt.ids.push_back(b);
+        c.clean.positions.push_back(3), c.corrupt.positions.push_back(3);
+    }
+    c.om.names = {"subj"};
+    c.om.n = ids("subj", 673, 339).vector(m.config().d_vocab).unsqueeze(0);
+    return c;
+}
+
 int main(int argc, char** argv) try {
     if (argc < 3) {
-        std::cerr << "usage: bench_engine LARGE_DIR SMALL_DIR\n";
+        std::cerr
+            << "usage: bench_engine LARGE_DIR SMALL_DIR | bench_engine attribution SMALL_DIR [REPEATS]\n";
         return 2;
     }
     const int threads = obsprop::model::configure_threads(0);
     torch::NoGradGuard ng;
     const auto subj = ids("subj", 673, 339), obj = ids("obj", 607, 683);
+    if (std::string(argv[1]) == "attribution") { // attribution alone, for profiling
+        auto small = obsprop::model::Transformer::load(argv[2]);
+        const auto pc = patching_case(*small);
+        const int repeats = argc > 3 ? std::stoi(argv[3]) : 5;
+        nlohmann::json times = nlohmann::json::array();
+        for (int r = 0; r < repeats; ++r) {
+            auto t = Clock::now();
+            obsprop::attribute_heads(*small, pc.clean, pc.corrupt, pc.om,
+                                     obsprop::AttributionMethod::Patching);
+            times.push_back(since(t));
+        }
+        std::cout << nlohmann::json{{"threads", threads}, {"attribution_20_pairs_s", times}}.dump()
+                  << std::endl;
+        return 0;
+    }
 
     auto t = Clock::now();
     auto big = obsprop::model::Transformer::load(argv[1]);
@@ -82,19 +119,9 @@ int main(int argc, char** argv) try {
     const double svd = since(t);
 
     auto small = obsprop::model::Transformer::load(argv[2]);
-    obsprop::PromptBatch clean, corrupt;
-    for (int p = 0; p < 20; ++p) {
-        std::vector<int> a, b;
-        for (int i = 0; i < 16; ++i)
-            a.push_back((7919 * (p * 16 + i) + 13) % 50000);
-        b = a;
-        b[3] = (b[3] + 101) % 50000; // the "name" differs
-        clean.ids.push_back(a), corrupt.ids.push_back(b);
-        clean.positions.push_back(3), corrupt.positions.push_back(3);
-    }
-    obsprop::ObservableMatrix om;
-    om.names = {"subj"};
-    om.n = subj.vector(small->config().d_vocab).unsqueeze(0);
+    const auto pc = patching_case(*small);
+    const auto &clean = pc.clean, &corrupt = pc.corrupt;
+    const auto& om = pc.om;
     t = Clock::now();
     auto at = obsprop::attribute_heads(*small, clean, corrupt, om, obsprop::AttributionMethod::Patching);
     const double attribution = since(t);

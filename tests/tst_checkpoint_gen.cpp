@@ -589,6 +589,7 @@ class TestCheckpointGen : public QObject {
         QTest::addColumn<tools::Family>("family");
         using F = tools::Family;
         QTest::newRow("llama-3.2-1b (1.24B)") << "llama-3.2-1b" << qulonglong(1235814400) << F::Llama;
+        QTest::newRow("llama-3.1-8b (8.03B)") << "llama-3.1-8b" << qulonglong(8030261248) << F::Llama;
         QTest::newRow("smollm2-135m (134.5M)") << "smollm2-135m" << qulonglong(134515008) << F::Llama;
         QTest::newRow("tinyllama-1.1b") << "tinyllama-1.1b" << qulonglong(1100048384) << F::Llama;
         QTest::newRow("mistral-7b (7.24B)") << "mistral-7b" << qulonglong(7241732096) << F::Mistral;

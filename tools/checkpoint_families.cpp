@@ -225,8 +225,8 @@ void llama_style_config(const CheckpointSpec& s, json& c) {
 }
 
 std::vector<std::string> llama_style_preset_names() {
-    return {"llama-3.2-1b", "smollm2-135m", "tinyllama-1.1b", "mistral-7b", "qwen2.5-0.5b",
-            "qwen3-0.6b",   "gemma-2b",     "gemma-2-2b",     "gemma-3-1b"};
+    return {"llama-3.2-1b", "llama-3.1-8b", "smollm2-135m", "tinyllama-1.1b", "mistral-7b",
+            "qwen2.5-0.5b", "qwen3-0.6b",   "gemma-2b",     "gemma-2-2b",     "gemma-3-1b"};
 }
 
 bool llama_style_preset(const std::string& name, Family family, CheckpointSpec& s) {
@@ -272,7 +272,15 @@ bool llama_style_preset(const std::string& name, Family family, CheckpointSpec& 
         s.rope_scaling = "llama3", s.rope_factor = 32, s.rope_low_freq_factor = 1,
         s.rope_high_freq_factor = 4;
         s.rope_original_max_positions = 8192;
-    } else if (name == "smollm2-135m") { // HuggingFaceTB/SmolLM2-135M: 134,515,008
+    } else if (name == "llama-3.1-8b") { // meta-llama/Llama-3.1-8B: 8,030,261,248 parameters
+        s.family = Family::Llama;
+        s.n_layers = 32, s.n_heads = 32, s.n_kv_heads = 8, s.head_dim = 128, s.d_model = 4096,
+        s.d_mlp = 14336;
+        s.vocab = 128256, s.n_ctx = 131072, s.ln_eps = 1e-5, s.rope_theta = 500000, s.untied = true;
+        s.rope_scaling = "llama3", s.rope_factor = 8, s.rope_low_freq_factor = 1, s.rope_high_freq_factor = 4;
+        s.rope_original_max_positions = 8192;
+        s.storage = io::DType::BF16, s.shards = 4; // as published
+    } else if (name == "smollm2-135m") {           // HuggingFaceTB/SmolLM2-135M: 134,515,008
         s.family = Family::Llama;
         s.n_layers = 30, s.n_heads = 9, s.n_kv_heads = 3, s.d_model = 576, s.d_mlp = 1536;
         s.vocab = 49152, s.n_ctx = 8192, s.ln_eps = 1e-5, s.rope_theta = 100000;

@@ -123,7 +123,7 @@ struct CheckpointSpec {
     void validate() const; // throws std::invalid_argument with a readable reason
 };
 
-// Named shapes: "gpt2-small", "gpt-neo-125m", "gpt-neo-1.3b", "pythia-70m", "llama-3.2-1b",
+// Named shapes: "gpt2-small", "gpt-neo-125m", "gpt-neo-1.3b", "pythia-70m", "llama-3.2-1b", "llama-3.1-8b",
 // "smollm2-135m", "tinyllama-1.1b", "mistral-7b", "qwen2.5-0.5b", "qwen3-0.6b", "gemma-2b",
 // "gemma-2-2b", "gemma-3-1b" (real models' shapes and config values, random weights; prefix as in the
 // real checkpoints: none for GPT-2), and "tiny" for `family`: GPT-2/Neo/NeoX 2 layers, 4 heads,
