@@ -17,16 +17,31 @@ extern "C" void openblas_set_num_threads(int) __attribute__((weak));
 
 namespace obsprop::model {
 
+namespace {
+std::atomic<int> g_threads{0};
+} // namespace
+
+// LibTorch runs its own operations on an OpenMP team and, in Debian's build, its matrix products on
+// OpenBLAS's pool. Two pools of n threads on n cores fight: after every parallel region the OpenMP workers
+// spin while the BLAS workers need the cores, and the products stall (attribution by patching on the
+// GPT-2-small shape, 20 pairs: 1.6–2.3 s with both pools at 2 threads, 0.74–0.90 s with the OpenMP team at 1;
+// `bench_engine attribution`). So with OpenBLAS present it gets the n threads and LibTorch's own operations,
+// which are cheap beside the products, run on the calling thread.
 int configure_threads(int n) {
     if (const char* env = std::getenv("OBSPROP_THREADS"); env && std::atoi(env) > 0) n = std::atoi(env);
     if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    at::set_num_threads(n);
-    if (openblas_set_num_threads) openblas_set_num_threads(n);
-    return at::get_num_threads();
+    if (openblas_set_num_threads) {
+        openblas_set_num_threads(n);
+        at::set_num_threads(1);
+    } else {
+        at::set_num_threads(n);
+    }
+    g_threads = n;
+    return n;
 }
 
 int current_threads() {
-    return at::get_num_threads();
+    return g_threads.load() > 0 ? g_threads.load() : at::get_num_threads();
 }
 
 namespace {

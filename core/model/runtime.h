@@ -4,10 +4,11 @@
 
 namespace obsprop::model {
 
-// n <= 0 means "all cores"; the environment variable OBSPROP_THREADS, when set, wins. Returns the number
-// of threads now in use.
+// n <= 0 means "all cores"; the environment variable OBSPROP_THREADS, when set, wins. The n threads go to the
+// matrix products (OpenBLAS's pool, when LibTorch uses OpenBLAS; LibTorch's own operations then run on the
+// calling thread, see runtime.cpp) or else to LibTorch's intra-op pool. Returns n.
 int configure_threads(int n = 0);
-// LibTorch's intra-op thread count now.
+// The threads configured (LibTorch's intra-op count before configure_threads has run).
 int current_threads();
 
 // Bytes of CPU tensor memory LibTorch has allocated (live now and the most at any time), counted by an
