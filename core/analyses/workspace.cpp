@@ -4,11 +4,6 @@
 
 namespace obsprop {
 
-std::vector<project::Dataset> study_datasets() {
-    return {project::study_subject_dataset(), project::study_object_dataset(),
-            project::study_occupation_dataset()};
-}
-
 Workspace Workspace::open_model(const std::filesystem::path& dir, const Progress& progress) {
     Workspace w;
     report(progress, 0.0, "loading model");
@@ -25,11 +20,7 @@ Workspace Workspace::open_model(const std::filesystem::path& dir, const Progress
 Workspace Workspace::open_project(const std::filesystem::path& file, const Progress& progress) {
     report(progress, 0.0, "reading project");
     project::Project p = project::load_project(file);
-    const auto dir = p.resolved_model_path(std::filesystem::absolute(file));
-    if (dir.empty()) throw project::ProjectError(file.string() + ": the project names no model folder");
-    if (!std::filesystem::is_directory(dir))
-        throw ModelFolderMissing(file.string() + ": its model folder " + dir.string() + " does not exist",
-                                 dir);
+    const auto dir = project_model_folder(p, file);
     return open_on(std::move(p), file, dir, false, progress);
 }
 
@@ -48,19 +39,11 @@ Workspace Workspace::open_on(project::Project p, const std::filesystem::path& fi
     w.tokenizer_ = std::make_shared<io::Tokenizer>(io::Tokenizer::from_directory(dir));
     w.project_ = p;
     report(progress, 0.8, "checking the model's fingerprint");
-    if (!project::fingerprint_matches(p.model_fingerprint, dir))
-        w.model_change_ = file.string() + ": the model folder " + dir.string() +
-                          (located ? " is not the model the project was saved with"
-                                   : " has changed since the project was saved") +
-                          " (its weights, configuration or tokenizer differ from the fingerprint " +
-                          p.model_fingerprint + "); results may not match what was saved with it";
-    for (const auto& o : p.observables) {
-        try {
-            w.add_observable(o.name, o.expr, o.dataset);
-        } catch (const ObservableParseError& e) {
-            w.invalid_.push_back({o.name, o.expr, e.what()}); // the recipe keeps it as written
-        }
-    }
+    w.model_change_ = model_change_note(p, file, dir, located);
+    auto parsed = parse_project_observables(p.observables, *w.tokenizer_, w.model_->config().d_vocab);
+    for (auto& [o, dataset] : parsed.valid)
+        w.adopt(std::move(o), dataset);
+    w.invalid_ = std::move(parsed.invalid); // the recipe keeps them as written
     w.set_datasets(p.datasets.empty() ? study_datasets() : p.datasets);
     report(progress, 1.0, "ready");
     return w;
@@ -78,7 +61,10 @@ void Workspace::record_recipe(const Observable& o, const std::string& dataset) {
 
 const Observable& Workspace::add_observable(const std::string& name, const std::string& expr,
                                             const std::string& dataset) {
-    Observable o = parse_observable(expr, *tokenizer_, model_->config().d_vocab, name);
+    return adopt(parse_observable(expr, *tokenizer_, model_->config().d_vocab, name), dataset);
+}
+
+const Observable& Workspace::adopt(Observable o, const std::string& dataset) {
     std::erase_if(invalid_, [&o](const InvalidObservable& i) { return i.name == o.name; });
     for (auto& existing : observables_)
         if (existing.name == o.name) {
@@ -120,19 +106,7 @@ ObservableMatrix Workspace::observable_matrix() const {
 }
 
 void Workspace::set_datasets(const std::vector<project::Dataset>& datasets) {
-    std::vector<DatasetPrompts> out;
-    for (const auto& d : datasets) {
-        DatasetPrompts dp;
-        dp.recipe = d;
-        dp.prompts = project::expand(d);
-        project::tokenize(dp.prompts, *tokenizer_);
-        for (const auto& p : dp.prompts)
-            if (static_cast<int>(p.ids.size()) > model_->config().n_ctx)
-                throw std::invalid_argument("prompt \"" + p.text + "\" is longer than the model's context");
-        dp.pairs = project::pairs(d);
-        out.push_back(std::move(dp));
-    }
-    datasets_ = std::move(out);
+    datasets_ = tokenize_datasets(datasets, *tokenizer_, model_->config().n_ctx);
     project_.datasets = datasets;
 }
 

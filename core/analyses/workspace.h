@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "analyses/recipe.h"
 #include "io/tokenizer.h"
 #include "obsprop/features.h"
 #include "obsprop/observable.h"
@@ -15,27 +16,6 @@
 #include "project/project.h"
 
 namespace obsprop {
-
-struct DatasetPrompts {
-    project::Dataset recipe;
-    std::vector<project::Prompt> prompts;   // tokenised, with name slots
-    std::vector<std::pair<int, int>> pairs; // (female, male) indices into prompts
-};
-
-// An observable of the project that does not parse for this model (e.g. a string that is several of its
-// tokens): kept in the recipe, so nothing the user wrote is lost, but left out of every analysis.
-struct InvalidObservable {
-    std::string name, expr, error; // error: "column C: message"
-};
-
-// What open_project throws when the project's model folder does not exist (moved, renamed, deleted): the
-// explorer offers to locate it.
-class ModelFolderMissing : public project::ProjectError {
-  public:
-    ModelFolderMissing(const std::string& message, std::filesystem::path folder)
-        : ProjectError(message), dir(std::move(folder)) {}
-    std::filesystem::path dir; // as the project resolves it
-};
 
 class Workspace {
   public:
@@ -102,6 +82,8 @@ class Workspace {
   private:
     static Workspace open_on(project::Project p, const std::filesystem::path& file,
                              const std::filesystem::path& dir, bool located, const Progress& progress);
+    // Adds a parsed observable (replacing one of the same name) and records it in the recipe.
+    const Observable& adopt(Observable o, const std::string& dataset);
     void record_recipe(const Observable& o, const std::string& dataset);
     std::shared_ptr<model::Transformer> model_;
     std::shared_ptr<io::Tokenizer> tokenizer_;
@@ -112,8 +94,5 @@ class Workspace {
     std::vector<InvalidObservable> invalid_;
     std::vector<DatasetPrompts> datasets_;
 };
-
-// The study's three datasets (DESIGN §5).
-std::vector<project::Dataset> study_datasets();
 
 } // namespace obsprop
