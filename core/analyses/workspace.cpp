@@ -2,14 +2,17 @@
 
 #include <stdexcept>
 
+#include "analyses/model_folder.h"
+
 namespace obsprop {
 
 Workspace Workspace::open_model(const std::filesystem::path& dir, const Progress& progress) {
     Workspace w;
     report(progress, 0.0, "loading model");
-    w.model_ = model::Transformer::load(dir);
-    report(progress, 0.7, "loading tokenizer");
-    w.tokenizer_ = std::make_shared<io::Tokenizer>(io::Tokenizer::from_directory(dir));
+    auto loaded = analyses::load_model_folder(dir);
+    w.model_ = std::move(loaded.model);
+    w.tokenizer_ = std::move(loaded.tokenizer);
+    report(progress, 0.7, "tokenising the datasets");
     w.project_.model_path = std::filesystem::absolute(dir);
     w.project_.datasets = study_datasets();
     w.set_datasets(w.project_.datasets);
@@ -35,8 +38,9 @@ Workspace Workspace::open_on(project::Project p, const std::filesystem::path& fi
     Workspace w;
     w.project_file_ = std::filesystem::absolute(file);
     report(progress, 0.1, "loading model");
-    w.model_ = model::Transformer::load(dir);
-    w.tokenizer_ = std::make_shared<io::Tokenizer>(io::Tokenizer::from_directory(dir));
+    auto loaded = analyses::load_model_folder(dir);
+    w.model_ = std::move(loaded.model);
+    w.tokenizer_ = std::move(loaded.tokenizer);
     w.project_ = p;
     report(progress, 0.8, "checking the model's fingerprint");
     w.model_change_ = model_change_note(p, file, dir, located);
