@@ -10,6 +10,7 @@
 
 #include <fstream>
 #include <limits>
+#include <tuple>
 
 namespace tools = obsprop::tools;
 
@@ -385,6 +386,50 @@ class TestCli : public QObject {
         r = runCli({QStringLiteral("steer"), QStringLiteral("--help")});
         QCOMPARE(r.code, 0);
         QVERIFY(r.out.contains("--alpha"));
+    }
+
+    // obsprop itself never loads LibTorch (nor Qt): --help, --version, info, tokenize and project validate
+    // answer without the engine; every other command is handed to obsprop-engine, and without it fails
+    // with an error that says so.
+    void frontEndWithoutTheEngine() {
+        QProcess ldd;
+        ldd.start(QStringLiteral("ldd"), {QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop")});
+        QVERIFY(ldd.waitForFinished());
+        const QByteArray libs = ldd.readAllStandardOutput();
+        QVERIFY2(libs.contains("libc.so") && !libs.contains("libtorch") && !libs.contains("libc10") &&
+                     !libs.contains("libQt"),
+                 libs.constData());
+
+        QTemporaryDir alone;
+        const QString front = alone.filePath(QStringLiteral("obsprop"));
+        QVERIFY(QFile::copy(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"), front));
+        auto run = [&front](const QStringList& args) {
+            QProcess p;
+            p.start(front, args);
+            p.waitForFinished(120000);
+            return std::make_tuple(p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError());
+        };
+        auto [code, out, err] = run({QStringLiteral("--version")});
+        QCOMPARE(code, 0);
+        QVERIFY(out.startsWith("obsprop "));
+        std::tie(code, out, err) =
+            run({QStringLiteral("info"), QStringLiteral("--model"), model_, QStringLiteral("--json")});
+        QCOMPARE(code, 0);
+        QCOMPARE(QJsonDocument::fromJson(out).object()[QStringLiteral("n_layers")].toInt(), 2);
+        std::tie(code, out, err) =
+            run({QStringLiteral("tokenize"), QStringLiteral("--model"), model_, QStringLiteral("the cat")});
+        QCOMPARE(code, 0);
+        // A usage error is found before the engine is needed.
+        std::tie(code, out, err) =
+            run({QStringLiteral("features"), QStringLiteral("--ln"), QStringLiteral("nope")});
+        QCOMPARE(code, 2);
+        std::tie(code, out, err) = run({QStringLiteral("features"), QStringLiteral("--model"), model_,
+                                        QStringLiteral("--observable"), QStringLiteral("#1")});
+        QCOMPARE(code, 1);
+        QVERIFY(out.isEmpty());
+        QVERIFY2(err.startsWith("obsprop: error: this command needs obsprop-engine, which is missing: ") &&
+                     err.contains(QDir(alone.path()).canonicalPath().toUtf8() + "/obsprop-engine"),
+                 err.constData());
     }
 };
 

@@ -1,137 +1,93 @@
-// obsprop project create|validate, obsprop export
+// obsprop project create | validate, obsprop export. validate needs no LibTorch and runs in the front end:
+// it checks a project with the functions the workspace opens projects with (analyses/recipe.h), the model's
+// weights against its configuration without loading them. create and export run in the engine
+// (engine/run_project.cpp).
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include <CLI/CLI.hpp>
 
-#include "analyses/export.h"
-#include "analyses/workspace.h"
-#ifdef OBSPROP_WITH_FIGURES
-#include "figures/project_figures.h"
-#endif
-#include "analysis_options.h"
+#include "analyses/recipe.h"
 #include "cli.h"
-#include "io/version.h"
+#include "commands.h"
+#include "io/model_config.h"
+#include "io/safetensors.h"
+#include "io/weight_plan.h"
 
 namespace obsprop::cli {
 
-namespace {} // namespace
+int run_validate(const ValidateArgs& a) {
+    const std::filesystem::path file = a.file;
+    const project::Project p = project::load_project(file);
+    const auto dir = project_model_folder(p, file);
+    // What opening the project's workspace checks, in the same order, without loading the weights.
+    const auto config = io::load_model_config(dir);
+    io::check_weights(io::Checkpoint::open(dir), config);
+    const auto tokenizer = io::Tokenizer::from_directory(dir);
+    const std::string change = model_change_note(p, file, dir, false);
+    const auto observables = parse_project_observables(p.observables, tokenizer, config.d_vocab);
+    const auto datasets =
+        tokenize_datasets(p.datasets.empty() ? study_datasets() : p.datasets, tokenizer, config.n_ctx);
+
+    const std::string now = project::fingerprint_model(dir);
+    const bool matches = change.empty();
+    nlohmann::json invalid = nlohmann::json::array();
+    for (const auto& bad : observables.invalid)
+        invalid.push_back({{"name", bad.name}, {"expr", bad.expr}, {"error", bad.error}});
+    nlohmann::json r = {{"file", a.file},
+                        {"model", dir.string()},
+                        {"observables", observables.valid.size()},
+                        {"datasets", datasets.size()},
+                        {"fingerprint", now},
+                        {"saved_fingerprint", p.model_fingerprint},
+                        {"fingerprint_matches", matches},
+                        {"invalid_observables", invalid}};
+    const bool ok = matches && invalid.empty();
+    if (a.json)
+        print_json(r);
+    else if (ok)
+        std::cout << a.file << ": ok (" << observables.valid.size() << " observables, " << datasets.size()
+                  << " datasets)" << '\n';
+    for (const auto& bad : observables.invalid)
+        std::cerr << "obsprop: error: " << a.file << ": observable '" << bad.name
+                  << "' does not parse for this model: " << bad.error << '\n';
+    if (!matches) std::cerr << "obsprop: error: " << change << '\n';
+    return ok ? 0 : 1;
+}
 
 void add_project_commands(CLI::App& app, Action& run) {
     auto* project = app.add_subcommand("project", "Create or check project files (.obsprop)");
     project->require_subcommand(1);
 
-    auto o = std::make_shared<AnalysisOptions>();
-    auto out = std::make_shared<std::string>();
-    auto* create = project->add_subcommand(
+    auto create = std::make_shared<CreateArgs>();
+    auto* c = project->add_subcommand(
         "create", "Write a project for a model, with observables and the study's datasets");
-    create->add_option("--model", o->model, "Hugging Face model folder")->required();
-    create->add_option("--observable", o->observables,
-                       "Observable, e.g. 'subj=\" she\" - \" he\"' (repeatable)");
-    create->add_option(
-        "--ln-dataset", o->ln_datasets,
-        "Each observable's LayerNorm dataset: OBS=D for one, D for all (stored in the project)");
-    create->add_option("--out", *out, "Project file to write")->required();
-    create->callback([o, out, &run] {
-        run = [o, out] {
-            analyses::Analysis a = o->open();
-            auto p = a.workspace().project();
-            const auto chosen = o->overrides();
-            for (auto& ob : p.observables) {
-                if (chosen.ln_dataset) ob.dataset = *chosen.ln_dataset;
-                if (auto it = chosen.observable_ln_datasets.find(ob.name);
-                    it != chosen.observable_ln_datasets.end())
-                    ob.dataset = it->second;
-            }
-            p.model_fingerprint = project::fingerprint_model(o->model);
-            // Relative to the project file, so a folder holding both can move.
-            const auto rel = std::filesystem::absolute(o->model).lexically_relative(
-                std::filesystem::absolute(*out).parent_path());
-            if (!rel.empty()) p.model_path = rel;
-            project::save_project(p, *out);
-            std::cout << "wrote " << *out << " (" << p.observables.size() << " observables, "
-                      << p.datasets.size() << " datasets)\n";
-            return 0;
-        };
-    });
+    c->add_option("--model", create->o.model, "Hugging Face model folder")->required();
+    c->add_option("--observable", create->o.observables,
+                  "Observable, e.g. 'subj=\" she\" - \" he\"' (repeatable)");
+    c->add_option("--ln-dataset", create->o.ln_datasets,
+                  "Each observable's LayerNorm dataset: OBS=D for one, D for all (stored in the project)");
+    c->add_option("--out", create->out, "Project file to write")->required();
+    c->callback([create, &run] { run = [create] { return engine::create_project(*create); }; });
 
-    auto file = std::make_shared<std::string>();
-    auto json = std::make_shared<bool>(false);
-    auto* validate = project->add_subcommand("validate", "Check that a project file and its model open");
-    validate->add_option("file", *file, "Project file")->required();
-    validate->add_flag("--json", *json, "JSON output");
-    validate->callback([file, json, &run] {
-        run = [file, json] {
-            Workspace w = Workspace::open_project(*file);
-            const auto dir = w.project().resolved_model_path(w.project_file());
-            const std::string now = project::fingerprint_model(dir);
-            const bool matches = w.model_change().empty();
-            nlohmann::json invalid = nlohmann::json::array();
-            for (const auto& bad : w.invalid_observables())
-                invalid.push_back({{"name", bad.name}, {"expr", bad.expr}, {"error", bad.error}});
-            nlohmann::json r = {{"file", *file},
-                                {"model", dir.string()},
-                                {"observables", w.observables().size()},
-                                {"datasets", w.datasets().size()},
-                                {"fingerprint", now},
-                                {"saved_fingerprint", w.project().model_fingerprint},
-                                {"fingerprint_matches", matches},
-                                {"invalid_observables", invalid}};
-            const bool ok = matches && invalid.empty();
-            if (*json)
-                print_json(r);
-            else if (ok)
-                std::cout << *file << ": ok (" << w.observables().size() << " observables, "
-                          << w.datasets().size() << " datasets)" << '\n';
-            for (const auto& bad : w.invalid_observables())
-                std::cerr << "obsprop: error: " << *file << ": observable '" << bad.name
-                          << "' does not parse for this model: " << bad.error << '\n';
-            if (!matches) std::cerr << "obsprop: error: " << w.model_change() << '\n';
-            return ok ? 0 : 1;
-        };
-    });
+    auto validate = std::make_shared<ValidateArgs>();
+    auto* v = project->add_subcommand("validate", "Check that a project file and its model open");
+    v->add_option("file", validate->file, "Project file")->required();
+    v->add_flag("--json", validate->json, "JSON output");
+    v->callback([validate, &run] { run = [validate] { return run_validate(*validate); }; });
 
-    auto e = std::make_shared<AnalysisOptions>();
-    auto dir = std::make_shared<std::string>();
+    auto e = std::make_shared<ExportArgs>();
     auto* exp = app.add_subcommand("export", "Write every table of a project to a folder as CSV and JSON");
-    e->add_to(exp, true);
-    exp->add_option("--out", *dir, "Folder to write")->required();
-    auto figures = std::make_shared<bool>(false);
+    e->o.add_to(exp, true);
+    exp->add_option("--out", e->out, "Folder to write")->required();
     exp->add_flag(
-        "--figures", *figures,
+        "--figures", e->figures,
         "Also draw every figure (PNG, SVG, PDF) from the same reports, with the explorer's figure code "
         "(offscreen, in this process)");
-    auto allow_change = std::make_shared<bool>(false);
-    exp->add_flag("--allow-model-change", *allow_change,
+    exp->add_flag("--allow-model-change", e->allow_model_change,
                   "Export even when the model folder no longer matches the project's fingerprint");
-    exp->callback([e, dir, figures, allow_change, &run] {
-        run = [e, dir, figures, allow_change] {
-            const analyses::Analysis a = e->open();
-            if (const auto& bad = a.workspace().invalid_observables(); !bad.empty())
-                throw std::runtime_error(
-                    e->project + ": observable '" + bad.front().name + "' does not parse for this model (" +
-                    bad.front().error +
-                    "); fix or remove it, or replace it with --observable, before exporting");
-            if (!a.workspace().model_change().empty() && !*allow_change)
-                throw std::runtime_error(
-                    a.workspace().model_change() +
-                    "; re-save the project with this model, or pass --allow-model-change");
-            const auto reports = analyses::project_reports(a);
-            auto s =
-                analyses::export_tables(analyses::tables_of(reports), *dir, analyses::export_manifest(a));
-            std::cout << "wrote " << s.files.size() << " files to " << *dir << '\n';
-            if (*figures) {
-#ifdef OBSPROP_WITH_FIGURES
-                const auto drawn = ui::figures::write_project_figures(reports, *dir);
-                std::cout << "drew " << drawn.size() << " figure files into " << *dir << '\n';
-#else
-                throw UsageError(
-                    "this obsprop was built without the explorer (OBSPROP_BUILD_GUI=OFF): no figures");
-#endif
-            }
-            return 0;
-        };
-    });
+    exp->callback([e, &run] { run = [e] { return engine::export_project(*e); }; });
 }
 
 } // namespace obsprop::cli

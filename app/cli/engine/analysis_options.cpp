@@ -1,8 +1,6 @@
 #include "analysis_options.h"
 
 #include <cctype>
-#include <cmath>
-#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 #include <set>
@@ -16,28 +14,6 @@
 #include "obsprop/features.h"
 
 namespace obsprop::cli {
-
-void AnalysisOptions::add_to(CLI::App* cmd, bool with_dataset, bool with_ln) {
-    cmd->add_option("--model", model, "Hugging Face model folder");
-    cmd->add_option("--project", project, "Project file (.obsprop) instead of --model and --observable");
-    cmd->add_option("--observable", observables, "Observable, e.g. 'subj=\" she\" - \" he\"' (repeatable)");
-    if (with_dataset)
-        cmd->add_option("--dataset", dataset, "Dataset of the data analyses (default: the project's first)");
-    if (with_ln) {
-        cmd->add_option("--ln", ln, "LayerNorm treatment: none, approx or exact (default: the project's)")
-            ->check(CLI::IsMember({"none", "approx", "exact"}));
-        cmd->add_option("--rho", rho, "Fixed ρ for the approximate LayerNorm treatment (default: estimated)")
-            ->check(CLI::PositiveNumber & finite_number(1e30));
-        cmd->add_option(
-            "--ln-dataset", ln_datasets,
-            "Dataset whose prompts give ρ and the exact linearisation points: D for every observable, "
-            "or OBS=D for one (repeatable; default: each observable's own, else the first dataset)");
-    }
-    auto* j = cmd->add_flag("--json", json, "JSON output");
-    auto* c = cmd->add_flag("--csv", csv, "CSV output");
-    j->excludes(c);
-    c->excludes(j);
-}
 
 namespace {
 
@@ -53,25 +29,26 @@ std::string excerpt(const std::string& s) {
 
 } // namespace
 
-analyses::SettingsOverrides AnalysisOptions::overrides() const {
+analyses::SettingsOverrides overrides_of(const AnalysisOptions& a) {
     analyses::SettingsOverrides o;
-    if (!ln.empty()) o.ln_mode = ln;
-    if (rho > 0) o.rho = rho;
-    for (const auto& d : ln_datasets)
+    if (!a.ln.empty()) o.ln_mode = a.ln;
+    if (a.rho > 0) o.rho = a.rho;
+    for (const auto& d : a.ln_datasets)
         analyses::parse_ln_dataset_option(d, o);
-    if (!dataset.empty()) o.dataset = dataset;
-    if (!position.empty()) o.position = position;
+    if (!a.dataset.empty()) o.dataset = a.dataset;
+    if (!a.position.empty()) o.position = a.position;
     return o;
 }
 
-analyses::Analysis AnalysisOptions::open(const analyses::SettingsOverrides& more) const {
+analyses::Analysis open_analysis(const AnalysisOptions& opts, const analyses::SettingsOverrides& more) {
+    const std::string &model = opts.model, &project = opts.project;
     if (model.empty() == project.empty())
         throw UsageError("give exactly one of --model DIR and --project FILE");
     auto w = std::make_shared<Workspace>(project.empty() ? Workspace::open_model(model)
                                                          : Workspace::open_project(project));
     if (!w->model_change().empty()) std::cerr << "obsprop: warning: " << w->model_change() << '\n';
     std::set<std::string> given;
-    for (const auto& o : observables) {
+    for (const auto& o : opts.observables) {
         std::string name;
         try {
             name = w->add_observable({}, o).name;
@@ -88,7 +65,7 @@ analyses::Analysis AnalysisOptions::open(const analyses::SettingsOverrides& more
                   << "' is left out: " << bad.error << '\n';
     // What the options select must exist: a bad --dataset, --ln-dataset or setting is the user's to fix.
     try {
-        analyses::Analysis a(std::shared_ptr<const Workspace>(w), overrides());
+        analyses::Analysis a(std::shared_ptr<const Workspace>(w), overrides_of(opts));
         return a.with(more);
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what());
@@ -175,23 +152,6 @@ std::string observable_arg(const Workspace& w, const std::string& option, const 
         known += (known.empty() ? "" : ", ") + quoted(o.name);
     }
     throw UsageError(option + " " + quoted(name) + ": no observable of that name (there are: " + known + ")");
-}
-
-CLI::Validator finite_number(double max) {
-    return CLI::Validator(
-        [max](std::string& s) -> std::string {
-            char* end = nullptr;
-            const double x = std::strtod(s.c_str(), &end);
-            if (s.empty() || end != s.c_str() + s.size()) return "'" + s + "' is not a number";
-            if (!std::isfinite(x)) return "'" + s + "' is not a finite number";
-            if (std::abs(x) > max) {
-                std::ostringstream o;
-                o << "'" << s << "' is absurd (at most " << max << " in magnitude)";
-                return o.str();
-            }
-            return {};
-        },
-        "FINITE");
 }
 
 void print_table(const analyses::Table& t, const AnalysisOptions& o) {

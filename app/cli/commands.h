@@ -1,0 +1,96 @@
+// Every subcommand's parsed arguments and the function that runs it. The subcommands are registered once
+// (cmd_*.cpp) and both programs link that registration: a command that needs no LibTorch runs in whichever
+// program parsed it; the engine's commands are defined twice, at link time: obsprop-engine does their work
+// (engine/), and the obsprop front end defines each as handing its whole command line to obsprop-engine
+// (front/main.cpp), so the front end itself never loads LibTorch.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "options.h"
+
+namespace obsprop::cli {
+
+struct ModelArgs { // info, tokenize, logits
+    std::string model, text, prompt;
+    bool json = false;
+    int top = 0;
+};
+struct ValidateArgs { // project validate
+    std::string file;
+    bool json = false;
+};
+struct FeaturesArgs {
+    AnalysisOptions o;
+    std::vector<std::string> pair;
+};
+struct AttributeArgs {
+    AnalysisOptions o;
+    std::string method;
+};
+struct CoupleArgs {
+    AnalysisOptions o;
+    std::vector<std::string> pair;
+    std::string head;
+};
+struct SvdArgs {
+    AnalysisOptions o;
+    int top_k = 0;
+    std::string feature_of;
+};
+struct HeadArgs {
+    AnalysisOptions o;
+    std::string head;
+};
+struct AttentionArgs {
+    AnalysisOptions o;
+    std::string head, observable_of;
+    int prompt = 0;
+};
+struct PathsArgs {
+    AnalysisOptions o;
+    std::string feature_of, compare;
+    int top = 20, beam_width = 8, max_length = 3;
+    bool beam = false;
+};
+struct SteerArgs {
+    AnalysisOptions o;
+    std::vector<std::string> vectors; // --vector specs
+    std::string feature_of, head, path;
+    double alpha = 0;
+    int layer = -1;
+    bool normalize = false;
+};
+struct CreateArgs { // project create
+    AnalysisOptions o;
+    std::string out;
+};
+struct ExportArgs {
+    AnalysisOptions o;
+    std::string out;
+    bool figures = false, allow_model_change = false;
+};
+
+// Plain C++ commands (cmd_model.cpp, cmd_project.cpp).
+int run_info(const ModelArgs& a);
+int run_tokenize(const ModelArgs& a);
+int run_validate(const ValidateArgs& a);
+
+// The engine's commands (LibTorch).
+namespace engine {
+int logits(const ModelArgs& a);
+int features(const FeaturesArgs& a);
+int attribute(const AttributeArgs& a);
+int couple(const CoupleArgs& a);
+int svd(const SvdArgs& a);
+int head(const HeadArgs& a);
+int attention(const AttentionArgs& a);
+int paths(const PathsArgs& a);
+int dataset(const AnalysisOptions& o);
+int steer(const SteerArgs& a);
+int create_project(const CreateArgs& a);
+int export_project(const ExportArgs& a);
+} // namespace engine
+
+} // namespace obsprop::cli
