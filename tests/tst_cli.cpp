@@ -270,7 +270,7 @@ class TestCli : public QObject {
             << QStringList{L("frobnicate")}
             << L("unknown subcommand 'frobnicate' of 'obsprop' (the subcommands are: info, tokenize, logits, "
                  "features, attribute, couple, svd, head, attention, paths, dataset, steer, project, "
-                 "export)");
+                 "export, batch)");
         QTest::newRow("unknown nested subcommand")
             << QStringList{L("project"), L("frob")}
             << L("unknown subcommand 'frob' of 'obsprop project' (the subcommands are: create, validate)");

@@ -25,6 +25,7 @@ using Action = std::function<int()>;
 void add_model_commands(CLI::App& app, Action& run);
 void add_analysis_commands(CLI::App& app, Action& run);
 void add_project_commands(CLI::App& app, Action& run);
+void add_batch_command(CLI::App& app, Action& run);
 
 // Parses a command line (argv[0] is the program) with every subcommand and runs the chosen one. Exit codes:
 // 0 success (and --help, --version), 1 a runtime error, 2 a usage error; every error is printed on stderr as

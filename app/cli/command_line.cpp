@@ -1,4 +1,5 @@
-// Parsing a command line and running the chosen subcommand, as both programs (obsprop and obsprop-engine) do.
+// Parsing a command line and running the chosen subcommand, as both programs (obsprop and obsprop-engine)
+// and every request of `obsprop batch` do.
 #include <exception>
 #include <iostream>
 #include <string>
@@ -70,6 +71,7 @@ int run_command_line(int argc, const char* const* argv) {
     add_model_commands(app, run);
     add_analysis_commands(app, run);
     add_project_commands(app, run);
+    add_batch_command(app, run);
 
     if (const std::string bad = unknown_subcommand(app, argc, argv); !bad.empty()) return usage_error(bad);
     try {

@@ -91,6 +91,7 @@ int dataset(const AnalysisOptions& o);
 int steer(const SteerArgs& a);
 int create_project(const CreateArgs& a);
 int export_project(const ExportArgs& a);
+int batch();
 } // namespace engine
 
 } // namespace obsprop::cli

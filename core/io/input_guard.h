@@ -1,7 +1,8 @@
 // Reading untrusted input: every file obsprop_io parses (config.json, tokenizer files, safetensors headers
 // and index, project files) goes through these, so that a hostile file can neither block (a FIFO or a
 // device), nor exhaust memory (size caps), nor overflow the stack (JSON nested too deeply), nor make a
-// message recurse over its whole contents (bounded previews). Internal to obsprop_io.
+// message recurse over its whole contents (bounded previews). Used by obsprop_io's readers, and by `obsprop
+// batch` for the requests it reads.
 #pragma once
 
 #include <cstddef>

@@ -93,6 +93,9 @@ int create_project(const CreateArgs&) {
 int export_project(const ExportArgs&) {
     return exec_engine();
 }
+int batch() {
+    return exec_engine();
+}
 } // namespace engine
 
 } // namespace obsprop::cli
