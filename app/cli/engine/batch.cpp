@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "io/input_guard.h"
+#include "model/widening.h"
 #include "model_cache.h"
 
 namespace obsprop::cli::engine {
@@ -72,22 +73,26 @@ class Capture {
     std::streambuf *out_buf_, *err_buf_;
 };
 
-// While it lives, workspaces get their model folders from `cache`, and another batch cannot start.
+// While it lives, workspaces get their model folders from `cache`, the models keep the float32 copies of
+// BF16/F16 weights they make (for the requests that follow), and another batch cannot start.
 class Session {
   public:
-    explicit Session(ModelCache& cache) {
+    explicit Session(ModelCache& cache) : keep_widened_(model::keep_widened()) {
         if (active_) throw UsageError("a batch request cannot start another batch");
         active_ = true;
+        model::set_keep_widened(true);
         analyses::install_model_loader([&cache](const std::filesystem::path& dir) { return cache.get(dir); });
     }
     ~Session() {
         analyses::install_model_loader({});
+        model::set_keep_widened(keep_widened_);
         active_ = false;
     }
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
   private:
+    bool keep_widened_;
     static inline bool active_ = false;
 };
 
