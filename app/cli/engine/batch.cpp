@@ -96,18 +96,21 @@ class Session {
     static inline bool active_ = false;
 };
 
-nlohmann::json answer(const nlohmann::json& id, int exit, nlohmann::json output, const std::string& error) {
-    return {{"id", id}, {"exit", exit}, {"output", std::move(output)}, {"error", error}};
+// An answer's members in this order, the id first.
+using Answer = nlohmann::ordered_json;
+
+Answer answer(const nlohmann::json& id, int exit, const nlohmann::json& output, const std::string& error) {
+    return {{"id", Answer(id)}, {"exit", exit}, {"output", Answer(output)}, {"error", error}};
 }
 
-nlohmann::json refusal(const nlohmann::json& id, std::size_t number, const std::string& why) {
+Answer refusal(const nlohmann::json& id, std::size_t number, const std::string& why) {
     return answer(id, 2, "",
                   "obsprop: error: the request on line " + std::to_string(number) + ": " + why + '\n');
 }
 
 // The answer to the request `line`, line `number` (from 1) of the input.
-nlohmann::json run_request(const std::string& line, std::size_t number, const std::ios& cout_format,
-                           const std::ios& cerr_format) {
+Answer run_request(const std::string& line, std::size_t number, const std::ios& cout_format,
+                   const std::ios& cerr_format) {
     const auto parsed = io::parse_json_limited(line);
     if (!parsed.error.empty())
         return refusal(nullptr, number, "not a JSON object {\"id\": ..., \"args\": [...]}: " + parsed.error);
@@ -145,7 +148,7 @@ nlohmann::json run_request(const std::string& line, std::size_t number, const st
         out = capture.out(), err = capture.err();
     }
     auto json_out = io::parse_json_limited(out);
-    return answer(id, exit, json_out.error.empty() ? std::move(json_out.value) : nlohmann::json(out), err);
+    return answer(id, exit, json_out.error.empty() ? json_out.value : nlohmann::json(out), err);
 }
 
 } // namespace
@@ -163,7 +166,7 @@ int batch() {
         const Line got = read_line(std::cin, line, kMaxRequestBytes);
         if (got == Line::End) break;
         ++number;
-        nlohmann::json a;
+        Answer a;
         if (got == Line::TooLong)
             a = refusal(nullptr, number, "longer than " + std::to_string(kMaxRequestBytes >> 20) + " MiB");
         else if (line.find_first_not_of(" \t\r") == std::string::npos)
