@@ -8,8 +8,8 @@ namespace obsprop::cli {
 
 void add_batch_command(CLI::App& app, Action& run) {
     auto* batch = app.add_subcommand(
-        "batch", "Answer many commands in one process: JSON requests on stdin, one answer a line on stdout; "
-                 "models stay loaded between requests");
+        "batch",
+        "Run many commands in one engine process (JSON lines on stdin and stdout; models stay loaded)");
     batch->footer(
         "Each line of standard input is one request, a JSON object whose \"args\" are the words given to\n"
         "obsprop, e.g. {\"id\": 1, \"args\": [\"features\", \"--project\", \"p.obsprop\", \"--json\"]}. Each "

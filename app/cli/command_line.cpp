@@ -72,6 +72,11 @@ int run_command_line(int argc, const char* const* argv) {
     add_analysis_commands(app, run);
     add_project_commands(app, run);
     add_batch_command(app, run);
+    // After the subcommands, which would inherit it.
+    app.footer(
+        "--help, --version, info, tokenize and project validate answer at once; every other command\n"
+        "starts the numeric engine (obsprop-engine, LibTorch), which takes about half a second. To run\n"
+        "many commands, start it once: obsprop batch (see obsprop batch --help).");
 
     if (const std::string bad = unknown_subcommand(app, argc, argv); !bad.empty()) return usage_error(bad);
     try {
