@@ -9,6 +9,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "obsprop/steering_limits.h"
+
 namespace obsprop::cli {
 
 struct AnalysisOptions {
@@ -25,9 +27,8 @@ struct AnalysisOptions {
     void add_to(CLI::App* cmd, bool with_dataset = true, bool with_ln = true);
 };
 
-// The largest |α| of a steering vector: obsprop/steering.h's kMaxSteeringMultiplier, which cannot be included
-// without LibTorch; engine/run_analysis.cpp checks at compile time that the two are equal.
-inline constexpr double kMaxAlpha = 1e6;
+// The largest |α| of a steering vector.
+inline constexpr double kMaxAlpha = kMaxSteeringMultiplier;
 
 // A multiplier: a finite number with |x| <= max (CLI11 check; "--alpha: ..." on failure).
 CLI::Validator finite_number(double max);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "obsprop/prompts.h"
+#include "obsprop/steering_limits.h"
 
 namespace obsprop {
 
@@ -30,9 +31,6 @@ struct SteeringResult {
     torch::Tensor mean_change; // [K]
     torch::Tensor predicted;   // [K] linear prediction
 };
-
-// Largest |α| accepted; beyond it the numbers mean nothing (activations of order 1e6 and more).
-inline constexpr double kMaxSteeringMultiplier = 1e6;
 
 // Throws std::invalid_argument for a non-finite or absurd α, a vector of the wrong size or a bad layer.
 SteeringResult steer(const model::Transformer& m, const PromptBatch& prompts, const SteeringBaseline& base,

@@ -15,8 +15,6 @@
 
 namespace obsprop::cli {
 
-static_assert(kMaxAlpha == kMaxSteeringMultiplier, "--alpha is checked with the steering's own bound");
-
 using namespace obsprop::analyses;
 
 namespace {
