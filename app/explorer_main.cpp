@@ -18,6 +18,7 @@
 #include "session/bundled_data.h"
 #include "session/session.h"
 #include "views/main_window.h"
+#include "views/preferences_dialog.h"
 
 namespace {
 
@@ -109,8 +110,8 @@ int main(int argc, char** argv) {
         }
     }
 
-    // One core stays with the GUI thread; LibTorch gets the rest (at least one).
-    obsprop::analyses::configure_engine(std::max(1, QThread::idealThreadCount() - 1), /*count_memory=*/true);
+    // Threads and memory budget as saved in Preferences (automatic by default).
+    obsprop::ui::applyEngineSettings(/*startup=*/true);
 
     obsprop::ui::MainWindow w;
     if (parser.isSet(size)) {

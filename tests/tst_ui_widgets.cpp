@@ -1,5 +1,5 @@
 // Building blocks of the explorer: the layer × head heatmap, the background job tracker, the welcome page and
-// the recent files it lists.
+// the recent files it lists, the Preferences dialog.
 #include <QCommandLinkButton>
 #include <QListWidget>
 #include <QSettings>
@@ -10,10 +10,12 @@
 
 #include <thread>
 
+#include "analyses/engine_status.h"
 #include "figures/qcp.h"
 #include "session/job_tracker.h"
 #include "session/recent_files.h"
 #include "views/heatmap_widget.h"
+#include "views/preferences_dialog.h"
 #include "views/welcome_page.h"
 
 using obsprop::ui::HeadMatrix;
@@ -210,6 +212,47 @@ class TestUiWidgets : public QObject {
     }
 
     // Recent paths: newest first, no duplicates, at most eight.
+    // Preferences: the memory budget typed in is saved, applied to models opened next, shown again, and 0
+    // goes back to the automatic budget (here the environment's, so the figure is known).
+    void preferencesMemoryBudget() {
+        qputenv("OBSPROP_MEMORY_BUDGET", "3G");
+        QSettings().remove(QStringLiteral("engine"));
+        obsprop::ui::applyEngineSettings(false);
+        {
+            obsprop::ui::PreferencesDialog d;
+            QCOMPARE(d.budgetBox()->value(), 0);
+            QCOMPARE(d.budgetBox()->specialValueText(), QStringLiteral("Automatic (3072 MiB now)"));
+            QCOMPARE(d.threadsBox()->value(), 0);
+            d.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&d));
+            d.budgetBox()->setFocus();
+            d.budgetBox()->selectAll();
+            QTest::keyClicks(d.budgetBox(), QStringLiteral("2048"));
+            QCOMPARE(d.budgetBox()->value(), 2048);
+            QTest::keyClick(&d, Qt::Key_Return); // OK
+            QCOMPARE(d.result(), int(QDialog::Accepted));
+        }
+        QCOMPARE(QSettings().value(QStringLiteral("engine/memoryBudgetMiB")).toInt(), 2048);
+        QCOMPARE(obsprop::analyses::weight_memory_budget(), 2048ull << 20);
+        {
+            obsprop::ui::PreferencesDialog d;
+            QCOMPARE(d.budgetBox()->value(), 2048);
+            // Showing the automatic figure does not drop the budget in force.
+            QCOMPARE(obsprop::analyses::weight_memory_budget(), 2048ull << 20);
+            d.budgetBox()->setValue(0);
+            d.accept();
+        }
+        QCOMPARE(obsprop::analyses::weight_memory_budget(), 3ull << 30);
+        {
+            obsprop::ui::PreferencesDialog d; // Cancel keeps what is saved
+            d.budgetBox()->setValue(100);
+            d.reject();
+        }
+        QCOMPARE(obsprop::analyses::weight_memory_budget(), 3ull << 30);
+        QCOMPARE(QSettings().value(QStringLiteral("engine/memoryBudgetMiB")).toInt(), 0);
+        qunsetenv("OBSPROP_MEMORY_BUDGET");
+    }
+
     void recentPathsAreBounded() {
         QSettings().remove(QStringLiteral("recent/paths"));
         for (int i = 0; i < 12; ++i)

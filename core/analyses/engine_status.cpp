@@ -19,6 +19,14 @@ WeightMemory weight_memory(const Workspace& w) {
     return {!m.weights().all_f32, s.budget, s.cached_bytes, s.converted_bytes, s.hits, s.misses};
 }
 
+void set_weight_memory_budget(unsigned long long bytes) {
+    model::set_memory_budget(bytes);
+}
+
+unsigned long long weight_memory_budget() {
+    return model::memory_budget();
+}
+
 const char* torch_version() {
     return TORCH_VERSION;
 }

@@ -24,6 +24,13 @@ struct WeightMemory {
 };
 WeightMemory weight_memory(const Workspace& w);
 
+// The memory budget for the float32 copies of models opened from now on (0: back to the default), and the
+// budget a model opened now gets: the value set, else OBSPROP_MEMORY_BUDGET, else a quarter of the memory
+// available (model/widening.h resolves it). weight_memory_budget throws std::invalid_argument for a malformed
+// OBSPROP_MEMORY_BUDGET.
+void set_weight_memory_budget(unsigned long long bytes);
+unsigned long long weight_memory_budget();
+
 // The LibTorch version the program was built with, e.g. "1.13.0".
 const char* torch_version();
 

@@ -57,13 +57,18 @@ void set(LayerSlots& s, Slot k, const TensorView* v) {
     s[static_cast<std::size_t>(k)] = v;
 }
 
-void plan_gpt2_layer(const Resolver& r, const ModelConfig& c, int l, LayerSlots& s) {
-    const std::int64_t d = c.d_model, H = c.n_heads, dh = c.d_head, m = c.d_mlp;
-    const std::string p = "h." + std::to_string(l) + ".";
+// GPT-2 and GPT-Neo: h.{l}.ln_1 and h.{l}.ln_2, LayerNorms with weight and bias.
+void plan_gpt_norms(const Resolver& r, const std::string& p, std::int64_t d, LayerSlots& s) {
     set(s, Slot::Norm1W, r.get(p + "ln_1.weight", {d}));
     set(s, Slot::Norm1B, r.get(p + "ln_1.bias", {d}));
     set(s, Slot::Norm2W, r.get(p + "ln_2.weight", {d}));
     set(s, Slot::Norm2B, r.get(p + "ln_2.bias", {d}));
+}
+
+void plan_gpt2_layer(const Resolver& r, const ModelConfig& c, int l, LayerSlots& s) {
+    const std::int64_t d = c.d_model, H = c.n_heads, dh = c.d_head, m = c.d_mlp;
+    const std::string p = "h." + std::to_string(l) + ".";
+    plan_gpt_norms(r, p, d, s);
     // Conv1D stores [in, out].
     set(s, Slot::QKV, r.get(p + "attn.c_attn.weight", {d, 3 * H * dh}));
     set(s, Slot::QKVBias, r.get(p + "attn.c_attn.bias", {3 * H * dh}));
@@ -78,10 +83,7 @@ void plan_gpt2_layer(const Resolver& r, const ModelConfig& c, int l, LayerSlots&
 void plan_neo_layer(const Resolver& r, const ModelConfig& c, int l, LayerSlots& s) {
     const std::int64_t d = c.d_model, H = c.n_heads, dh = c.d_head, m = c.d_mlp;
     const std::string p = "h." + std::to_string(l) + ".";
-    set(s, Slot::Norm1W, r.get(p + "ln_1.weight", {d}));
-    set(s, Slot::Norm1B, r.get(p + "ln_1.bias", {d}));
-    set(s, Slot::Norm2W, r.get(p + "ln_2.weight", {d}));
-    set(s, Slot::Norm2B, r.get(p + "ln_2.bias", {d}));
+    plan_gpt_norms(r, p, d, s);
     set(s, Slot::Q, r.get(p + "attn.attention.q_proj.weight", {H * dh, d}));
     set(s, Slot::K, r.get(p + "attn.attention.k_proj.weight", {H * dh, d}));
     set(s, Slot::V, r.get(p + "attn.attention.v_proj.weight", {H * dh, d}));

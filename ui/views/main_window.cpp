@@ -1,4 +1,5 @@
 #include "views/main_window.h"
+#include "views/preferences_dialog.h"
 
 #include <QApplication>
 #include <QClipboard>
@@ -184,6 +185,11 @@ void MainWindow::buildMenus() {
         tabs_->widget(i)->setContextMenuPolicy(Qt::ActionsContextMenu);
         tabs_->widget(i)->addAction(copyCommand_);
     }
+    edit->addSeparator();
+    edit->addAction(tr("&Preferences…"), QKeySequence::Preferences, this, [this] {
+        PreferencesDialog d(this);
+        d.exec();
+    });
 
     auto* view = menuBar()->addMenu(tr("&View"));
     view->addAction(selection_->nextAction());
