@@ -4,8 +4,10 @@
 #include <QtTest>
 
 #include <cmath>
+#include <limits>
 #include <string>
 
+#include "model/runtime.h"
 #include "model/transformer.h"
 #include "model/widening.h"
 #include "obsprop/features.h"
@@ -207,6 +209,26 @@ class TstWeightWidening : public QObject {
         QCOMPARE(s.widening().cached_bytes, std::uint64_t(0));
         QCOMPARE(s.widening().hits, 0LL);
         QVERIFY(s.widening().converted_bytes > 0);
+    }
+
+    // Large tensors are converted in parts on several threads: every element, exactly as LibTorch's own
+    // conversion gives it (including infinities, NaN and subnormals), for a transposed view too.
+    void largeConversion() {
+        obsprop::model::configure_threads(2);
+        const std::int64_t rows = 1531, cols = 2053; // 3.1 M elements, an odd split
+        Tensor src = (torch::randn({rows, cols}) * 1e3).to(torch::kBFloat16);
+        src[0][0] = std::numeric_limits<float>::infinity();
+        src[1][2] = std::numeric_limits<float>::quiet_NaN();
+        src[rows - 1][cols - 1] = 1e-40f; // subnormal
+        obsprop::model::WidenCache cache(1ull << 30, nullptr, false);
+        const Tensor want = src.to(torch::kFloat);
+        const Tensor got = cache.convert(src, "a test matrix", 0);
+        QVERIFY(torch::equal(got.nan_to_num(7), want.nan_to_num(7)));
+        QVERIFY(std::isnan(got[1][2].item<float>()));
+        const Tensor gott = cache.convert(src.t(), "its transpose", 1);
+        QVERIFY(torch::equal(gott.nan_to_num(7), want.t().nan_to_num(7)));
+        const Tensor kept = cache.get(0, 2, src, "kept");
+        QVERIFY(torch::equal(kept.nan_to_num(7), want.nan_to_num(7)));
     }
 
     void byteSizes() {

@@ -1,5 +1,6 @@
 #include "model/widening.h"
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cctype>
@@ -8,8 +9,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "io/safetensors.h"
+#include "model/runtime.h"
 
 namespace obsprop::model {
 
@@ -128,9 +132,26 @@ namespace {
 // BF16 → float32 is the 16 bits moved to the top of a float: a loop the compiler vectorises, on one thread
 // (LibTorch's conversion would start its OpenMP team, which then spins against the BLAS threads of the
 // matrix products that follow).
-void widen_bf16(const std::uint16_t* src, float* dst, std::int64_t n) {
+void widen_bf16_range(const std::uint16_t* src, float* dst, std::int64_t n) {
     for (std::int64_t i = 0; i < n; ++i)
         dst[i] = std::bit_cast<float>(static_cast<std::uint32_t>(src[i]) << 16);
+}
+
+// Large tensors are split over the configured threads (plain threads, joined before returning; the matrix
+// products are not running meanwhile, so they take no core from them).
+void widen_bf16(const std::uint16_t* src, float* dst, std::int64_t n) {
+    constexpr std::int64_t kPerThread = 1 << 20;
+    const std::int64_t parts = std::clamp<std::int64_t>(n / kPerThread, 1, std::max(1, current_threads()));
+    if (parts == 1) return widen_bf16_range(src, dst, n);
+    std::vector<std::thread> helpers;
+    const std::int64_t step = (n + parts - 1) / parts;
+    for (std::int64_t p = 1; p < parts; ++p) {
+        const std::int64_t begin = p * step, count = std::min(step, n - begin);
+        if (count > 0) helpers.emplace_back(widen_bf16_range, src + begin, dst + begin, count);
+    }
+    widen_bf16_range(src, dst, std::min(step, n));
+    for (auto& t : helpers)
+        t.join();
 }
 
 // `stored` converted into `out` (float32, contiguous, same shape).
