@@ -3,6 +3,7 @@
 #include <torch/version.h>
 
 #include "analyses/workspace.h"
+#include "model/memory_budget.h"
 #include "model/runtime.h"
 #include "model/transformer.h"
 
@@ -25,6 +26,10 @@ void set_weight_memory_budget(unsigned long long bytes) {
 
 unsigned long long weight_memory_budget() {
     return model::memory_budget();
+}
+
+unsigned long long default_weight_memory_budget() {
+    return model::default_memory_budget();
 }
 
 const char* torch_version() {

@@ -30,6 +30,9 @@ WeightMemory weight_memory(const Workspace& w);
 // OBSPROP_MEMORY_BUDGET.
 void set_weight_memory_budget(unsigned long long bytes);
 unsigned long long weight_memory_budget();
+// The budget with no value set (OBSPROP_MEMORY_BUDGET, else a quarter of the memory available now); throws
+// like weight_memory_budget.
+unsigned long long default_weight_memory_budget();
 
 // The LibTorch version the program was built with, e.g. "1.13.0".
 const char* torch_version();

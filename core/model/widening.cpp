@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "io/safetensors.h"
+#include "model/memory_budget.h"
 #include "model/runtime.h"
 
 namespace obsprop::model {
@@ -97,6 +98,10 @@ std::uint64_t available_memory() {
 
 std::uint64_t memory_budget() {
     if (const auto set = g_budget.load()) return set;
+    return default_memory_budget();
+}
+
+std::uint64_t default_memory_budget() {
     if (const char* env = std::getenv("OBSPROP_MEMORY_BUDGET"); env && *env) {
         try {
             return parse_byte_size(env);

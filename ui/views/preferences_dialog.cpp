@@ -28,15 +28,11 @@ int automaticThreads() {
 
 // The default budget now (with no value set), in MiB; 0 when OBSPROP_MEMORY_BUDGET is malformed.
 qint64 automaticBudgetMiB() {
-    const int saved = QSettings().value(kBudget, 0).toInt();
-    analyses::set_weight_memory_budget(0);
-    qint64 mib = 0;
     try {
-        mib = static_cast<qint64>(analyses::weight_memory_budget() / kMiB);
+        return static_cast<qint64>(analyses::default_weight_memory_budget() / kMiB);
     } catch (const std::invalid_argument&) {
+        return 0;
     }
-    if (saved > 0) analyses::set_weight_memory_budget(static_cast<unsigned long long>(saved) * kMiB);
-    return mib;
 }
 
 } // namespace
