@@ -9,6 +9,7 @@
 #include "session/session.h"
 
 #include <QJsonDocument>
+#include <QUndoStack>
 
 #include <optional>
 
@@ -21,6 +22,14 @@ using analyses::Analysis;
 using convert::qs;
 using convert::ss;
 
+namespace {
+bool sameDatasets(const std::vector<project::Dataset>& a, const std::vector<project::Dataset>& b) {
+    project::Project x, y;
+    x.datasets = a, y.datasets = b;
+    return project::serialize(x) == project::serialize(y);
+}
+} // namespace
+
 Session::Session(QObject* parent) : QObject(parent) {
     qRegisterMetaType<obsprop::ui::FeatureResults>();
     qRegisterMetaType<obsprop::ui::AttributionResults>();
@@ -32,6 +41,7 @@ Session::Session(QObject* parent) : QObject(parent) {
     qRegisterMetaType<obsprop::ui::PromptResults>();
     qRegisterMetaType<obsprop::ui::SteeringResults>();
     qRegisterMetaType<obsprop::ui::AttentionResults>();
+    initUndo();
 }
 
 Session::~Session() {
@@ -91,6 +101,8 @@ void Session::adopt(std::shared_ptr<Workspace> ws, const QString& projectFile) {
     steeringDataset_ = ws_->datasets().empty() ? QString() : qs(ws_->datasets().front().recipe.name);
     steeringPlan_.reset();
     publish();
+    modifiedOutsideUndo_ = false;
+    undo_->clear(); // another project: nothing to undo (and the stack is clean)
     dirty_ = false;
     Q_EMIT dirtyChanged(false);
     Q_EMIT workspaceOpened();
@@ -153,13 +165,16 @@ void Session::locateModel(const QString& file, const QString& modelDir) {
         this,
         [this, file](std::shared_ptr<Workspace> w) {
             adopt(std::move(w), file);
-            setDirty(true); // its model path changed: Save records the new folder (and its fingerprint)
+            modifiedOutsideUndo_ =
+                true; // its model path changed: Save records the new folder (and fingerprint)
+            setDirty(true);
         },
         [this](const QString& e) { Q_EMIT openFailed(e); });
 }
 
 void Session::detachFromFile() {
     projectFile_.clear();
+    modifiedOutsideUndo_ = true;
     setDirty(true);
 }
 
@@ -204,6 +219,8 @@ QString Session::saveProject(const QString& file) {
         ws_->set_project_file(ss(file));
         ws_->clear_model_change(); // the project now records this model
         projectFile_ = file;
+        modifiedOutsideUndo_ = false;
+        undo_->setClean();
         setDirty(false);
         return {};
     } catch (const std::exception& e) {
@@ -237,6 +254,10 @@ QList<Session::InvalidObservable> Session::invalidObservables() const {
 
 QString Session::addObservable(const QString& name, const QString& expr) {
     if (!ws_) return tr("Open a model first.");
+    auto before = recipeState();
+    // The name it goes by: given, or written in the text ("subj = ...").
+    const QString named = name.trimmed().isEmpty() ? observableNameOf(expr) : name.trimmed();
+    const bool replaces = hasObservable(named);
     try {
         Workspace trial = *ws_;
         trial.add_observable(ss(name.trimmed()), ss(expr));
@@ -246,15 +267,19 @@ QString Session::addObservable(const QString& name, const QString& expr) {
         return QString::fromUtf8(e.what());
     }
     recipeEdited();
+    recordEdit((replaces ? tr("Replace Observable “%1”") : tr("Add Observable “%1”")).arg(named),
+               std::move(before));
     return {};
 }
 
 void Session::removeObservable(const QString& name) {
-    if (!ws_) return;
+    if (!ws_ || !hasObservable(name)) return;
+    auto before = recipeState();
     Workspace edited = *ws_;
     edited.remove_observable(ss(name));
     *ws_ = std::move(edited);
     recipeEdited();
+    recordEdit(tr("Remove Observable “%1”").arg(name), std::move(before));
 }
 
 QList<QPair<QString, QString>> Session::observables() const {
@@ -308,8 +333,10 @@ QString Session::setObservableLnDataset(const QString& name, const QString& data
         return QString::fromUtf8(e.what());
     }
     if (p.observables == ws_->project().observables) return {};
+    auto before = recipeState();
     ws_->project().observables = p.observables;
     recipeEdited();
+    recordEdit(tr("LayerNorm Dataset of “%1”").arg(name), std::move(before));
     return {};
 }
 
@@ -383,6 +410,8 @@ QString Session::setDatasetText(const QString& name, const QString& text) {
     for (auto& x : all)
         if (x.name == d.name) x = d, found = true;
     if (!found) all.push_back(d);
+    if (found && sameDatasets(all, ws_->project().datasets)) return {};
+    auto before = recipeState();
     try {
         Workspace trial = *ws_;
         trial.set_datasets(all);
@@ -391,6 +420,7 @@ QString Session::setDatasetText(const QString& name, const QString& text) {
         return QString::fromUtf8(e.what());
     }
     recipeEdited();
+    recordEdit((found ? tr("Edit Dataset “%1”") : tr("Add Dataset “%1”")).arg(name), std::move(before));
     return {};
 }
 
@@ -400,8 +430,10 @@ QString Session::lnMode() const {
 
 void Session::setLnMode(const QString& mode) {
     if (!ws_ || qs(ws_->project().settings.ln_mode) == mode) return;
+    auto before = recipeState();
     ws_->project().settings.ln_mode = ss(mode);
     recipeEdited();
+    recordEdit(tr("LayerNorm Treatment “%1”").arg(mode), std::move(before));
 }
 
 QString Session::defaultAttribution() const {

@@ -20,6 +20,8 @@
 #include "results/results.h"
 #include "session/job_tracker.h"
 
+class QUndoStack;
+
 namespace obsprop {
 class Workspace;
 }
@@ -40,6 +42,12 @@ class Session : public QObject {
     ~Session() override;
 
     JobTracker& jobs() { return jobs_; }
+    // Undo and redo of every recipe edit (observables, datasets, LayerNorm settings, steering vectors and
+    // their multipliers). The stack is clean exactly when the recipe is the one last saved or opened;
+    // undoing an edit brings back the recipe as it was, so every analysis gives the numbers it gave then.
+    QUndoStack* undoStack() const { return undo_; }
+    // A recipe as it was at one moment (opaque; what an undo step holds).
+    struct RecipeState;
     bool isOpen() const { return static_cast<bool>(ws_); }
     ModelInfo modelInfo() const { return info_; }
     // The float32 copies of BF16/F16 weights now (for the debug overlay); zeros when nothing is open.
@@ -172,6 +180,8 @@ class Session : public QObject {
     void promptsReady(const obsprop::ui::PromptResults& r);
     void attentionReady(const obsprop::ui::AttentionResults& r);
     void steeringVectorsChanged(); // added, removed, or a project opened
+    // Multipliers or slider ranges set by undo or redo (the vectors themselves are unchanged).
+    void steeringValuesRestored();
     void steeringPrepared();
     void steeringReady(const obsprop::ui::SteeringResults& r);
     void exportFinished(const QString& dir, int files);
@@ -183,6 +193,14 @@ class Session : public QObject {
     void adopt(std::shared_ptr<Workspace> ws, const QString& projectFile);
     void publish();      // a new snapshot (and generation) after a recipe edit
     void recipeEdited(); // publish, mark modified, tell the views, prepare steering again
+    void initUndo();
+    std::shared_ptr<const RecipeState> recipeState() const;
+    // Records the edit just made (from `before` to now) as one undo step named `text`. Consecutive
+    // multiplier (or range) edits of the same vector merge into one step.
+    enum class Merge { kNone = -1, kAlpha = 1, kRange = 2 };
+    void recordEdit(const QString& text, std::shared_ptr<const RecipeState> before,
+                    Merge merge = Merge::kNone, quint64 vector = 0);
+    void restoreRecipe(const RecipeState& s); // undo and redo
     void prepareSteering();
     std::vector<project::SteeringPreset> steeringPresets() const; // the vectors as the project stores them
     std::vector<analyses::SteeringVector> coreSteeringVectors() const; // the vectors as the core takes them
@@ -198,6 +216,11 @@ class Session : public QObject {
     ModelInfo info_;
     QString projectFile_;
     bool dirty_ = false;
+    // Modified without an undo step (model folder located, recovered from a crash): dirty even at the
+    // stack's clean index, until saved.
+    bool modifiedOutsideUndo_ = false;
+    bool restoring_ = false; // edits the views echo while a state is restored are not new steps
+    QUndoStack* undo_ = nullptr;
     std::vector<SteeringVectorSpec> steering_;
     quint64 nextSteeringId_ = 1;
     QString steeringDataset_;

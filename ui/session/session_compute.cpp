@@ -209,6 +209,7 @@ void Session::exportAll(const QString& dir) {
 // ---- steering: the session owns the vectors ------------------------------------------------------------
 
 quint64 Session::addSteeringVector(SteeringVectorSpec spec) {
+    auto before = recipeState();
     spec.id = nextSteeringId_++;
     if (spec.name.isEmpty()) {
         QStringList heads;
@@ -222,27 +223,44 @@ quint64 Session::addSteeringVector(SteeringVectorSpec spec) {
     setDirty(true);
     Q_EMIT steeringVectorsChanged();
     prepareSteering();
+    recordEdit(tr("Add Steering Vector “%1”").arg(spec.name), std::move(before));
     return spec.id;
 }
 
 void Session::removeSteeringVector(quint64 id) {
-    const auto before = steering_.size();
-    std::erase_if(steering_, [id](const SteeringVectorSpec& s) { return s.id == id; });
-    if (steering_.size() == before) return;
+    auto it = std::find_if(steering_.begin(), steering_.end(),
+                           [id](const SteeringVectorSpec& s) { return s.id == id; });
+    if (it == steering_.end()) return;
+    auto before = recipeState();
+    const QString name = it->name;
+    steering_.erase(it);
     setDirty(true);
     Q_EMIT steeringVectorsChanged();
     prepareSteering();
+    recordEdit(tr("Remove Steering Vector “%1”").arg(name), std::move(before));
 }
 
 void Session::setSteeringAlpha(quint64 id, double alpha) {
     for (auto& s : steering_)
-        if (s.id == id && s.alpha != alpha) s.alpha = alpha, setDirty(true);
+        if (s.id == id && s.alpha != alpha) {
+            auto before = recipeState();
+            s.alpha = alpha;
+            setDirty(true);
+            recordEdit(tr("Multiplier of “%1”").arg(s.name), std::move(before), Merge::kAlpha, id);
+            return;
+        }
 }
 
 void Session::setSteeringRange(quint64 id, double range) {
     if (!(range > 0)) return;
     for (auto& s : steering_)
-        if (s.id == id && s.range != range) s.range = range, setDirty(true);
+        if (s.id == id && s.range != range) {
+            auto before = recipeState();
+            s.range = range;
+            setDirty(true);
+            recordEdit(tr("Slider Range of “%1”").arg(s.name), std::move(before), Merge::kRange, id);
+            return;
+        }
 }
 
 void Session::setSteeringDataset(const QString& dataset) {

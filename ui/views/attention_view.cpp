@@ -21,6 +21,7 @@
 #include "results/token_text.h"
 #include "session/session.h"
 #include "views/choices.h"
+#include "views/result_table.h"
 
 namespace obsprop::ui {
 
@@ -89,7 +90,7 @@ AttentionView::AttentionView(Session* session, QWidget* parent) : QWidget(parent
     total_ = new QLabel(side);
     total_->setWordWrap(true);
     total_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    sideLay->addWidget(table_, 1);
+    sideLay->addWidget(withResultTools(table_, proxy_), 1);
     sideLay->addWidget(total_);
     split->addWidget(plot_);
     split->addWidget(side);

@@ -3,6 +3,7 @@
 #include "models/head_table_model.h"
 
 #include <QAbstractTableModel>
+#include <QAction>
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -18,6 +19,7 @@
 #include "session/session.h"
 #include "views/empty_state.h"
 #include "views/heatmap_widget.h"
+#include "views/result_table.h"
 
 namespace obsprop::ui {
 
@@ -74,6 +76,13 @@ HeadsView::HeadsView(Session* session, QWidget* parent) : QWidget(parent), sessi
         setSelectedHead(h);
         Q_EMIT headSelected(h);
     });
+    auto* steer = new QAction(tr("Use as &Steering Vector"), this);
+    steer->setStatusTip(tr("Add this head's feature as a steering vector"));
+    connect(steer, &QAction::triggered, this, [this] {
+        const int row = contextRow(table_);
+        if (row >= 0) Q_EMIT steerRequested(model_->headAt(proxy_->mapToSource(proxy_->index(row, 0)).row()));
+    });
+    split->addWidget(withResultTools(table_, proxy_, {steer}));
     split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 3);
     split->setStretchFactor(2, 2);

@@ -45,6 +45,8 @@ class HeadsView : public QWidget {
 
   Q_SIGNALS:
     void headSelected(obsprop::ui::HeadRef h);
+    // "Use as Steering Vector" on a row of the table.
+    void steerRequested(obsprop::ui::HeadRef h);
 
   private:
     void onFeatures(const FeatureResults& r);

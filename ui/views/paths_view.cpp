@@ -3,6 +3,7 @@
 #include "models/path_table_model.h"
 
 #include <QAbstractTableModel>
+#include <QAction>
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -17,6 +18,7 @@
 #include "results/csv.h"
 #include "session/session.h"
 #include "views/empty_state.h"
+#include "views/result_table.h"
 
 namespace obsprop::ui {
 
@@ -79,8 +81,13 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     table_->horizontalHeader()->setSectionResizeMode(PathTableModel::Path, QHeaderView::Stretch);
     table_->setAlternatingRowColors(true);
+    auto* steer = new QAction(tr("Use as &Steering Vector"), this);
+    steer->setStatusTip(tr("Add this path's feature as a steering vector"));
+    connect(steer, &QAction::triggered, this, [this] {
+        if (const int row = contextRow(table_); row >= 0) onActivated(proxy_->index(row, 0));
+    });
     stack_->addWidget(placeholder_);
-    stack_->addWidget(table_);
+    stack_->addWidget(withResultTools(table_, proxy_, {steer}));
     lay->addWidget(stack_, 1);
     detail_ = new QLabel(this);
     detail_->setWordWrap(true);
@@ -145,7 +152,7 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
                                  .arg(r.rows.size())
                                  .arg(r.scored));
         rank_->setEnabled(true);
-        stack_->setCurrentWidget(r.rows.empty() ? static_cast<QWidget*>(placeholder_) : table_);
+        stack_->setCurrentIndex(r.rows.empty() ? 0 : 1); // the hint, or the table with its filter
         if (r.rows.empty()) placeholder_->setText(tr("No path scored: the model needs at least two layers."));
     });
     connect(session_, &Session::pathDetailReady, this, [this](const PathDetail& d) {

@@ -20,6 +20,7 @@
 #include "results/csv.h"
 #include "session/session.h"
 #include "views/empty_state.h"
+#include "views/result_table.h"
 
 namespace obsprop::ui {
 
@@ -55,7 +56,7 @@ PromptsView::PromptsView(Session* session, QWidget* parent) : QWidget(parent), s
     table_->setAlternatingRowColors(true);
     table_->setWordWrap(false);
     stack_->addWidget(placeholder_);
-    stack_->addWidget(table_);
+    stack_->addWidget(withResultTools(table_, proxy));
     lay->addWidget(stack_, 1);
 
     connect(dataset_, &QComboBox::currentTextChanged, this, &PromptsView::request);
@@ -94,7 +95,7 @@ PromptsView::PromptsView(Session* session, QWidget* parent) : QWidget(parent), s
             r.observables.isEmpty()
                 ? tr("%1 prompts. Add an observable to see its value at the last token.").arg(r.rows.size())
                 : tr("%1 prompts; values are n·z at the last token.").arg(r.rows.size()));
-        stack_->setCurrentWidget(table_);
+        stack_->setCurrentIndex(1); // the table with its filter
     });
     connect(session_, &Session::jobFailed, this, [this](const QString& channel, const QString& msg) {
         if (channel.endsWith(QLatin1String("/prompts"))) status_->setText(msg);

@@ -14,6 +14,7 @@
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSlider>
+#include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QSvgGenerator>
@@ -29,6 +30,7 @@
 #include "results/csv.h"
 #include "session/session.h"
 #include "views/empty_state.h"
+#include "views/result_table.h"
 
 namespace obsprop::ui {
 
@@ -81,13 +83,15 @@ SteeringPanel::SteeringPanel(Session* session, QWidget* parent) : QWidget(parent
     predictedBars_ = figure_.predicted;
     exactBars_ = figure_.exact;
     model_ = new SteeringTableModel(this);
+    auto* proxy = new QSortFilterProxyModel(this); // filtering only: rows stay in prompt order
+    proxy->setSourceModel(model_);
     table_ = new QTableView(split);
-    table_->setModel(model_);
+    table_->setModel(proxy);
     table_->verticalHeader()->hide();
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     table_->setAlternatingRowColors(true);
     split->addWidget(plot_);
-    split->addWidget(table_);
+    split->addWidget(withResultTools(table_, proxy));
     lay->addWidget(stack_, 1);
 
     debounce_ = new QTimer(this);
@@ -108,6 +112,13 @@ SteeringPanel::SteeringPanel(Session* session, QWidget* parent) : QWidget(parent
     connect(session_, &Session::steeringVectorsChanged, this, [this] {
         rebuildRows();
         awaitPreparation();
+    });
+    connect(session_, &Session::steeringValuesRestored, this, [this] { // undo or redo of a multiplier
+        const auto& v = vectors();
+        for (std::size_t i = 0; i < rows_.size() && i < v.size(); ++i) {
+            rows_[i].range->setValue(std::clamp(v[i].range, 1.0, kMaxRange));
+            rows_[i].alpha->setValue(v[i].alpha); // predicts at once and runs the exact pass
+        }
     });
     connect(session_, &Session::recipeChanged, this, [this] {
         refreshChoices();

@@ -22,6 +22,7 @@
 #include "results/csv.h"
 #include "session/session.h"
 #include "views/empty_state.h"
+#include "views/result_table.h"
 
 namespace obsprop::ui {
 
@@ -62,7 +63,7 @@ SvdView::SvdView(Session* session, QWidget* parent) : QWidget(parent), session_(
     plot_->setMinimumSize(320, 220);
     figure_ = figures::SvdFigure::build(plot_);
     plot_->xAxis->setLabel(tr("right singular vector v_i (by σ, descending)"));
-    split->addWidget(table_);
+    split->addWidget(withResultTools(table_, proxy_));
     split->addWidget(plot_);
     split->setStretchFactor(0, 1);
     split->setStretchFactor(1, 2);
