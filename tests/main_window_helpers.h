@@ -25,6 +25,7 @@
 #include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
+#include <QTextBrowser>
 #include <QtTest>
 
 #include "figures/qcp.h"
@@ -39,6 +40,7 @@
 #include "views/heads_view.h"
 #include "views/heatmap_widget.h"
 #include "views/main_window.h"
+#include "views/manual_window.h"
 #include "views/paths_view.h"
 #include "views/project_panel.h"
 #include "views/prompts_view.h"

@@ -231,6 +231,61 @@ class TestMainWindow : public QObject, public MainWindowFixture {
         QVERIFY(found);
     }
 
+    // Edit ▸ Undo/Redo step through recipe edits made in the window, named after them; the standard
+    // shortcuts exist without a desktop theme and no two actions share one.
+    void editMenuUndoAndShortcuts() {
+        MainWindow w;
+        w.setProperty("quietErrors", true);
+        w.show();
+        QVERIFY(openWithSubj(w));
+        auto* undo = w.findChild<QAction*>(QStringLiteral("undo"));
+        auto* redo = w.findChild<QAction*>(QStringLiteral("redo"));
+        QVERIFY(undo && redo);
+        typeObservable(w, QStringLiteral("obj = #7 - #3"));
+        QCOMPARE(w.session()->observables().size(), 2);
+        QCOMPARE(undo->text(), QStringLiteral("&Undo Add Observable “obj”"));
+        undo->trigger();
+        QCOMPARE(w.session()->observables().size(), 1);
+        QCOMPARE(w.projectPanel()->observableList()->count(), 1);
+        QVERIFY(redo->isEnabled());
+        redo->trigger();
+        QCOMPARE(w.projectPanel()->observableList()->count(), 2);
+
+        QHash<QString, QString> owner;
+        for (QAction* a : w.findChildren<QAction*>()) {
+            if (a->objectName() == QLatin1String("saveAs") || a->objectName() == QLatin1String("undo") ||
+                a->objectName() == QLatin1String("redo") || a->objectName() == QLatin1String("preferences") ||
+                a->objectName() == QLatin1String("manual"))
+                QVERIFY2(!a->shortcuts().isEmpty(), qPrintable(a->objectName()));
+            if (a->shortcutContext() == Qt::WidgetShortcut) continue; // a table's Ctrl+C, say
+            for (const QKeySequence& k : a->shortcuts()) {
+                const QString key = k.toString();
+                QVERIFY2(!owner.contains(key) || owner[key] == a->text(),
+                         qPrintable(key + QStringLiteral(": ") + owner.value(key) + QStringLiteral(" / ") +
+                                    a->text()));
+                owner[key] = a->text();
+            }
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(w.session()->jobs().running() == 0, 30000);
+    }
+
+    // Help ▸ Manual shows the bundled manual offline, and its links lead to the other documents.
+    void manualOpensAndFollowsLinks() {
+        MainWindow w;
+        auto* manual = w.findChild<QAction*>(QStringLiteral("manual"));
+        QVERIFY(manual);
+        manual->trigger();
+        auto* win = w.findChild<ManualWindow*>(QStringLiteral("manualWindow"));
+        QVERIFY(win && win->isVisible());
+        QVERIFY(win->browser()->toPlainText().contains(QStringLiteral("ObsProp Explorer")));
+        Q_EMIT win->browser()->anchorClicked(QUrl(QStringLiteral("docs/scaling.md")));
+        QVERIFY2(win->browser()->source().path().endsWith(QStringLiteral("docs/scaling.md")),
+                 qPrintable(win->browser()->source().toString()));
+        QVERIFY(win->browser()->toPlainText().contains(QStringLiteral("How far one machine goes")));
+        QVERIFY(win->browser()->isBackwardAvailable());
+        win->close();
+    }
+
     // --help and --version answer without a display (no platform plugin is loaded for them).
     void helpWithoutDisplay() {
         for (const char* arg : {"--help", "--version"}) {

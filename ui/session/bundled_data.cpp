@@ -29,6 +29,19 @@ QString bundledDemoProject() {
     return {};
 }
 
+QString bundledManual() {
+    QStringList dirs;
+    if (QCoreApplication::instance())
+        dirs << QCoreApplication::applicationDirPath() + QStringLiteral("/../share/doc/obsprop");
+    for (const QString& d : QStandardPaths::standardLocations(QStandardPaths::GenericDataLocation))
+        dirs << d + QStringLiteral("/doc/obsprop");
+    for (const QString& d : dirs) {
+        const QFileInfo f(QDir::cleanPath(d + QStringLiteral("/README.md")));
+        if (f.isFile()) return f.absoluteFilePath();
+    }
+    return {};
+}
+
 bool isReadOnlyProject(const QString& file) {
     if (file.isEmpty()) return false;
     const QFileInfo f(file);

@@ -13,6 +13,11 @@ namespace obsprop::ui {
 // folder (~/.local/share, /usr/local/share, /usr/share, ...).
 QStringList bundledDataDirs();
 
+// The manual (the README with docs/ beside it): <bin>/../share/doc/obsprop/README.md, then the XDG data
+// folders' doc/obsprop/README.md; empty when it is nowhere to be found. The build tree links it from the
+// source tree.
+QString bundledManual();
+
 // The demo project's absolute path, or an empty string when it is nowhere to be found.
 QString bundledDemoProject();
 

@@ -1,5 +1,6 @@
 #include "views/main_window.h"
 #include "views/preferences_dialog.h"
+#include "views/shortcuts.h"
 
 #include <QApplication>
 #include <QClipboard>
@@ -24,6 +25,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTimer>
+#include <QUndoStack>
 
 #include <functional>
 
@@ -40,6 +42,7 @@
 #include "views/export_dialog.h"
 #include "views/heads_view.h"
 #include "views/heatmap_widget.h"
+#include "views/manual_window.h"
 #include "views/paths_view.h"
 #include "views/project_panel.h"
 #include "views/prompts_view.h"
@@ -106,6 +109,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         if (h.valid()) status_->setText(tr("Head %1 selected").arg(headName(h.layer, h.head)));
         Q_EMIT headChanged(h);
     });
+    connect(heads_, &HeadsView::steerRequested, this, [this](HeadRef h) {
+        selection_->select(h);
+        steering_->addSelectedHead();
+        tabs_->setCurrentWidget(steering_);
+    });
     connect(paths_, &PathsView::pathActivated, this, [this](std::vector<HeadRef> path, QString observable) {
         steering_->addPath(std::move(path), std::move(observable));
         tabs_->setCurrentWidget(steering_);
@@ -158,8 +166,10 @@ void MainWindow::showError(const QString& title, const QString& message) {
 
 void MainWindow::buildMenus() {
     auto* file = menuBar()->addMenu(tr("&File"));
-    file->addAction(tr("&New Project"), QKeySequence::New, this, &MainWindow::newProject);
-    file->addAction(tr("Open &Model Folder…"), QKeySequence::Open, this, &MainWindow::chooseModelFolder);
+    file->addAction(tr("&New Project"), this, &MainWindow::newProject)
+        ->setShortcuts(standardShortcut(QKeySequence::New, tr("Ctrl+N")));
+    file->addAction(tr("Open &Model Folder…"), this, &MainWindow::chooseModelFolder)
+        ->setShortcuts(standardShortcut(QKeySequence::Open, tr("Ctrl+O")));
     file->addAction(tr("Open &Project…"), QKeySequence(tr("Ctrl+Shift+O")), this, &MainWindow::chooseProject);
     recentMenu_ = file->addMenu(tr("Open &Recent"));
     updateRecentMenu();
@@ -168,39 +178,58 @@ void MainWindow::buildMenus() {
     locateModel_->setObjectName(QStringLiteral("locateModel"));
     locateModel_->setStatusTip(tr("Point the project at its model folder after the folder moved or changed"));
     file->addSeparator();
-    file->addAction(tr("&Save Project"), QKeySequence::Save, this, &MainWindow::save);
-    file->addAction(tr("Save Project &As…"), QKeySequence::SaveAs, this, &MainWindow::saveAs);
+    file->addAction(tr("&Save Project"), this, &MainWindow::save)
+        ->setShortcuts(standardShortcut(QKeySequence::Save, tr("Ctrl+S")));
+    auto* saveAs = file->addAction(tr("Save Project &As…"), this, &MainWindow::saveAs);
+    saveAs->setShortcuts(standardShortcut(QKeySequence::SaveAs, tr("Ctrl+Shift+S")));
+    saveAs->setObjectName(QStringLiteral("saveAs"));
     file->addSeparator();
     exportFigure_ =
         file->addAction(tr("&Export Figure…"), QKeySequence(tr("Ctrl+E")), this, &MainWindow::exportFigure);
     file->addAction(tr("Export &All…"), QKeySequence(tr("Ctrl+Shift+E")), this, &MainWindow::chooseExportAll);
     file->addSeparator();
-    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+    file->addAction(tr("&Quit"), this, &QWidget::close)
+        ->setShortcuts(standardShortcut(QKeySequence::Quit, tr("Ctrl+Q")));
 
     auto* edit = menuBar()->addMenu(tr("&Edit"));
+    auto* undo = session_->undoStack()->createUndoAction(this, tr("&Undo"));
+    undo->setShortcuts(standardShortcut(QKeySequence::Undo, tr("Ctrl+Z")));
+    undo->setObjectName(QStringLiteral("undo"));
+    auto* redo = session_->undoStack()->createRedoAction(this, tr("&Redo"));
+    redo->setShortcuts(standardShortcut(QKeySequence::Redo, tr("Ctrl+Shift+Z")));
+    redo->setObjectName(QStringLiteral("redo"));
+    edit->addAction(undo);
+    edit->addAction(redo);
+    edit->addSeparator();
     copyCommand_ = edit->addAction(tr("Copy as &Command"), QKeySequence(tr("Ctrl+Shift+C")), this,
                                    &MainWindow::copyCommand);
     copyCommand_->setToolTip(tr("Copy the obsprop command line that prints the numbers this tab shows"));
     for (int i = 0; i < tabs_->count(); ++i) { // also on every tab's context menu
         tabs_->widget(i)->setContextMenuPolicy(Qt::ActionsContextMenu);
         tabs_->widget(i)->addAction(copyCommand_);
+        if (exportFigure_) tabs_->widget(i)->addAction(exportFigure_);
     }
     edit->addSeparator();
-    edit->addAction(tr("&Preferences…"), QKeySequence::Preferences, this, [this] {
+    auto* prefs = edit->addAction(tr("&Preferences…"), this, [this] {
         PreferencesDialog d(this);
         d.exec();
     });
+    prefs->setShortcuts(standardShortcut(QKeySequence::Preferences, tr("Ctrl+,")));
+    prefs->setObjectName(QStringLiteral("preferences"));
 
     auto* view = menuBar()->addMenu(tr("&View"));
     view->addAction(selection_->nextAction());
     view->addAction(selection_->previousAction());
-    view->addAction(tr("&Recompute"), QKeySequence::Refresh, this,
-                    [this] { session_->computeFeatures(QStringLiteral("heads")); });
+    view->addAction(tr("&Recompute"), this, [this] { session_->computeFeatures(QStringLiteral("heads")); })
+        ->setShortcuts(standardShortcut(QKeySequence::Refresh, tr("F5")));
     view->addSeparator();
     view->addAction(projectDock_->toggleViewAction());
     view->addAction(tr("&Debug Overlay"), QKeySequence(Qt::Key_F12), this, &MainWindow::toggleOverlay);
 
     auto* help = menuBar()->addMenu(tr("&Help"));
+    auto* manual = help->addAction(tr("ObsProp Explorer &Manual"), this, &MainWindow::showManual);
+    manual->setShortcuts(standardShortcut(QKeySequence::HelpContents, tr("F1")));
+    manual->setObjectName(QStringLiteral("manual"));
     help->addAction(tr("&About ObsProp Explorer"), this, &MainWindow::showAbout);
     help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
 }
@@ -216,6 +245,19 @@ QString MainWindow::aboutText() const {
               "<p>Qt %2 · LibTorch %3</p>")
         .arg(QCoreApplication::applicationVersion(), QString::fromLatin1(qVersion()),
              QString::fromLatin1(analyses::torch_version()));
+}
+
+void MainWindow::showManual() {
+    const QString file = bundledManual();
+    if (file.isEmpty()) {
+        showError(tr("Manual"),
+                  tr("The manual (share/doc/obsprop/README.md) was not found beside the program "
+                     "or in the system's data folders."));
+        return;
+    }
+    auto* w = new ManualWindow(file, this);
+    w->setObjectName(QStringLiteral("manualWindow"));
+    w->show();
 }
 
 void MainWindow::showAbout() {

@@ -92,6 +92,7 @@ class MainWindow : public QMainWindow {
     bool confirmDiscard();
     QString jobText(const QString& channel) const; // a job channel in the user's words
     void showAbout();
+    void showManual();
 
   public Q_SLOTS:
     void selectHead(obsprop::ui::HeadRef h);
