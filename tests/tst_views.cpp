@@ -220,7 +220,9 @@ class TestViews : public QObject {
             QCOMPARE(c[5].toDouble(), attr.maps[size_t(ib)].at(l, h) / attr.maps[size_t(ia)].at(l, h));
         }
 
-        // Click the point of a head that stands apart from the others.
+        // Click the point of a head that stands apart from the others (every head drawn: threshold 0).
+        view.thresholdBox()->setValue(0);
+        QCOMPARE(view.shownPoints().size(), view.headPoints().size());
         view.plot()->replot();
         HeadRef pick;
         for (const auto& p : view.headPoints()) {

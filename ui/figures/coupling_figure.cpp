@@ -1,6 +1,7 @@
 #include "figures/coupling_figure.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "figures/qcp.h"
 
@@ -29,7 +30,53 @@ QVector<double> vec(const std::vector<double>& v) {
     return QVector<double>(v.begin(), v.end());
 }
 
+// Ticks of the symmetric-log ratio axis at 0, ±1, ±10, ±100, … (and ±2, ±5 between them when a decade is
+// tall enough), labelled with the ratios themselves.
+class SymlogTicker : public QCPAxisTicker {
+  protected:
+    double getTickStep(const QCPRange&) override { return 1.0; }
+    int getSubTickCount(double) override { return 0; }
+    QString getTickLabel(double tick, const QLocale&, QChar, int) override {
+        return QString::number(symlogInverse(tick), 'g', 3);
+    }
+    QVector<double> createTickVector(double, const QCPRange& range) override {
+        const double top = std::max(std::abs(range.lower), std::abs(range.upper));
+        const bool fine = range.size() < 4; // few decades: 2 and 5 between them too
+        const std::vector<double> steps = fine ? std::vector<double>{1, 2, 5} : std::vector<double>{1};
+        QVector<double> ticks{0.0};
+        for (double decade = 1; symlog(decade) <= top * 1.5 && decade < 1e300; decade *= 10)
+            for (double m : steps)
+                for (double sign : {-1.0, 1.0})
+                    ticks << symlog(sign * m * decade);
+        std::sort(ticks.begin(), ticks.end());
+        return ticks;
+    }
+};
+
 } // namespace
+
+double attributionThreshold(const std::vector<CouplingHeadPoint>& points, double share) {
+    double largest = 0;
+    for (const auto& p : points)
+        largest = std::max(largest, std::abs(p.attributionA));
+    return share * largest;
+}
+
+std::vector<CouplingHeadPoint> shownHeads(const std::vector<CouplingHeadPoint>& points, double share) {
+    const double threshold = attributionThreshold(points, share);
+    std::vector<CouplingHeadPoint> out;
+    for (const auto& p : points)
+        if (share <= 0 || std::abs(p.attributionA) >= threshold) out.push_back(p);
+    return out;
+}
+
+double symlog(double y) {
+    return std::copysign(std::log10(1.0 + std::abs(y)), y);
+}
+
+double symlogInverse(double t) {
+    return std::copysign(std::pow(10.0, std::abs(t)) - 1.0, t);
+}
 
 CouplingFigure CouplingFigure::build(QCustomPlot* plot, bool withTokens, const QString& footnote) {
     CouplingFigure f;
@@ -64,7 +111,9 @@ CouplingFigure CouplingFigure::build(QCustomPlot* plot, bool withTokens, const Q
     }
     // Legends and the footnote in a row below the panels, so they never hide a point.
     f.headsRect->insetLayout()->take(plot->legend);
-    plot->plotLayout()->addElement(2, 0, new QCPTextElement(plot, footnote, QFont(plot->font().family(), 8)));
+    f.footnoteText = footnote;
+    f.footnote = new QCPTextElement(plot, footnote, QFont(plot->font().family(), 8));
+    plot->plotLayout()->addElement(2, 0, f.footnote);
     if (withTokens) plot->plotLayout()->addElement(2, 1, plot->legend);
     plot->plotLayout()->setRowStretchFactor(2, 0.001);
     plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
@@ -77,27 +126,63 @@ CouplingFigure CouplingFigure::build(QCustomPlot* plot, bool withTokens, const Q
 }
 
 void CouplingFigure::drawHeads(const std::vector<CouplingHeadPoint>& points, const QString& a,
-                               const QString& b) const {
+                               const QString& b, const CouplingHeadsOptions& o) {
+    options = o;
+    shown = shownHeads(points, o.minShare);
     QVector<double> xs, ys;
-    for (const auto& p : points)
+    for (const auto& p : shown)
         xs << p.coupling, ys << p.ratio;
-    heads->setData(xs, ys);
     double lo = 0, hi = 1;
-    if (!points.empty()) {
+    if (!shown.empty()) {
         lo = std::min(*std::min_element(xs.begin(), xs.end()), *std::min_element(ys.begin(), ys.end()));
         hi = std::max(*std::max_element(xs.begin(), xs.end()), *std::max_element(ys.begin(), ys.end()));
     }
-    identity->setData(QVector<double>{lo, hi}, QVector<double>{lo, hi});
-    heads->rescaleAxes();
-    headsRect->axis(QCPAxis::atBottom)->scaleRange(1.1);
-    headsRect->axis(QCPAxis::atLeft)->scaleRange(1.1);
+    for (double& y : ys)
+        y = ratioCoord(y);
+    heads->setData(xs, ys);
+    // y = x, sampled so that it bends with a symmetric-log ratio axis.
+    QVector<double> lineX, lineY;
+    const int samples = o.symlogRatio ? 200 : 1;
+    for (int i = 0; i <= samples; ++i) {
+        const double x = lo + (hi - lo) * i / samples;
+        lineX << x, lineY << ratioCoord(x);
+    }
+    identity->setData(lineX, lineY);
+    QCPAxis* yAxis = headsRect->axis(QCPAxis::atLeft);
+    const bool symlogTicks = dynamic_cast<SymlogTicker*>(yAxis->ticker().data()) != nullptr;
+    if (o.symlogRatio != symlogTicks)
+        yAxis->setTicker(o.symlogRatio ? QSharedPointer<QCPAxisTicker>(new SymlogTicker)
+                                       : QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    if (shown.empty()) {
+        headsRect->axis(QCPAxis::atBottom)->setRange(0, 1);
+        yAxis->setRange(0, 1);
+    } else {
+        heads->rescaleAxes();
+        headsRect->axis(QCPAxis::atBottom)->scaleRange(1.1);
+        yAxis->scaleRange(1.1);
+    }
     headsRect->axis(QCPAxis::atBottom)
         ->setLabel(a.isEmpty() ? QStringLiteral("coupling C(a→b)")
                                : QStringLiteral("coupling C(%1→%2)").arg(a, b));
-    headsRect->axis(QCPAxis::atLeft)
-        ->setLabel(a.isEmpty() ? QStringLiteral("attribution b / a")
-                               : QStringLiteral("attribution %1 / %2").arg(b, a));
+    const QString ratio =
+        a.isEmpty() ? QStringLiteral("attribution b / a") : QStringLiteral("attribution %1 / %2").arg(b, a);
+    yAxis->setLabel(o.symlogRatio ? ratio + QStringLiteral(" (symmetric log)") : ratio);
+    QString note = footnoteText;
+    if (o.minShare > 0) {
+        const auto hidden = points.size() - shown.size();
+        note += QStringLiteral("\nheads with |attribution %1| < %2% of the largest (%3) left out (%4 of %5)")
+                    .arg(a.isEmpty() ? QStringLiteral("a") : a)
+                    .arg(o.minShare * 100, 0, 'g', 4)
+                    .arg(attributionThreshold(points, o.minShare), 0, 'g', 4)
+                    .arg(hidden)
+                    .arg(points.size());
+    }
+    footnote->setText(note);
     plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+double CouplingFigure::ratioCoord(double ratio) const {
+    return options.symlogRatio ? symlog(ratio) : ratio;
 }
 
 void CouplingFigure::drawTokens(const CouplingScatter* s) const {

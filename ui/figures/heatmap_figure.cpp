@@ -1,5 +1,7 @@
 #include "figures/heatmap_figure.h"
 
+#include <QFontMetricsF>
+#include <algorithm>
 #include <cmath>
 
 #include "figures/qcp.h"
@@ -24,6 +26,31 @@ QCPColorGradient divergingGradient() {
     return g;
 }
 
+// A tick and a label at every head (or layer) when the axis has room for all of their labels, else at every
+// step-th, with the smallest step whose labels do not collide. The room is measured on the axis as laid out,
+// so a wider window (or a zoom) labels more.
+class IndexTicker : public QCPAxisTicker {
+  public:
+    explicit IndexTicker(QCPAxis* axis) : axis_(axis) {}
+
+  protected:
+    double getTickStep(const QCPRange& range) override {
+        const bool horizontal = axis_->orientation() == Qt::Horizontal;
+        const double length = horizontal ? axis_->axisRect()->width() : axis_->axisRect()->height();
+        if (length <= 0 || range.size() <= 0) return 1.0;
+        const QFontMetricsF fm(axis_->tickLabelFont());
+        const int widest =
+            static_cast<int>(std::ceil(std::max(std::abs(range.lower), std::abs(range.upper))));
+        const double room = horizontal ? fm.horizontalAdvance(QString::number(widest)) + 0.6 * fm.height()
+                                       : 1.1 * fm.height();
+        return std::max(1.0, std::ceil(room / (length / range.size())));
+    }
+    int getSubTickCount(double) override { return 0; }
+
+  private:
+    QCPAxis* axis_;
+};
+
 } // namespace
 
 HeatmapFigure HeatmapFigure::build(QCustomPlot* plot) {
@@ -44,10 +71,7 @@ HeatmapFigure HeatmapFigure::build(QCustomPlot* plot) {
     plot->yAxis->setRangeReversed(true);
     for (auto* ax : {plot->xAxis, plot->yAxis}) {
         ax->grid()->setVisible(false);
-        QSharedPointer<QCPAxisTickerFixed> t(new QCPAxisTickerFixed);
-        t->setTickStep(1.0);
-        t->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
-        ax->setTicker(t);
+        ax->setTicker(QSharedPointer<QCPAxisTicker>(new IndexTicker(ax)));
     }
     plot->plotLayout()->insertRow(0);
     f.title = new QCPTextElement(plot, QString(), QFont(plot->font().family(), 11, QFont::Bold));

@@ -5,6 +5,7 @@
 #include <QSvgGenerator>
 #include <filesystem>
 
+#include "figures/plot_style.h"
 #include "figures/qcp.h"
 #include "io/atomic_file.h"
 
@@ -39,7 +40,11 @@ bool exportPlot(QCustomPlot* plot, const QString& file, int width, int height, d
     // Drawn into a temporary next to the file and moved into place: an interrupted export never leaves a torn
     // figure under the final name.
     const std::filesystem::path target = file.toStdString(), tmp = io::temporary_for(target);
-    if (!render(plot, suffix, QString::fromStdString(tmp.string()), w, h, scale, title)) {
+    // Written figures are black on white whatever the theme the plot follows on screen.
+    figures::applyPalette(plot, figures::exportPalette());
+    const bool rendered = render(plot, suffix, QString::fromStdString(tmp.string()), w, h, scale, title);
+    figures::applyPalette(plot, plot->palette());
+    if (!rendered) {
         std::error_code ec;
         std::filesystem::remove(tmp, ec);
         return false;

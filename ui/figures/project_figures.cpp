@@ -76,11 +76,14 @@ std::vector<FigureTask> project_figure_tasks(const analyses::ProjectReports& r, 
             if (a.dataset != c.dataset) continue;
             const auto heads = convert::couplingHeads(analyses::coupling_heads(c, a));
             const QString qa = convert::qs(c.a), qb = convert::qs(c.b);
-            out.push_back(task(
-                dir, "coupling_" + safe(qa) + "_" + safe(qb) + "_" + safe(convert::qs(a.dataset)),
-                QStringLiteral("Coupling %1→%2").arg(qa, qb), [heads, qa, qb](QCustomPlot* p) {
-                    CouplingFigure::build(p, false, QStringLiteral("dashed: y = x")).drawHeads(heads, qa, qb);
-                }));
+            out.push_back(task(dir,
+                               "coupling_" + safe(qa) + "_" + safe(qb) + "_" + safe(convert::qs(a.dataset)),
+                               QStringLiteral("Coupling %1→%2").arg(qa, qb), [heads, qa, qb](QCustomPlot* p) {
+                                   // The Coupling view's default threshold on |attribution a|, stated in the
+                                   // footnote.
+                                   CouplingFigure::build(p, false, QStringLiteral("dashed: y = x"))
+                                       .drawHeads(heads, qa, qb, {kDefaultMinAttributionShare, false});
+                               }));
         }
     for (const auto& s : r.steering) {
         const SteeringResults sr = convert::steering(s, {});

@@ -11,7 +11,6 @@
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QTableView>
-#include <QToolTip>
 #include <QVBoxLayout>
 
 #include "figures/attention_figure.h"
@@ -21,6 +20,7 @@
 #include "results/token_text.h"
 #include "session/session.h"
 #include "views/choices.h"
+#include "views/plot_interaction.h"
 #include "views/result_table.h"
 
 namespace obsprop::ui {
@@ -108,7 +108,17 @@ AttentionView::AttentionView(Session* session, QWidget* parent) : QWidget(parent
         refillPrompts();
         chosen();
     });
-    connect(plot_, &QCustomPlot::mouseMove, this, &AttentionView::onMouseMove);
+    // Hover values and the context menu; no zoom: every token already has its row and column.
+    new PlotInteraction(plot_, [this](const QPoint& pixel) -> std::optional<PlotValue> {
+        const QString text = toolTipAt(pixel);
+        if (text.isEmpty() || !results_) return std::nullopt;
+        const AttentionResults& r = *results_;
+        const int T = static_cast<int>(r.tokens.size());
+        if (const auto [q, k] = figure_.cellAt(pixel, T); q >= 0)
+            return PlotValue{text, k > q ? QString() : csvNumber(r.pattern[size_t(q)][size_t(k)])};
+        const int k = figure_.keyAt(pixel, T);
+        return PlotValue{text, k >= 0 ? csvNumber(r.contribution[size_t(k)]) : QString()};
+    });
     connect(session_, &Session::workspaceOpened, this, [this] { // recipeChanged follows
         head_ = {};
         touched_ = false;
@@ -258,14 +268,6 @@ QString AttentionView::toolTipAt(const QPoint& pixel) const {
             .arg(r.contribution[static_cast<std::size_t>(k)], 0, 'g', 6)
             .arg(r.pattern[static_cast<std::size_t>(r.query)][static_cast<std::size_t>(k)], 0, 'g', 6);
     return {};
-}
-
-void AttentionView::onMouseMove(QMouseEvent* e) {
-    const QString text = toolTipAt(e->pos());
-    if (text.isEmpty())
-        QToolTip::hideText();
-    else
-        QToolTip::showText(e->globalPosition().toPoint(), text, plot_);
 }
 
 QString AttentionView::tableCsv() const {

@@ -72,7 +72,6 @@ class AttentionView : public QWidget {
     void request();
     void display(const AttentionResults& r);
     void showPlaceholder(const QString& text);
-    void onMouseMove(QMouseEvent* e);
 
     Session* session_;
     QComboBox* observable_ = nullptr;

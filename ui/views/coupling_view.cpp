@@ -1,6 +1,8 @@
 #include "views/coupling_view.h"
 
+#include <QCheckBox>
 #include <QComboBox>
+#include <QDoubleSpinBox>
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -22,8 +24,6 @@
 namespace obsprop::ui {
 
 namespace {
-
-const QColor kRed(200, 30, 40);
 
 QCPItemText* hint(QCustomPlot* p, QCPAxisRect* r) {
     auto* t = new QCPItemText(p);
@@ -52,6 +52,26 @@ CouplingView::CouplingView(Session* session, QWidget* parent) : QWidget(parent),
     bar->addWidget(new QLabel(tr("Dataset:"), this));
     bar->addWidget(dataset_);
     bar->addWidget(compute_);
+    bar->addSpacing(12);
+    threshold_ = new QDoubleSpinBox(this);
+    threshold_->setRange(0, 100);
+    threshold_->setDecimals(1);
+    threshold_->setSingleStep(1);
+    threshold_->setSuffix(QStringLiteral(" %"));
+    threshold_->setValue(figures::kDefaultMinAttributionShare * 100);
+    threshold_->setToolTip(
+        tr("Leave out the heads whose attribution of a is smaller in magnitude than this share "
+           "of the largest: their ratio b / a is mostly the near-zero denominator. 0 shows "
+           "every head."));
+    auto* thresholdLabel = new QLabel(tr("Hide |attribution a| below"), this);
+    thresholdLabel->setBuddy(threshold_);
+    bar->addWidget(thresholdLabel);
+    bar->addWidget(threshold_);
+    hidden_ = new QLabel(this);
+    bar->addWidget(hidden_);
+    symlog_ = new QCheckBox(tr("Log ratio axis"), this);
+    symlog_->setToolTip(tr("Draw the ratio on a symmetric-logarithmic axis (linear within ±1)"));
+    bar->addWidget(symlog_);
     bar->addStretch(1);
     lay->addLayout(bar);
     info_ = new QLabel(this);
@@ -72,15 +92,17 @@ CouplingView::CouplingView(Session* session, QWidget* parent) : QWidget(parent),
         figures::CouplingFigure::build(plot_, true, tr("dashed: y = x · click a point to select its head"));
     headsRect_ = figure_.headsRect;
     tokensRect_ = figure_.tokensRect;
-    for (auto* r : {headsRect_, tokensRect_})
-        r->setRangeZoom(Qt::Horizontal | Qt::Vertical);
-    plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
-    selectedMarker_ = plot_->addGraph(headsRect_->axis(QCPAxis::atBottom), headsRect_->axis(QCPAxis::atLeft));
-    selectedMarker_->setLineStyle(QCPGraph::lsNone);
-    selectedMarker_->setScatterStyle(
-        QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(kRed, 2), Qt::NoBrush, 14));
-    selectedMarker_->removeFromLegend();
+    // The selected head: a black ring with a white one on it, visible over any point and background.
+    for (auto [g, width] : {std::pair{&selectedMarker_, 4.0}, std::pair{&selectedInner_, 1.5}}) {
+        *g = plot_->addGraph(headsRect_->axis(QCPAxis::atBottom), headsRect_->axis(QCPAxis::atLeft));
+        (*g)->setLineStyle(QCPGraph::lsNone);
+        (*g)->setScatterStyle(QCPScatterStyle(
+            QCPScatterStyle::ssCircle, QPen(width > 2 ? Qt::black : Qt::white, width), Qt::NoBrush, 15));
+        (*g)->removeFromLegend();
+    }
     tokensHint_ = hint(plot_, tokensRect_);
+    auto* interaction = new PlotInteraction(plot_, [this](const QPoint& pixel) { return valueAt(pixel); });
+    interaction->setZoomable({headsRect_, tokensRect_});
 
     connect(a_, &QComboBox::currentTextChanged, this, &CouplingView::onPairChanged);
     connect(b_, &QComboBox::currentTextChanged, this, &CouplingView::onPairChanged);
@@ -91,6 +113,8 @@ CouplingView::CouplingView(Session* session, QWidget* parent) : QWidget(parent),
         requestScatter();
     });
     connect(compute_, &QPushButton::clicked, this, &CouplingView::requestHeads);
+    connect(threshold_, &QDoubleSpinBox::valueChanged, this, &CouplingView::rebuildHeads);
+    connect(symlog_, &QCheckBox::toggled, this, &CouplingView::rebuildHeads);
     connect(plot_, &QCustomPlot::mousePress, this, &CouplingView::onMousePress);
     connect(session_, &Session::workspaceOpened, this, [this] { selected_ = {}; });
     connect(session_, &Session::recipeChanged, this, [this] {
@@ -161,7 +185,9 @@ void CouplingView::rebuildHeads() {
         missing = tr("Computing C(%1→%2) and the attribution of both on %3…").arg(a, b, dataset());
     else if (points_.empty())
         missing = tr("No head has a finite attribution ratio.");
-    figure_.drawHeads(points_, a, b);
+    figure_.drawHeads(points_, a, b, {threshold_->value() / 100, symlog_->isChecked()});
+    PlotInteraction::of(plot_)->rememberRanges(headsRect_);
+    hidden_->setText(hiddenText());
     setSelectedHead(selected_); // re-place the marker
     if (points_.empty() && !scatter_) {
         placeholder_->setText(missing);
@@ -176,9 +202,10 @@ void CouplingView::setSelectedHead(HeadRef h) {
     const bool changed = !(h == selected_);
     selected_ = h;
     QVector<double> x, y;
-    for (const auto& p : points_)
-        if (p.head == h) x << p.coupling, y << p.ratio;
+    for (const auto& p : shownPoints())
+        if (p.head == h) x << p.coupling, y << figure_.ratioCoord(p.ratio);
     selectedMarker_->setData(x, y);
+    selectedInner_->setData(x, y);
     if (changed) {
         scatter_.reset();
         drawScatter();
@@ -206,6 +233,7 @@ void CouplingView::onCoupling(const CouplingScatter& r) {
 
 void CouplingView::drawScatter() {
     figure_.drawTokens(scatter_ ? &*scatter_ : nullptr);
+    PlotInteraction::of(plot_)->rememberRanges(tokensRect_);
     if (!scatter_) {
         info_->setText(selected_.valid() ? QString()
                                          : tr("Click a head in the left panel to see its token scores."));
@@ -232,17 +260,62 @@ void CouplingView::drawScatter() {
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
-void CouplingView::onMousePress(QMouseEvent* e) {
-    if (!headsRect_->rect().contains(e->pos()) || points_.empty()) return;
+const CouplingView::HeadPoint* CouplingView::headNear(const QPoint& pixel) const {
+    if (!headsRect_->rect().contains(pixel)) return nullptr;
     const QCPAxis* x = headsRect_->axis(QCPAxis::atBottom);
     const QCPAxis* y = headsRect_->axis(QCPAxis::atLeft);
-    double best = 12.0 * 12.0; // pick within 12 px
+    double best = 12.0 * 12.0; // within 12 px
     const HeadPoint* hit = nullptr;
-    for (const auto& p : points_) {
-        const double dx = x->coordToPixel(p.coupling) - e->pos().x(),
-                     dy = y->coordToPixel(p.ratio) - e->pos().y();
+    for (const auto& p : shownPoints()) {
+        const double dx = x->coordToPixel(p.coupling) - pixel.x(),
+                     dy = y->coordToPixel(figure_.ratioCoord(p.ratio)) - pixel.y();
         if (dx * dx + dy * dy < best) best = dx * dx + dy * dy, hit = &p;
     }
+    return hit;
+}
+
+std::optional<PlotValue> CouplingView::valueAt(const QPoint& pixel) const {
+    if (const HeadPoint* p = headNear(pixel))
+        return PlotValue{tr("head %1\nC(%2→%3) = %4\nattribution %3 / %2 = %5\nattribution %2 = %6, %3 = %7")
+                             .arg(headName(p->head.layer, p->head.head), observableA(), observableB())
+                             .arg(p->coupling, 0, 'g', 6)
+                             .arg(p->ratio, 0, 'g', 6)
+                             .arg(p->attributionA, 0, 'g', 6)
+                             .arg(p->attributionB, 0, 'g', 6),
+                         QStringList{headName(p->head.layer, p->head.head), csvNumber(p->coupling),
+                                     csvNumber(p->attributionA), csvNumber(p->attributionB),
+                                     csvNumber(p->ratio)}
+                             .join(QLatin1Char('\t'))};
+    if (!scatter_ || !tokensRect_->rect().contains(pixel)) return std::nullopt;
+    const QCPAxis* x = tokensRect_->axis(QCPAxis::atBottom);
+    const QCPAxis* y = tokensRect_->axis(QCPAxis::atLeft);
+    double best = 8.0 * 8.0; // the token points are small and many
+    int hit = -1;
+    for (std::size_t i = 0; i < scatter_->s1.size(); ++i) {
+        const double dx = x->coordToPixel(scatter_->s1[i]) - pixel.x(),
+                     dy = y->coordToPixel(scatter_->s2[i]) - pixel.y();
+        if (dx * dx + dy * dy < best) best = dx * dx + dy * dy, hit = int(i);
+    }
+    if (hit < 0) return std::nullopt;
+    const double s1 = scatter_->s1[size_t(hit)], s2 = scatter_->s2[size_t(hit)];
+    return PlotValue{tr("token %1 of %2\ns₁ = y_%3·x = %4\ns₂ = y_%5·x = %6")
+                         .arg(hit)
+                         .arg(scatter_->dataset, scatter_->a)
+                         .arg(s1, 0, 'g', 6)
+                         .arg(scatter_->b)
+                         .arg(s2, 0, 'g', 6),
+                     csvNumber(s1) + QLatin1Char('\t') + csvNumber(s2)};
+}
+
+QString CouplingView::hiddenText() const {
+    const auto hidden = points_.size() - shownPoints().size();
+    if (points_.empty()) return {};
+    return hidden == 0 ? tr("all %1 heads shown").arg(points_.size())
+                       : tr("%1 of %2 heads hidden").arg(hidden).arg(points_.size());
+}
+
+void CouplingView::onMousePress(QMouseEvent* e) {
+    const HeadPoint* hit = headNear(e->pos());
     if (!hit) return;
     const HeadRef h = hit->head;
     setSelectedHead(h);
@@ -250,11 +323,12 @@ void CouplingView::onMousePress(QMouseEvent* e) {
 }
 
 QPoint CouplingView::headPosition(HeadRef h) const {
-    for (const auto& p : points_)
+    for (const auto& p : shownPoints())
         if (p.head == h) {
             const QPoint inPlot(
                 int(std::lround(headsRect_->axis(QCPAxis::atBottom)->coordToPixel(p.coupling))),
-                int(std::lround(headsRect_->axis(QCPAxis::atLeft)->coordToPixel(p.ratio))));
+                int(std::lround(
+                    headsRect_->axis(QCPAxis::atLeft)->coordToPixel(figure_.ratioCoord(p.ratio)))));
             return plot_->mapTo(this, inPlot);
         }
     return {-1, -1};

@@ -3,13 +3,14 @@
 #include <QFileInfo>
 #include <QFontMetrics>
 #include <QSvgGenerator>
-#include <QToolTip>
 #include <QVBoxLayout>
 #include <cmath>
 
 #include "figures/heatmap_figure.h"
 #include "figures/plot_export.h"
 #include "figures/qcp.h"
+#include "results/csv.h"
+#include "views/plot_interaction.h"
 
 namespace obsprop::ui {
 
@@ -25,18 +26,31 @@ HeatmapWidget::HeatmapWidget(QWidget* parent) : QWidget(parent) {
     plot_->xAxis->setLabel(tr("head"));
     plot_->yAxis->setLabel(tr("layer"));
 
+    // Black outside, white inside: one of the two stands out on every colour of both maps.
     marker_ = new QCPItemRect(plot_);
-    marker_->setPen(QPen(palette().color(QPalette::WindowText), 2.0));
-    marker_->setBrush(Qt::NoBrush);
-    marker_->setVisible(false);
+    marker_->setPen(QPen(Qt::black, 5.0));
+    markerInner_ = new QCPItemRect(plot_);
+    markerInner_->setPen(QPen(Qt::white, 2.0));
+    for (QCPItemRect* r : {marker_, markerInner_}) {
+        r->setBrush(Qt::NoBrush);
+        r->setVisible(false);
+        r->setClipToAxisRect(true);
+    }
 
-    connect(plot_, &QCustomPlot::mouseMove, this, &HeatmapWidget::onMouseMove);
+    auto* interaction = new PlotInteraction(plot_, [this](const QPoint& pixel) -> std::optional<PlotValue> {
+        const QPoint at = plot_->mapTo(this, pixel);
+        const auto [l, h] = headAt(at);
+        if (l < 0) return std::nullopt;
+        return PlotValue{toolTipAt(at), csvNumber(matrix_.at(l, h))};
+    });
+    interaction->setZoomable({plot_->axisRect()});
     connect(plot_, &QCustomPlot::mousePress, this, &HeatmapWidget::onMousePress);
 }
 
 void HeatmapWidget::setMatrix(const HeadMatrix& m) {
     matrix_ = m;
     figure_.draw(m);
+    PlotInteraction::of(plot_)->rememberRanges();
     fitTitle();
 }
 
@@ -60,10 +74,10 @@ void HeatmapWidget::resizeEvent(QResizeEvent* e) {
 
 void HeatmapWidget::setSelectedHead(int layer, int head) {
     const bool on = layer >= 0 && head >= 0 && layer < matrix_.layers && head < matrix_.heads;
-    marker_->setVisible(on);
-    if (on) {
-        marker_->topLeft->setCoords(head - 0.5, layer - 0.5);
-        marker_->bottomRight->setCoords(head + 0.5, layer + 0.5);
+    for (QCPItemRect* r : {marker_, markerInner_}) {
+        r->setVisible(on);
+        r->topLeft->setCoords(head - 0.5, layer - 0.5);
+        r->bottomRight->setCoords(head + 0.5, layer + 0.5);
     }
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
@@ -78,17 +92,12 @@ QPair<int, int> HeatmapWidget::headAt(const QPoint& pos) const {
     return {l, h};
 }
 
-void HeatmapWidget::onMouseMove(QMouseEvent* e) {
-    const auto [l, h] = headAt(plot_->mapTo(this, e->pos()));
-    if (l < 0) {
-        QToolTip::hideText();
-        return;
-    }
-    QToolTip::showText(e->globalPosition().toPoint(),
-                       QStringLiteral("head %1\n%2 = %3")
-                           .arg(headName(l, h), matrix_.quantity)
-                           .arg(matrix_.at(l, h), 0, 'g', 6),
-                       plot_);
+QString HeatmapWidget::toolTipAt(const QPoint& pos) const {
+    const auto [l, h] = headAt(pos);
+    if (l < 0) return {};
+    return QStringLiteral("head %1\n%2 = %3")
+        .arg(headName(l, h), matrix_.quantity)
+        .arg(matrix_.at(l, h), 0, 'g', 6);
 }
 
 void HeatmapWidget::onMousePress(QMouseEvent* e) {

@@ -1,6 +1,7 @@
 // Layer × head heatmap of a HeadMatrix (QCustomPlot colour map): colour scale with legend, a
 // diverging map centred at zero for signed quantities, hover tooltip with the exact value and head
-// name, click to select a head, and export to PNG / SVG / PDF.
+// name, click to select a head (outlined black and white, visible on any colour), wheel zoom and drag pan
+// with Reset Zoom, and export to PNG / SVG / PDF.
 #pragma once
 
 #include <QWidget>
@@ -29,6 +30,8 @@ class HeatmapWidget : public QWidget {
     // width/height 0 = current size; scale multiplies the pixel density of PNGs.
     bool exportTo(const QString& file, int width = 0, int height = 0, double scale = 1.0) const;
 
+    // The hover text at a widget position: the head and its value; empty off the cells.
+    QString toolTipAt(const QPoint& widgetPos) const;
     // The cell under a widget position, or (-1, -1). For tests and the tooltip.
     QPair<int, int> headAt(const QPoint& widgetPos) const;
     QCustomPlot* plot() const { return plot_; }
@@ -41,12 +44,12 @@ class HeatmapWidget : public QWidget {
 
   private:
     void fitTitle();
-    void onMouseMove(QMouseEvent* e);
     void onMousePress(QMouseEvent* e);
 
     QCustomPlot* plot_ = nullptr;
     figures::HeatmapFigure figure_;
-    QCPItemRect* marker_ = nullptr;
+    QCPItemRect* marker_ = nullptr;      // the selected cell: a black outline …
+    QCPItemRect* markerInner_ = nullptr; // … with a white one inside it
     HeadMatrix matrix_;
 };
 

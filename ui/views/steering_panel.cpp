@@ -30,6 +30,7 @@
 #include "results/csv.h"
 #include "session/session.h"
 #include "views/empty_state.h"
+#include "views/plot_interaction.h"
 #include "views/result_table.h"
 
 namespace obsprop::ui {
@@ -82,6 +83,14 @@ SteeringPanel::SteeringPanel(Session* session, QWidget* parent) : QWidget(parent
     figure_ = figures::SteeringFigure::build(plot_);
     predictedBars_ = figure_.predicted;
     exactBars_ = figure_.exact;
+    auto* interaction = new PlotInteraction(plot_, [this](const QPoint& pixel) -> std::optional<PlotValue> {
+        const auto bar = barAt(pixel);
+        if (!bar) return std::nullopt;
+        const auto v = barValue(bar->first, bar->second);
+        if (!v) return std::nullopt;
+        return PlotValue{toolTipAt(pixel), csvNumber(*v)};
+    });
+    interaction->setZoomable({plot_->axisRect()});
     model_ = new SteeringTableModel(this);
     auto* proxy = new QSortFilterProxyModel(this); // filtering only: rows stay in prompt order
     proxy->setSourceModel(model_);
@@ -307,6 +316,7 @@ void SteeringPanel::drawBars() {
                                                                : QStringList();
     const bool stale = exactIsStale();
     figure_.draw(prediction_, exact_, stale);
+    PlotInteraction::of(plot_)->rememberRanges();
     const QString missing = missingInput(*session_, 1, tr("what steering with its features does"));
     placeholder_->setText(
         !missing.isEmpty() ? missing
@@ -351,6 +361,40 @@ QString SteeringPanel::barsCsv() const {
                         e >= 0 ? csvNumber(exact_->meanChange[size_t(e)]) : QString());
     }
     return out;
+}
+
+std::optional<std::pair<QString, bool>> SteeringPanel::barAt(const QPoint& pixel) const {
+    const auto [bars, i] = obsprop::ui::barAt(plot_, pixel);
+    if (!bars || (bars != predictedBars_ && bars != exactBars_)) return std::nullopt;
+    const QStringList obs = !prediction_.observables.isEmpty() ? prediction_.observables
+                            : exact_                           ? exact_->observables
+                                                               : QStringList();
+    const int k = static_cast<int>(std::lround(bars->data()->at(i)->key)); // the bars' keys index `obs`
+    if (k < 0 || k >= obs.size()) return std::nullopt;
+    return std::pair{obs[k], bars == exactBars_};
+}
+
+// From the results the bars are drawn from.
+std::optional<double> SteeringPanel::barValue(const QString& observable, bool exact) const {
+    if (!exact) {
+        const int k = static_cast<int>(prediction_.observables.indexOf(observable));
+        if (k < 0 || k >= static_cast<int>(prediction_.predicted.size())) return std::nullopt;
+        return prediction_.predicted[size_t(k)];
+    }
+    const int e = exact_ ? static_cast<int>(exact_->observables.indexOf(observable)) : -1;
+    if (e < 0 || e >= static_cast<int>(exact_->meanChange.size())) return std::nullopt;
+    return exact_->meanChange[size_t(e)];
+}
+
+QString SteeringPanel::toolTipAt(const QPoint& pixel) const {
+    const auto bar = barAt(pixel);
+    const auto v = bar ? barValue(bar->first, bar->second) : std::nullopt;
+    if (!v) return {};
+    if (!bar->second) return tr("%1\nlinear prediction: %2").arg(bar->first).arg(*v, 0, 'g', 6);
+    return exactIsStale() ? tr("%1\nexact mean change: %2 (for older multipliers; updating…)")
+                                .arg(bar->first)
+                                .arg(*v, 0, 'g', 6)
+                          : tr("%1\nexact mean change: %2").arg(bar->first).arg(*v, 0, 'g', 6);
 }
 
 bool SteeringPanel::exportFigure(const QString& file, int w, int h, double scale) const {

@@ -66,6 +66,8 @@ class SteeringPanel : public QWidget {
     QString tableCsv() const;
     // "observable,predicted,exact_mean_change": the bars.
     QString barsCsv() const;
+    // The hover text at a pixel of the plot (a bar: observable, predicted or exact value); empty elsewhere.
+    QString toolTipAt(const QPoint& plotPixel) const;
 
   public Q_SLOTS:
     void setSelectedHead(obsprop::ui::HeadRef h);
@@ -90,6 +92,9 @@ class SteeringPanel : public QWidget {
     void setRange(int index, double range);
     void onSteering(const SteeringResults& r);
     void drawBars();
+    // The bar under a pixel: its observable, and whether it is the exact one; empty off the bars.
+    std::optional<std::pair<QString, bool>> barAt(const QPoint& plotPixel) const;
+    std::optional<double> barValue(const QString& observable, bool exact) const;
 
     Session* session_;
     QComboBox* observable_ = nullptr;

@@ -15,6 +15,7 @@
 #include <QTableView>
 #include <QVBoxLayout>
 #include <algorithm>
+#include <cmath>
 
 #include "figures/bar_figures.h"
 #include "figures/plot_export.h"
@@ -22,11 +23,10 @@
 #include "results/csv.h"
 #include "session/session.h"
 #include "views/empty_state.h"
+#include "views/plot_interaction.h"
 #include "views/result_table.h"
 
 namespace obsprop::ui {
-
-namespace {} // namespace
 
 SvdView::SvdView(Session* session, QWidget* parent) : QWidget(parent), session_(session) {
     auto* lay = new QVBoxLayout(this);
@@ -63,6 +63,12 @@ SvdView::SvdView(Session* session, QWidget* parent) : QWidget(parent), session_(
     plot_->setMinimumSize(320, 220);
     figure_ = figures::SvdFigure::build(plot_);
     plot_->xAxis->setLabel(tr("right singular vector v_i (by σ, descending)"));
+    auto* interaction = new PlotInteraction(plot_, [this](const QPoint& pixel) -> std::optional<PlotValue> {
+        const auto [bars, i] = barAt(plot_, pixel);
+        if (!bars) return std::nullopt;
+        return PlotValue{toolTipAt(pixel), csvNumber(bars->data()->at(i)->value)};
+    });
+    interaction->setZoomable({plot_->axisRect()});
     split->addWidget(withResultTools(table_, proxy_));
     split->addWidget(plot_);
     split->setStretchFactor(0, 1);
@@ -122,8 +128,22 @@ void SvdView::display(const SvdResults& r) {
                          table_->horizontalHeader()->sortIndicatorOrder());
 
     figure_.draw(r, kBarVectors);
+    PlotInteraction::of(plot_)->rememberRanges();
     lnCheck_->setText(layerNormText());
     stack_->setCurrentIndex(1);
+}
+
+QString SvdView::toolTipAt(const QPoint& pixel) const {
+    const auto [bars, i] = barAt(plot_, pixel);
+    if (!bars || !results_) return {};
+    const int o = static_cast<int>(results_->observables.indexOf(bars->name())); // a series per observable
+    const int v = static_cast<int>(std::lround(bars->data()->at(i)->key));
+    if (o < 0 || o >= int(results_->absCosine.size()) || v < 0 || v >= int(results_->sigma.size())) return {};
+    return tr("%1\nsingular vector v_%2 (σ = %3)\n|cos(y, v_%2)| = %4")
+        .arg(results_->observables.value(o))
+        .arg(v)
+        .arg(results_->sigma[size_t(v)], 0, 'g', 6)
+        .arg(results_->absCosine[size_t(o)][size_t(v)], 0, 'g', 6);
 }
 
 QString SvdView::layerNormText() const {

@@ -47,6 +47,9 @@ class SvdView : public QWidget {
   public Q_SLOTS:
     void setSelectedHead(obsprop::ui::HeadRef h);
 
+    // The hover text at a pixel of the plot (a bar: observable, singular vector, |cos|); empty elsewhere.
+    QString toolTipAt(const QPoint& plotPixel) const;
+
   private:
     void refreshChoices();
     void request();
