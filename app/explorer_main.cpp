@@ -19,6 +19,7 @@
 #include "session/session.h"
 #include "views/main_window.h"
 #include "views/preferences_dialog.h"
+#include "views/theme.h"
 
 namespace {
 
@@ -45,6 +46,11 @@ struct Options {
                             QStringLiteral("file.png")};
     QCommandLineOption size{QStringLiteral("size"), QStringLiteral("Window size WxH (e.g. for screenshots)"),
                             QStringLiteral("WxH")};
+    QCommandLineOption theme{
+        QStringLiteral("theme"),
+        QStringLiteral("Colour theme for this run: system, light or dark (default: the one "
+                       "chosen in Preferences)"),
+        QStringLiteral("name")};
     QCommandLineOption demo{
         QStringLiteral("demo"),
         QStringLiteral("Open the bundled demo project (read-only: Save asks where to keep "
@@ -57,7 +63,7 @@ struct Options {
         parser.addVersionOption();
         parser.addPositionalArgument(QStringLiteral("path"),
                                      QStringLiteral("A Hugging Face model folder or a .obsprop project"));
-        for (const auto* o : {&demo, &overlay, &tab, &head, &shot, &size})
+        for (const auto* o : {&demo, &overlay, &tab, &head, &shot, &size, &theme})
             parser.addOption(*o);
     }
 };
@@ -108,6 +114,14 @@ int main(int argc, char** argv) {
                          qPrintable(obsprop::ui::bundledDataDirs().join(QStringLiteral(", "))));
             return 1;
         }
+    }
+
+    const QString theme =
+        parser.isSet(options.theme) ? parser.value(options.theme) : obsprop::ui::savedTheme();
+    if (theme != QLatin1String("system") && !obsprop::ui::applyTheme(theme)) {
+        std::fprintf(stderr, "obsprop-explorer: error: unknown theme '%s' (the themes are: %s)\n",
+                     qPrintable(theme), qPrintable(obsprop::ui::themeNames().join(QStringLiteral(", "))));
+        return 2;
     }
 
     // Threads and memory budget as saved in Preferences (automatic by default).

@@ -305,6 +305,24 @@ class TestMainWindow : public QObject, public MainWindowFixture {
         }
     }
 
+    // --theme names an unknown theme: a usage error naming it and the themes there are.
+    void unknownThemeIsAUsageError() {
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop-explorer"),
+                {QStringLiteral("--theme"), QStringLiteral("purple")});
+        QVERIFY(p.waitForFinished(30000));
+        QCOMPARE(p.exitCode(), 2);
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        QVERIFY2(
+            err.split(QLatin1Char('\n'))
+                .contains(QStringLiteral(
+                    "obsprop-explorer: error: unknown theme 'purple' (the themes are: system, light, dark)")),
+            qPrintable(err));
+    }
+
     // The Project dock can be closed (its close button) and brought back (View ▸ Project Panel); the choice
     // survives the window's own updates and is remembered.
     void projectPanelClosesAndReturns() {

@@ -1,10 +1,12 @@
 // Building blocks of the explorer: the layer × head heatmap, the background job tracker, the welcome page and
 // the recent files it lists, the Preferences dialog.
+#include <QApplication>
 #include <QCommandLinkButton>
 #include <QListWidget>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
+#include <QStyle>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -14,8 +16,10 @@
 #include "figures/qcp.h"
 #include "session/job_tracker.h"
 #include "session/recent_files.h"
+#include "views/export_dialog.h"
 #include "views/heatmap_widget.h"
 #include "views/preferences_dialog.h"
+#include "views/theme.h"
 #include "views/welcome_page.h"
 
 using obsprop::ui::HeadMatrix;
@@ -251,6 +255,53 @@ class TestUiWidgets : public QObject {
         QCOMPARE(obsprop::analyses::weight_memory_budget(), 3ull << 30);
         QCOMPARE(QSettings().value(QStringLiteral("engine/memoryBudgetMiB")).toInt(), 0);
         qunsetenv("OBSPROP_MEMORY_BUDGET");
+    }
+
+    // Preferences: the theme applies to the running program at once (Dark: a dark window colour and plots
+    // drawn on it; System: the palette the program started with, exactly), and the export size and
+    // resolution are what Export Figure starts with next.
+    void preferencesThemeAndExportDefaults() {
+        QSettings().remove(QStringLiteral("appearance"));
+        QSettings().remove(QStringLiteral("export"));
+        const QPalette original = QApplication::palette();
+        const QString originalStyle = QApplication::style()->name();
+        HeatmapWidget map;
+        {
+            obsprop::ui::PreferencesDialog d;
+            QCOMPARE(d.themeBox()->currentData().toString(), QStringLiteral("system"));
+            QCOMPARE(d.exportWidthBox()->value(), 0); // as on screen
+            d.themeBox()->setCurrentIndex(d.themeBox()->findData(QStringLiteral("dark")));
+            d.exportWidthBox()->setValue(800);
+            d.exportHeightBox()->setValue(600);
+            d.exportDpiBox()->setValue(150);
+            d.accept();
+        }
+        QCOMPARE(obsprop::ui::savedTheme(), QStringLiteral("dark"));
+        QVERIFY(QApplication::palette().color(QPalette::Window).lightness() < 80);
+        QVERIFY(QApplication::palette().color(QPalette::WindowText).lightness() > 180);
+        QCOMPARE(QApplication::style()->name().toLower(), QStringLiteral("fusion"));
+        QCoreApplication::processEvents();
+        QCOMPARE(map.plot()->xAxis->tickLabelColor(), QApplication::palette().color(QPalette::Text)); // plots follow
+        {
+            obsprop::ui::ExportFigureDialog e({QStringLiteral("figure")}, QSize(300, 200));
+            QCOMPARE(e.figureSize(), QSize(800, 600));
+            QCOMPARE(e.dpi(), 150);
+        }
+        {
+            obsprop::ui::PreferencesDialog d;
+            QCOMPARE(d.themeBox()->currentData().toString(), QStringLiteral("dark"));
+            QCOMPARE(d.exportHeightBox()->value(), 600);
+            d.themeBox()->setCurrentIndex(d.themeBox()->findData(QStringLiteral("system")));
+            d.exportWidthBox()->setValue(0); // back to the plot's size on screen
+            d.accept();
+        }
+        QCOMPARE(QApplication::palette(), original);
+        QCOMPARE(QApplication::style()->name(), originalStyle);
+        {
+            obsprop::ui::ExportFigureDialog e({QStringLiteral("figure")}, QSize(300, 200));
+            QCOMPARE(e.figureSize(), QSize(300, 200));
+        }
+        QVERIFY(!obsprop::ui::applyTheme(QStringLiteral("purple")));
     }
 
     void recentPathsAreBounded() {

@@ -1,7 +1,9 @@
 #include "views/preferences_dialog.h"
 
+#include <QComboBox>
 #include <QDialogButtonBox>
 #include <QFormLayout>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QSettings>
 #include <QSpinBox>
@@ -12,6 +14,7 @@
 #include <stdexcept>
 
 #include "analyses/engine_status.h"
+#include "views/theme.h"
 
 namespace obsprop::ui {
 
@@ -19,6 +22,8 @@ namespace {
 
 const QString kThreads = QStringLiteral("engine/threads");
 const QString kBudget = QStringLiteral("engine/memoryBudgetMiB");
+const QString kExportSize = QStringLiteral("export/size"); // shared with the export dialog
+const QString kExportDpi = QStringLiteral("export/dpi");
 constexpr unsigned long long kMiB = 1024ull * 1024;
 
 // One core stays with the GUI thread; the engine gets the rest (at least one).
@@ -73,6 +78,38 @@ PreferencesDialog::PreferencesDialog(QWidget* parent) : QDialog(parent) {
            "now on."));
     form->addRow(tr("&Memory budget:"), budget_);
 
+    theme_ = new QComboBox;
+    theme_->addItem(tr("System"), QStringLiteral("system"));
+    theme_->addItem(tr("Light"), QStringLiteral("light"));
+    theme_->addItem(tr("Dark"), QStringLiteral("dark"));
+    theme_->setCurrentIndex(std::max(0, theme_->findData(savedTheme())));
+    theme_->setToolTip(tr("Colours of the windows and the plots on screen (exported figures stay light)"));
+    form->addRow(tr("T&heme:"), theme_);
+
+    const QSize size = s.value(kExportSize).toSize();
+    auto* sizeRow = new QHBoxLayout;
+    width_ = new QSpinBox, height_ = new QSpinBox;
+    for (QSpinBox* b : {width_, height_}) {
+        b->setRange(0, 10000);
+        b->setSingleStep(50);
+        b->setSpecialValueText(tr("as on screen"));
+    }
+    width_->setSuffix(tr(" px wide")), height_->setSuffix(tr(" px high"));
+    width_->setValue(size.isValid() ? size.width() : 0);
+    height_->setValue(size.isValid() ? size.height() : 0);
+    sizeRow->addWidget(width_);
+    sizeRow->addWidget(new QLabel(QStringLiteral("×")));
+    sizeRow->addWidget(height_);
+    auto* sizeLabel = new QLabel(tr("E&xport figure size:"));
+    sizeLabel->setBuddy(width_);
+    form->addRow(sizeLabel, sizeRow);
+    dpi_ = new QSpinBox;
+    dpi_->setRange(48, 1200); // as the export dialog
+    dpi_->setSuffix(tr(" dpi"));
+    dpi_->setValue(std::clamp(s.value(kExportDpi, 192).toInt(), 48, 1200));
+    dpi_->setToolTip(tr("Resolution of PNG figures (96 dpi draws a pixel per pixel)"));
+    form->addRow(tr("Export &resolution:"), dpi_);
+
     auto* note =
         new QLabel(tr("Checkpoints stored as BF16 or F16 stay on disk as they are; an analysis widens "
                       "to float32 only the layers it reads. A larger budget keeps more of them ready "
@@ -95,6 +132,16 @@ void PreferencesDialog::accept() {
     s.setValue(kThreads, threads_->value());
     s.setValue(kBudget, budget_->value());
     applyEngineSettings(/*startup=*/false);
+    // Export Figure starts from these (and remembers what the user picks there); Export All and
+    // `obsprop export --figures` keep their fixed size so their files match.
+    if (width_->value() > 0 && height_->value() > 0)
+        s.setValue(kExportSize, QSize(width_->value(), height_->value()));
+    else
+        s.remove(kExportSize);
+    s.setValue(kExportDpi, dpi_->value());
+    const QString theme = theme_->currentData().toString();
+    if (theme != savedTheme()) applyTheme(theme);
+    saveTheme(theme);
     QDialog::accept();
 }
 

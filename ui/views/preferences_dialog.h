@@ -1,9 +1,12 @@
-// Edit ▸ Preferences: the engine's threads and the memory budget for float32 copies of BF16/F16 weights,
-// kept in QSettings ("engine/threads", "engine/memoryBudgetMiB"; 0 = automatic).
+// Edit ▸ Preferences: the engine's threads and the memory budget for float32 copies of BF16/F16 weights
+// ("engine/threads", "engine/memoryBudgetMiB"; 0 = automatic), the colour theme (views/theme.h) and the size
+// and resolution Export Figure starts with ("export/size", "export/dpi", which the export dialog also
+// remembers; no size = the plot's size on screen), all in QSettings.
 #pragma once
 
 #include <QDialog>
 
+class QComboBox;
 class QSpinBox;
 
 namespace obsprop::ui {
@@ -20,12 +23,18 @@ class PreferencesDialog : public QDialog {
 
     QSpinBox* threadsBox() const { return threads_; }
     QSpinBox* budgetBox() const { return budget_; }
+    QComboBox* themeBox() const { return theme_; }
+    QSpinBox* exportWidthBox() const { return width_; }
+    QSpinBox* exportHeightBox() const { return height_; }
+    QSpinBox* exportDpiBox() const { return dpi_; }
 
     void accept() override;
 
   private:
     QSpinBox* threads_;
     QSpinBox* budget_;
+    QComboBox* theme_;
+    QSpinBox *width_, *height_, *dpi_;
 };
 
 } // namespace obsprop::ui
