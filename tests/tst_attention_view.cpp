@@ -23,6 +23,7 @@
 #include "models/attention_table_model.h"
 #include "session/head_selection.h"
 #include "session/session.h"
+#include "session_fixture.h"
 #include "view_helpers.h"
 #include "views/attention_view.h"
 #include "views/prompts_view.h"
@@ -53,9 +54,7 @@ class TestAttentionView : public QObject {
     Session* s_ = nullptr;
 
     bool open(Session& s) {
-        QSignalSpy opened(&s, &Session::workspaceOpened);
-        s.openModel(t_.dir->filePath(QStringLiteral("model")));
-        return opened.wait(kTimeout);
+        return session_fixture::open(s, t_.dir->filePath(QStringLiteral("model")), kTimeout);
     }
 
     // The core's report for the same recipe and choices, computed here without the Session.
@@ -144,10 +143,7 @@ class TestAttentionView : public QObject {
   private Q_SLOTS:
     void init() {
         s_ = new Session;
-        QVERIFY(open(*s_));
-        QCOMPARE(s_->addObservable(QStringLiteral("subj"), QStringLiteral("#10 - #20")), QString());
-        QCOMPARE(s_->addObservable(QStringLiteral("obj"), QStringLiteral("0.5*#7 + 0.5*#99 - #3")),
-                 QString());
+        QVERIFY(session_fixture::openWithPair(*s_, t_.dir->filePath(QStringLiteral("model")), kTimeout));
     }
     void cleanup() {
         delete s_;

@@ -20,6 +20,7 @@
 
 #include "results/csv.h"
 #include "session/session.h"
+#include "session_fixture.h"
 #include "views/heads_view.h"
 #include "views/result_table.h"
 #include "views/steering_panel.h"
@@ -74,10 +75,8 @@ class TestEditActions : public QObject {
   private Q_SLOTS:
     void init() {
         s_ = new Session;
-        QSignalSpy opened(s_, &Session::workspaceOpened);
-        s_->openModel(t_.dir->filePath(QStringLiteral("model")));
-        QVERIFY(opened.wait(kTimeout));
-        QCOMPARE(stack()->count(), 0);
+        QVERIFY(session_fixture::open(*s_, t_.dir->filePath(QStringLiteral("model"))));
+        QCOMPARE(stack()->count(), 0); // opening is no edit
         QVERIFY(!s_->isDirty());
         QCOMPARE(s_->addObservable(QStringLiteral("subj"), QStringLiteral("#10 - #20")), QString());
         QCOMPARE(s_->addObservable(QStringLiteral("obj"), QStringLiteral("0.5*#7 + 0.5*#99 - #3")),

@@ -24,6 +24,7 @@
 #include "figures/qcp.h"
 #include "results/csv.h"
 #include "session/session.h"
+#include "session_fixture.h"
 #include "view_helpers.h"
 #include "views/attention_view.h"
 #include "views/coupling_view.h"
@@ -177,12 +178,7 @@ class TestPlots : public QObject {
   private Q_SLOTS:
     void initTestCase() {
         s_ = new Session;
-        QSignalSpy opened(s_, &Session::workspaceOpened);
-        s_->openModel(t_.dir->filePath(QStringLiteral("model")));
-        QVERIFY(opened.wait(kTimeout));
-        QCOMPARE(s_->addObservable(QStringLiteral("subj"), QStringLiteral("#10 - #20")), QString());
-        QCOMPARE(s_->addObservable(QStringLiteral("obj"), QStringLiteral("0.5*#7 + 0.5*#99 - #3")),
-                 QString());
+        QVERIFY(session_fixture::openWithPair(*s_, t_.dir->filePath(QStringLiteral("model"))));
     }
     void cleanupTestCase() { delete s_; }
 

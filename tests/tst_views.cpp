@@ -28,6 +28,7 @@
 #include "figures/qcp.h"
 #include "obsprop/prompts.h"
 #include "session/session.h"
+#include "session_fixture.h"
 #include "view_helpers.h"
 #include "views/coupling_view.h"
 #include "views/heads_view.h"
@@ -74,12 +75,7 @@ class TestViews : public QObject {
     // Every test gets a fresh session on the tiny model with two observables.
     void init() {
         s_ = new Session;
-        QSignalSpy opened(s_, &Session::workspaceOpened);
-        s_->openModel(t_.dir->filePath(QStringLiteral("model")));
-        QVERIFY(opened.wait(kTimeout));
-        QCOMPARE(s_->addObservable(QStringLiteral("subj"), QStringLiteral("#10 - #20")), QString());
-        QCOMPARE(s_->addObservable(QStringLiteral("obj"), QStringLiteral("0.5*#7 + 0.5*#99 - #3")),
-                 QString());
+        QVERIFY(session_fixture::openWithPair(*s_, t_.dir->filePath(QStringLiteral("model"))));
     }
     void cleanup() {
         delete s_;

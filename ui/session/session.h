@@ -201,6 +201,8 @@ class Session : public QObject {
     void recordEdit(const QString& text, std::shared_ptr<const RecipeState> before,
                     Merge merge = Merge::kNone, quint64 vector = 0);
     void restoreRecipe(const RecipeState& s); // undo and redo
+    // A multiplier (kAlpha) or slider range (kRange) of one vector: one undo step per drag.
+    void setSteeringValue(quint64 id, double SteeringVectorSpec::*field, double value, Merge merge);
     void prepareSteering();
     std::vector<project::SteeringPreset> steeringPresets() const; // the vectors as the project stores them
     std::vector<analyses::SteeringVector> coreSteeringVectors() const; // the vectors as the core takes them

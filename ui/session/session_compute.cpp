@@ -240,27 +240,25 @@ void Session::removeSteeringVector(quint64 id) {
     recordEdit(tr("Remove Steering Vector “%1”").arg(name), std::move(before));
 }
 
-void Session::setSteeringAlpha(quint64 id, double alpha) {
+void Session::setSteeringValue(quint64 id, double SteeringVectorSpec::*field, double value, Merge merge) {
     for (auto& s : steering_)
-        if (s.id == id && s.alpha != alpha) {
+        if (s.id == id && s.*field != value) {
             auto before = recipeState();
-            s.alpha = alpha;
+            s.*field = value;
             setDirty(true);
-            recordEdit(tr("Multiplier of “%1”").arg(s.name), std::move(before), Merge::kAlpha, id);
+            const QString what =
+                merge == Merge::kAlpha ? tr("Multiplier of “%1”") : tr("Slider Range of “%1”");
+            recordEdit(what.arg(s.name), std::move(before), merge, id);
             return;
         }
 }
 
+void Session::setSteeringAlpha(quint64 id, double alpha) {
+    setSteeringValue(id, &SteeringVectorSpec::alpha, alpha, Merge::kAlpha);
+}
+
 void Session::setSteeringRange(quint64 id, double range) {
-    if (!(range > 0)) return;
-    for (auto& s : steering_)
-        if (s.id == id && s.range != range) {
-            auto before = recipeState();
-            s.range = range;
-            setDirty(true);
-            recordEdit(tr("Slider Range of “%1”").arg(s.name), std::move(before), Merge::kRange, id);
-            return;
-        }
+    if (range > 0) setSteeringValue(id, &SteeringVectorSpec::range, range, Merge::kRange);
 }
 
 void Session::setSteeringDataset(const QString& dataset) {
