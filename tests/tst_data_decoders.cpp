@@ -245,7 +245,7 @@ class TestDataDecoders : public QObject {
         const Cached c = run_cache(M, kPrompt);
         const Tensor R = rows_at(c.resid, 4);
         const auto chk = obsprop::layernorm_check(*M.m, obs, R);
-        QVERIFY(std::abs(chk.expected_cosine - std::sqrt(1 - 1.0 / r.d)) < 1e-15);
+        QCOMPARE(chk.expected_cosine, obsprop::expected_ln_cosine(r.d, false));
         const Tensor vU = raw_vU(r, obs);
         for (int l = 0; l < r.L; ++l)
             for (int h = 0; h < r.H; ++h) {

@@ -10,28 +10,73 @@ class TestFeaturesAnalysis : public QObject {
   private Q_SLOTS:
     void initTestCase() { torch::manual_seed(1234); }
 
-    // The per-head LayerNorm check against autograd through at::layer_norm.
+    // The per-head LayerNorm check against autograd through at::layer_norm, at three real tokens: the mean
+    // and the smallest of the per-token cosines, the mean norm; one token alone gives that token's.
     void layerNormCheck() {
         auto M = make_model(int(tools::Family::GPT2), 2, false);
         const auto& r = M.raw;
         const Observable obs = test_observable();
         const Cached c = run_cache(*M.m, kPrompt);
-        const Tensor R = residuals_at(c, 4);
-        const auto chk = obsprop::layernorm_check(*M.m, obs, R);
+        const std::vector<std::int64_t> at = {2, 3, 4};
+        std::vector<Tensor> rows;
+        for (auto s : at)
+            rows.push_back(residuals_at(c, s));
+        const auto chk = obsprop::layernorm_check(*M.m, obs, torch::stack(rows)); // [3, L, d]
+        const auto one = obsprop::layernorm_check(*M.m, obs, rows[2]);            // [L, d]
+        QCOMPARE(chk.tokens, std::int64_t(3));
+        QCOMPARE(one.tokens, std::int64_t(1));
         const Tensor vU = raw_vU(r, obs);
         for (int l = 0; l < r.L; ++l)
             for (int h = 0; h < r.H; ++h) {
                 const Tensor y = at::matmul(at::matmul(vU, r.WOh(l, h)), r.WV[l][h]);
-                Tensor x = R[l].to(kD).clone().requires_grad_(true);
-                (at::layer_norm(x, {r.d}, r.ln1w[l], r.ln1b[l], r.eps) * y).sum().backward();
-                const Tensor ap = r.ln1w[l] * y;
-                const double want =
-                    (x.grad() * ap).sum().item<double>() / (x.grad().norm() * ap.norm()).item<double>();
-                QVERIFY(std::abs(chk.cosine[l][h].item<double>() - want) < 1e-5);
-                QVERIFY(std::abs(chk.norm_exact[l][h].item<double>() - x.grad().norm().item<double>()) <
-                        1e-5 * x.grad().norm().item<double>());
+                double sum = 0, low = 2, norms = 0, last = 0;
+                for (const Tensor& R : rows) {
+                    Tensor x = R[l].to(kD).clone().requires_grad_(true);
+                    (at::layer_norm(x, {r.d}, r.ln1w[l], r.ln1b[l], r.eps) * y).sum().backward();
+                    const Tensor ap = r.ln1w[l] * y;
+                    last =
+                        (x.grad() * ap).sum().item<double>() / (x.grad().norm() * ap.norm()).item<double>();
+                    sum += last, low = std::min(low, last), norms += x.grad().norm().item<double>();
+                }
+                QVERIFY(std::abs(chk.cosine[l][h].item<double>() - sum / 3) < 1e-5);
+                QVERIFY(std::abs(chk.cosine_min[l][h].item<double>() - low) < 1e-5);
+                QVERIFY(std::abs(chk.norm_exact[l][h].item<double>() - norms / 3) < 1e-5 * norms / 3);
+                QVERIFY(std::abs(one.cosine[l][h].item<double>() - last) < 1e-5);
+                QCOMPARE(one.cosine_min[l][h].item<double>(), one.cosine[l][h].item<double>());
             }
-        QVERIFY(std::abs(chk.expected_cosine - std::sqrt(1 - 1.0 / (r.d - 1))) < 1e-15);
+        QCOMPARE(chk.expected_cosine, obsprop::expected_ln_cosine(r.d, true));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 obsprop::layernorm_check(*M.m, obs, torch::zeros({0, r.L, r.d})));
+    }
+
+    // The reference value of the check: the mean cosine between a random direction and its exact pull-back,
+    // by Monte Carlo through ln_exact_grad at random inputs (centred LayerNorm and RMSNorm), a case by hand
+    // (d = 3, centred: cos = |cos θ| of a direction in a plane, mean 1/2) and the large-d limit √(1 − 2/d).
+    void expectedLayerNormCosine() {
+        QCOMPARE(obsprop::expected_ln_cosine(3, true), 0.5);
+        QVERIFY(std::abs(obsprop::expected_ln_cosine(4096, true) - std::sqrt(1 - 2.0 / 4096)) < 1e-6);
+        QVERIFY(std::abs(obsprop::expected_ln_cosine(4096, false) - std::sqrt(1 - 1.0 / 4096)) < 1e-6);
+        QVERIFY(obsprop::expected_ln_cosine(64, true) <
+                std::sqrt(1 - 1.0 / 63)); // the old reference was too high
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, obsprop::expected_ln_cosine(2, true));
+        torch::manual_seed(7);
+        const std::int64_t n = 40000;
+        for (std::int64_t d : {8, 64})
+            for (bool centred : {true, false}) {
+                const Tensor x = torch::randn({n, d}, kD), w = torch::randn({n, d}, kD);
+                const Tensor ex = obsprop::ln_exact_grad(x, torch::ones({d}, kD), w, 0.0, false, centred);
+                const Tensor cos = (ex * w).sum(-1) / (ex.norm(2, {-1}) * w.norm(2, {-1}));
+                const double mean = cos.mean().item<double>(),
+                             se = cos.std().item<double>() / std::sqrt(double(n));
+                const double want = obsprop::expected_ln_cosine(d, centred);
+                QVERIFY2(std::abs(mean - want) < 5 * se,
+                         qPrintable(QStringLiteral("d %1 centred %2: Monte Carlo %3 ± %4, formula %5")
+                                        .arg(d)
+                                        .arg(centred)
+                                        .arg(mean)
+                                        .arg(se)
+                                        .arg(want)));
+            }
     }
 
     // Head-by-head comparison of two observables against plain formulas.

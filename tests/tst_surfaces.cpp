@@ -307,9 +307,12 @@ class TestSurfaces : public QObject {
                  qPrintable(copiedWhere));
         const auto cobs = cd[QStringLiteral("observables")].toArray();
         QCOMPARE(cobs.size(), d.observables.size());
+        QVERIFY(close(cd[QStringLiteral("expected_ln_cosine")].toDouble(), d.expectedLayerNormCosine));
         for (int k = 0; k < d.observables.size(); ++k) {
             const auto o = cobs[k].toObject();
             QVERIFY(close(o[QStringLiteral("ln_check")].toDouble(), d.layerNormCheck[size_t(k)]));
+            QVERIFY(close(o[QStringLiteral("ln_check_min")].toDouble(), d.layerNormCheckMin[size_t(k)]));
+            QCOMPARE(o[QStringLiteral("ln_check_tokens")].toInt(), d.layerNormTokens[size_t(k)]);
             QCOMPARE(o[QStringLiteral("ln_check_dataset")].toString(), d.layerNormDatasets[k]);
             const auto cos = o[QStringLiteral("cosine")].toArray();
             for (qsizetype i = 0; i < cos.size(); ++i)

@@ -344,7 +344,13 @@ class TestViews : public QObject {
 
         // The LayerNorm check names the dataset it used: each observable's own (here the first dataset).
         QCOMPARE(r.layerNormDatasets, (QStringList{QStringLiteral("subject"), QStringLiteral("subject")}));
-        QVERIFY(view.layerNormText().contains(QStringLiteral("(on subject)")));
+        // It is evaluated at every prompt of that dataset: the mean and the smallest over those tokens.
+        const int prompts = static_cast<int>(s_->promptTexts(QStringLiteral("subject")).size());
+        QCOMPARE(r.layerNormTokens, (std::vector<int>{prompts, prompts}));
+        for (std::size_t k = 0; k < r.layerNormCheck.size(); ++k)
+            QVERIFY(r.layerNormCheckMin[k] <= r.layerNormCheck[k] && r.layerNormCheck[k] <= 1);
+        QVERIFY2(view.layerNormText().contains(QStringLiteral("over %1 tokens of subject)").arg(prompts)),
+                 qPrintable(view.layerNormText()));
     }
 
     void pathsRankSelectAndActivate() {

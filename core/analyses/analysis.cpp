@@ -132,15 +132,16 @@ const std::vector<HeadSvd>& head_svds(const Analysis& a, const Progress& progres
     return c.svds;
 }
 
-Tensor ln_check(const Analysis& a, const std::string& observable, const Progress& progress) {
+const LayerNormCheck& ln_check(const Analysis& a, const std::string& observable, const Progress& progress) {
     const auto& s = a.settings();
     const std::string& dataset = s.ln_dataset(observable);
     auto& c = a.cache();
     return cached(c.mu, c.ln_checks, ln_key(s, dataset) + "|" + observable, [&] {
-        const Tensor x = dataset_residuals(a, dataset, progress).resid_at_position.mean(0);
+        // At every prompt's token the heads read (not at their mean): the Jacobian differs token by token.
+        const Tensor x = dataset_residuals(a, dataset, progress).resid_at_position;
         FeatureOptions fo = ln_options(a, observable);
         fo.rho_ln1.clear(), fo.default_rho = 0; // ρ = the residual's own norm: the check compares directions
-        return layernorm_check(a.workspace().model(), a.workspace().observable(observable), x, fo).cosine;
+        return layernorm_check(a.workspace().model(), a.workspace().observable(observable), x, fo);
     });
 }
 

@@ -12,6 +12,7 @@
 #include "analyses/grid.h"
 #include "analyses/reports.h"
 #include "analyses/workspace.h"
+#include "obsprop/analysis.h"
 #include "obsprop/coupling_fit.h"
 #include "obsprop/features.h"
 #include "obsprop/prompts.h"
@@ -27,7 +28,7 @@ struct Analysis::Cache {
     std::map<std::pair<std::string, int>, torch::Tensor> tokens; // by (dataset, layer)
     std::vector<HeadSvd> svds;
     std::map<std::string, AttributionReport> attributions; // by dataset + method
-    std::map<std::string, torch::Tensor> ln_checks;        // [L, H] by LayerNorm key + observable
+    std::map<std::string, LayerNormCheck> ln_checks;       // by LayerNorm key + observable
 };
 
 // The residual norms (and residuals) of a dataset's prompts at their name slots.
@@ -44,9 +45,10 @@ std::vector<FeatureSet> head_features(const Analysis& a, const std::vector<std::
 torch::Tensor dataset_tokens(const Analysis& a, const std::string& dataset, int layer,
                              const Progress& progress = {});
 const std::vector<HeadSvd>& head_svds(const Analysis& a, const Progress& progress = {});
-// The LayerNorm check of every head for one observable (cos between its exact-LN and approximate-LN feature
-// at the mean residual, name slot, of its LayerNorm dataset): [L, H] float64.
-torch::Tensor ln_check(const Analysis& a, const std::string& observable, const Progress& progress = {});
+// The LayerNorm check of every head for one observable: cos between its exact-LN and approximate-LN feature
+// at the residual of every prompt of its LayerNorm dataset (name slot), mean and smallest over the prompts.
+const LayerNormCheck& ln_check(const Analysis& a, const std::string& observable,
+                               const Progress& progress = {});
 
 // Looks `key` up in `map` under `mu`, else makes it outside the lock and keeps the first one stored.
 template <typename Map, typename Key, typename Make>

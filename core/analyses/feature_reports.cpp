@@ -212,7 +212,7 @@ HeadDetailReport head_detail_report(const Analysis& a, HeadId head, const Progre
     const auto& c = w.model().config();
     HeadDetailReport d;
     d.head = head;
-    d.expected_ln_cosine = std::sqrt(1.0 - 1.0 / (c.d_model - 1.0));
+    d.expected_ln_cosine = expected_ln_cosine(c.d_model, !c.rms());
     report(progress, 0.0, "singular vectors");
     HeadSvd svd = head_svd(w.model(), head.layer);
     Tensor V = svd.V[head.head].to(torch::kDouble); // [d, dh]
@@ -230,7 +230,10 @@ HeadDetailReport head_detail_report(const Analysis& a, HeadId head, const Progre
         const double n = y.norm().item<double>();
         d.cosine.push_back(
             to_vector(n > 0 ? at::matmul(y, V) / n : torch::zeros({V.size(1)}, torch::kDouble)));
-        d.ln_check.push_back(ln_check(a, obs[k].name)[head.layer][head.head].item<double>());
+        const LayerNormCheck& chk = ln_check(a, obs[k].name);
+        d.ln_check.push_back(chk.cosine[head.layer][head.head].item<double>());
+        d.ln_check_min.push_back(chk.cosine_min[head.layer][head.head].item<double>());
+        d.ln_check_tokens.push_back(static_cast<int>(chk.tokens));
         d.ln_check_dataset.push_back(a.settings().ln_dataset(obs[k].name));
     }
     report(progress, 1.0, "alignment");

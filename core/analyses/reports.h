@@ -103,10 +103,14 @@ struct HeadDetailReport {
     HeadId head;
     std::vector<double> sigma; // descending
     std::vector<std::string> observables;
-    std::vector<std::vector<double>> cosine;   // [observable][i], signed
-    std::vector<double> ln_check;              // [observable]
+    std::vector<std::vector<double>> cosine; // [observable][i], signed
+    // The LayerNorm check per observable at every prompt of its LayerNorm dataset (name slot): the mean and
+    // the smallest cos(exact-LN feature, approximate-LN feature) over those tokens.
+    std::vector<double> ln_check;              // [observable] mean
+    std::vector<double> ln_check_min;          // [observable]
+    std::vector<int> ln_check_tokens;          // [observable]
     std::vector<std::string> ln_check_dataset; // [observable]
-    double expected_ln_cosine = 0;             // √(1 − 1/(d−1))
+    double expected_ln_cosine = 0;             // obsprop::expected_ln_cosine: the mean for random directions
 };
 
 // A path of heads with its numbers: a ranked two-head virtual head (value = ‖y‖) or a path found by the

@@ -172,11 +172,11 @@ Table to_table(const HeadDetailReport& r) {
 
 Table ln_check_table(const HeadDetailReport& r) {
     Table t{"head_" + std::to_string(r.head.layer) + "_" + std::to_string(r.head.head) + "_ln_check",
-            {"observable", "dataset", "cosine", "expected"},
+            {"observable", "dataset", "tokens", "cosine", "cosine_min", "expected"},
             {}};
     for (std::size_t k = 0; k < r.ln_check.size(); ++k)
-        t.rows.push_back(
-            {r.observables[k], r.ln_check_dataset[k], number(r.ln_check[k]), number(r.expected_ln_cosine)});
+        t.rows.push_back({r.observables[k], r.ln_check_dataset[k], std::to_string(r.ln_check_tokens[k]),
+                          number(r.ln_check[k]), number(r.ln_check_min[k]), number(r.expected_ln_cosine)});
     return t;
 }
 
@@ -339,6 +339,8 @@ json to_json(const HeadDetailReport& r) {
         out["observables"].push_back({{"name", r.observables[k]},
                                       {"cosine", numbers(r.cosine[k])},
                                       {"ln_check", number(r.ln_check[k])},
+                                      {"ln_check_min", number(r.ln_check_min[k])},
+                                      {"ln_check_tokens", r.ln_check_tokens[k]},
                                       {"ln_check_dataset", r.ln_check_dataset[k]}});
     return out;
 }

@@ -115,34 +115,53 @@ LayerNormCheck layernorm_check(const model::Transformer& m, const Observable& ob
                                const FeatureOptions& opts, const Progress& progress) {
     const auto& cfg = m.config();
     const std::int64_t L = cfg.n_layers, H = cfg.n_heads, d = cfg.d_model;
-    if (!residuals.defined() || residuals.dim() != 2 || residuals.size(0) != L || residuals.size(1) != d)
-        throw std::invalid_argument("layernorm_check needs residuals [n_layers, d_model]");
+    const bool one = residuals.defined() && residuals.dim() == 2;
+    if (!residuals.defined() || (residuals.dim() != 2 && residuals.dim() != 3) || residuals.size(-2) != L ||
+        residuals.size(-1) != d || (!one && residuals.size(0) == 0))
+        throw std::invalid_argument(
+            "layernorm_check needs residuals [tokens, n_layers, d_model] or [n_layers, d_model]");
     torch::NoGradGuard ng;
     FeatureOptions o = opts;
     o.drop_earliest_rho = false;
     o.block_ln = LnMode::None; // head_inputs do not depend on the block treatment
     FeatureSet fs = compute_head_features(m, obs, o, sub_progress(progress, 0.0, 0.5));
-    const Tensor x = residuals.detach().to(torch::kDouble);
+    const Tensor x = (one ? residuals.unsqueeze(0) : residuals).detach().to(torch::kDouble); // [N, L, d]
+    const std::int64_t N = x.size(0);
     const bool own_rho = opts.rho_ln1.empty() && opts.default_rho <= 0;
     LayerNormCheck r;
-    r.cosine = torch::empty({L, H}, torch::kDouble);
-    r.norm_exact = torch::empty({L, H}, torch::kDouble);
-    r.norm_approx = torch::empty({L, H}, torch::kDouble);
-    // A random direction keeps √(1 − 1/(d−1)) of itself under the LayerNorm Jacobian's projection as checked
-    // so far, √(1 − 1/d) under RMSNorm's (I − uuᵀ) (no mean removal).
-    r.expected_cosine = std::sqrt(1.0 - 1.0 / static_cast<double>(cfg.rms() ? d : d - 1));
+    r.tokens = N;
+    r.cosine = torch::zeros({L, H}, torch::kDouble);
+    r.cosine_min = torch::full({L, H}, 2.0, torch::kDouble);
+    r.norm_exact = torch::zeros({L, H}, torch::kDouble);
+    r.norm_approx = torch::zeros({L, H}, torch::kDouble);
+    r.expected_cosine = expected_ln_cosine(d, !cfg.rms());
+    // Tokens in chunks, so [chunk, H, d] stays small whatever the dataset.
+    const std::int64_t chunk =
+        std::max<std::int64_t>(1, (std::int64_t{1} << 22) / std::max<std::int64_t>(1, H * d));
     for (int l = 0; l < L; ++l) {
         report(progress, 0.5 + 0.5 * l / static_cast<double>(L), "LayerNorm check");
         const Tensor y = fs.head_inputs[l].to(torch::kDouble); // [H, d]
         const Tensor gamma = m.weights().layers[static_cast<std::size_t>(l)].ln1_w;
-        const Tensor ex = ln_exact_grad(x[l], gamma, y, cfg.ln_eps, false, !cfg.rms());
-        const double rho = own_rho ? x[l].norm().item<double>() : block_rho(opts, cfg, l, BlockLn::Ln1);
-        const Tensor ap = ln_approx_grad(gamma, y, rho);
-        const Tensor ne = ex.norm(2, {-1}), na = ap.norm(2, {-1});
-        r.norm_exact[l].copy_(ne);
-        r.norm_approx[l].copy_(na);
-        r.cosine[l].copy_(safe_div((ex * ap).sum(-1), ne * na));
+        // The approximate pull-back is (√d/ρ) γ⊙y: its direction does not depend on ρ.
+        const Tensor ap = ln_approx_grad(gamma, y, 1.0).unsqueeze(0); // [1, H, d] at ρ = 1
+        const Tensor na1 = ap.norm(2, {-1});                          // [1, H]
+        const double rho = own_rho ? 0.0 : block_rho(opts, cfg, l, BlockLn::Ln1);
+        for (std::int64_t t0 = 0; t0 < N; t0 += chunk) {
+            const Tensor xl = x.index({torch::indexing::Slice(t0, std::min(N, t0 + chunk)), l}); // [n, d]
+            const Tensor ex =
+                ln_exact_grad(xl.unsqueeze(1), gamma, y.unsqueeze(0), cfg.ln_eps, false, !cfg.rms());
+            const Tensor ne = ex.norm(2, {-1});                       // [n, H]
+            const Tensor cos = safe_div((ex * ap).sum(-1), ne * na1); // [n, H]
+            const Tensor rhos =
+                own_rho ? xl.norm(2, {-1}, true) : torch::full({xl.size(0), 1}, rho, torch::kDouble);
+            r.cosine[l] += cos.sum(0);
+            r.cosine_min[l] = torch::minimum(r.cosine_min[l], std::get<0>(cos.min(0)));
+            r.norm_exact[l] += ne.sum(0);
+            r.norm_approx[l] += (na1 / rhos).sum(0); // na1 is the norm at ρ = 1
+        }
     }
+    const double n = static_cast<double>(N);
+    r.cosine /= n, r.norm_exact /= n, r.norm_approx /= n;
     report(progress, 1.0, "LayerNorm check");
     return r;
 }

@@ -61,14 +61,17 @@ HeadComparison compare_observables(const model::Transformer& m, const Observable
 // The LayerNorm check (§3.4): per head, the cosine between the feature with ln_1 treated exactly at the given
 // residuals and with the approximation (√d/ρ)γ⊙y. ln_f is treated per opts.final_ln.
 struct LayerNormCheck {
-    torch::Tensor cosine;       // [L, H] float64
-    torch::Tensor norm_exact;   // [L, H]
-    torch::Tensor norm_approx;  // [L, H]
-    double expected_cosine = 0; // √(1 − 1/(d−1)): the theorem's mean for random directions
+    torch::Tensor cosine;       // [L, H] float64: cos(exact, approximate pull-back), mean over the tokens
+    torch::Tensor cosine_min;   // [L, H] the smallest over the tokens
+    torch::Tensor norm_exact;   // [L, H] ‖exact pull-back‖, mean over the tokens
+    torch::Tensor norm_approx;  // [L, H] ‖approximate pull-back‖, mean over the tokens
+    std::int64_t tokens = 0;    // how many residuals the check was evaluated at
+    double expected_cosine = 0; // expected_ln_cosine(d, centred): the mean for random directions
 };
 
-// `residuals` [L, d]: the ln_1 input (resid_pre) per layer at the token the heads read. The ρ of the
-// approximation is the residual's own norm ‖x_l‖ unless opts gives rho_ln1/default_rho.
+// `residuals` [N, L, d]: the ln_1 input (resid_pre) per layer at N real tokens (the tokens the heads read),
+// or [L, d] for one. The Jacobian is evaluated at each token's own residual. The ρ of the approximation is
+// each residual's own norm ‖x_l‖ unless opts gives rho_ln1/default_rho.
 LayerNormCheck layernorm_check(const model::Transformer& m, const Observable& obs,
                                const torch::Tensor& residuals, const FeatureOptions& opts = {},
                                const Progress& progress = {});

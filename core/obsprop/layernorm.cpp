@@ -57,6 +57,13 @@ Tensor ln_approx_grad(const Tensor& gamma, const Tensor& v, double rho) {
     return v * gamma.to(v.scalar_type()) * (std::sqrt(d) / rho);
 }
 
+double expected_ln_cosine(std::int64_t d, bool centred) {
+    if (d < 3) throw std::invalid_argument("expected_ln_cosine needs d >= 3, got " + std::to_string(d));
+    const double n = static_cast<double>(d), k = centred ? n - 2 : n - 1;
+    return std::exp(std::lgamma((k + 1) / 2) + std::lgamma(n / 2) - std::lgamma(k / 2) -
+                    std::lgamma((n + 1) / 2));
+}
+
 namespace {
 
 double g_of(const Tensor& r, const Tensor& gamma, const Tensor& beta, const Tensor& v, double offset,

@@ -32,6 +32,15 @@ torch::Tensor ln_exact_grad(const torch::Tensor& x, const torch::Tensor& gamma, 
 // (√d/ρ) γ ⊙ v for v [..., d].
 torch::Tensor ln_approx_grad(const torch::Tensor& gamma, const torch::Tensor& v, double rho);
 
+// The LayerNorm check's reference: the mean cosine between the approximate pull-back of a random direction w
+// (isotropic in d dimensions), which keeps w, and the exact one, ∝ (P − uuᵀ)w with u = Px/‖Px‖. That
+// projection keeps k = d − 2 of w's d dimensions for a centred LayerNorm (P removes the mean, uuᵀ the input's
+// own direction; u ⟂ 1) and k = d − 1 for RMSNorm (P = I). cos = ‖Qw‖/‖w‖ for a rank-k projector Q, whose
+// square is Beta(k/2, (d−k)/2)-distributed, so the mean is E[√B] = Γ((k+1)/2) Γ(d/2) / (Γ(k/2) Γ((d+1)/2)),
+// about √(1 − 2/d) (centred) or √(1 − 1/d) (RMSNorm) for large d. (ε ≠ 0 shortens u's share slightly; the
+// reference ignores it.) Throws std::invalid_argument for d < 3.
+double expected_ln_cosine(std::int64_t d, bool centred);
+
 // v·LN(x) + offset for x [d] (double precision arithmetic).
 double ln_functional(const torch::Tensor& x, const torch::Tensor& gamma, const torch::Tensor& beta,
                      const torch::Tensor& v, double offset, double eps, bool centred = true);

@@ -50,9 +50,11 @@ struct SvdResults {
     std::vector<double> sigma; // all singular values, descending
     QStringList observables;
     std::vector<std::vector<double>> absCosine; // [observable][singular index] |cos(y, v_i)|
-    std::vector<double> layerNormCheck;         // [observable] cos(exact-LN feature, approx-LN feature)
+    std::vector<double> layerNormCheck;         // [observable] cos(exact-LN feature, approx-LN feature), mean
+    std::vector<double> layerNormCheckMin;      // [observable] the smallest over the tokens
+    std::vector<int> layerNormTokens;           // [observable] the tokens (prompts) it was evaluated at
     QStringList layerNormDatasets;              // [observable] whose mean residual the check used
-    double expectedLayerNormCosine = 0;         // √(1 − 1/(d−1))
+    double expectedLayerNormCosine = 0; // the mean for random directions (obsprop::expected_ln_cosine)
 };
 
 // Every head's coupling C(a→b) against its attribution ratio b/a (core: analyses::coupling_heads).

@@ -50,6 +50,8 @@ SvdResults headDetail(const analyses::HeadDetailReport& r) {
         s.absCosine.push_back(std::move(a));
     }
     s.layerNormCheck = r.ln_check;
+    s.layerNormCheckMin = r.ln_check_min;
+    s.layerNormTokens = std::vector<int>(r.ln_check_tokens.begin(), r.ln_check_tokens.end());
     s.layerNormDatasets = names(r.ln_check_dataset);
     s.expectedLayerNormCosine = r.expected_ln_cosine;
     return s;

@@ -150,15 +150,17 @@ QString SvdView::layerNormText() const {
     if (!results_) return {};
     const SvdResults& r = *results_;
     if (r.layerNormCheck.empty())
-        return tr("LayerNorm check: needs a dataset (theorem: cos ≈ %1).")
+        return tr("LayerNorm check: needs a dataset (random directions: cos ≈ %1).")
             .arg(r.expectedLayerNormCosine, 0, 'f', 4);
     QStringList parts;
     for (std::size_t i = 0; i < r.layerNormCheck.size(); ++i)
-        parts << QStringLiteral("%1 %2 (on %3)")
+        parts << tr("%1 %2 (min %3 over %4 tokens of %5)")
                      .arg(r.observables.value(static_cast<int>(i)))
                      .arg(r.layerNormCheck[i], 0, 'f', 4)
+                     .arg(r.layerNormCheckMin.size() > i ? r.layerNormCheckMin[i] : 0.0, 0, 'f', 4)
+                     .arg(r.layerNormTokens.size() > i ? r.layerNormTokens[i] : 0)
                      .arg(r.layerNormDatasets.value(static_cast<int>(i)));
-    return tr("LayerNorm check, cos(exact, approximate LN feature): %1 — theorem √(1 − 1/(d−1)) = %2")
+    return tr("LayerNorm check, cos(exact, approximate LN feature) at each token: %1 — random directions: %2")
         .arg(parts.join(QStringLiteral(", ")))
         .arg(r.expectedLayerNormCosine, 0, 'f', 4);
 }
