@@ -494,6 +494,30 @@ class TestPlots : public QObject {
 
     // Every plot takes the application's palette when it changes (a dark theme) and gives it back; a figure
     // written meanwhile is black on white.
+    // The attention pattern zooms and pans like every plot, and the contributions' key axis follows it so
+    // each bar stays under its column; the reset gives back both.
+    void attentionZoomKeepsBarsUnderColumns() {
+        AttentionView view(s_);
+        view.resize(1100, 700);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        view.setSelectedHead({1, 2});
+        QTRY_VERIFY_WITH_TIMEOUT(view.results().has_value(), kTimeout);
+        QCustomPlot* plot = view.plot();
+        plot->replot();
+        QCPAxisRect* pattern = view.figure().patternRect;
+        QCPAxisRect* bars = view.figure().barsRect;
+        QVERIFY(pattern && bars);
+        const QCPRange keys = pattern->axis(QCPAxis::atBottom)->range();
+        QCOMPARE(bars->axis(QCPAxis::atBottom)->range(), keys);
+        zoomPanReset(plot, pattern);
+        wheel(plot, pattern->rect().center(), 2);
+        QVERIFY(pattern->axis(QCPAxis::atBottom)->range().size() < 0.9 * keys.size());
+        QCOMPARE(bars->axis(QCPAxis::atBottom)->range(), pattern->axis(QCPAxis::atBottom)->range());
+        doubleClick(plot, pattern->rect().center());
+        QCOMPARE(bars->axis(QCPAxis::atBottom)->range(), keys);
+    }
+
     void plotsFollowThePaletteAndExportLight() {
         HeatmapWidget heat;
         heat.setMatrix(matrix(3, 4));

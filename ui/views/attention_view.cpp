@@ -108,8 +108,9 @@ AttentionView::AttentionView(Session* session, QWidget* parent) : QWidget(parent
         refillPrompts();
         chosen();
     });
-    // Hover values and the context menu; no zoom: every token already has its row and column.
-    new PlotInteraction(plot_, [this](const QPoint& pixel) -> std::optional<PlotValue> {
+    // Hover values, the context menu, and zoom for long prompts: the contributions' key axis follows the
+    // pattern's, so each bar stays under its column.
+    auto* interaction = new PlotInteraction(plot_, [this](const QPoint& pixel) -> std::optional<PlotValue> {
         const QString text = toolTipAt(pixel);
         if (text.isEmpty() || !results_) return std::nullopt;
         const AttentionResults& r = *results_;
@@ -119,6 +120,17 @@ AttentionView::AttentionView(Session* session, QWidget* parent) : QWidget(parent
         const int k = figure_.keyAt(pixel, T);
         return PlotValue{text, k >= 0 ? csvNumber(r.contribution[size_t(k)]) : QString()};
     });
+    interaction->setZoomable({figure_.patternRect, figure_.barsRect});
+    QCPAxis* patternKeys = figure_.patternRect->axis(QCPAxis::atBottom);
+    QCPAxis* barKeys = figure_.barsRect->axis(QCPAxis::atBottom);
+    connect(patternKeys, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), barKeys,
+            [barKeys](const QCPRange& r) {
+                if (barKeys->range() != r) barKeys->setRange(r);
+            });
+    connect(barKeys, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), patternKeys,
+            [patternKeys](const QCPRange& r) {
+                if (patternKeys->range() != r) patternKeys->setRange(r);
+            });
     connect(session_, &Session::workspaceOpened, this, [this] { // recipeChanged follows
         head_ = {};
         touched_ = false;
@@ -229,6 +241,7 @@ void AttentionView::display(const AttentionResults& r) {
     results_ = r;
     model_->setResults(r);
     figure_.draw(r);
+    PlotInteraction::of(plot_)->rememberRanges();
     const QString last = r.tokens.value(r.query);
     status_->setText(
         tr("Rows: the token attending (query); columns: the token attended to (key). The outlined "
