@@ -391,8 +391,6 @@ class TestCli : public QObject {
     // obsprop itself never loads LibTorch (nor Qt): --help, --version, info, tokenize and project validate
     // answer without the engine; every other command is handed to obsprop-engine, and without it fails
     // with an error that says so.
-    // (No QByteArray + "literal" here: its inline append(const char*) would be exported from this program,
-    // and the Qt 5 libraries LibTorch loads would bind to it and crash under AddressSanitizer.)
     void frontEndWithoutTheEngine() {
         QProcess ldd;
         ldd.start(QStringLiteral("ldd"), {QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop")});
