@@ -281,7 +281,8 @@ class TestUiWidgets : public QObject {
         QVERIFY(QApplication::palette().color(QPalette::WindowText).lightness() > 180);
         QCOMPARE(QApplication::style()->name().toLower(), QStringLiteral("fusion"));
         QCoreApplication::processEvents();
-        QCOMPARE(map.plot()->xAxis->tickLabelColor(), QApplication::palette().color(QPalette::Text)); // plots follow
+        QCOMPARE(map.plot()->xAxis->tickLabelColor(),
+                 QApplication::palette().color(QPalette::Text)); // plots follow
         {
             obsprop::ui::ExportFigureDialog e({QStringLiteral("figure")}, QSize(300, 200));
             QCOMPARE(e.figureSize(), QSize(800, 600));
