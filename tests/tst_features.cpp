@@ -366,6 +366,70 @@ class TestFeatures : public QObject {
         (raw_vU(r, obs) * at::matmul(r.Wout[l], sigma(at::matmul(r.Win[l], uu) + r.bin[l]))).sum().backward();
         QVERIFY(rel_err(pf.feature, at::matmul(at::matmul(uu.grad(), r.WOh(0, 1)), r.WV[0][1])) < 1e-5);
     }
+
+    // An MLP node given the ln_2 inputs of several prompts (what the analyses pass): u₊ and u₋ are the MLP
+    // inputs with the largest and smallest v·MLP(u), found here by an explicit loop over an independent
+    // LayerNorm and MLP; the feature is the autograd gradient at u* (no LN) or through ln_2 at
+    // x* = (1−t*)x₋ + t*x₊ (exact LN).
+    void mlpNodeChosenAmongPrompts() {
+        torch::manual_seed(77);
+        auto M = make_model(int(tools::Family::GPT2), 2, false);
+        const auto& r = M.raw;
+        const int l = 1;
+        const Observable obs = test_observable();
+        const Tensor v = raw_vU(r, obs);
+        const Tensor X = 3 * torch::randn({12, r.d}, kD); // ln_2 inputs of 12 "prompts"
+        auto ln2 = [&](const Tensor& x) { return at::layer_norm(x, {r.d}, r.ln2w[l], r.ln2b[l], r.eps); };
+        auto mlp = [&](const Tensor& u) {
+            return at::matmul(r.Wout[l], at::gelu(at::matmul(r.Win[l], u) + r.bin[l], "tanh")) + r.bout[l];
+        };
+        int ip = 0, im = 0;
+        std::vector<double> f;
+        for (int p = 0; p < X.size(0); ++p) {
+            f.push_back((v * mlp(ln2(X[p]))).sum().item<double>());
+            if (f[p] > f[ip]) ip = p;
+            if (f[p] < f[im]) im = p;
+        }
+        // The bisection's target: 0 when the prompts reach both sides of the boundary, else the mean.
+        const double target = (f[ip] > 0) != (f[im] > 0) ? 0.0 : 0.5 * (f[ip] + f[im]);
+        obsprop::PathNodeInput in;
+        in.ln2_inputs = X.to(torch::kFloat);
+        for (bool exact : {false, true}) {
+            FeatureOptions o;
+            o.block_ln = exact ? LnMode::Exact : LnMode::None;
+            const auto pf = obsprop::compute_path_feature(*M.m, obs, {PathNode::mlp(l)}, o, {in});
+            QCOMPARE(pf.mlp.size(), std::size_t(1));
+            const auto& lin = pf.mlp[0];
+            QCOMPARE(lin.prompt_plus, ip);
+            QCOMPARE(lin.prompt_minus, im);
+            QVERIFY(std::abs(lin.value_plus - f[ip]) < 1e-4 * (1 + std::abs(f[ip])));
+            QVERIFY(std::abs(lin.value_minus - f[im]) < 1e-4 * (1 + std::abs(f[im])));
+            const double t = lin.t_star;
+            QVERIFY(t > 0 && t < 1);
+            const Tensor ustar = (1 - t) * ln2(X[im]) + t * ln2(X[ip]);
+            QVERIFY(std::abs((v * mlp(ustar)).sum().item<double>() - target) <
+                    1e-6 * (1 + std::abs(f[ip]) + std::abs(f[im])));
+            Tensor uu = ustar.clone().requires_grad_(true);
+            (v * mlp(uu)).sum().backward();
+            Tensor want = uu.grad();
+            if (exact) {
+                Tensor xx = ((1 - t) * X[im] + t * X[ip]).clone().requires_grad_(true);
+                (want.detach() * ln2(xx)).sum().backward();
+                want = xx.grad();
+            }
+            const double err = rel_err(pf.feature, want);
+            QVERIFY2(err < 1e-5, qPrintable(QStringLiteral("exact %1: rel err %2").arg(exact).arg(err)));
+        }
+        // A malformed candidate tensor is refused with its shape named.
+        obsprop::PathNodeInput bad;
+        bad.ln2_inputs = torch::randn({0, r.d});
+        try {
+            obsprop::compute_path_feature(*M.m, obs, {PathNode::mlp(l)}, {}, {bad});
+            QFAIL("no prompts accepted");
+        } catch (const std::invalid_argument& e) {
+            QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("[prompts, d_model]")), e.what());
+        }
+    }
 };
 
 QTEST_APPLESS_MAIN(TestFeatures)

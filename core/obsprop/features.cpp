@@ -408,12 +408,31 @@ PathFeature pull_back_path(const model::Transformer& m, const Tensor& v, const s
             y = at::matmul(at::matmul(y, WO), WV);
             y = pull_back_block_ln(m, n.layer, BlockLn::Ln1, y, opts, earliest, residual);
         } else {
-            if (inputs.empty() || !inputs[k].u_plus.defined() || !inputs[k].u_minus.defined())
-                throw std::invalid_argument("MLP node " + n.label() + " needs its inputs u_plus and u_minus");
-            auto l = linearise_mlp(m, n.layer, inputs[k].u_plus, inputs[k].u_minus, y);
+            const bool chosen = !inputs.empty() && inputs[k].ln2_inputs.defined();
+            if (!chosen && (inputs.empty() || !inputs[k].u_plus.defined() || !inputs[k].u_minus.defined()))
+                throw std::invalid_argument("MLP node " + n.label() +
+                                            " needs its inputs (u_plus and u_minus, or ln2_inputs)");
+            MlpLinearisation l;
+            Tensor x_star = residual;
+            if (chosen) {
+                const Tensor& X = inputs[k].ln2_inputs;
+                if (X.dim() != 2 || X.size(0) < 1 || X.size(1) != d)
+                    throw std::invalid_argument("MLP node " + n.label() +
+                                                ": ln2_inputs must be [prompts, d_model] with a prompt");
+                const Tensor Xd = X.detach().to(torch::kDouble);
+                const auto& norms = m.weights().layers[static_cast<std::size_t>(n.layer)];
+                const Tensor U = model::apply_norm(c, Xd, norms.ln2_w, norms.ln2_b); // the MLP's inputs
+                const Tensor f = mlp_functionals(m, n.layer, U, y);
+                const auto ip = f.argmax().item<std::int64_t>(), im = f.argmin().item<std::int64_t>();
+                l = linearise_mlp(m, n.layer, U[ip], U[im], y);
+                l.prompt_plus = static_cast<int>(ip), l.prompt_minus = static_cast<int>(im);
+                if (!x_star.defined()) x_star = Xd[im] * (1.0 - l.t_star) + Xd[ip] * l.t_star;
+            } else {
+                l = linearise_mlp(m, n.layer, inputs[k].u_plus, inputs[k].u_minus, y);
+            }
             y = mlp_gradient(m, n.layer, l.u_star, y);
             lin.push_back(std::move(l));
-            y = pull_back_block_ln(m, n.layer, BlockLn::Ln2, y, opts, earliest, residual);
+            y = pull_back_block_ln(m, n.layer, BlockLn::Ln2, y, opts, earliest, x_star);
         }
     }
     out.mlp.assign(lin.rbegin(), lin.rend());

@@ -155,6 +155,12 @@ struct PathNodeInput {
     torch::Tensor residual;        // Exact: the input of the node's LayerNorm [d]; undefined means the row
                                    // `layer` of FeatureOptions::residuals (heads) / residuals_ln2 (MLPs)
     torch::Tensor u_plus, u_minus; // MLP nodes: MLP input (after ln_2) on a positive / negative prompt
+    // MLP nodes, instead of u_plus/u_minus: the ln_2 input (hook_resid_mid; hook_resid_pre in a
+    // parallel-residual model) at the node's token on P prompts, [P, d]. With v the covector arriving from
+    // the nodes downstream, the inputs u = ln_2(x) with the largest and the smallest v·MLP(u) become u₊ and
+    // u₋ (a prompt on each side of the MLP's decision boundary when the prompts reach both sides), and the
+    // exact ln_2 treatment is taken at x* = (1−t*)x₋ + t*x₊ unless `residual` is given.
+    torch::Tensor ln2_inputs;
     torch::Tensor post_point; // Exact, Gemma 2/3: the node's post-norm input [d]; undefined means the row
                               // `layer` of FeatureOptions::post_attn_points / post_mlp_points
 };

@@ -66,7 +66,7 @@ Tensor activation_derivative(io::Activation act, const Tensor& x) {
     throw std::logic_error("unknown activation");
 }
 
-double mlp_functional(const model::Transformer& m, int layer, const Tensor& u, const Tensor& v) {
+Tensor mlp_functionals(const model::Transformer& m, int layer, const Tensor& u, const Tensor& v) {
     const model::LayerWeights w = layer_of(m, layer);
     const auto d = m.config().d_model;
     check_vec(u, d, "u");
@@ -74,12 +74,19 @@ double mlp_functional(const model::Transformer& m, int layer, const Tensor& u, c
     torch::NoGradGuard ng;
     auto D = [](const Tensor& t) { return t.detach().to(torch::kDouble); };
     const auto act = m.config().activation;
-    Tensor x = D(u).reshape({-1});
-    Tensor pre = at::matmul(D(w.W_in), x) + D(w.b_in);
-    Tensor hidden = m.config().gated_mlp ? activation(act, at::matmul(D(w.W_gate), x) + D(w.b_gate)) * pre
+    Tensor x = D(u).reshape({-1, d}); // [P, d]
+    Tensor pre = at::matmul(x, D(w.W_in).t()) + D(w.b_in);
+    Tensor hidden = m.config().gated_mlp ? activation(act, at::matmul(x, D(w.W_gate).t()) + D(w.b_gate)) * pre
                                          : activation(act, pre);
-    Tensor out = at::matmul(D(w.W_out), hidden) + D(w.b_out);
-    return (out * D(v).reshape({-1})).sum().item<double>();
+    Tensor out = at::matmul(hidden, D(w.W_out).t()) + D(w.b_out); // [P, d]
+    return at::matmul(out, D(v).reshape({d}));
+}
+
+double mlp_functional(const model::Transformer& m, int layer, const Tensor& u, const Tensor& v) {
+    if (u.defined() && u.numel() != m.config().d_model)
+        throw std::invalid_argument("u must have d_model = " + std::to_string(m.config().d_model) +
+                                    " entries");
+    return mlp_functionals(m, layer, u, v)[0].item<double>();
 }
 
 Tensor mlp_gradient(const model::Transformer& m, int layer, const Tensor& u, const Tensor& v) {

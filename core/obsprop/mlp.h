@@ -27,7 +27,9 @@ struct MlpLinearisation {
     double target = 0;        // 0, or (value_minus + value_plus)/2 when both have the same sign
     double value_at_star = 0; // v·MLP(u*)
     int iterations = 0;       // bisection steps
-    torch::Tensor gradient;   // [d] float32, ∇_u[v·MLP(u)] at u* (a covector on the MLP input, after ln_2)
+    int prompt_plus = -1; // when chosen among candidates (PathNodeInput::ln2_inputs): the rows of u₊, u₋
+    int prompt_minus = -1;
+    torch::Tensor gradient; // [d] float32, ∇_u[v·MLP(u)] at u* (a covector on the MLP input, after ln_2)
 };
 
 // σ'(x) for the model's activation (tanh-approximate gelu, exact erf gelu, relu, silu; relu'(0) = 0).
@@ -37,6 +39,9 @@ torch::Tensor activation(io::Activation act, const torch::Tensor& x);
 
 // v·MLP(u) of layer `layer` (double precision arithmetic), u and v [d].
 double mlp_functional(const model::Transformer& m, int layer, const torch::Tensor& u, const torch::Tensor& v);
+// The same for a batch of inputs u [P, d]: [P] float64.
+torch::Tensor mlp_functionals(const model::Transformer& m, int layer, const torch::Tensor& u,
+                              const torch::Tensor& v);
 // ∇_u[v·MLP(u)] = W_inᵀ(σ'(W_in u + b_in) ⊙ W_outᵀ v), u and v [d] (or batched [..., d]); gated:
 // W_gateᵀ(σ'(g) ⊙ up ⊙ W_downᵀv) + W_upᵀ(σ(g) ⊙ W_downᵀv) with g = W_gate u + b_gate, up = W_up u + b_up.
 torch::Tensor mlp_gradient(const model::Transformer& m, int layer, const torch::Tensor& u,

@@ -133,7 +133,9 @@ ResidualNorms residual_norms(const model::Transformer& m, const PromptBatch& pro
     ResidualNorms r;
     r.final_residuals = torch::empty({N, c.d_model});
     r.resid_at_position = torch::empty({N, c.n_layers, c.d_model});
-    Tensor ln2_in = torch::empty({N, c.n_layers, c.d_model});
+    r.ln2_at_position = torch::empty({N, c.n_layers, c.d_model});
+    r.ln2_last = torch::empty({N, c.n_layers, c.d_model});
+    Tensor& ln2_in = r.ln2_at_position;
     std::set<std::string> names;
     for (int l = 0; l < c.n_layers; ++l) {
         names.insert(model::hook_name(l, "hook_resid_pre"));
@@ -168,6 +170,7 @@ ResidualNorms residual_norms(const model::Transformer& m, const PromptBatch& pro
                         r.resid_at_position[row][l] = cache.at(model::hook_name(l, "hook_resid_pre"))[i][pos];
                         const char* ln2 = c.parallel_residual ? "hook_resid_pre" : "hook_resid_mid";
                         ln2_in[row][l] = cache.at(model::hook_name(l, ln2))[i][pos];
+                        r.ln2_last[row][l] = cache.at(model::hook_name(l, ln2))[i][last];
                         if (c.post_norms) { // the norm's input = normalized · scale
                             auto input = [&](const char* norm) {
                                 const std::string p = model::hook_name(l, norm);

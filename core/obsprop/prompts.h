@@ -85,6 +85,9 @@ struct ResidualNorms {
     std::vector<double> ln1_rho, ln2_rho;
     torch::Tensor final_residuals;   // [prompts, d] the final residual at the last position
     torch::Tensor resid_at_position; // [prompts, L, d] resid_pre at `positions`
+    // The ln_2 input (resid_mid; resid_pre in parallel-residual models) [prompts, L, d] at `positions` and at
+    // the last position: where MLP path nodes are linearised (PathNodeInput::ln2_inputs).
+    torch::Tensor ln2_at_position, ln2_last;
     // Gemma 2/3: the attention and MLP outputs before their post-norms at the last position [prompts, L, d],
     // and the means of their norms per layer (empty for other models).
     torch::Tensor post_attn_last, post_mlp_last;
