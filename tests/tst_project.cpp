@@ -37,7 +37,10 @@ pj::Project sample() {
     s.observable = "subj";
     s.path = {{3, 1}};
     s.multiplier = -40.25;
-    p.steering = {s};
+    pj::SteeringPreset m = s;
+    m.name = "through an MLP";
+    m.path = {{1, pj::SteeringPreset::kMlpNode}, {3, 1}};
+    p.steering = {s, m};
     p.view = {{"selected_head", {3, 1}}, {"sliders", {{"top head", -40.25}}}};
     return p;
 }
@@ -62,6 +65,8 @@ class TestProject : public QObject {
         QCOMPARE(*loaded.settings.rho, 12.5);
         QCOMPARE(loaded.steering.at(0).path.at(0), std::make_pair(3, 1));
         QCOMPARE(loaded.steering.at(0).multiplier, -40.25);
+        QCOMPARE(loaded.steering.at(1).path.at(0), std::make_pair(1, pj::SteeringPreset::kMlpNode));
+        QVERIFY(read_all(a).find("\"mlp\"") != std::string::npos); // written as [1, "mlp"]
         QCOMPARE(loaded.view["selected_head"][1].get<int>(), 1);
         QCOMPARE(loaded.datasets.at(0).templates.size(), std::size_t(3));
         // Keys are written sorted, so files diff cleanly.
@@ -152,11 +157,15 @@ class TestProject : public QObject {
             << "field 'settings.svd_top_k' = 18446744073709551615 is out of range";
         QTest::newRow("path layer 2^32 + 1 (used to wrap to 1)")
             << preset(R"("path":[[4294967297,0]])")
-            << "steering preset 's': each path entry must be [layer, head] with non-negative integers, not "
-               "[4294967297,0]";
+            << "steering preset 's': each path entry must be [layer, head] with non-negative integers or "
+               "[layer, \"mlp\"], not [4294967297,0]";
         QTest::newRow("path head 99.99") << preset(R"("path":[[0,99.99]])")
                                          << "steering preset 's': each path entry must be [layer, head] with "
-                                            "non-negative integers, not [0,99.99]";
+                                            "non-negative integers or [layer, \"mlp\"], not [0,99.99]";
+        QTest::newRow("path entry [0, \"mlq\"]")
+            << preset(R"("path":[[0,"mlq"]])")
+            << "steering preset 's': each path entry must be [layer, head] with non-negative integers or "
+               "[layer, \"mlp\"], not [0,\"mlq\"]";
         QTest::newRow("head field 99.99") << preset(R"("path":[[0,1]],"head":99.99)")
                                           << "steering preset 's': 'head' is not a field of a steering "
                                              "preset (a single head is a 'path' of "

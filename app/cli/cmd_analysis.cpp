@@ -91,7 +91,8 @@ void add_analysis_commands(CLI::App& app, Action& run) {
     p->add_option("--max-length", paths->max_length, "Heads per path (with --beam)")
         ->check(CLI::Range(1, 1000));
     p->add_option("--compare", paths->compare,
-                  "A path, e.g. '1.4 -> 2.6': its feature's norm and cosine per observable");
+                  "A path of heads and MLPs, e.g. '1.4 -> 2.6' or '0.3 -> mlp0 -> 1.4': its feature's "
+                  "norm and cosine per observable (and where each MLP was linearised)");
     on_parse(p, run, paths, engine::paths);
 
     auto dataset = std::make_shared<AnalysisOptions>();
@@ -109,7 +110,7 @@ void add_analysis_commands(CLI::App& app, Action& run) {
     st->add_option("--feature-of", steer->feature_of,
                    "Observable whose feature vector steers (default: the first)");
     st->add_option("--head", steer->head, "Head whose feature vector steers, e.g. 3.1");
-    st->add_option("--path", steer->path, "Virtual head whose feature vector steers, e.g. '1.2 -> 3.1'");
+    st->add_option("--path", steer->path, "Path (heads and MLPs) whose feature vector steers, e.g. '1.2 -> 3.1' or 'mlp0 -> 1.4'");
     st->add_option("--alpha", steer->alpha, "Multiplier (with --head or --path), |α| <= 1e6")
         ->check(finite_number(kMaxAlpha));
     st->add_option("--layer", steer->layer, "Layer whose resid_pre receives it (default: the head's own)")

@@ -1,5 +1,7 @@
 #include "analyses/analysis.h"
 
+#include <algorithm>
+
 #include "analyses/cache.h"
 
 #include "obsprop/analysis.h"
@@ -76,6 +78,25 @@ FeatureOptions ln_options(const Analysis& a, const std::string& observable, cons
         }
         return o;
     });
+}
+
+std::string mlp_node_token(const std::vector<PathNode>& nodes, std::size_t k) {
+    const bool head_after = std::any_of(nodes.begin() + static_cast<std::ptrdiff_t>(k) + 1, nodes.end(),
+                                        [](const PathNode& n) { return !n.is_mlp(); });
+    return head_after ? "name" : "last";
+}
+
+std::vector<PathNodeInput> path_inputs(const Analysis& a, const std::string& observable,
+                                       const std::vector<PathNode>& nodes, const Progress& progress) {
+    if (std::none_of(nodes.begin(), nodes.end(), [](const PathNode& n) { return n.is_mlp(); })) return {};
+    const ResidualNorms& r = dataset_residuals(a, a.settings().ln_dataset(observable), progress);
+    std::vector<PathNodeInput> in(nodes.size());
+    for (std::size_t k = 0; k < nodes.size(); ++k) {
+        if (!nodes[k].is_mlp()) continue;
+        const bool at_name = mlp_node_token(nodes, k) == "name";
+        in[k].ln2_inputs = (at_name ? r.ln2_at_position : r.ln2_last).select(1, nodes[k].layer);
+    }
+    return in;
 }
 
 std::vector<FeatureSet> head_features(const Analysis& a, const std::vector<std::string>& observables,
@@ -161,15 +182,19 @@ std::vector<double> to_vector(const Tensor& t) {
 std::vector<HeadId> to_heads(const std::vector<PathNode>& path) {
     std::vector<HeadId> out;
     for (const auto& n : path)
-        out.push_back({n.layer, n.head});
+        out.push_back(n.is_mlp() ? HeadId::mlp(n.layer) : HeadId{n.layer, n.head});
     return out;
 }
 
 std::vector<PathNode> to_nodes(const std::vector<HeadId>& path) {
     std::vector<PathNode> out;
     for (const auto& h : path)
-        out.push_back(PathNode::attn(h.layer, h.head));
+        out.push_back(h.is_mlp() ? PathNode::mlp(h.layer) : PathNode::attn(h.layer, h.head));
     return out;
+}
+
+std::vector<HeadId> parse_path_label(const std::string& text) {
+    return to_heads(parse_path(text));
 }
 
 std::string path_label(const std::vector<HeadId>& path) {

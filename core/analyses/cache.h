@@ -37,6 +37,14 @@ const ResidualNorms& dataset_residuals(const Analysis& a, const std::string& dat
 // The LayerNorm options of `observable` under the settings: mode, ρ from its LayerNorm dataset (or the fixed
 // ρ), the exact treatment's linearisation points (that dataset's first prompt).
 FeatureOptions ln_options(const Analysis& a, const std::string& observable, const Progress& progress = {});
+// What the nodes of a path need beyond the weights when it is pulled back for `observable`: each MLP node
+// gets the ln_2 inputs of every prompt of the observable's LayerNorm dataset at the node's token — the last
+// token when no attention head follows it in the path (it writes where the observable reads), else the name
+// slot (the token the following heads read) — and is linearised between the prompts with the largest and the
+// smallest downstream value (DESIGN §3.5, docs/mlp-nodes.md). Empty when the path has no MLP node.
+std::string mlp_node_token(const std::vector<PathNode>& nodes, std::size_t k); // "name" | "last"
+std::vector<PathNodeInput> path_inputs(const Analysis& a, const std::string& observable,
+                                       const std::vector<PathNode>& nodes, const Progress& progress = {});
 // Head features of the observables (norm-comparison rule when `norm_rule`), computed in one pass over the
 // weights per LayerNorm dataset and cached.
 std::vector<FeatureSet> head_features(const Analysis& a, const std::vector<std::string>& observables,

@@ -146,10 +146,8 @@ SteeringVector parse_vector_spec(const std::string& text) {
             if (k == "obs")
                 v.observable = val;
             else if (k == "path") {
-                for (const auto& n : parse_path(val)) {
-                    if (n.is_mlp()) throw std::invalid_argument("steering paths take attention heads only");
-                    v.path.push_back({n.layer, n.head});
-                }
+                for (const auto& n : parse_path(val))
+                    v.path.push_back(n.is_mlp() ? HeadId::mlp(n.layer) : HeadId{n.layer, n.head});
                 has_path = true;
             } else if (k == "alpha") {
                 std::size_t used = 0;

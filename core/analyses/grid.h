@@ -17,14 +17,23 @@ struct HeadGrid {
     bool empty() const { return values.empty(); }
 };
 
+// An attention head "L.H", or, as a node of a path, a layer's MLP "mlpL" (head == kMlp).
 struct HeadId {
+    static constexpr int kMlp = -2;
     int layer = -1, head = -1;
-    bool valid() const { return layer >= 0 && head >= 0; }
+    static HeadId mlp(int layer) { return {layer, kMlp}; }
+    bool valid() const { return layer >= 0 && head >= 0; } // an attention head
+    bool is_mlp() const { return layer >= 0 && head == kMlp; }
     bool operator==(const HeadId&) const = default;
-    std::string label() const { return std::to_string(layer) + "." + std::to_string(head); }
+    std::string label() const {
+        return is_mlp() ? "mlp" + std::to_string(layer) : std::to_string(layer) + "." + std::to_string(head);
+    }
 };
 
-// "1.2 -> 3.4" (earliest first), as the CLI reads and writes paths.
+// "1.2 -> mlp3 -> 3.4" (earliest first), as the CLI reads and writes paths.
 std::string path_label(const std::vector<HeadId>& path);
+// The nodes of such a text (the syntax of obsprop::parse_path; nothing checked against a model). Throws
+// std::invalid_argument naming the problem.
+std::vector<HeadId> parse_path_label(const std::string& text);
 
 } // namespace obsprop::analyses

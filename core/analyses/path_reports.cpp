@@ -12,6 +12,22 @@ namespace obsprop::analyses {
 
 using torch::Tensor;
 
+namespace {
+
+std::vector<MlpPoint> mlp_points(const PathFeature& pf, const std::vector<PathNode>& nodes) {
+    std::vector<MlpPoint> out;
+    std::size_t j = 0;
+    for (std::size_t k = 0; k < nodes.size(); ++k) {
+        if (!nodes[k].is_mlp()) continue;
+        const MlpLinearisation& l = pf.mlp.at(j++);
+        out.push_back({HeadId::mlp(nodes[k].layer), mlp_node_token(nodes, k), l.prompt_plus, l.prompt_minus,
+                       l.value_plus, l.value_minus, l.t_star});
+    }
+    return out;
+}
+
+} // namespace
+
 PathsReport path_ranking_report(const Analysis& a, const std::string& observable, const Progress& progress) {
     const auto& w = a.workspace();
     PathsReport r;
@@ -61,7 +77,7 @@ PathDetailReport path_detail_report(const Analysis& a, const std::vector<HeadId>
                                     const std::string& observable, const Progress& progress) {
     const auto& w = a.workspace();
     const auto nodes = to_nodes(path);
-    if (nodes.empty()) throw std::invalid_argument("a path needs at least one head");
+    if (nodes.empty()) throw std::invalid_argument("a path needs at least one node");
     validate_path(w.model().config(), nodes);
     PathDetailReport r;
     r.ln_mode = a.settings().ln_mode;
@@ -73,7 +89,10 @@ PathDetailReport path_detail_report(const Analysis& a, const std::vector<HeadId>
         FeatureOptions fo = ln_options(
             a, obs[k].name, sub_progress(progress, double(k) / obs.size(), double(k + 1) / obs.size()));
         fo.drop_earliest_rho = true; // the norm-comparison rule, as in the ranking
-        ys.push_back(compute_path_feature(w.model(), obs[k], nodes, fo).feature.to(torch::kDouble));
+        const auto in = path_inputs(a, obs[k].name, nodes);
+        PathFeature pf = compute_path_feature(w.model(), obs[k], nodes, fo, in);
+        ys.push_back(pf.feature.to(torch::kDouble));
+        r.mlp_points.push_back(mlp_points(pf, nodes));
         r.observables.push_back(obs[k].name);
     }
     const Tensor& chosen = ys[static_cast<std::size_t>(w.observable_matrix().row(r.observable))];

@@ -135,11 +135,21 @@ struct PathsReport {
 
 // One path's feature vector for every observable: norms (norm-comparison rule) and cosines with the chosen
 // observable's.
+// Where an MLP node of a path was linearised (DESIGN §3.5): between two prompts of the observable's
+// LayerNorm dataset at the node's token, at u* = (1−t*)u₋ + t*u₊ of the MLP's inputs.
+struct MlpPoint {
+    HeadId node;                                        // mlpL
+    std::string token;                                  // "name" (a head follows the node) or "last"
+    int prompt_plus = -1, prompt_minus = -1;            // rows of the dataset's prompts
+    double value_plus = 0, value_minus = 0, t_star = 0; // v·MLP(u₊), v·MLP(u₋)
+};
+
 struct PathDetailReport {
     std::string ln_mode, observable;
     std::vector<HeadId> nodes;
     std::vector<std::string> observables;
     std::vector<double> norms, cosines;
+    std::vector<std::vector<MlpPoint>> mlp_points; // per observable: one per MLP node, in path order
 };
 
 // A steering vector: the feature of a head or path for an observable, added at blocks.{layer}.hook_resid_pre.

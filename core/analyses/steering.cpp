@@ -50,11 +50,12 @@ std::shared_ptr<const SteeringPlan> SteeringPlan::prepare(const Analysis& a,
             v.observable = w.observable(v.observable).name;
             if (a.settings().position) v.position = *a.settings().position;
             const auto nodes = to_nodes(v.path);
-            if (nodes.empty()) throw std::invalid_argument("it names no head");
+            if (nodes.empty()) throw std::invalid_argument("it names no head or MLP");
             validate_path(w.model().config(), nodes);
             if (v.layer < 0) v.layer = nodes.front().layer;
             FeatureOptions fo = ln_options(a, v.observable);
-            Tensor y = compute_path_feature(w.model(), w.observable(v.observable), nodes, fo)
+            Tensor y = compute_path_feature(w.model(), w.observable(v.observable), nodes, fo,
+                                            path_inputs(a, v.observable, nodes))
                            .feature.to(torch::kFloat);
             if (v.normalize) {
                 const double norm = y.norm().item<double>();

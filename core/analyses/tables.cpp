@@ -1,6 +1,8 @@
 #include "analyses/tables.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 
 namespace obsprop::analyses {
@@ -58,7 +60,7 @@ json numbers(const std::vector<double>& v) {
 json heads(const std::vector<HeadId>& path) {
     json a = json::array();
     for (const auto& h : path)
-        a.push_back({h.layer, h.head});
+        a.push_back(h.is_mlp() ? json{h.layer, "mlp"} : json{h.layer, h.head});
     return a;
 }
 
@@ -200,13 +202,32 @@ Table to_table(const PathsReport& r) {
     return t;
 }
 
+std::string mlp_points_text(const std::vector<MlpPoint>& points) {
+    std::string s;
+    for (const auto& m : points) {
+        char t[32];
+        std::snprintf(t, sizeof t, "%.4g", m.t_star);
+        s += (s.empty() ? "" : "; ") + m.node.label() + " at " + m.token + ": prompts " +
+             std::to_string(m.prompt_plus) + "+ " + std::to_string(m.prompt_minus) + "-, t* " + t;
+    }
+    return s;
+}
+
 Table to_table(const PathDetailReport& r) {
     std::string stem = "path";
     for (const auto& h : r.nodes)
-        stem += "_" + std::to_string(h.layer) + "_" + std::to_string(h.head);
+        stem += h.is_mlp() ? "_mlp" + std::to_string(h.layer)
+                           : "_" + std::to_string(h.layer) + "_" + std::to_string(h.head);
     Table t{stem, {"observable", "norm", "cosine"}, {}};
-    for (std::size_t k = 0; k < r.observables.size(); ++k)
-        t.rows.push_back({r.observables[k], number(r.norms[k]), number(r.cosines[k])});
+    const bool mlp = std::any_of(r.nodes.begin(), r.nodes.end(), [](const HeadId& h) { return h.is_mlp(); });
+    if (mlp) t.columns.push_back("mlp_linearised_at");
+    for (std::size_t k = 0; k < r.observables.size(); ++k) {
+        std::vector<json> row{r.observables[k], number(r.norms[k]), number(r.cosines[k])};
+        if (mlp)
+            row.push_back(
+                mlp_points_text(k < r.mlp_points.size() ? r.mlp_points[k] : std::vector<MlpPoint>{}));
+        t.rows.push_back(std::move(row));
+    }
     return t;
 }
 
@@ -351,9 +372,21 @@ json to_json(const PathDetailReport& r) {
                 {"nodes", heads(r.nodes)},
                 {"observable", r.observable},
                 {"observables", json::array()}};
-    for (std::size_t k = 0; k < r.observables.size(); ++k)
-        out["observables"].push_back(
-            {{"name", r.observables[k]}, {"norm", number(r.norms[k])}, {"cosine", number(r.cosines[k])}});
+    for (std::size_t k = 0; k < r.observables.size(); ++k) {
+        json o = {{"name", r.observables[k]}, {"norm", number(r.norms[k])}, {"cosine", number(r.cosines[k])}};
+        if (k < r.mlp_points.size() && !r.mlp_points[k].empty()) {
+            o["mlp"] = json::array();
+            for (const auto& m : r.mlp_points[k])
+                o["mlp"].push_back({{"node", m.node.label()},
+                                    {"token", m.token},
+                                    {"prompt_plus", m.prompt_plus},
+                                    {"prompt_minus", m.prompt_minus},
+                                    {"value_plus", number(m.value_plus)},
+                                    {"value_minus", number(m.value_minus)},
+                                    {"t_star", number(m.t_star)}});
+        }
+        out["observables"].push_back(std::move(o));
+    }
     return out;
 }
 

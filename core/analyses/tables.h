@@ -45,6 +45,9 @@ Table ln_check_table(const HeadDetailReport& r);
 Table to_table(const PathsReport& r);
 // path_<path>: observable, norm, cosine.
 Table to_table(const PathDetailReport& r);
+// Where a path's MLP nodes were linearised: "mlp1 at last: prompts 20+ 13-, t* 0.42; ..." (the dataset's
+// prompt indices, as `obsprop dataset` numbers them).
+std::string mlp_points_text(const std::vector<MlpPoint>& points);
 // steering: observable, mean_before, mean_change, predicted; steering_prompts: prompt, <obs>_before,
 // <obs>_after.
 Table to_table(const SteeringReport& r);

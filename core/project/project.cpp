@@ -146,7 +146,7 @@ json to_json(const Project& p) {
     for (const auto& s : p.steering) {
         json path = json::array();
         for (auto [l, h] : s.path)
-            path.push_back({l, h});
+            path.push_back(h == SteeringPreset::kMlpNode ? json{l, "mlp"} : json{l, h});
         j["steering"].push_back({{"name", s.name},
                                  {"observable", s.observable},
                                  {"path", path},
@@ -226,10 +226,13 @@ Project from_json(const json& j, const std::string& src) {
         const std::string preset = "steering preset '" + sp.name + "'";
         for (const auto& e : get_array(s, "path", src)) {
             int layer = 0, head = 0;
+            const bool mlp = e.is_array() && e.size() == 2 && e[1].is_string() && e[1] == "mlp";
+            if (mlp) head = SteeringPreset::kMlpNode;
             if (!e.is_array() || e.size() != 2 || !int_in(e[0], 0, INT_MAX, layer) ||
-                !int_in(e[1], 0, INT_MAX, head))
+                (!mlp && !int_in(e[1], 0, INT_MAX, head)))
                 fail(src, preset +
-                              ": each path entry must be [layer, head] with non-negative integers, not " +
+                              ": each path entry must be [layer, head] with non-negative integers or "
+                              "[layer, \"mlp\"], not " +
                               io::json_preview(e));
             sp.path.emplace_back(layer, head);
         }

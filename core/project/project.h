@@ -17,9 +17,10 @@
 // Reading and writing apply the same checks: observable and dataset names are unique and usable as file
 // names (non-empty, at most 100 bytes, no '/', '\' or control characters, not "." or "..", no leading
 // '-'); integers are range-checked before they are narrowed; numbers are finite; a steering preset's
-// path holds [layer, head] pairs of non-negative integers, its layer is -1 or a layer index and its
-// observable is one of the project's; the view nests at most 63 levels. The file itself must be a regular
-// file (a FIFO is refused without blocking) of at most 256 MB, parsed with a nesting limit.
+// path holds [layer, head] pairs of non-negative integers or [layer, "mlp"] for a layer's MLP, its layer is
+// -1 or a layer index and its observable is one of the project's; the view nests at most 63 levels. The file
+// itself must be a regular file (a FIFO is refused without blocking) of at most 256 MB, parsed with a nesting
+// limit.
 #pragma once
 
 #include <filesystem>
@@ -57,8 +58,10 @@ struct Settings {
 
 struct SteeringPreset {
     std::string name;
-    std::string observable;                // whose feature vector
-    std::vector<std::pair<int, int>> path; // (layer, head), earliest first; one entry = a single head
+    std::string observable; // whose feature vector
+    // (layer, head), earliest first; one entry = a single head. head == kMlpNode: the layer's MLP.
+    static constexpr int kMlpNode = -2;
+    std::vector<std::pair<int, int>> path;
     int layer = -1; // where it is added (blocks.{layer}.hook_resid_pre); -1 = path's first layer
     std::string position = "name"; // name | last
     bool normalize = true;

@@ -111,6 +111,7 @@ struct PathDetail {
     QStringList observables;
     std::vector<double> norms;   // per observable
     std::vector<double> cosines; // per observable, with the chosen observable's vector
+    QString mlpPoints;           // where the chosen observable's MLP nodes were linearised (empty: none)
 };
 
 // A steering vector as the session holds it: stable id, what it is made of, its multiplier and slider range.

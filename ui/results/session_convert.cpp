@@ -1,5 +1,7 @@
 #include "results/session_convert.h"
 
+#include "analyses/tables.h"
+
 #include <cmath>
 
 namespace obsprop::ui::convert {
@@ -81,6 +83,8 @@ PathDetail pathDetail(const analyses::PathDetailReport& r) {
     PathDetail d;
     d.path = pathText(r.nodes), d.nodes = r.nodes, d.observable = qs(r.observable);
     d.observables = names(r.observables), d.norms = r.norms, d.cosines = r.cosines;
+    for (std::size_t k = 0; k < r.observables.size() && k < r.mlp_points.size(); ++k)
+        if (r.observables[k] == r.observable) d.mlpPoints = qs(analyses::mlp_points_text(r.mlp_points[k]));
     return d;
 }
 

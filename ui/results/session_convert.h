@@ -28,7 +28,7 @@ inline QStringList names(const std::vector<std::string>& v) {
 inline QString pathText(const std::vector<analyses::HeadId>& v) {
     QStringList parts;
     for (const auto& h : v)
-        parts << headName(h.layer, h.head);
+        parts << QString::fromStdString(h.label());
     return parts.join(QStringLiteral(" → "));
 }
 inline HeadMatrix matrix(const analyses::HeadGrid& g, const QString& title, const QString& quantity,

@@ -94,6 +94,7 @@ void Session::adopt(std::shared_ptr<Workspace> ws, const QString& projectFile) {
         s.id = nextSteeringId_++;
         s.name = qs(p.name), s.observable = qs(p.observable), s.layer = p.layer, s.position = qs(p.position);
         s.normalize = p.normalize, s.alpha = p.multiplier, s.range = p.range;
+        static_assert(project::SteeringPreset::kMlpNode == HeadRef::kMlp);
         for (auto [l, h] : p.path)
             s.path.push_back({l, h});
         steering_.push_back(s);

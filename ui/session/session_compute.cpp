@@ -212,12 +212,10 @@ quint64 Session::addSteeringVector(SteeringVectorSpec spec) {
     auto before = recipeState();
     spec.id = nextSteeringId_++;
     if (spec.name.isEmpty()) {
-        QStringList heads;
-        for (const auto& h : spec.path)
-            heads << headName(h.layer, h.head);
-        spec.name = QStringLiteral("%1 %2 (%3)")
-                        .arg(spec.path.size() == 1 ? tr("head") : tr("path"),
-                             heads.join(QStringLiteral(" → ")), spec.observable);
+        const bool oneHead = spec.path.size() == 1 && !spec.path.front().is_mlp();
+        spec.name =
+            QStringLiteral("%1 %2 (%3)")
+                .arg(oneHead ? tr("head") : tr("path"), convert::pathText(spec.path), spec.observable);
     }
     steering_.push_back(spec);
     setDirty(true);

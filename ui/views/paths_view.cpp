@@ -8,6 +8,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPushButton>
 #include <QSortFilterProxyModel>
 #include <QSpinBox>
@@ -89,10 +90,33 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     stack_->addWidget(placeholder_);
     stack_->addWidget(withResultTools(table_, proxy_, {steer}));
     lay->addWidget(stack_, 1);
+    // Any path, typed: heads and MLP nodes.
+    auto* compareBar = new QHBoxLayout;
+    pathEdit_ = new QLineEdit(this);
+    pathEdit_->setObjectName(QStringLiteral("comparePath"));
+    pathEdit_->setPlaceholderText(tr("e.g. 0.3 -> mlp0 -> 1.4"));
+    pathEdit_->setToolTip(
+        tr("A path of heads (L.H) and MLPs (mlpL), earliest first. An MLP is linearised between two prompts "
+           "of the observable's LayerNorm dataset, at the last token or, when a head follows it, at the name "
+           "slot."));
+    auto* compare = new QPushButton(tr("Compare"), this);
+    auto* steerTyped = new QPushButton(tr("Steer with It"), this);
+    steerTyped->setToolTip(tr("Add the typed path's feature as a steering vector"));
+    compareBar->addWidget(new QLabel(tr("Path:"), this));
+    compareBar->addWidget(pathEdit_, 1);
+    compareBar->addWidget(compare);
+    compareBar->addWidget(steerTyped);
+    lay->addLayout(compareBar);
     detail_ = new QLabel(this);
     detail_->setWordWrap(true);
     detail_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     lay->addWidget(detail_);
+    connect(pathEdit_, &QLineEdit::returnPressed, this, &PathsView::compareTypedPath);
+    connect(compare, &QPushButton::clicked, this, &PathsView::compareTypedPath);
+    connect(steerTyped, &QPushButton::clicked, this, [this] {
+        std::vector<HeadRef> nodes;
+        if (typedPathParsed(nodes)) Q_EMIT pathActivated(nodes, observable());
+    });
 
     connect(rank_, &QPushButton::clicked, this, [this] {
         searched_ = true; // a choice of the user's: saved with the project's view state
@@ -166,7 +190,8 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
                                      QString::number(d.cosines[i], 'f', 3)));
         }
         detail_->setText(tr("Path %1, feature vector per observable (cosines with %2's): %3")
-                             .arg(d.path, d.observable, parts.join(QStringLiteral("; "))));
+                             .arg(d.path, d.observable, parts.join(QStringLiteral("; "))) +
+                         (d.mlpPoints.isEmpty() ? QString() : tr(". MLPs linearised: %1").arg(d.mlpPoints)));
     });
     connect(session_, &Session::jobFailed, this, [this](const QString& channel, const QString& msg) {
         if (channel == QLatin1String("path comparison/paths")) detail_->setText(msg);
@@ -254,8 +279,27 @@ void PathsView::rank() {
     session_->computePaths(QStringLiteral("paths"), observable(), keep());
 }
 
+bool PathsView::typedPathParsed(std::vector<HeadRef>& out) {
+    try {
+        out = analyses::parse_path_label(pathEdit_->text().trimmed().toStdString());
+        return true;
+    } catch (const std::exception& e) {
+        detail_->setText(tr("Path '%1': %2").arg(pathEdit_->text(), QString::fromUtf8(e.what())));
+        return false;
+    }
+}
+
+void PathsView::compareTypedPath() {
+    std::vector<HeadRef> nodes;
+    if (observable().isEmpty() || !typedPathParsed(nodes)) return;
+    typedPath_ = nodes;
+    detail_->setText(tr("Comparing %1…").arg(QString::fromStdString(analyses::path_label(nodes))));
+    session_->computePathDetail(QStringLiteral("paths"), nodes, observable());
+}
+
 void PathsView::onCurrentRowChanged(const QModelIndex& current) {
     if (!current.isValid() || !results_) return;
+    typedPath_.clear();
     const PathRow& r = model_->row(proxy_->mapToSource(current).row());
     Q_EMIT headSelected(r.nodes.front());
     session_->computePathDetail(QStringLiteral("paths"), r.nodes, results_->observable);
@@ -310,6 +354,7 @@ QString PathsView::tableCsv() const {
 }
 
 QString PathsView::command() const {
+    if (!typedPath_.empty()) return session_->pathDetailCommand(typedPath_, observable());
     const QModelIndex current = table_->currentIndex();
     if (results_ && current.isValid()) // the selected path compared across observables
         return session_->pathDetailCommand(model_->row(proxy_->mapToSource(current).row()).nodes,

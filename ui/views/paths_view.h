@@ -14,6 +14,7 @@
 class QAbstractItemModel;
 class QComboBox;
 class QLabel;
+class QLineEdit;
 class QModelIndex;
 class QPushButton;
 class QSortFilterProxyModel;
@@ -48,6 +49,7 @@ class PathsView : public QWidget {
     QSpinBox* beamWidthBox() const { return width_; }
     QSpinBox* maxLengthBox() const { return length_; }
     QPushButton* rankButton() const { return rank_; }
+    QLineEdit* pathEdit() const { return pathEdit_; } // a path typed to compare, e.g. "0.3 -> mlp0 -> 1.4"
 
     // The choices, for the project's view state: {"method": "norm"|"patching", "observable", "dataset",
     // "keep", "beam_width", "max_length"}. restoreState sets them and runs the ranking or search.
@@ -63,6 +65,9 @@ class PathsView : public QWidget {
 
   public Q_SLOTS:
     void rank();
+    // Compares the path typed in pathEdit() across observables (any heads and MLPs, "0.3 -> mlp0 -> 1.4");
+    // a malformed path is reported in detailLabel().
+    void compareTypedPath();
 
   Q_SIGNALS:
     void headSelected(obsprop::ui::HeadRef h);
@@ -87,6 +92,9 @@ class PathsView : public QWidget {
     QSpinBox* width_ = nullptr;
     QSpinBox* length_ = nullptr;
     QPushButton* rank_ = nullptr;
+    QLineEdit* pathEdit_ = nullptr;
+    std::vector<HeadRef> typedPath_; // the typed path last compared (empty: a table row was)
+    bool typedPathParsed(std::vector<HeadRef>& out);
     QLabel* status_ = nullptr;
     QLabel* detail_ = nullptr;
     QStackedWidget* stack_ = nullptr;

@@ -189,12 +189,7 @@ void SteeringPanel::addSelectedHead() {
 
 void SteeringPanel::addPath(std::vector<HeadRef> path, QString observable) {
     if (path.empty() || observable.isEmpty()) return;
-    QStringList heads;
-    for (const auto& h : path)
-        heads << headName(h.layer, h.head);
-    SteeringVectorSpec s;
-    const QString kind = path.size() == 1 ? tr("head") : tr("path");
-    s.name = QStringLiteral("%1 %2 (%3)").arg(kind, heads.join(QStringLiteral(" → ")), observable);
+    SteeringVectorSpec s; // the session names it
     s.observable = observable;
     s.path = std::move(path);
     s.normalize = normalize_->isChecked();

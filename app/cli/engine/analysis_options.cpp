@@ -110,10 +110,6 @@ std::vector<analyses::HeadId> parse_path_arg(const std::string& option, const st
     } catch (const std::invalid_argument& e) {
         throw UsageError(option + ": " + e.what());
     }
-    for (const auto& n : nodes)
-        if (n.is_mlp())
-            throw UsageError(option + " " + quoted(text) + ": " + n.label() +
-                             " is an MLP; only attention heads (L.H) here");
     return analyses::to_heads(nodes);
 }
 
@@ -124,7 +120,7 @@ void check_heads_arg(const Workspace& w, const std::string& option, const std::s
         if (h.layer >= c.n_layers)
             throw UsageError(option + " " + quoted(text) + ": no layer " + std::to_string(h.layer) +
                              " (the model has layers 0.." + std::to_string(c.n_layers - 1) + ")");
-        if (h.head >= c.n_heads)
+        if (!h.is_mlp() && h.head >= c.n_heads)
             throw UsageError(option + " " + quoted(text) + ": no head " + h.label() +
                              " (the model has heads 0.." + std::to_string(c.n_heads - 1) + " in each layer)");
     }

@@ -28,9 +28,9 @@ void print_table(const analyses::Table& t, const AnalysisOptions& o);
 // References given on the command line, checked strictly; every failure is a UsageError naming the option.
 // One head "L.H": two non-negative integers, nothing else ("-1.0", "1.4 ->", "1.4x" are refused).
 analyses::HeadId parse_head_arg(const std::string& option, const std::string& text);
-// A path of heads, "1.2 -> 3.4" (separators "->", ">" or ","; no MLP nodes).
+// A path of heads and MLPs, "1.2 -> mlp2 -> 3.4" (separators "->", ">" or ",").
 std::vector<analyses::HeadId> parse_path_arg(const std::string& option, const std::string& text);
-// The heads exist in the workspace's model, in order (a path: strictly increasing layers).
+// The heads and MLPs exist in the workspace's model, in order (validate_path's rules).
 void check_heads_arg(const Workspace& w, const std::string& option, const std::string& text,
                      const std::vector<analyses::HeadId>& heads);
 // A layer index of the workspace's model.
