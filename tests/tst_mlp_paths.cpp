@@ -5,6 +5,8 @@
 //   - the explorer's Paths view (a typed path) against the command line, for each LayerNorm treatment;
 //   - a steering vector through an MLP, added in the explorer, saved in the project and run by the command
 //     line, with the same prediction on both surfaces.
+#include <QCheckBox>
+#include <QComboBox>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -13,6 +15,7 @@
 #include <QLineEdit>
 #include <QProcess>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -166,6 +169,46 @@ class TestMlpPaths : public QObject {
         view.compareTypedPath();
         QVERIFY2(view.detailLabel()->text().contains(QStringLiteral("0.3 -> mlpx")),
                  qPrintable(view.detailLabel()->text()));
+    }
+
+    // The beam search with MLPs as nodes: the Paths view (MLPs ticked) and `obsprop paths --beam --mlp`.
+    void beamSearchWithMlpsAgrees() {
+        Session s;
+        QSignalSpy opened(&s, &Session::workspaceOpened);
+        s.openProject(kDemo);
+        QVERIFY(opened.wait(kTimeout));
+        PathsView view(&s);
+        view.setMethod(PathsView::Method::PathPatching);
+        view.datasetBox()->setCurrentIndex(view.datasetBox()->findText(QStringLiteral("subject")));
+        view.beamWidthBox()->setValue(4);
+        view.maxLengthBox()->setValue(3);
+        view.mlpBox()->setChecked(true);
+        QSignalSpy ready(&s, &Session::pathsReady);
+        view.rank();
+        QVERIFY(ready.wait(kTimeout));
+        const PathResults r = qvariant_cast<PathResults>(ready.last().at(0));
+        QVERIFY(r.patching && r.mlpNodes);
+        QVERIFY(view.command().contains(QStringLiteral("--mlp")));
+        QProcess p;
+        p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"),
+                {QStringLiteral("paths"), QStringLiteral("--project"), kDemo, QStringLiteral("--beam"),
+                 QStringLiteral("--dataset"), QStringLiteral("subject"), QStringLiteral("--beam-width"),
+                 QStringLiteral("4"), QStringLiteral("--max-length"), QStringLiteral("3"),
+                 QStringLiteral("--mlp"), QStringLiteral("--json")});
+        QVERIFY(p.waitForFinished(kTimeout));
+        const QJsonArray rows = QJsonDocument::fromJson(p.readAllStandardOutput()).array();
+        QCOMPARE(rows.size(), qsizetype(r.rows.size()));
+        int withMlp = 0;
+        for (qsizetype i = 0; i < rows.size(); ++i) {
+            const QJsonObject o = rows[i].toObject();
+            const PathRow& row = r.rows[std::size_t(i)];
+            QCOMPARE(QString::fromStdString(analyses::path_label(row.nodes)),
+                     o[QStringLiteral("path")].toString());
+            QVERIFY(close(o[QStringLiteral("score")].toDouble(), row.value, 1e-12));
+            QVERIFY(close(o[QStringLiteral("feature_norm")].toDouble(), row.featureNorm, 1e-12));
+            withMlp += o[QStringLiteral("path")].toString().contains(QStringLiteral("mlp"));
+        }
+        QVERIFY(withMlp > 0); // MLPs took part
     }
 
     void steeringThroughAnMlpAgrees() {

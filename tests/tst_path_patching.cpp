@@ -29,6 +29,31 @@ Vec values(const Tensor& t) {
 
 using loop_reference::layer_norm;
 
+// Layer l's MLP on one residual x (the input of its ln_2), written out with loops over the weights.
+Vec loop_mlp(const model::Transformer& m, int l, const Vec& x) {
+    const auto& c = m.config();
+    const auto& w = m.weights().layers[static_cast<std::size_t>(l)];
+    const int d = c.d_model, dm = c.d_mlp;
+    const Vec u = layer_norm(x, values(w.ln2_w), values(w.ln2_b), c.ln_eps);
+    const Vec Win = values(w.W_in), bin = values(w.b_in), Wout = values(w.W_out), bout = values(w.b_out);
+    Vec hidden(static_cast<std::size_t>(dm));
+    for (int k = 0; k < dm; ++k) {
+        double a = bin[k];
+        for (int j = 0; j < d; ++j)
+            a += Win[static_cast<std::size_t>(k * d + j)] * u[j];
+        hidden[k] = c.activation == io::Activation::GeluErf
+                        ? 0.5 * a * (1 + std::erf(a / std::sqrt(2.0)))
+                        : 0.5 * a * (1 + std::tanh(std::sqrt(2.0 / M_PI) * (a + 0.044715 * a * a * a)));
+    }
+    Vec out(static_cast<std::size_t>(d));
+    for (int j = 0; j < d; ++j) {
+        out[j] = bout[j];
+        for (int k = 0; k < dm; ++k)
+            out[j] += Wout[static_cast<std::size_t>(j * dm + k)] * hidden[k];
+    }
+    return out;
+}
+
 // The path's score on one pair, written out with loops: the naive traces give the clean residuals,
 // patterns and both runs' z; the weights are read element by element.
 double loop_score(const TinyModel& t, const std::vector<int>& clean, const std::vector<int>& corrupt,
@@ -42,7 +67,11 @@ double loop_score(const TinyModel& t, const std::vector<int>& clean, const std::
     auto WV = [&](int l) { return values(m.weights().layers[static_cast<std::size_t>(l)].Wv); }; // [H, dh, d]
     // δ₁ at every position.
     Mat delta(T, Vec(static_cast<std::size_t>(d), 0.0));
-    {
+    if (path[0].is_mlp()) { // the MLP's output change, from the two traces
+        for (std::size_t p = 0; p < T; ++p)
+            for (int j = 0; j < d; ++j)
+                delta[p][j] = tk.mlp_out[path[0].layer][p][j] - tc.mlp_out[path[0].layer][p][j];
+    } else {
         const auto [l, h] = std::pair{path[0].layer, path[0].head};
         Vec W = WO(l);
         for (std::size_t p = 0; p < T; ++p)
@@ -52,6 +81,19 @@ double loop_score(const TinyModel& t, const std::vector<int>& clean, const std::
                                    (tk.z[l][p][h][e] - tc.z[l][p][h][e]);
     }
     for (std::size_t i = 1; i < path.size(); ++i) {
+        if (path[i].is_mlp()) { // F(x + δ) − F(x) at each position, x the clean input of ln_2
+            const int l = path[i].layer;
+            for (std::size_t p = 0; p < T; ++p) {
+                const Vec& x = c.parallel_residual ? tc.resid_pre[l][p] : tc.resid_mid[l][p];
+                Vec xp = x;
+                for (int j = 0; j < d; ++j)
+                    xp[j] += delta[p][j];
+                const Vec a = loop_mlp(m, l, xp), b = loop_mlp(m, l, x);
+                for (int j = 0; j < d; ++j)
+                    delta[p][j] = a[j] - b[j];
+            }
+            continue;
+        }
         const auto [l, h] = std::pair{path[i].layer, path[i].head};
         const auto& lw = m.weights().layers[static_cast<std::size_t>(l)];
         Vec g = values(lw.ln1_w), b = values(lw.ln1_b), Wv = WV(l), Wo = WO(l);
@@ -133,6 +175,32 @@ std::vector<std::vector<PathNode>> all_paths(int L, int H, int length) {
     return out;
 }
 
+// Every path of `length` nodes over heads and MLPs, in validate_path's order.
+std::vector<std::vector<PathNode>> all_paths_with_mlps(const io::ModelConfig& c, int length) {
+    std::vector<PathNode> nodes;
+    for (int l = 0; l < c.n_layers; ++l) {
+        for (int h = 0; h < c.n_heads; ++h)
+            nodes.push_back(PathNode::attn(l, h));
+        nodes.push_back(PathNode::mlp(l));
+    }
+    std::vector<std::vector<PathNode>> out;
+    std::function<void(std::vector<PathNode>)> grow = [&](std::vector<PathNode> p) {
+        if (static_cast<int>(p.size()) == length) return out.push_back(p);
+        for (const auto& n : nodes) {
+            const auto& b = p.empty() ? n : p.back();
+            // a later node: a higher layer, or this layer's MLP after one of its heads (sequential only)
+            if (!p.empty() && !(b.layer < n.layer ||
+                                (b.layer == n.layer && !c.parallel_residual && !b.is_mlp() && n.is_mlp())))
+                continue;
+            auto q = p;
+            q.push_back(n);
+            grow(q);
+        }
+    };
+    grow({});
+    return out;
+}
+
 } // namespace
 
 class TestPathPatching : public QObject {
@@ -140,13 +208,13 @@ class TestPathPatching : public QObject {
     TinyModel gpt2_ = make_tiny(tools::Family::GPT2, 23, 300, 3);
     TinyModel neox_ = make_tiny(tools::Family::GPTNeoX, 29, 300, 3);
 
-    void checkAgainstLoops(const TinyModel& t) {
+    void checkAgainstLoops(const TinyModel& t, std::vector<std::vector<PathNode>> paths = {}) {
         auto obs = matrix(300, kTerms);
-        const std::vector<std::vector<PathNode>> paths = {
-            {PathNode::attn(1, 2)},
-            {PathNode::attn(0, 1), PathNode::attn(2, 3)},
-            {PathNode::attn(0, 3), PathNode::attn(1, 0), PathNode::attn(2, 2)},
-            {PathNode::attn(1, 1), PathNode::attn(2, 0)}};
+        if (paths.empty())
+            paths = {{PathNode::attn(1, 2)},
+                     {PathNode::attn(0, 1), PathNode::attn(2, 3)},
+                     {PathNode::attn(0, 3), PathNode::attn(1, 0), PathNode::attn(2, 2)},
+                     {PathNode::attn(1, 1), PathNode::attn(2, 0)}};
         auto got = score_paths(*t.model, prompts(kClean), prompts(kCorrupt), obs, 0, paths);
         QCOMPARE(got.size(), paths.size());
         for (std::size_t i = 0; i < paths.size(); ++i) {
@@ -163,13 +231,60 @@ class TestPathPatching : public QObject {
                                                               .arg(got[i].mean)
                                                               .arg(mean)));
             QVERIFY(close(got[i].sd, std::sqrt(var)));
-            QVERIFY(std::abs(mean) > 1e-6); // the check is not comparing zeros
+            QVERIFY2(
+                std::abs(mean) > 1e-6, // the check is not comparing zeros
+                qPrintable(QStringLiteral("%1: %2").arg(QString::fromStdString(got[i].label())).arg(mean)));
         }
     }
 
   private Q_SLOTS:
     void pathsMatchExplicitLoopsGpt2() { checkAgainstLoops(gpt2_); }
     void pathsMatchExplicitLoopsParallelResidual() { checkAgainstLoops(neox_); }
+
+    // MLP nodes: first, in the middle and last, alone and with heads.
+    void mlpPathsMatchExplicitLoops() {
+        const std::vector<std::vector<PathNode>> paths = {
+            {PathNode::mlp(1)},
+            {PathNode::mlp(0), PathNode::attn(1, 2)},
+            {PathNode::attn(0, 3), PathNode::mlp(1), PathNode::attn(2, 1)},
+            {PathNode::mlp(1), PathNode::mlp(2)}, // (mlp0 -> mlp2 scores 0: both act token by token)
+            {PathNode::attn(1, 1), PathNode::mlp(2)}};
+        checkAgainstLoops(neox_, paths);
+        auto sequential = paths;
+        sequential.push_back({PathNode::attn(1, 0), PathNode::mlp(1)}); // a head feeding its own layer's MLP
+        sequential.push_back(
+            {PathNode::mlp(0), PathNode::attn(1, 3), PathNode::mlp(1), PathNode::attn(2, 2)});
+        checkAgainstLoops(gpt2_, sequential);
+    }
+
+    // With MLPs as nodes and a beam as wide as the model, the search scores every path of heads and MLPs.
+    void wideBeamWithMlpsIsExhaustive() {
+        auto obs = matrix(300, kTerms);
+        for (const TinyModel* t : {&gpt2_, &neox_}) {
+            const auto& c = t->model->config();
+            PathSearchOptions o;
+            o.beam_width = 100000, o.max_length = 3, o.mlp_nodes = true;
+            auto s = beam_search_paths(*t->model, prompts(kClean), prompts(kCorrupt), obs, 0, o);
+            QVERIFY(s.mlp_nodes);
+            QCOMPARE(s.beams.size(), std::size_t{3});
+            for (int k = 1; k <= 3; ++k) {
+                const auto all = all_paths_with_mlps(c, k);
+                auto want = score_paths(*t->model, prompts(kClean), prompts(kCorrupt), obs, 0, all);
+                const auto& beam = s.beams[static_cast<std::size_t>(k - 1)];
+                QCOMPARE(beam.size(), want.size());
+                for (const auto& w : want) {
+                    auto it = std::find_if(beam.begin(), beam.end(),
+                                           [&](const PatchedPath& b) { return b.path == w.path; });
+                    QVERIFY2(it != beam.end(), qPrintable(QString::fromStdString(w.label())));
+                    QVERIFY(close(it->mean, w.mean));
+                }
+            }
+        }
+        // 3 layers of 4 heads and an MLP: 15 single nodes; sequentially a head may also feed its own MLP.
+        QCOMPARE(all_paths_with_mlps(neox_.model->config(), 1).size(), std::size_t{15});
+        QCOMPARE(all_paths_with_mlps(neox_.model->config(), 2).size(), std::size_t{75});
+        QCOMPARE(all_paths_with_mlps(gpt2_.model->config(), 2).size(), std::size_t{75 + 12});
+    }
 
     // A one-head path is direct-path patching.
     void singleHeadsEqualDirectPathPatching() {
@@ -267,9 +382,10 @@ class TestPathPatching : public QObject {
         QVERIFY(close(some[0].mean, want));
         expect(
             [&] {
-                score_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0, {{PathNode::mlp(0)}});
+                score_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0,
+                            {{PathNode::mlp(1), PathNode::attn(1, 0)}});
             },
-            "is an MLP");
+            "strictly increasing layers");
         expect(
             [&] {
                 score_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0,

@@ -80,16 +80,18 @@ void add_analysis_commands(CLI::App& app, Action& run) {
 
     auto paths = std::make_shared<PathsArgs>();
     auto* p = app.add_subcommand(
-        "paths", "Rank every 2-head virtual head by feature norm (data-free); --beam searches head paths "
-                 "by path patching; --compare compares one path's feature across observables");
+        "paths", "Rank every 2-head virtual head by feature norm (data-free); --beam searches paths of "
+                 "heads (and MLPs with --mlp) by path patching; --compare compares one path's feature across "
+                 "observables");
     paths->o.add_to(p);
     p->add_option("--feature-of", paths->feature_of, "Observable (default: the first)");
     p->add_option("--top", paths->top, "How many 2-head paths to list")->check(CLI::PositiveNumber);
     p->add_flag("--beam", paths->beam, "Beam search by path patching over the dataset's prompt pairs");
     p->add_option("--beam-width", paths->beam_width, "Paths kept per length (with --beam)")
         ->check(CLI::Range(1, 100000));
-    p->add_option("--max-length", paths->max_length, "Heads per path (with --beam)")
+    p->add_option("--max-length", paths->max_length, "Nodes per path (with --beam)")
         ->check(CLI::Range(1, 1000));
+    p->add_flag("--mlp", paths->mlp, "MLPs are nodes too, beside the heads (with --beam)");
     p->add_option("--compare", paths->compare,
                   "A path of heads and MLPs, e.g. '1.4 -> 2.6' or '0.3 -> mlp0 -> 1.4': its feature's "
                   "norm and cosine per observable (and where each MLP was linearised)");
@@ -110,7 +112,8 @@ void add_analysis_commands(CLI::App& app, Action& run) {
     st->add_option("--feature-of", steer->feature_of,
                    "Observable whose feature vector steers (default: the first)");
     st->add_option("--head", steer->head, "Head whose feature vector steers, e.g. 3.1");
-    st->add_option("--path", steer->path, "Path (heads and MLPs) whose feature vector steers, e.g. '1.2 -> 3.1' or 'mlp0 -> 1.4'");
+    st->add_option("--path", steer->path,
+                   "Path (heads and MLPs) whose feature vector steers, e.g. '1.2 -> 3.1' or 'mlp0 -> 1.4'");
     st->add_option("--alpha", steer->alpha, "Multiplier (with --head or --path), |α| <= 1e6")
         ->check(finite_number(kMaxAlpha));
     st->add_option("--layer", steer->layer, "Layer whose resid_pre receives it (default: the head's own)")

@@ -52,7 +52,7 @@ struct PathsArgs {
     AnalysisOptions o;
     std::string feature_of, compare;
     int top = 20, beam_width = 8, max_length = 3;
-    bool beam = false;
+    bool beam = false, mlp = false;
 };
 struct SteerArgs {
     AnalysisOptions o;

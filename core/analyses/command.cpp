@@ -102,9 +102,11 @@ std::vector<std::string> path_ranking_command(const Analysis& a, const std::stri
 
 std::vector<std::string> path_search_command(const Analysis& a, const std::string& observable) {
     const auto& s = a.settings();
-    return plus(base(a, "paths", true),
-                {"--feature-of", observable, "--beam", "--beam-width", std::to_string(s.beam_width),
-                 "--max-length", std::to_string(s.max_length)});
+    auto args = plus(base(a, "paths", true),
+                     {"--feature-of", observable, "--beam", "--beam-width", std::to_string(s.beam_width),
+                      "--max-length", std::to_string(s.max_length)});
+    if (s.mlp_nodes) args.push_back("--mlp");
+    return args;
 }
 
 std::vector<std::string> path_detail_command(const Analysis& a, const std::vector<HeadId>& path,

@@ -128,13 +128,12 @@ struct PathsReport {
     bool patching = false; // false: data-free ranking by feature norm; true: beam search by path patching
     std::string dataset;   // patching only
     int beam_width = 0, max_length = 0;
+    bool mlp_nodes = false; // patching only: MLPs were candidates
     int pairs = 0, pairs_given = 0;
     std::uint64_t scored = 0;
     std::vector<PathEntry> paths; // best first
 };
 
-// One path's feature vector for every observable: norms (norm-comparison rule) and cosines with the chosen
-// observable's.
 // Where an MLP node of a path was linearised (DESIGN §3.5): between two prompts of the observable's
 // LayerNorm dataset at the node's token, at u* = (1−t*)u₋ + t*u₊ of the MLP's inputs.
 struct MlpPoint {
@@ -144,6 +143,8 @@ struct MlpPoint {
     double value_plus = 0, value_minus = 0, t_star = 0; // v·MLP(u₊), v·MLP(u₋)
 };
 
+// One path's feature vector for every observable: norms (norm-comparison rule) and cosines with the chosen
+// observable's.
 struct PathDetailReport {
     std::string ln_mode, observable;
     std::vector<HeadId> nodes;

@@ -38,7 +38,8 @@ struct AnalysisSettings {
     int svd_top_k = 5;
     std::optional<std::string> position; // steering position for every vector (else each its own)
     int beam_width = 8;                  // path search: paths kept per length
-    int max_length = 3;                  // path search: heads per path
+    int max_length = 3;                  // path search: nodes per path
+    bool mlp_nodes = false;              // path search: MLPs are nodes beside the heads
     int top_paths = 100;                 // path ranking: two-head paths listed
 
     // The LayerNorm dataset of `observable` (throws std::invalid_argument for an unknown observable).
@@ -57,6 +58,7 @@ struct SettingsOverrides {
     std::optional<int> svd_top_k;
     std::optional<std::string> position;
     std::optional<int> beam_width, max_length, top_paths;
+    std::optional<bool> mlp_nodes;
 };
 
 // The project's settings with `o` applied, checked against the project's observables and datasets.

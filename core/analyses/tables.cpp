@@ -197,8 +197,9 @@ Table to_table(const PathsReport& r) {
     int rank = 0;
     for (const auto& p : r.paths)
         t.rows.push_back({++rank, path_label(p.nodes), static_cast<int>(p.nodes.size()),
-                          p.nodes.front().layer, p.nodes.front().head, number(p.value), number(p.sd), p.pairs,
-                          number(p.feature_norm)});
+                          p.nodes.front().layer,
+                          p.nodes.front().is_mlp() ? json("mlp") : json(p.nodes.front().head),
+                          number(p.value), number(p.sd), p.pairs, number(p.feature_norm)});
     return t;
 }
 

@@ -354,6 +354,11 @@ std::vector<PathNode> parse_path(std::string_view text) {
     return out;
 }
 
+bool precedes(const io::ModelConfig& c, const PathNode& a, const PathNode& b) {
+    // In a sequential block the MLP reads the attention's output; otherwise layers must increase.
+    return a.layer < b.layer || (a.layer == b.layer && !c.parallel_residual && !a.is_mlp() && b.is_mlp());
+}
+
 void validate_path(const io::ModelConfig& c, const std::vector<PathNode>& path) {
     if (path.empty()) throw std::invalid_argument("empty path");
     for (const auto& n : path) {
@@ -367,10 +372,7 @@ void validate_path(const io::ModelConfig& c, const std::vector<PathNode>& path) 
     for (std::size_t i = 1; i < path.size(); ++i) {
         const auto& a = path[i - 1];
         const auto& b = path[i];
-        // In a sequential block the MLP reads the attention's output; otherwise layers must increase.
-        const bool ok =
-            a.layer < b.layer || (a.layer == b.layer && !c.parallel_residual && !a.is_mlp() && b.is_mlp());
-        if (!ok)
+        if (!precedes(c, a, b))
             throw std::invalid_argument(
                 "path " + a.label() + " -> " + b.label() +
                 ": nodes must be in strictly increasing layers, earliest "

@@ -149,6 +149,8 @@ std::vector<PathNode> parse_path(std::string_view text);
 // Checks layers, heads and order (earliest first): heads need strictly increasing layers; an MLP may follow
 // a head of its own layer only in a sequential-residual model. Throws std::invalid_argument.
 void validate_path(const io::ModelConfig& cfg, const std::vector<PathNode>& path);
+// Whether node a may come directly before node b in a path (validate_path's order rule).
+bool precedes(const io::ModelConfig& cfg, const PathNode& a, const PathNode& b);
 
 // What a path node needs beyond the weights.
 struct PathNodeInput {

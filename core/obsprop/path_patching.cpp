@@ -43,13 +43,16 @@ struct PairData {
     Tensor dz;         // [L, T, H, dh] z(corrupted) − z(clean), float32
     Tensor final_last; // [d] clean final residual at the last position
     Tensor attn_pre;   // Gemma 2/3: [L, T, d] clean attention output before the post-attention norm
+    Tensor ln2_in;     // MLP nodes: [L, T, d] clean input of each MLP's norm (resid_mid; resid_pre parallel)
+    Tensor dmlp;       // MLP nodes: [L, T, d] mlp_out(corrupted) − mlp_out(clean), float64
     double base = 0;   // clean score (n·z without the constant n·b_U)
 };
 
 class PathPatcher {
   public:
-    PathPatcher(const model::Transformer& m, const ObservableMatrix& obs, int which)
-        : m_(m), c_(m.config()), readout_(m, row_of(obs, which)) {}
+    // `mlp`: also collect what MLP nodes need (each MLP's input and output change).
+    PathPatcher(const model::Transformer& m, const ObservableMatrix& obs, int which, bool mlp)
+        : m_(m), c_(m.config()), readout_(m, row_of(obs, which)), mlp_(mlp) {}
 
     static Tensor row_of(const ObservableMatrix& obs, int which) {
         if (which < 0 || which >= obs.size())
@@ -83,6 +86,11 @@ class PathPatcher {
             clean_names.insert(model::hook_name(l, "attn.hook_pattern"));
             clean_names.insert(model::hook_name(l, "attn.hook_z"));
             corrupt_names.insert(model::hook_name(l, "attn.hook_z"));
+            if (mlp_) {
+                clean_names.insert(model::hook_name(l, ln2_hook()));
+                clean_names.insert(model::hook_name(l, "hook_mlp_out"));
+                corrupt_names.insert(model::hook_name(l, "hook_mlp_out"));
+            }
         }
         std::vector<PairData> out(clean.size());
         const std::size_t chunk = static_cast<std::size_t>(prompts_per_pass(c_, clean, 16));
@@ -111,6 +119,10 @@ class PathPatcher {
                 p.pattern = torch::empty({L, H, T, T}, torch::kDouble);
                 p.dz = torch::empty({L, T, H, dh});
                 if (c_.post_norms) p.attn_pre = torch::empty({L, T, d}, torch::kDouble);
+                if (mlp_) {
+                    p.ln2_in = torch::empty({L, T, d}, torch::kDouble);
+                    p.dmlp = torch::empty({L, T, d}, torch::kDouble);
+                }
                 for (int l = 0; l < L; ++l) {
                     if (c_.post_norms) {
                         const model::LayerWeights lw = m_.layer(l, model::kOutput);
@@ -122,6 +134,12 @@ class PathPatcher {
                         cc.at(model::hook_name(l, "attn.hook_pattern"))[row].narrow(1, 0, T).narrow(2, 0, T));
                     p.dz[l].copy_(kc.at(model::hook_name(l, "attn.hook_z"))[row].narrow(0, 0, T) -
                                   cc.at(model::hook_name(l, "attn.hook_z"))[row].narrow(0, 0, T));
+                    if (mlp_) {
+                        const std::string out = model::hook_name(l, "hook_mlp_out");
+                        p.ln2_in[l].copy_(cc.at(model::hook_name(l, ln2_hook()))[row].narrow(0, 0, T));
+                        p.dmlp[l].copy_(kc.at(out)[row].narrow(0, 0, T).to(torch::kDouble) -
+                                        cc.at(out)[row].narrow(0, 0, T).to(torch::kDouble));
+                    }
                 }
                 p.final_last = finals[row].to(torch::kDouble);
                 p.base = score(p.final_last.unsqueeze(0))[0].item<double>();
@@ -146,6 +164,12 @@ class PathPatcher {
         return last_only ? out.select(1, 0) : out;
     }
 
+    // δ₁ of a path's first node at every position [T, d], float64: a head's output change, or an MLP's.
+    Tensor first_delta(const PairData& p, const PathNode& n) const {
+        if (n.is_mlp()) return p.dmlp[n.layer];
+        return head_delta(p, n);
+    }
+
     // δ₁ of one head at every position [T, d], float64.
     Tensor head_delta(const PairData& p, const PathNode& n) const {
         const std::int64_t H = c_.n_heads, dh = c_.d_head, d = c_.d_model;
@@ -168,12 +192,36 @@ class PathPatcher {
     // n·z (without n·b_U) of final residuals r [C, d] at the last position -> [C].
     Tensor score(const Tensor& r) const { return readout_(r).select(-1, 0); }
 
-    // Carries output changes δ [C, T, d] through the heads of `suffix` (earliest first) and returns the
+    // The change of layer l's MLP output, as it reaches the residual stream, when δ [C, T', d] is added to
+    // its clean input x (rows `from`.. of p.ln2_in[l]): F(x + δ) − F(x), F = (post-norm ∘) MLP ∘ ln_2.
+    Tensor mlp_change(const PairData& p, int l, const Tensor& delta, std::int64_t from) const {
+        const model::LayerWeights w = m_.layer(l, model::kMlp);
+        auto D = [](const Tensor& t) { return t.to(torch::kDouble); };
+        auto F = [&](const Tensor& x) {
+            const Tensor u = model::apply_norm(c_, x, D(w.ln2_w), w.ln2_b.defined() ? D(w.ln2_b) : Tensor());
+            const Tensor up = at::linear(u, D(w.W_in), D(w.b_in));
+            const Tensor h =
+                c_.gated_mlp ? model::activate(c_.activation, at::linear(u, D(w.W_gate), D(w.b_gate))) * up
+                             : model::activate(c_.activation, up);
+            const Tensor out = at::linear(h, D(w.W_out), D(w.b_out));
+            return c_.post_norms ? model::apply_norm(c_, out, D(w.post_mlp_w), D(w.post_mlp_w)) : out;
+        };
+        const Tensor x = p.ln2_in[l].narrow(0, from, delta.size(1)); // [T', d]
+        return F(x.unsqueeze(0) + delta) - F(x).unsqueeze(0);
+    }
+
+    // Carries output changes δ [C, T, d] through the nodes of `suffix` (earliest first) and returns the
     // last node's change at the last position [C, d] (δ's own last row when `suffix` is empty).
     Tensor carry(const PairData& p, Tensor delta, const std::vector<PathNode>& suffix) const {
         const std::int64_t T = delta.size(1), d = c_.d_model, H = c_.n_heads, dh = c_.d_head;
         for (std::size_t i = 0; i < suffix.size(); ++i) {
             const auto& node = suffix[i];
+            if (node.is_mlp()) { // position by position; only the last one matters for the last node
+                const bool last = i + 1 == suffix.size();
+                delta = last ? mlp_change(p, node.layer, delta.narrow(1, T - 1, 1), T - 1)
+                             : mlp_change(p, node.layer, delta, 0);
+                continue;
+            }
             const model::LayerWeights lw = m_.layer(node.layer, model::kValue | model::kOutput);
             Tensor g = lw.ln1_w.to(torch::kDouble), b = lw.ln1_b.to(torch::kDouble);
             Tensor x = p.resid_pre[node.layer]; // [T, d]
@@ -195,18 +243,25 @@ class PathPatcher {
         return p.base - score(p.final_last.unsqueeze(0) + delta_last);
     }
 
+    bool mlp() const { return mlp_; }
+
   private:
+    // Where an MLP reads the residual stream: after its layer's attention, or beside it (parallel).
+    const char* ln2_hook() const { return c_.parallel_residual ? "hook_resid_pre" : "hook_resid_mid"; }
+
     const model::Transformer& m_;
     const io::ModelConfig& c_;
     Readout readout_; // the one observable scored
+    bool mlp_ = false;
 };
 
-void check_heads_path(const io::ModelConfig& c, const std::vector<PathNode>& path) {
+void check_path(const io::ModelConfig& c, const std::vector<PathNode>& path) {
     if (path.empty()) throw std::invalid_argument("an empty path has nothing to patch");
-    for (const auto& n : path)
-        if (n.is_mlp())
-            throw std::invalid_argument("path patching covers attention heads; " + n.label() + " is an MLP");
     validate_path(c, path);
+}
+
+bool has_mlp(const std::vector<PathNode>& path) {
+    return std::any_of(path.begin(), path.end(), [](const PathNode& n) { return n.is_mlp(); });
 }
 
 // Mean and standard deviation over pairs of per-pair scores [C, P] -> PatchedPaths.
@@ -232,9 +287,9 @@ std::vector<PatchedPath> score_paths(const model::Transformer& m, const PromptBa
                                      const std::vector<std::vector<PathNode>>& paths,
                                      const Progress& progress) {
     for (const auto& p : paths)
-        check_heads_path(m.config(), p);
+        check_path(m.config(), p);
     torch::NoGradGuard ng;
-    PathPatcher pp(m, obs, which);
+    PathPatcher pp(m, obs, which, std::any_of(paths.begin(), paths.end(), has_mlp));
     auto pairs = pp.collect(clean, corrupt, sub_progress(progress, 0, 0.5));
     const auto P = static_cast<std::int64_t>(pairs.size()), C = static_cast<std::int64_t>(paths.size());
     Tensor per_pair = torch::empty({C, P}, torch::kDouble);
@@ -244,7 +299,7 @@ std::vector<PatchedPath> score_paths(const model::Transformer& m, const PromptBa
         const auto& pd = pairs[static_cast<std::size_t>(q)];
         for (std::int64_t i = 0; i < C; ++i) {
             const auto& path = paths[static_cast<std::size_t>(i)];
-            Tensor d1 = pp.head_delta(pd, path[0]).unsqueeze(0); // [1, T, d]
+            Tensor d1 = pp.first_delta(pd, path[0]).unsqueeze(0); // [1, T, d]
             std::vector<PathNode> rest(path.begin() + 1, path.end());
             per_pair[i][q] = pp.drop(pd, pp.carry(pd, d1, rest))[0];
         }
@@ -265,8 +320,9 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
     torch::NoGradGuard ng;
     const auto& c = m.config();
     const int L = c.n_layers, H = c.n_heads;
-    const int K = std::min(opts.max_length, L);
-    PathPatcher pp(m, obs, which);
+    // A path visits each layer once per kind of node: at most L heads, and as many MLPs when they count.
+    const int K = std::min(opts.max_length, opts.mlp_nodes ? 2 * L : L);
+    PathPatcher pp(m, obs, which, opts.mlp_nodes);
     auto pairs = pp.collect(clean, corrupt, sub_progress(progress, 0, 0.3));
     const auto P = static_cast<std::int64_t>(pairs.size());
 
@@ -274,59 +330,76 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
     s.observable = obs.names.at(static_cast<std::size_t>(which));
     s.pairs = static_cast<int>(P);
     s.pairs_given = static_cast<int>(clean.size());
-    // Level 1: every head's direct path.
+    s.mlp_nodes = opts.mlp_nodes;
+    // Level 1: every head's direct path (and every MLP's).
     {
         std::vector<PatchedPath> level;
         for (int l = 0; l < L; ++l)
             for (int h = 0; h < H; ++h)
                 level.push_back({{PathNode::attn(l, h)}, 0, 0});
+        if (opts.mlp_nodes)
+            for (int l = 0; l < L; ++l)
+                level.push_back({{PathNode::mlp(l)}, 0, 0});
         Tensor per_pair = torch::empty({static_cast<std::int64_t>(level.size()), P}, torch::kDouble);
         for (std::int64_t q = 0; q < P; ++q) {
-            report(progress, 0.3, "path patching: single heads");
+            report(progress, 0.3, "path patching: single nodes");
             const auto& pd = pairs[static_cast<std::size_t>(q)];
-            per_pair.select(1, q).copy_(pp.drop(pd, pp.head_deltas(pd, L, true)));
+            Tensor last = pp.head_deltas(pd, L, true); // [L·H, d]
+            if (opts.mlp_nodes) last = at::cat({last, pd.dmlp.select(1, pd.dmlp.size(1) - 1)}, 0);
+            per_pair.select(1, q).copy_(pp.drop(pd, last));
         }
         summarise(per_pair, level);
         s.scored += level.size();
         keep_best(level, opts.beam_width);
         s.beams.push_back(std::move(level));
     }
-    // Longer paths: prepend every head of an earlier layer to each kept path.
+    // Longer paths: prepend every node that may come before each kept path's first node.
     for (int k = 2; k <= K; ++k) {
         const auto& prev = s.beams.back();
+        // Candidate first deltas are rows of [heads of layers < head_layers; MLPs of every layer].
+        int head_layers = 1;
+        for (const auto& b : prev)
+            head_layers = std::max(head_layers, std::min(L, b.path.front().layer + 1));
         std::vector<PatchedPath> level;
         std::vector<std::int64_t> first; // index in `level` of each kept path's first candidate
+        std::vector<Tensor> rows;        // each kept path's candidates' rows in the stacked deltas
         for (const auto& b : prev) {
             first.push_back(static_cast<std::int64_t>(level.size()));
-            for (int l = 0; l < b.path.front().layer; ++l)
-                for (int h = 0; h < H; ++h) {
-                    PatchedPath e;
-                    e.path.push_back(PathNode::attn(l, h));
-                    e.path.insert(e.path.end(), b.path.begin(), b.path.end());
-                    level.push_back(std::move(e));
-                }
+            std::vector<std::int64_t> idx;
+            auto add = [&](const PathNode& n, std::int64_t row) {
+                if (!precedes(c, n, b.path.front())) return;
+                PatchedPath e;
+                e.path.push_back(n);
+                e.path.insert(e.path.end(), b.path.begin(), b.path.end());
+                level.push_back(std::move(e));
+                idx.push_back(row);
+            };
+            for (int l = 0; l < head_layers; ++l)
+                for (int h = 0; h < H; ++h)
+                    add(PathNode::attn(l, h), static_cast<std::int64_t>(l) * H + h);
+            if (opts.mlp_nodes)
+                for (int l = 0; l < L; ++l)
+                    add(PathNode::mlp(l), static_cast<std::int64_t>(head_layers) * H + l);
+            rows.push_back(torch::tensor(idx, torch::kLong));
         }
         if (level.empty()) break;
-        int latest_start = 0;
-        for (const auto& b : prev)
-            latest_start = std::max(latest_start, b.path.front().layer);
         Tensor per_pair = torch::empty({static_cast<std::int64_t>(level.size()), P}, torch::kDouble);
         const double lo = 0.3 + 0.7 * (k - 2) / std::max(1, K - 1),
                      hi = 0.3 + 0.7 * (k - 1) / std::max(1, K - 1);
         for (std::int64_t q = 0; q < P; ++q) {
             const auto& pd = pairs[static_cast<std::size_t>(q)];
-            Tensor all = pp.head_deltas(pd, latest_start, false);
+            Tensor all = pp.head_deltas(pd, head_layers, false); // [head_layers·H, T, d]
+            if (opts.mlp_nodes) all = at::cat({all, pd.dmlp}, 0);
             for (std::size_t i = 0; i < prev.size(); ++i) {
                 const double f =
                     (static_cast<double>(q) + static_cast<double>(i) / static_cast<double>(prev.size())) /
                     static_cast<double>(P);
                 report(progress, lo + (hi - lo) * f, "path patching: beam search");
-                const int layers = prev[i].path.front().layer;
-                if (layers == 0) continue;
-                Tensor d1 = all.narrow(0, 0, static_cast<std::int64_t>(layers) * H);
-                per_pair.narrow(0, first[i], layers * H)
+                const std::int64_t n = rows[i].numel();
+                if (n == 0) continue;
+                per_pair.narrow(0, first[i], n)
                     .select(1, q)
-                    .copy_(pp.drop(pd, pp.carry(pd, d1, prev[i].path)));
+                    .copy_(pp.drop(pd, pp.carry(pd, all.index_select(0, rows[i]), prev[i].path)));
             }
         }
         summarise(per_pair, level);
@@ -339,11 +412,14 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
 }
 
 std::vector<double> path_feature_norms(const model::Transformer& m, const Observable& obs,
-                                       const std::vector<PatchedPath>& paths, FeatureOptions opts) {
+                                       const std::vector<PatchedPath>& paths, FeatureOptions opts,
+                                       const PathInputs& inputs) {
     opts.drop_earliest_rho = true;
     std::vector<double> out;
     for (const auto& p : paths)
-        out.push_back(compute_path_feature(m, obs, p.path, opts).norm);
+        out.push_back(
+            compute_path_feature(m, obs, p.path, opts, inputs ? inputs(p.path) : std::vector<PathNodeInput>{})
+                .norm);
     return out;
 }
 

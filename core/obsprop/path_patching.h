@@ -12,11 +12,18 @@
 // Other components do not see δ. For k = 1 this is the direct-path patching of attribution.h. The score is
 // averaged over the pairs; its sign says whether the path carries the clean prompt's preference.
 //
-// Beam search: score every single head, keep the `beam_width` largest by |mean score|; then repeatedly
-// prepend every head of an earlier layer to every kept path, score those, keep the best `beam_width`
-// extensions; stop at `max_length` nodes. This follows how a path is built backward from the logits.
+// MLP nodes (DESIGN §3.5's MLPs, but patched, not linearised): a first MLP node's δ₁ is its output change
+// mlp_out(corrupted) − mlp_out(clean) at every position; a later one passes on F(x + δ) − F(x) at each
+// position, F = MLP ∘ ln_2 (then Gemma 2/3's post-norm) and x the clean input of its ln_2 (resid_mid, or
+// resid_pre in a parallel-residual model).
+//
+// Beam search: score every single head (and MLP), keep the `beam_width` largest by |mean score|; then
+// repeatedly prepend every node that may precede each kept path's first node (validate_path's order), score
+// those, keep the best `beam_width` extensions; stop at `max_length` nodes. This follows how a path is built
+// backward from the logits.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "obsprop/features.h"
@@ -25,7 +32,7 @@
 namespace obsprop {
 
 struct PatchedPath {
-    std::vector<PathNode> path; // earliest first, attention heads only
+    std::vector<PathNode> path; // earliest first: attention heads and MLPs
     double mean = 0;            // score averaged over the pairs
     double sd = 0;              // its standard deviation over the pairs (0 with one pair)
     int pairs = 0;              // pairs averaged over
@@ -33,8 +40,9 @@ struct PatchedPath {
 };
 
 struct PathSearchOptions {
-    int beam_width = 8; // paths kept per length (>= 1)
-    int max_length = 3; // nodes per path (>= 1; capped at the number of layers)
+    int beam_width = 8;     // paths kept per length (>= 1)
+    int max_length = 3;     // nodes per path (>= 1; capped at the number of layers)
+    bool mlp_nodes = false; // MLPs are nodes too (every layer's MLP beside its heads)
 };
 
 struct PathSearch {
@@ -43,10 +51,11 @@ struct PathSearch {
     std::size_t scored = 0;                      // paths scored in total
     int pairs = 0;                               // pairs used (those whose prompts align)
     int pairs_given = 0;
+    bool mlp_nodes = false;                  // MLPs were candidates
     std::vector<PatchedPath> ranked() const; // every kept path, by |mean| descending
 };
 
-// Scores given paths (heads only, strictly increasing layers) for observable row `which` of `obs`.
+// Scores given paths (heads and MLPs, in validate_path's order) for observable row `which` of `obs`.
 // Only pairs whose clean and corrupted prompts have the same length take part (every position is patched);
 // none aligning is an error. Throws std::invalid_argument.
 std::vector<PatchedPath> score_paths(const model::Transformer& m, const PromptBatch& clean,
@@ -59,8 +68,10 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
                              const PathSearchOptions& opts = {}, const Progress& progress = {});
 
 // Each path's data-free feature norm ‖y‖ for `obs` under `opts` with the norm-comparison rule, to set beside
-// its patching score (one per path, in order).
+// its patching score (one per path, in order). `inputs` gives a path's node inputs (needed for MLP nodes).
+using PathInputs = std::function<std::vector<PathNodeInput>(const std::vector<PathNode>&)>;
 std::vector<double> path_feature_norms(const model::Transformer& m, const Observable& obs,
-                                       const std::vector<PatchedPath>& paths, FeatureOptions opts);
+                                       const std::vector<PatchedPath>& paths, FeatureOptions opts,
+                                       const PathInputs& inputs = {});
 
 } // namespace obsprop

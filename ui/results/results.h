@@ -99,6 +99,7 @@ struct PathResults {
     int pairs = 0, pairsGiven = 0; // beam search: pairs used (aligned) of those given
     qulonglong scored = 0;         // paths scored
     int beamWidth = 0;             // beam search: paths kept per length
+    bool mlpNodes = false;         // beam search: MLPs were nodes too
     std::vector<PathRow> rows;     // best first
 };
 

@@ -61,9 +61,10 @@ QString Session::attentionCommand(HeadRef head, const QString& observable, const
 }
 
 QString Session::pathsCommand(const QString& observable, bool patching, const QString& dataset, int beamWidth,
-                              int maxLength, int keep) const {
+                              int maxLength, int keep, bool mlpNodes) const {
     SettingsOverrides o = onDataset(dataset);
     o.beam_width = beamWidth, o.max_length = maxLength, o.top_paths = std::max(1, keep);
+    o.mlp_nodes = mlpNodes;
     return commandOf(analysis_, projectFile_, o, [&](const Analysis& a) {
         return patching ? path_search_command(a, ss(observable)) : path_ranking_command(a, ss(observable));
     });

@@ -4,6 +4,7 @@
 
 #include <QAbstractTableModel>
 #include <QAction>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -47,17 +48,20 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     length_ = new QSpinBox(this);
     length_->setRange(1, 1000);
     length_->setValue(3);
-    length_->setToolTip(tr("Most heads in a path"));
+    length_->setToolTip(tr("Most nodes in a path"));
+    mlp_ = new QCheckBox(tr("MLPs"), this);
+    mlp_->setObjectName(QStringLiteral("mlpNodes"));
+    mlp_->setToolTip(tr("Search paths through MLPs too: every layer's MLP is a node beside its heads"));
     rank_ = new QPushButton(tr("Rank"), this);
     keepLabel_ = new QLabel(tr("Keep:"), this);
     datasetLabel_ = new QLabel(tr("Pairs:"), this);
     widthLabel_ = new QLabel(tr("Beam:"), this);
-    lengthLabel_ = new QLabel(tr("Max heads:"), this);
+    lengthLabel_ = new QLabel(tr("Max nodes:"), this);
     bar->addWidget(new QLabel(tr("Observable:"), this));
     bar->addWidget(observable_);
     bar->addWidget(method_);
     for (QWidget* w : std::initializer_list<QWidget*>{keepLabel_, keep_, datasetLabel_, dataset_, widthLabel_,
-                                                      width_, lengthLabel_, length_, rank_})
+                                                      width_, lengthLabel_, length_, mlp_, rank_})
         bar->addWidget(w);
     bar->addStretch(1);
     lay->addLayout(bar);
@@ -130,6 +134,8 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     connect(observable_, &QComboBox::currentIndexChanged, this, touched);
     for (QSpinBox* box : {keep_, width_, length_})
         connect(box, &QSpinBox::valueChanged, this, touched);
+    connect(mlp_, &QCheckBox::toggled, this, touched);
+    connect(mlp_, &QCheckBox::toggled, this, &PathsView::updateLengthLimit);
     connect(table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &PathsView::onCurrentRowChanged);
     connect(table_, &QTableView::doubleClicked, this, &PathsView::onActivated);
@@ -162,12 +168,13 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
         if (r.patching)
             status_->setText(
                 tr("%1 on %2: %3 paths scored by path patching over %4 pairs; the best %5 of each length, by "
-                   "|Δ|.")
+                   "|Δ|.%6")
                     .arg(r.observable, r.dataset)
                     .arg(r.scored)
                     .arg(r.pairs == r.pairsGiven ? QString::number(r.pairs)
                                                  : tr("%1 of %2").arg(r.pairs).arg(r.pairsGiven))
-                    .arg(r.beamWidth) +
+                    .arg(r.beamWidth)
+                    .arg(r.mlpNodes ? tr(" MLPs are nodes too.") : QString()) +
                 (r.pairs < r.pairsGiven ? tr(" Pairs whose two prompts differ in length are left out.")
                                         : QString()));
         else
@@ -219,8 +226,8 @@ void PathsView::updateControls() {
     const bool patching = method() == Method::PathPatching;
     for (QWidget* w : std::initializer_list<QWidget*>{keepLabel_, keep_})
         w->setVisible(!patching);
-    for (QWidget* w :
-         std::initializer_list<QWidget*>{datasetLabel_, dataset_, widthLabel_, width_, lengthLabel_, length_})
+    for (QWidget* w : std::initializer_list<QWidget*>{datasetLabel_, dataset_, widthLabel_, width_,
+                                                      lengthLabel_, length_, mlp_})
         w->setVisible(patching);
     rank_->setText(patching ? tr("Search") : tr("Rank"));
     rank_->setEnabled(observable_->count() > 0 && (!patching || dataset_->count() > 0));
@@ -258,11 +265,15 @@ void PathsView::refreshChoices() {
     dataset_->clear();
     dataset_->addItems(session_->datasetNames());
     dataset_->setCurrentIndex(std::max(0, dataset_->findText(keepDataset)));
-    if (session_->isOpen()) {
-        QSignalBlocker blockLength(length_);
-        length_->setMaximum(std::max(1, session_->modelInfo().layers));
-    }
+    updateLengthLimit();
     updateControls();
+}
+
+// A path has at most one head per layer, and as many MLPs when they are nodes.
+void PathsView::updateLengthLimit() {
+    if (!session_->isOpen()) return;
+    QSignalBlocker blockLength(length_);
+    length_->setMaximum(std::max(1, session_->modelInfo().layers * (mlp_->isChecked() ? 2 : 1)));
 }
 
 void PathsView::rank() {
@@ -272,7 +283,7 @@ void PathsView::rank() {
         if (dataset_->currentText().isEmpty()) return updateControls();
         status_->setText(tr("Searching the paths of %1 on %2…").arg(observable(), dataset_->currentText()));
         session_->computePathSearch(QStringLiteral("paths"), observable(), dataset_->currentText(),
-                                    width_->value(), length_->value());
+                                    width_->value(), length_->value(), mlp_->isChecked());
         return;
     }
     status_->setText(tr("Ranking the paths of %1…").arg(observable()));
@@ -318,7 +329,8 @@ QJsonObject PathsView::state() const {
             {QStringLiteral("dataset"), dataset_->currentText()},
             {QStringLiteral("keep"), keep_->value()},
             {QStringLiteral("beam_width"), width_->value()},
-            {QStringLiteral("max_length"), length_->value()}};
+            {QStringLiteral("max_length"), length_->value()},
+            {QStringLiteral("mlp_nodes"), mlp_->isChecked()}};
 }
 
 void PathsView::restoreState(const QJsonObject& s) {
@@ -330,6 +342,7 @@ void PathsView::restoreState(const QJsonObject& s) {
         dataset_->setCurrentIndex(i);
     keep_->setValue(s[QStringLiteral("keep")].toInt(keep_->value()));
     width_->setValue(s[QStringLiteral("beam_width")].toInt(width_->value()));
+    mlp_->setChecked(s[QStringLiteral("mlp_nodes")].toBool(false)); // first: it sets the length's limit
     length_->setValue(s[QStringLiteral("max_length")].toInt(length_->value()));
     searched_ = true;
     rank();
@@ -360,7 +373,7 @@ QString PathsView::command() const {
         return session_->pathDetailCommand(model_->row(proxy_->mapToSource(current).row()).nodes,
                                            results_->observable);
     return session_->pathsCommand(observable(), method() == Method::PathPatching, dataset_->currentText(),
-                                  width_->value(), length_->value(), keep());
+                                  width_->value(), length_->value(), keep(), mlp_->isChecked());
 }
 
 } // namespace obsprop::ui

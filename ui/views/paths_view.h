@@ -12,6 +12,7 @@
 #include "results/results.h"
 
 class QAbstractItemModel;
+class QCheckBox;
 class QComboBox;
 class QLabel;
 class QLineEdit;
@@ -48,12 +49,13 @@ class PathsView : public QWidget {
     QComboBox* datasetBox() const { return dataset_; }
     QSpinBox* beamWidthBox() const { return width_; }
     QSpinBox* maxLengthBox() const { return length_; }
+    QCheckBox* mlpBox() const { return mlp_; } // beam search: MLPs are nodes too
     QPushButton* rankButton() const { return rank_; }
     QLineEdit* pathEdit() const { return pathEdit_; } // a path typed to compare, e.g. "0.3 -> mlp0 -> 1.4"
 
     // The choices, for the project's view state: {"method": "norm"|"patching", "observable", "dataset",
-    // "keep", "beam_width", "max_length"}. restoreState sets them and runs the ranking or search.
-    // The `obsprop` command that prints what this view shows (Edit ▸ Copy as Command).
+    // "keep", "beam_width", "max_length", "mlp_nodes"}. restoreState sets them and runs the ranking or
+    // search. The `obsprop` command that prints what this view shows (Edit ▸ Copy as Command).
     QString command() const;
     QString tableCsv() const; // the table as sorted
     QJsonObject state() const;
@@ -77,6 +79,7 @@ class PathsView : public QWidget {
     bool searched_ = false;
     void refreshChoices();
     void updateControls();
+    void updateLengthLimit();
     void onCurrentRowChanged(const QModelIndex& current);
     void onActivated(const QModelIndex& index);
 
@@ -91,6 +94,7 @@ class PathsView : public QWidget {
     QSpinBox* keep_ = nullptr;
     QSpinBox* width_ = nullptr;
     QSpinBox* length_ = nullptr;
+    QCheckBox* mlp_ = nullptr;
     QPushButton* rank_ = nullptr;
     QLineEdit* pathEdit_ = nullptr;
     std::vector<HeadRef> typedPath_; // the typed path last compared (empty: a table row was)

@@ -119,6 +119,8 @@ int attention(const AttentionArgs& at) {
 int paths(const PathsArgs& p) {
     SettingsOverrides s;
     s.top_paths = p.top, s.beam_width = p.beam_width, s.max_length = p.max_length;
+    if (p.mlp && !p.beam) throw UsageError("--mlp goes with --beam (the path search by patching)");
+    if (p.mlp) s.mlp_nodes = true;
     if (!p.compare.empty()) parse_path_arg("--compare", p.compare); // syntax first
     Analysis a = open_analysis(p.o, s);
     const std::string obs = observable_arg(a.workspace(), "--feature-of", p.feature_of);
