@@ -62,12 +62,15 @@ void add_project_commands(CLI::App& app, Action& run) {
 
     auto create = std::make_shared<CreateArgs>();
     auto* c = project->add_subcommand(
-        "create", "Write a project for a model, with observables and the study's datasets");
+        "create", "Write a project for a model, with observables, the study's datasets and pair datasets");
     c->add_option("--model", create->o.model, "Hugging Face model folder")->required();
     c->add_option("--observable", create->o.observables,
                   "Observable, e.g. 'subj=\" she\" - \" he\"' (repeatable)");
     c->add_option("--ln-dataset", create->o.ln_datasets,
                   "Each observable's LayerNorm dataset: OBS=D for one, D for all (stored in the project)");
+    c->add_option("--pairs", create->o.pairs,
+                  "A dataset of prompt pairs from a CSV (header clean,corrupt[,label]) or JSONL file, added "
+                  "after the study's datasets: NAME=FILE (repeatable; docs/datasets.md)");
     c->add_option("--out", create->out, "Project file to write")->required();
     c->callback([create, &run] { run = [create] { return engine::create_project(*create); }; });
 

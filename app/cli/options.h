@@ -21,6 +21,7 @@ struct AnalysisOptions {
     double rho = 0;                       // 0: not given
     std::vector<std::string> ln_datasets; // D or OBS=D
     std::string position;                 // empty: each steering vector's own
+    std::vector<std::string> pairs;       // NAME=FILE: pair datasets added to the recipe (project create)
     bool json = false, csv = false;
 
     // Adds the recipe options, --ln/--rho/--ln-dataset (with_ln), --dataset (with_dataset), --json and --csv.

@@ -38,6 +38,7 @@ DatasetReport dataset_report(const Analysis& a, const Progress& progress) {
     DatasetReport r;
     r.dataset = a.settings().dataset;
     const auto& d = w.dataset(r.dataset);
+    r.pairs = d.recipe.is_pairs();
     Tensor values;
     if (!w.observables().empty())
         values = observable_values(w.model(), w.prompt_batch(r.dataset), w.observable_matrix(), progress);
@@ -50,7 +51,9 @@ DatasetReport dataset_report(const Analysis& a, const Progress& progress) {
         row.template_index = p.template_index;
         row.name_position = p.name_position;
         row.name = p.name;
-        row.gender = p.gender == project::Gender::Female ? "female" : "male";
+        const bool female = p.gender == project::Gender::Female; // a pair's clean prompt
+        row.gender = r.pairs ? (female ? "clean" : "corrupt") : (female ? "female" : "male");
+        row.label = p.label;
         row.text = p.text;
         for (int id : p.ids)
             row.tokens.push_back(w.tokenizer().token_text(id));

@@ -48,7 +48,7 @@ std::vector<DatasetPrompts> tokenize_datasets(const std::vector<project::Dataset
         DatasetPrompts dp;
         dp.recipe = d;
         dp.prompts = project::expand(d);
-        project::tokenize(dp.prompts, tokenizer);
+        project::tokenize(dp.prompts, tokenizer, d);
         for (const auto& p : dp.prompts)
             if (static_cast<int>(p.ids.size()) > n_ctx)
                 throw std::invalid_argument("prompt \"" + p.text + "\" is longer than the model's context");

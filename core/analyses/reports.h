@@ -195,12 +195,15 @@ struct AttentionReport {
     double total = 0;
 };
 
+// A pair dataset's rows: template_index is the pair, gender "clean" or "corrupt", name the prompt's
+// differing span and name_position its slot (project/dataset.h).
 struct DatasetReport {
     std::string dataset;
+    bool pairs = false; // a pair dataset
     std::vector<std::string> observables;
     struct Row {
         int index = 0, template_index = 0, name_position = 0;
-        std::string name, gender, text;
+        std::string name, gender, text, label;
         std::vector<std::string> tokens;
         std::vector<double> values; // [observable]
     };

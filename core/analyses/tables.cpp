@@ -255,12 +255,20 @@ Table prompts_table(const SteeringReport& r) {
 }
 
 Table to_table(const DatasetReport& r) {
-    Table t{"dataset_" + r.dataset, {"index", "template", "name", "gender", "text", "name_position"}, {}};
+    // A pair dataset: each pair's clean and corrupted prompt, the differing span, the slot and the note.
+    Table t{"dataset_" + r.dataset,
+            r.pairs
+                ? std::vector<std::string>{"index", "pair", "side", "span", "text", "slot", "label"}
+                : std::vector<std::string>{"index", "template", "name", "gender", "text", "name_position"},
+            {}};
     for (const auto& o : r.observables)
         t.columns.push_back("value_" + o);
     t.columns.push_back("tokens");
     for (const auto& p : r.rows) {
-        std::vector<json> row{p.index, p.template_index, p.name, p.gender, p.text, p.name_position};
+        std::vector<json> row =
+            r.pairs ? std::vector<json>{p.index, p.template_index, p.gender, p.name,
+                                        p.text,  p.name_position,  p.label}
+                    : std::vector<json>{p.index, p.template_index, p.name, p.gender, p.text, p.name_position};
         for (double v : p.values)
             row.push_back(number(v));
         row.push_back(join(p.tokens, "|"));

@@ -52,7 +52,8 @@ std::string mlp_points_text(const std::vector<MlpPoint>& points);
 // <obs>_after.
 Table to_table(const SteeringReport& r);
 Table prompts_table(const SteeringReport& r);
-// dataset_<name>: index, template, name, gender, text, name_position, value_<obs> per observable, tokens.
+// dataset_<name>: index, template, name, gender, text, name_position, value_<obs> per observable, tokens; for
+// a pair dataset: index, pair, side, span, text, slot, label, value_<obs> per observable, tokens.
 Table to_table(const DatasetReport& r);
 
 // attention_<L>_<H>_<dataset>_<prompt>: position, token, attention (from the last token), contribution.

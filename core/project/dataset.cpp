@@ -1,7 +1,9 @@
 #include "project/dataset.h"
 
+#include <algorithm>
 #include <stdexcept>
 
+#include "io/input_guard.h"
 #include "io/tokenizer.h"
 
 namespace obsprop::project {
@@ -11,6 +13,19 @@ constexpr std::string_view kSlot = "[NAME]";
 }
 
 std::string Dataset::validate() const {
+    if (is_pairs()) {
+        if (!templates.empty() || !female_names.empty() || !male_names.empty())
+            return "dataset '" + name +
+                   "' has both prompt pairs and templates or names (it is one or the other)";
+        for (std::size_t i = 0; i < prompt_pairs.size(); ++i) {
+            const auto& p = prompt_pairs[i];
+            const std::string where = "dataset '" + name + "', pair " + std::to_string(i) + ": ";
+            if (p.clean.empty()) return where + "the clean prompt is empty";
+            if (p.corrupt.empty()) return where + "the corrupted prompt is empty";
+            if (p.clean == p.corrupt) return where + "the clean and corrupted prompts are the same text";
+        }
+        return {};
+    }
     if (templates.empty()) return "dataset '" + name + "' has no templates";
     for (const auto& t : templates) {
         auto first = t.find(kSlot);
@@ -28,6 +43,17 @@ std::string Dataset::validate() const {
 std::vector<Prompt> expand(const Dataset& d) {
     if (auto err = d.validate(); !err.empty()) throw std::invalid_argument(err);
     std::vector<Prompt> out;
+    for (int i = 0; i < static_cast<int>(d.prompt_pairs.size()); ++i) {
+        const auto& pp = d.prompt_pairs[static_cast<std::size_t>(i)];
+        for (const auto* text : {&pp.clean, &pp.corrupt}) {
+            Prompt p;
+            p.text = *text;
+            p.gender = text == &pp.clean ? Gender::Female : Gender::Male;
+            p.template_index = i;
+            p.label = pp.label;
+            out.push_back(std::move(p));
+        }
+    }
     for (int ti = 0; ti < static_cast<int>(d.templates.size()); ++ti) {
         const auto& t = d.templates[ti];
         const auto at = t.find(kSlot);
@@ -46,6 +72,67 @@ std::vector<Prompt> expand(const Dataset& d) {
             add(n, Gender::Male);
     }
     return out;
+}
+
+std::optional<PairSlots> pair_slots(const std::vector<int>& a, const std::vector<int>& b) {
+    const std::size_t shorter = std::min(a.size(), b.size());
+    std::size_t prefix = 0;
+    while (prefix < shorter && a[prefix] == b[prefix])
+        ++prefix;
+    if (prefix == a.size() && prefix == b.size()) return std::nullopt; // the same tokens
+    std::size_t suffix = 0;
+    while (prefix + suffix < shorter && a[a.size() - 1 - suffix] == b[b.size() - 1 - suffix])
+        ++suffix;
+    PairSlots s;
+    s.clean = static_cast<int>(a.size() - suffix) - 1;
+    s.corrupt = static_cast<int>(b.size() - suffix) - 1;
+    s.begin = static_cast<int>(prefix);
+    if (s.clean < 0 || s.corrupt < 0) return std::nullopt; // an empty span at the start: no token before it
+    return s;
+}
+
+namespace {
+
+// A prompt in a message: quoted, at most 60 characters (user data can be long).
+std::string preview(const std::string& text) {
+    return io::json_preview(nlohmann::json(text), 60);
+}
+
+void tokenize_pairs(std::vector<Prompt>& prompts, const io::Tokenizer& tok, const Dataset& d) {
+    if (prompts.size() != 2 * d.prompt_pairs.size())
+        throw std::invalid_argument("dataset '" + d.name + "': the prompts are not those of its pairs");
+    for (std::size_t i = 0; i < d.prompt_pairs.size(); ++i) {
+        Prompt &clean = prompts[2 * i], &corrupt = prompts[2 * i + 1];
+        const std::string where = "dataset '" + d.name + "', pair " + std::to_string(i) + " (" +
+                                  preview(clean.text) + " / " + preview(corrupt.text) + "): ";
+        clean.ids = tok.encode(clean.text);
+        corrupt.ids = tok.encode(corrupt.text);
+        if (clean.ids.empty() || corrupt.ids.empty())
+            throw std::invalid_argument(where + "a prompt has no tokens");
+        const auto slots = pair_slots(clean.ids, corrupt.ids);
+        if (!slots)
+            throw std::invalid_argument(
+                where + (clean.ids == corrupt.ids
+                             ? "the two prompts are the same tokens; a pair must differ"
+                             : "one prompt only adds tokens before the other's first token, so the other has "
+                               "no slot"));
+        clean.name_position = slots->clean;
+        corrupt.name_position = slots->corrupt;
+        for (Prompt* p : {&clean, &corrupt}) {
+            p->name.clear();
+            for (int k = slots->begin; k <= p->name_position; ++k)
+                p->name += tok.token_text(p->ids[static_cast<std::size_t>(k)]);
+        }
+    }
+}
+
+} // namespace
+
+void tokenize(std::vector<Prompt>& prompts, const io::Tokenizer& tok, const Dataset& d) {
+    if (d.is_pairs())
+        tokenize_pairs(prompts, tok, d);
+    else
+        tokenize(prompts, tok);
 }
 
 void tokenize(std::vector<Prompt>& prompts, const io::Tokenizer& tok) {
@@ -68,6 +155,9 @@ void tokenize(std::vector<Prompt>& prompts, const io::Tokenizer& tok) {
 
 std::vector<std::pair<int, int>> pairs(const Dataset& d) {
     std::vector<std::pair<int, int>> out;
+    for (int i = 0; i < static_cast<int>(d.prompt_pairs.size()); ++i)
+        out.emplace_back(2 * i, 2 * i + 1);
+    if (d.is_pairs()) return out;
     const int nf = static_cast<int>(d.female_names.size()), nm = static_cast<int>(d.male_names.size());
     const int per_template = nf + nm, n = std::min(nf, nm);
     for (int t = 0; t < static_cast<int>(d.templates.size()); ++t)
@@ -89,7 +179,8 @@ Dataset study_subject_dataset() {
              "<|endoftext|>Man, [NAME] is so funny, isn't",
              "<|endoftext|>Really, [NAME] always works so hard, doesn't"},
             study_female_names(),
-            study_male_names()};
+            study_male_names(),
+            {}};
 }
 
 Dataset study_object_dataset() {
@@ -98,7 +189,8 @@ Dataset study_object_dataset() {
              "<|endoftext|>When it comes to [NAME], I gotta say, I really hate",
              "<|endoftext|>This is a present for [NAME]. Tomorrow, I'm gonna give it to"},
             study_female_names(),
-            study_male_names()};
+            study_male_names(),
+            {}};
 }
 
 Dataset study_occupation_dataset() {
@@ -106,7 +198,8 @@ Dataset study_occupation_dataset() {
             {"<|endoftext|>My friend [NAME] is an excellent",
              "<|endoftext|>Recently, [NAME] has been recognized as a great"},
             study_female_names(),
-            study_male_names()};
+            study_male_names(),
+            {}};
 }
 
 } // namespace obsprop::project

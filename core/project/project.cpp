@@ -98,6 +98,27 @@ std::vector<std::string> get_strings(const json& j, const char* key, const std::
     return out;
 }
 
+// A pair dataset's "pairs": [{"clean", "corrupt", "label"?}, ...].
+std::vector<PromptPair> get_pairs(const json& d, const std::string& src) {
+    std::vector<PromptPair> out;
+    auto it = d.find("pairs");
+    if (it == d.end() || it->is_null()) return out;
+    if (!it->is_array())
+        fail(src, "field 'datasets[].pairs' must be a list of {clean, corrupt, label} objects");
+    const std::string w = "datasets[].pairs[].";
+    for (const auto& e : *it) {
+        if (!e.is_object())
+            fail(src, "field 'datasets[].pairs' must be a list of {clean, corrupt, label} objects, not " +
+                          io::json_preview(e));
+        for (const auto& [key, value] : e.items())
+            if (key != "clean" && key != "corrupt" && key != "label")
+                fail(src, "field '" + w + key + "' is not a field of a prompt pair (clean, corrupt, label)");
+        out.push_back({get<std::string>(e, "clean", "", src, w), get<std::string>(e, "corrupt", "", src, w),
+                       get<std::string>(e, "label", "", src, w)});
+    }
+    return out;
+}
+
 const json& get_array(const json& j, const char* key, const std::string& src) {
     static const json empty = json::array();
     auto it = j.find(key);
@@ -120,11 +141,20 @@ void check_view(const json& view, const std::string& src) {
 
 } // namespace
 
+void check_dataset_name(const std::string& src, const std::string& name) {
+    check_name(src, "dataset", name);
+}
+
 json to_json(const Project& p) {
     check_view(p.view, "project");
     json j;
     j["format"] = "obsprop-project";
-    j["version"] = kProjectVersion;
+    // Version 2 adds pair datasets; a project without them is written as version 1, so older explorers
+    // still open it (and refuse one with pairs as written by a newer one, instead of misreading it).
+    bool has_pairs = false;
+    for (const auto& d : p.datasets)
+        has_pairs = has_pairs || d.is_pairs();
+    j["version"] = has_pairs ? kProjectVersion : 1;
     j["model"] = {{"path", p.model_path.generic_string()}, {"fingerprint", p.model_fingerprint}};
     j["observables"] = json::array();
     for (const auto& o : p.observables) {
@@ -133,11 +163,22 @@ json to_json(const Project& p) {
         j["observables"].push_back(e);
     }
     j["datasets"] = json::array();
-    for (const auto& d : p.datasets)
+    for (const auto& d : p.datasets) {
+        if (d.is_pairs()) {
+            json pairs = json::array();
+            for (const auto& pp : d.prompt_pairs) {
+                json e = {{"clean", pp.clean}, {"corrupt", pp.corrupt}};
+                if (!pp.label.empty()) e["label"] = pp.label;
+                pairs.push_back(std::move(e));
+            }
+            j["datasets"].push_back({{"name", d.name}, {"pairs", std::move(pairs)}});
+            continue;
+        }
         j["datasets"].push_back({{"name", d.name},
                                  {"templates", d.templates},
                                  {"female_names", d.female_names},
                                  {"male_names", d.male_names}});
+    }
     j["settings"] = {{"ln_mode", p.settings.ln_mode},
                      {"rho", p.settings.rho ? json(*p.settings.rho) : json(nullptr)},
                      {"svd_top_k", p.settings.svd_top_k},
@@ -195,6 +236,7 @@ Project from_json(const json& j, const std::string& src) {
         ds.templates = get_strings(d, "templates", src, "datasets[].");
         ds.female_names = get_strings(d, "female_names", src, "datasets[].");
         ds.male_names = get_strings(d, "male_names", src, "datasets[].");
+        ds.prompt_pairs = get_pairs(d, src);
         check_name(src, "dataset", ds.name);
         if (auto err = ds.validate(); !err.empty()) fail(src, err);
         if (!names.insert(ds.name).second) fail(src, "dataset name '" + ds.name + "' is used twice");

@@ -3,10 +3,11 @@
 // atomically (temporary file + rename).
 //
 // {
-//   "format": "obsprop-project", "version": 1,
+//   "format": "obsprop-project", "version": 1 (2 when a dataset is a pair dataset),
 //   "model": {"path": "models/demo", "fingerprint": "xxh3:0123456789abcdef"},
 //   "observables": [{"name": "subj", "expr": "\" she\" - \" he\"", "dataset": "subject"}],
-//   "datasets": [{"name", "templates": [...], "female_names": [...], "male_names": [...]}],
+//   "datasets": [{"name", "templates": [...], "female_names": [...], "male_names": [...]}
+//                or {"name", "pairs": [{"clean", "corrupt", "label"}]}  (a pair dataset, version 2)],
 //   "settings": {"ln_mode": "approx", "rho": null, "svd_top_k": 5, "attribution": "patching"},
 //   "steering": [{"name", "observable", "layer", "path": [[l,h],...], "position": "name",
 //                 "normalize": true, "multiplier": 0.0, "range": 300.0}],
@@ -35,7 +36,9 @@
 
 namespace obsprop::project {
 
-inline constexpr int kProjectVersion = 1;
+// The newest version read and written. Version 2 added pair datasets; a project without them is still
+// written as version 1.
+inline constexpr int kProjectVersion = 2;
 
 class ProjectError : public std::runtime_error {
   public:
@@ -86,6 +89,10 @@ nlohmann::json to_json(const Project& p);
 // Tolerant: missing fields take defaults; wrong types, values out of range, bad or repeated names, a newer
 // version or a foreign format throw ProjectError naming the field. `source` names the file in messages.
 Project from_json(const nlohmann::json& j, const std::string& source = "project");
+
+// Throws ProjectError "<src>: dataset name ... is not usable in file names: ..." unless `name` is a name a
+// project file may give a dataset (the rules above).
+void check_dataset_name(const std::string& src, const std::string& name);
 
 Project load_project(const std::filesystem::path& file);
 // Atomic and durable (io::write_file_atomic): a crash leaves the old file or the new one. Refuses

@@ -29,7 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& d : p.datasets) {
         if (!d.validate().empty()) continue;
         const auto prompts = project::expand(d);
-        if (prompts.size() != d.templates.size() * (d.female_names.size() + d.male_names.size()))
+        const std::size_t expected = d.is_pairs()
+                                         ? 2 * d.prompt_pairs.size()
+                                         : d.templates.size() * (d.female_names.size() + d.male_names.size());
+        if (prompts.size() != expected)
             fuzz::invariant_failed("dataset " + d.name + " expands to the wrong number of prompts");
         for (const auto& [f, m] : project::pairs(d))
             if (f < 0 || m < 0 || f >= static_cast<int>(prompts.size()) ||

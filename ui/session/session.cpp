@@ -5,6 +5,7 @@
 #include "analyses/workspace.h"
 #include "io/model_config.h"
 #include "io/model_summary.h"
+#include "project/pair_import.h"
 
 #include "session/session.h"
 
@@ -369,6 +370,10 @@ QString Session::datasetText(const QString& name) const {
     try {
         const auto& r = ws_->dataset(ss(name)).recipe;
         QString t;
+        for (const auto& pp : r.prompt_pairs) // a pair dataset: shown, not edited here
+            t += QStringLiteral("pair: ") + qs(pp.clean) + QStringLiteral(" ⟶ ") + qs(pp.corrupt) +
+                 QLatin1Char('\n');
+        if (r.is_pairs()) return t;
         for (const auto& x : r.templates)
             t += QStringLiteral("template: ") + qs(x) + QLatin1Char('\n');
         QStringList f, m;
@@ -384,8 +389,40 @@ QString Session::datasetText(const QString& name) const {
     }
 }
 
+bool Session::isPairDataset(const QString& name) const {
+    if (!ws_) return false;
+    for (const auto& d : ws_->project().datasets)
+        if (d.name == ss(name)) return d.is_pairs();
+    return false;
+}
+
+QString Session::importPairDataset(const QString& name, const QString& file) {
+    if (!ws_) return tr("Open a model first.");
+    auto all = ws_->project().datasets;
+    try {
+        all.push_back(project::import_pair_dataset(ss(name), std::filesystem::path(ss(file)), all));
+    } catch (const std::exception& e) {
+        return QString::fromUtf8(e.what());
+    }
+    auto before = recipeState();
+    try {
+        Workspace trial = *ws_;
+        trial.set_datasets(all); // tokenised: a pair without a slot is refused, naming the file
+        *ws_ = std::move(trial);
+    } catch (const std::exception& e) {
+        return file + QStringLiteral(": ") + QString::fromUtf8(e.what());
+    }
+    recipeEdited();
+    recordEdit(tr("Import Dataset “%1”").arg(name), std::move(before));
+    return {};
+}
+
 QString Session::setDatasetText(const QString& name, const QString& text) {
     if (!ws_) return tr("Open a model first.");
+    if (isPairDataset(name))
+        return tr("“%1” holds prompt pairs imported from a file: they are not edited here (undo the import, "
+                  "or import the changed file under another name)")
+            .arg(name);
     project::Dataset d;
     d.name = ss(name);
     for (const QString& raw : text.split(QLatin1Char('\n'))) {

@@ -101,6 +101,10 @@ class Session : public QObject {
     QStringList promptTexts(const QString& dataset) const;
     QString datasetText(const QString& name) const;                   // templates and names as editable text
     QString setDatasetText(const QString& name, const QString& text); // error or empty
+    // Adds a dataset of prompt pairs read from a CSV or JSONL file (project/pair_import.h) as one undoable
+    // edit. Returns the error ("<file>:<line>: <problem>", a name in use, a pair without a slot) or empty.
+    QString importPairDataset(const QString& name, const QString& file);
+    bool isPairDataset(const QString& name) const;
     QString lnMode() const;
     void setLnMode(const QString& mode);
     QString defaultAttribution() const; // the project's attribution method

@@ -1,6 +1,8 @@
 #include "views/project_panel.h"
 
 #include <QComboBox>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -53,8 +55,35 @@ ProjectPanel::ProjectPanel(Session* session, QWidget* parent) : QWidget(parent),
 
     v->addWidget(new QLabel(tr("<b>Datasets</b>"), this));
     datasets_ = new QListWidget(this);
+    datasets_->setObjectName(QStringLiteral("datasets"));
     datasets_->setMaximumHeight(90);
     v->addWidget(datasets_);
+    auto* importRow = new QHBoxLayout;
+    pairsName_ = new QLineEdit(this);
+    pairsName_->setObjectName(QStringLiteral("pairsName"));
+    pairsName_->setPlaceholderText(tr("name (default: the file's)"));
+    pairsName_->setToolTip(tr("The name of the dataset the next imported file becomes"));
+    auto* importPairs = new QPushButton(tr("Import Pairs…"), this);
+    importPairs->setObjectName(QStringLiteral("importPairs"));
+    importPairs->setToolTip(tr("Add a dataset of prompt pairs from a CSV file (header clean,corrupt[,label]) "
+                               "or a JSONL file ({\"clean\": …, \"corrupt\": …} a line)"));
+    importRow->addWidget(pairsName_, 1);
+    importRow->addWidget(importPairs);
+    v->addLayout(importRow);
+    datasetError_ = new QLabel(this);
+    datasetError_->setObjectName(QStringLiteral("datasetError"));
+    datasetError_->setWordWrap(true);
+    datasetError_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    datasetError_->setPalette(pal);
+    datasetError_->hide();
+    v->addWidget(datasetError_);
+    connect(importPairs, &QPushButton::clicked, this, [this] {
+        const QString file =
+            chooser_ ? chooser_()
+                     : QFileDialog::getOpenFileName(this, tr("Import prompt pairs"), QString(),
+                                                    tr("Prompt pairs (*.csv *.jsonl);;All files (*)"));
+        if (!file.isEmpty()) this->importPairs(file);
+    });
 
     auto* form = new QFormLayout;
     ln_ = new QComboBox(this);
@@ -137,6 +166,16 @@ void ProjectPanel::add(const QString& text) {
     }
 }
 
+bool ProjectPanel::importPairs(const QString& file) {
+    QString name = pairsName_->text().trimmed();
+    if (name.isEmpty()) name = QFileInfo(file).completeBaseName();
+    const QString err = session_->importPairDataset(name, file);
+    datasetError_->setText(err);
+    datasetError_->setVisible(!err.isEmpty());
+    if (err.isEmpty()) pairsName_->clear();
+    return err.isEmpty();
+}
+
 void ProjectPanel::refresh() {
     const ModelInfo m = session_->modelInfo();
     model_->clear();
@@ -170,7 +209,12 @@ void ProjectPanel::refresh() {
         item->setForeground(error_->palette().color(QPalette::WindowText));
     }
     datasets_->clear();
-    datasets_->addItems(session_->datasetNames());
+    for (const QString& name : session_->datasetNames()) {
+        auto* item = new QListWidgetItem(name, datasets_);
+        const auto n = session_->promptTexts(name).size();
+        item->setToolTip(session_->isPairDataset(name) ? tr("%1 prompt pairs (imported)").arg(n / 2)
+                                                       : tr("%1 prompts from templates and names").arg(n));
+    }
     QSignalBlocker b(ln_);
     ln_->setCurrentIndex(std::max(0, ln_->findData(session_->lnMode())));
     observables_->setCurrentRow(std::min(std::max(current, 0), observables_->count() - 1));

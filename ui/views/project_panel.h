@@ -1,7 +1,10 @@
 // The project panel: the open model's architecture, the observables (add by typing `name = expression`,
 // with the parser's error shown inline; a name already in use asks before it is replaced; remove; the
-// selected observable's LayerNorm dataset), the datasets and the LayerNorm treatment.
+// selected observable's LayerNorm dataset), the datasets (import a file of prompt pairs as a new dataset,
+// undoable, with the reader's error shown inline) and the LayerNorm treatment.
 #pragma once
+
+#include <functional>
 
 #include <QWidget>
 
@@ -24,6 +27,14 @@ class ProjectPanel : public QWidget {
     QLabel* errorLabel() const { return error_; }
     QListWidget* observableList() const { return observables_; }
     QComboBox* lnDatasetBox() const { return lnDataset_; }
+    QListWidget* datasetList() const { return datasets_; }
+    QLineEdit* pairsNameInput() const { return pairsName_; }
+    QLabel* datasetError() const { return datasetError_; }
+    // Imports `file` (CSV or JSONL prompt pairs) as a dataset named as typed in the name field, or after
+    // the file (its name without the extension). False, with the error shown, when it was refused.
+    bool importPairs(const QString& file);
+    // What "Import Pairs…" asks for the file with (default: a file dialog); tests answer it.
+    void setFileChooser(std::function<QString()> chooser) { chooser_ = std::move(chooser); }
 
   private:
     void refresh();
@@ -39,6 +50,9 @@ class ProjectPanel : public QWidget {
     QLabel* error_ = nullptr;
     QComboBox* ln_ = nullptr;
     QComboBox* lnDataset_ = nullptr;
+    QLineEdit* pairsName_ = nullptr;
+    QLabel* datasetError_ = nullptr;
+    std::function<QString()> chooser_;
 };
 
 } // namespace obsprop::ui

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include <CLI/CLI.hpp>
 
@@ -12,6 +13,7 @@
 #include "analyses/workspace.h"
 #include "cli.h"
 #include "obsprop/features.h"
+#include "project/pair_import.h"
 
 namespace obsprop::cli {
 
@@ -25,6 +27,40 @@ std::string excerpt(const std::string& s) {
     while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) // not inside a UTF-8 character
         --cut;
     return s.substr(0, cut) + "…";
+}
+
+// The --pairs NAME=FILE datasets added to the workspace's recipe. A bad NAME=FILE, an unusable name or one
+// already taken is a usage error; a file that cannot be read or is malformed, or a pair without a slot for
+// this model's tokenizer, a runtime error naming the file.
+void add_pair_datasets(Workspace& w, const std::vector<std::string>& options) {
+    if (options.empty()) return;
+    auto all = w.project().datasets;
+    for (const auto& option : options) {
+        std::string name, file;
+        try {
+            std::tie(name, file) = project::split_pairs_option(option);
+            project::check_dataset_name("--pairs", name);
+        } catch (const std::exception& e) {
+            throw UsageError(
+                std::string(e.what()).starts_with("--pairs") ? e.what() : "--pairs " + std::string(e.what()));
+        }
+        std::string names;
+        for (const auto& d : all)
+            names += (names.empty() ? "" : ", ") + d.name;
+        for (const auto& d : all)
+            if (d.name == name)
+                throw UsageError("--pairs: a dataset named '" + name +
+                                 "' already exists (the datasets are: " + names + ")");
+        project::Dataset d;
+        d.name = name;
+        d.prompt_pairs = project::read_pair_file(file);
+        all.push_back(std::move(d));
+        try {
+            w.set_datasets(all); // tokenised now: a pair without a slot is named with its file
+        } catch (const std::invalid_argument& e) {
+            throw std::runtime_error(file + ": " + e.what());
+        }
+    }
 }
 
 } // namespace
@@ -47,6 +83,7 @@ analyses::Analysis open_analysis(const AnalysisOptions& opts, const analyses::Se
     auto w = std::make_shared<Workspace>(project.empty() ? Workspace::open_model(model)
                                                          : Workspace::open_project(project));
     if (!w->model_change().empty()) std::cerr << "obsprop: warning: " << w->model_change() << '\n';
+    add_pair_datasets(*w, opts.pairs);
     std::set<std::string> given;
     for (const auto& o : opts.observables) {
         std::string name;
