@@ -10,6 +10,7 @@
 
 #include "figures/plot_style.h"
 #include "figures/qcp.h"
+#include "views/page_actions.h"
 
 namespace obsprop::ui {
 
@@ -110,14 +111,7 @@ QMenu* PlotInteraction::contextMenu(const QPoint& pixel, QWidget* parent) const 
     reset->setEnabled(isZoomable());
     connect(reset, &QAction::triggered, this, &PlotInteraction::resetZoom);
     // Then what the page the plot is on offers (Copy as Command, Export Figure…).
-    for (QWidget* w = plot_->parentWidget(); w; w = w->parentWidget())
-        if (w->contextMenuPolicy() == Qt::ActionsContextMenu) {
-            if (!w->actions().isEmpty()) {
-                menu->addSeparator();
-                menu->addActions(w->actions());
-            }
-            break;
-        }
+    addPageActions(menu, plot_);
     return menu;
 }
 

@@ -15,6 +15,7 @@
 #include <algorithm>
 
 #include "results/csv.h"
+#include "views/page_actions.h"
 
 namespace obsprop::ui {
 
@@ -33,13 +34,6 @@ QString headerText(const QAbstractItemModel* m, int c) {
 
 bool shown(const QTableView* v, int c) {
     return !v->isColumnHidden(c);
-}
-
-// The actions of the first ancestor that shows its actions as a context menu (the tab page).
-QList<QAction*> pageActions(const QWidget* w) {
-    for (QWidget* p = w->parentWidget(); p; p = p->parentWidget())
-        if (p->contextMenuPolicy() == Qt::ActionsContextMenu) return p->actions();
-    return {};
 }
 
 void copy(const QString& text) {
@@ -161,11 +155,7 @@ QWidget* withResultTools(QTableView* view, QSortFilterProxyModel* proxy, const Q
             a->setEnabled(at.isValid());
             menu.addAction(a);
         }
-        const QList<QAction*> page = pageActions(view);
-        if (!page.isEmpty()) {
-            menu.addSeparator();
-            menu.addActions(page);
-        }
+        addPageActions(&menu, view);
         menu.setObjectName(QStringLiteral("tableMenu"));
         menu.exec(view->viewport()->mapToGlobal(pos));
         view->setProperty(kContextRow, QVariant());
