@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "project/dataset.h"
 
 namespace obsprop::cli {
 
@@ -124,8 +125,16 @@ void add_analysis_commands(CLI::App& app, Action& run) {
                 return digits ? std::string() : "'" + v + "' is not a layer index (0, 1, ...)";
             },
             "LAYER"));
-    st->add_option("--position", steer->o.position, "Token position of every vector: name or last")
-        ->check(CLI::IsMember({"name", "last"}));
+    st->add_option("--position", steer->o.position,
+                   "Token position of every vector: name, last, or a token index (0 first, -1 last)")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                return project::is_token_position(v)
+                           ? std::string()
+                           : "'" + v +
+                                 "' is not a token position (name, last, or an index: 0, 1, … or -1, -2, …)";
+            },
+            "POSITION"));
     st->add_flag("--normalize", steer->normalize, "Use the unit vector (with --head or --path)");
     on_parse(st, run, steer, engine::steer);
 }

@@ -158,9 +158,12 @@ SteeringVector parse_vector_spec(const std::string& text) {
                 if (!std::isfinite(v.alpha)) throw std::invalid_argument("not a finite number");
                 if (std::abs(v.alpha) > kMaxSteeringMultiplier)
                     throw std::invalid_argument(val + " is absurd (|α| must be at most 1e6)");
-            } else if (k == "position")
+            } else if (k == "position") {
+                if (!project::is_token_position(val))
+                    throw std::invalid_argument("'" + val +
+                                                "' is not a token position (name, last, or a token index)");
                 v.position = val;
-            else if (k == "normalize") {
+            } else if (k == "normalize") {
                 if (val != "0" && val != "1") throw std::invalid_argument("use 0 or 1");
                 v.normalize = val == "1";
             } else if (k == "layer") {

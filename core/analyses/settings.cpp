@@ -85,8 +85,10 @@ AnalysisSettings apply_overrides(const project::Project& p, AnalysisSettings s, 
     if (o.svd_top_k) s.svd_top_k = *o.svd_top_k;
     if (s.svd_top_k < 1) throw std::invalid_argument("top-k must be at least 1");
     if (o.position) s.position = *o.position;
-    if (s.position && *s.position != "name" && *s.position != "last")
-        throw std::invalid_argument("unknown token position '" + *s.position + "' (name or last)");
+    if (s.position && !project::is_token_position(*s.position))
+        throw std::invalid_argument(
+            "unknown token position '" + *s.position +
+            "' (name, last, or a token index: 0, 1, … from the start, -1, … from the end)");
     if (o.beam_width) s.beam_width = *o.beam_width;
     if (o.max_length) s.max_length = *o.max_length;
     if (o.top_paths) s.top_paths = *o.top_paths;

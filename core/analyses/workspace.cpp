@@ -124,13 +124,18 @@ const DatasetPrompts& Workspace::dataset(const std::string& name) const {
 }
 
 PromptBatch Workspace::prompt_batch(const std::string& name, const std::string& position) const {
-    if (position != "name" && position != "last")
-        throw std::invalid_argument("unknown token position '" + position + "' (use name or last)");
     const auto& d = dataset(name);
     PromptBatch b;
-    for (const auto& p : d.prompts) {
+    for (std::size_t i = 0; i < d.prompts.size(); ++i) {
+        const auto& p = d.prompts[i];
         b.ids.push_back(p.ids);
-        b.positions.push_back(position == "name" ? p.name_position : static_cast<int>(p.ids.size()) - 1);
+        try {
+            b.positions.push_back(
+                project::token_position(position, p.name_position, static_cast<int>(p.ids.size())));
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument("dataset '" + name + "', prompt " + std::to_string(i) + ": " +
+                                        e.what());
+        }
     }
     return b;
 }

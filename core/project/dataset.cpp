@@ -40,6 +40,30 @@ std::string Dataset::validate() const {
     return {};
 }
 
+bool is_token_position(const std::string& text) {
+    if (text == "name" || text == "last") return true;
+    std::size_t i = !text.empty() && text[0] == '-' ? 1 : 0;
+    if (i == text.size() || text.size() - i > 6) return false; // at most 6 digits
+    for (; i < text.size(); ++i)
+        if (text[i] < '0' || text[i] > '9') return false;
+    return true;
+}
+
+int token_position(const std::string& text, int slot, int length) {
+    if (!is_token_position(text))
+        throw std::invalid_argument("unknown token position '" + text +
+                                    "' (name, last, or a token index: 0, 1, … from the start, -1, -2, … from "
+                                    "the end)");
+    if (text == "name") return slot;
+    if (text == "last") return length - 1;
+    const int k = std::stoi(text);
+    const int at = k < 0 ? length + k : k;
+    if (at < 0 || at >= length)
+        throw std::invalid_argument("token position " + text + " is outside a prompt of " +
+                                    std::to_string(length) + " tokens");
+    return at;
+}
+
 std::vector<Prompt> expand(const Dataset& d) {
     if (auto err = d.validate(); !err.empty()) throw std::invalid_argument(err);
     std::vector<Prompt> out;

@@ -51,6 +51,13 @@ struct Prompt {
     int name_position = -1;      // index in ids of the name's last token
 };
 
+// A token position as analyses take it: "name" (the prompt's slot: its name, or a pair's differing token),
+// "last", or a token index: k >= 0 counts from the start, k < 0 from the end (-1 is the last token).
+bool is_token_position(const std::string& text);
+// The token `text` names in a prompt of `length` tokens whose slot is `slot`. Throws std::invalid_argument
+// naming the position and the prompt's length when it is not a position or lies outside the prompt.
+int token_position(const std::string& text, int slot, int length);
+
 // Every template × every name (female names first within a template); for a pair dataset, each pair's
 // clean prompt then its corrupted one (prompts 2i and 2i+1). Text only.
 std::vector<Prompt> expand(const Dataset& d);

@@ -287,9 +287,9 @@ Project from_json(const json& j, const std::string& src) {
         if (sp.layer < -1)
             fail(src, preset + ": 'layer' must be -1 (the path's first layer) or a layer index");
         sp.position = get<std::string>(s, "position", sp.position, src, w);
-        if (sp.position != "name" && sp.position != "last")
-            fail(src, "steering preset '" + sp.name + "': position must be name or last (got \"" +
-                          sp.position + "\")");
+        if (!is_token_position(sp.position))
+            fail(src, "steering preset '" + sp.name +
+                          "': position must be name, last or a token index (got \"" + sp.position + "\")");
         sp.normalize = get<bool>(s, "normalize", sp.normalize, src, w);
         sp.multiplier = get<double>(s, "multiplier", 0.0, src, w);
         sp.range = get<double>(s, "range", sp.range, src, w);

@@ -47,11 +47,18 @@ SteeringPanel::SteeringPanel(Session* session, QWidget* parent) : QWidget(parent
     normalize_ = new QCheckBox(tr("unit norm"), this);
     normalize_->setChecked(true);
     normalize_->setToolTip(tr("Normalise the feature vector to length 1 before scaling it by α"));
+    position_ = new QComboBox(this);
+    position_->setObjectName(QStringLiteral("steeringPosition"));
+    position_->setEditable(true);
+    position_->addItems({QStringLiteral("name"), QStringLiteral("last")});
+    position_->setToolTip(tr("The token each new vector is added at: name (the prompt's slot), last, or a "
+                             "token index (0 the first, -1 the last)"));
     add_ = new QPushButton(tr("Add head"), this);
     dataset_ = new QComboBox(this);
     dataset_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
     for (QWidget* w :
-         std::initializer_list<QWidget*>{new QLabel(tr("Feature of:"), this), observable_, normalize_, add_})
+         std::initializer_list<QWidget*>{new QLabel(tr("Feature of:"), this), observable_, normalize_,
+                                         new QLabel(tr("at token:"), this), position_, add_})
         bar->addWidget(w);
     bar->addStretch(1);
     for (QWidget* w : std::initializer_list<QWidget*>{new QLabel(tr("Dataset:"), this), dataset_})
@@ -193,6 +200,7 @@ void SteeringPanel::addPath(std::vector<HeadRef> path, QString observable) {
     s.observable = observable;
     s.path = std::move(path);
     s.normalize = normalize_->isChecked();
+    s.position = position_->currentText().trimmed();
     session_->addSteeringVector(s); // steeringVectorsChanged rebuilds the rows
 }
 

@@ -50,6 +50,7 @@ class SteeringPanel : public QWidget {
     QPushButton* addButton() const { return add_; }
     QComboBox* observableBox() const { return observable_; }
     QComboBox* datasetBox() const { return dataset_; }
+    QComboBox* positionBox() const { return position_; } // name, last or a token index, for new vectors
     QCustomPlot* plot() const { return plot_; }
     QCPBars* predictedBars() const { return predictedBars_; }
     QCPBars* exactBars() const { return exactBars_; }
@@ -99,6 +100,7 @@ class SteeringPanel : public QWidget {
     Session* session_;
     QComboBox* observable_ = nullptr;
     QCheckBox* normalize_ = nullptr;
+    QComboBox* position_ = nullptr; // the token new vectors are added at
     QPushButton* add_ = nullptr;
     QComboBox* dataset_ = nullptr;
     QGridLayout* rowsLayout_ = nullptr;
