@@ -49,6 +49,26 @@ class TestItemModels : public QObject {
         QCOMPARE(m.rowCount(), 0);
     }
 
+    // A quantity with MLP values (total-effect attribution): a row per layer's MLP after the heads, empty in
+    // the column of a quantity without them.
+    void headsWithMlps() {
+        HeadTableModel m;
+        QAbstractItemModelTester t(&m, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        const HeadMatrix a = grid(2, 3, 1.0);
+        HeadMatrix b = grid(2, 3, -4.0);
+        b.mlp = {7.5, -8.25};
+        m.set(&a, &b);
+        QCOMPARE(m.rowCount(), 8);
+        QCOMPARE(m.data(m.index(7, 0), Qt::DisplayRole).toString(), QStringLiteral("mlp1"));
+        QVERIFY(m.headAt(7).is_mlp());
+        QCOMPARE(m.headAt(7).layer, 1);
+        QCOMPARE(m.rowOf(HeadRef::mlp(0)), 6);
+        QCOMPARE(cell(m, 6, 2), 7.5);
+        QCOMPARE(cell(m, 7, 2), -8.25);
+        QVERIFY(!m.data(m.index(7, 1), Qt::DisplayRole).isValid()); // the norm has no MLP value
+        QCOMPARE(b.toCsv().split(QLatin1Char('\n')).at(7), QStringLiteral("0,mlp,7.5"));
+    }
+
     void svd() {
         SvdTableModel m;
         QAbstractItemModelTester t(&m, QAbstractItemModelTester::FailureReportingMode::QtTest);

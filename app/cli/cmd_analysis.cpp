@@ -35,11 +35,12 @@ void add_analysis_commands(CLI::App& app, Action& run) {
     on_parse(f, run, features, engine::features);
 
     auto attribute = std::make_shared<AttributeArgs>();
-    auto* at = app.add_subcommand("attribute", "Attribution by direct-path patching over prompt pairs");
+    auto* at = app.add_subcommand("attribute", "Attribution of observables to heads over prompt pairs");
     attribute->o.add_to(at, true, false);
     at->add_option("--method", attribute->method,
-                   "patching (exact) or gradient (attribution patching); default: the project's")
-        ->check(CLI::IsMember({"patching", "gradient"}));
+                   "patching (exact direct path), gradient (attribution patching) or total (total-effect "
+                   "activation patching, heads and MLPs); default: the project's")
+        ->check(CLI::IsMember({"patching", "gradient", "total"}));
     on_parse(at, run, attribute, engine::attribute);
 
     auto couple = std::make_shared<CoupleArgs>();

@@ -19,8 +19,9 @@ std::string num(double v) {
     return o.str();
 }
 
-// obsprop SUB, the source of the recipe, and the settings every analysis shares.
-std::vector<std::string> base(const Analysis& a, const std::string& sub, bool data) {
+// obsprop SUB, the source of the recipe, and the settings every analysis shares (the LayerNorm ones only
+// with `ln`: attribution does not depend on them, and `attribute` takes no --ln).
+std::vector<std::string> base(const Analysis& a, const std::string& sub, bool data, bool ln = true) {
     const auto& w = a.workspace();
     const auto& s = a.settings();
     std::vector<std::string> c{"obsprop", sub};
@@ -31,11 +32,13 @@ std::vector<std::string> base(const Analysis& a, const std::string& sub, bool da
         for (const auto& o : w.observables())
             c.insert(c.end(), {"--observable", o.name + "=" + o.expr});
     }
-    c.insert(c.end(), {"--ln", s.ln_mode});
-    if (s.rho) c.insert(c.end(), {"--rho", num(*s.rho)});
-    if (s.ln_mode != "none" && !(s.ln_mode == "approx" && s.rho))
-        for (const auto& [obs, d] : s.ln_datasets)
-            c.insert(c.end(), {"--ln-dataset", obs + "=" + d});
+    if (ln) {
+        c.insert(c.end(), {"--ln", s.ln_mode});
+        if (s.rho) c.insert(c.end(), {"--rho", num(*s.rho)});
+        if (s.ln_mode != "none" && !(s.ln_mode == "approx" && s.rho))
+            for (const auto& [obs, d] : s.ln_datasets)
+                c.insert(c.end(), {"--ln-dataset", obs + "=" + d});
+    }
     if (data) c.insert(c.end(), {"--dataset", s.dataset});
     return c;
 }
@@ -73,7 +76,7 @@ std::vector<std::string> features_command(const Analysis& a, const std::string& 
 }
 
 std::vector<std::string> attribution_command(const Analysis& a) {
-    return plus(base(a, "attribute", true), {"--method", a.settings().attribution});
+    return plus(base(a, "attribute", true, false), {"--method", a.settings().attribution});
 }
 
 std::vector<std::string> coupling_command(const Analysis& a, const std::string& oa, const std::string& ob) {

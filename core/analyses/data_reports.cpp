@@ -20,13 +20,21 @@ AttributionReport attribution_report(const Analysis& a, const Progress& progress
         r.method = a.settings().attribution;
         r.dataset = a.settings().dataset;
         auto [clean, corrupt] = w.pair_batches(r.dataset);
-        const auto method =
-            r.method == "gradient" ? AttributionMethod::Gradient : AttributionMethod::Patching;
+        const auto method = r.method == "gradient" ? AttributionMethod::Gradient
+                            : r.method == "total"  ? AttributionMethod::Total
+                                                   : AttributionMethod::Patching;
         auto at = attribute_heads(w.model(), clean, corrupt, w.observable_matrix(), method, progress);
-        r.pairs = static_cast<int>(clean.size());
+        r.pairs = static_cast<int>(at.per_pair.size(0));
+        r.pairs_given = static_cast<int>(clean.size());
         r.observables = at.observables;
-        for (std::size_t k = 0; k < at.observables.size(); ++k)
-            r.mean.push_back(to_grid(at.mean[static_cast<std::int64_t>(k)]));
+        for (std::size_t k = 0; k < at.observables.size(); ++k) {
+            const auto row = static_cast<std::int64_t>(k);
+            r.mean.push_back(to_grid(at.mean[row]));
+            if (at.mlp_mean.defined()) {
+                const Tensor v = at.mlp_mean[row].to(torch::kDouble).contiguous();
+                r.mlp.emplace_back(v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
+            }
+        }
         return r;
     });
     require_finite(a.workspace(), r);

@@ -46,7 +46,13 @@ ProjectReports project_reports(const Analysis& a, const Progress& progress) {
         o.dataset = d.recipe.name;
         const Analysis on = a.with(o);
         if (!obs.empty() && !d.pairs.empty()) {
-            out.attribution.push_back(attribution_report(on, next()));
+            auto ap = next();
+            try {
+                out.attribution.push_back(attribution_report(on, ap));
+            } catch (const std::invalid_argument&) {
+                // the total effect over a dataset none of whose pairs align: there is no attribution to write
+                if (on.settings().attribution != "total") throw;
+            }
             for (const auto& ob : obs) {
                 auto p = next();
                 try {

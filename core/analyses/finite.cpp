@@ -58,6 +58,12 @@ void require_finite(const Workspace& w, const AttributionReport& r) {
             return "the attribution (" + r.method + " over " + q(r.dataset) + ") of head " + h +
                    " to observable " + q(r.observables[k]);
         });
+    for (std::size_t k = 0; k < r.mlp.size() && k < r.observables.size(); ++k)
+        for (std::size_t l = 0; l < r.mlp[k].size(); ++l)
+            check(w, r.mlp[k][l], [&] {
+                return "the attribution (" + r.method + " over " + q(r.dataset) + ") of mlp" +
+                       std::to_string(l) + " to observable " + q(r.observables[k]);
+            });
 }
 
 void require_finite(const Workspace& w, const CouplingReport& r) {

@@ -41,13 +41,16 @@ struct FeaturesReport {
     HeadGrid cosine, coupling_ab, coupling_ba;
 };
 
-// Attribution of each observable to heads, averaged over the dataset's prompt pairs.
+// Attribution of each observable to heads, averaged over the dataset's prompt pairs. The total effect also
+// attributes to every layer's MLP; it uses only the pairs whose prompts align (pairs of pairs_given).
 struct AttributionReport {
-    std::string method; // patching | gradient
+    std::string method; // patching | gradient | total
     std::string dataset;
-    int pairs = 0;
+    int pairs = 0;       // pairs averaged over
+    int pairs_given = 0; // pairs in the dataset
     std::vector<std::string> observables;
-    std::vector<HeadGrid> mean; // per observable
+    std::vector<HeadGrid> mean;           // per observable
+    std::vector<std::vector<double>> mlp; // total only: per observable, per layer; empty otherwise
 };
 
 // Coupling of two observables per head (Theorem 2's quantities) and, with a dataset, the least-squares fit of

@@ -79,9 +79,9 @@ AnalysisSettings apply_overrides(const project::Project& p, AnalysisSettings s, 
     if (s.dataset.empty()) s.dataset = first;
     require_dataset(p, s.dataset, "--dataset");
     if (o.attribution) s.attribution = *o.attribution;
-    if (s.attribution != "patching" && s.attribution != "gradient")
+    if (s.attribution != "patching" && s.attribution != "gradient" && s.attribution != "total")
         throw std::invalid_argument("unknown attribution method '" + s.attribution +
-                                    "' (patching or gradient)");
+                                    "' (patching, gradient or total)");
     if (o.svd_top_k) s.svd_top_k = *o.svd_top_k;
     if (s.svd_top_k < 1) throw std::invalid_argument("top-k must be at least 1");
     if (o.position) s.position = *o.position;

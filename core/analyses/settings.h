@@ -34,7 +34,7 @@ struct AnalysisSettings {
     std::optional<double> rho;                      // fixed ρ for the approximate treatment
     std::map<std::string, std::string> ln_datasets; // observable name -> its LayerNorm dataset
     std::string dataset;                            // data analyses' prompts
-    std::string attribution = "patching";           // patching | gradient
+    std::string attribution = "patching";           // patching | gradient | total
     int svd_top_k = 5;
     std::optional<std::string> position; // steering position for every vector (else each its own)
     int beam_width = 8;                  // path search: paths kept per length

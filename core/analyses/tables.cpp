@@ -115,7 +115,16 @@ Table to_table(const AttributionReport& r) {
     std::vector<const HeadGrid*> grids;
     for (std::size_t k = 0; k < r.observables.size(); ++k)
         cols.push_back("attribution_" + r.observables[k]), grids.push_back(&r.mean[k]);
-    return head_table("attribution_" + r.dataset, cols, grids);
+    Table t = head_table("attribution_" + r.dataset, cols, grids);
+    // The total effect's MLPs: a row per layer after the heads, head column "mlp".
+    if (!r.mlp.empty())
+        for (std::size_t l = 0; l < r.mlp.front().size(); ++l) {
+            std::vector<json> row{static_cast<int>(l), "mlp"};
+            for (const auto& per_layer : r.mlp)
+                row.push_back(number(per_layer[l]));
+            t.rows.push_back(std::move(row));
+        }
+    return t;
 }
 
 Table to_table(const CouplingReport& r) {

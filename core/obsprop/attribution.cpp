@@ -11,7 +11,15 @@ namespace obsprop {
 using torch::Tensor;
 
 const char* attribution_method_name(AttributionMethod m) {
-    return m == AttributionMethod::Patching ? "patching" : "gradient (attribution patching)";
+    switch (m) {
+    case AttributionMethod::Patching:
+        return "patching";
+    case AttributionMethod::Gradient:
+        return "gradient (attribution patching)";
+    case AttributionMethod::Total:
+        return "total effect (activation patching)";
+    }
+    return "patching";
 }
 
 namespace {
@@ -65,6 +73,7 @@ Attribution attribute_heads(const model::Transformer& m, const PromptBatch& clea
         throw std::invalid_argument("clean and corrupted prompt lists differ in length");
     if (clean.ids.empty()) throw std::invalid_argument("no prompt pairs to attribute over");
     if (obs.size() == 0) throw std::invalid_argument("no observables to attribute");
+    if (method == AttributionMethod::Total) return total_effect_attribution(m, clean, corrupt, obs, progress);
     torch::NoGradGuard ng;
     const auto& c = m.config();
     const auto& w = m.weights();
@@ -100,6 +109,7 @@ Attribution attribute_heads(const model::Transformer& m, const PromptBatch& clea
     Attribution a;
     a.method = method;
     a.observables = obs.names;
+    a.pairs_given = static_cast<int>(P);
     a.clean_values = base + at::matmul(obs.n.to(torch::kDouble), w.b_U.to(torch::kDouble)).unsqueeze(0);
     a.corrupt_values = score(ok.final_residual.to(torch::kDouble)) +
                        at::matmul(obs.n.to(torch::kDouble), w.b_U.to(torch::kDouble)).unsqueeze(0);

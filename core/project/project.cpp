@@ -256,8 +256,9 @@ Project from_json(const json& j, const std::string& src) {
         p.settings.svd_top_k = get<int>(*it, "svd_top_k", p.settings.svd_top_k, src, w);
         if (p.settings.svd_top_k < 1) fail(src, "settings.svd_top_k must be at least 1");
         p.settings.attribution = get<std::string>(*it, "attribution", p.settings.attribution, src, w);
-        if (p.settings.attribution != "patching" && p.settings.attribution != "gradient")
-            fail(src, "settings.attribution must be patching or gradient");
+        if (p.settings.attribution != "patching" && p.settings.attribution != "gradient" &&
+            p.settings.attribution != "total")
+            fail(src, "settings.attribution must be patching, gradient or total");
     }
     for (const auto& s : get_array(j, "steering", src)) {
         require_object(s, src, "each steering preset");

@@ -56,7 +56,7 @@ struct Settings {
     std::string ln_mode = "approx";       // none | approx | exact
     std::optional<double> rho;            // ln_f / LayerNorm input norm; none = estimate from data
     int svd_top_k = 5;                    // SVD alignment entries per head
-    std::string attribution = "patching"; // patching | gradient: the default attribution method
+    std::string attribution = "patching"; // patching | gradient | total: the default attribution method
 };
 
 struct SteeringPreset {

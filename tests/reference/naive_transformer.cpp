@@ -350,6 +350,31 @@ Vec mergeHeads(const std::vector<Vec>& zt) {
     return out;
 }
 
+// The intervention of `ov` on layer l's z (every position of each overridden head); records what is used.
+PerHead overrideZ(const Plan& p, std::size_t l, PerHead z, const Overrides& ov, Trace& trace) {
+    for (const auto& [at, values] : ov.z) {
+        if (at.first != static_cast<int>(l)) continue;
+        if (at.second < 0 || at.second >= p.heads) fail("z override of a head out of range");
+        const auto h = static_cast<std::size_t>(at.second);
+        if (values.size() != z.size()) fail("z override with the wrong number of positions");
+        for (std::size_t t = 0; t < z.size(); ++t) {
+            if (values[t].size() != z[t][h].size()) fail("z override with the wrong head size");
+            z[t][h] = values[t];
+        }
+    }
+    trace.z[l] = z;
+    return z;
+}
+
+// The MLP output at (l, t), or its replacement from `ov`.
+Vec overrideMlp(const Plan& p, std::size_t l, std::size_t t, Vec out, const Overrides& ov) {
+    const auto it = ov.mlp_out.find(static_cast<int>(l));
+    if (it == ov.mlp_out.end()) return out;
+    if (t >= it->second.size() || it->second[t].size() != static_cast<std::size_t>(p.dModel))
+        fail("mlp_out override of the wrong shape");
+    return it->second[t];
+}
+
 void record(Trace& trace, std::size_t l, std::size_t t, const Vec& mid, const Vec& attnOut,
             const Vec& mlpOut) {
     trace.resid_mid[l][t] = mid;
@@ -367,8 +392,8 @@ std::string layerName(const Plan& p, std::size_t l, const std::string& rest) {
 
 // HF GPT2Block: x + attn(ln_1(x)), then + mlp(ln_2(.)). c_attn output is split q | k | v along the last
 // dimension (split_size = n_embd), each viewed as [n_head, d_head]; c_proj, c_fc, c_proj are Conv1D.
-std::vector<Vec> gpt2Block(const Plan& p, Bank& bank, std::size_t l, const std::vector<Vec>& x,
-                           Trace& trace) {
+std::vector<Vec> gpt2Block(const Plan& p, Bank& bank, std::size_t l, const std::vector<Vec>& x, Trace& trace,
+                           const Overrides& ov) {
     const std::int64_t d = p.dModel;
     const std::size_t T = x.size();
     const auto H = static_cast<std::size_t>(p.heads);
@@ -398,7 +423,7 @@ std::vector<Vec> gpt2Block(const Plan& p, Bank& bank, std::size_t l, const std::
             }
         }
     }
-    const PerHead z = attend(p, l, q, k, v, trace);
+    const PerHead z = overrideZ(p, l, attend(p, l, q, k, v, trace), ov, trace);
     std::vector<Vec> out(T);
     for (std::size_t t = 0; t < T; ++t) {
         const Vec attnOut = conv1d(wO, bO, mergeHeads(z[t]));
@@ -407,7 +432,7 @@ std::vector<Vec> gpt2Block(const Plan& p, Bank& bank, std::size_t l, const std::
         for (double& a : hidden) {
             a = activation(p.act, a);
         }
-        const Vec mlpOut = conv1d(wOut, bOut, hidden);
+        const Vec mlpOut = overrideMlp(p, l, t, conv1d(wOut, bOut, hidden), ov);
         out[t] = addVec(mid, mlpOut);
         record(trace, l, t, mid, attnOut, mlpOut);
     }
@@ -417,7 +442,7 @@ std::vector<Vec> gpt2Block(const Plan& p, Bank& bank, std::size_t l, const std::
 // HF GPTNeoBlock: same residual structure as GPT-2, but q_proj / k_proj / v_proj are separate nn.Linear
 // without bias, out_proj is nn.Linear with bias, and the MLP's c_fc / c_proj are nn.Linear ([out, in]).
 std::vector<Vec> gptNeoBlock(const Plan& p, Bank& bank, std::size_t l, const std::vector<Vec>& x,
-                             Trace& trace) {
+                             Trace& trace, const Overrides& ov) {
     const std::int64_t d = p.dModel;
     const std::size_t T = x.size();
     const auto H = static_cast<std::size_t>(p.heads);
@@ -448,7 +473,7 @@ std::vector<Vec> gptNeoBlock(const Plan& p, Bank& bank, std::size_t l, const std
             }
         }
     }
-    const PerHead z = attend(p, l, q, k, v, trace);
+    const PerHead z = overrideZ(p, l, attend(p, l, q, k, v, trace), ov, trace);
     std::vector<Vec> out(T);
     for (std::size_t t = 0; t < T; ++t) {
         const Vec attnOut = linear(wO, &bO, mergeHeads(z[t]));
@@ -457,7 +482,7 @@ std::vector<Vec> gptNeoBlock(const Plan& p, Bank& bank, std::size_t l, const std
         for (double& a : hidden) {
             a = activation(p.act, a);
         }
-        const Vec mlpOut = linear(wOut, &bOut, hidden);
+        const Vec mlpOut = overrideMlp(p, l, t, linear(wOut, &bOut, hidden), ov);
         out[t] = addVec(mid, mlpOut);
         record(trace, l, t, mid, attnOut, mlpOut);
     }
@@ -487,7 +512,7 @@ void applyRotary(const Plan& p, std::size_t position, Vec& x) {
 // per head, i.e. index h * 3 * d_head + s * d_head + e for s = 0 (q), 1 (k), 2 (v). Rotary on q and k at
 // positions 0..T-1. Parallel residual: x + attn(ln1(x)) + mlp(ln2(x)); else sequential.
 std::vector<Vec> gptNeoXBlock(const Plan& p, Bank& bank, std::size_t l, const std::vector<Vec>& x,
-                              Trace& trace) {
+                              Trace& trace, const Overrides& ov) {
     const std::int64_t d = p.dModel;
     const std::size_t T = x.size();
     const auto H = static_cast<std::size_t>(p.heads);
@@ -519,7 +544,7 @@ std::vector<Vec> gptNeoXBlock(const Plan& p, Bank& bank, std::size_t l, const st
             applyRotary(p, t, k[t][h]);
         }
     }
-    const PerHead z = attend(p, l, q, k, v, trace);
+    const PerHead z = overrideZ(p, l, attend(p, l, q, k, v, trace), ov, trace);
 
     auto mlp = [&](const Vec& u) {
         Vec hidden = linear(wIn, &bIn, u);
@@ -532,7 +557,8 @@ std::vector<Vec> gptNeoXBlock(const Plan& p, Bank& bank, std::size_t l, const st
     for (std::size_t t = 0; t < T; ++t) {
         const Vec attnOut = linear(wO, bO, mergeHeads(z[t]));
         const Vec mid = addVec(x[t], attnOut);
-        const Vec mlpOut = mlp(layerNorm(p.parallel ? x[t] : mid, ln2g, ln2b, p.eps));
+        const Vec mlpOut =
+            overrideMlp(p, l, t, mlp(layerNorm(p.parallel ? x[t] : mid, ln2g, ln2b, p.eps)), ov);
         out[t] = addVec(mid, mlpOut);
         record(trace, l, t, mid, attnOut, mlpOut);
     }
@@ -567,8 +593,13 @@ double activation(std::string_view name, double x) {
 }
 
 Trace run(const nlohmann::json& config, const Weights& w, const std::vector<int>& ids) {
+    return run(config, w, ids, Overrides{});
+}
+
+Trace run(const nlohmann::json& config, const Weights& w, const std::vector<int>& ids, const Overrides& ov) {
     if (config.is_object() && config.contains("model_type") && config["model_type"].is_string() &&
         isDecoderType(config["model_type"].get<std::string>())) {
+        if (!ov.z.empty() || !ov.mlp_out.empty()) fail("overrides are not supported for decoder families");
         return runDecoder(config, w, ids);
     }
     const Plan p = makePlan(config);
@@ -619,17 +650,21 @@ Trace run(const nlohmann::json& config, const Weights& w, const std::vector<int>
             }
         }
     }
+    for (const auto& [at, values] : ov.z)
+        if (at.first < 0 || at.first >= p.layers) fail("z override of a layer out of range");
+    for (const auto& [layer, values] : ov.mlp_out)
+        if (layer < 0 || layer >= p.layers) fail("mlp_out override of a layer out of range");
     for (std::size_t l = 0; l < L; ++l) {
         trace.resid_pre.push_back(x);
         switch (p.family) {
         case Family::Gpt2:
-            x = gpt2Block(p, bank, l, x, trace);
+            x = gpt2Block(p, bank, l, x, trace, ov);
             break;
         case Family::GptNeo:
-            x = gptNeoBlock(p, bank, l, x, trace);
+            x = gptNeoBlock(p, bank, l, x, trace, ov);
             break;
         case Family::GptNeoX:
-            x = gptNeoXBlock(p, bank, l, x, trace);
+            x = gptNeoXBlock(p, bank, l, x, trace, ov);
             break;
         }
     }

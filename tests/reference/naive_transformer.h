@@ -64,6 +64,20 @@ struct Trace {
 // than the learned position table.
 Trace run(const nlohmann::json& config, const Weights& w, const std::vector<int>& ids);
 
+// Interventions for activation patching (GPT-2, GPT-Neo and GPT-NeoX only): the run is the same except that
+//   z[(layer, head)]  [T][d_head] replaces that head's attention-weighted values at every position, before
+//   the
+//                     output projection (so its output, bias excluded, is the one these values give);
+//   mlp_out[layer]    [T][d_model] replaces what the layer's MLP adds to the residual stream.
+// Everything after the replaced value is computed from it. The trace records the values used (trace.z and
+// trace.mlp_out hold the replacements). Throws std::runtime_error on a misshapen replacement, a layer or
+// head out of range, or a decoder family (Llama and later).
+struct Overrides {
+    std::map<std::pair<int, int>, std::vector<std::vector<double>>> z;
+    std::map<int, std::vector<std::vector<double>>> mlp_out;
+};
+Trace run(const nlohmann::json& config, const Weights& w, const std::vector<int>& ids, const Overrides& ov);
+
 // The activation functions of Hugging Face's ACT2FN table that these families use, by their config name:
 // gelu, gelu_python (exact erf), gelu_new, gelu_pytorch_tanh (tanh approximation), gelu_fast, quick_gelu,
 // gelu_10, relu, silu, swish, tanh, sigmoid, linear. Throws std::runtime_error for any other name.

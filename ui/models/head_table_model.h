@@ -1,5 +1,6 @@
-// Rows: heads of the model; columns: the head, then the two quantities the Heads view shows (its
-// left and right heatmap). Qt::UserRole holds the sort key.
+// Rows: heads of the model, then its MLPs ("mlp L") when either quantity covers them (total-effect
+// attribution); columns: the head, then the two quantities the Heads view shows (its left and right
+// heatmap). Qt::UserRole holds the sort key.
 #pragma once
 
 #include <QAbstractTableModel>
@@ -19,22 +20,35 @@ class HeadTableModel : public QAbstractTableModel {
         b_ = b ? *b : HeadMatrix{};
         endResetModel();
     }
-    int rowCount(const QModelIndex& p = {}) const override { return p.isValid() ? 0 : a_.layers * a_.heads; }
+    int rowCount(const QModelIndex& p = {}) const override {
+        return p.isValid() ? 0 : a_.layers * a_.heads + mlpRows();
+    }
     int columnCount(const QModelIndex& p = {}) const override { return p.isValid() ? 0 : 3; }
-    HeadRef headAt(int row) const { return a_.heads ? HeadRef{row / a_.heads, row % a_.heads} : HeadRef{}; }
-    int rowOf(HeadRef h) const { return h.layer * a_.heads + h.head; }
+    HeadRef headAt(int row) const {
+        if (!a_.heads) return {};
+        if (row >= a_.layers * a_.heads) return HeadRef::mlp(row - a_.layers * a_.heads);
+        return HeadRef{row / a_.heads, row % a_.heads};
+    }
+    int rowOf(HeadRef h) const {
+        return h.is_mlp() ? a_.layers * a_.heads + h.layer : h.layer * a_.heads + h.head;
+    }
     QVariant data(const QModelIndex& i, int role) const override {
         if (!i.isValid()) return {};
         const HeadRef h = headAt(i.row());
         const HeadMatrix& m = i.column() == 1 ? a_ : b_;
-        const bool has = i.column() == 0 || (!m.empty() && m.layers == a_.layers && m.heads == a_.heads);
+        const bool has = i.column() == 0 || (!m.empty() && m.layers == a_.layers && m.heads == a_.heads &&
+                                             (!h.is_mlp() || static_cast<int>(m.mlp.size()) == a_.layers));
+        auto value = [&] {
+            return h.is_mlp() ? m.mlp[static_cast<std::size_t>(h.layer)] : m.at(h.layer, h.head);
+        };
         if (role == Qt::DisplayRole) {
-            if (i.column() == 0) return headName(h.layer, h.head);
-            return has ? QVariant(QString::number(m.at(h.layer, h.head), 'g', 6)) : QVariant();
+            if (i.column() == 0)
+                return h.is_mlp() ? QStringLiteral("mlp%1").arg(h.layer) : headName(h.layer, h.head);
+            return has ? QVariant(QString::number(value(), 'g', 6)) : QVariant();
         }
         if (role == Qt::UserRole) { // sort key
-            if (i.column() == 0) return h.layer * 10000 + h.head;
-            return has ? QVariant(m.at(h.layer, h.head)) : QVariant();
+            if (i.column() == 0) return h.layer * 10000 + (h.is_mlp() ? 9999 : h.head);
+            return has ? QVariant(value()) : QVariant();
         }
         if (role == Qt::TextAlignmentRole && i.column() > 0) return int(Qt::AlignRight | Qt::AlignVCenter);
         return {};
@@ -51,6 +65,11 @@ class HeadTableModel : public QAbstractTableModel {
     }
 
   private:
+    // A row per layer's MLP when either quantity has the MLPs' values.
+    int mlpRows() const {
+        const auto fits = [&](const HeadMatrix& m) { return static_cast<int>(m.mlp.size()) == a_.layers; };
+        return a_.heads && (fits(a_) || fits(b_)) ? a_.layers : 0;
+    }
     HeadMatrix a_, b_;
 };
 

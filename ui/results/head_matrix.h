@@ -14,10 +14,12 @@ struct HeadMatrix {
     int heads = 0;
     std::vector<double> values; // row-major [layer][head]
     bool diverging = false;     // signed quantity: colour map centred at zero
+    std::vector<double> mlp; // per layer, when the quantity also covers the MLPs (total-effect attribution)
 
     double at(int layer, int head) const { return values[static_cast<std::size_t>(layer * heads + head)]; }
     bool empty() const { return values.empty(); }
-    // "layer,head,<quantity>" with every value at full precision (the numbers drawn).
+    // "layer,head,<quantity>" with every value at full precision (the numbers drawn), then the MLPs' rows
+    // ("layer,mlp,<value>") when there are any, as the core's attribution table has them.
     QString toCsv() const;
 };
 

@@ -36,7 +36,7 @@ struct FeatureResults {
 
 // Attribution of each observable to heads, averaged over the dataset's prompt pairs.
 struct AttributionResults {
-    QString method; // "patching" or "gradient"
+    QString method; // "patching", "gradient" or "total" (whose maps also carry the MLPs, HeadMatrix::mlp)
     QString dataset;
     int pairs = 0;
     QStringList observables;

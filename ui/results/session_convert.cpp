@@ -36,6 +36,7 @@ AttributionResults attribution(const analyses::AttributionReport& r, quint64 gen
         a.maps.push_back(matrix(r.mean[k],
                                 QStringLiteral("Attribution (%1) — %2").arg(a.method, qs(r.observables[k])),
                                 QStringLiteral("attribution"), true));
+        if (k < r.mlp.size()) a.maps.back().mlp = r.mlp[k];
     }
     return a;
 }

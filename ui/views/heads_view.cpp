@@ -32,6 +32,11 @@ HeadsView::HeadsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     method_ = new QComboBox(this);
     method_->addItem(tr("patching (exact)"), QStringLiteral("patching"));
     method_->addItem(tr("gradient (approximation)"), QStringLiteral("gradient"));
+    method_->addItem(tr("total effect (heads and MLPs)"), QStringLiteral("total"));
+    method_->setToolTip(tr("patching: a head's output swapped in the final residual only (direct path); "
+                           "gradient: its linear approximation; total effect: the clean prompt run again "
+                           "with the head's (or MLP's) output from the corrupted prompt at every position, "
+                           "everything after it recomputed"));
     bar->addWidget(method_);
     auto* run = new QPushButton(tr("Compute attribution"), this);
     bar->addWidget(run);
@@ -73,6 +78,7 @@ HeadsView::HeadsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     table_->setWordWrap(false);
     connect(table_, &QTableView::clicked, this, [this](const QModelIndex& i) {
         const HeadRef h = model_->headAt(proxy_->mapToSource(i).row());
+        if (!h.valid()) return; // an MLP row: the other views select heads
         setSelectedHead(h);
         Q_EMIT headSelected(h);
     });
@@ -80,7 +86,9 @@ HeadsView::HeadsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     steer->setStatusTip(tr("Add this head's feature as a steering vector"));
     connect(steer, &QAction::triggered, this, [this] {
         const int row = contextRow(table_);
-        if (row >= 0) Q_EMIT steerRequested(model_->headAt(proxy_->mapToSource(proxy_->index(row, 0)).row()));
+        if (row < 0) return;
+        const HeadRef h = model_->headAt(proxy_->mapToSource(proxy_->index(row, 0)).row());
+        if (h.valid()) Q_EMIT steerRequested(h); // an MLP row has no head feature to steer with
     });
     split->addWidget(withResultTools(table_, proxy_, {steer}));
     split->setStretchFactor(0, 3);
@@ -157,7 +165,10 @@ void HeadsView::onAttribution(const AttributionResults& r) {
         it = it->first.startsWith(QStringLiteral("attribution")) ? available_.erase(it) : std::next(it);
     for (int k = 0; k < r.observables.size(); ++k)
         available_[QStringLiteral("attribution (%1): %2").arg(r.method, r.observables[k])] = r.maps[k];
-    note_->setText(tr("attribution over %1 pairs of '%2'").arg(r.pairs).arg(r.dataset));
+    note_->setText(
+        r.method == QLatin1String("total")
+            ? tr("total effect over %1 aligned pairs of '%2' (MLPs in the table)").arg(r.pairs).arg(r.dataset)
+            : tr("attribution over %1 pairs of '%2'").arg(r.pairs).arg(r.dataset));
     refreshCombos();
 }
 
@@ -177,6 +188,7 @@ void HeadsView::refreshCombos() {
                                            ? QStringList{QStringLiteral("norm: ") + first}
                                            : QStringList{QStringLiteral("attribution (patching): ") + first,
                                                          QStringLiteral("attribution (gradient): ") + first,
+                                                         QStringLiteral("attribution (total): ") + first,
                                                          QStringLiteral("norm: ") + second};
             for (const QString& w : wanted)
                 if (idx < 0) idx = names.indexOf(w);
