@@ -113,6 +113,45 @@ void compareExports(const QString& a, const QString& b) {
              qPrintable(where));
 }
 
+struct Row {
+    QString name, project, ln;
+};
+
+// The rows of `agree`: every project under every LayerNorm treatment. Under AddressSanitizer the run is for
+// memory safety (the numbers' agreement is the normal build's): every project once, the treatment rotating,
+// so each treatment runs twice; OBSPROP_SURFACES_ALL=1 runs all 18 rows there too.
+// CTest runs them as 3 entries (tests/CMakeLists.txt) so a parallel run spreads them over the cores: with
+// OBSPROP_TEST_PART=k/n this run takes the k-th of n equal runs of rows (one treatment each), empty when that
+// is not k/n with 1 <= k <= n <= the number of rows; without it, every row.
+std::vector<Row> rows(bool part = true) {
+    const QString demo = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/projects/demo.obsprop");
+    const char* families[] = {"gpt2", "gpt_neo", "gpt_neox", "llama", "gemma2"};
+    const char* treatments[] = {"none", "approx", "exact"};
+#if defined(__SANITIZE_ADDRESS__)
+    const bool all = qEnvironmentVariableIntValue("OBSPROP_SURFACES_ALL") == 1;
+#else
+    const bool all = true;
+#endif
+    std::vector<Row> rows;
+    for (std::size_t t = 0; t < std::size(treatments); ++t)
+        for (std::size_t p = 0; p <= std::size(families); ++p) // 0: the demo, then tiny:0 …
+            if (all || p % std::size(treatments) == t) {
+                const QString ln = QString::fromLatin1(treatments[t]);
+                const QString name = p == 0 ? QStringLiteral("demo") : QLatin1String(families[p - 1]);
+                rows.push_back({QStringLiteral("%1, ln %2").arg(name, ln),
+                                p == 0 ? demo : QStringLiteral("tiny:%1").arg(p - 1), ln});
+            }
+    const QString spec = qEnvironmentVariable("OBSPROP_TEST_PART");
+    if (!part || spec.isEmpty()) return rows;
+    const QStringList kn = spec.split(QLatin1Char('/'));
+    bool okK = false, okN = false;
+    const int k = kn.size() == 2 ? kn[0].toInt(&okK) : 0, n = kn.size() == 2 ? kn[1].toInt(&okN) : 0;
+    if (!okK || !okN || k < 1 || k > n || std::size_t(n) > rows.size()) return {};
+    const std::size_t first = rows.size() * std::size_t(k - 1) / std::size_t(n),
+                      last = rows.size() * std::size_t(k) / std::size_t(n);
+    return {rows.begin() + std::ptrdiff_t(first), rows.begin() + std::ptrdiff_t(last)};
+}
+
 } // namespace
 
 class TestSurfaces : public QObject {
@@ -127,21 +166,17 @@ class TestSurfaces : public QObject {
         // (post-norms, soft-caps, a sliding window).
         for (auto f : {Family::GPT2, Family::GPTNeo, Family::GPTNeoX, Family::Llama, Family::Gemma2})
             models_.push_back(test_models::make_tiny(f, 7, 300, 2));
+        QVERIFY2(!rows().empty(),
+                 qPrintable(QStringLiteral("OBSPROP_TEST_PART=%1: want k/n, 1 <= k <= n <= %2")
+                                .arg(qEnvironmentVariable("OBSPROP_TEST_PART"))
+                                .arg(rows(false).size())));
     }
 
     void agree_data() {
         QTest::addColumn<QString>("project");
         QTest::addColumn<QString>("ln");
-        const QString demo = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/projects/demo.obsprop");
-        const char* families[] = {"gpt2", "gpt_neo", "gpt_neox", "llama", "gemma2"};
-        for (const char* ln : {"none", "approx", "exact"}) {
-            QTest::newRow(qPrintable(QStringLiteral("demo, ln %1").arg(QLatin1String(ln))))
-                << demo << QString::fromLatin1(ln);
-            for (std::size_t i = 0; i < std::size(families); ++i)
-                QTest::newRow(qPrintable(
-                    QStringLiteral("%1, ln %2").arg(QLatin1String(families[i]), QLatin1String(ln))))
-                    << QStringLiteral("tiny:%1").arg(i) << QString::fromLatin1(ln);
-        }
+        for (const Row& r : rows())
+            QTest::newRow(qPrintable(r.name)) << r.project << r.ln;
     }
 
     void agree() {
