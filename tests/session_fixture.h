@@ -16,6 +16,13 @@ inline bool open(obsprop::ui::Session& s, const QString& modelDir, int timeoutMs
     return opened.wait(timeoutMs);
 }
 
+// Opens the project `file` in `s` and waits for it; false when it did not open in time.
+inline bool openProject(obsprop::ui::Session& s, const QString& file, int timeoutMs = 120000) {
+    QSignalSpy opened(&s, &obsprop::ui::Session::workspaceOpened);
+    s.openProject(file);
+    return opened.wait(timeoutMs);
+}
+
 // open(), then subj = #10 - #20 and obj = 0.5*#7 + 0.5*#99 - #3; false when any step failed.
 inline bool openWithPair(obsprop::ui::Session& s, const QString& modelDir, int timeoutMs = 60000) {
     return open(s, modelDir, timeoutMs) &&

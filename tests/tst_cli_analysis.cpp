@@ -9,6 +9,8 @@
 #include <QProcess>
 #include <QtTest>
 
+#include "cli_run.h"
+
 #include <cmath>
 #include <map>
 #include <set>
@@ -19,23 +21,8 @@ using Vec = std::vector<double>;
 
 namespace {
 
-struct Run {
-    int code = -1;
-    QByteArray out, err;
-    QJsonObject json() const { return QJsonDocument::fromJson(out).object(); }
-    QJsonArray array() const { return QJsonDocument::fromJson(out).array(); }
-};
-
-Run cli(const QStringList& args) {
-    QProcess p;
-    p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"), args);
-    p.waitForFinished(120000);
-    Run r;
-    r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-    r.out = p.readAllStandardOutput();
-    r.err = p.readAllStandardError();
-    return r;
-}
+using cli_run::cli;
+using cli_run::Run;
 
 const QString kSubj = QStringLiteral("subj=#10 - #20");
 const QString kObj = QStringLiteral("obj=0.5*#7 + 0.5*#99 - #3");

@@ -9,27 +9,14 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "cli_run.h"
+
 #include "project/project.h"
 
 namespace {
 
-struct Run {
-    int code = -1;
-    QByteArray out, err;
-    QJsonObject json() const { return QJsonDocument::fromJson(out).object(); }
-    QJsonArray array() const { return QJsonDocument::fromJson(out).array(); }
-};
-
-Run cli(const QStringList& args) {
-    QProcess p;
-    p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"), args);
-    p.waitForFinished(300000);
-    Run r;
-    r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-    r.out = p.readAllStandardOutput();
-    r.err = p.readAllStandardError();
-    return r;
-}
+using cli_run::cli;
+using cli_run::Run;
 
 const QString kDemo = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/models/demo");
 const QString kSubjectPairs = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/datasets/subject-pairs.csv");

@@ -13,7 +13,6 @@
 #include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
-#include <QProcess>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTemporaryDir>
@@ -24,11 +23,13 @@
 
 #include "analyses/analysis.h"
 #include "analyses/workspace.h"
+#include "cli_run.h"
 #include "model/hooks.h"
 #include "model/transformer.h"
 #include "obsprop/features.h"
 #include "obsprop/mlp.h"
 #include "session/session.h"
+#include "session_fixture.h"
 #include "views/paths_view.h"
 
 using namespace obsprop;
@@ -41,11 +42,9 @@ constexpr int kTimeout = 120000;
 const QString kDemo = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/projects/demo.obsprop");
 
 QJsonObject cliJson(const QStringList& args) {
-    QProcess p;
-    p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"), args);
-    p.waitForFinished(kTimeout);
-    if (p.exitCode() != 0) qWarning() << args << p.readAllStandardError();
-    return QJsonDocument::fromJson(p.readAllStandardOutput()).object();
+    const cli_run::Run r = cli_run::cli(args, kTimeout);
+    if (r.code != 0) qWarning() << args << r.err;
+    return r.json();
 }
 
 bool close(double a, double b, double tol = 1e-6) {
@@ -133,9 +132,7 @@ class TestMlpPaths : public QObject {
 
     void explorerMatchesCli() {
         Session s;
-        QSignalSpy opened(&s, &Session::workspaceOpened);
-        s.openProject(kDemo);
-        QVERIFY(opened.wait(kTimeout));
+        QVERIFY(session_fixture::openProject(s, kDemo));
         PathsView view(&s);
         const QString path = QStringLiteral("0.3 -> mlp0 -> 1.4");
         for (const char* ln : {"none", "approx", "exact"}) {
@@ -174,9 +171,7 @@ class TestMlpPaths : public QObject {
     // The beam search with MLPs as nodes: the Paths view (MLPs ticked) and `obsprop paths --beam --mlp`.
     void beamSearchWithMlpsAgrees() {
         Session s;
-        QSignalSpy opened(&s, &Session::workspaceOpened);
-        s.openProject(kDemo);
-        QVERIFY(opened.wait(kTimeout));
+        QVERIFY(session_fixture::openProject(s, kDemo));
         PathsView view(&s);
         view.setMethod(PathsView::Method::PathPatching);
         view.datasetBox()->setCurrentIndex(view.datasetBox()->findText(QStringLiteral("subject")));
@@ -189,14 +184,14 @@ class TestMlpPaths : public QObject {
         const PathResults r = qvariant_cast<PathResults>(ready.last().at(0));
         QVERIFY(r.patching && r.mlpNodes);
         QVERIFY(view.command().contains(QStringLiteral("--mlp")));
-        QProcess p;
-        p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"),
-                {QStringLiteral("paths"), QStringLiteral("--project"), kDemo, QStringLiteral("--beam"),
-                 QStringLiteral("--dataset"), QStringLiteral("subject"), QStringLiteral("--beam-width"),
-                 QStringLiteral("4"), QStringLiteral("--max-length"), QStringLiteral("3"),
-                 QStringLiteral("--mlp"), QStringLiteral("--json")});
-        QVERIFY(p.waitForFinished(kTimeout));
-        const QJsonArray rows = QJsonDocument::fromJson(p.readAllStandardOutput()).array();
+        const cli_run::Run search =
+            cli_run::cli({QStringLiteral("paths"), QStringLiteral("--project"), kDemo,
+                          QStringLiteral("--beam"), QStringLiteral("--dataset"), QStringLiteral("subject"),
+                          QStringLiteral("--beam-width"), QStringLiteral("4"), QStringLiteral("--max-length"),
+                          QStringLiteral("3"), QStringLiteral("--mlp"), QStringLiteral("--json")},
+                         kTimeout);
+        QCOMPARE(search.code, 0);
+        const QJsonArray rows = search.array();
         QCOMPARE(rows.size(), qsizetype(r.rows.size()));
         int withMlp = 0;
         for (qsizetype i = 0; i < rows.size(); ++i) {
@@ -213,9 +208,7 @@ class TestMlpPaths : public QObject {
 
     void steeringThroughAnMlpAgrees() {
         Session s;
-        QSignalSpy opened(&s, &Session::workspaceOpened);
-        s.openProject(kDemo);
-        QVERIFY(opened.wait(kTimeout));
+        QVERIFY(session_fixture::openProject(s, kDemo));
         for (const auto& v : std::vector<SteeringVectorSpec>(s.steeringVectors()))
             s.removeSteeringVector(v.id);
         SteeringVectorSpec spec;
@@ -240,12 +233,10 @@ class TestMlpPaths : public QObject {
         const QJsonArray obs = cli[QStringLiteral("observables")].toArray();
         QCOMPARE(obs.size(), predicted.observables.size());
         const QString out = dir.filePath(QStringLiteral("export"));
-        QProcess exp;
-        exp.start(
-            QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"),
-            {QStringLiteral("export"), QStringLiteral("--project"), file, QStringLiteral("--out"), out});
-        QVERIFY(exp.waitForFinished(kTimeout));
-        QCOMPARE(exp.exitCode(), 0);
+        const cli_run::Run exp = cli_run::cli(
+            {QStringLiteral("export"), QStringLiteral("--project"), file, QStringLiteral("--out"), out},
+            kTimeout);
+        QCOMPARE(exp.code, 0);
         QFile table(out + QStringLiteral("/steering.json"));
         QVERIFY(table.open(QIODevice::ReadOnly));
         const QJsonArray rows = QJsonDocument::fromJson(table.readAll()).array();

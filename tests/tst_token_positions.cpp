@@ -15,7 +15,9 @@
 #include <functional>
 #include <map>
 
+#include "cli_run.h"
 #include "session/session.h"
+#include "session_fixture.h"
 #include "views/steering_panel.h"
 
 using namespace obsprop::ui;
@@ -25,18 +27,8 @@ namespace {
 constexpr int kTimeout = 120000;
 const QString kDemo = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/projects/demo.obsprop");
 
-struct Run {
-    int code = -1;
-    QByteArray out, err;
-};
-
-Run cli(const QStringList& args) {
-    QProcess p;
-    p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"), args);
-    p.waitForFinished(kTimeout);
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(),
-            p.readAllStandardError()};
-}
+using cli_run::cli;
+using cli_run::Run;
 
 QJsonObject steer(const QString& position) {
     const Run r =
@@ -132,9 +124,7 @@ class TestTokenPositions : public QObject {
 
     void explorerSteersAtTheTypedToken() {
         Session s;
-        QSignalSpy opened(&s, &Session::workspaceOpened);
-        s.openProject(kDemo);
-        QVERIFY(opened.wait(kTimeout));
+        QVERIFY(session_fixture::openProject(s, kDemo));
         for (const auto& v : std::vector<SteeringVectorSpec>(s.steeringVectors()))
             s.removeSteeringVector(v.id);
         SteeringPanel panel(&s);
