@@ -81,7 +81,7 @@ class PathTableModel : public QAbstractTableModel {
         case Path:
             return tr("path (earliest → latest)");
         case Length:
-            return tr("heads");
+            return tr("nodes");
         case Value:
             return patching_ ? tr("patching Δ") : tr("‖y‖");
         case Sd:
