@@ -2,6 +2,7 @@
 // traces (double precision), against direct-path attribution for single heads, and the beam search
 // against exhaustive scoring.
 #include "loop_reference.h"
+#include "pair_fixtures.h"
 #include "test_models.h"
 
 #include <QtTest>
@@ -133,21 +134,8 @@ double loop_score(const TinyModel& t, const std::vector<int>& clean, const std::
     return score(r) - score(rp);
 }
 
-ObservableMatrix matrix(int vocab, const std::vector<std::pair<int, double>>& terms) {
-    ObservableMatrix m;
-    m.names = {"obs"};
-    m.n = torch::zeros({1, vocab});
-    for (auto [id, w] : terms)
-        m.n[0][id] += w;
-    return m;
-}
-
-PromptBatch prompts(const std::vector<std::vector<int>>& ids) {
-    PromptBatch p;
-    p.ids = ids;
-    p.positions.assign(ids.size(), 1);
-    return p;
-}
+using pair_fixtures::matrix;
+using pair_fixtures::prompts;
 
 const std::vector<std::pair<int, double>> kTerms = {{10, 1.0}, {20, -1.0}};
 const std::vector<std::vector<int>> kClean = {

@@ -2,6 +2,7 @@
 // reference (its z and mlp_out overrides, themselves checked here), the identity with direct-path patching
 // for the last layer of a parallel-residual model, zero for a head whose output does not depend on the
 // prompt, batching, pair alignment, progress and cancellation.
+#include "pair_fixtures.h"
 #include "test_models.h"
 
 #include <QtTest>
@@ -27,20 +28,10 @@ const std::vector<std::vector<int>> kClean = {
 const std::vector<std::vector<int>> kCorrupt = {
     {5, 41, 77, 12, 9, 33}, {8, 43, 2, 151, 9}, {7, 7, 7, 7, 7}, {5, 61, 70, 80, 90, 100, 111}};
 
-ObservableMatrix matrix(int vocab) {
-    ObservableMatrix m;
-    m.names = {"obs"};
-    m.n = torch::zeros({1, vocab});
-    for (auto [id, w] : kTerms)
-        m.n[0][id] += w;
-    return m;
-}
+using pair_fixtures::prompts;
 
-PromptBatch prompts(const std::vector<std::vector<int>>& ids) {
-    PromptBatch p;
-    p.ids = ids;
-    p.positions.assign(ids.size(), 1);
-    return p;
+ObservableMatrix matrix(int vocab) {
+    return pair_fixtures::matrix(vocab, kTerms);
 }
 
 // n·z at the last position of a naive trace (n·b_U is zero: these models have no unembedding bias).

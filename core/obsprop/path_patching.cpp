@@ -63,19 +63,7 @@ class PathPatcher {
     // Runs both halves of the pairs and keeps what the path scores need.
     std::vector<PairData> collect(const PromptBatch& clean, const PromptBatch& corrupt,
                                   const Progress& progress) const {
-        if (clean.size() != corrupt.size())
-            throw std::invalid_argument("clean and corrupted prompt lists differ in length");
-        if (clean.ids.empty()) throw std::invalid_argument("no prompt pairs to patch paths over");
-        // Every position is patched, so only pairs of equal length take part (a name may be split into
-        // a different number of tokens than its counterpart).
-        std::vector<int> aligned;
-        for (std::size_t i = 0; i < clean.size(); ++i)
-            if (clean.ids[i].size() == corrupt.ids[i].size()) aligned.push_back(static_cast<int>(i));
-        if (aligned.empty())
-            throw std::invalid_argument(
-                "no prompt pair has clean and corrupted prompts of the same length (pair 0: " +
-                std::to_string(clean.ids[0].size()) + " and " + std::to_string(corrupt.ids[0].size()) +
-                " tokens); path patching patches every position, so a pair must align");
+        const std::vector<int> aligned = aligned_pairs(clean, corrupt, "path patching");
         if (aligned.size() < clean.size())
             return collect(clean.subset(aligned), corrupt.subset(aligned), progress);
         const int L = c_.n_layers;

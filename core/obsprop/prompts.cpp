@@ -52,6 +52,22 @@ std::vector<int> range(std::size_t a, std::size_t b) {
 
 } // namespace
 
+std::vector<int> aligned_pairs(const PromptBatch& clean, const PromptBatch& corrupt,
+                               const std::string& analysis) {
+    if (clean.size() != corrupt.size())
+        throw std::invalid_argument("clean and corrupted prompt lists differ in length");
+    if (clean.ids.empty()) throw std::invalid_argument("no prompt pairs for " + analysis);
+    std::vector<int> aligned;
+    for (std::size_t i = 0; i < clean.size(); ++i)
+        if (clean.ids[i].size() == corrupt.ids[i].size()) aligned.push_back(static_cast<int>(i));
+    if (aligned.empty())
+        throw std::invalid_argument(
+            "no prompt pair has clean and corrupted prompts of the same length (pair 0: " +
+            std::to_string(clean.ids[0].size()) + " and " + std::to_string(corrupt.ids[0].size()) +
+            " tokens); " + analysis + " patches every position, so a pair must align");
+    return aligned;
+}
+
 int prompts_per_pass(const io::ModelConfig& c, const PromptBatch& prompts, int most) {
     std::size_t longest = 1;
     for (const auto& p : prompts.ids)

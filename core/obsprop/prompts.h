@@ -23,6 +23,13 @@ struct PromptBatch {
     void check() const; // throws std::invalid_argument when empty, positions missing or out of range
 };
 
+// The pairs (indices) whose clean and corrupted prompts have equally many tokens: the only ones an analysis
+// that patches every position can use (a name may split into more tokens than its counterpart). Throws
+// std::invalid_argument, naming `analysis` ("path patching"), when the lists differ in length, are empty,
+// or no pair aligns.
+std::vector<int> aligned_pairs(const PromptBatch& clean, const PromptBatch& corrupt,
+                               const std::string& analysis);
+
 // Observables as the rows of one matrix: N [K, vocab] (float32), with their names.
 struct ObservableMatrix {
     std::vector<std::string> names;

@@ -26,19 +26,8 @@ model::Batch repeated(const model::Batch& b, std::int64_t r) {
 Attribution total_effect_attribution(const model::Transformer& m, const PromptBatch& clean_in,
                                      const PromptBatch& corrupt_in, const ObservableMatrix& obs,
                                      const Progress& progress) {
-    if (clean_in.size() != corrupt_in.size())
-        throw std::invalid_argument("clean and corrupted prompt lists differ in length");
-    if (clean_in.ids.empty()) throw std::invalid_argument("no prompt pairs to attribute over");
+    const std::vector<int> aligned = aligned_pairs(clean_in, corrupt_in, "total-effect patching");
     if (obs.size() == 0) throw std::invalid_argument("no observables to attribute");
-    // Every position is patched: only pairs whose prompts have equally many tokens take part.
-    std::vector<int> aligned;
-    for (std::size_t i = 0; i < clean_in.size(); ++i)
-        if (clean_in.ids[i].size() == corrupt_in.ids[i].size()) aligned.push_back(static_cast<int>(i));
-    if (aligned.empty())
-        throw std::invalid_argument(
-            "no prompt pair has clean and corrupted prompts of the same length (pair 0: " +
-            std::to_string(clean_in.ids[0].size()) + " and " + std::to_string(corrupt_in.ids[0].size()) +
-            " tokens); total-effect patching patches every position, so a pair must align");
     const PromptBatch clean = clean_in.subset(aligned), corrupt = corrupt_in.subset(aligned);
 
     torch::NoGradGuard ng;
