@@ -71,6 +71,10 @@ void add_project_commands(CLI::App& app, Action& run) {
     c->add_option("--pairs", create->o.pairs,
                   "A dataset of prompt pairs from a CSV (header clean,corrupt[,label]) or JSONL file, added "
                   "after the study's datasets: NAME=FILE (repeatable; docs/datasets.md)");
+    c->add_option("--preset", create->preset,
+                  "Start from a study's recipe for your copy of its model: gpt-neo-1.3b-study (the "
+                  "observable-propagation study on GPT-Neo-1.3B: observables subj, obj, gram, bias, its "
+                  "datasets with 50 names of each gender, its steering experiments; docs/study-preset.md)");
     c->add_option("--out", create->out, "Project file to write")->required();
     c->callback([create, &run] { run = [create] { return engine::create_project(*create); }; });
 

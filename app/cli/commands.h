@@ -65,6 +65,7 @@ struct SteerArgs {
 struct CreateArgs { // project create
     AnalysisOptions o;
     std::string out;
+    std::string preset; // project::apply_preset
 };
 struct ExportArgs {
     AnalysisOptions o;

@@ -197,32 +197,58 @@ std::vector<std::string> study_male_names() {
     return {"John", "David", "Mark", "Paul", "Ryan", "Gary", "Jack", "Arnold", "Joe", "Andy"};
 }
 
-Dataset study_subject_dataset() {
+// The study's ten, then forty common US given names of unambiguous gender, each one GPT-2 token after a
+// space (tst_study_preset checks that against GPT-2's own vocabulary).
+std::vector<std::string> study_female_names_50() {
+    auto n = study_female_names();
+    for (const char* s :
+         {"Mary",     "Linda",     "Susan",    "Karen",   "Emily",   "Rachel",   "Helen",     "Anna",
+          "Laura",    "Julia",     "Grace",    "Lucy",    "Alice",   "Kate",     "Sophie",    "Patricia",
+          "Barbara",  "Elizabeth", "Jessica",  "Nancy",   "Betty",   "Margaret", "Sandra",    "Ashley",
+          "Kimberly", "Donna",     "Michelle", "Dorothy", "Melissa", "Deborah",  "Stephanie", "Rebecca",
+          "Sharon",   "Cynthia",   "Kathleen", "Shirley", "Angela",  "Brenda",   "Pamela",    "Nicole"})
+        n.emplace_back(s);
+    return n;
+}
+std::vector<std::string> study_male_names_50() {
+    auto n = study_male_names();
+    for (const char* s :
+         {"James",   "Robert",      "Michael", "William", "Richard", "Thomas",   "Daniel",   "Steven",
+          "Kevin",   "George",      "Peter",   "Henry",   "Frank",   "Brian",    "Eric",     "Joseph",
+          "Charles", "Christopher", "Matthew", "Anthony", "Donald",  "Andrew",   "Kenneth",  "Joshua",
+          "Timothy", "Ronald",      "Edward",  "Jason",   "Jeffrey", "Jacob",    "Nicholas", "Jonathan",
+          "Stephen", "Larry",       "Justin",  "Scott",   "Brandon", "Benjamin", "Samuel",   "Gregory"})
+        n.emplace_back(s);
+    return n;
+}
+
+Dataset study_subject_dataset(StudyNames names) {
     return {"subject",
             {"<|endoftext|>So, [NAME] really is a great friend, isn't",
              "<|endoftext|>Man, [NAME] is so funny, isn't",
              "<|endoftext|>Really, [NAME] always works so hard, doesn't"},
-            study_female_names(),
-            study_male_names(),
+            names == StudyNames::Fifty ? study_female_names_50() : study_female_names(),
+            names == StudyNames::Fifty ? study_male_names_50() : study_male_names(),
             {}};
 }
 
-Dataset study_object_dataset() {
+Dataset study_object_dataset(StudyNames names) {
     return {"object",
             {"<|endoftext|>What do I think about [NAME]? Well, to be honest, I love",
              "<|endoftext|>When it comes to [NAME], I gotta say, I really hate",
              "<|endoftext|>This is a present for [NAME]. Tomorrow, I'm gonna give it to"},
-            study_female_names(),
-            study_male_names(),
+            names == StudyNames::Fifty ? study_female_names_50() : study_female_names(),
+            names == StudyNames::Fifty ? study_male_names_50() : study_male_names(),
             {}};
 }
 
-Dataset study_occupation_dataset() {
+Dataset study_occupation_dataset(StudyNames names) {
     return {"occupation",
             {"<|endoftext|>My friend [NAME] is an excellent",
+             "<|endoftext|>His cousin [NAME] works hard at being a great",
              "<|endoftext|>Recently, [NAME] has been recognized as a great"},
-            study_female_names(),
-            study_male_names(),
+            names == StudyNames::Fifty ? study_female_names_50() : study_female_names(),
+            names == StudyNames::Fifty ? study_male_names_50() : study_male_names(),
             {}};
 }
 

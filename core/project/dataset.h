@@ -85,11 +85,18 @@ std::optional<PairSlots> pair_slots(const std::vector<int>& clean, const std::ve
 // list decides how many); a pair dataset's pairs (clean, corrupted). Indices into expand(d).
 std::vector<std::pair<int, int>> pairs(const Dataset& d);
 
-// The study's templates and names (DESIGN §5).
-Dataset study_subject_dataset();    // "...really is a great friend, isn't" and similar (predicts she/he)
-Dataset study_object_dataset();     // "...I love" and similar (predicts her/him)
-Dataset study_occupation_dataset(); // "My friend [NAME] is an excellent" and similar
+// The study's templates and names (DESIGN §5): its ten names of each gender, or fifty (the ten first, then
+// forty common US given names; the study's full runs used a hundred one-token names).
+enum class StudyNames { Ten, Fifty };
+// "...really is a great friend, isn't" and two more (predicts she/he)
+Dataset study_subject_dataset(StudyNames names = StudyNames::Ten);
+// "...I love" and two more (predicts her/him)
+Dataset study_object_dataset(StudyNames names = StudyNames::Ten);
+// "My friend [NAME] is an excellent", "His cousin [NAME] works hard at being a great" and one more
+Dataset study_occupation_dataset(StudyNames names = StudyNames::Ten);
 std::vector<std::string> study_female_names();
 std::vector<std::string> study_male_names();
+std::vector<std::string> study_female_names_50();
+std::vector<std::string> study_male_names_50();
 
 } // namespace obsprop::project

@@ -1,9 +1,13 @@
 // obsprop project create, obsprop export in the engine.
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
 #include "analyses/export.h"
+#include "analyses/recipe.h"
 #include "analyses/workspace.h"
+#include "model/transformer.h"
+#include "project/study_preset.h"
 #ifdef OBSPROP_WITH_FIGURES
 #include "figures/project_figures.h"
 #endif
@@ -15,7 +19,24 @@ namespace obsprop::cli::engine {
 
 int create_project(const CreateArgs& c) {
     analyses::Analysis a = open_analysis(c.o);
-    auto p = a.workspace().project();
+    const auto& w = a.workspace();
+    auto p = w.project();
+    if (!c.preset.empty()) {
+        const auto chosen_observables = p.observables; // --observable wins over the preset's of the same name
+        const auto& config = w.model().config();
+        project::apply_preset(p, c.preset, config.n_layers, config.n_heads);
+        for (const auto& o : chosen_observables) {
+            auto it = std::find_if(p.observables.begin(), p.observables.end(),
+                                   [&](const auto& x) { return x.name == o.name; });
+            if (it != p.observables.end()) *it = o;
+        }
+        // What opening the project will check: every observable parses and every prompt fits the model.
+        const auto parsed = parse_project_observables(p.observables, w.tokenizer(), config.d_vocab);
+        if (!parsed.invalid.empty())
+            throw std::runtime_error("preset " + c.preset + ": observable '" + parsed.invalid.front().name +
+                                     "' does not parse for this model: " + parsed.invalid.front().error);
+        tokenize_datasets(p.datasets, w.tokenizer(), config.n_ctx);
+    }
     const auto chosen = overrides_of(c.o);
     for (auto& ob : p.observables) {
         if (chosen.ln_dataset) ob.dataset = *chosen.ln_dataset;
