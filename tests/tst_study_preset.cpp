@@ -35,7 +35,7 @@ nlohmann::json gpt2_vocab() {
 class TestStudyPreset : public QObject {
     Q_OBJECT
 
-  private slots:
+  private Q_SLOTS:
     void initTestCase() {
         QVERIFY2(fs::exists(kGpt2 / "vocab.json"), "run scripts/fetch-test-data (tests/data/gpt2-vocab)");
     }
@@ -45,8 +45,9 @@ class TestStudyPreset : public QObject {
         QCOMPARE(f.size(), std::size_t(50));
         QCOMPARE(m.size(), std::size_t(50));
         // The study's ten come first, in its order.
-        QVERIFY(std::equal(pj::study_female_names().begin(), pj::study_female_names().end(), f.begin()));
-        QVERIFY(std::equal(pj::study_male_names().begin(), pj::study_male_names().end(), m.begin()));
+        const auto f10 = pj::study_female_names(), m10 = pj::study_male_names();
+        QCOMPARE(std::vector<std::string>(f.begin(), f.begin() + 10), f10);
+        QCOMPARE(std::vector<std::string>(m.begin(), m.begin() + 10), m10);
         std::set<std::string> all(f.begin(), f.end());
         all.insert(m.begin(), m.end());
         QCOMPARE(all.size(), std::size_t(100)); // no repeats, no name on both lists
@@ -57,8 +58,8 @@ class TestStudyPreset : public QObject {
         // space, as the study requires. The tokenizer agrees on the id.
         const auto vocab = gpt2_vocab();
         const auto tok = obsprop::io::Tokenizer::from_directory(kGpt2);
-        for (const auto* list : {&pj::study_female_names_50, &pj::study_male_names_50})
-            for (const auto& n : (*list)()) {
+        for (const auto& list : {pj::study_female_names_50(), pj::study_male_names_50()})
+            for (const auto& n : list) {
                 const std::string key = "\xC4\xA0" + n; // "Ġ" + name
                 QVERIFY2(vocab.contains(key), n.c_str());
                 const auto ids = tok.encode(" " + n);
@@ -88,7 +89,8 @@ class TestStudyPreset : public QObject {
             ++first_template;
             QCOMPARE(p.ids.size(), std::size_t(16));
             QCOMPARE(p.name_position, 6);
-            QCOMPARE(pj::token_position("6", p.name_position, int(p.ids.size())), 6);
+            QCOMPARE(pj::token_position("name", p.name_position, int(p.ids.size())), 6);
+            QCOMPARE(pj::token_position("last", p.name_position, int(p.ids.size())), 15);
             QCOMPARE(tok.token_text(p.ids[6]), " " + p.name);
             QCOMPARE(tok.token_text(p.ids[15]), std::string(" love"));
         }
@@ -109,13 +111,14 @@ class TestStudyPreset : public QObject {
         QCOMPARE(p.observables.size(), std::size_t(5));
         QCOMPARE(p.observables[0].expr, std::string("\" she\" - \" he\""));
         QCOMPARE(p.observables[0].dataset, std::string("subject"));
-        QCOMPARE(p.observables[1].name, std::string("other"));
+        QCOMPARE(p.observables[1].name, std::string("obj"));
+        QCOMPARE(p.observables[4].name, std::string("other")); // the user's own, after the study's four
         QCOMPARE(p.steering.size(), std::size_t(6));
         for (const auto& s : p.steering) {
             QCOMPARE(s.multiplier, 50.0);
             QVERIFY(!s.normalize);
             QCOMPARE(s.layer, 0);
-            QCOMPARE(s.position, std::string(s.path[0].first == 17 ? "15" : "6"));
+            QCOMPARE(s.position, std::string(s.path[0].first == 17 ? "last" : "name"));
         }
         // What a save writes, a load reads back the same.
         QTemporaryDir tmp;
@@ -174,13 +177,15 @@ class TestStudyPreset : public QObject {
         QCOMPARE(r.json().value("observables").toInt(), 4);
         QCOMPARE(r.json().value("datasets").toInt(), 3);
         // The study's first experiment as the project stores it: the feature of 17.14 for subj, 50 times, at
-        // the embedding of token 15: the object prompts have that token, the subject prompts (12 tokens) not.
-        const QString first = QStringLiteral("obs=subj;path=17.14;alpha=50;position=15;layer=0");
+        // the embedding of the last token, on every object prompt. Token 15 itself exists only in the first
+        // object template (16 tokens): asked for literally on the subject prompts, it is refused by name.
+        const QString first = QStringLiteral("obs=subj;path=17.14;alpha=50;position=last;layer=0");
         r = cli({"steer", "--project", file, "--dataset", "object", "--vector", first, "--json"});
         QVERIFY2(r.code == 0, r.err.constData());
-        r = cli({"steer", "--project", file, "--dataset", "subject", "--vector", first, "--json"});
+        r = cli({"steer", "--project", file, "--dataset", "subject", "--vector",
+                 QStringLiteral("obs=subj;path=17.14;alpha=50;position=15;layer=0"), "--json"});
         QCOMPARE(r.code, 1);
-        QVERIFY2(r.err.contains("15"), r.err.constData());
+        QVERIFY2(r.err.contains("token position 15 is outside a prompt of"), r.err.constData());
 
         // Another shape: refused with the shapes named, and nothing written.
         const QString other = tmp.filePath(QStringLiteral("demo.obsprop"));

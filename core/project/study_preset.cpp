@@ -1,13 +1,15 @@
 #include "project/study_preset.h"
 
+#include <algorithm>
+
 #include "project/dataset.h"
 
 namespace obsprop::project {
 
 namespace {
 
-// Replaces the element with the same name, else appends.
-template <class T> void put(std::vector<T>& list, T item) {
+// Replaces the steering preset with the same name, else appends.
+void put(std::vector<SteeringPreset>& list, SteeringPreset item) {
     for (auto& x : list)
         if (x.name == item.name) {
             x = std::move(item);
@@ -48,19 +50,26 @@ void apply_study(Project& p, int n_layers, int n_heads) {
         if (!replaced) study.push_back(std::move(d));
     }
     p.datasets = std::move(study);
-    put(p.observables, NamedObservable{"subj", "\" she\" - \" he\"", "subject"});
-    put(p.observables, NamedObservable{"obj", "\" her\" - \" him\"", "object"});
-    put(p.observables, NamedObservable{"gram", "\" actress\" - \" actor\"", "occupation"});
-    put(p.observables, NamedObservable{"bias", "\" nurse\" - \" programmer\"", "occupation"});
+    // The study's observables first, in its order; the project's others after them.
+    std::vector<NamedObservable> observables = {{"subj", "\" she\" - \" he\"", "subject"},
+                                                {"obj", "\" her\" - \" him\"", "object"},
+                                                {"gram", "\" actress\" - \" actor\"", "occupation"},
+                                                {"bias", "\" nurse\" - \" programmer\"", "occupation"}};
+    for (auto& o : p.observables)
+        if (std::none_of(observables.begin(), observables.begin() + 4,
+                         [&](const NamedObservable& s) { return s.name == o.name; }))
+            observables.push_back(std::move(o));
+    p.observables = std::move(observables);
     // Feature norms with the LayerNorms taken into account; heads attributed by activation patching.
     p.settings.ln_mode = "approx";
     p.settings.attribution = "patching";
     p.settings.svd_top_k = 5;
-    // Token 15 is the last token of the object template "...I love", token 6 its name (GPT-2's tokenizer).
+    // The study steers token 15 and token 6 of its object template: with GPT-2's tokenizer, its last token
+    // (" love") and its name. Stored as "last" and "name", they hold for every template of every dataset.
     for (const auto& obs : {"subj", "obj"}) {
-        put(p.steering, experiment(17, 14, obs, "15"));
-        put(p.steering, experiment(15, 13, obs, "6"));
-        put(p.steering, experiment(13, 11, obs, "6"));
+        put(p.steering, experiment(17, 14, obs, "last"));
+        put(p.steering, experiment(15, 13, obs, "name"));
+        put(p.steering, experiment(13, 11, obs, "name"));
     }
 }
 

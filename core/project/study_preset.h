@@ -16,8 +16,8 @@ inline constexpr const char* kStudyPreset = "gpt-neo-1.3b-study";
 // The names `project create --preset` accepts.
 std::vector<std::string> preset_names();
 
-// Writes preset `name` into `p`: its observables (replacing any of the same name), its datasets (replacing
-// any of the same name; other datasets are kept, after them), its settings and its steering presets. The
+// Writes preset `name` into `p`: its observables and its datasets (each replacing any of the same name; the
+// project's others are kept, after them), its settings and its steering presets. The
 // preset's heads must exist: throws ProjectError naming the preset and both shapes when the model's
 // `n_layers` × `n_heads` is not the shape the preset was made for, and for an unknown preset, listing the
 // known ones.
