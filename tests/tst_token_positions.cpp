@@ -1,7 +1,10 @@
-// Steering at any token: "name", "last" or a token index (k from the start, -k from the end). The positions
-// the command line steers at are checked against each prompt's tokens as `obsprop dataset` lists them; -1 and
-// "last" are the same run; a position outside a prompt is refused by name; the explorer's steering panel
-// adds vectors at the token typed and predicts what the command line predicts.
+// Steering and attribution at any token: "name", "last", a token index (k from the start, -k from the end)
+// and, for steering, "all". The positions the command line steers at are checked against each prompt's
+// tokens as `obsprop dataset` lists them; -1 and "last" are the same run; a position outside a prompt is
+// refused by name; the explorer's steering panel adds vectors at the token typed and predicts what the
+// command line predicts. Attribution at a token is the same on the command line, in the Heads view (through
+// the Prompts view's Attribute at This Token) and in `obsprop export` of a project that sets it. (The
+// numbers themselves are checked against the naive reference in tst_any_token.)
 #include <QComboBox>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -18,7 +21,17 @@
 #include "cli_run.h"
 #include "session/session.h"
 #include "session_fixture.h"
+#include "views/heads_view.h"
+#include "views/main_window.h"
+#include "views/prompts_view.h"
 #include "views/steering_panel.h"
+
+#include <QDir>
+#include <QFile>
+#include <QListWidget>
+#include <QPushButton>
+#include <QTableView>
+#include <QTemporaryDir>
 
 using namespace obsprop::ui;
 
@@ -40,6 +53,22 @@ QJsonObject steer(const QString& position) {
 
 bool close(double a, double b) {
     return std::abs(a - b) <= 1e-9 * (1 + std::abs(a) + std::abs(b));
+}
+
+// `obsprop attribute` on the demo's subject pairs: (layer, head) -> attribution of subj.
+std::map<std::pair<int, int>, double> attribute(const QStringList& extra) {
+    const Run r =
+        cli(QStringList{QStringLiteral("attribute"), QStringLiteral("--project"), kDemo,
+                        QStringLiteral("--dataset"), QStringLiteral("subject"), QStringLiteral("--json")} +
+            extra);
+    if (r.code != 0) qWarning() << r.err;
+    std::map<std::pair<int, int>, double> out;
+    for (const auto& v : QJsonDocument::fromJson(r.out).array()) {
+        const QJsonObject o = v.toObject();
+        out[{o[QStringLiteral("layer")].toInt(), o[QStringLiteral("head")].toInt()}] =
+            o[QStringLiteral("attribution_subj")].toDouble();
+    }
+    return out;
 }
 
 } // namespace
@@ -120,6 +149,156 @@ class TestTokenPositions : public QObject {
                  QStringLiteral("1.4"), QStringLiteral("--alpha"), QStringLiteral("5"),
                  QStringLiteral("--position"), QStringLiteral("-2"), QStringLiteral("--json")});
         QCOMPARE(neg.code, 0);
+    }
+
+    void steeringAtEveryToken() {
+        const QJsonObject all = steer(QStringLiteral("all"));
+        const QJsonArray prompts = all[QStringLiteral("prompts")].toArray();
+        QVERIFY(!prompts.isEmpty());
+        for (const auto& p : prompts)
+            QCOMPARE(p.toObject()[QStringLiteral("positions")].toArray().at(0).toString(),
+                     QStringLiteral("all"));
+        QCOMPARE(
+            all[QStringLiteral("vectors")].toArray().at(0).toObject()[QStringLiteral("position")].toString(),
+            QStringLiteral("all"));
+        const double every = all[QStringLiteral("observables")]
+                                 .toArray()[0]
+                                 .toObject()[QStringLiteral("mean_change")]
+                                 .toDouble();
+        const double name = steer(QStringLiteral("name"))[QStringLiteral("observables")]
+                                .toArray()[0]
+                                .toObject()[QStringLiteral("mean_change")]
+                                .toDouble();
+        QVERIFY2(!close(every, name), qPrintable(QStringLiteral("%1 vs %2").arg(every).arg(name)));
+    }
+
+    void attributionAtAToken() {
+        const auto last = attribute({});
+        QCOMPARE(last.size(), std::size_t(32)); // the demo's 4 layers × 8 heads
+        // -1 is the last token.
+        const auto minus1 = attribute({QStringLiteral("--position"), QStringLiteral("-1")});
+        for (const auto& [h, v] : last)
+            QVERIFY(close(minus1.at(h), v));
+        // At the name the prediction is another one: the numbers differ.
+        const auto name = attribute({QStringLiteral("--position"), QStringLiteral("name")});
+        QCOMPARE(name.size(), last.size());
+        double diff = 0;
+        for (const auto& [h, v] : last)
+            diff = std::max(diff, std::abs(name.at(h) - v));
+        QVERIFY(diff > 1e-3);
+        // Every token at once is for steering; a token outside the prompts is named.
+        Run bad = cli({QStringLiteral("attribute"), QStringLiteral("--project"), kDemo,
+                       QStringLiteral("--position"), QStringLiteral("all")});
+        QCOMPARE(bad.code, 2);
+        QVERIFY2(bad.err.contains("'all' is not a token position"), bad.err.constData());
+        bad = cli({QStringLiteral("attribute"), QStringLiteral("--project"), kDemo,
+                   QStringLiteral("--position"), QStringLiteral("40")});
+        QCOMPARE(bad.code, 1);
+        QVERIFY2(bad.err.contains("token position 40 is outside a prompt of"), bad.err.constData());
+
+        // The export of a project that attributes at the name writes the same numbers.
+        QTemporaryDir tmp;
+        QFile in(kDemo);
+        QVERIFY(in.open(QIODevice::ReadOnly));
+        QJsonObject project = QJsonDocument::fromJson(in.readAll()).object();
+        QJsonObject settings = project[QStringLiteral("settings")].toObject();
+        settings[QStringLiteral("attribution_position")] = QStringLiteral("name");
+        project[QStringLiteral("settings")] = settings;
+        // The model folder is relative to the project: keep pointing at the demo's.
+        QJsonObject model = project[QStringLiteral("model")].toObject();
+        model[QStringLiteral("path")] =
+            QDir(tmp.path()).relativeFilePath(QStringLiteral(OBSPROP_SOURCE_DIR "/resources/models/demo"));
+        project[QStringLiteral("model")] = model;
+        const QString file = tmp.filePath(QStringLiteral("at-name.obsprop"));
+        QFile out(file);
+        QVERIFY(out.open(QIODevice::WriteOnly));
+        out.write(QJsonDocument(project).toJson());
+        out.close();
+        const Run ex = cli({QStringLiteral("export"), QStringLiteral("--project"), file,
+                            QStringLiteral("--out"), tmp.filePath(QStringLiteral("x"))});
+        QVERIFY2(ex.code == 0, ex.err.constData());
+        QFile csv(tmp.filePath(QStringLiteral("x/attribution_subject_at_name.csv")));
+        QVERIFY2(csv.open(QIODevice::ReadOnly), qPrintable(csv.fileName()));
+        const QStringList lines =
+            QString::fromUtf8(csv.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        const QStringList header = lines[0].split(QLatin1Char(','));
+        const auto col = header.indexOf(QStringLiteral("attribution_subj"));
+        QVERIFY(col > 1);
+        int rows = 0;
+        for (qsizetype i = 1; i < lines.size(); ++i) {
+            const QStringList f = lines[i].split(QLatin1Char(','));
+            if (f[1] == QLatin1String("mlp")) continue;
+            QVERIFY(close(f[col].toDouble(), name.at({f[0].toInt(), f[1].toInt()})));
+            ++rows;
+        }
+        QCOMPARE(rows, 32);
+        // The project's setting is the command line's default too.
+        const Run fromProject =
+            cli({QStringLiteral("attribute"), QStringLiteral("--project"), file, QStringLiteral("--dataset"),
+                 QStringLiteral("subject"), QStringLiteral("--json")});
+        QCOMPARE(fromProject.code, 0);
+        int same = 0;
+        for (const auto& v : QJsonDocument::fromJson(fromProject.out).array()) {
+            const QJsonObject o = v.toObject();
+            QVERIFY(close(o[QStringLiteral("attribution_subj")].toDouble(),
+                          name.at({o[QStringLiteral("layer")].toInt(), o[QStringLiteral("head")].toInt()})));
+            ++same;
+        }
+        QCOMPARE(same, 32);
+    }
+
+    // The Prompts view lists the selected prompt's tokens; a picked token steers or attributes there.
+    void explorerPicksATokenInThePromptsView() {
+        MainWindow w;
+        w.show();
+        QSignalSpy opened(&w, &MainWindow::modelOpened);
+        w.openPath(kDemo);
+        QVERIFY(opened.wait(kTimeout));
+        PromptsView* pv = w.promptsView();
+        pv->datasetBox()->setCurrentText(QStringLiteral("subject"));
+        QTRY_VERIFY_WITH_TIMEOUT(pv->results().has_value() && !pv->results()->rows.empty(), kTimeout);
+        QVERIFY(!pv->steerHereButton()->isEnabled());
+        pv->table()->selectRow(0);
+        const auto& row = pv->results()->rows.front();
+        QCOMPARE(pv->tokenList()->count(), row.tokens.size());
+        // The name slot stands for "name", the last token for "last", another for its index.
+        pv->tokenList()->setCurrentRow(row.namePosition);
+        QCOMPARE(pv->pickedPosition(), QStringLiteral("name"));
+        pv->tokenList()->setCurrentRow(int(row.tokens.size()) - 1);
+        QCOMPARE(pv->pickedPosition(), QStringLiteral("last"));
+        pv->tokenList()->setCurrentRow(0);
+        QCOMPARE(pv->pickedPosition(), QStringLiteral("0"));
+        QVERIFY(pv->steerHereButton()->isEnabled());
+        QTest::mouseClick(pv->steerHereButton(), Qt::LeftButton);
+        QCOMPARE(w.steeringPanel()->positionBox()->currentText(), QStringLiteral("0"));
+
+        // Attribute at the name: the Heads view computes it, and shows what the command line prints.
+        pv->tokenList()->setCurrentRow(row.namePosition);
+        AttributionResults got;
+        connect(w.session(), &Session::attributionReady, this, [&got](const AttributionResults& r) {
+            if (r.position == QLatin1String("name")) got = r;
+        });
+        QTest::mouseClick(pv->attributeHereButton(), Qt::LeftButton);
+        QCOMPARE(w.headsView()->positionBox()->currentText(), QStringLiteral("name"));
+        QTRY_VERIFY_WITH_TIMEOUT(!got.maps.empty(), kTimeout);
+        QVERIFY(w.headsView()->command().contains(QStringLiteral("--position name")));
+        const QString dataset = got.dataset;
+        const Run r = cli({QStringLiteral("attribute"), QStringLiteral("--project"), kDemo,
+                           QStringLiteral("--dataset"), dataset, QStringLiteral("--method"), got.method,
+                           QStringLiteral("--position"), QStringLiteral("name"), QStringLiteral("--json")});
+        QCOMPARE(r.code, 0);
+        const int k = int(got.observables.indexOf(QStringLiteral("subj")));
+        QVERIFY(k >= 0);
+        int compared = 0;
+        for (const auto& v : QJsonDocument::fromJson(r.out).array()) {
+            const QJsonObject o = v.toObject();
+            if (!o[QStringLiteral("head")].isDouble()) continue; // MLP rows
+            const int l = o[QStringLiteral("layer")].toInt(), h = o[QStringLiteral("head")].toInt();
+            QVERIFY(
+                close(o[QStringLiteral("attribution_subj")].toDouble(), got.maps[std::size_t(k)].at(l, h)));
+            ++compared;
+        }
+        QCOMPARE(compared, 32);
     }
 
     void explorerSteersAtTheTypedToken() {

@@ -41,6 +41,18 @@ void add_analysis_commands(CLI::App& app, Action& run) {
                    "patching (exact direct path), gradient (attribution patching) or total (total-effect "
                    "activation patching, heads and MLPs); default: the project's")
         ->check(CLI::IsMember({"patching", "gradient", "total"}));
+    at->add_option(
+          "--position", attribute->position,
+          "The token whose next-token prediction is attributed: last (default: the project's), name, "
+          "or a token index (0 first, -1 last); each prompt is read there")
+        ->check(CLI::Validator(
+            [](std::string& v) -> std::string {
+                return project::is_single_token_position(v)
+                           ? std::string()
+                           : "'" + v +
+                                 "' is not a token position (name, last, or an index: 0, 1, … or -1, -2, …)";
+            },
+            "POSITION"));
     on_parse(at, run, attribute, engine::attribute);
 
     auto couple = std::make_shared<CoupleArgs>();
@@ -127,13 +139,14 @@ void add_analysis_commands(CLI::App& app, Action& run) {
             },
             "LAYER"));
     st->add_option("--position", steer->o.position,
-                   "Token position of every vector: name, last, or a token index (0 first, -1 last)")
+                   "Token position of every vector: name, last, all (every token), or a token index (0 "
+                   "first, -1 last)")
         ->check(CLI::Validator(
             [](std::string& v) -> std::string {
-                return project::is_token_position(v)
-                           ? std::string()
-                           : "'" + v +
-                                 "' is not a token position (name, last, or an index: 0, 1, … or -1, -2, …)";
+                return project::is_token_position(v) ? std::string()
+                                                     : "'" + v +
+                                                           "' is not a token position (name, last, all, or "
+                                                           "an index: 0, 1, … or -1, -2, …)";
             },
             "POSITION"));
     st->add_flag("--normalize", steer->normalize, "Use the unit vector (with --head or --path)");

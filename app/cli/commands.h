@@ -28,6 +28,7 @@ struct FeaturesArgs {
 struct AttributeArgs {
     AnalysisOptions o;
     std::string method;
+    std::string position; // the token whose prediction is attributed
 };
 struct CoupleArgs {
     AnalysisOptions o;

@@ -76,7 +76,10 @@ std::vector<std::string> features_command(const Analysis& a, const std::string& 
 }
 
 std::vector<std::string> attribution_command(const Analysis& a) {
-    return plus(base(a, "attribute", true, false), {"--method", a.settings().attribution});
+    auto c = plus(base(a, "attribute", true, false), {"--method", a.settings().attribution});
+    if (a.settings().attribution_position != "last")
+        c = plus(c, {"--position", a.settings().attribution_position});
+    return c;
 }
 
 std::vector<std::string> coupling_command(const Analysis& a, const std::string& oa, const std::string& ob) {
@@ -163,8 +166,8 @@ SteeringVector parse_vector_spec(const std::string& text) {
                     throw std::invalid_argument(val + " is absurd (|α| must be at most 1e6)");
             } else if (k == "position") {
                 if (!project::is_token_position(val))
-                    throw std::invalid_argument("'" + val +
-                                                "' is not a token position (name, last, or a token index)");
+                    throw std::invalid_argument(
+                        "'" + val + "' is not a token position (name, last, all, or a token index)");
                 v.position = val;
             } else if (k == "normalize") {
                 if (val != "0" && val != "1") throw std::invalid_argument("use 0 or 1");

@@ -15,28 +15,33 @@ AttributionReport attribution_report(const Analysis& a, const Progress& progress
     if (w.observables().empty()) throw std::invalid_argument("attribution needs at least one observable");
     auto& c = a.cache();
     // The Heads and Coupling views both ask for it: computed once per snapshot, dataset and method.
-    auto r = cached(c.mu, c.attributions, a.settings().dataset + "|" + a.settings().attribution, [&] {
-        AttributionReport r;
-        r.method = a.settings().attribution;
-        r.dataset = a.settings().dataset;
-        auto [clean, corrupt] = w.pair_batches(r.dataset);
-        const auto method = r.method == "gradient" ? AttributionMethod::Gradient
-                            : r.method == "total"  ? AttributionMethod::Total
-                                                   : AttributionMethod::Patching;
-        auto at = attribute_heads(w.model(), clean, corrupt, w.observable_matrix(), method, progress);
-        r.pairs = static_cast<int>(at.per_pair.size(0));
-        r.pairs_given = static_cast<int>(clean.size());
-        r.observables = at.observables;
-        for (std::size_t k = 0; k < at.observables.size(); ++k) {
-            const auto row = static_cast<std::int64_t>(k);
-            r.mean.push_back(to_grid(at.mean[row]));
-            if (at.mlp_mean.defined()) {
-                const Tensor v = at.mlp_mean[row].to(torch::kDouble).contiguous();
-                r.mlp.emplace_back(v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
+    const auto& s = a.settings();
+    auto r =
+        cached(c.mu, c.attributions, s.dataset + "|" + s.attribution + "|" + s.attribution_position, [&] {
+            AttributionReport r;
+            r.method = s.attribution;
+            r.dataset = s.dataset;
+            r.position = s.attribution_position;
+            // At another token than the last, each prompt is cut after it: its prediction there is
+            // attributed.
+            auto [clean, corrupt] = w.pair_batches(r.dataset, r.position);
+            const auto method = r.method == "gradient" ? AttributionMethod::Gradient
+                                : r.method == "total"  ? AttributionMethod::Total
+                                                       : AttributionMethod::Patching;
+            auto at = attribute_heads(w.model(), clean, corrupt, w.observable_matrix(), method, progress);
+            r.pairs = static_cast<int>(at.per_pair.size(0));
+            r.pairs_given = static_cast<int>(clean.size());
+            r.observables = at.observables;
+            for (std::size_t k = 0; k < at.observables.size(); ++k) {
+                const auto row = static_cast<std::int64_t>(k);
+                r.mean.push_back(to_grid(at.mean[row]));
+                if (at.mlp_mean.defined()) {
+                    const Tensor v = at.mlp_mean[row].to(torch::kDouble).contiguous();
+                    r.mlp.emplace_back(v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
+                }
             }
-        }
-        return r;
-    });
+            return r;
+        });
     require_finite(a.workspace(), r);
     return r;
 }

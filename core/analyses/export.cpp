@@ -110,6 +110,7 @@ nlohmann::json export_manifest(const Analysis& a) {
               {"ln_datasets", s.ln_datasets},
               {"dataset", s.dataset},
               {"attribution", s.attribution},
+              {"attribution_position", s.attribution_position},
               {"svd_top_k", s.svd_top_k},
               {"beam_width", s.beam_width},
               {"max_length", s.max_length},

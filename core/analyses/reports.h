@@ -46,8 +46,9 @@ struct FeaturesReport {
 struct AttributionReport {
     std::string method; // patching | gradient | total
     std::string dataset;
-    int pairs = 0;       // pairs averaged over
-    int pairs_given = 0; // pairs in the dataset
+    std::string position = "last"; // the token whose prediction is attributed: last, name or a token index
+    int pairs = 0;                 // pairs averaged over
+    int pairs_given = 0;           // pairs in the dataset
     std::vector<std::string> observables;
     std::vector<HeadGrid> mean;           // per observable
     std::vector<std::vector<double>> mlp; // total only: per observable, per layer; empty otherwise
@@ -161,7 +162,7 @@ struct SteeringVector {
     std::string observable;
     std::vector<HeadId> path;
     int layer = -1;                // -1: the path's first layer
-    std::string position = "name"; // name | last
+    std::string position = "name"; // name | last | all | a token index
     bool normalize = true;
     double alpha = 0;
     std::string label() const; // "head 1.4 (subj)", "path 0.1 -> 1.4 (subj)"
@@ -177,7 +178,7 @@ struct SteeringReport {
     std::vector<double> mean_before, mean_change, predicted; // [observable]
     bool exact = true;                                       // false: only `predicted` is filled
     std::vector<std::string> prompts;
-    std::vector<std::vector<int>> positions;        // [vector][prompt] token positions steered
+    std::vector<std::vector<int>> positions;        // [vector][prompt] token steered; -1: every token
     std::vector<std::vector<double>> before, after; // [prompt][observable]
 };
 

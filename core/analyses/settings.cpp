@@ -88,6 +88,11 @@ AnalysisSettings apply_overrides(const project::Project& p, AnalysisSettings s, 
     if (s.position && !project::is_token_position(*s.position))
         throw std::invalid_argument(
             "unknown token position '" + *s.position +
+            "' (name, last, all, or a token index: 0, 1, … from the start, -1, … from the end)");
+    if (o.attribution_position) s.attribution_position = *o.attribution_position;
+    if (!project::is_single_token_position(s.attribution_position))
+        throw std::invalid_argument(
+            "unknown attribution token '" + s.attribution_position +
             "' (name, last, or a token index: 0, 1, … from the start, -1, … from the end)");
     if (o.beam_width) s.beam_width = *o.beam_width;
     if (o.max_length) s.max_length = *o.max_length;
@@ -105,6 +110,7 @@ AnalysisSettings resolve_settings(const project::Project& p, const SettingsOverr
     s.rho = p.settings.rho;
     s.attribution = p.settings.attribution;
     s.svd_top_k = p.settings.svd_top_k;
+    s.attribution_position = p.settings.attribution_position;
     return apply_overrides(p, s, o);
 }
 

@@ -16,7 +16,11 @@
 //   attribution     settings.attribution ("patching"); --method / the method box override.
 //   svd_top_k       settings.svd_top_k (5); --top-k overrides.
 //   position        where steering vectors are added: each vector's own position (a steering preset's
-//                   "position"); --position overrides; "name" (the name slot) or "last".
+//                   "position"); --position overrides; "name" (the name slot), "last", a token index or
+//                   "all" (every token).
+//   attribution     the token whose next-token prediction attribution explains: settings.attribution_position
+//   position        ("last" unless set); --position of obsprop attribute / the Heads view's "at token" box
+//                   override; "name", "last" or a token index (not "all").
 // Anything unknown (a mode, a method, a dataset or observable name) is an error naming it.
 #pragma once
 
@@ -35,6 +39,7 @@ struct AnalysisSettings {
     std::map<std::string, std::string> ln_datasets; // observable name -> its LayerNorm dataset
     std::string dataset;                            // data analyses' prompts
     std::string attribution = "patching";           // patching | gradient | total
+    std::string attribution_position = "last";      // the token whose prediction attribution explains
     int svd_top_k = 5;
     std::optional<std::string> position; // steering position for every vector (else each its own)
     int beam_width = 8;                  // path search: paths kept per length
@@ -55,6 +60,7 @@ struct SettingsOverrides {
     std::map<std::string, std::string> observable_ln_datasets; // per observable
     std::optional<std::string> dataset;
     std::optional<std::string> attribution;
+    std::optional<std::string> attribution_position;
     std::optional<int> svd_top_k;
     std::optional<std::string> position;
     std::optional<int> beam_width, max_length, top_paths;

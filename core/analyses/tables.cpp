@@ -115,7 +115,9 @@ Table to_table(const AttributionReport& r) {
     std::vector<const HeadGrid*> grids;
     for (std::size_t k = 0; k < r.observables.size(); ++k)
         cols.push_back("attribution_" + r.observables[k]), grids.push_back(&r.mean[k]);
-    Table t = head_table("attribution_" + r.dataset, cols, grids);
+    // At another token than the last the file says which: attribution_subject_at_name, …_at_3.
+    Table t = head_table("attribution_" + r.dataset + (r.position == "last" ? "" : "_at_" + r.position), cols,
+                         grids);
     // The total effect's MLPs: a row per layer after the heads, head column "mlp".
     if (!r.mlp.empty())
         for (std::size_t l = 0; l < r.mlp.front().size(); ++l) {
@@ -433,7 +435,7 @@ json to_json(const SteeringReport& r) {
     for (std::size_t p = 0; p < r.before.size(); ++p) {
         json positions = json::array();
         for (const auto& v : r.positions)
-            positions.push_back(v[p]);
+            positions.push_back(v[p] < 0 ? json("all") : json(v[p])); // every token, or one
         out["prompts"].push_back({{"text", p < r.prompts.size() ? r.prompts[p] : std::string()},
                                   {"positions", positions},
                                   {"before", numbers(r.before[p])},

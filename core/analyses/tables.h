@@ -26,7 +26,8 @@ std::string csv_field(const std::string& text);
 // features: layer, head, norm_<obs> per observable, and for the compared pair cosine, coupling_ab,
 // coupling_ba.
 Table to_table(const FeaturesReport& r);
-// attribution_<dataset>: layer, head, attribution_<obs> per observable.
+// attribution_<dataset> (attribution_<dataset>_at_<token> when not at the last token): layer, head,
+// attribution_<obs> per observable.
 Table to_table(const AttributionReport& r);
 // coupling_<a>_<b>: layer, head, cosine, coupling_ab, coupling_ba, norm_a, norm_b, residual_ab, residual_ba
 // (+ fit_slope, fit_intercept, fit_r2 with a dataset).

@@ -140,11 +140,14 @@ PromptBatch Workspace::prompt_batch(const std::string& name, const std::string& 
     return b;
 }
 
-std::pair<PromptBatch, PromptBatch> Workspace::pair_batches(const std::string& name) const {
+std::pair<PromptBatch, PromptBatch> Workspace::pair_batches(const std::string& name,
+                                                            const std::string& read) const {
     const auto& d = dataset(name);
     if (d.pairs.empty())
         throw std::invalid_argument("dataset '" + name + "' has no female/male prompt pairs");
-    const PromptBatch all = prompt_batch(name);
+    if (read == "all") throw std::invalid_argument("attribution reads one token, not all");
+    PromptBatch all = prompt_batch(name);
+    if (read != "last") all = cut_after(all, prompt_batch(name, read).positions);
     std::vector<int> clean, corrupt;
     for (auto [f, m] : d.pairs)
         clean.push_back(f), corrupt.push_back(m);

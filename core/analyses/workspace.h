@@ -74,10 +74,14 @@ class Workspace {
     const std::vector<DatasetPrompts>& datasets() const { return datasets_; }
     const DatasetPrompts& dataset(const std::string& name) const; // throws std::invalid_argument
 
-    // The prompts of a dataset with positions: "name" (the name slot) or "last".
+    // The prompts of a dataset with positions: "name" (the name slot), "last", a token index, or "all"
+    // (project::kEveryToken for every prompt).
     PromptBatch prompt_batch(const std::string& dataset, const std::string& position = "name") const;
     // Clean (female) and corrupted (male) halves of the dataset's pairs.
-    std::pair<PromptBatch, PromptBatch> pair_batches(const std::string& dataset) const;
+    // With `read` other than "last" (name or a token index), each prompt is cut after the token `read`
+    // names in it (cut_after), so the last position is the prediction there.
+    std::pair<PromptBatch, PromptBatch> pair_batches(const std::string& dataset,
+                                                     const std::string& read = "last") const;
 
   private:
     static Workspace open_on(project::Project p, const std::filesystem::path& file,

@@ -19,6 +19,10 @@ HookFn add_vector_at(Tensor vec, std::vector<std::int64_t> positions) {
                                         ")");
         Tensor mask = torch::zeros({act.size(0), act.size(1), 1}, act.options());
         for (std::int64_t b = 0; b < act.size(0); ++b) {
+            if (positions[b] == -1) {
+                mask[b].fill_(1.0);
+                continue;
+            }
             if (positions[b] < 0 || positions[b] >= act.size(1))
                 throw std::invalid_argument("add_vector_at: position " + std::to_string(positions[b]) +
                                             " is outside the prompt at " + name);

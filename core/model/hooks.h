@@ -51,8 +51,8 @@ struct RunOptions {
 using ActivationCache = std::map<std::string, torch::Tensor>;
 
 // Ready-made interventions.
-// Adds `vec` ([d] or broadcastable to the activation's last dim) at `position` of every prompt
-// (position < 0 counts from each prompt's end is not supported here: pass explicit positions).
+// Adds `vec` ([d] or broadcastable to the activation's last dim) at `position` of every prompt; a position of
+// -1 adds it at every position of that prompt (padding included: right padding never reaches a real token).
 HookFn add_vector_at(torch::Tensor vec, std::vector<std::int64_t> position_per_prompt);
 // Replaces the whole activation by `value` (shape must match).
 HookFn replace_with(torch::Tensor value);

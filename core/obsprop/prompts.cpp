@@ -1,5 +1,6 @@
 #include "obsprop/prompts.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace obsprop {
@@ -21,14 +22,29 @@ int ObservableMatrix::row(const std::string& name) const {
     throw std::invalid_argument("no observable named '" + name + "'");
 }
 
-void PromptBatch::check() const {
+void PromptBatch::check(bool every_token) const {
     if (ids.empty()) throw std::invalid_argument("the dataset has no prompts");
     if (positions.size() != ids.size()) throw std::invalid_argument("every prompt needs a token position");
     for (std::size_t i = 0; i < ids.size(); ++i)
-        if (positions[i] < 0 || positions[i] >= static_cast<int>(ids[i].size()))
+        if ((positions[i] < 0 && !(every_token && positions[i] == -1)) ||
+            positions[i] >= static_cast<int>(ids[i].size()))
             throw std::invalid_argument("prompt " + std::to_string(i) + ": position " +
                                         std::to_string(positions[i]) + " is outside its " +
                                         std::to_string(ids[i].size()) + " tokens");
+}
+
+PromptBatch cut_after(const PromptBatch& b, const std::vector<int>& read) {
+    if (read.size() != b.ids.size()) throw std::invalid_argument("cut_after: one token per prompt is needed");
+    PromptBatch out;
+    for (std::size_t i = 0; i < b.ids.size(); ++i) {
+        const int n = static_cast<int>(b.ids[i].size());
+        if (read[i] < 0 || read[i] >= n)
+            throw std::invalid_argument("prompt " + std::to_string(i) + ": token " + std::to_string(read[i]) +
+                                        " is outside its " + std::to_string(n) + " tokens");
+        out.ids.emplace_back(b.ids[i].begin(), b.ids[i].begin() + read[i] + 1);
+        if (i < b.positions.size()) out.positions.push_back(std::min(b.positions[i], read[i]));
+    }
+    return out;
 }
 
 namespace {

@@ -20,8 +20,16 @@ struct PromptBatch {
     std::size_t size() const { return ids.size(); }
     model::Batch batch() const { return model::Batch::from(ids); }
     PromptBatch subset(const std::vector<int>& which) const;
-    void check() const; // throws std::invalid_argument when empty, positions missing or out of range
+    // Throws std::invalid_argument when empty, positions missing or out of range; with `every_token`, a
+    // position of -1 (project::kEveryToken: every token of the prompt) is accepted too.
+    void check(bool every_token = false) const;
 };
+
+// Each prompt cut after its token `read[i]`. In a causal model every activation at or before that token is
+// unchanged by what follows it, so an analysis of the cut prompts' last positions is the analysis of the
+// predictions at `read`. Positions are kept, clamped to the cut. Throws std::invalid_argument when `read`
+// does not give one token inside each prompt.
+PromptBatch cut_after(const PromptBatch& b, const std::vector<int>& read);
 
 // The pairs (indices) whose clean and corrupted prompts have equally many tokens: the only ones an analysis
 // that patches every position can use (a name may split into more tokens than its counterpart). Throws

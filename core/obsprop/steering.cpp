@@ -26,7 +26,7 @@ std::vector<std::int64_t> positions64(const PromptBatch& p) {
 
 SteeringBaseline steering_baseline(const model::Transformer& m, const PromptBatch& prompts, int layer,
                                    const ObservableMatrix& obs, const Progress& progress) {
-    prompts.check();
+    prompts.check(/*every_token=*/true);
     check_layer(m, layer);
     if (obs.size() == 0) throw std::invalid_argument("no observables to steer");
     const auto N = static_cast<std::int64_t>(prompts.size()),
@@ -42,12 +42,20 @@ SteeringBaseline steering_baseline(const model::Transformer& m, const PromptBatc
     Tensor delta = torch::zeros({N, d}, torch::requires_grad());
     model::RunOptions o;
     o.last_logits_only = true;
-    auto pos = positions64(prompts);
     Tensor resid;
     o.add_hook(model::hook_name(layer, "hook_resid_pre"), [&](const Tensor& x, const std::string&) {
         resid = x.detach().clone();
-        Tensor rows = torch::arange(N, torch::kLong), cols = torch::tensor(pos, torch::kLong);
-        return x.index_put({rows, cols}, x.index({rows, cols}) + delta);
+        // One delta per prompt, added at its position or at every token (kEveryToken): the gradient with
+        // respect to it is the sum of the gradients at the tokens it is added at.
+        Tensor mask = torch::zeros({N, x.size(1), 1}, x.options());
+        for (std::int64_t i = 0; i < N; ++i) {
+            const int p = prompts.positions[static_cast<std::size_t>(i)];
+            if (p < 0)
+                mask[i].fill_(1.0);
+            else
+                mask[i][p][0] = 1.0;
+        }
+        return x + mask * delta.unsqueeze(1);
     });
     report_each_layer(o, m, progress, 0.0, 0.5, "steering gradients");
     o.final_residual_only = true;
@@ -99,7 +107,7 @@ Tensor steered_values(const model::Transformer& m, const PromptBatch& prompts,
         if (!t.positions.empty() && t.positions.size() != prompts.size())
             throw std::invalid_argument("a steering term needs one position per prompt");
         for (std::size_t i = 0; i < t.positions.size(); ++i)
-            if (t.positions[i] < 0 || t.positions[i] >= static_cast<int>(prompts.ids[i].size()))
+            if (t.positions[i] < -1 || t.positions[i] >= static_cast<int>(prompts.ids[i].size()))
                 throw std::invalid_argument("steering position " + std::to_string(t.positions[i]) +
                                             " is outside prompt " + std::to_string(i));
         const auto pos = t.positions.empty()

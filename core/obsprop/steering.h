@@ -1,6 +1,6 @@
 // Steering with feature vectors (DESIGN §3.9): add α·y at blocks.{layer}.hook_resid_pre, at one token
-// position per prompt, rerun, and report for every observable the mean change of n·z over the prompts,
-// beside the linear prediction α·mean_p(∇_x(n·z)·y) from gradients taken once.
+// position per prompt or at every token (position -1), rerun, and report for every observable the mean change
+// of n·z over the prompts, beside the linear prediction α·mean_p(∇_x(n·z)·y) from gradients taken once.
 #pragma once
 
 #include "obsprop/prompts.h"
@@ -45,7 +45,7 @@ struct SteeringTerm {
     int layer = 0;
     torch::Tensor y; // [d]
     double alpha = 0;
-    std::vector<int> positions; // one per prompt; empty = the prompts' own positions
+    std::vector<int> positions; // one per prompt (-1: every token); empty = the prompts' own positions
 };
 torch::Tensor steered_values(const model::Transformer& m, const PromptBatch& prompts,
                              const std::vector<SteeringTerm>& terms, const ObservableMatrix& obs,

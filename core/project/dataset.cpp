@@ -41,6 +41,10 @@ std::string Dataset::validate() const {
 }
 
 bool is_token_position(const std::string& text) {
+    return text == "all" || is_single_token_position(text);
+}
+
+bool is_single_token_position(const std::string& text) {
     if (text == "name" || text == "last") return true;
     std::size_t i = !text.empty() && text[0] == '-' ? 1 : 0;
     if (i == text.size() || text.size() - i > 6) return false; // at most 6 digits
@@ -52,8 +56,9 @@ bool is_token_position(const std::string& text) {
 int token_position(const std::string& text, int slot, int length) {
     if (!is_token_position(text))
         throw std::invalid_argument("unknown token position '" + text +
-                                    "' (name, last, or a token index: 0, 1, … from the start, -1, -2, … from "
-                                    "the end)");
+                                    "' (name, last, all, or a token index: 0, 1, … from the start, -1, -2, … "
+                                    "from the end)");
+    if (text == "all") return kEveryToken;
     if (text == "name") return slot;
     if (text == "last") return length - 1;
     const int k = std::stoi(text);

@@ -52,10 +52,16 @@ struct Prompt {
 };
 
 // A token position as analyses take it: "name" (the prompt's slot: its name, or a pair's differing token),
-// "last", or a token index: k >= 0 counts from the start, k < 0 from the end (-1 is the last token).
+// "last", a token index (k >= 0 counts from the start, k < 0 from the end: -1 is the last token) or, where
+// an analysis takes every token at once (steering), "all".
 bool is_token_position(const std::string& text);
-// The token `text` names in a prompt of `length` tokens whose slot is `slot`. Throws std::invalid_argument
-// naming the position and the prompt's length when it is not a position or lies outside the prompt.
+// The same without "all": one token (where attribution reads the observable).
+bool is_single_token_position(const std::string& text);
+// What token_position returns for "all".
+inline constexpr int kEveryToken = -1;
+// The token `text` names in a prompt of `length` tokens whose slot is `slot` (kEveryToken for "all").
+// Throws std::invalid_argument naming the position and the prompt's length when it is not a position or
+// lies outside the prompt.
 int token_position(const std::string& text, int slot, int length);
 
 // Every template × every name (female names first within a template); for a pair dataset, each pair's

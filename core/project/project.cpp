@@ -183,6 +183,9 @@ json to_json(const Project& p) {
                      {"rho", p.settings.rho ? json(*p.settings.rho) : json(nullptr)},
                      {"svd_top_k", p.settings.svd_top_k},
                      {"attribution", p.settings.attribution}};
+    // Written only when set, so projects that never chose one stay as they were.
+    if (p.settings.attribution_position != "last")
+        j["settings"]["attribution_position"] = p.settings.attribution_position;
     j["steering"] = json::array();
     for (const auto& s : p.steering) {
         json path = json::array();
@@ -259,6 +262,11 @@ Project from_json(const json& j, const std::string& src) {
         if (p.settings.attribution != "patching" && p.settings.attribution != "gradient" &&
             p.settings.attribution != "total")
             fail(src, "settings.attribution must be patching, gradient or total");
+        p.settings.attribution_position =
+            get<std::string>(*it, "attribution_position", p.settings.attribution_position, src, w);
+        if (!is_single_token_position(p.settings.attribution_position))
+            fail(src, "settings.attribution_position must be name, last or a token index (got \"" +
+                          p.settings.attribution_position + "\")");
     }
     for (const auto& s : get_array(j, "steering", src)) {
         require_object(s, src, "each steering preset");
@@ -290,7 +298,8 @@ Project from_json(const json& j, const std::string& src) {
         sp.position = get<std::string>(s, "position", sp.position, src, w);
         if (!is_token_position(sp.position))
             fail(src, "steering preset '" + sp.name +
-                          "': position must be name, last or a token index (got \"" + sp.position + "\")");
+                          "': position must be name, last, all or a token index (got \"" + sp.position +
+                          "\")");
         sp.normalize = get<bool>(s, "normalize", sp.normalize, src, w);
         sp.multiplier = get<double>(s, "multiplier", 0.0, src, w);
         sp.range = get<double>(s, "range", sp.range, src, w);

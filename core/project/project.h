@@ -57,6 +57,8 @@ struct Settings {
     std::optional<double> rho;            // ln_f / LayerNorm input norm; none = estimate from data
     int svd_top_k = 5;                    // SVD alignment entries per head
     std::string attribution = "patching"; // patching | gradient | total: the default attribution method
+    // The token whose prediction attribution explains: name, last or a token index (dataset.h).
+    std::string attribution_position = "last";
 };
 
 struct SteeringPreset {
@@ -66,7 +68,7 @@ struct SteeringPreset {
     static constexpr int kMlpNode = -2;
     std::vector<std::pair<int, int>> path;
     int layer = -1; // where it is added (blocks.{layer}.hook_resid_pre); -1 = path's first layer
-    std::string position = "name"; // name | last
+    std::string position = "name"; // name | last | all | a token index (dataset.h)
     bool normalize = true;
     double multiplier = 0.0;
     double range = 300.0;

@@ -38,6 +38,7 @@ struct FeatureResults {
 struct AttributionResults {
     QString method; // "patching", "gradient" or "total" (whose maps also carry the MLPs, HeadMatrix::mlp)
     QString dataset;
+    QString position = QStringLiteral("last"); // the token whose prediction is attributed
     int pairs = 0;
     QStringList observables;
     std::vector<HeadMatrix> maps; // one per observable

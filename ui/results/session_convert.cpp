@@ -31,6 +31,7 @@ FeatureResults features(const analyses::FeaturesReport& r, quint64 generation) {
 AttributionResults attribution(const analyses::AttributionReport& r, quint64 generation) {
     AttributionResults a;
     a.method = qs(r.method), a.dataset = qs(r.dataset), a.pairs = r.pairs, a.generation = generation;
+    a.position = qs(r.position);
     for (std::size_t k = 0; k < r.observables.size(); ++k) {
         a.observables << qs(r.observables[k]);
         a.maps.push_back(matrix(r.mean[k],

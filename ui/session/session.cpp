@@ -478,6 +478,10 @@ QString Session::defaultAttribution() const {
     return ws_ ? qs(ws_->project().settings.attribution) : QStringLiteral("patching");
 }
 
+QString Session::defaultAttributionPosition() const {
+    return ws_ ? qs(ws_->project().settings.attribution_position) : QStringLiteral("last");
+}
+
 QJsonObject Session::viewState() const {
     if (!ws_) return {};
     return QJsonDocument::fromJson(QByteArray::fromStdString(ws_->project().view.dump())).object();

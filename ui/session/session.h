@@ -107,14 +107,17 @@ class Session : public QObject {
     bool isPairDataset(const QString& name) const;
     QString lnMode() const;
     void setLnMode(const QString& mode);
-    QString defaultAttribution() const; // the project's attribution method
+    QString defaultAttribution() const;         // the project's attribution method
+    QString defaultAttributionPosition() const; // the project's attribution token ("last" unless set)
 
     QJsonObject viewState() const;
     void setViewState(const QJsonObject& state); // neither dirty nor a new snapshot
 
     // Analyses. `consumer` names the view asking (its own channel); results go to every listener.
     void computeFeatures(const QString& consumer, const QString& pairA = {}, const QString& pairB = {});
-    void computeAttribution(const QString& consumer, const QString& dataset, const QString& method);
+    // `position`: the token whose prediction is attributed (name, last or an index); empty: the project's.
+    void computeAttribution(const QString& consumer, const QString& dataset, const QString& method,
+                            const QString& position = {});
     void computeHeadDetail(const QString& consumer, HeadRef head);
     // Every head's C(a→b) beside its attribution ratio b/a over `dataset` (method: the project's).
     void computeCouplingHeads(const QString& consumer, const QString& a, const QString& b,
@@ -138,7 +141,8 @@ class Session : public QObject {
     // resolved setting spelled out (core: analyses/command.h). It reads the saved project file, so the
     // command matches the window only once unsaved edits are saved (isDirty()).
     QString featuresCommand(const QString& pairA, const QString& pairB) const;
-    QString attributionCommand(const QString& dataset, const QString& method) const;
+    QString attributionCommand(const QString& dataset, const QString& method,
+                               const QString& position = {}) const;
     QString couplingCommand(const QString& a, const QString& b, const QString& dataset, HeadRef head) const;
     QString headDetailCommand(HeadRef head) const;
     QString pathsCommand(const QString& observable, bool patching, const QString& dataset, int beamWidth,

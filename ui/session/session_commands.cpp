@@ -34,9 +34,11 @@ QString Session::featuresCommand(const QString& pairA, const QString& pairB) con
                      [&](const Analysis& a) { return features_command(a, ss(pairA), ss(pairB)); });
 }
 
-QString Session::attributionCommand(const QString& dataset, const QString& method) const {
+QString Session::attributionCommand(const QString& dataset, const QString& method,
+                                    const QString& position) const {
     SettingsOverrides o = onDataset(dataset);
     if (!method.isEmpty()) o.attribution = ss(method);
+    if (!position.isEmpty()) o.attribution_position = ss(position);
     return commandOf(analysis_, projectFile_, o, [](const Analysis& a) { return attribution_command(a); });
 }
 

@@ -48,11 +48,13 @@ void Session::computeFeatures(const QString& consumer, const QString& pairA, con
         [this](const FeatureResults& r) { Q_EMIT featuresReady(r); });
 }
 
-void Session::computeAttribution(const QString& consumer, const QString& dataset, const QString& method) {
+void Session::computeAttribution(const QString& consumer, const QString& dataset, const QString& method,
+                                 const QString& position) {
     if (!ws_ || ws_->observables().empty()) return;
     const quint64 gen = generation_;
     SettingsOverrides o = onDataset(dataset);
     if (!method.isEmpty()) o.attribution = ss(method);
+    if (!position.isEmpty()) o.attribution_position = ss(position);
     run<AttributionResults>(
         QStringLiteral("attribution"), consumer,
         [o, gen](const Analysis& a, const ProgressFn& p) {

@@ -8,6 +8,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QLineEdit>
 #include <QPushButton>
 #include <QScrollBar>
 #include <QSortFilterProxyModel>
@@ -38,6 +39,15 @@ HeadsView::HeadsView(Session* session, QWidget* parent) : QWidget(parent), sessi
                            "with the head's (or MLP's) output from the corrupted prompt at every position, "
                            "everything after it recomputed"));
     bar->addWidget(method_);
+    bar->addWidget(new QLabel(tr("at token:"), this));
+    position_ = new QComboBox(this);
+    position_->setObjectName(QStringLiteral("attributionPosition"));
+    position_->setEditable(true);
+    position_->addItems({QStringLiteral("last"), QStringLiteral("name")});
+    position_->setToolTip(tr("The token whose next-token prediction is attributed: last, name (the prompt's "
+                             "slot), or a token index (0 first, -1 last); each prompt is read there. Pick a "
+                             "token in the Prompts view with Attribute at This Token."));
+    bar->addWidget(position_);
     auto* run = new QPushButton(tr("Compute attribution"), this);
     bar->addWidget(run);
     bar->addStretch(1);
@@ -102,14 +112,18 @@ HeadsView::HeadsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     root->addWidget(stack_, 1);
 
     connect(run, &QPushButton::clicked, this, &HeadsView::requestAttribution);
+    connect(position_->lineEdit(), &QLineEdit::returnPressed, this, &HeadsView::requestAttribution);
     connect(session_, &Session::featuresReady, this, &HeadsView::onFeatures);
     connect(session_, &Session::attributionReady, this, &HeadsView::onAttribution);
     connect(session_, &Session::jobFailed, this, [this](const QString& channel, const QString& e) {
         if (channel == QLatin1String("features/heads") && available_.empty()) hint_->setText(e);
+        if (channel == QLatin1String("attribution/heads")) note_->setText(e); // e.g. a token no prompt has
     });
     connect(session_, &Session::workspaceOpened, this, [this] {
         QSignalBlocker b(method_);
         method_->setCurrentIndex(std::max(0, method_->findData(session_->defaultAttribution())));
+        QSignalBlocker bp(position_);
+        position_->setEditText(session_->defaultAttributionPosition());
     });
     // Results follow the recipe: what was computed for the old one is dropped at once (never shown under a
     // name whose definition changed) and what was on screen is computed again.
@@ -138,7 +152,12 @@ void HeadsView::updateEmptyState() {
 void HeadsView::requestAttribution() {
     if (!dataset_->currentText().isEmpty())
         session_->computeAttribution(QStringLiteral("heads"), dataset_->currentText(),
-                                     method_->currentData().toString());
+                                     method_->currentData().toString(), position_->currentText().trimmed());
+}
+
+void HeadsView::attributeAt(const QString& position) {
+    position_->setEditText(position);
+    requestAttribution();
 }
 
 void HeadsView::onFeatures(const FeatureResults& r) {
@@ -165,10 +184,13 @@ void HeadsView::onAttribution(const AttributionResults& r) {
         it = it->first.startsWith(QStringLiteral("attribution")) ? available_.erase(it) : std::next(it);
     for (int k = 0; k < r.observables.size(); ++k)
         available_[QStringLiteral("attribution (%1): %2").arg(r.method, r.observables[k])] = r.maps[k];
-    note_->setText(
-        r.method == QLatin1String("total")
-            ? tr("total effect over %1 aligned pairs of '%2' (MLPs in the table)").arg(r.pairs).arg(r.dataset)
-            : tr("attribution over %1 pairs of '%2'").arg(r.pairs).arg(r.dataset));
+    const QString at =
+        r.position == QLatin1String("last") ? QString() : tr(", prediction at token %1").arg(r.position);
+    note_->setText(r.method == QLatin1String("total")
+                       ? tr("total effect over %1 aligned pairs of '%2'%3 (MLPs in the table)")
+                             .arg(r.pairs)
+                             .arg(r.dataset, at)
+                       : tr("attribution over %1 pairs of '%2'%3").arg(r.pairs).arg(r.dataset, at));
     refreshCombos();
 }
 
@@ -263,7 +285,8 @@ QString HeadsView::pickedQuantity(int side) const {
 QString HeadsView::command() const {
     // The left heatmap's analysis: an attribution, or the features (with the compared pair).
     if (quantity(0).startsWith(QLatin1String("attribution")))
-        return session_->attributionCommand(dataset_->currentText(), method_->currentData().toString());
+        return session_->attributionCommand(dataset_->currentText(), method_->currentData().toString(),
+                                            position_->currentText().trimmed());
     return session_->featuresCommand(pairA_, pairB_);
 }
 

@@ -39,9 +39,13 @@ class HeadsView : public QWidget {
     bool exportFigure(int side, const QString& file, int w, int h, double scale) const;
     // The quantity the user (or the project's view state) chose for a side; empty while it is the default.
     QString pickedQuantity(int side) const;
+    // The token whose prediction attribution explains: name, last or a token index.
+    QComboBox* positionBox() const { return position_; }
 
   public Q_SLOTS:
     void setSelectedHead(obsprop::ui::HeadRef h);
+    // Attributes the prediction at `position` (the Prompts view's "Attribute at This Token").
+    void attributeAt(const QString& position);
 
   Q_SIGNALS:
     void headSelected(obsprop::ui::HeadRef h);
@@ -62,6 +66,7 @@ class HeadsView : public QWidget {
     QComboBox* pick_[2] = {nullptr, nullptr};
     QComboBox* dataset_ = nullptr;
     QComboBox* method_ = nullptr;
+    QComboBox* position_ = nullptr;
     QTableView* table_ = nullptr;
     HeadTableModel* model_ = nullptr;
     QSortFilterProxyModel* proxy_ = nullptr;

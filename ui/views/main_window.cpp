@@ -5,6 +5,7 @@
 #include <QApplication>
 #include <QClipboard>
 #include <QCloseEvent>
+#include <QComboBox>
 #include <QDir>
 #include <QDockWidget>
 #include <QDragEnterEvent>
@@ -105,6 +106,17 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     follow(selection_, steering_);
     follow(selection_, attention_);
     connect(prompts_, &PromptsView::promptSelected, attention_, &AttentionView::showPrompt);
+    // A token picked in the Prompts view: new steering vectors go there, or attribution reads it.
+    connect(prompts_, &PromptsView::steerAtToken, this, [this](const QString& position) {
+        steering_->positionBox()->setEditText(position);
+        status_->setText(tr("New steering vectors are added at token %1").arg(position));
+        tabs_->setCurrentWidget(steering_);
+    });
+    connect(prompts_, &PromptsView::attributeAtToken, this, [this](const QString& position) {
+        heads_->attributeAt(position);
+        status_->setText(tr("Attributing the prediction at token %1").arg(position));
+        tabs_->setCurrentWidget(heads_);
+    });
     connect(selection_, &HeadSelection::changed, this, [this](HeadRef h) {
         if (h.valid()) status_->setText(tr("Head %1 selected").arg(headName(h.layer, h.head)));
         Q_EMIT headChanged(h);

@@ -10,6 +10,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QListWidget>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSortFilterProxyModel>
@@ -59,6 +60,42 @@ PromptsView::PromptsView(Session* session, QWidget* parent) : QWidget(parent), s
     stack_->addWidget(withResultTools(table_, proxy));
     lay->addWidget(stack_, 1);
 
+    // The selected prompt's tokens: pick one to steer or attribute there.
+    auto* tokenBar = new QHBoxLayout;
+    tokens_ = new QListWidget(this);
+    tokens_->setObjectName(QStringLiteral("promptTokens"));
+    tokens_->setFlow(QListView::LeftToRight);
+    tokens_->setWrapping(true);
+    tokens_->setResizeMode(QListView::Adjust);
+    tokens_->setSpacing(2);
+    tokens_->setSelectionMode(QAbstractItemView::SingleSelection);
+    tokens_->setMaximumHeight(4 * tokens_->fontMetrics().height() + 12);
+    tokens_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    tokens_->setToolTip(tr("The selected prompt's tokens (select a row above); the name slot is bold"));
+    steerHere_ = new QPushButton(tr("Steer at This Token"), this);
+    steerHere_->setToolTip(tr("New steering vectors are added at this token of every prompt"));
+    attributeHere_ = new QPushButton(tr("Attribute at This Token"), this);
+    attributeHere_->setToolTip(tr("The Heads view attributes the prediction at this token of every prompt"));
+    auto* buttons = new QVBoxLayout;
+    buttons->addWidget(steerHere_);
+    buttons->addWidget(attributeHere_);
+    buttons->addStretch(1);
+    tokenBar->addWidget(tokens_, 1);
+    tokenBar->addLayout(buttons);
+    lay->addLayout(tokenBar);
+    showTokens(nullptr);
+    connect(tokens_, &QListWidget::itemSelectionChanged, this, [this] {
+        const bool picked = !pickedPosition().isEmpty();
+        steerHere_->setEnabled(picked);
+        attributeHere_->setEnabled(picked);
+    });
+    connect(steerHere_, &QPushButton::clicked, this, [this] {
+        if (const QString p = pickedPosition(); !p.isEmpty()) Q_EMIT steerAtToken(p);
+    });
+    connect(attributeHere_, &QPushButton::clicked, this, [this] {
+        if (const QString p = pickedPosition(); !p.isEmpty()) Q_EMIT attributeAtToken(p);
+    });
+
     connect(dataset_, &QComboBox::currentTextChanged, this, &PromptsView::request);
     connect(edit_, &QPushButton::clicked, this, &PromptsView::editDataset);
     // A row the user selects (a click, the keyboard): the view setting its current row by itself after new
@@ -69,12 +106,14 @@ PromptsView::PromptsView(Session* session, QWidget* parent) : QWidget(parent), s
                 const int row = proxy->mapToSource(selected.indexes().first()).row();
                 if (row < 0 || row >= int(results_->rows.size())) return;
                 const PromptRow& p = results_->rows[std::size_t(row)];
+                showTokens(&p);
                 Q_EMIT promptSelected(p.dataset, p.index);
             });
     connect(session_, &Session::recipeChanged, this, [this] {
         // Values of the old recipe are dropped at once (never shown under a redefined name), then recomputed.
         results_.reset();
         model_->setResults({});
+        showTokens(nullptr);
         refreshChoices();
         request();
     });
@@ -102,6 +141,38 @@ PromptsView::PromptsView(Session* session, QWidget* parent) : QWidget(parent), s
     });
     refreshChoices();
     request();
+}
+
+void PromptsView::showTokens(const PromptRow* row) {
+    tokens_->clear();
+    tokenRowLength_ = row ? static_cast<int>(row->tokens.size()) : 0;
+    tokenRowSlot_ = row ? row->namePosition : -1;
+    if (row)
+        for (int k = 0; k < tokenRowLength_; ++k) {
+            QString text = row->tokens[k];
+            text.replace(QLatin1Char(' '), QChar(0x2423)); // ␣: a token's leading space stays visible
+            auto* item = new QListWidgetItem(QStringLiteral("%1·%2").arg(k).arg(text), tokens_);
+            item->setData(Qt::UserRole, k);
+            if (k == tokenRowSlot_) {
+                QFont f = item->font();
+                f.setBold(true);
+                item->setFont(f);
+                item->setToolTip(tr("token %1: the name slot").arg(k));
+            } else {
+                item->setToolTip(tr("token %1").arg(k));
+            }
+        }
+    steerHere_->setEnabled(false);
+    attributeHere_->setEnabled(false);
+}
+
+QString PromptsView::pickedPosition() const {
+    const auto items = tokens_->selectedItems();
+    if (items.isEmpty()) return {};
+    const int k = items.first()->data(Qt::UserRole).toInt();
+    if (k == tokenRowSlot_) return QStringLiteral("name");
+    if (k == tokenRowLength_ - 1) return QStringLiteral("last");
+    return QString::number(k);
 }
 
 QAbstractItemModel* PromptsView::model() const {

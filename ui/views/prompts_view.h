@@ -1,6 +1,8 @@
 // The prompts of a dataset as the model sees them: text, name slot, tokens, and every observable's
 // value at the last position. "Edit dataset…" changes the dataset's templates and names in place. Selecting
-// a row selects that prompt for the views that show one prompt (the Attention view).
+// a row selects that prompt for the views that show one prompt (the Attention view) and lists its tokens
+// below the table: pick one, then Steer at This Token or Attribute at This Token applies that token to the
+// dataset's prompts (the name slot as "name", the last token as "last", any other by its index).
 #pragma once
 
 #include <QWidget>
@@ -12,6 +14,7 @@ class QAbstractItemModel;
 class QComboBox;
 class QDialog;
 class QLabel;
+class QListWidget;
 class QPushButton;
 class QStackedWidget;
 class QTableView;
@@ -35,6 +38,12 @@ class PromptsView : public QWidget {
     QString command() const;
     QString tableCsv() const; // the table as sorted
     const std::optional<PromptResults>& results() const { return results_; }
+    // The selected prompt's tokens, one item each ("6 · ␣Mary"), and the two actions on the picked one.
+    QListWidget* tokenList() const { return tokens_; }
+    QPushButton* steerHereButton() const { return steerHere_; }
+    QPushButton* attributeHereButton() const { return attributeHere_; }
+    // The position the picked token stands for: "name", "last" or its index; empty when none is picked.
+    QString pickedPosition() const;
 
     // "text,name,gender,name_position,tokens,<observable>...": the rows shown.
 
@@ -45,10 +54,14 @@ class PromptsView : public QWidget {
   Q_SIGNALS:
     // The user selected a prompt's row (its index in the dataset).
     void promptSelected(const QString& dataset, int prompt);
+    // Steer at This Token / Attribute at This Token, with pickedPosition().
+    void steerAtToken(const QString& position);
+    void attributeAtToken(const QString& position);
 
   private:
     void refreshChoices();
     void request();
+    void showTokens(const PromptRow* row);
 
     Session* session_;
     QComboBox* dataset_ = nullptr;
@@ -58,6 +71,10 @@ class PromptsView : public QWidget {
     QLabel* placeholder_ = nullptr;
     QTableView* table_ = nullptr;
     PromptTableModel* model_ = nullptr;
+    QListWidget* tokens_ = nullptr;
+    QPushButton* steerHere_ = nullptr;
+    QPushButton* attributeHere_ = nullptr;
+    int tokenRowLength_ = 0, tokenRowSlot_ = -1; // of the prompt whose tokens are listed
     std::optional<PromptResults> results_;
 };
 

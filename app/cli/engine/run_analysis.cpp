@@ -64,6 +64,7 @@ int features(const FeaturesArgs& f) {
 int attribute(const AttributeArgs& at) {
     SettingsOverrides m;
     if (!at.method.empty()) m.attribution = at.method;
+    if (!at.position.empty()) m.attribution_position = at.position;
     print_table(to_table(attribution_report(open_analysis(at.o, m))), at.o);
     return 0;
 }
