@@ -73,6 +73,7 @@ FeaturesReport features_report(const Analysis& a, const std::string& pair_a, con
         auto cmp = compare_features(sets[0], sets[1]);
         r.cosine = to_grid(cmp.cosine), r.coupling_ab = to_grid(cmp.coupling_ab),
         r.coupling_ba = to_grid(cmp.coupling_ba);
+        r.unembed_cosine = cmp.unembed_cosine;
     }
     report(progress, 1.0, "features");
     require_finite(a.workspace(), r);

@@ -39,6 +39,7 @@ struct FeaturesReport {
     std::vector<HeadGrid> norms; // per observable
     std::string a, b;            // the compared pair; empty with fewer than two observables
     HeadGrid cosine, coupling_ab, coupling_ba;
+    double unembed_cosine = 0; // the pair's cos(W_Uᵀn_a, W_Uᵀn_b) (NaN when either is zero); 0 without a pair
 };
 
 // Attribution of each observable to heads, averaged over the dataset's prompt pairs. The total effect also

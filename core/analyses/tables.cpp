@@ -332,6 +332,7 @@ json to_json(const FeaturesReport& r) {
              {"final_rho", r.ln[k].mode == "approx" ? number(r.ln[k].final_rho) : json(nullptr)}});
     }
     out["pair"] = r.a.empty() ? json(nullptr) : json::array({r.a, r.b});
+    out["unembed_cosine"] = r.a.empty() ? json(nullptr) : number(r.unembed_cosine);
     if (r.norms.empty()) return out;
     const bool pair = !r.cosine.empty();
     for (int l = 0; l < r.norms[0].layers; ++l)

@@ -31,6 +31,7 @@ struct FeatureResults {
     std::vector<HeadMatrix> norms; // one per observable
     QString pairA, pairB;
     HeadMatrix cosine, couplingAB, couplingBA; // empty when fewer than two observables
+    double unembedCosine = 0;                  // the pair's cos(W_Uᵀn_a, W_Uᵀn_b)
     quint64 generation = 0;                    // the recipe generation it was computed for
 };
 

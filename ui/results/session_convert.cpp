@@ -19,6 +19,7 @@ FeatureResults features(const analyses::FeaturesReport& r, quint64 generation) {
     if (!r.cosine.empty()) {
         const QString a = qs(r.a), b = qs(r.b);
         f.pairA = a, f.pairB = b;
+        f.unembedCosine = r.unembed_cosine;
         f.cosine = matrix(r.cosine, QStringLiteral("cos(%1, %2)").arg(a, b), QStringLiteral("cosine"), true);
         f.couplingAB =
             matrix(r.coupling_ab, QStringLiteral("C(%1→%2)").arg(a, b), QStringLiteral("coupling"), true);

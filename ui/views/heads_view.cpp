@@ -175,7 +175,10 @@ void HeadsView::onFeatures(const FeatureResults& r) {
         available_[QStringLiteral("coupling: %1 → %2").arg(r.pairB, r.pairA)] = r.couplingBA;
     }
     pairA_ = r.pairA, pairB_ = r.pairB;
-    note_->setText(tr("LayerNorm: %1").arg(r.lnMode));
+    note_->setText(r.pairA.isEmpty() ? tr("LayerNorm: %1").arg(r.lnMode)
+                                     : tr("LayerNorm: %1 · cos(W_Uᵀn_%2, W_Uᵀn_%3) = %4")
+                                           .arg(r.lnMode, r.pairA, r.pairB)
+                                           .arg(r.unembedCosine, 0, 'f', 4));
     refreshCombos();
 }
 
