@@ -1,6 +1,7 @@
 // The study's fifty names of each gender, its three occupation templates and the GPT-Neo-1.3B study preset
 // (project create --preset): names checked against GPT-2's own vocabulary file, token positions against
 // GPT-2's tokenisation, the preset through the command line on a GPT-Neo checkpoint of the study's shape.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -158,7 +159,8 @@ class TestStudyPreset : public QObject {
         s.d_model = 32;
         s.vocab = 50257;
         s.n_ctx = 64;
-        obsprop::tools::write_checkpoint(obsprop::tools::generate(s), s, model);
+        const auto gen = obsprop::tools::generate(s);
+        obsprop::tools::write_checkpoint(gen, s, model);
         fs::remove(model / "tokenizer.json");
         fs::copy_file(kGpt2 / "vocab.json", model / "vocab.json");
         fs::copy_file(kGpt2 / "merges.txt", model / "merges.txt");
@@ -176,6 +178,27 @@ class TestStudyPreset : public QObject {
         QVERIFY2(r.code == 0, r.err.constData());
         QCOMPARE(r.json().value("observables").toInt(), 4);
         QCOMPARE(r.json().value("datasets").toInt(), 3);
+        // The study's cos(W_Uᵀn_subj, W_Uᵀn_obj): GPT-Neo ties W_U to the embedding, so W_Uᵀn is a difference
+        // of two embedding rows, looked up by GPT-2's own vocabulary file.
+        r = cli({"features", "--project", file, "--ln", "none", "--pair", "subj,obj", "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const auto vocab = gpt2_vocab();
+        const auto& wte = gen.at(s.prefix ? "transformer.wte.weight" : "wte.weight");
+        auto row_diff = [&](const char* a, const char* b) {
+            const int ia = vocab.at(std::string("\xC4\xA0") + a).get<int>(),
+                      ib = vocab.at(std::string("\xC4\xA0") + b).get<int>();
+            std::vector<double> v(std::size_t(s.d_model));
+            for (int i = 0; i < s.d_model; ++i)
+                v[std::size_t(i)] =
+                    double(wte.values[std::size_t(ia) * std::size_t(s.d_model) + std::size_t(i)]) -
+                    double(wte.values[std::size_t(ib) * std::size_t(s.d_model) + std::size_t(i)]);
+            return v;
+        };
+        const auto u = row_diff("she", "he"), w = row_diff("her", "him");
+        double uw = 0, uu = 0, ww = 0;
+        for (std::size_t i = 0; i < u.size(); ++i)
+            uw += u[i] * w[i], uu += u[i] * u[i], ww += w[i] * w[i];
+        QVERIFY(std::abs(r.json().value("unembed_cosine").toDouble() - uw / std::sqrt(uu * ww)) < 1e-6);
         // The study's first experiment as the project stores it: the feature of 17.14 for subj, 50 times, at
         // the embedding of the last token, on every object prompt. Token 15 itself exists only in the first
         // object template (16 tokens): asked for literally on the subject prompts, it is refused by name.

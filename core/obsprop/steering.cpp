@@ -96,7 +96,7 @@ void check_term(const model::Transformer& m, const Tensor& y, double alpha) {
 Tensor steered_values(const model::Transformer& m, const PromptBatch& prompts,
                       const std::vector<SteeringTerm>& terms, const ObservableMatrix& obs,
                       const Progress& progress, const SteeringBaseline* resume) {
-    prompts.check();
+    prompts.check(/*every_token=*/true);
     torch::NoGradGuard ng;
     report(progress, 0.0, "steering");
     model::RunOptions o;
@@ -132,7 +132,7 @@ Tensor steered_values(const model::Transformer& m, const PromptBatch& prompts,
 
 SteeringResult steer(const model::Transformer& m, const PromptBatch& prompts, const SteeringBaseline& base,
                      const ObservableMatrix& obs, const Tensor& y, double alpha, const Progress& progress) {
-    prompts.check();
+    prompts.check(/*every_token=*/true);
     check_layer(m, base.layer);
     check_term(m, y, alpha);
     if (base.values.size(0) != static_cast<std::int64_t>(prompts.size()) || base.values.size(1) != obs.size())

@@ -202,29 +202,34 @@ std::vector<std::string> study_male_names() {
     return {"John", "David", "Mark", "Paul", "Ryan", "Gary", "Jack", "Arnold", "Joe", "Andy"};
 }
 
+namespace {
+
+std::vector<std::string> extended(std::vector<std::string> names, std::initializer_list<const char*> more) {
+    names.insert(names.end(), more.begin(), more.end());
+    return names;
+}
+
+} // namespace
+
 // The study's ten, then forty common US given names of unambiguous gender, each one GPT-2 token after a
 // space (tst_study_preset checks that against GPT-2's own vocabulary).
 std::vector<std::string> study_female_names_50() {
-    auto n = study_female_names();
-    for (const char* s :
-         {"Mary",     "Linda",     "Susan",    "Karen",   "Emily",   "Rachel",   "Helen",     "Anna",
-          "Laura",    "Julia",     "Grace",    "Lucy",    "Alice",   "Kate",     "Sophie",    "Patricia",
-          "Barbara",  "Elizabeth", "Jessica",  "Nancy",   "Betty",   "Margaret", "Sandra",    "Ashley",
-          "Kimberly", "Donna",     "Michelle", "Dorothy", "Melissa", "Deborah",  "Stephanie", "Rebecca",
-          "Sharon",   "Cynthia",   "Kathleen", "Shirley", "Angela",  "Brenda",   "Pamela",    "Nicole"})
-        n.emplace_back(s);
-    return n;
+    return extended(study_female_names(),
+                    {"Mary",     "Linda",    "Susan",     "Karen",     "Emily",   "Rachel",   "Helen",
+                     "Anna",     "Laura",    "Julia",     "Grace",     "Lucy",    "Alice",    "Kate",
+                     "Sophie",   "Patricia", "Barbara",   "Elizabeth", "Jessica", "Nancy",    "Betty",
+                     "Margaret", "Sandra",   "Ashley",    "Kimberly",  "Donna",   "Michelle", "Dorothy",
+                     "Melissa",  "Deborah",  "Stephanie", "Rebecca",   "Sharon",  "Cynthia",  "Kathleen",
+                     "Shirley",  "Angela",   "Brenda",    "Pamela",    "Nicole"});
 }
 std::vector<std::string> study_male_names_50() {
-    auto n = study_male_names();
-    for (const char* s :
-         {"James",   "Robert",      "Michael", "William", "Richard", "Thomas",   "Daniel",   "Steven",
-          "Kevin",   "George",      "Peter",   "Henry",   "Frank",   "Brian",    "Eric",     "Joseph",
-          "Charles", "Christopher", "Matthew", "Anthony", "Donald",  "Andrew",   "Kenneth",  "Joshua",
-          "Timothy", "Ronald",      "Edward",  "Jason",   "Jeffrey", "Jacob",    "Nicholas", "Jonathan",
-          "Stephen", "Larry",       "Justin",  "Scott",   "Brandon", "Benjamin", "Samuel",   "Gregory"})
-        n.emplace_back(s);
-    return n;
+    return extended(study_male_names(),
+                    {"James",   "Robert",  "Michael",  "William",     "Richard", "Thomas",  "Daniel",
+                     "Steven",  "Kevin",   "George",   "Peter",       "Henry",   "Frank",   "Brian",
+                     "Eric",    "Joseph",  "Charles",  "Christopher", "Matthew", "Anthony", "Donald",
+                     "Andrew",  "Kenneth", "Joshua",   "Timothy",     "Ronald",  "Edward",  "Jason",
+                     "Jeffrey", "Jacob",   "Nicholas", "Jonathan",    "Stephen", "Larry",   "Justin",
+                     "Scott",   "Brandon", "Benjamin", "Samuel",      "Gregory"});
 }
 
 Dataset study_subject_dataset(StudyNames names) {
