@@ -100,8 +100,8 @@ class TestTokenPositions : public QObject {
             return n < 0 ? length[i] + n : n;
         };
         std::map<QString, QJsonObject> runs;
-        for (const QString k : {QStringLiteral("name"), QStringLiteral("last"), QStringLiteral("-1"),
-                                QStringLiteral("0"), QStringLiteral("2"), QStringLiteral("-3")}) {
+        for (const QString& k : {QStringLiteral("name"), QStringLiteral("last"), QStringLiteral("-1"),
+                                 QStringLiteral("0"), QStringLiteral("2"), QStringLiteral("-3")}) {
             const QJsonObject r = steer(k);
             const QJsonArray prompts = r[QStringLiteral("prompts")].toArray();
             QCOMPARE(prompts.size(), rows.size());
@@ -281,7 +281,12 @@ class TestTokenPositions : public QObject {
         QTest::mouseClick(pv->attributeHereButton(), Qt::LeftButton);
         QCOMPARE(w.headsView()->positionBox()->currentText(), QStringLiteral("name"));
         QTRY_VERIFY_WITH_TIMEOUT(!got.maps.empty(), kTimeout);
-        QVERIFY(w.headsView()->command().contains(QStringLiteral("--position name")));
+        // Copy as Command of the attribution heatmap names the token.
+        QTRY_VERIFY(
+            w.headsView()->quantities().contains(QStringLiteral("attribution (%1): subj").arg(got.method)));
+        w.headsView()->setQuantity(0, QStringLiteral("attribution (%1): subj").arg(got.method));
+        QVERIFY2(w.headsView()->command().contains(QStringLiteral("--position name")),
+                 qPrintable(w.headsView()->command()));
         const QString dataset = got.dataset;
         const Run r = cli({QStringLiteral("attribute"), QStringLiteral("--project"), kDemo,
                            QStringLiteral("--dataset"), dataset, QStringLiteral("--method"), got.method,
