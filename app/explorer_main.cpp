@@ -10,8 +10,10 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QIcon>
+#include <QListWidget>
 #include <QPixmap>
 #include <QTabWidget>
+#include <QTableView>
 #include <QThread>
 #include <QTimer>
 
@@ -19,6 +21,7 @@
 #include "session/session.h"
 #include "views/main_window.h"
 #include "views/preferences_dialog.h"
+#include "views/prompts_view.h"
 #include "views/theme.h"
 
 namespace {
@@ -39,6 +42,13 @@ struct Options {
                            QStringLiteral("index")};
     QCommandLineOption head{QStringLiteral("head"), QStringLiteral("Select this head once open, e.g. 1.2"),
                             QStringLiteral("L.H")};
+    QCommandLineOption prompt{QStringLiteral("prompt"),
+                              QStringLiteral("Select this row of the Prompts view once listed (its tokens "
+                                             "appear below the table)"),
+                              QStringLiteral("row")};
+    QCommandLineOption token{QStringLiteral("token"),
+                             QStringLiteral("With --prompt: pick this token of the selected prompt"),
+                             QStringLiteral("index")};
     QCommandLineOption shot{QStringLiteral("screenshot"),
                             QStringLiteral("Save a PNG of the window once the path has opened and every "
                                            "analysis has finished, then quit (exit status 1 when the path "
@@ -63,7 +73,7 @@ struct Options {
         parser.addVersionOption();
         parser.addPositionalArgument(QStringLiteral("path"),
                                      QStringLiteral("A Hugging Face model folder or a .obsprop project"));
-        for (const auto* o : {&demo, &overlay, &tab, &head, &shot, &size, &theme})
+        for (const auto* o : {&demo, &overlay, &tab, &head, &prompt, &token, &shot, &size, &theme})
             parser.addOption(*o);
     }
 };
@@ -96,8 +106,9 @@ int main(int argc, char** argv) {
 
     QCommandLineParser parser;
     options.add_to(parser);
-    const auto& [overlay, tab, head, shot, size] =
-        std::tie(options.overlay, options.tab, options.head, options.shot, options.size);
+    const auto& [overlay, tab, head, prompt, token, shot, size] =
+        std::tie(options.overlay, options.tab, options.head, options.prompt, options.token, options.shot,
+                 options.size);
     parser.process(app);
     QString path = parser.positionalArguments().value(0);
     if (parser.isSet(options.demo)) {
@@ -171,6 +182,19 @@ int main(int argc, char** argv) {
             const auto lh = parser.value(head).split(QLatin1Char('.'));
             if (lh.size() == 2) w.selectHead({lh[0].toInt(), lh[1].toInt()});
         });
+    }
+    if (parser.isSet(prompt)) {
+        const int row = parser.value(prompt).toInt(),
+                  k = parser.isSet(token) ? parser.value(token).toInt() : -1;
+        QObject::connect(
+            w.session(), &obsprop::ui::Session::promptsReady, &w,
+            [&w, row, k] {
+                auto* view = w.promptsView();
+                if (view->table()->currentIndex().row() == row) return; // already selected
+                view->table()->selectRow(row);
+                if (k >= 0 && k < view->tokenList()->count()) view->tokenList()->setCurrentRow(k);
+            },
+            Qt::QueuedConnection); // after the view has taken the rows
     }
     w.show();
     if (parser.isSet(overlay)) w.toggleOverlay();
