@@ -138,7 +138,11 @@ DebiasView::DebiasView(Session* session, QWidget* parent) : QWidget(parent), ses
     separating_->setScatterStyle(
         QCPScatterStyle(QCPScatterStyle::ssDisc, QColor(46, 160, 67), QColor(46, 160, 67), 8));
     separating_->setName(tr("separates (Δ raise > 0, Δ lower < 0)"));
-    plot_->legend->setVisible(true);
+    plot_->legend->setVisible(true); // above the axes, where it hides no point
+    plot_->plotLayout()->insertRow(0);
+    plot_->plotLayout()->addElement(0, 0, plot_->legend);
+    plot_->plotLayout()->setRowStretchFactor(0, 0.001);
+    plot_->legend->setFillOrder(QCPLegend::foRowsFirst);
     auto* interaction = new PlotInteraction(plot_, [this](const QPoint& pixel) -> std::optional<PlotValue> {
         const int row = rowAt(pixel);
         if (row < 0) return std::nullopt;
@@ -150,6 +154,7 @@ DebiasView::DebiasView(Session* session, QWidget* parent) : QWidget(parent), ses
     split->addWidget(plot_);
     split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 2);
+    split->setSizes({900, 480});
 
     connect(run_, &QPushButton::clicked, this, &DebiasView::runSweep);
     connect(alphas_, &QLineEdit::returnPressed, this, &DebiasView::runSweep);
