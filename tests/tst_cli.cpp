@@ -269,8 +269,8 @@ class TestCli : public QObject {
         QTest::newRow("unknown subcommand")
             << QStringList{L("frobnicate")}
             << L("unknown subcommand 'frobnicate' of 'obsprop' (the subcommands are: info, tokenize, logits, "
-                 "features, attribute, couple, svd, head, attention, paths, dataset, steer, project, "
-                 "export, batch)");
+                 "features, attribute, couple, svd, head, attention, paths, dataset, steer, debias, "
+                 "project, export, batch)");
         QTest::newRow("unknown nested subcommand")
             << QStringList{L("project"), L("frob")}
             << L("unknown subcommand 'frob' of 'obsprop project' (the subcommands are: create, validate)");
@@ -347,6 +347,33 @@ class TestCli : public QObject {
             << steer + QStringList{L("--vector"), L("obs=nope;path=1.0;alpha=1")}
             << L("--vector 'obs=nope;path=1.0;alpha=1': obs 'nope': no observable of that name (there are: "
                  "'subj')");
+        const QStringList debias{L("debias"),         L("--model"),      L("@TINY"),      L("--observable"),
+                                 L("subj=#10 - #20"), L("--observable"), L("obj=#7 - #3")};
+        QTest::newRow("debias same observable")
+            << debias + QStringList{L("--raise"), L("subj"), L("--lower"), L("subj")}
+            << L("--raise and --lower are both 'subj': give two different observables");
+        QTest::newRow("debias unknown observable")
+            << debias + QStringList{L("--raise"), L("subj"), L("--lower"), L("nope")}
+            << L("--lower 'nope': no observable of that name (there are: 'subj', 'obj')");
+        QTest::newRow("debias unknown feature")
+            << debias +
+                   QStringList{L("--raise"), L("subj"), L("--lower"), L("obj"), L("--feature-of"), L("x")}
+            << L("--feature-of 'x': no observable of that name");
+        QTest::newRow("debias no lower")
+            << debias + QStringList{L("--raise"), L("subj")} << L("--lower is required");
+        QTest::newRow("debias alpha NaN")
+            << debias + QStringList{L("--raise"), L("subj"), L("--lower"), L("obj"), L("--alpha"), L("1,nan")}
+            << L("--alpha: 'nan' is not a finite number");
+        QTest::newRow("debias alpha absurd")
+            << debias + QStringList{L("--raise"), L("subj"), L("--lower"), L("obj"), L("--alpha=-2e6")}
+            << L("--alpha: '-2e6' is absurd (at most 1e+06 in magnitude)");
+        QTest::newRow("debias no candidates")
+            << debias +
+                   QStringList{L("--raise"), L("subj"), L("--lower"), L("obj"), L("--candidates"), L("0")}
+            << L("--candidates: Value 0 not in range 1 to 100000");
+        QTest::newRow("debias layer")
+            << debias + QStringList{L("--raise"), L("subj"), L("--lower"), L("obj"), L("--layer"), L("7")}
+            << L("--layer 7: no such layer");
         QTest::newRow("rho NaN") << feat + QStringList{L("--ln"), L("approx"), L("--rho"), L("nan")}
                                  << L("--rho: ");
         QTest::newRow("unknown feature-of")

@@ -356,10 +356,10 @@ class TestMainWindow : public QObject, public MainWindowFixture {
         QStringList tabs;
         for (int i = 0; i < w.tabs()->count(); ++i)
             tabs << w.tabs()->tabText(i);
-        QCOMPARE(tabs,
-                 (QStringList{QStringLiteral("Hea&ds"), QStringLiteral("&Coupling"), QStringLiteral("&SVD"),
-                              QStringLiteral("&Paths"), QStringLiteral("S&teering"),
-                              QStringLiteral("P&rompts"), QStringLiteral("&Attention")}));
+        QCOMPARE(tabs, (QStringList{QStringLiteral("Hea&ds"), QStringLiteral("&Coupling"),
+                                    QStringLiteral("&SVD"), QStringLiteral("&Paths"),
+                                    QStringLiteral("S&teering"), QStringLiteral("P&rompts"),
+                                    QStringLiteral("&Attention"), QStringLiteral("De&bias")}));
         QCOMPARE(w.tabs()->widget(6), static_cast<QWidget*>(w.attentionView()));
         auto mnemonic = [](const QString& text) {
             return text.at(text.indexOf(QLatin1Char('&')) + 1).toLower();

@@ -1,4 +1,5 @@
-// obsprop features | attribute | couple | svd | head | attention | paths | dataset | steer: their options.
+// obsprop features | attribute | couple | svd | head | attention | paths | dataset | steer | debias: their
+// options.
 // Each runs in the engine (engine/run_analysis.cpp), which computes one report of the analysis layer and
 // prints it.
 #include <memory>
@@ -17,6 +18,34 @@ void add_pair(CLI::App* c, std::vector<std::string>& pair) {
     c->add_option("--pair", pair, "The two observables by name, a,b (default: the first two)")
         ->expected(2)
         ->delimiter(',');
+}
+
+// --position: name, last or a token index.
+void add_position(CLI::App* c, std::string& position, const std::string& what, bool every_token = true) {
+    const std::string kinds = every_token
+                                  ? "name, last, all (every token), or a token index (0 first, -1 last)"
+                                  : "name, last, or a token index (0 first, -1 last)";
+    c->add_option("--position", position, what + ": " + kinds)
+        ->check(CLI::Validator(
+            [every_token](std::string& v) -> std::string {
+                const bool ok =
+                    every_token ? project::is_token_position(v) : project::is_single_token_position(v);
+                return ok ? std::string()
+                          : "'" + v + "' is not a token position (name, last, " +
+                                (every_token ? "all, " : "") + "or an index: 0, 1, … or -1, -2, …)";
+            },
+            "POSITION"));
+}
+
+// --layer: a layer index (checked against the model later).
+CLI::Validator layer_index() {
+    return CLI::Validator(
+        [](std::string& v) -> std::string {
+            const bool digits =
+                !v.empty() && v.size() <= 6 && v.find_first_not_of("0123456789") == std::string::npos;
+            return digits ? std::string() : "'" + v + "' is not a layer index (0, 1, ...)";
+        },
+        "LAYER");
 }
 
 // `run` is set to `action(args)` when the subcommand is the one given.
@@ -41,18 +70,11 @@ void add_analysis_commands(CLI::App& app, Action& run) {
                    "patching (exact direct path), gradient (attribution patching) or total (total-effect "
                    "activation patching, heads and MLPs); default: the project's")
         ->check(CLI::IsMember({"patching", "gradient", "total"}));
-    at->add_option(
-          "--position", attribute->position,
-          "The token whose next-token prediction is attributed: last (default: the project's), name, "
-          "or a token index (0 first, -1 last); each prompt is read there")
-        ->check(CLI::Validator(
-            [](std::string& v) -> std::string {
-                return project::is_single_token_position(v)
-                           ? std::string()
-                           : "'" + v +
-                                 "' is not a token position (name, last, or an index: 0, 1, … or -1, -2, …)";
-            },
-            "POSITION"));
+    add_position(
+        at, attribute->position,
+        "The token whose next-token prediction is attributed (default: the project's, else last); each "
+        "prompt is read there",
+        /*every_token=*/false);
     on_parse(at, run, attribute, engine::attribute);
 
     auto couple = std::make_shared<CoupleArgs>();
@@ -131,26 +153,34 @@ void add_analysis_commands(CLI::App& app, Action& run) {
     st->add_option("--alpha", steer->alpha, "Multiplier (with --head or --path), |α| <= 1e6")
         ->check(finite_number(kMaxAlpha));
     st->add_option("--layer", steer->layer, "Layer whose resid_pre receives it (default: the head's own)")
-        ->check(CLI::Validator(
-            [](std::string& v) -> std::string {
-                const bool digits =
-                    !v.empty() && v.size() <= 6 && v.find_first_not_of("0123456789") == std::string::npos;
-                return digits ? std::string() : "'" + v + "' is not a layer index (0, 1, ...)";
-            },
-            "LAYER"));
-    st->add_option("--position", steer->o.position,
-                   "Token position of every vector: name, last, all (every token), or a token index (0 "
-                   "first, -1 last)")
-        ->check(CLI::Validator(
-            [](std::string& v) -> std::string {
-                return project::is_token_position(v) ? std::string()
-                                                     : "'" + v +
-                                                           "' is not a token position (name, last, all, or "
-                                                           "an index: 0, 1, … or -1, -2, …)";
-            },
-            "POSITION"));
+        ->check(layer_index());
+    add_position(st, steer->o.position, "Token position of every vector");
     st->add_flag("--normalize", steer->normalize, "Use the unit vector (with --head or --path)");
     on_parse(st, run, steer, engine::steer);
+
+    auto debias = std::make_shared<DebiasArgs>();
+    auto* db = app.add_subcommand(
+        "debias", "Sweep steering vectors that raise one observable while lowering another: the heads with "
+                  "the most negative coupling C(raise->lower), each at several multipliers (docs/debias.md)");
+    debias->o.add_to(db);
+    db->add_option("--raise", debias->raise, "Observable to raise, e.g. gram")->required();
+    db->add_option("--lower", debias->lower, "Observable to lower, e.g. bias")->required();
+    db->add_option("--feature-of", debias->feature_of,
+                   "Observable whose head features steer (default: the one to raise)");
+    db->add_option("--candidates", debias->candidates,
+                   "Heads swept, most negative coupling first (default 8)")
+        ->check(CLI::Range(1, 100000));
+    db->add_option("--alpha", debias->alphas,
+                   "Multipliers, a,b,c (default: -50,-20,-5,5,20,50; with --normalize -20,-5,-1,1,5,20), "
+                   "|α| <= 1e6")
+        ->delimiter(',')
+        ->check(finite_number(kMaxAlpha));
+    db->add_option("--layer", debias->layer,
+                   "Layer whose resid_pre receives every vector (default: each head's own)")
+        ->check(layer_index());
+    add_position(db, debias->o.position, "Token position the vectors are added at (default: name)");
+    db->add_flag("--normalize", debias->normalize, "Use unit vectors");
+    on_parse(db, run, debias, engine::debias);
 }
 
 } // namespace obsprop::cli

@@ -63,6 +63,14 @@ struct SteerArgs {
     int layer = -1;
     bool normalize = false;
 };
+struct DebiasArgs {
+    AnalysisOptions o;
+    std::string raise, lower, feature_of;
+    int candidates = 8;
+    std::vector<double> alphas; // empty: the defaults (analyses::default_debias_alphas)
+    int layer = -1;
+    bool normalize = false;
+};
 struct CreateArgs { // project create
     AnalysisOptions o;
     std::string out;
@@ -91,6 +99,7 @@ int attention(const AttentionArgs& a);
 int paths(const PathsArgs& a);
 int dataset(const AnalysisOptions& o);
 int steer(const SteerArgs& a);
+int debias(const DebiasArgs& a);
 int create_project(const CreateArgs& a);
 int export_project(const ExportArgs& a);
 int batch();

@@ -131,6 +131,20 @@ std::vector<std::string> dataset_command(const Analysis& a) {
     return base(a, "dataset", true);
 }
 
+std::vector<std::string> debias_command(const Analysis& a, const DebiasOptions& o) {
+    auto c = plus(base(a, "debias", true), {"--raise", o.raise, "--lower", o.lower, "--feature-of",
+                                            o.feature_of.empty() ? o.raise : o.feature_of, "--candidates",
+                                            std::to_string(o.candidates)});
+    std::string alphas;
+    for (double x : o.alphas ? *o.alphas : default_debias_alphas(o.normalize))
+        alphas += (alphas.empty() ? "" : ",") + num(x);
+    c.push_back("--alpha=" + alphas);
+    if (o.layer >= 0) c = plus(c, {"--layer", std::to_string(o.layer)});
+    if (a.settings().position) c = plus(c, {"--position", *a.settings().position});
+    if (o.normalize) c.push_back("--normalize");
+    return c;
+}
+
 std::string vector_spec(const SteeringVector& v) {
     std::string path;
     for (const auto& h : v.path)

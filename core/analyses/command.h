@@ -30,6 +30,8 @@ std::vector<std::string> path_detail_command(const Analysis& a, const std::vecto
                                              const std::string& observable);
 std::vector<std::string> steering_command(const Analysis& a, const std::vector<SteeringVector>& vectors);
 std::vector<std::string> dataset_command(const Analysis& a);
+// `obsprop debias` with every option of the sweep spelled out (the multipliers as given, else the defaults).
+std::vector<std::string> debias_command(const Analysis& a, const DebiasOptions& o);
 
 // "obs=subj;path=1.4;alpha=10;position=name;normalize=1;layer=1": one steering vector as --vector takes it.
 std::string vector_spec(const SteeringVector& v);

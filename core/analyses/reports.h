@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -181,6 +182,47 @@ struct SteeringReport {
     std::vector<std::string> prompts;
     std::vector<std::vector<int>> positions;        // [vector][prompt] token steered; -1: every token
     std::vector<std::vector<double>> before, after; // [prompt][observable]
+};
+
+// The debiasing sweep (docs/debias.md): steering vectors that raise one observable while lowering another.
+// Every head is ranked by its data-free coupling coefficient C(raise→lower), most negative first; the first
+// `candidates` heads are swept: the feature of `feature_of` at each head, added at the head's layer (or
+// `layer`) for every multiplier α, each run exactly as steering_report runs it over settings().dataset.
+struct DebiasOptions {
+    std::string raise, lower;
+    std::string feature_of;                    // empty: raise
+    int candidates = 8;                        // heads swept, most negative coupling first
+    std::optional<std::vector<double>> alphas; // not given: default_debias_alphas(normalize)
+    bool normalize = false;                    // unit vectors
+    int layer = -1;                            // -1: each head's own layer
+};
+
+// The multipliers swept when none are given: -20, -5, -1, 1, 5, 20 for unit vectors (α is then the length
+// added to the residual stream); -50, -20, -5, 5, 20, 50 for the raw feature vectors.
+std::vector<double> default_debias_alphas(bool normalize);
+
+struct DebiasReport {
+    std::string ln_mode, dataset, raise, lower, feature_of;
+    std::string position; // where the vectors were added (name, last or an index)
+    bool normalize = false;
+    int layer = -1; // as asked: -1 each head's own
+    int candidates = 0;
+    std::vector<double> alphas;
+    double mean_raise = 0, mean_lower = 0; // unsteered means over the dataset
+    HeadGrid coupling;                     // C(raise→lower) of every head: the ranking
+    struct Row {
+        int rank = 0; // 1: the most negative coupling
+        HeadId head;
+        double coupling = 0;
+        int layer = 0;          // blocks.{layer}.hook_resid_pre
+        double vector_norm = 0; // ‖vector‖ as added, before α (1 when normalised)
+        double alpha = 0;
+        double change_raise = 0, change_lower = 0;       // exact mean changes
+        double predicted_raise = 0, predicted_lower = 0; // linear predictions
+        bool separates = false;                          // change_raise > 0 and change_lower < 0
+        double score = 0;                                // change_raise − change_lower
+    };
+    std::vector<Row> rows; // candidates by rank, each with every α in the order given
 };
 
 // A dataset's prompts with their tokens, name slots and every observable's value n·z at the last token.

@@ -41,6 +41,10 @@ PathDetailReport path_detail_report(const Analysis& a, const std::vector<HeadId>
 // Over settings().dataset; settings().position (when set) replaces each vector's position.
 SteeringReport steering_report(const Analysis& a, const std::vector<SteeringVector>& vectors,
                                const Progress& progress = {});
+// The debiasing sweep over settings().dataset (settings().position as steering takes it). Throws
+// std::invalid_argument for an unknown observable, raise == lower, no multiplier, a non-finite or absurd
+// multiplier (|α| > 1e6), candidates < 1, or a layer the model does not have.
+DebiasReport debias_report(const Analysis& a, const DebiasOptions& options, const Progress& progress = {});
 DatasetReport dataset_report(const Analysis& a, const Progress& progress = {});
 // Prompt `prompt` of the settings' dataset; `observable` empty: the first.
 AttentionReport attention_report(const Analysis& a, HeadId head, const std::string& observable, int prompt,

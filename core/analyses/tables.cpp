@@ -265,6 +265,19 @@ Table prompts_table(const SteeringReport& r) {
     return t;
 }
 
+Table to_table(const DebiasReport& r) {
+    Table t{"debias_" + r.raise + "_" + r.lower,
+            {"rank", "layer", "head", "coupling", "steer_layer", "vector_norm", "alpha", "change_raise",
+             "change_lower", "predicted_raise", "predicted_lower", "separates", "score"},
+            {}};
+    for (const auto& x : r.rows)
+        t.rows.push_back({x.rank, x.head.layer, x.head.head, number(x.coupling), x.layer,
+                          number(x.vector_norm), number(x.alpha), number(x.change_raise),
+                          number(x.change_lower), number(x.predicted_raise), number(x.predicted_lower),
+                          x.separates ? 1 : 0, number(x.score)});
+    return t;
+}
+
 Table to_table(const DatasetReport& r) {
     // A pair dataset: each pair's clean and corrupted prompt, the differing span, the slot and the note.
     Table t{"dataset_" + r.dataset,
@@ -442,6 +455,24 @@ json to_json(const SteeringReport& r) {
                                   {"before", numbers(r.before[p])},
                                   {"after", numbers(r.after[p])}});
     }
+    return out;
+}
+
+json to_json(const DebiasReport& r) {
+    json out = {{"raise", r.raise},
+                {"lower", r.lower},
+                {"feature_of", r.feature_of},
+                {"ln", r.ln_mode},
+                {"dataset", r.dataset},
+                {"position", r.position},
+                {"normalize", r.normalize},
+                {"layer", r.layer},
+                {"candidates", r.candidates},
+                {"alphas", numbers(r.alphas)},
+                {"mean_before", {{"raise", number(r.mean_raise)}, {"lower", number(r.mean_lower)}}},
+                {"rows", to_table(r).to_json()}};
+    for (auto& row : out["rows"])
+        row["separates"] = row["separates"] == 1;
     return out;
 }
 

@@ -53,6 +53,9 @@ std::string mlp_points_text(const std::vector<MlpPoint>& points);
 // <obs>_after.
 Table to_table(const SteeringReport& r);
 Table prompts_table(const SteeringReport& r);
+// debias_<raise>_<lower>: rank, layer, head, coupling (C(raise→lower)), steer_layer, vector_norm, alpha,
+// change_raise, change_lower, predicted_raise, predicted_lower, separates (1 or 0), score.
+Table to_table(const DebiasReport& r);
 // dataset_<name>: index, template, name, gender, text, name_position, value_<obs> per observable, tokens; for
 // a pair dataset: index, pair, side, span, text, slot, label, value_<obs> per observable, tokens.
 Table to_table(const DatasetReport& r);
@@ -66,6 +69,8 @@ nlohmann::json to_json(const CouplingScatterReport& r);
 nlohmann::json to_json(const HeadDetailReport& r);
 nlohmann::json to_json(const PathDetailReport& r);
 nlohmann::json to_json(const SteeringReport& r);
+// The sweep's settings, the unsteered means and the table's rows (separates as a boolean).
+nlohmann::json to_json(const DebiasReport& r);
 nlohmann::json to_json(const AttentionReport& r); // with the whole pattern
 
 } // namespace obsprop::analyses

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "analyses/grid.h"
+#include "analyses/reports.h"
 #include "results/head_matrix.h"
 
 namespace obsprop::ui {
@@ -167,6 +168,23 @@ struct AttentionResults {
     std::vector<std::vector<double>> pattern; // [query][key]; zero where the causal mask hides the key
     std::vector<double> contribution;         // [key] at `query`
     double total = 0;                         // the sum of the contributions
+};
+
+// The debiasing sweep as asked for by a view (core: analyses::DebiasOptions; docs/debias.md).
+struct DebiasRequest {
+    QString raise, lower, featureOf; // featureOf empty: raise
+    QString dataset;                 // empty: the project's rule
+    QString position;                // empty: the name slot
+    int candidates = 8;
+    std::vector<double> alphas; // empty: the defaults (analyses::default_debias_alphas)
+    bool normalize = false;
+    int layer = -1; // -1: each head's own
+};
+
+// The sweep's report as the core made it (plain C++, no LibTorch), with the recipe generation it is for.
+struct DebiasResults {
+    analyses::DebiasReport report;
+    quint64 generation = 0;
 };
 
 } // namespace obsprop::ui

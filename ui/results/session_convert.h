@@ -19,6 +19,17 @@ inline analyses::SettingsOverrides onDataset(const QString& dataset) {
     if (!dataset.isEmpty()) o.dataset = ss(dataset);
     return o;
 }
+
+// A view's debiasing request as the core's options and setting overrides (dataset, position).
+inline std::pair<analyses::DebiasOptions, analyses::SettingsOverrides> debiasOptions(const DebiasRequest& q) {
+    analyses::DebiasOptions o;
+    o.raise = ss(q.raise), o.lower = ss(q.lower), o.feature_of = ss(q.featureOf);
+    o.candidates = q.candidates, o.normalize = q.normalize, o.layer = q.layer;
+    if (!q.alphas.empty()) o.alphas = q.alphas;
+    analyses::SettingsOverrides s = onDataset(q.dataset);
+    if (!q.position.isEmpty()) s.position = ss(q.position);
+    return {o, s};
+}
 inline QStringList names(const std::vector<std::string>& v) {
     QStringList out;
     for (const auto& s : v)

@@ -133,6 +133,8 @@ class Session : public QObject {
     // One head's attention on prompt `prompt` of `dataset`, with each token's contribution to `observable`.
     void computeAttention(const QString& consumer, HeadRef head, const QString& observable,
                           const QString& dataset, int prompt);
+    // The debiasing sweep (docs/debias.md): heads ranked by C(raise→lower), each steered at every α.
+    void computeDebias(const QString& consumer, const DebiasRequest& request);
     // File ▸ Export All: every table and figure of the project into `dir`, exactly as `obsprop export
     // --figures` writes them (the same core reports, tables and figure code); exportFinished follows.
     void exportAll(const QString& dir);
@@ -150,6 +152,7 @@ class Session : public QObject {
     QString pathDetailCommand(const std::vector<HeadRef>& path, const QString& observable) const;
     QString steeringCommand() const;
     QString datasetCommand(const QString& dataset) const;
+    QString debiasCommand(const DebiasRequest& request) const;
     QString attentionCommand(HeadRef head, const QString& observable, const QString& dataset,
                              int prompt) const;
 
@@ -187,6 +190,7 @@ class Session : public QObject {
     void pathDetailReady(const obsprop::ui::PathDetail& d);
     void promptsReady(const obsprop::ui::PromptResults& r);
     void attentionReady(const obsprop::ui::AttentionResults& r);
+    void debiasReady(const obsprop::ui::DebiasResults& r);
     void steeringVectorsChanged(); // added, removed, or a project opened
     // Multipliers or slider ranges set by undo or redo (the vectors themselves are unchanged).
     void steeringValuesRestored();

@@ -84,6 +84,12 @@ QString Session::steeringCommand() const {
                      [&](const Analysis& a) { return steering_command(a, vectors); });
 }
 
+QString Session::debiasCommand(const DebiasRequest& request) const {
+    if (request.raise.isEmpty() || request.lower.isEmpty()) return {};
+    const auto [o, s] = convert::debiasOptions(request);
+    return commandOf(analysis_, projectFile_, s, [&](const Analysis& a) { return debias_command(a, o); });
+}
+
 QString Session::datasetCommand(const QString& dataset) const {
     return commandOf(analysis_, projectFile_, onDataset(dataset),
                      [](const Analysis& a) { return dataset_command(a); });

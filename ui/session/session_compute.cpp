@@ -90,6 +90,18 @@ void Session::computeCouplingHeads(const QString& consumer, const QString& obsA,
         [this](const CouplingHeads& r) { Q_EMIT couplingHeadsReady(r); });
 }
 
+void Session::computeDebias(const QString& consumer, const DebiasRequest& request) {
+    if (!ws_) return;
+    const quint64 gen = generation_;
+    const auto [o, s] = convert::debiasOptions(request);
+    run<DebiasResults>(
+        QStringLiteral("debias"), consumer,
+        [o, s, gen](const Analysis& a, const ProgressFn& p) {
+            return DebiasResults{debias_report(a.with(s), o, p), gen};
+        },
+        [this](const DebiasResults& r) { Q_EMIT debiasReady(r); });
+}
+
 void Session::computeCouplingScatter(const QString& consumer, HeadRef head, const QString& obsA,
                                      const QString& obsB, const QString& dataset) {
     if (!head.valid() || obsA.isEmpty() || obsB.isEmpty()) return;

@@ -39,6 +39,7 @@
 #include "views/attention_view.h"
 #include "views/confirm_overwrite.h"
 #include "views/coupling_view.h"
+#include "views/debias_view.h"
 #include "views/debug_overlay.h"
 #include "views/export_dialog.h"
 #include "views/heads_view.h"
@@ -73,6 +74,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     steering_ = new SteeringPanel(session_, tabs_);
     prompts_ = new PromptsView(session_, tabs_);
     attention_ = new AttentionView(session_, tabs_);
+    debias_ = new DebiasView(session_, tabs_);
     tabs_->addTab(heads_, tr("Hea&ds")); // Alt+H is the Help menu
     tabs_->addTab(coupling_, tr("&Coupling"));
     tabs_->addTab(svd_, tr("&SVD")); // Alt+V is the View menu
@@ -80,6 +82,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     tabs_->addTab(steering_, tr("S&teering"));
     tabs_->addTab(prompts_, tr("P&rompts"));
     tabs_->addTab(attention_, tr("&Attention"));
+    tabs_->addTab(debias_, tr("De&bias"));
     buildWelcome(); // the central widget: the welcome page until a project is open, then the tabs
 
     panel_ = new ProjectPanel(session_, this);
@@ -126,6 +129,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         steering_->addSelectedHead();
         tabs_->setCurrentWidget(steering_);
     });
+    connect(debias_, &DebiasView::steeringVectorAdded, this, [this] { tabs_->setCurrentWidget(steering_); });
     connect(paths_, &PathsView::pathActivated, this, [this](std::vector<HeadRef> path, QString observable) {
         steering_->addPath(std::move(path), std::move(observable));
         tabs_->setCurrentWidget(steering_);
@@ -540,6 +544,8 @@ void MainWindow::exportFigure() {
     } else if (tab == attention_) {
         figures = {tr("Attention pattern and contributions")}, size = attention_->plot()->size(),
         write = single(attention_);
+    } else if (tab == debias_) {
+        figures = {tr("Debiasing sweep")}, size = debias_->plot()->size(), write = single(debias_);
     } else { // the action is disabled on such a tab; its tooltip says why
         status_->setText(exportFigure_->toolTip());
         return;
@@ -567,6 +573,7 @@ QString MainWindow::currentCommand() const {
     if (tab == steering_) return steering_->command();
     if (tab == prompts_) return prompts_->command();
     if (tab == attention_) return attention_->command();
+    if (tab == debias_) return debias_->command();
     return {};
 }
 

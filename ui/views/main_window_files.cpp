@@ -16,6 +16,7 @@
 #include "session/session.h"
 #include "views/attention_view.h"
 #include "views/coupling_view.h"
+#include "views/debias_view.h"
 #include "views/heads_view.h"
 #include "views/main_window.h"
 #include "views/steering_panel.h"
@@ -52,7 +53,8 @@ bool MainWindow::isWelcomeShown() const {
 
 bool MainWindow::currentTabHasFigure() const {
     QWidget* tab = tabs_->currentWidget();
-    return tab == heads_ || tab == coupling_ || tab == svd_ || tab == steering_ || tab == attention_;
+    return tab == heads_ || tab == coupling_ || tab == svd_ || tab == steering_ || tab == attention_ ||
+           tab == debias_;
 }
 
 void MainWindow::updateFileActions() {

@@ -1,5 +1,6 @@
-// obsprop features | attribute | couple | svd | head | attention | paths | dataset | steer in the engine:
-// each computes one report of the analysis layer (analyses/run.h) and prints it; nothing is computed here.
+// obsprop features | attribute | couple | svd | head | attention | paths | dataset | steer | debias in the
+// engine: each computes one report of the analysis layer (analyses/run.h) and prints it; nothing is computed
+// here.
 #include <iostream>
 #include <tuple>
 
@@ -198,6 +199,47 @@ int steer(const SteerArgs& s) {
     for (std::size_t k = 0; k < r.observables.size(); ++k)
         std::cout << "  " << r.observables[k] << ": mean change " << r.mean_change[k]
                   << " (linear prediction " << r.predicted[k] << ")\n";
+    return 0;
+}
+
+int debias(const DebiasArgs& d) {
+    if (d.raise == d.lower)
+        throw UsageError("--raise and --lower are both '" + d.raise + "': give two different observables");
+    Analysis a = open_analysis(d.o);
+    const Workspace& w = a.workspace();
+    DebiasOptions o;
+    o.raise = observable_arg(w, "--raise", d.raise);
+    o.lower = observable_arg(w, "--lower", d.lower);
+    if (o.raise == o.lower)
+        throw UsageError("--raise and --lower name the same observable '" + o.raise + "'");
+    o.feature_of = observable_arg(w, "--feature-of", d.feature_of.empty() ? o.raise : d.feature_of);
+    o.candidates = d.candidates;
+    if (!d.alphas.empty()) o.alphas = d.alphas;
+    o.normalize = d.normalize;
+    if (d.layer >= 0) check_layer_arg(w, "--layer", d.layer);
+    o.layer = d.layer;
+    const DebiasReport r = debias_report(a, o);
+    if (d.o.json) {
+        print_json(to_json(r));
+        return 0;
+    }
+    if (d.o.csv) {
+        std::cout << to_table(r).to_csv();
+        return 0;
+    }
+    std::cout << "raising '" << r.raise << "' (mean " << r.mean_raise << ") while lowering '" << r.lower
+              << "' (mean " << r.mean_lower << ") over "
+              << "'" << r.dataset << "': the " << r.candidates << " heads with the most negative C("
+              << r.raise << "->" << r.lower << "), each steering with its '" << r.feature_of << "' feature"
+              << (r.normalize ? " (unit)" : "") << " at the "
+              << (r.position.empty() ? std::string("name") : r.position) << " token of "
+              << (r.layer < 0 ? std::string("its own layer") : "layer " + std::to_string(r.layer)) << "\n";
+    print_table(to_table(r), d.o);
+    int separating = 0;
+    for (const auto& row : r.rows)
+        separating += row.separates ? 1 : 0;
+    std::cout << separating << " of " << r.rows.size() << " (head, alpha) separate them (change_raise > 0, "
+              << "change_lower < 0)\n";
     return 0;
 }
 

@@ -87,6 +87,9 @@ int dataset(const AnalysisOptions&) {
 int steer(const SteerArgs&) {
     return exec_engine();
 }
+int debias(const DebiasArgs&) {
+    return exec_engine();
+}
 int create_project(const CreateArgs&) {
     return exec_engine();
 }
