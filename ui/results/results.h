@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "analyses/grid.h"
+#include "analyses/reports.h"
 #include "results/head_matrix.h"
 
 namespace obsprop::ui {
@@ -165,6 +166,12 @@ struct AttentionResults {
     std::vector<std::vector<double>> pattern; // [query][key]; zero where the causal mask hides the key
     std::vector<double> contribution;         // [key] at `query`
     double total = 0;                         // the sum of the contributions
+};
+
+// One head's feature scored over a corpus (core: analyses::corpus_report), as the core made it: the view
+// draws the report itself.
+struct CorpusResults {
+    analyses::CorpusReport report;
 };
 
 } // namespace obsprop::ui

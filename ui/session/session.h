@@ -17,6 +17,7 @@
 
 #include "analyses/engine_status.h"
 #include "analyses/reports.h"
+#include "obsprop/corpus_reader.h"
 #include "results/results.h"
 #include "session/job_tracker.h"
 
@@ -130,6 +131,10 @@ class Session : public QObject {
     // One head's attention on prompt `prompt` of `dataset`, with each token's contribution to `observable`.
     void computeAttention(const QString& consumer, HeadRef head, const QString& observable,
                           const QString& dataset, int prompt);
+    // One head's feature scored on every token of a corpus file (docs/corpus.md); cancel with
+    // jobs().cancel("corpus/<consumer>").
+    void computeCorpus(const QString& consumer, HeadRef head, const QString& observable, const QString& file,
+                       const obsprop::CorpusOptions& options);
     // File ▸ Export All: every table and figure of the project into `dir`, exactly as `obsprop export
     // --figures` writes them (the same core reports, tables and figure code); exportFinished follows.
     void exportAll(const QString& dir);
@@ -183,6 +188,7 @@ class Session : public QObject {
     void pathDetailReady(const obsprop::ui::PathDetail& d);
     void promptsReady(const obsprop::ui::PromptResults& r);
     void attentionReady(const obsprop::ui::AttentionResults& r);
+    void corpusReady(const obsprop::ui::CorpusResults& r);
     void steeringVectorsChanged(); // added, removed, or a project opened
     // Multipliers or slider ranges set by undo or redo (the vectors themselves are unchanged).
     void steeringValuesRestored();

@@ -37,6 +37,7 @@
 #include "session/session.h"
 #include "views/attention_view.h"
 #include "views/confirm_overwrite.h"
+#include "views/corpus_view.h"
 #include "views/coupling_view.h"
 #include "views/debug_overlay.h"
 #include "views/export_dialog.h"
@@ -72,6 +73,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     steering_ = new SteeringPanel(session_, tabs_);
     prompts_ = new PromptsView(session_, tabs_);
     attention_ = new AttentionView(session_, tabs_);
+    corpus_ = new CorpusView(session_, tabs_);
     tabs_->addTab(heads_, tr("Hea&ds")); // Alt+H is the Help menu
     tabs_->addTab(coupling_, tr("&Coupling"));
     tabs_->addTab(svd_, tr("&SVD")); // Alt+V is the View menu
@@ -79,6 +81,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     tabs_->addTab(steering_, tr("S&teering"));
     tabs_->addTab(prompts_, tr("P&rompts"));
     tabs_->addTab(attention_, tr("&Attention"));
+    tabs_->addTab(corpus_, tr("C&orpus"));
     buildWelcome(); // the central widget: the welcome page until a project is open, then the tabs
 
     panel_ = new ProjectPanel(session_, this);
@@ -104,6 +107,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     follow(selection_, paths_);
     follow(selection_, steering_);
     follow(selection_, attention_);
+    follow(selection_, corpus_);
     connect(prompts_, &PromptsView::promptSelected, attention_, &AttentionView::showPrompt);
     connect(selection_, &HeadSelection::changed, this, [this](HeadRef h) {
         if (h.valid()) status_->setText(tr("Head %1 selected").arg(headName(h.layer, h.head)));

@@ -30,6 +30,7 @@ class PathsView;
 class SteeringPanel;
 class PromptsView;
 class AttentionView;
+class CorpusView;
 class DebugOverlay;
 class StallWatchdog;
 class HeadSelection;
@@ -60,6 +61,7 @@ class MainWindow : public QMainWindow {
     SteeringPanel* steeringPanel() const { return steering_; }
     PromptsView* promptsView() const { return prompts_; }
     AttentionView* attentionView() const { return attention_; }
+    CorpusView* corpusView() const { return corpus_; }
     ProjectPanel* projectPanel() const { return panel_; }
     QTabWidget* tabs() const { return tabs_; }
     HeadRef selectedHead() const;
@@ -156,6 +158,7 @@ class MainWindow : public QMainWindow {
     SteeringPanel* steering_ = nullptr;
     PromptsView* prompts_ = nullptr;
     AttentionView* attention_ = nullptr;
+    CorpusView* corpus_ = nullptr;
     QLabel* status_ = nullptr;
     QProgressBar* progress_ = nullptr;
     QPushButton* cancel_ = nullptr;
