@@ -6,6 +6,7 @@
 
 #include <QFile>
 #include <QLineEdit>
+#include <QProcess>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -121,6 +122,16 @@ class TestCorpusView : public QObject {
         QVERIFY2(json.code == 0, json.err.constData());
         QVERIFY(same(nlohmann::json::parse(obsprop::analyses::to_json(r).dump()),
                      nlohmann::json::parse(json.out.toStdString())));
+        // Copy as Command: the command line, run through the shell, prints the same report.
+        QString command = v_->command();
+        QVERIFY(command.startsWith(QStringLiteral("obsprop corpus ")));
+        command.replace(0, 7, QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"));
+        QProcess sh;
+        sh.start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), command + QStringLiteral(" --json")});
+        QVERIFY(sh.waitForFinished(kTimeout));
+        QCOMPARE(sh.exitCode(), 0);
+        QVERIFY(same(nlohmann::json::parse(obsprop::analyses::to_json(r).dump()),
+                     nlohmann::json::parse(sh.readAllStandardOutput().toStdString())));
         const auto csv = cli(args + QStringList{QStringLiteral("--csv")});
         QCOMPARE(v_->examplesCsv().toUtf8(), csv.out);
 

@@ -153,6 +153,8 @@ class Session : public QObject {
     QString datasetCommand(const QString& dataset) const;
     QString attentionCommand(HeadRef head, const QString& observable, const QString& dataset,
                              int prompt) const;
+    QString corpusCommand(HeadRef head, const QString& observable, const QString& file,
+                          const obsprop::CorpusOptions& options) const;
 
     // Steering: the session owns the vectors (saved with the project). Any change prepares them again (a
     // job); afterwards predictSteering() is instant and requestExactSteering() runs a forward pass (latest

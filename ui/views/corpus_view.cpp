@@ -206,6 +206,7 @@ void CorpusView::run() {
     asked_head_ = head_;
     asked_observable_ = observable();
     asked_file_ = corpusFile();
+    asked_options_ = options();
     clearResults(tr("Scoring every token of %1 with the feature of head %2 for %3…")
                      .arg(asked_file_, headName(head_.layer, head_.head), asked_observable_));
     setRunning(true);
@@ -312,6 +313,11 @@ QString CorpusView::baselinesCsv() const {
 
 QString CorpusView::examplesCsv() const {
     return results_ ? QString::fromStdString(analyses::to_table(results_->report).to_csv()) : QString();
+}
+
+QString CorpusView::command() const {
+    if (!results_) return {};
+    return session_->corpusCommand(asked_head_, asked_observable_, asked_file_, asked_options_);
 }
 
 bool CorpusView::exportFigure(const QString& file, int w, int h, double scale) const {

@@ -57,6 +57,9 @@ class CorpusView : public QWidget {
     // red for positive, blue for negative, the opacity |s|/scale.
     static QColor scoreColour(double s, double scale);
     bool exportFigure(const QString& file, int w, int h, double scale) const;
+    // The `obsprop corpus` command that prints what this view shows (Edit ▸ Copy as Command): the choices
+    // of the last run, empty before one.
+    QString command() const;
 
   public Q_SLOTS:
     void setSelectedHead(obsprop::ui::HeadRef h);
@@ -89,6 +92,7 @@ class CorpusView : public QWidget {
     // What the running job was asked for: a result for other choices is not shown.
     HeadRef asked_head_;
     QString asked_observable_, asked_file_;
+    obsprop::CorpusOptions asked_options_;
     std::optional<CorpusResults> results_;
 };
 

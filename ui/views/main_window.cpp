@@ -532,6 +532,8 @@ void MainWindow::exportFigure() {
     } else if (tab == attention_) {
         figures = {tr("Attention pattern and contributions")}, size = attention_->plot()->size(),
         write = single(attention_);
+    } else if (tab == corpus_) {
+        figures = {tr("Corpus score histogram")}, size = corpus_->plot()->size(), write = single(corpus_);
     } else { // the action is disabled on such a tab; its tooltip says why
         status_->setText(exportFigure_->toolTip());
         return;
@@ -559,6 +561,7 @@ QString MainWindow::currentCommand() const {
     if (tab == steering_) return steering_->command();
     if (tab == prompts_) return prompts_->command();
     if (tab == attention_) return attention_->command();
+    if (tab == corpus_) return corpus_->command();
     return {};
 }
 

@@ -15,6 +15,7 @@
 #include "session/recent_files.h"
 #include "session/session.h"
 #include "views/attention_view.h"
+#include "views/corpus_view.h"
 #include "views/coupling_view.h"
 #include "views/heads_view.h"
 #include "views/main_window.h"
@@ -52,7 +53,8 @@ bool MainWindow::isWelcomeShown() const {
 
 bool MainWindow::currentTabHasFigure() const {
     QWidget* tab = tabs_->currentWidget();
-    return tab == heads_ || tab == coupling_ || tab == svd_ || tab == steering_ || tab == attention_;
+    return tab == heads_ || tab == coupling_ || tab == svd_ || tab == steering_ || tab == attention_ ||
+           tab == corpus_;
 }
 
 void MainWindow::updateFileActions() {
