@@ -269,7 +269,7 @@ class TestCli : public QObject {
         QTest::newRow("unknown subcommand")
             << QStringList{L("frobnicate")}
             << L("unknown subcommand 'frobnicate' of 'obsprop' (the subcommands are: info, tokenize, logits, "
-                 "features, attribute, couple, svd, head, attention, paths, dataset, steer, debias, "
+                 "features, attribute, couple, svd, head, attention, corpus, paths, dataset, steer, debias, "
                  "project, export, batch)");
         QTest::newRow("unknown nested subcommand")
             << QStringList{L("project"), L("frob")}

@@ -346,9 +346,9 @@ class TestMainWindow : public QObject, public MainWindowFixture {
         QTRY_VERIFY_WITH_TIMEOUT(w.session()->jobs().running() == 0, 30000);
     }
 
-    // The Attention tab comes after the existing tabs (their --tab indices stay); every tab and menu has its
-    // own mnemonic; the tab follows the window's head selection, Copy as Command gives its command, and its
-    // choices are saved with the project's view state.
+    // The Attention and Corpus tabs come after the existing tabs (their --tab indices stay); every tab and
+    // menu has its own mnemonic; the tab follows the window's head selection, Copy as Command gives its
+    // command, and its choices are saved with the project's view state.
     void attentionTabFollowsTheWindow() {
         MainWindow w;
         w.setProperty("quietErrors", true);
@@ -356,10 +356,11 @@ class TestMainWindow : public QObject, public MainWindowFixture {
         QStringList tabs;
         for (int i = 0; i < w.tabs()->count(); ++i)
             tabs << w.tabs()->tabText(i);
-        QCOMPARE(tabs, (QStringList{QStringLiteral("Hea&ds"), QStringLiteral("&Coupling"),
-                                    QStringLiteral("&SVD"), QStringLiteral("&Paths"),
-                                    QStringLiteral("S&teering"), QStringLiteral("P&rompts"),
-                                    QStringLiteral("&Attention"), QStringLiteral("De&bias")}));
+        QCOMPARE(tabs,
+                 (QStringList{QStringLiteral("Hea&ds"), QStringLiteral("&Coupling"), QStringLiteral("&SVD"),
+                              QStringLiteral("&Paths"), QStringLiteral("S&teering"),
+                              QStringLiteral("P&rompts"), QStringLiteral("&Attention"),
+                              QStringLiteral("De&bias"), QStringLiteral("C&orpus")}));
         QCOMPARE(w.tabs()->widget(6), static_cast<QWidget*>(w.attentionView()));
         auto mnemonic = [](const QString& text) {
             return text.at(text.indexOf(QLatin1Char('&')) + 1).toLower();

@@ -1,7 +1,6 @@
-// obsprop features | attribute | couple | svd | head | attention | paths | dataset | steer | debias: their
-// options.
-// Each runs in the engine (engine/run_analysis.cpp), which computes one report of the analysis layer and
-// prints it.
+// obsprop features | attribute | couple | svd | head | attention | corpus | paths | dataset | steer | debias:
+// their options. Each runs in the engine (engine/run_analysis.cpp), which computes one report of the analysis
+// layer and prints it.
 #include <memory>
 
 #include <CLI/CLI.hpp>
@@ -113,6 +112,48 @@ void add_analysis_commands(CLI::App& app, Action& run) {
     att->add_option("--observable-of", attention->observable_of,
                     "Observable whose contributions to show (default: the first)");
     on_parse(att, run, attention, engine::attention);
+
+    auto corpus = std::make_shared<CorpusArgs>();
+    auto* co = app.add_subcommand(
+        "corpus", "Score one head's feature on every token of a corpus: its distribution, the "
+                  "maximum-activating tokens in context, how well it predicts the observable (r²), beside "
+                  "two baselines trained on the observable's LayerNorm dataset (mean difference, logistic "
+                  "probe)");
+    corpus->o.add_to(co, false);
+    co->add_option("--head", corpus->head, "The head, e.g. 1.4")->required();
+    co->add_option("--feature-of", corpus->feature_of,
+                   "Observable whose feature is scored and whose value it is compared with (default: the "
+                   "first)");
+    co->add_option("--corpus", corpus->corpus,
+                   "Plain text (documents separated by blank lines) or JSONL (a \"text\" field a line); "
+                   "default: the shipped corpus");
+    co->add_option("--format", corpus->format, "auto (by the extension: .jsonl is JSONL), text or jsonl")
+        ->check(CLI::IsMember({"auto", "text", "jsonl"}))
+        ->capture_default_str();
+    co->add_option("--prefix", corpus->prefix,
+                   "Text put before every window and not scored, e.g. '<|endoftext|>' (default: none)");
+    co->add_option("--max-tokens", corpus->max_tokens,
+                   "Tokens of a document per window (default: the model's context less the prefix)")
+        ->check(CLI::Range(1, 1000000));
+    co->add_option("--top", corpus->top, "Maximum-activating tokens listed")
+        ->check(CLI::Range(0, 100000))
+        ->capture_default_str();
+    co->add_option("--context", corpus->context, "Tokens shown on each side of an example")
+        ->check(CLI::Range(0, 10000))
+        ->capture_default_str();
+    co->add_option("--bins", corpus->bins, "Histogram bins (even)")
+        ->check(CLI::Range(2, 100000))
+        ->capture_default_str();
+    co->add_option("--max-documents", corpus->max_documents,
+                   "Read at most this many documents (default: all)");
+    co->add_option("--lambda", corpus->lambda,
+                   "The probe's L2 regularisation λ, on activations scaled to unit mean squared norm")
+        ->check(CLI::PositiveNumber & finite_number(1e6))
+        ->capture_default_str();
+    co->add_option("--export", corpus->export_dir,
+                   "Also write the report's tables (CSV, JSON), the whole report (JSON) and a manifest into "
+                   "this folder");
+    on_parse(co, run, corpus, engine::corpus);
 
     auto paths = std::make_shared<PathsArgs>();
     auto* p = app.add_subcommand(

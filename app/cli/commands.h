@@ -5,6 +5,7 @@
 // (front/main.cpp), so the front end itself never loads LibTorch.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,13 @@ struct AttentionArgs {
     AnalysisOptions o;
     std::string head, observable_of;
     int prompt = 0;
+};
+struct CorpusArgs {
+    AnalysisOptions o;
+    std::string head, feature_of, corpus, format = "auto", prefix, export_dir;
+    int top = 20, context = 8, max_tokens = 0, bins = 64;
+    std::uint64_t max_documents = 0;
+    double lambda = 1e-2;
 };
 struct PathsArgs {
     AnalysisOptions o;
@@ -96,6 +104,7 @@ int couple(const CoupleArgs& a);
 int svd(const SvdArgs& a);
 int head(const HeadArgs& a);
 int attention(const AttentionArgs& a);
+int corpus(const CorpusArgs& a);
 int paths(const PathsArgs& a);
 int dataset(const AnalysisOptions& o);
 int steer(const SteerArgs& a);

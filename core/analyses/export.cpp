@@ -118,7 +118,8 @@ nlohmann::json export_manifest(const Analysis& a) {
 }
 
 ExportSummary export_tables(const std::vector<Table>& tables, const std::filesystem::path& dir,
-                            const nlohmann::json& manifest) {
+                            const nlohmann::json& manifest,
+                            const std::vector<std::pair<std::string, std::string>>& extra) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) throw std::runtime_error(dir.string() + ": cannot create the folder: " + ec.message());
@@ -140,8 +141,28 @@ ExportSummary export_tables(const std::vector<Table>& tables, const std::filesys
         write(dir / (t.name + ".json"), t.to_json().dump(1) + "\n");
         m["tables"].push_back({{"name", t.name}, {"columns", t.columns}, {"rows", t.rows.size()}});
     }
+    if (!extra.empty()) m["files"] = nlohmann::json::array();
+    for (const auto& [name, text] : extra) {
+        write(dir / name, text);
+        m["files"].push_back(name);
+    }
     write(dir / "manifest.json", m.dump(2) + "\n");
     return s;
+}
+
+ExportSummary export_corpus(const Analysis& a, const CorpusReport& r, const std::filesystem::path& dir) {
+    nlohmann::json m = export_manifest(a);
+    m["corpus"] = {{"file", r.corpus},
+                   {"format", r.format},
+                   {"prefix", r.prefix},
+                   {"head", r.head.label()},
+                   {"observable", r.observable},
+                   {"max_tokens", r.max_tokens},
+                   {"context", r.context},
+                   {"examples", r.examples.size()},
+                   {"probe_lambda", r.probe_lambda}};
+    const auto tables = corpus_tables(r);
+    return export_tables(tables, dir, m, {{tables.front().name + "_report.json", to_json(r).dump(1) + "\n"}});
 }
 
 } // namespace obsprop::analyses

@@ -41,8 +41,15 @@ struct ExportSummary {
 
 // Writes <name>.csv and <name>.json for every table and manifest.json (with the tables listed) into `dir`
 // (created if needed). Throws std::runtime_error naming a file it cannot write.
+// `extra` files (name, contents) are written with the tables, before the manifest, and listed in it.
 ExportSummary export_tables(const std::vector<Table>& tables, const std::filesystem::path& dir,
-                            const nlohmann::json& manifest);
+                            const nlohmann::json& manifest,
+                            const std::vector<std::pair<std::string, std::string>>& extra = {});
+
+// A corpus report (`obsprop corpus --export DIR`, the explorer's Corpus view): its three tables (CSV and
+// JSON), <tables' stem>_report.json holding to_json(r) (everything, the vectors and the examples' contexts)
+// and the manifest with the corpus options.
+ExportSummary export_corpus(const Analysis& a, const CorpusReport& r, const std::filesystem::path& dir);
 
 // The project's steering presets as steering vectors.
 std::vector<SteeringVector> project_steering(const Analysis& a);

@@ -257,4 +257,47 @@ struct DatasetReport {
     std::vector<Row> rows;
 };
 
+// Corpus-scale validation of one head's feature for one observable (docs/corpus.md): every token of a corpus
+// scored by s = y·x at the head's input (blocks.{l}.hook_resid_pre, as the coupling scatter scores tokens),
+// beside the observable's value n·logits at the token, streamed. The two baselines are trained on the
+// observable's LayerNorm dataset at the name slot (female = 1, male = 0; a pair dataset's clean prompts = 1):
+// the mean difference μ₁ − μ₀ and an L2-regularised logistic probe.
+struct CorpusReport {
+    HeadId head;
+    std::string observable, ln_mode, ln_dataset;
+    std::string corpus, format, prefix; // the file, "text" | "jsonl", the text before every window
+    int max_tokens = 0, context = 0;    // tokens of a document per window, context shown per side
+    std::uint64_t documents = 0, windows = 0, tokens = 0;
+    double value_mean = 0, value_sd = 0; // the observable's value over the tokens
+    // The feature's scores: bin i = [hist_lo + i·hist_width, hist_lo + (i+1)·hist_width).
+    double hist_lo = 0, hist_width = 0;
+    std::vector<std::uint64_t> hist_counts;
+    // feature, mean_difference, probe: the vector and how its corpus score predicts the observable.
+    struct Vector {
+        std::string name;
+        double norm = 0;
+        double cos_feature = 0;  // cos(this, the feature)
+        double mean = 0, sd = 0; // of its score over the corpus
+        double min = 0, max = 0;
+        double r = 0, r2 = 0;            // Pearson's r and r² of (score, value) over the corpus
+        double slope = 0, intercept = 0; // value ≈ slope·score + intercept
+        std::vector<double> values;      // the vector itself [d_model]
+    };
+    std::vector<Vector> vectors;
+    double cos_mean_difference_probe = 0;
+    int train_positive = 0, train_negative = 0; // the baselines' prompts
+    double probe_lambda = 0;                    // λ as given (rows scaled to unit mean squared norm)
+    double probe_accuracy = 0;                  // on its training prompts
+    int probe_iterations = 0;
+    struct Example {
+        int rank = 0;
+        std::uint64_t document = 0, line = 0, position = 0;
+        double score = 0, value = 0;
+        std::vector<std::string> tokens;
+        std::vector<double> scores;
+        int focus = 0;
+    };
+    std::vector<Example> examples; // by the feature's score, highest first
+};
+
 } // namespace obsprop::analyses

@@ -8,6 +8,7 @@
 
 #include "analyses/analysis.h"
 #include "analyses/reports.h"
+#include "obsprop/corpus_reader.h"
 #include "obsprop/progress.h"
 
 namespace obsprop::analyses {
@@ -49,6 +50,12 @@ DatasetReport dataset_report(const Analysis& a, const Progress& progress = {});
 // Prompt `prompt` of the settings' dataset; `observable` empty: the first.
 AttentionReport attention_report(const Analysis& a, HeadId head, const std::string& observable, int prompt,
                                  const Progress& progress = {});
+// One head's feature for `observable` (empty: the first) scored over a corpus file (docs/corpus.md).
+// Throws obsprop::CorpusError for the file, std::invalid_argument for bad options, a head the model does not
+// have or a LayerNorm dataset without both classes.
+CorpusReport corpus_report(const Analysis& a, HeadId head, const std::string& observable,
+                           const std::string& corpus_file, const CorpusOptions& options,
+                           const Progress& progress = {});
 
 // The first observable's name, or `wanted` checked to exist. Throws std::invalid_argument.
 std::string observable_or_first(const Analysis& a, const std::string& wanted);

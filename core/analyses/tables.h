@@ -63,6 +63,15 @@ Table to_table(const DatasetReport& r);
 // attention_<L>_<H>_<dataset>_<prompt>: position, token, attention (from the last token), contribution.
 Table to_table(const AttentionReport& r);
 
+// corpus_<L>_<H>_<obs>: the maximum-activating examples: rank, document, line, position, token, score, value,
+// before, after (the context's text on either side); corpus_<L>_<H>_<obs>_baselines: vector, norm,
+// cos_feature, score_mean, score_sd, score_min, score_max, r, r2, slope, intercept; and
+// corpus_<L>_<H>_<obs>_histogram: bin, lo, hi, count. corpus_tables gives all three.
+Table to_table(const CorpusReport& r);
+Table baselines_table(const CorpusReport& r);
+Table histogram_table(const CorpusReport& r);
+std::vector<Table> corpus_tables(const CorpusReport& r);
+
 // JSON of the reports that are more than one table (the CLI's --json).
 nlohmann::json to_json(const FeaturesReport& r);
 nlohmann::json to_json(const CouplingScatterReport& r);
@@ -72,5 +81,6 @@ nlohmann::json to_json(const SteeringReport& r);
 // The sweep's settings, the unsteered means and the table's rows (separates as a boolean).
 nlohmann::json to_json(const DebiasReport& r);
 nlohmann::json to_json(const AttentionReport& r); // with the whole pattern
+nlohmann::json to_json(const CorpusReport& r);    // everything, the vectors and every example's context
 
 } // namespace obsprop::analyses

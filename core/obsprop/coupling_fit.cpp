@@ -39,6 +39,13 @@ Tensor token_activations(const model::Transformer& m, const PromptBatch& prompts
     return torch::cat(rows, 0);
 }
 
+Tensor token_scores(const Tensor& X, const Tensor& y) {
+    if (X.dim() != 2 || (y.dim() != 1 && y.dim() != 2) || y.size(-1) != X.size(1))
+        throw std::invalid_argument("feature vectors do not match the activations' width");
+    const Tensor yd = y.to(torch::kDouble);
+    return at::matmul(X.to(torch::kDouble), y.dim() == 1 ? yd : yd.t());
+}
+
 CouplingFit fit_coupling(const Tensor& X, const Tensor& y1, const Tensor& y2) {
     if (X.dim() != 2 || X.size(0) < 2) throw std::invalid_argument("coupling fit needs at least two tokens");
     if (y1.numel() != X.size(1) || y2.numel() != X.size(1))
@@ -46,8 +53,8 @@ CouplingFit fit_coupling(const Tensor& X, const Tensor& y1, const Tensor& y2) {
     Tensor Xd = X.to(torch::kDouble), a = y1.to(torch::kDouble).reshape({-1}),
            b = y2.to(torch::kDouble).reshape({-1});
     CouplingFit f;
-    f.s1 = at::matmul(Xd, a);
-    f.s2 = at::matmul(Xd, b);
+    f.s1 = token_scores(Xd, a);
+    f.s2 = token_scores(Xd, b);
     const double n = static_cast<double>(X.size(0));
     const double m1 = f.s1.sum().item<double>() / n, m2 = f.s2.sum().item<double>() / n;
     Tensor d1 = f.s1 - m1, d2 = f.s2 - m2;

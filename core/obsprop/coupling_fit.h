@@ -11,6 +11,11 @@ namespace obsprop {
 torch::Tensor token_activations(const model::Transformer& m, const PromptBatch& prompts, int layer,
                                 const Progress& progress = {});
 
+// Feature scores s = y·x of activations x [tokens, d] (blocks.{l}.hook_resid_pre) for a feature y [d]
+// ([tokens] float64), or for several features as rows of y [V, d] ([tokens, V] float64). The one definition
+// of a token's score: the coupling fits and the corpus scores (obsprop/corpus.h) both use it.
+torch::Tensor token_scores(const torch::Tensor& activations, const torch::Tensor& y);
+
 struct CouplingFit {
     torch::Tensor s1, s2; // [tokens] float64
     double slope = 0, intercept = 0, r2 = 0;

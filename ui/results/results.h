@@ -187,6 +187,12 @@ struct DebiasResults {
     quint64 generation = 0;
 };
 
+// One head's feature scored over a corpus (core: analyses::corpus_report), as the core made it: the view
+// draws the report itself.
+struct CorpusResults {
+    analyses::CorpusReport report;
+};
+
 } // namespace obsprop::ui
 
 Q_DECLARE_METATYPE(obsprop::ui::HeadRef)

@@ -29,6 +29,14 @@ QString bundledDemoProject() {
     return {};
 }
 
+QString bundledCorpus() {
+    for (const QString& d : bundledDataDirs()) {
+        const QFileInfo f(d + QStringLiteral("/corpus/corpus.txt"));
+        if (f.isFile()) return f.absoluteFilePath();
+    }
+    return {};
+}
+
 QString bundledManual() {
     QStringList dirs;
     if (QCoreApplication::instance())

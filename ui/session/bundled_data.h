@@ -21,6 +21,9 @@ QString bundledManual();
 // The demo project's absolute path, or an empty string when it is nowhere to be found.
 QString bundledDemoProject();
 
+// The shipped corpus (share/obsprop/corpus/corpus.txt, docs/corpus.md), or an empty string.
+QString bundledCorpus();
+
 // True for a project file that must not be overwritten: the bundled demo (wherever it is found) or a file
 // the user cannot write (or whose folder they cannot write, since saving replaces the file).
 bool isReadOnlyProject(const QString& file);

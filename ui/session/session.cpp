@@ -42,6 +42,7 @@ Session::Session(QObject* parent) : QObject(parent) {
     qRegisterMetaType<obsprop::ui::PromptResults>();
     qRegisterMetaType<obsprop::ui::SteeringResults>();
     qRegisterMetaType<obsprop::ui::AttentionResults>();
+    qRegisterMetaType<obsprop::ui::CorpusResults>();
     initUndo();
 }
 

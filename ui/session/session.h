@@ -17,6 +17,7 @@
 
 #include "analyses/engine_status.h"
 #include "analyses/reports.h"
+#include "obsprop/corpus_reader.h"
 #include "results/results.h"
 #include "session/job_tracker.h"
 
@@ -135,6 +136,10 @@ class Session : public QObject {
                           const QString& dataset, int prompt);
     // The debiasing sweep (docs/debias.md): heads ranked by C(raise→lower), each steered at every α.
     void computeDebias(const QString& consumer, const DebiasRequest& request);
+    // One head's feature scored on every token of a corpus file (docs/corpus.md); cancel with
+    // jobs().cancel("corpus/<consumer>").
+    void computeCorpus(const QString& consumer, HeadRef head, const QString& observable, const QString& file,
+                       const obsprop::CorpusOptions& options);
     // File ▸ Export All: every table and figure of the project into `dir`, exactly as `obsprop export
     // --figures` writes them (the same core reports, tables and figure code); exportFinished follows.
     void exportAll(const QString& dir);
@@ -155,6 +160,8 @@ class Session : public QObject {
     QString debiasCommand(const DebiasRequest& request) const;
     QString attentionCommand(HeadRef head, const QString& observable, const QString& dataset,
                              int prompt) const;
+    QString corpusCommand(HeadRef head, const QString& observable, const QString& file,
+                          const obsprop::CorpusOptions& options) const;
 
     // Steering: the session owns the vectors (saved with the project). Any change prepares them again (a
     // job); afterwards predictSteering() is instant and requestExactSteering() runs a forward pass (latest
@@ -191,6 +198,7 @@ class Session : public QObject {
     void promptsReady(const obsprop::ui::PromptResults& r);
     void attentionReady(const obsprop::ui::AttentionResults& r);
     void debiasReady(const obsprop::ui::DebiasResults& r);
+    void corpusReady(const obsprop::ui::CorpusResults& r);
     void steeringVectorsChanged(); // added, removed, or a project opened
     // Multipliers or slider ranges set by undo or redo (the vectors themselves are unchanged).
     void steeringValuesRestored();

@@ -62,6 +62,14 @@ QString Session::attentionCommand(HeadRef head, const QString& observable, const
                      [&](const Analysis& a) { return attention_command(a, head, ss(observable), prompt); });
 }
 
+QString Session::corpusCommand(HeadRef head, const QString& observable, const QString& file,
+                               const obsprop::CorpusOptions& options) const {
+    if (!head.valid() || observable.isEmpty() || file.isEmpty()) return {};
+    return commandOf(analysis_, projectFile_, {}, [&](const Analysis& a) {
+        return corpus_command(a, head, ss(observable), ss(file), options);
+    });
+}
+
 QString Session::pathsCommand(const QString& observable, bool patching, const QString& dataset, int beamWidth,
                               int maxLength, int keep, bool mlpNodes) const {
     SettingsOverrides o = onDataset(dataset);

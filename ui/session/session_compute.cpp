@@ -173,6 +173,17 @@ void Session::computeAttention(const QString& consumer, HeadRef head, const QStr
         [this](const AttentionResults& r) { Q_EMIT attentionReady(r); });
 }
 
+void Session::computeCorpus(const QString& consumer, HeadRef head, const QString& observable,
+                            const QString& file, const obsprop::CorpusOptions& options) {
+    if (!head.valid() || observable.isEmpty() || file.isEmpty()) return;
+    run<CorpusResults>(
+        QStringLiteral("corpus"), consumer,
+        [head, observable, file, options](const Analysis& a, const ProgressFn& p) {
+            return CorpusResults{corpus_report(a, head, ss(observable), file.toStdString(), options, p)};
+        },
+        [this](const CorpusResults& r) { Q_EMIT corpusReady(r); });
+}
+
 void Session::exportAll(const QString& dir) {
     // The project's steering presets as they stand now (the session's vectors, not the file's).
     auto a = analysis_;

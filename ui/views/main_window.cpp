@@ -38,6 +38,7 @@
 #include "session/session.h"
 #include "views/attention_view.h"
 #include "views/confirm_overwrite.h"
+#include "views/corpus_view.h"
 #include "views/coupling_view.h"
 #include "views/debias_view.h"
 #include "views/debug_overlay.h"
@@ -75,6 +76,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     prompts_ = new PromptsView(session_, tabs_);
     attention_ = new AttentionView(session_, tabs_);
     debias_ = new DebiasView(session_, tabs_);
+    corpus_ = new CorpusView(session_, tabs_);
     tabs_->addTab(heads_, tr("Hea&ds")); // Alt+H is the Help menu
     tabs_->addTab(coupling_, tr("&Coupling"));
     tabs_->addTab(svd_, tr("&SVD")); // Alt+V is the View menu
@@ -83,6 +85,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     tabs_->addTab(prompts_, tr("P&rompts"));
     tabs_->addTab(attention_, tr("&Attention"));
     tabs_->addTab(debias_, tr("De&bias"));
+    tabs_->addTab(corpus_, tr("C&orpus"));
     buildWelcome(); // the central widget: the welcome page until a project is open, then the tabs
 
     panel_ = new ProjectPanel(session_, this);
@@ -108,6 +111,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     follow(selection_, paths_);
     follow(selection_, steering_);
     follow(selection_, attention_);
+    follow(selection_, corpus_);
     connect(prompts_, &PromptsView::promptSelected, attention_, &AttentionView::showPrompt);
     // A token picked in the Prompts view: new steering vectors go there, or attribution reads it.
     connect(prompts_, &PromptsView::steerAtToken, this, [this](const QString& position) {
@@ -546,6 +550,8 @@ void MainWindow::exportFigure() {
         write = single(attention_);
     } else if (tab == debias_) {
         figures = {tr("Debiasing sweep")}, size = debias_->plot()->size(), write = single(debias_);
+    } else if (tab == corpus_) {
+        figures = {tr("Corpus score histogram")}, size = corpus_->plot()->size(), write = single(corpus_);
     } else { // the action is disabled on such a tab; its tooltip says why
         status_->setText(exportFigure_->toolTip());
         return;
@@ -574,6 +580,7 @@ QString MainWindow::currentCommand() const {
     if (tab == prompts_) return prompts_->command();
     if (tab == attention_) return attention_->command();
     if (tab == debias_) return debias_->command();
+    if (tab == corpus_) return corpus_->command();
     return {};
 }
 

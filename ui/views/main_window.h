@@ -31,6 +31,7 @@ class SteeringPanel;
 class PromptsView;
 class AttentionView;
 class DebiasView;
+class CorpusView;
 class DebugOverlay;
 class StallWatchdog;
 class HeadSelection;
@@ -62,6 +63,7 @@ class MainWindow : public QMainWindow {
     PromptsView* promptsView() const { return prompts_; }
     AttentionView* attentionView() const { return attention_; }
     DebiasView* debiasView() const { return debias_; }
+    CorpusView* corpusView() const { return corpus_; }
     ProjectPanel* projectPanel() const { return panel_; }
     QTabWidget* tabs() const { return tabs_; }
     HeadRef selectedHead() const;
@@ -159,6 +161,7 @@ class MainWindow : public QMainWindow {
     PromptsView* prompts_ = nullptr;
     AttentionView* attention_ = nullptr;
     DebiasView* debias_ = nullptr;
+    CorpusView* corpus_ = nullptr;
     QLabel* status_ = nullptr;
     QProgressBar* progress_ = nullptr;
     QPushButton* cancel_ = nullptr;

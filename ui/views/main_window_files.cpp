@@ -15,6 +15,7 @@
 #include "session/recent_files.h"
 #include "session/session.h"
 #include "views/attention_view.h"
+#include "views/corpus_view.h"
 #include "views/coupling_view.h"
 #include "views/debias_view.h"
 #include "views/heads_view.h"
@@ -54,7 +55,7 @@ bool MainWindow::isWelcomeShown() const {
 bool MainWindow::currentTabHasFigure() const {
     QWidget* tab = tabs_->currentWidget();
     return tab == heads_ || tab == coupling_ || tab == svd_ || tab == steering_ || tab == attention_ ||
-           tab == debias_;
+           tab == debias_ || tab == corpus_;
 }
 
 void MainWindow::updateFileActions() {

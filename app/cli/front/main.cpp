@@ -78,6 +78,9 @@ int head(const HeadArgs&) {
 int attention(const AttentionArgs&) {
     return exec_engine();
 }
+int corpus(const CorpusArgs&) {
+    return exec_engine();
+}
 int paths(const PathsArgs&) {
     return exec_engine();
 }

@@ -1,0 +1,99 @@
+// The selected head's feature scored on every token of a corpus (core: analyses::corpus_report,
+// docs/corpus.md): the observable and the corpus file are its own choices (default: the shipped corpus),
+// the LayerNorm treatment the project's. Run starts the streamed pass in the background with progress and
+// Cancel; the result shows the score histogram, the comparison of the feature with its two baselines
+// (mean difference, logistic probe: cosines and r² against the observable's value), and the
+// maximum-activating tokens in context, each context token's background coloured by its score.
+#pragma once
+
+#include <QWidget>
+#include <optional>
+
+#include "obsprop/corpus_reader.h"
+#include "results/results.h"
+
+class QComboBox;
+class QCustomPlot;
+class QLabel;
+class QLineEdit;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+class QTableWidget;
+class QTextBrowser;
+
+namespace obsprop::ui {
+
+class Session;
+
+class CorpusView : public QWidget {
+    Q_OBJECT
+  public:
+    explicit CorpusView(Session* session, QWidget* parent = nullptr);
+
+    HeadRef selectedHead() const { return head_; }
+    QString observable() const;
+    QString corpusFile() const;
+    obsprop::CorpusOptions options() const; // as the controls set them
+    const std::optional<CorpusResults>& results() const { return results_; }
+
+    QComboBox* observableBox() const { return observable_; }
+    QLineEdit* fileEdit() const { return file_; }
+    QLineEdit* prefixEdit() const { return prefix_; }
+    QSpinBox* topBox() const { return top_; }
+    QSpinBox* contextBox() const { return context_; }
+    QPushButton* runButton() const { return run_; }
+    QPushButton* cancelButton() const { return cancel_; }
+    QProgressBar* progressBar() const { return progress_; }
+    QCustomPlot* plot() const { return plot_; }
+    QTableWidget* baselines() const { return baselines_; }
+    QTextBrowser* examples() const { return examples_; }
+    QString statusText() const;
+
+    // The baselines table and the examples as `obsprop corpus` writes them (analyses/tables.h).
+    QString baselinesCsv() const;
+    QString examplesCsv() const;
+    // The background colour of a context token with score `s` when the largest |score| shown is `scale`:
+    // red for positive, blue for negative, the opacity |s|/scale.
+    static QColor scoreColour(double s, double scale);
+    bool exportFigure(const QString& file, int w, int h, double scale) const;
+    // The `obsprop corpus` command that prints what this view shows (Edit ▸ Copy as Command): the choices
+    // of the last run, empty before one.
+    QString command() const;
+
+  public Q_SLOTS:
+    void setSelectedHead(obsprop::ui::HeadRef h);
+    void run();
+    void cancel();
+
+  private:
+    void refreshChoices();
+    void clearResults(const QString& status);
+    void display(const CorpusResults& r);
+    void setRunning(bool running);
+
+    Session* session_;
+    QComboBox* observable_ = nullptr;
+    QLineEdit* file_ = nullptr;
+    QLineEdit* prefix_ = nullptr;
+    QSpinBox* top_ = nullptr;
+    QSpinBox* context_ = nullptr;
+    QPushButton* browse_ = nullptr;
+    QPushButton* run_ = nullptr;
+    QPushButton* cancel_ = nullptr;
+    QProgressBar* progress_ = nullptr;
+    QLabel* head_label_ = nullptr;
+    QLabel* status_ = nullptr;
+    QCustomPlot* plot_ = nullptr;
+    QTableWidget* baselines_ = nullptr;
+    QTextBrowser* examples_ = nullptr;
+    HeadRef head_;
+    bool running_ = false;
+    // What the running job was asked for: a result for other choices is not shown.
+    HeadRef asked_head_;
+    QString asked_observable_, asked_file_;
+    obsprop::CorpusOptions asked_options_;
+    std::optional<CorpusResults> results_;
+};
+
+} // namespace obsprop::ui
