@@ -12,6 +12,7 @@
 #include <QIcon>
 #include <QListWidget>
 #include <QPixmap>
+#include <QPushButton>
 #include <QTabWidget>
 #include <QTableView>
 #include <QThread>
@@ -49,6 +50,9 @@ struct Options {
     QCommandLineOption token{QStringLiteral("token"),
                              QStringLiteral("With --prompt: pick this token of the selected prompt"),
                              QStringLiteral("index")};
+    QCommandLineOption runTab{QStringLiteral("run"),
+                              QStringLiteral("Once open, start the shown tab's analysis (its Run button: the "
+                                             "Debias and Corpus tabs)")};
     QCommandLineOption shot{QStringLiteral("screenshot"),
                             QStringLiteral("Save a PNG of the window once the path has opened and every "
                                            "analysis has finished, then quit (exit status 1 when the path "
@@ -73,7 +77,7 @@ struct Options {
         parser.addVersionOption();
         parser.addPositionalArgument(QStringLiteral("path"),
                                      QStringLiteral("A Hugging Face model folder or a .obsprop project"));
-        for (const auto* o : {&demo, &overlay, &tab, &head, &prompt, &token, &shot, &size, &theme})
+        for (const auto* o : {&demo, &overlay, &tab, &head, &prompt, &token, &runTab, &shot, &size, &theme})
             parser.addOption(*o);
     }
 };
@@ -176,11 +180,21 @@ int main(int argc, char** argv) {
         QObject::connect(&w, &obsprop::ui::MainWindow::openFailed, &w, grabAndQuit);
         if (path.isEmpty()) grabAndQuit();
     }
-    if (parser.isSet(tab) || parser.isSet(head)) {
-        QObject::connect(&w, &obsprop::ui::MainWindow::modelOpened, &w, [&w, &parser, &tab, &head] {
+    if (parser.isSet(tab) || parser.isSet(head) || parser.isSet(options.runTab)) {
+        const bool start = parser.isSet(options.runTab);
+        QObject::connect(&w, &obsprop::ui::MainWindow::modelOpened, &w, [&w, &parser, &tab, &head, start] {
             if (parser.isSet(tab)) w.tabs()->setCurrentIndex(parser.value(tab).toInt());
             const auto lh = parser.value(head).split(QLatin1Char('.'));
             if (lh.size() == 2) w.selectHead({lh[0].toInt(), lh[1].toInt()});
+            if (!start) return;
+            auto* page = w.tabs()->currentWidget();
+            auto* button = page ? page->findChild<QPushButton*>(QStringLiteral("runAnalysis")) : nullptr;
+            if (!button) {
+                std::fprintf(stderr,
+                             "obsprop-explorer: error: --run: the shown tab has no analysis to run\n");
+                return;
+            }
+            button->click();
         });
     }
     if (parser.isSet(prompt)) {

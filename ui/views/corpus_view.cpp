@@ -78,6 +78,7 @@ CorpusView::CorpusView(Session* session, QWidget* parent) : QWidget(parent), ses
     context_->setRange(0, 100);
     context_->setValue(8);
     run_ = new QPushButton(tr("R&un"), this);
+    run_->setObjectName(QStringLiteral("runAnalysis")); // obsprop-explorer --run clicks it
     cancel_ = new QPushButton(tr("Cancel"), this);
     progress_ = new QProgressBar(this);
     progress_->setRange(0, 1000);

@@ -69,6 +69,7 @@ DebiasView::DebiasView(Session* session, QWidget* parent) : QWidget(parent), ses
     normalize_ = new QCheckBox(tr("Unit vectors"), this);
     normalize_->setToolTip(tr("Steer with each feature scaled to length 1 (α is then the length added)"));
     run_ = new QPushButton(tr("Run Sweep"), this);
+    run_->setObjectName(QStringLiteral("runAnalysis")); // obsprop-explorer --run clicks it
     cancel_ = new QPushButton(tr("Cancel"), this);
     cancel_->setEnabled(false);
     bar->addWidget(new QLabel(tr("Raise:"), this));
