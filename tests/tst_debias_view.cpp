@@ -137,11 +137,18 @@ class TestDebiasView : public QObject {
         QVERIFY(!v->results());
 
         v->alphaEdit()->setText(QStringLiteral("-5, 5 20"));
+        v->positionBox()->setEditText(QStringLiteral("middle"));
+        v->runButton()->click();
+        QVERIFY2(v->statusLabel()->text().contains(QLatin1String("not a token position")),
+                 qPrintable(v->statusLabel()->text()));
+        QVERIFY(!v->results());
+        v->positionBox()->setEditText(QStringLiteral("name"));
         v->runButton()->click();
         QTRY_VERIFY_WITH_TIMEOUT(v->results().has_value(), kTimeout);
         QCOMPARE(v->model()->rowCount(), 9);
         QCOMPARE(v->table()->model()->rowCount(), 9);
         compareRows(rows, *v->model());
+        QCOMPARE(v->results()->report.position, std::string("name"));
         QVERIFY(close(v->results()->report.mean_raise,
                       want[QStringLiteral("mean_before")].toObject()[QStringLiteral("raise")].toDouble()));
         QVERIFY(close(v->results()->report.mean_lower,

@@ -24,6 +24,7 @@
 #include "figures/plot_export.h"
 #include "figures/qcp.h"
 #include "obsprop/steering_limits.h"
+#include "project/dataset.h"
 #include "results/csv.h"
 #include "session/session.h"
 #include "views/choices.h"
@@ -68,6 +69,12 @@ DebiasView::DebiasView(Session* session, QWidget* parent) : QWidget(parent), ses
     alphas_->setMinimumWidth(140);
     normalize_ = new QCheckBox(tr("Unit vectors"), this);
     normalize_->setToolTip(tr("Steer with each feature scaled to length 1 (α is then the length added)"));
+    position_ = new QComboBox(this);
+    position_->setObjectName(QStringLiteral("debiasPosition"));
+    position_->setEditable(true);
+    position_->addItems({QStringLiteral("name"), QStringLiteral("last")});
+    position_->setToolTip(tr("The token every vector is added at: name (the prompt's slot), last, or a token "
+                             "index (0 the first, -1 the last)"));
     run_ = new QPushButton(tr("Run Sweep"), this);
     run_->setObjectName(QStringLiteral("runAnalysis")); // obsprop-explorer --run clicks it
     cancel_ = new QPushButton(tr("Cancel"), this);
@@ -83,6 +90,8 @@ DebiasView::DebiasView(Session* session, QWidget* parent) : QWidget(parent), ses
     bar->addWidget(new QLabel(tr("α:"), this));
     bar->addWidget(alphas_, 1);
     bar->addWidget(normalize_);
+    bar->addWidget(new QLabel(tr("at token:"), this));
+    bar->addWidget(position_);
     bar->addWidget(new QLabel(tr("Dataset:"), this));
     bar->addWidget(dataset_);
     bar->addWidget(run_);
@@ -251,6 +260,10 @@ DebiasRequest DebiasView::request(QString* error) const {
     q.dataset = dataset_->currentText();
     q.candidates = candidates_->value();
     q.normalize = normalize_->isChecked();
+    q.position = position_->currentText().trimmed();
+    if (error && !project::is_token_position(q.position.toStdString()))
+        *error = tr("“%1” is not a token position (name, last, or an index: 0, 1, … or -1, -2, …)")
+                     .arg(q.position);
     try {
         q.alphas = parseAlphas(alphas_->text());
     } catch (const std::invalid_argument& e) {

@@ -42,6 +42,7 @@ class DebiasView : public QWidget {
     QSpinBox* candidatesBox() const { return candidates_; }
     QLineEdit* alphaEdit() const { return alphas_; }
     QCheckBox* normalizeBox() const { return normalize_; }
+    QComboBox* positionBox() const { return position_; }
     QPushButton* runButton() const { return run_; }
     QPushButton* cancelButton() const { return cancel_; }
     QLabel* statusLabel() const { return status_; }
@@ -79,7 +80,8 @@ class DebiasView : public QWidget {
     int rowAt(const QPoint& plotPixel) const;
 
     Session* session_;
-    QComboBox *raise_ = nullptr, *lower_ = nullptr, *feature_ = nullptr, *dataset_ = nullptr;
+    QComboBox *raise_ = nullptr, *lower_ = nullptr, *feature_ = nullptr, *dataset_ = nullptr,
+              *position_ = nullptr;
     QSpinBox* candidates_ = nullptr;
     QLineEdit* alphas_ = nullptr;
     QCheckBox* normalize_ = nullptr;
