@@ -3,6 +3,7 @@
 // naive reference model run window by window (scores, values, the LayerNorm dataset's activations), closed
 // forms, a plain gradient-descent loop written here; and the command line against the core.
 #include "cli_run.h"
+#include "json_close.h"
 #include "test_models.h"
 
 #include <QDir>
@@ -579,11 +580,11 @@ class TestCorpus : public QObject {
             corpus_report(analysis(), {kLayer, kHead}, "subj", corpus_.toStdString(), options());
         const auto want = nlohmann::json::parse(to_json(r).dump());
         const auto got = nlohmann::json::parse(json.out.toStdString());
-        QVERIFY(same(got, want));
+        QVERIFY(json_close::same(got, want));
         // The export: the whole report, the tables as the CLI prints them, the manifest listing them.
         QFile report(out + QStringLiteral("/corpus_1_2_subj_report.json"));
         QVERIFY(report.open(QIODevice::ReadOnly));
-        QVERIFY(same(nlohmann::json::parse(report.readAll().toStdString()), got));
+        QVERIFY(json_close::same(nlohmann::json::parse(report.readAll().toStdString()), got));
         const auto csv = cli(base + QStringList{QStringLiteral("--csv")});
         QVERIFY2(csv.code == 0, csv.err.constData());
         QFile table(out + QStringLiteral("/corpus_1_2_subj.csv"));
@@ -674,32 +675,6 @@ class TestCorpus : public QObject {
         for (std::size_t j = 0; j < d; ++j)
             th[d] -= th[j] * mean[j];
         return th;
-    }
-
-    // Equal up to 1e-6 relative in every number (the CLI runs the same float32 computation in another
-    // process, perhaps with other thread counts).
-    static bool same(const nlohmann::json& a, const nlohmann::json& b) {
-        if (a.is_number() && b.is_number()) {
-            const double x = a.get<double>(), y = b.get<double>();
-            return std::abs(x - y) <= 1e-6 * std::max({1.0, std::abs(x), std::abs(y)}) ||
-                   (qWarning("%g vs %g", x, y), false);
-        }
-        if (a.type() != b.type())
-            return qWarning("types differ: %s vs %s", a.dump().c_str(), b.dump().c_str()), false;
-        if (a.is_array()) {
-            if (a.size() != b.size()) return qWarning("lengths differ"), false;
-            for (std::size_t i = 0; i < a.size(); ++i)
-                if (!same(a[i], b[i])) return false;
-            return true;
-        }
-        if (a.is_object()) {
-            if (a.size() != b.size()) return qWarning("keys differ"), false;
-            for (auto it = a.begin(); it != a.end(); ++it)
-                if (!b.contains(it.key()) || !same(it.value(), b[it.key()]))
-                    return qWarning("at %s", it.key().c_str()), false;
-            return true;
-        }
-        return a == b || (qWarning("%s vs %s", a.dump().c_str(), b.dump().c_str()), false);
     }
 };
 

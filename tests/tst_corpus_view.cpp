@@ -2,6 +2,7 @@
 // and its CSV, every histogram bin, the baselines table, each example's context tokens coloured by their
 // scores; Run works in the background with progress, Cancel stops it, a bad file is said in the view.
 #include "cli_run.h"
+#include "json_close.h"
 #include "test_models.h"
 
 #include <QFile>
@@ -30,29 +31,6 @@ using cli_run::cli;
 namespace {
 
 constexpr int kTimeout = 120000;
-
-bool same(const nlohmann::json& a, const nlohmann::json& b) {
-    if (a.is_number() && b.is_number()) {
-        const double x = a.get<double>(), y = b.get<double>();
-        return std::abs(x - y) <= 1e-6 * std::max({1.0, std::abs(x), std::abs(y)}) ||
-               (qWarning("%g vs %g", x, y), false);
-    }
-    if (a.type() != b.type()) return qWarning("types differ"), false;
-    if (a.is_array()) {
-        if (a.size() != b.size()) return qWarning("lengths differ"), false;
-        for (std::size_t i = 0; i < a.size(); ++i)
-            if (!same(a[i], b[i])) return false;
-        return true;
-    }
-    if (a.is_object()) {
-        if (a.size() != b.size()) return qWarning("keys differ"), false;
-        for (auto it = a.begin(); it != a.end(); ++it)
-            if (!b.contains(it.key()) || !same(it.value(), b[it.key()]))
-                return qWarning("at %s", it.key().c_str()), false;
-        return true;
-    }
-    return a == b || (qWarning("%s vs %s", a.dump().c_str(), b.dump().c_str()), false);
-}
 
 void write(const QString& path, const QByteArray& text) {
     QFile f(path);
@@ -120,8 +98,8 @@ class TestCorpusView : public QObject {
                                   QStringLiteral("3")};
         const auto json = cli(args + QStringList{QStringLiteral("--json")});
         QVERIFY2(json.code == 0, json.err.constData());
-        QVERIFY(same(nlohmann::json::parse(obsprop::analyses::to_json(r).dump()),
-                     nlohmann::json::parse(json.out.toStdString())));
+        QVERIFY(json_close::same(nlohmann::json::parse(obsprop::analyses::to_json(r).dump()),
+                                 nlohmann::json::parse(json.out.toStdString())));
         // Copy as Command: the command line, run through the shell, prints the same report.
         QString command = v_->command();
         QVERIFY(command.startsWith(QStringLiteral("obsprop corpus ")));
@@ -130,8 +108,8 @@ class TestCorpusView : public QObject {
         sh.start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), command + QStringLiteral(" --json")});
         QVERIFY(sh.waitForFinished(kTimeout));
         QCOMPARE(sh.exitCode(), 0);
-        QVERIFY(same(nlohmann::json::parse(obsprop::analyses::to_json(r).dump()),
-                     nlohmann::json::parse(sh.readAllStandardOutput().toStdString())));
+        QVERIFY(json_close::same(nlohmann::json::parse(obsprop::analyses::to_json(r).dump()),
+                                 nlohmann::json::parse(sh.readAllStandardOutput().toStdString())));
         const auto csv = cli(args + QStringList{QStringLiteral("--csv")});
         QCOMPARE(v_->examplesCsv().toUtf8(), csv.out);
 
