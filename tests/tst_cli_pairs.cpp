@@ -78,8 +78,11 @@ class TestCliPairs : public QObject {
             // The span is the name's tokens, as the tokenizer writes them.
             QVERIFY2(clean["span"].toString().contains(female["name"].toString().left(2)),
                      qPrintable(clean["span"].toString()));
-            QVERIFY(std::abs(clean["value_subj"].toDouble() - female["value_subj"].toDouble()) < 1e-9);
-            QVERIFY(std::abs(corrupt["value_obj"].toDouble() - male["value_obj"].toDouble()) < 1e-9);
+            // The same prompt, run in float32 in batches of other prompts (other padding): equal up to
+            // float32 rounding.
+            const auto close = [](double x, double y) { return std::abs(x - y) <= 1e-5 * (1 + std::abs(y)); };
+            QVERIFY(close(clean["value_subj"].toDouble(), female["value_subj"].toDouble()));
+            QVERIFY(close(corrupt["value_obj"].toDouble(), male["value_obj"].toDouble()));
         }
         // The text listing has the same columns.
         const Run text = cli({"dataset", "--project", project_, "--dataset", "objp", "--csv"});
