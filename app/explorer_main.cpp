@@ -158,7 +158,8 @@ int main(int argc, char** argv) {
             QObject::connect(poll, &QTimer::timeout, &w, [&w, file, poll, &failure] {
                 if (w.session()->jobs().running() > 0) return;
                 poll->stop();
-                QTimer::singleShot(400, &w, [&w, file, &failure] {
+                QTimer::singleShot(400, &w, [&w, file, poll, &failure] {
+                    if (w.session()->jobs().running() > 0) return poll->start(); // one started meanwhile
                     const bool ok = w.grab().save(file);
                     if (!ok)
                         std::fprintf(stderr, "obsprop-explorer: error: could not write %s\n",
@@ -194,7 +195,8 @@ int main(int argc, char** argv) {
                              "obsprop-explorer: error: --run: the shown tab has no analysis to run\n");
                 return;
             }
-            button->click();
+            // After the views have taken the opened project (their boxes filled, their Run enabled).
+            QTimer::singleShot(200, button, &QPushButton::click);
         });
     }
     if (parser.isSet(prompt)) {

@@ -89,11 +89,15 @@ DebiasView::DebiasView(Session* session, QWidget* parent) : QWidget(parent), ses
     bar->addWidget(candidates_);
     bar->addWidget(new QLabel(tr("α:"), this));
     bar->addWidget(alphas_, 1);
+    lay->addLayout(bar);
+    // A second row, so the tab fits a laptop's width.
+    bar = new QHBoxLayout;
     bar->addWidget(normalize_);
     bar->addWidget(new QLabel(tr("at token:"), this));
     bar->addWidget(position_);
     bar->addWidget(new QLabel(tr("Dataset:"), this));
     bar->addWidget(dataset_);
+    bar->addStretch(1);
     bar->addWidget(run_);
     bar->addWidget(cancel_);
     lay->addLayout(bar);
