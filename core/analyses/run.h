@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "analyses/analysis.h"
+#include "analyses/corpus_options.h"
 #include "analyses/reports.h"
-#include "obsprop/corpus_reader.h"
 #include "obsprop/progress.h"
 
 namespace obsprop::analyses {

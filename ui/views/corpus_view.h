@@ -6,10 +6,11 @@
 // maximum-activating tokens in context, each context token's background coloured by its score.
 #pragma once
 
+#include <QJsonObject>
 #include <QWidget>
 #include <optional>
 
-#include "obsprop/corpus_reader.h"
+#include "analyses/corpus_options.h"
 #include "results/results.h"
 
 class QComboBox;
@@ -57,6 +58,14 @@ class CorpusView : public QWidget {
     // red for positive, blue for negative, the opacity |s|/scale.
     static QColor scoreColour(double s, double scale);
     bool exportFigure(const QString& file, int w, int h, double scale) const;
+    // The choices, for the project's view state: {"observable", "file", "prefix", "top", "context"};
+    // restoreState sets them (an observable the project no longer has is skipped); it does not run.
+    QJsonObject state() const;
+    void restoreState(const QJsonObject& s);
+    // Whether the user changed a choice (or restoreState set them) since the project opened: the main
+    // window then keeps them in the project's view state.
+    bool isTouched() const { return touched_; }
+
     // The `obsprop corpus` command that prints what this view shows (Edit ▸ Copy as Command): the choices
     // of the last run, empty before one.
     QString command() const;
@@ -94,6 +103,7 @@ class CorpusView : public QWidget {
     QString asked_observable_, asked_file_;
     obsprop::CorpusOptions asked_options_;
     std::optional<CorpusResults> results_;
+    bool touched_ = false;
 };
 
 } // namespace obsprop::ui
