@@ -5,6 +5,7 @@
 #include "test_models.h"
 
 #include <QAction>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QCommandLinkButton>
 #include <QDockWidget>
@@ -36,6 +37,8 @@
 #include "session/session.h"
 #include "views/attention_view.h"
 #include "views/confirm_overwrite.h"
+#include "views/corpus_view.h"
+#include "views/debias_view.h"
 #include "views/export_dialog.h"
 #include "views/heads_view.h"
 #include "views/heatmap_widget.h"

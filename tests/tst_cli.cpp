@@ -336,7 +336,7 @@ class TestCli : public QObject {
                                       << L("--alpha: '1e308' is absurd (at most 1e+06 in magnitude)");
         QTest::newRow("vector alpha NaN")
             << steer + QStringList{L("--vector"), L("obs=subj;path=1.0;alpha=nan")}
-            << L("--vector 'obs=subj;path=1.0;alpha=nan': alpha: not a finite number");
+            << L("--vector 'obs=subj;path=1.0;alpha=nan': alpha: nan is not a finite number");
         QTest::newRow("vector negative layer")
             << steer + QStringList{L("--vector"), L("obs=subj;path=1.0;layer=-5")}
             << L("--vector 'obs=subj;path=1.0;layer=-5': layer: expected a layer index");

@@ -70,6 +70,81 @@ class TestMainWindowFiles : public QObject, public MainWindowFixture {
         QCOMPARE(in.readAll(), before);
     }
 
+    // The Debias and Corpus tabs' choices travel with the project: saved when changed, set again when the
+    // project opens (without running anything).
+    void debiasAndCorpusChoicesAreKept() {
+        QTemporaryDir tmp;
+        const QString file = tmp.filePath(QStringLiteral("p.obsprop"));
+        QVERIFY(createProject(dir_, file,
+                              {QStringLiteral("--observable"), QStringLiteral("subj=#10 - #20"),
+                               QStringLiteral("--observable"), QStringLiteral("obj=#30 - #40")}));
+        const QString corpus = tmp.filePath(QStringLiteral("c.txt"));
+        bool normalize = false;
+        {
+            MainWindow w;
+            w.setProperty("quietErrors", true);
+            QSignalSpy opened(&w, &MainWindow::modelOpened);
+            w.openPath(file);
+            QVERIFY(opened.wait(30000));
+            QTRY_VERIFY_WITH_TIMEOUT(w.session()->jobs().running() == 0, 30000);
+            DebiasView* d = w.debiasView();
+            // As the user does it: a choice picked, a text typed, a box clicked.
+            auto choose = [](QComboBox* box, const char* text) {
+                const int i = box->findText(QString::fromUtf8(text));
+                QVERIFY(i >= 0);
+                box->setCurrentIndex(i);
+                Q_EMIT box->activated(i);
+            };
+            auto type = [](QLineEdit* e, const QString& text) {
+                e->setText(text);
+                Q_EMIT e->textEdited(text);
+            };
+            choose(d->raiseBox(), "obj");
+            choose(d->lowerBox(), "subj");
+            choose(d->featureBox(), "subj");
+            choose(d->datasetBox(), "object");
+            d->candidatesBox()->setValue(3);
+            type(d->alphaEdit(), QStringLiteral("-2, 2"));
+            normalize = !d->normalizeBox()->isChecked();
+            d->normalizeBox()->click();
+            d->positionBox()->setCurrentText(QStringLiteral("last"));
+            CorpusView* c = w.corpusView();
+            choose(c->observableBox(), "obj");
+            type(c->fileEdit(), corpus);
+            type(c->prefixEdit(), QStringLiteral("<|endoftext|>"));
+            c->topBox()->setValue(7);
+            c->contextBox()->setValue(3);
+            QVERIFY(w.saveProjectTo(file));
+        }
+        const auto saved = obsprop::project::load_project(file.toStdString());
+        QCOMPARE(saved.view.at("debias").at("candidates").get<int>(), 3);
+        QCOMPARE(saved.view.at("corpus").at("top").get<int>(), 7);
+
+        MainWindow w;
+        w.setProperty("quietErrors", true);
+        QSignalSpy opened(&w, &MainWindow::modelOpened);
+        w.openPath(file);
+        QVERIFY(opened.wait(30000));
+        DebiasView* d = w.debiasView();
+        QCOMPARE(d->raiseBox()->currentText(), QStringLiteral("obj"));
+        QCOMPARE(d->lowerBox()->currentText(), QStringLiteral("subj"));
+        QCOMPARE(d->featureBox()->currentText(), QStringLiteral("subj"));
+        QCOMPARE(d->datasetBox()->currentText(), QStringLiteral("object"));
+        QCOMPARE(d->candidatesBox()->value(), 3);
+        QCOMPARE(d->alphaEdit()->text(), QStringLiteral("-2, 2"));
+        QCOMPARE(d->normalizeBox()->isChecked(), normalize);
+        QCOMPARE(d->positionBox()->currentText(), QStringLiteral("last"));
+        QVERIFY(!d->results()); // restored, not run
+        CorpusView* c = w.corpusView();
+        QCOMPARE(c->observable(), QStringLiteral("obj"));
+        QCOMPARE(c->corpusFile(), corpus);
+        QCOMPARE(c->prefixEdit()->text(), QStringLiteral("<|endoftext|>"));
+        QCOMPARE(c->topBox()->value(), 7);
+        QCOMPARE(c->contextBox()->value(), 3);
+        QVERIFY(!c->results());
+        QTRY_VERIFY_WITH_TIMEOUT(w.session()->jobs().running() == 0, 30000);
+    }
+
     // An observable of the project that is several tokens of this model does not stop the project from
     // opening: the panel lists it marked, with the error; the analyses leave it out; Save keeps it as
     // written; Remove drops it.

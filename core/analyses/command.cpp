@@ -125,6 +125,7 @@ std::vector<std::string> path_search_command(const Analysis& a, const std::strin
                      {"--feature-of", observable, "--beam", "--beam-width", std::to_string(s.beam_width),
                       "--max-length", std::to_string(s.max_length)});
     if (s.mlp_nodes) args.push_back("--mlp");
+    if (s.embed_nodes) args.push_back("--embed");
     return args;
 }
 
@@ -181,16 +182,14 @@ SteeringVector parse_vector_spec(const std::string& text) {
             if (k == "obs")
                 v.observable = val;
             else if (k == "path") {
-                for (const auto& n : parse_path(val))
-                    v.path.push_back(n.is_mlp() ? HeadId::mlp(n.layer) : HeadId{n.layer, n.head});
+                v.path = parse_path_label(val);
                 has_path = true;
             } else if (k == "alpha") {
                 std::size_t used = 0;
                 v.alpha = std::stod(val, &used);
                 if (used != val.size()) throw std::invalid_argument("not a number");
-                if (!std::isfinite(v.alpha)) throw std::invalid_argument("not a finite number");
-                if (std::abs(v.alpha) > kMaxSteeringMultiplier)
-                    throw std::invalid_argument(val + " is absurd (|α| must be at most 1e6)");
+                if (const std::string why = multiplier_problem(v.alpha); !why.empty())
+                    throw std::invalid_argument(val + " " + why);
             } else if (k == "position") {
                 if (!project::is_token_position(val))
                     throw std::invalid_argument(

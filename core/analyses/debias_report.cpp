@@ -9,7 +9,6 @@
 #include "analyses/run.h"
 #include "analyses/steering.h"
 #include "analyses/workspace.h"
-#include "obsprop/steering_limits.h"
 
 namespace obsprop::analyses {
 
@@ -52,10 +51,8 @@ DebiasReport debias_report(const Analysis& a, const DebiasOptions& options, cons
     r.alphas = options.alphas ? *options.alphas : default_debias_alphas(options.normalize);
     if (r.alphas.empty()) throw std::invalid_argument("give at least one multiplier α");
     for (double alpha : r.alphas) {
-        if (!std::isfinite(alpha)) throw std::invalid_argument("a multiplier α is not a finite number");
-        if (std::abs(alpha) > kMaxSteeringMultiplier)
-            throw std::invalid_argument("the multiplier α = " + number_text(alpha) +
-                                        " is absurd (|α| must be at most 1e6)");
+        if (const std::string why = multiplier_problem(alpha); !why.empty())
+            throw std::invalid_argument("the multiplier α = " + number_text(alpha) + " " + why);
     }
     if (options.layer < -1 || options.layer >= cfg.n_layers)
         throw std::invalid_argument("no layer " + std::to_string(options.layer) + " in this model (" +

@@ -134,7 +134,8 @@ struct PathsReport {
     bool patching = false; // false: data-free ranking by feature norm; true: beam search by path patching
     std::string dataset;   // patching only
     int beam_width = 0, max_length = 0;
-    bool mlp_nodes = false; // patching only: MLPs were candidates
+    bool mlp_nodes = false;   // patching only: MLPs were candidates
+    bool embed_nodes = false; // patching only: the embeddings were candidates
     int pairs = 0, pairs_given = 0;
     std::uint64_t scored = 0;
     std::vector<PathEntry> paths; // best first
@@ -158,6 +159,11 @@ struct PathDetailReport {
     std::vector<double> norms, cosines;
     std::vector<std::vector<MlpPoint>> mlp_points; // per observable: one per MLP node, in path order
 };
+
+// Why a steering multiplier α is refused ("is not a finite number", "is absurd (|α| must be at most 1e6)"),
+// or empty when it is accepted: the one rule the command line, a project's steering presets and every view
+// apply.
+std::string multiplier_problem(double alpha);
 
 // A steering vector: the feature of a head or path for an observable, added at blocks.{layer}.hook_resid_pre.
 struct SteeringVector {

@@ -8,8 +8,15 @@
 #include "analyses/run.h"
 #include "model/hooks.h"
 #include "obsprop/steering.h"
+#include "obsprop/steering_limits.h"
 
 namespace obsprop::analyses {
+
+std::string multiplier_problem(double alpha) {
+    if (!std::isfinite(alpha)) return "is not a finite number";
+    if (std::abs(alpha) > kMaxSteeringMultiplier) return "is absurd (|α| must be at most 1e6)";
+    return {};
+}
 
 using torch::Tensor;
 

@@ -120,7 +120,7 @@ CorpusView::CorpusView(Session* session, QWidget* parent) : QWidget(parent), ses
     connect(browse_, &QPushButton::clicked, this, [this] {
         const QString f = QFileDialog::getOpenFileName(this, tr("Corpus"), file_->text(),
                                                        tr("Corpora (*.txt *.jsonl);;All files (*)"));
-        if (!f.isEmpty()) file_->setText(f);
+        if (!f.isEmpty()) file_->setText(f), touched_ = true;
     });
     connect(run_, &QPushButton::clicked, this, &CorpusView::run);
     connect(cancel_, &QPushButton::clicked, this, &CorpusView::cancel);
@@ -145,8 +145,16 @@ CorpusView::CorpusView(Session* session, QWidget* parent) : QWidget(parent), ses
     });
     connect(session_, &Session::workspaceOpened, this, [this] {
         head_ = {};
+        touched_ = false;
         clearResults({});
+        refreshChoices(); // the new project's choices, before its view state is restored
     });
+    // What the user changes (not what a refill sets) makes the choices part of the project's view state.
+    connect(observable_, &QComboBox::activated, this, [this] { touched_ = true; });
+    for (QLineEdit* e : {file_, prefix_})
+        connect(e, &QLineEdit::textEdited, this, [this] { touched_ = true; });
+    for (QSpinBox* b : {top_, context_})
+        connect(b, &QSpinBox::valueChanged, this, [this] { touched_ = true; });
     connect(session_, &Session::recipeChanged, this, [this] {
         refreshChoices();
         if (results_) clearResults(tr("The recipe changed: run again for its numbers."));
@@ -172,6 +180,24 @@ obsprop::CorpusOptions CorpusView::options() const {
     o.top = top_->value();
     o.context = context_->value();
     return o;
+}
+
+QJsonObject CorpusView::state() const {
+    return {{QStringLiteral("observable"), observable()},
+            {QStringLiteral("file"), corpusFile()},
+            {QStringLiteral("prefix"), prefix_->text()},
+            {QStringLiteral("top"), top_->value()},
+            {QStringLiteral("context"), context_->value()}};
+}
+
+void CorpusView::restoreState(const QJsonObject& s) {
+    if (const int i = observable_->findText(s[QStringLiteral("observable")].toString()); i >= 0)
+        observable_->setCurrentIndex(i);
+    file_->setText(s[QStringLiteral("file")].toString(file_->text()));
+    prefix_->setText(s[QStringLiteral("prefix")].toString(prefix_->text()));
+    top_->setValue(s[QStringLiteral("top")].toInt(top_->value()));
+    context_->setValue(s[QStringLiteral("context")].toInt(context_->value()));
+    touched_ = true;
 }
 
 void CorpusView::refreshChoices() {

@@ -23,7 +23,6 @@
 
 #include "figures/plot_export.h"
 #include "figures/qcp.h"
-#include "obsprop/steering_limits.h"
 #include "project/dataset.h"
 #include "results/csv.h"
 #include "session/session.h"
@@ -114,18 +113,9 @@ DebiasView::DebiasView(Session* session, QWidget* parent) : QWidget(parent), ses
     lay->addWidget(stack_, 1);
 
     model_ = new DebiasTableModel(this);
-    proxy_ = new QSortFilterProxyModel(this);
-    proxy_->setSourceModel(model_);
-    proxy_->setSortRole(Qt::UserRole);
     table_ = new QTableView(split);
-    table_->setModel(proxy_);
-    table_->setSortingEnabled(true);
-    table_->sortByColumn(DebiasTableModel::Rank, Qt::AscendingOrder);
-    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
-    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    table_->verticalHeader()->hide();
+    proxy_ = showSorted(table_, model_, DebiasTableModel::Rank, Qt::AscendingOrder);
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    table_->setAlternatingRowColors(true);
     auto* use = new QAction(tr("Use as Steering Vector"), this);
     use->setObjectName(QStringLiteral("useAsSteeringVector"));
     connect(use, &QAction::triggered, this, [this] {
@@ -183,10 +173,19 @@ DebiasView::DebiasView(Session* session, QWidget* parent) : QWidget(parent), ses
             }
     });
     connect(dataset_, &QComboBox::activated, this, [this] { dataset_->setProperty("touched", true); });
+    // What the user changes (not what a refill sets) makes the choices part of the project's view state.
+    for (QComboBox* box : {raise_, lower_, feature_, dataset_, position_})
+        connect(box, &QComboBox::activated, this, [this] { touched_ = true; });
+    connect(position_, &QComboBox::editTextChanged, this, [this] { touched_ = true; });
+    connect(candidates_, &QSpinBox::valueChanged, this, [this] { touched_ = true; });
+    connect(alphas_, &QLineEdit::textEdited, this, [this] { touched_ = true; });
+    connect(normalize_, &QCheckBox::clicked, this, [this] { touched_ = true; });
     connect(session_, &Session::workspaceOpened, this, [this] {
         dataset_->setProperty("touched", false);
+        touched_ = false;
         results_.reset(), asked_.reset();
         model_->clear();
+        refreshChoices(); // the new project's choices, before its view state is restored
     });
     connect(session_, &Session::recipeChanged, this, &DebiasView::refreshChoices);
     connect(session_, &Session::debiasReady, this, &DebiasView::display);
@@ -242,15 +241,50 @@ void DebiasView::refreshChoices() {
     }
 }
 
+QJsonObject DebiasView::state() const {
+    return {
+        {QStringLiteral("raise"), raise_->currentText()},
+        {QStringLiteral("lower"), lower_->currentText()},
+        {QStringLiteral("feature_of"), feature_->currentIndex() > 0 ? feature_->currentText() : QString()},
+        {QStringLiteral("dataset"), dataset_->currentText()},
+        {QStringLiteral("candidates"), candidates_->value()},
+        {QStringLiteral("alphas"), alphas_->text()},
+        {QStringLiteral("normalize"), normalize_->isChecked()},
+        {QStringLiteral("position"), position_->currentText()}};
+}
+
+void DebiasView::restoreState(const QJsonObject& s) {
+    auto pick = [](QComboBox* box, const QJsonValue& v) {
+        if (const int i = box->findText(v.toString()); i >= 0 && !v.toString().isEmpty())
+            box->setCurrentIndex(i);
+    };
+    pick(raise_, s[QStringLiteral("raise")]);
+    pick(lower_, s[QStringLiteral("lower")]);
+    if (s[QStringLiteral("feature_of")].toString().isEmpty())
+        feature_->setCurrentIndex(0);
+    else
+        pick(feature_, s[QStringLiteral("feature_of")]);
+    if (const int i = dataset_->findText(s[QStringLiteral("dataset")].toString()); i >= 0) {
+        dataset_->setCurrentIndex(i);
+        dataset_->setProperty("touched", true);
+    }
+    candidates_->setValue(s[QStringLiteral("candidates")].toInt(candidates_->value()));
+    alphas_->setText(s[QStringLiteral("alphas")].toString(alphas_->text()));
+    normalize_->setChecked(s[QStringLiteral("normalize")].toBool(normalize_->isChecked()));
+    if (const QString p = s[QStringLiteral("position")].toString();
+        project::is_token_position(p.toStdString()))
+        position_->setCurrentText(p);
+    touched_ = true;
+}
+
 std::vector<double> DebiasView::parseAlphas(const QString& text) {
     std::vector<double> out;
     for (const QString& w : text.split(QRegularExpression(QStringLiteral("[,;\\s]+")), Qt::SkipEmptyParts)) {
         bool ok = false;
         const double v = w.toDouble(&ok);
-        if (!ok || !std::isfinite(v))
-            throw std::invalid_argument(tr("α: “%1” is not a number").arg(w).toStdString());
-        if (std::abs(v) > kMaxSteeringMultiplier)
-            throw std::invalid_argument(tr("α: %1 is absurd (|α| must be at most 1e6)").arg(w).toStdString());
+        if (!ok) throw std::invalid_argument(tr("α: “%1” is not a number").arg(w).toStdString());
+        if (const std::string why = analyses::multiplier_problem(v); !why.empty())
+            throw std::invalid_argument(tr("α: %1 %2").arg(w, QString::fromStdString(why)).toStdString());
         out.push_back(v);
     }
     return out;

@@ -6,6 +6,7 @@
 // "Use as Steering Vector" on a row adds that head's vector with its α to the Steering tab.
 #pragma once
 
+#include <QJsonObject>
 #include <QWidget>
 #include <optional>
 
@@ -59,6 +60,15 @@ class DebiasView : public QWidget {
     // std::invalid_argument naming a word that is not a finite number.
     static std::vector<double> parseAlphas(const QString& text);
 
+    // The choices, for the project's view state: {"raise", "lower", "feature_of" (empty: the raised one),
+    // "dataset", "candidates", "alphas" (the text as typed), "normalize", "position"}. restoreState sets
+    // those the project still has; it does not run the sweep.
+    QJsonObject state() const;
+    void restoreState(const QJsonObject& s);
+    // Whether the user changed a choice (or restoreState set them) since the project opened: the main
+    // window then keeps them in the project's view state.
+    bool isTouched() const { return touched_; }
+
     // The `obsprop debias` command that prints what this view shows (Edit ▸ Copy as Command).
     QString command() const;
     bool exportFigure(const QString& file, int w, int h, double scale) const;
@@ -97,6 +107,7 @@ class DebiasView : public QWidget {
     QCPItemRect* quadrant_ = nullptr;
     std::optional<DebiasResults> results_;
     std::optional<DebiasRequest> asked_; // the request of the results shown (for Copy as Command)
+    bool touched_ = false;
 };
 
 } // namespace obsprop::ui

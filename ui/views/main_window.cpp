@@ -452,6 +452,8 @@ void MainWindow::storeViewState() {
     put(QStringLiteral("heatmap_right"), heads_->pickedQuantity(1), heads_->pickedQuantity(1).isEmpty());
     put(QStringLiteral("paths"), paths_->state(), !paths_->hasSearched());
     put(QStringLiteral("attention"), attention_->state(), !attention_->isTouched());
+    put(QStringLiteral("debias"), debias_->state(), !debias_->isTouched());
+    put(QStringLiteral("corpus"), corpus_->state(), !corpus_->isTouched());
     session_->setViewState(v);
 }
 
@@ -463,6 +465,8 @@ void MainWindow::restoreViewState() {
     if (v[QStringLiteral("paths")].isObject()) paths_->restoreState(v[QStringLiteral("paths")].toObject());
     if (v[QStringLiteral("attention")].isObject())
         attention_->restoreState(v[QStringLiteral("attention")].toObject());
+    if (v[QStringLiteral("debias")].isObject()) debias_->restoreState(v[QStringLiteral("debias")].toObject());
+    if (v[QStringLiteral("corpus")].isObject()) corpus_->restoreState(v[QStringLiteral("corpus")].toObject());
     // The heatmap choices apply once the results they name arrive.
     const QString left = v[QStringLiteral("heatmap_left")].toString(),
                   right = v[QStringLiteral("heatmap_right")].toString();

@@ -115,6 +115,21 @@ int contextRow(const QTableView* view) {
     return view->property(kContextRow).isValid() ? view->property(kContextRow).toInt() : -1;
 }
 
+QSortFilterProxyModel* showSorted(QTableView* view, QAbstractItemModel* model, int column,
+                                  Qt::SortOrder order) {
+    auto* proxy = new QSortFilterProxyModel(view);
+    proxy->setSourceModel(model);
+    proxy->setSortRole(Qt::UserRole);
+    view->setModel(proxy);
+    view->setSortingEnabled(true);
+    view->sortByColumn(column, order);
+    view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    view->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    view->verticalHeader()->hide();
+    view->setAlternatingRowColors(true);
+    return proxy;
+}
+
 QWidget* withResultTools(QTableView* view, QSortFilterProxyModel* proxy, const QList<QAction*>& extra) {
     auto* pane = new QWidget(view->parentWidget());
     auto* lay = new QVBoxLayout(pane);

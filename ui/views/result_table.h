@@ -7,7 +7,9 @@
 
 #include <QList>
 #include <QString>
+#include <Qt>
 
+class QAbstractItemModel;
 class QAction;
 class QLineEdit;
 class QModelIndex;
@@ -16,6 +18,12 @@ class QTableView;
 class QWidget;
 
 namespace obsprop::ui {
+
+// The set-up every sortable table of results shares: `view` shows `model` through a new proxy (a child of
+// `view`) that sorts by the model's Qt::UserRole, first by `column` in `order`; clicking a header re-sorts,
+// whole rows are selected, cells are read-only, rows alternate in colour and carry no row numbers.
+QSortFilterProxyModel* showSorted(QTableView* view, QAbstractItemModel* model, int column,
+                                  Qt::SortOrder order);
 
 // Sets `view` up (context menu, Ctrl+C, the filter on `proxy`) and returns a pane holding the filter box
 // (object name "tableFilter") above the view, for the caller to place where the view would go. `extra` are

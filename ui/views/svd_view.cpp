@@ -47,17 +47,9 @@ SvdView::SvdView(Session* session, QWidget* parent) : QWidget(parent), session_(
     lay->addWidget(stack_, 1);
 
     model_ = new SvdTableModel(this);
-    proxy_ = new QSortFilterProxyModel(this);
-    proxy_->setSourceModel(model_);
-    proxy_->setSortRole(Qt::UserRole);
     table_ = new QTableView(split);
-    table_->setModel(proxy_);
-    table_->setSortingEnabled(true);
-    table_->sortByColumn(1, Qt::DescendingOrder);
-    table_->verticalHeader()->hide();
+    proxy_ = showSorted(table_, model_, 1, Qt::DescendingOrder);
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
-    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
-    table_->setAlternatingRowColors(true);
 
     plot_ = new QCustomPlot(split);
     plot_->setMinimumSize(320, 220);
