@@ -275,6 +275,10 @@ class TestFeatures : public QObject {
         QTest::newRow("head out of range") << "0.4" << false << "the model has heads 0..3";
         QTest::newRow("syntax") << "0.1 2" << false << "expected '.' after the layer";
         QTest::newRow("empty") << " " << false << "empty path";
+        // The embeddings: parsed everywhere, a node only in path patching (validate_path's allow_embed).
+        QTest::newRow("embeddings") << "embed -> 0.1" << false << "a node in path patching only";
+        QTest::newRow("embeddings alone") << "embed" << false << "a node in path patching only";
+        QTest::newRow("embed typo") << "embd -> 0.1" << false << "expected a node";
     }
     void pathValidation() {
         QFETCH(QString, path);
@@ -292,6 +296,26 @@ class TestFeatures : public QObject {
             QVERIFY2(got.isEmpty(), qPrintable(got));
         else
             QVERIFY2(got.contains(error), qPrintable(got));
+    }
+
+    // Path patching accepts the embeddings as a first node, and only there.
+    void embeddingNodeOrder() {
+        obsprop::io::ModelConfig cfg;
+        cfg.n_layers = 3, cfg.n_heads = 4;
+        auto check = [&](const char* path) -> std::string {
+            try {
+                obsprop::validate_path(cfg, obsprop::parse_path(path), true);
+                return {};
+            } catch (const std::invalid_argument& e) {
+                return e.what();
+            }
+        };
+        QCOMPARE(check("embed"), std::string());
+        QCOMPARE(check("embed -> mlp0 -> 2.3"), std::string());
+        QVERIFY(obsprop::parse_path("embed -> 1.2").front() == obsprop::PathNode::embed());
+        QCOMPARE(obsprop::parse_path("embed -> 1.2").front().label(), std::string("embed"));
+        QVERIFY(check("0.1 -> embed").find("only be a path's first node") != std::string::npos);
+        QVERIFY(check("embed -> embed").find("only be a path's first node") != std::string::npos);
     }
 
     // MLP linearisation: gradient vs finite differences of an independent MLP, and v·MLP(u(t*)) at the

@@ -14,7 +14,9 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QSignalSpy>
+#include <QSortFilterProxyModel>
 #include <QSpinBox>
+#include <QTableView>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -168,8 +170,18 @@ class TestMlpPaths : public QObject {
                  qPrintable(view.detailLabel()->text()));
     }
 
-    // The beam search with MLPs as nodes: the Paths view (MLPs ticked) and `obsprop paths --beam --mlp`.
-    void beamSearchWithMlpsAgrees() {
+    // The beam search with MLPs and/or the embeddings as nodes: the Paths view (boxes ticked), its Copy as
+    // Command and `obsprop paths --beam --mlp --embed`.
+    void beamSearchWithMoreNodesAgrees_data() {
+        QTest::addColumn<bool>("mlp");
+        QTest::addColumn<bool>("embed");
+        QTest::newRow("MLPs") << true << false;
+        QTest::newRow("embeddings") << false << true;
+        QTest::newRow("both") << true << true;
+    }
+    void beamSearchWithMoreNodesAgrees() {
+        QFETCH(bool, mlp);
+        QFETCH(bool, embed);
         Session s;
         QVERIFY(session_fixture::openProject(s, kDemo));
         PathsView view(&s);
@@ -177,23 +189,33 @@ class TestMlpPaths : public QObject {
         view.datasetBox()->setCurrentIndex(view.datasetBox()->findText(QStringLiteral("subject")));
         view.beamWidthBox()->setValue(4);
         view.maxLengthBox()->setValue(3);
-        view.mlpBox()->setChecked(true);
+        view.mlpBox()->setChecked(mlp);
+        view.embedBox()->setChecked(embed);
         QSignalSpy ready(&s, &Session::pathsReady);
         view.rank();
         QVERIFY(ready.wait(kTimeout));
         const PathResults r = qvariant_cast<PathResults>(ready.last().at(0));
-        QVERIFY(r.patching && r.mlpNodes);
-        QVERIFY(view.command().contains(QStringLiteral("--mlp")));
-        const cli_run::Run search =
-            cli_run::cli({QStringLiteral("paths"), QStringLiteral("--project"), kDemo,
-                          QStringLiteral("--beam"), QStringLiteral("--dataset"), QStringLiteral("subject"),
-                          QStringLiteral("--beam-width"), QStringLiteral("4"), QStringLiteral("--max-length"),
-                          QStringLiteral("3"), QStringLiteral("--mlp"), QStringLiteral("--json")},
-                         kTimeout);
+        QVERIFY(r.patching && r.mlpNodes == mlp && r.embedNodes == embed);
+        QCOMPARE(view.command().contains(QStringLiteral(" --mlp")), mlp);
+        QCOMPARE(view.command().contains(QStringLiteral(" --embed")), embed);
+        QStringList args{QStringLiteral("paths"),
+                         QStringLiteral("--project"),
+                         kDemo,
+                         QStringLiteral("--beam"),
+                         QStringLiteral("--dataset"),
+                         QStringLiteral("subject"),
+                         QStringLiteral("--beam-width"),
+                         QStringLiteral("4"),
+                         QStringLiteral("--max-length"),
+                         QStringLiteral("3"),
+                         QStringLiteral("--json")};
+        if (mlp) args << QStringLiteral("--mlp");
+        if (embed) args << QStringLiteral("--embed");
+        const cli_run::Run search = cli_run::cli(args, kTimeout);
         QCOMPARE(search.code, 0);
         const QJsonArray rows = search.array();
         QCOMPARE(rows.size(), qsizetype(r.rows.size()));
-        int withMlp = 0;
+        int withMlp = 0, withEmbed = 0;
         for (qsizetype i = 0; i < rows.size(); ++i) {
             const QJsonObject o = rows[i].toObject();
             const PathRow& row = r.rows[std::size_t(i)];
@@ -202,8 +224,23 @@ class TestMlpPaths : public QObject {
             QVERIFY(close(o[QStringLiteral("score")].toDouble(), row.value, 1e-12));
             QVERIFY(close(o[QStringLiteral("feature_norm")].toDouble(), row.featureNorm, 1e-12));
             withMlp += o[QStringLiteral("path")].toString().contains(QStringLiteral("mlp"));
+            withEmbed += o[QStringLiteral("path")].toString().startsWith(QStringLiteral("embed"));
         }
-        QVERIFY(withMlp > 0); // MLPs took part
+        QCOMPARE(withMlp > 0, mlp); // the nodes asked for took part, and only they
+        QCOMPARE(withEmbed > 0, embed);
+        if (embed) { // a path from the embeddings has the rest's feature; it cannot steer
+            const auto it = std::find_if(r.rows.begin(), r.rows.end(), [](const PathRow& p) {
+                return p.nodes.size() > 1 && p.nodes[0].is_embed();
+            });
+            QVERIFY(it != r.rows.end());
+            QSignalSpy activated(&view, &PathsView::pathActivated);
+            Q_EMIT view.table()->doubleClicked(
+                view.proxy()->mapFromSource(view.model()->index(int(it - r.rows.begin()), 0)));
+            QCOMPARE(activated.count(), 0);
+            QVERIFY2(
+                view.detailLabel()->text().contains(QStringLiteral("only paths of heads and MLPs can steer")),
+                qPrintable(view.detailLabel()->text()));
+        }
     }
 
     void steeringThroughAnMlpAgrees() {

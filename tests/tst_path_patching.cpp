@@ -68,7 +68,11 @@ double loop_score(const TinyModel& t, const std::vector<int>& clean, const std::
     auto WV = [&](int l) { return values(m.weights().layers[static_cast<std::size_t>(l)].Wv); }; // [H, dh, d]
     // δ₁ at every position.
     Mat delta(T, Vec(static_cast<std::size_t>(d), 0.0));
-    if (path[0].is_mlp()) { // the MLP's output change, from the two traces
+    if (path[0].is_embed()) { // the embeddings' change: the two traces' blocks.0.hook_resid_pre
+        for (std::size_t p = 0; p < T; ++p)
+            for (int j = 0; j < d; ++j)
+                delta[p][j] = tk.resid_pre[0][p][j] - tc.resid_pre[0][p][j];
+    } else if (path[0].is_mlp()) { // the MLP's output change, from the two traces
         for (std::size_t p = 0; p < T; ++p)
             for (int j = 0; j < d; ++j)
                 delta[p][j] = tk.mlp_out[path[0].layer][p][j] - tc.mlp_out[path[0].layer][p][j];
@@ -245,6 +249,72 @@ class TestPathPatching : public QObject {
         checkAgainstLoops(gpt2_, sequential);
     }
 
+    // The embeddings as a first node, before heads and MLPs; alone, their direct path, which is zero
+    // unless the last tokens differ.
+    void embedPathsMatchExplicitLoops() {
+        const std::vector<std::vector<PathNode>> paths = {
+            {PathNode::embed(), PathNode::attn(1, 2)},
+            {PathNode::embed(), PathNode::attn(0, 1), PathNode::attn(2, 3)},
+            {PathNode::embed(), PathNode::mlp(0), PathNode::attn(1, 3)},
+            {PathNode::embed(), PathNode::attn(1, 1),
+             PathNode::mlp(2)}}; // (embed -> mlp1 alone: 0, as above)
+        checkAgainstLoops(gpt2_, paths);
+        checkAgainstLoops(neox_, paths);
+
+        auto obs = matrix(300, kTerms);
+        const std::vector<PathNode> alone = {PathNode::embed()};
+        auto same_last = score_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0, {alone});
+        QCOMPARE(same_last[0].mean, 0.0);
+        const std::vector<std::vector<int>> clean = {{5, 40, 77}, {8, 41, 2, 150}},
+                                            corrupt = {{5, 40, 78}, {8, 41, 2, 151}};
+        for (const TinyModel* t : {&gpt2_, &neox_}) {
+            auto got = score_paths(*t->model, prompts(clean), prompts(corrupt), obs, 0, {alone});
+            const double want = (loop_score(*t, clean[0], corrupt[0], kTerms, alone) +
+                                 loop_score(*t, clean[1], corrupt[1], kTerms, alone)) /
+                                2;
+            QVERIFY2(close(got[0].mean, want),
+                     qPrintable(QStringLiteral("%1 vs %2").arg(got[0].mean).arg(want)));
+            QVERIFY(std::abs(want) > 1e-6);
+        }
+    }
+
+    // With the embeddings (and MLPs) as nodes and a beam as wide as the model, the search scores every path:
+    // those of heads (and MLPs), and each of them one node shorter after the embeddings.
+    void wideBeamWithEmbeddingsIsExhaustive() {
+        auto obs = matrix(300, kTerms);
+        for (bool mlp : {false, true}) {
+            const TinyModel& t = mlp ? gpt2_ : neox_;
+            const auto& c = t.model->config();
+            PathSearchOptions o;
+            o.beam_width = 100000, o.max_length = 3, o.mlp_nodes = mlp, o.embed_nodes = true;
+            auto s = beam_search_paths(*t.model, prompts(kClean), prompts(kCorrupt), obs, 0, o);
+            QVERIFY(s.embed_nodes);
+            QCOMPARE(s.beams.size(), std::size_t{3});
+            for (int k = 1; k <= 3; ++k) {
+                auto all = mlp ? all_paths_with_mlps(c, k) : all_paths(c.n_layers, c.n_heads, k);
+                const auto shorter = k == 1 ? std::vector<std::vector<PathNode>>{{}}
+                                     : mlp  ? all_paths_with_mlps(c, k - 1)
+                                            : all_paths(c.n_layers, c.n_heads, k - 1);
+                for (auto p : shorter) {
+                    p.insert(p.begin(), PathNode::embed());
+                    all.push_back(p);
+                }
+                auto want = score_paths(*t.model, prompts(kClean), prompts(kCorrupt), obs, 0, all);
+                const auto& beam = s.beams[static_cast<std::size_t>(k - 1)];
+                QCOMPARE(beam.size(), want.size());
+                int embedded = 0;
+                for (const auto& w : want) {
+                    auto it = std::find_if(beam.begin(), beam.end(),
+                                           [&](const PatchedPath& b) { return b.path == w.path; });
+                    QVERIFY2(it != beam.end(), qPrintable(QString::fromStdString(w.label())));
+                    QVERIFY(close(it->mean, w.mean));
+                    embedded += w.path.front().is_embed() && std::abs(w.mean) > 1e-6;
+                }
+                if (k > 1) QVERIFY(embedded > 0); // the embeddings' paths are not all zeros
+            }
+        }
+    }
+
     // With MLPs as nodes and a beam as wide as the model, the search scores every path of heads and MLPs.
     void wideBeamWithMlpsIsExhaustive() {
         auto obs = matrix(300, kTerms);
@@ -380,6 +450,12 @@ class TestPathPatching : public QObject {
                             {{PathNode::attn(1, 0), PathNode::attn(1, 1)}});
             },
             "layer");
+        expect(
+            [&] {
+                score_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0,
+                            {{PathNode::attn(0, 1), PathNode::embed()}});
+            },
+            "only be a path's first node");
         expect(
             [&] {
                 beam_search_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0, {0, 2});

@@ -158,7 +158,8 @@ void add_analysis_commands(CLI::App& app, Action& run) {
     auto paths = std::make_shared<PathsArgs>();
     auto* p = app.add_subcommand(
         "paths", "Rank every 2-head virtual head by feature norm (data-free); --beam searches paths of "
-                 "heads (and MLPs with --mlp) by path patching; --compare compares one path's feature across "
+                 "heads (MLPs too with --mlp, starting at the embeddings with --embed) by path patching; "
+                 "--compare compares one path's feature across "
                  "observables");
     paths->o.add_to(p);
     p->add_option("--feature-of", paths->feature_of, "Observable (default: the first)");
@@ -169,6 +170,7 @@ void add_analysis_commands(CLI::App& app, Action& run) {
     p->add_option("--max-length", paths->max_length, "Nodes per path (with --beam)")
         ->check(CLI::Range(1, 1000));
     p->add_flag("--mlp", paths->mlp, "MLPs are nodes too, beside the heads (with --beam)");
+    p->add_flag("--embed", paths->embed, "The embeddings are a node too, a path's first (with --beam)");
     p->add_option("--compare", paths->compare,
                   "A path of heads and MLPs, e.g. '1.4 -> 2.6' or '0.3 -> mlp0 -> 1.4': its feature's "
                   "norm and cosine per observable (and where each MLP was linearised)");

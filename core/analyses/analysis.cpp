@@ -182,14 +182,18 @@ std::vector<double> to_vector(const Tensor& t) {
 std::vector<HeadId> to_heads(const std::vector<PathNode>& path) {
     std::vector<HeadId> out;
     for (const auto& n : path)
-        out.push_back(n.is_mlp() ? HeadId::mlp(n.layer) : HeadId{n.layer, n.head});
+        out.push_back(n.is_embed() ? HeadId::embed()
+                      : n.is_mlp() ? HeadId::mlp(n.layer)
+                                   : HeadId{n.layer, n.head});
     return out;
 }
 
 std::vector<PathNode> to_nodes(const std::vector<HeadId>& path) {
     std::vector<PathNode> out;
     for (const auto& h : path)
-        out.push_back(h.is_mlp() ? PathNode::mlp(h.layer) : PathNode::attn(h.layer, h.head));
+        out.push_back(h.is_embed() ? PathNode::embed()
+                      : h.is_mlp() ? PathNode::mlp(h.layer)
+                                   : PathNode::attn(h.layer, h.head));
     return out;
 }
 

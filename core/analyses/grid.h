@@ -20,12 +20,16 @@ struct HeadGrid {
 // An attention head "L.H", or, as a node of a path, a layer's MLP "mlpL" (head == kMlp).
 struct HeadId {
     static constexpr int kMlp = -2;
+    static constexpr int kEmbed = -3; // the embeddings: a path's first node in path patching
     int layer = -1, head = -1;
     static HeadId mlp(int layer) { return {layer, kMlp}; }
+    static HeadId embed() { return {-1, kEmbed}; }
     bool valid() const { return layer >= 0 && head >= 0; } // an attention head
     bool is_mlp() const { return layer >= 0 && head == kMlp; }
+    bool is_embed() const { return head == kEmbed; }
     bool operator==(const HeadId&) const = default;
     std::string label() const {
+        if (is_embed()) return "embed";
         return is_mlp() ? "mlp" + std::to_string(layer) : std::to_string(layer) + "." + std::to_string(head);
     }
 };

@@ -58,11 +58,12 @@ PathsReport path_search_report(const Analysis& a, const std::string& observable,
     r.patching = true;
     r.dataset = s.dataset;
     r.beam_width = s.beam_width, r.max_length = s.max_length, r.mlp_nodes = s.mlp_nodes;
+    r.embed_nodes = s.embed_nodes;
     auto [clean, corrupt] = w.pair_batches(r.dataset);
     ObservableMatrix all = w.observable_matrix();
-    auto search =
-        beam_search_paths(w.model(), clean, corrupt, all, all.row(r.observable),
-                          {s.beam_width, s.max_length, s.mlp_nodes}, sub_progress(progress, 0, 0.9));
+    auto search = beam_search_paths(w.model(), clean, corrupt, all, all.row(r.observable),
+                                    {s.beam_width, s.max_length, s.mlp_nodes, s.embed_nodes},
+                                    sub_progress(progress, 0, 0.9));
     const auto ranked = search.ranked();
     const auto norms = path_feature_norms(
         w.model(), w.observable(r.observable), ranked,

@@ -45,6 +45,7 @@ struct AnalysisSettings {
     int beam_width = 8;                  // path search: paths kept per length
     int max_length = 3;                  // path search: nodes per path
     bool mlp_nodes = false;              // path search: MLPs are nodes beside the heads
+    bool embed_nodes = false;            // path search: the embeddings are a (first) node
     int top_paths = 100;                 // path ranking: two-head paths listed
 
     // The LayerNorm dataset of `observable` (throws std::invalid_argument for an unknown observable).
@@ -64,7 +65,7 @@ struct SettingsOverrides {
     std::optional<int> svd_top_k;
     std::optional<std::string> position;
     std::optional<int> beam_width, max_length, top_paths;
-    std::optional<bool> mlp_nodes;
+    std::optional<bool> mlp_nodes, embed_nodes;
 };
 
 // The project's settings with `o` applied, checked against the project's observables and datasets.

@@ -60,7 +60,7 @@ json numbers(const std::vector<double>& v) {
 json heads(const std::vector<HeadId>& path) {
     json a = json::array();
     for (const auto& h : path)
-        a.push_back(h.is_mlp() ? json{h.layer, "mlp"} : json{h.layer, h.head});
+        a.push_back(h.is_embed() ? json("embed") : h.is_mlp() ? json{h.layer, "mlp"} : json{h.layer, h.head});
     return a;
 }
 
@@ -208,8 +208,10 @@ Table to_table(const PathsReport& r) {
     int rank = 0;
     for (const auto& p : r.paths)
         t.rows.push_back({++rank, path_label(p.nodes), static_cast<int>(p.nodes.size()),
-                          p.nodes.front().layer,
-                          p.nodes.front().is_mlp() ? json("mlp") : json(p.nodes.front().head),
+                          p.nodes.front().is_embed() ? json(nullptr) : json(p.nodes.front().layer),
+                          p.nodes.front().is_embed() ? json("embed")
+                          : p.nodes.front().is_mlp() ? json("mlp")
+                                                     : json(p.nodes.front().head),
                           number(p.value), number(p.sd), p.pairs, number(p.feature_norm)});
     return t;
 }

@@ -295,6 +295,7 @@ FeatureSet compute_head_features(const model::Transformer& m, const Observable& 
 }
 
 std::string PathNode::label() const {
+    if (is_embed()) return "embed";
     return is_mlp() ? "mlp" + std::to_string(layer) : std::to_string(layer) + "." + std::to_string(head);
 }
 
@@ -335,7 +336,10 @@ std::vector<PathNode> parse_path(std::string_view text) {
     skip_ws();
     if (i >= text.size()) throw std::invalid_argument("empty path");
     do {
-        if (text.substr(i, 3) == "mlp") {
+        if (text.substr(i, 5) == "embed") {
+            i += 5;
+            out.push_back(PathNode::embed());
+        } else if (text.substr(i, 3) == "mlp") {
             i += 3;
             out.push_back(PathNode::mlp(number()));
         } else {
@@ -359,9 +363,18 @@ bool precedes(const io::ModelConfig& c, const PathNode& a, const PathNode& b) {
     return a.layer < b.layer || (a.layer == b.layer && !c.parallel_residual && !a.is_mlp() && b.is_mlp());
 }
 
-void validate_path(const io::ModelConfig& c, const std::vector<PathNode>& path) {
+void validate_path(const io::ModelConfig& c, const std::vector<PathNode>& path, bool allow_embed) {
     if (path.empty()) throw std::invalid_argument("empty path");
-    for (const auto& n : path) {
+    for (std::size_t i = 0; i < path.size(); ++i) {
+        const auto& n = path[i];
+        if (n.is_embed()) {
+            if (!allow_embed)
+                throw std::invalid_argument("path node embed: the embedding is a node in path patching only "
+                                            "(it has no feature vector and cannot be steered)");
+            if (i != 0)
+                throw std::invalid_argument("path node embed: the embedding can only be a path's first node");
+            continue;
+        }
         if (n.layer < 0 || n.layer >= c.n_layers)
             throw std::invalid_argument("path node " + n.label() + ": the model has layers 0.." +
                                         std::to_string(c.n_layers - 1));

@@ -135,20 +135,27 @@ torch::Tensor pull_back_ln1_all_layers(const model::Transformer& m, const torch:
 struct PathNode {
     int layer = 0;
     int head = 0;
-    bool is_mlp() const { return head < 0; }
+    bool is_mlp() const { return head == -1; }
+    // The token and position embeddings (blocks.0.hook_resid_pre): a path's first node, in path patching
+    // only.
+    bool is_embed() const { return head == -2; }
     static PathNode attn(int layer, int head) { return {layer, head}; }
     static PathNode mlp(int layer) { return {layer, -1}; }
-    std::string label() const; // "13.11", "mlp13"
+    static PathNode embed() { return {-1, -2}; }
+    std::string label() const; // "13.11", "mlp13", "embed"
     bool operator==(const PathNode&) const = default;
 };
 
-// "13.3 -> 17.14", "13.3>17.14", "13.3, mlp14, 17.14" (nodes "L.H", "mlpL" or "L.mlp"; layers and heads are
+// "13.3 -> 17.14", "13.3>17.14", "13.3, mlp14, 17.14", "embed -> 0.3" (nodes "L.H", "mlpL", "L.mlp" or
+// "embed"; layers and heads are
 // non-negative integers; exactly one separator "->", ">", "," or white space between two nodes, none before
 // the first or after the last). Throws std::invalid_argument naming the column.
 std::vector<PathNode> parse_path(std::string_view text);
 // Checks layers, heads and order (earliest first): heads need strictly increasing layers; an MLP may follow
-// a head of its own layer only in a sequential-residual model. Throws std::invalid_argument.
-void validate_path(const io::ModelConfig& cfg, const std::vector<PathNode>& path);
+// a head of its own layer only in a sequential-residual model; the embedding only first, and only where
+// `allow_embed` (path patching: it has no feature vector and cannot be steered). Throws
+// std::invalid_argument.
+void validate_path(const io::ModelConfig& cfg, const std::vector<PathNode>& path, bool allow_embed = false);
 // Whether node a may come directly before node b in a path (validate_path's order rule).
 bool precedes(const io::ModelConfig& cfg, const PathNode& a, const PathNode& b);
 

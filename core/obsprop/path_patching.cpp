@@ -45,14 +45,16 @@ struct PairData {
     Tensor attn_pre;   // Gemma 2/3: [L, T, d] clean attention output before the post-attention norm
     Tensor ln2_in;     // MLP nodes: [L, T, d] clean input of each MLP's norm (resid_mid; resid_pre parallel)
     Tensor dmlp;       // MLP nodes: [L, T, d] mlp_out(corrupted) − mlp_out(clean), float64
+    Tensor dembed;     // embedding nodes: [T, d] blocks.0.hook_resid_pre (corrupted) − (clean), float64
     double base = 0;   // clean score (n·z without the constant n·b_U)
 };
 
 class PathPatcher {
   public:
-    // `mlp`: also collect what MLP nodes need (each MLP's input and output change).
-    PathPatcher(const model::Transformer& m, const ObservableMatrix& obs, int which, bool mlp)
-        : m_(m), c_(m.config()), readout_(m, row_of(obs, which)), mlp_(mlp) {}
+    // `mlp`: also collect what MLP nodes need (each MLP's input and output change); `embed`: the change of
+    // the embeddings (token and position) between the two prompts.
+    PathPatcher(const model::Transformer& m, const ObservableMatrix& obs, int which, bool mlp, bool embed)
+        : m_(m), c_(m.config()), readout_(m, row_of(obs, which)), mlp_(mlp), embed_(embed) {}
 
     static Tensor row_of(const ObservableMatrix& obs, int which) {
         if (which < 0 || which >= obs.size())
@@ -80,6 +82,7 @@ class PathPatcher {
                 corrupt_names.insert(model::hook_name(l, "hook_mlp_out"));
             }
         }
+        if (embed_) corrupt_names.insert(model::hook_name(0, "hook_resid_pre"));
         std::vector<PairData> out(clean.size());
         const std::size_t chunk = static_cast<std::size_t>(prompts_per_pass(c_, clean, 16));
         for (std::size_t a = 0; a < clean.size(); a += chunk) {
@@ -129,6 +132,10 @@ class PathPatcher {
                                         cc.at(out)[row].narrow(0, 0, T).to(torch::kDouble));
                     }
                 }
+                if (embed_) {
+                    const std::string e = model::hook_name(0, "hook_resid_pre");
+                    p.dembed = kc.at(e)[row].narrow(0, 0, T).to(torch::kDouble) - p.resid_pre[0];
+                }
                 p.final_last = finals[row].to(torch::kDouble);
                 p.base = score(p.final_last.unsqueeze(0))[0].item<double>();
             }
@@ -152,8 +159,10 @@ class PathPatcher {
         return last_only ? out.select(1, 0) : out;
     }
 
-    // δ₁ of a path's first node at every position [T, d], float64: a head's output change, or an MLP's.
+    // δ₁ of a path's first node at every position [T, d], float64: a head's output change, an MLP's, or
+    // the embeddings'.
     Tensor first_delta(const PairData& p, const PathNode& n) const {
+        if (n.is_embed()) return p.dembed;
         if (n.is_mlp()) return p.dmlp[n.layer];
         return head_delta(p, n);
     }
@@ -182,20 +191,40 @@ class PathPatcher {
 
     // The change of layer l's MLP output, as it reaches the residual stream, when δ [C, T', d] is added to
     // its clean input x (rows `from`.. of p.ln2_in[l]): F(x + δ) − F(x), F = (post-norm ∘) MLP ∘ ln_2.
+    // Written as differences so that the two wide products run in float32 on changes, not on values (no
+    // cancellation): Δu = ln_2(x + δ) − ln_2(x) in float64; Δa = W_in Δu (and W_gate Δu) in float32; the
+    // activation's change act(a + Δa) − act(a) in float64 at the clean pre-activations a (computed in
+    // float32: they only place the change); W_out times that change in float32 (the biases cancel).
     Tensor mlp_change(const PairData& p, int l, const Tensor& delta, std::int64_t from) const {
         const model::LayerWeights w = m_.layer(l, model::kMlp);
         auto D = [](const Tensor& t) { return t.to(torch::kDouble); };
-        auto F = [&](const Tensor& x) {
-            const Tensor u = model::apply_norm(c_, x, D(w.ln2_w), w.ln2_b.defined() ? D(w.ln2_b) : Tensor());
-            const Tensor up = at::linear(u, D(w.W_in), D(w.b_in));
-            const Tensor h =
-                c_.gated_mlp ? model::activate(c_.activation, at::linear(u, D(w.W_gate), D(w.b_gate))) * up
-                             : model::activate(c_.activation, up);
-            const Tensor out = at::linear(h, D(w.W_out), D(w.b_out));
-            return c_.post_norms ? model::apply_norm(c_, out, D(w.post_mlp_w), D(w.post_mlp_w)) : out;
-        };
+        auto F32 = [](const Tensor& t) { return t.to(torch::kFloat); };
         const Tensor x = p.ln2_in[l].narrow(0, from, delta.size(1)); // [T', d]
-        return F(x.unsqueeze(0) + delta) - F(x).unsqueeze(0);
+        const Tensor g = D(w.ln2_w), b = w.ln2_b.defined() ? D(w.ln2_b) : Tensor();
+        const Tensor u = model::apply_norm(c_, x, g, b); // [T', d]
+        const Tensor du =
+            F32(model::apply_norm(c_, x.unsqueeze(0) + delta, g, b) - u.unsqueeze(0)); // [C, T', d]
+        auto pre = [&](const Tensor& W, const Tensor& bias) { // clean pre-activation and its change
+            // The clean point only places the activation's change: float32 suffices for it too.
+            const Tensor a =
+                D(at::linear(F32(u), F32(W), bias.defined() ? F32(bias) : Tensor())).unsqueeze(0);
+            return std::pair{a, D(at::matmul(du, F32(W).t()))};
+        };
+        const auto [up, dup] = pre(w.W_in, w.b_in);
+        Tensor h0, h1;
+        if (c_.gated_mlp) {
+            const auto [gate, dgate] = pre(w.W_gate, w.b_gate);
+            h0 = model::activate(c_.activation, gate) * up;
+            h1 = model::activate(c_.activation, gate + dgate) * (up + dup);
+        } else {
+            h0 = model::activate(c_.activation, up);
+            h1 = model::activate(c_.activation, up + dup);
+        }
+        const Tensor change = D(at::matmul(F32(h1 - h0), F32(w.W_out).t())); // [C, T', d]
+        if (!c_.post_norms) return change;
+        const Tensor out = D(at::linear(F32(h0), F32(w.W_out), w.b_out.defined() ? F32(w.b_out) : Tensor()));
+        const Tensor pw = D(w.post_mlp_w);
+        return model::apply_norm(c_, out + change, pw, pw) - model::apply_norm(c_, out, pw, pw);
     }
 
     // Carries output changes δ [C, T, d] through the nodes of `suffix` (earliest first) and returns the
@@ -204,10 +233,13 @@ class PathPatcher {
         const std::int64_t T = delta.size(1), d = c_.d_model, H = c_.n_heads, dh = c_.d_head;
         for (std::size_t i = 0; i < suffix.size(); ++i) {
             const auto& node = suffix[i];
-            if (node.is_mlp()) { // position by position; only the last one matters for the last node
-                const bool last = i + 1 == suffix.size();
-                delta = last ? mlp_change(p, node.layer, delta.narrow(1, T - 1, 1), T - 1)
-                             : mlp_change(p, node.layer, delta, 0);
+            // With no head after this node, nothing moves between positions any more: only the last one
+            // reaches the logits.
+            const bool last = std::none_of(suffix.begin() + static_cast<std::ptrdiff_t>(i) + 1, suffix.end(),
+                                           [](const PathNode& n) { return !n.is_mlp(); });
+            if (node.is_mlp()) { // position by position
+                if (last && delta.size(1) > 1) delta = delta.narrow(1, delta.size(1) - 1, 1);
+                delta = mlp_change(p, node.layer, delta, T - delta.size(1));
                 continue;
             }
             const model::LayerWeights lw = m_.layer(node.layer, model::kValue | model::kOutput);
@@ -217,7 +249,6 @@ class PathPatcher {
                          model::apply_norm(c_, x, g, b).unsqueeze(0);                            // [C, T, d]
             Tensor dv = at::matmul(dln, lw.Wv[c_.kv_head_of(node.head)].to(torch::kDouble).t()); // [C, T, dh]
             Tensor A = p.pattern[node.layer][node.head];                                         // [T, T]
-            const bool last = i + 1 == suffix.size();
             if (last) A = A.narrow(0, T - 1, 1); // only the last query
             Tensor dz = at::matmul(A, dv);       // [C, T or 1, dh]
             Tensor WOh = lw.W_O.view({d, H, dh}).select(1, node.head).to(torch::kDouble); // [d, dh]
@@ -231,8 +262,6 @@ class PathPatcher {
         return p.base - score(p.final_last.unsqueeze(0) + delta_last);
     }
 
-    bool mlp() const { return mlp_; }
-
   private:
     // Where an MLP reads the residual stream: after its layer's attention, or beside it (parallel).
     const char* ln2_hook() const { return c_.parallel_residual ? "hook_resid_pre" : "hook_resid_mid"; }
@@ -240,16 +269,20 @@ class PathPatcher {
     const model::Transformer& m_;
     const io::ModelConfig& c_;
     Readout readout_; // the one observable scored
-    bool mlp_ = false;
+    bool mlp_ = false, embed_ = false;
 };
 
 void check_path(const io::ModelConfig& c, const std::vector<PathNode>& path) {
     if (path.empty()) throw std::invalid_argument("an empty path has nothing to patch");
-    validate_path(c, path);
+    validate_path(c, path, true);
 }
 
 bool has_mlp(const std::vector<PathNode>& path) {
     return std::any_of(path.begin(), path.end(), [](const PathNode& n) { return n.is_mlp(); });
+}
+
+bool any_path(const std::vector<std::vector<PathNode>>& paths, bool (*has)(const std::vector<PathNode>&)) {
+    return std::any_of(paths.begin(), paths.end(), has);
 }
 
 // Mean and standard deviation over pairs of per-pair scores [C, P] -> PatchedPaths.
@@ -277,7 +310,8 @@ std::vector<PatchedPath> score_paths(const model::Transformer& m, const PromptBa
     for (const auto& p : paths)
         check_path(m.config(), p);
     torch::NoGradGuard ng;
-    PathPatcher pp(m, obs, which, std::any_of(paths.begin(), paths.end(), has_mlp));
+    PathPatcher pp(m, obs, which, any_path(paths, has_mlp),
+                   any_path(paths, [](const std::vector<PathNode>& p) { return p.front().is_embed(); }));
     auto pairs = pp.collect(clean, corrupt, sub_progress(progress, 0, 0.5));
     const auto P = static_cast<std::int64_t>(pairs.size()), C = static_cast<std::int64_t>(paths.size());
     Tensor per_pair = torch::empty({C, P}, torch::kDouble);
@@ -308,9 +342,10 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
     torch::NoGradGuard ng;
     const auto& c = m.config();
     const int L = c.n_layers, H = c.n_heads;
-    // A path visits each layer once per kind of node: at most L heads, and as many MLPs when they count.
-    const int K = std::min(opts.max_length, opts.mlp_nodes ? 2 * L : L);
-    PathPatcher pp(m, obs, which, opts.mlp_nodes);
+    // A path visits each layer once per kind of node: at most L heads, as many MLPs when they count, and the
+    // embeddings first when they count.
+    const int K = std::min(opts.max_length, (opts.mlp_nodes ? 2 * L : L) + (opts.embed_nodes ? 1 : 0));
+    PathPatcher pp(m, obs, which, opts.mlp_nodes, opts.embed_nodes);
     auto pairs = pp.collect(clean, corrupt, sub_progress(progress, 0, 0.3));
     const auto P = static_cast<std::int64_t>(pairs.size());
 
@@ -319,7 +354,8 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
     s.pairs = static_cast<int>(P);
     s.pairs_given = static_cast<int>(clean.size());
     s.mlp_nodes = opts.mlp_nodes;
-    // Level 1: every head's direct path (and every MLP's).
+    s.embed_nodes = opts.embed_nodes;
+    // Level 1: every head's direct path (and every MLP's, and the embeddings').
     {
         std::vector<PatchedPath> level;
         for (int l = 0; l < L; ++l)
@@ -328,12 +364,14 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
         if (opts.mlp_nodes)
             for (int l = 0; l < L; ++l)
                 level.push_back({{PathNode::mlp(l)}, 0, 0});
+        if (opts.embed_nodes) level.push_back({{PathNode::embed()}, 0, 0});
         Tensor per_pair = torch::empty({static_cast<std::int64_t>(level.size()), P}, torch::kDouble);
         for (std::int64_t q = 0; q < P; ++q) {
             report(progress, 0.3, "path patching: single nodes");
             const auto& pd = pairs[static_cast<std::size_t>(q)];
             Tensor last = pp.head_deltas(pd, L, true); // [L·H, d]
             if (opts.mlp_nodes) last = at::cat({last, pd.dmlp.select(1, pd.dmlp.size(1) - 1)}, 0);
+            if (opts.embed_nodes) last = at::cat({last, pd.dembed.narrow(0, pd.dembed.size(0) - 1, 1)}, 0);
             per_pair.select(1, q).copy_(pp.drop(pd, last));
         }
         summarise(per_pair, level);
@@ -344,7 +382,8 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
     // Longer paths: prepend every node that may come before each kept path's first node.
     for (int k = 2; k <= K; ++k) {
         const auto& prev = s.beams.back();
-        // Candidate first deltas are rows of [heads of layers < head_layers; MLPs of every layer].
+        // Candidate first deltas are rows of [heads of layers < head_layers; MLPs of every layer;
+        // embeddings].
         int head_layers = 1;
         for (const auto& b : prev)
             head_layers = std::max(head_layers, std::min(L, b.path.front().layer + 1));
@@ -368,6 +407,8 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
             if (opts.mlp_nodes)
                 for (int l = 0; l < L; ++l)
                     add(PathNode::mlp(l), static_cast<std::int64_t>(head_layers) * H + l);
+            if (opts.embed_nodes)
+                add(PathNode::embed(), static_cast<std::int64_t>(head_layers) * H + (opts.mlp_nodes ? L : 0));
             rows.push_back(torch::tensor(idx, torch::kLong));
         }
         if (level.empty()) break;
@@ -378,6 +419,7 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
             const auto& pd = pairs[static_cast<std::size_t>(q)];
             Tensor all = pp.head_deltas(pd, head_layers, false); // [head_layers·H, T, d]
             if (opts.mlp_nodes) all = at::cat({all, pd.dmlp}, 0);
+            if (opts.embed_nodes) all = at::cat({all, pd.dembed.unsqueeze(0)}, 0);
             for (std::size_t i = 0; i < prev.size(); ++i) {
                 const double f =
                     (static_cast<double>(q) + static_cast<double>(i) / static_cast<double>(prev.size())) /
@@ -404,10 +446,21 @@ std::vector<double> path_feature_norms(const model::Transformer& m, const Observ
                                        const PathInputs& inputs) {
     opts.drop_earliest_rho = true;
     std::vector<double> out;
-    for (const auto& p : paths)
+    for (const auto& p : paths) {
+        // The embeddings reach the next node through the residual stream alone: an embedding-first path's
+        // covector on them is the rest's feature, and the embeddings' own direct path has v_final.
+        std::vector<PathNode> rest = p.path;
+        if (!rest.empty() && rest.front().is_embed()) rest.erase(rest.begin());
+        if (rest.empty()) {
+            const FinalCovector f = final_covector(m, obs, opts); // ln_f is the earliest norm: its ρ drops
+            const double scale = f.mode == LnMode::Approximate ? f.rho : 1.0;
+            out.push_back(scale * f.v_final.to(torch::kDouble).norm().item<double>());
+            continue;
+        }
         out.push_back(
-            compute_path_feature(m, obs, p.path, opts, inputs ? inputs(p.path) : std::vector<PathNodeInput>{})
+            compute_path_feature(m, obs, rest, opts, inputs ? inputs(rest) : std::vector<PathNodeInput>{})
                 .norm);
+    }
     return out;
 }
 

@@ -17,6 +17,11 @@
 // position, F = MLP ∘ ln_2 (then Gemma 2/3's post-norm) and x the clean input of its ln_2 (resid_mid, or
 // resid_pre in a parallel-residual model).
 //
+// The embedding node ("embed", only a path's first): δ₁ is the change of the embeddings,
+// blocks.0.hook_resid_pre (corrupted) − (clean), token and position embeddings together, at every position
+// (non-zero where the tokens differ). It reaches each later node through the residual stream alone; as a path
+// of its own it is the embeddings' direct path to the logits (zero unless the last tokens differ).
+//
 // Beam search: score every single head (and MLP), keep the `beam_width` largest by |mean score|; then
 // repeatedly prepend every node that may precede each kept path's first node (validate_path's order), score
 // those, keep the best `beam_width` extensions; stop at `max_length` nodes. This follows how a path is built
@@ -40,9 +45,10 @@ struct PatchedPath {
 };
 
 struct PathSearchOptions {
-    int beam_width = 8;     // paths kept per length (>= 1)
-    int max_length = 3;     // nodes per path (>= 1; capped at the number of layers)
-    bool mlp_nodes = false; // MLPs are nodes too (every layer's MLP beside its heads)
+    int beam_width = 8;       // paths kept per length (>= 1)
+    int max_length = 3;       // nodes per path (>= 1; capped at the number of layers)
+    bool mlp_nodes = false;   // MLPs are nodes too (every layer's MLP beside its heads)
+    bool embed_nodes = false; // the embeddings are a node too (a path's first)
 };
 
 struct PathSearch {
@@ -52,6 +58,7 @@ struct PathSearch {
     int pairs = 0;                               // pairs used (those whose prompts align)
     int pairs_given = 0;
     bool mlp_nodes = false;                  // MLPs were candidates
+    bool embed_nodes = false;                // the embeddings were candidates
     std::vector<PatchedPath> ranked() const; // every kept path, by |mean| descending
 };
 
@@ -68,7 +75,9 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
                              const PathSearchOptions& opts = {}, const Progress& progress = {});
 
 // Each path's data-free feature norm ‖y‖ for `obs` under `opts` with the norm-comparison rule, to set beside
-// its patching score (one per path, in order). `inputs` gives a path's node inputs (needed for MLP nodes).
+// its patching score (one per path, in order). A path that starts at the embeddings has its remaining nodes'
+// norm (the embeddings reach them unchanged), the embeddings alone ‖v_final‖. `inputs` gives a path's node
+// inputs (needed for MLP nodes).
 using PathInputs = std::function<std::vector<PathNodeInput>(const std::vector<PathNode>&)>;
 std::vector<double> path_feature_norms(const model::Transformer& m, const Observable& obs,
                                        const std::vector<PatchedPath>& paths, FeatureOptions opts,

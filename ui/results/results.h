@@ -103,6 +103,7 @@ struct PathResults {
     qulonglong scored = 0;         // paths scored
     int beamWidth = 0;             // beam search: paths kept per length
     bool mlpNodes = false;         // beam search: MLPs were nodes too
+    bool embedNodes = false;       // beam search: paths could start at the embeddings
     std::vector<PathRow> rows;     // best first
 };
 

@@ -71,10 +71,10 @@ QString Session::corpusCommand(HeadRef head, const QString& observable, const QS
 }
 
 QString Session::pathsCommand(const QString& observable, bool patching, const QString& dataset, int beamWidth,
-                              int maxLength, int keep, bool mlpNodes) const {
+                              int maxLength, int keep, bool mlpNodes, bool embedNodes) const {
     SettingsOverrides o = onDataset(dataset);
     o.beam_width = beamWidth, o.max_length = maxLength, o.top_paths = std::max(1, keep);
-    o.mlp_nodes = mlpNodes;
+    o.mlp_nodes = mlpNodes, o.embed_nodes = embedNodes;
     return commandOf(analysis_, projectFile_, o, [&](const Analysis& a) {
         return patching ? path_search_command(a, ss(observable)) : path_ranking_command(a, ss(observable));
     });

@@ -127,10 +127,10 @@ void Session::computePaths(const QString& consumer, const QString& observable, i
 }
 
 void Session::computePathSearch(const QString& consumer, const QString& observable, const QString& dataset,
-                                int beamWidth, int maxLength, bool mlpNodes) {
+                                int beamWidth, int maxLength, bool mlpNodes, bool embedNodes) {
     if (observable.isEmpty() || dataset.isEmpty()) return;
     SettingsOverrides o = onDataset(dataset);
-    o.beam_width = beamWidth, o.max_length = maxLength, o.mlp_nodes = mlpNodes;
+    o.beam_width = beamWidth, o.max_length = maxLength, o.mlp_nodes = mlpNodes, o.embed_nodes = embedNodes;
     run<PathResults>(
         QStringLiteral("path search"), consumer,
         [o, observable](const Analysis& a, const ProgressFn& p) {

@@ -52,6 +52,10 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     mlp_ = new QCheckBox(tr("MLPs"), this);
     mlp_->setObjectName(QStringLiteral("mlpNodes"));
     mlp_->setToolTip(tr("Search paths through MLPs too: every layer's MLP is a node beside its heads"));
+    embed_ = new QCheckBox(tr("Embeddings"), this);
+    embed_->setObjectName(QStringLiteral("embedNodes"));
+    embed_->setToolTip(tr("Let paths start at the embeddings (the tokens and positions that differ between "
+                          "the two prompts of a pair)"));
     rank_ = new QPushButton(tr("Rank"), this);
     keepLabel_ = new QLabel(tr("Keep:"), this);
     datasetLabel_ = new QLabel(tr("Pairs:"), this);
@@ -61,7 +65,7 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     bar->addWidget(observable_);
     bar->addWidget(method_);
     for (QWidget* w : std::initializer_list<QWidget*>{keepLabel_, keep_, datasetLabel_, dataset_, widthLabel_,
-                                                      width_, lengthLabel_, length_, mlp_, rank_})
+                                                      width_, lengthLabel_, length_, mlp_, embed_, rank_})
         bar->addWidget(w);
     bar->addStretch(1);
     lay->addLayout(bar);
@@ -72,20 +76,11 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     stack_ = new QStackedWidget(this);
     placeholder_ = makeEmptyHint(this);
     model_ = new PathTableModel(this);
-    proxy_ = new QSortFilterProxyModel(this);
-    proxy_->setSourceModel(model_);
-    proxy_->setSortRole(Qt::UserRole);
     table_ = new QTableView(this);
-    table_->setModel(proxy_);
-    table_->setSortingEnabled(true);
-    table_->sortByColumn(PathTableModel::Rank, Qt::AscendingOrder);
-    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    proxy_ = showSorted(table_, model_, PathTableModel::Rank, Qt::AscendingOrder);
     table_->setSelectionMode(QAbstractItemView::SingleSelection);
-    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    table_->verticalHeader()->hide();
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     table_->horizontalHeader()->setSectionResizeMode(PathTableModel::Path, QHeaderView::Stretch);
-    table_->setAlternatingRowColors(true);
     auto* steer = new QAction(tr("Use as &Steering Vector"), this);
     steer->setStatusTip(tr("Add this path's feature as a steering vector"));
     connect(steer, &QAction::triggered, this, [this] {
@@ -136,6 +131,8 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
         connect(box, &QSpinBox::valueChanged, this, touched);
     connect(mlp_, &QCheckBox::toggled, this, touched);
     connect(mlp_, &QCheckBox::toggled, this, &PathsView::updateLengthLimit);
+    connect(embed_, &QCheckBox::toggled, this, touched);
+    connect(embed_, &QCheckBox::toggled, this, &PathsView::updateLengthLimit);
     connect(table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &PathsView::onCurrentRowChanged);
     connect(table_, &QTableView::doubleClicked, this, &PathsView::onActivated);
@@ -174,7 +171,8 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
                     .arg(r.pairs == r.pairsGiven ? QString::number(r.pairs)
                                                  : tr("%1 of %2").arg(r.pairs).arg(r.pairsGiven))
                     .arg(r.beamWidth)
-                    .arg(r.mlpNodes ? tr(" MLPs are nodes too.") : QString()) +
+                    .arg(QString(r.mlpNodes ? tr(" MLPs are nodes too.") : QString()) +
+                         (r.embedNodes ? tr(" Paths may start at the embeddings.") : QString())) +
                 (r.pairs < r.pairsGiven ? tr(" Pairs whose two prompts differ in length are left out.")
                                         : QString()));
         else
@@ -227,7 +225,7 @@ void PathsView::updateControls() {
     for (QWidget* w : std::initializer_list<QWidget*>{keepLabel_, keep_})
         w->setVisible(!patching);
     for (QWidget* w : std::initializer_list<QWidget*>{datasetLabel_, dataset_, widthLabel_, width_,
-                                                      lengthLabel_, length_, mlp_})
+                                                      lengthLabel_, length_, mlp_, embed_})
         w->setVisible(patching);
     rank_->setText(patching ? tr("Search") : tr("Rank"));
     rank_->setEnabled(observable_->count() > 0 && (!patching || dataset_->count() > 0));
@@ -269,11 +267,12 @@ void PathsView::refreshChoices() {
     updateControls();
 }
 
-// A path has at most one head per layer, and as many MLPs when they are nodes.
+// A path has at most one head per layer, as many MLPs when they are nodes, and the embeddings first.
 void PathsView::updateLengthLimit() {
     if (!session_->isOpen()) return;
     QSignalBlocker blockLength(length_);
-    length_->setMaximum(std::max(1, session_->modelInfo().layers * (mlp_->isChecked() ? 2 : 1)));
+    length_->setMaximum(std::max(1, session_->modelInfo().layers * (mlp_->isChecked() ? 2 : 1) +
+                                        (embed_->isChecked() ? 1 : 0)));
 }
 
 void PathsView::rank() {
@@ -283,7 +282,8 @@ void PathsView::rank() {
         if (dataset_->currentText().isEmpty()) return updateControls();
         status_->setText(tr("Searching the paths of %1 on %2…").arg(observable(), dataset_->currentText()));
         session_->computePathSearch(QStringLiteral("paths"), observable(), dataset_->currentText(),
-                                    width_->value(), length_->value(), mlp_->isChecked());
+                                    width_->value(), length_->value(), mlp_->isChecked(),
+                                    embed_->isChecked());
         return;
     }
     status_->setText(tr("Ranking the paths of %1…").arg(observable()));
@@ -312,25 +312,44 @@ void PathsView::onCurrentRowChanged(const QModelIndex& current) {
     if (!current.isValid() || !results_) return;
     typedPath_.clear();
     const PathRow& r = model_->row(proxy_->mapToSource(current).row());
-    Q_EMIT headSelected(r.nodes.front());
-    session_->computePathDetail(QStringLiteral("paths"), r.nodes, results_->observable);
+    const std::vector<HeadRef> nodes = afterEmbeddings(r.nodes);
+    if (nodes.empty()) {
+        detail_->setText(
+            tr("The embeddings' direct path to the logits: it has no feature vector to compare "
+               "(its feature norm is that of the observable's covector on the final residual)."));
+        return;
+    }
+    Q_EMIT headSelected(nodes.front());
+    session_->computePathDetail(QStringLiteral("paths"), nodes, results_->observable);
+}
+
+std::vector<HeadRef> PathsView::afterEmbeddings(const std::vector<HeadRef>& nodes) {
+    if (nodes.empty() || !nodes.front().is_embed()) return nodes;
+    return {nodes.begin() + 1, nodes.end()};
 }
 
 void PathsView::onActivated(const QModelIndex& index) {
     if (!index.isValid() || !results_) return;
     const PathRow& r = model_->row(proxy_->mapToSource(index).row());
+    if (!r.nodes.empty() && r.nodes.front().is_embed()) {
+        detail_->setText(
+            tr("%1 starts at the embeddings: only paths of heads and MLPs can steer.").arg(r.path));
+        return;
+    }
     Q_EMIT pathActivated(r.nodes, results_->observable);
 }
 
 QJsonObject PathsView::state() const {
-    return {{QStringLiteral("method"),
-             method() == Method::PathPatching ? QStringLiteral("patching") : QStringLiteral("norm")},
-            {QStringLiteral("observable"), observable()},
-            {QStringLiteral("dataset"), dataset_->currentText()},
-            {QStringLiteral("keep"), keep_->value()},
-            {QStringLiteral("beam_width"), width_->value()},
-            {QStringLiteral("max_length"), length_->value()},
-            {QStringLiteral("mlp_nodes"), mlp_->isChecked()}};
+    QJsonObject s{{QStringLiteral("method"),
+                   method() == Method::PathPatching ? QStringLiteral("patching") : QStringLiteral("norm")},
+                  {QStringLiteral("observable"), observable()},
+                  {QStringLiteral("dataset"), dataset_->currentText()},
+                  {QStringLiteral("keep"), keep_->value()},
+                  {QStringLiteral("beam_width"), width_->value()},
+                  {QStringLiteral("max_length"), length_->value()},
+                  {QStringLiteral("mlp_nodes"), mlp_->isChecked()}};
+    if (embed_->isChecked()) s[QStringLiteral("embed_nodes")] = true; // written only when set
+    return s;
 }
 
 void PathsView::restoreState(const QJsonObject& s) {
@@ -342,7 +361,8 @@ void PathsView::restoreState(const QJsonObject& s) {
         dataset_->setCurrentIndex(i);
     keep_->setValue(s[QStringLiteral("keep")].toInt(keep_->value()));
     width_->setValue(s[QStringLiteral("beam_width")].toInt(width_->value()));
-    mlp_->setChecked(s[QStringLiteral("mlp_nodes")].toBool(false)); // first: it sets the length's limit
+    mlp_->setChecked(s[QStringLiteral("mlp_nodes")].toBool(false)); // first: they set the length's limit
+    embed_->setChecked(s[QStringLiteral("embed_nodes")].toBool(false));
     length_->setValue(s[QStringLiteral("max_length")].toInt(length_->value()));
     searched_ = true;
     rank();
@@ -369,11 +389,13 @@ QString PathsView::tableCsv() const {
 QString PathsView::command() const {
     if (!typedPath_.empty()) return session_->pathDetailCommand(typedPath_, observable());
     const QModelIndex current = table_->currentIndex();
-    if (results_ && current.isValid()) // the selected path compared across observables
-        return session_->pathDetailCommand(model_->row(proxy_->mapToSource(current).row()).nodes,
-                                           results_->observable);
+    if (results_ && current.isValid()) { // the selected path compared across observables
+        const auto nodes = afterEmbeddings(model_->row(proxy_->mapToSource(current).row()).nodes);
+        if (!nodes.empty()) return session_->pathDetailCommand(nodes, results_->observable);
+    }
     return session_->pathsCommand(observable(), method() == Method::PathPatching, dataset_->currentText(),
-                                  width_->value(), length_->value(), keep(), mlp_->isChecked());
+                                  width_->value(), length_->value(), keep(), mlp_->isChecked(),
+                                  embed_->isChecked());
 }
 
 } // namespace obsprop::ui

@@ -206,6 +206,8 @@ void print_table(const analyses::Table& t, const AnalysisOptions& o) {
                 s << std::setprecision(6) << v.get<double>();
             else if (v.is_string())
                 s << v.get<std::string>();
+            else if (v.is_null()) // no value (the CSV leaves the cell empty, the JSON writes null)
+                s << "-";
             else
                 s << v.dump();
             line.push_back(s.str());
