@@ -120,7 +120,27 @@ MlpLinearisation linearise_mlp(const model::Transformer& m, int layer, const Ten
     const Tensor um = u_minus.detach().to(torch::kDouble).reshape({-1});
     const Tensor vv = v.detach().to(torch::kDouble).reshape({-1});
     auto point = [&](double t) { return um * (1.0 - t) + up * t; };
-    auto f = [&](double t) { return mlp_functional(m, layer, point(t), vv); };
+    // On the segment u(t) = u₋ + t(u₊ − u₋) the pre-activations are affine in t and v·MLP(u) is
+    // (W_outᵀv)·act(pre(t)) + v·b_out, so the wide products are taken once, not at every bisection step
+    // (mlp_functional's value, summed in another order).
+    const model::LayerWeights w = layer_of(m, layer);
+    auto D = [](const Tensor& t) { return t.detach().to(torch::kDouble); };
+    const bool gated = m.config().gated_mlp;
+    const auto act = m.config().activation;
+    const Tensor W_in = D(w.W_in), du = up - um;
+    const Tensor pre_0 = at::mv(W_in, um) + D(w.b_in), pre_1 = at::mv(W_in, du);
+    Tensor gate_0, gate_1;
+    if (gated) {
+        const Tensor W_gate = D(w.W_gate);
+        gate_0 = at::mv(W_gate, um) + D(w.b_gate), gate_1 = at::mv(W_gate, du);
+    }
+    const Tensor wv = at::mv(D(w.W_out).t(), vv); // W_outᵀ v, [d_mlp]
+    const double bv = at::dot(D(w.b_out), vv).item<double>();
+    auto f = [&](double t) {
+        const Tensor pre = pre_0 + t * pre_1;
+        const Tensor hidden = gated ? activation(act, gate_0 + t * gate_1) * pre : activation(act, pre);
+        return at::dot(hidden, wv).item<double>() + bv;
+    };
 
     MlpLinearisation r;
     r.layer = layer;
