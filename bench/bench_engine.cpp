@@ -4,8 +4,12 @@
 //   every 2-head virtual head; on SMALL_DIR (GPT-2-small shape): attribution by direct-path patching over
 //   20 prompt pairs of 16 tokens. scripts/bench runs the PyTorch peer (bench/peer_engine.py) on the same
 //   folders and reports the ratios.
+//   bench_engine paths SMALL_DIR [RUNS]
+//   beam search by path patching over the same 20 pairs (width 8, up to 3 nodes), heads only and with MLP
+//   nodes beside the heads, alternately, RUNS times each: the times, their medians and the ratio of medians.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
@@ -59,10 +63,49 @@ static PatchingCase patching_case(const obsprop::model::Transformer& m) {
     return c;
 }
 
+static double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Beam search with and without MLP nodes, alternately (so drift in the machine's speed hits both alike).
+static int bench_paths(const char* small_dir, int runs, int threads) {
+    auto small = obsprop::model::Transformer::load(small_dir);
+    const auto pc = patching_case(*small);
+    std::vector<double> heads, mlp;
+    std::size_t scored_heads = 0, scored_mlp = 0;
+    std::string best_heads, best_mlp;
+    for (int r = 0; r < std::max(runs, 1); ++r) {
+        for (bool with_mlp : {false, true}) {
+            const auto t = Clock::now();
+            const auto s =
+                obsprop::beam_search_paths(*small, pc.clean, pc.corrupt, pc.om, 0, {8, 3, with_mlp});
+            (with_mlp ? mlp : heads).push_back(since(t));
+            (with_mlp ? scored_mlp : scored_heads) = s.scored;
+            (with_mlp ? best_mlp : best_heads) = s.ranked().front().label();
+        }
+    }
+    std::cout << nlohmann::json{{"threads", threads},
+                                {"beam_heads_s", heads},
+                                {"beam_mlp_s", mlp},
+                                {"beam_heads_median_s", median(heads)},
+                                {"beam_mlp_median_s", median(mlp)},
+                                {"mlp_over_heads", median(mlp) / median(heads)},
+                                {"paths_scored_heads", scored_heads},
+                                {"paths_scored_mlp", scored_mlp},
+                                {"best_heads", best_heads},
+                                {"best_mlp", best_mlp}}
+                     .dump()
+              << std::endl;
+    return 0;
+}
+
 int main(int argc, char** argv) try {
     if (argc < 3) {
         std::cerr
-            << "usage: bench_engine LARGE_DIR SMALL_DIR | bench_engine attribution SMALL_DIR [REPEATS]\n";
+            << "usage: bench_engine LARGE_DIR SMALL_DIR | bench_engine attribution SMALL_DIR [REPEATS]\n"
+               "       bench_engine paths SMALL_DIR [RUNS]\n";
         return 2;
     }
     const int threads = obsprop::model::configure_threads(0);
@@ -83,6 +126,9 @@ int main(int argc, char** argv) try {
                   << std::endl;
         return 0;
     }
+
+    if (std::string(argv[1]) == "paths")
+        return bench_paths(argv[2], argc > 3 ? std::stoi(argv[3]) : 5, threads);
 
     auto t = Clock::now();
     auto big = obsprop::model::Transformer::load(argv[1]);
