@@ -309,6 +309,17 @@ class TestCli : public QObject {
             << QStringList{L("paths"), L("--model"),   L("@TINY"), L("--observable"),
                            L("#1"),    L("--compare"), L("0.1 >")}
             << L("--compare: path '0.1 >'");
+        QTest::newRow("compare from the embeddings")
+            << QStringList{L("paths"), L("--model"),   L("@TINY"),       L("--observable"),
+                           L("#1"),    L("--compare"), L("embed -> 1.0")}
+            << L("--compare 'embed -> 1.0': path node embed: the embedding is a node in path patching only");
+        QTest::newRow("steer from the embeddings")
+            << steer + QStringList{L("--vector"), L("obs=subj;path=embed -> 1.0;alpha=1")}
+            << L("--vector 'obs=subj;path=embed -> 1.0;alpha=1': path 'embed -> 1.0': path node embed: the "
+                 "embedding is a node in path patching only");
+        QTest::newRow("embed without beam")
+            << QStringList{L("paths"), L("--model"), L("@TINY"), L("--observable"), L("#1"), L("--embed")}
+            << L("--embed goes with --beam (the path search by patching)");
         QTest::newRow("duplicate observable")
             << QStringList{L("features"), L("--model"),      L("@TINY"),      L("--observable"),
                            L("a=#1"),     L("--observable"), L("a = #2 - #3")}
