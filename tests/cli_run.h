@@ -2,6 +2,8 @@
 // other surfaces or with independent computations.
 #pragma once
 
+#include "test_paths.h"
+
 #include <QByteArray>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -20,7 +22,7 @@ struct Run {
 
 inline Run cli(const QStringList& args, int timeoutMs = 300000) {
     QProcess p;
-    p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"), args);
+    p.start(test_paths::binary("/app/obsprop"), args);
     p.waitForFinished(timeoutMs);
     Run r;
     r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "test_models.h"
+#include "test_paths.h"
 
 #include <QAction>
 #include <QCheckBox>
@@ -55,8 +56,7 @@ namespace main_window_test {
 
 inline QJsonObject cliFeatures(const QStringList& args) {
     QProcess p;
-    p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"),
-            QStringList{QStringLiteral("features")} + args);
+    p.start(test_paths::binary("/app/obsprop"), QStringList{QStringLiteral("features")} + args);
     p.waitForFinished(60000);
     return QJsonDocument::fromJson(p.readAllStandardOutput()).object();
 }
@@ -84,7 +84,7 @@ inline QString demoModel() {
 inline bool createProject(const QString& model, const QString& file, const QStringList& args) {
     QProcess p;
     p.start(
-        QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"),
+        test_paths::binary("/app/obsprop"),
         QStringList{QStringLiteral("project"), QStringLiteral("create"), QStringLiteral("--model"), model} +
             args + QStringList{QStringLiteral("--out"), file});
     return p.waitForFinished(60000) && p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;

@@ -1,5 +1,6 @@
 // The obsprop command-line tool, run as a user runs it: JSON contracts and clean failures.
 #include "test_models.h"
+#include "test_paths.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -25,7 +26,7 @@ struct Run {
 
 Run runCli(const QStringList& args) {
     QProcess p;
-    p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"), args);
+    p.start(test_paths::binary("/app/obsprop"), args);
     Run r;
     if (!p.waitForFinished(120000)) {
         p.kill();
@@ -39,7 +40,7 @@ Run runCli(const QStringList& args) {
 }
 
 QString gpt2Vocab() {
-    return QStringLiteral(OBSPROP_TEST_DATA "/gpt2-vocab");
+    return test_paths::data("/gpt2-vocab");
 }
 
 } // namespace
@@ -431,7 +432,7 @@ class TestCli : public QObject {
     // with an error that says so.
     void frontEndWithoutTheEngine() {
         QProcess ldd;
-        ldd.start(QStringLiteral("ldd"), {QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop")});
+        ldd.start(QStringLiteral("ldd"), {test_paths::binary("/app/obsprop")});
         QVERIFY(ldd.waitForFinished());
         const QByteArray libs = ldd.readAllStandardOutput();
         QVERIFY2(libs.contains("libc.so") && !libs.contains("libtorch") && !libs.contains("libc10") &&
@@ -440,7 +441,7 @@ class TestCli : public QObject {
 
         QTemporaryDir alone;
         const QString front = alone.filePath(QStringLiteral("obsprop"));
-        QVERIFY(QFile::copy(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"), front));
+        QVERIFY(QFile::copy(test_paths::binary("/app/obsprop"), front));
         auto run = [&front](const QStringList& args) {
             QProcess p;
             p.start(front, args);

@@ -2,6 +2,7 @@
 // the raw checkpoint tensors and the naive reference.
 #include "io/tokenizer.h"
 #include "test_models.h"
+#include "test_paths.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -257,7 +258,7 @@ class TestCliAnalysis : public QObject {
     // rows are the `attribute` numbers, their feature_norm the `features` norm, a two-head row extends a kept
     // one-head path, and everything is ranked by |score|.
     void beamPathSearch() {
-        const QString demo = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/projects/demo.obsprop");
+        const QString demo = test_paths::source("/resources/projects/demo.obsprop");
         const QStringList common{QStringLiteral("--project"), demo, QStringLiteral("--dataset"),
                                  QStringLiteral("subject"), QStringLiteral("--json")};
         auto r =

@@ -2,6 +2,8 @@
 // code, its stdout parsed as JSON or kept as text, its stderr), in order with the requests' ids; a bad
 // request is answered with an error and the batch goes on; a model folder stays loaded from one request to
 // the next until its files change.
+#include "test_paths.h"
+
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -21,9 +23,9 @@ using nlohmann::json;
 
 namespace {
 
-const QString kObsprop = QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop");
-const QString kDemoModel = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/models/demo");
-const QString kDemoProject = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/projects/demo.obsprop");
+const QString kObsprop = test_paths::binary("/app/obsprop");
+const QString kDemoModel = test_paths::source("/resources/models/demo");
+const QString kDemoProject = test_paths::source("/resources/projects/demo.obsprop");
 
 struct Run {
     int code = -1;

@@ -2,6 +2,8 @@
 // their slots, and analyses on them. The demo's subject prompts written as pairs
 // (resources/datasets/subject-pairs.csv, the template dataset's pairs in its order) must give exactly the
 // template dataset's attribution.
+#include "test_paths.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -18,9 +20,9 @@ namespace {
 using cli_run::cli;
 using cli_run::Run;
 
-const QString kDemo = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/models/demo");
-const QString kSubjectPairs = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/datasets/subject-pairs.csv");
-const QString kObjectPairs = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/datasets/object-pairs.jsonl");
+const QString kDemo = test_paths::source("/resources/models/demo");
+const QString kSubjectPairs = test_paths::source("/resources/datasets/subject-pairs.csv");
+const QString kObjectPairs = test_paths::source("/resources/datasets/object-pairs.jsonl");
 
 } // namespace
 
@@ -135,7 +137,7 @@ class TestCliPairs : public QObject {
         QTest::addColumn<QStringList>("pairs");
         QTest::addColumn<int>("code");
         QTest::addColumn<QString>("message");
-        const QString bad = QStringLiteral(OBSPROP_SOURCE_DIR "/tests/data/pairs-missing.csv");
+        const QString bad = test_paths::source("/tests/data/pairs-missing.csv");
         QTest::newRow("no =")
             << QStringList{"--pairs", "mine"} << 2
             << "obsprop: error: --pairs 'mine' is not NAME=FILE (a dataset name, '=', a .csv or "

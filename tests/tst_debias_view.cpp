@@ -1,6 +1,8 @@
 // The debiasing sweep on every surface of the demo project: `obsprop debias --json` and `--csv`, the Debias
 // tab driven as a user drives it (its table, its scatter plot, Use as Steering Vector), and the tab's Copy as
 // Command run back through the command line. One core report: the numbers must be the same everywhere.
+#include "test_paths.h"
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QJsonArray>
@@ -33,7 +35,7 @@ using cli_run::cli;
 namespace {
 
 constexpr int kTimeout = 300000;
-const QString kDemo = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/projects/demo.obsprop");
+const QString kDemo = test_paths::source("/resources/projects/demo.obsprop");
 
 bool close(double a, double b) {
     return std::abs(a - b) <= 1e-6 * std::max({1.0, std::abs(a), std::abs(b)});
@@ -170,7 +172,7 @@ class TestDebiasView : public QObject {
                      command.contains(QLatin1String("--normalize")),
                  qPrintable(command));
         QString line = command + QStringLiteral(" --json");
-        line.replace(0, 7, QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"));
+        line.replace(0, 7, test_paths::binary("/app/obsprop"));
         QProcess p;
         p.start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), line});
         QVERIFY(p.waitForFinished(kTimeout));

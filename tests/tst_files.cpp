@@ -1,6 +1,8 @@
 // Files that cannot tear and a fingerprint that notices a changed model: atomic writes (a full disk, a folder
 // in the way, a stale temporary), project saves, exports, and the model fingerprint checked by
 // `project validate`, `export` and every analysis command.
+#include "test_paths.h"
+
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -34,7 +36,7 @@ struct Run {
 
 Run obsprop_cli(const QStringList& args) {
     QProcess p;
-    p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"), args);
+    p.start(test_paths::binary("/app/obsprop"), args);
     p.waitForFinished(120000);
     return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()),
             QString::fromUtf8(p.readAllStandardError())};

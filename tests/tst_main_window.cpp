@@ -2,6 +2,7 @@
 // heatmap equals the CLI's numbers, clicking selects a head everywhere, projects save and restore the
 // view state, steering, exports, the attention tab, About and --help.
 #include "main_window_helpers.h"
+#include "test_paths.h"
 
 class TestMainWindow : public QObject, public MainWindowFixture {
     Q_OBJECT
@@ -138,7 +139,7 @@ class TestMainWindow : public QObject, public MainWindowFixture {
         w.session()->addSteeringVector(v);
         QTRY_VERIFY_WITH_TIMEOUT(exact.exact, 30000);
         QProcess p;
-        p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"),
+        p.start(test_paths::binary("/app/obsprop"),
                 {QStringLiteral("steer"), QStringLiteral("--model"), dir_, QStringLiteral("--observable"),
                  QStringLiteral("subj=#10 - #20"), QStringLiteral("--observable"),
                  QStringLiteral("obj=0.5*#7 + 0.5*#99 - #3"), QStringLiteral("--head"), QStringLiteral("1.2"),
@@ -295,7 +296,7 @@ class TestMainWindow : public QObject, public MainWindowFixture {
             env.remove(QStringLiteral("WAYLAND_DISPLAY"));
             env.remove(QStringLiteral("QT_QPA_PLATFORM"));
             p.setProcessEnvironment(env);
-            p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop-explorer"), {QString::fromLatin1(arg)});
+            p.start(test_paths::binary("/app/obsprop-explorer"), {QString::fromLatin1(arg)});
             QVERIFY(p.waitForFinished(30000));
             QCOMPARE(p.exitStatus(), QProcess::NormalExit);
             QCOMPARE(p.exitCode(), 0);
@@ -311,7 +312,7 @@ class TestMainWindow : public QObject, public MainWindowFixture {
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
         p.setProcessEnvironment(env);
-        p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop-explorer"),
+        p.start(test_paths::binary("/app/obsprop-explorer"),
                 {QStringLiteral("--theme"), QStringLiteral("purple")});
         QVERIFY(p.waitForFinished(30000));
         QCOMPARE(p.exitCode(), 2);

@@ -2,6 +2,7 @@
 // opened read-only, a project whose model moved (Locate Model) or changed, observables that do not parse
 // for the model, and confirmation before a file is replaced.
 #include "main_window_helpers.h"
+#include "test_paths.h"
 
 class TestMainWindowFiles : public QObject, public MainWindowFixture {
     Q_OBJECT
@@ -276,7 +277,7 @@ class TestMainWindowFiles : public QObject, public MainWindowFixture {
         auto run = [&](const QStringList& args) {
             QProcess p;
             p.setProcessEnvironment(env);
-            p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop-explorer"), args);
+            p.start(test_paths::binary("/app/obsprop-explorer"), args);
             if (!p.waitForFinished(180000)) return -1;
             return p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
         };

@@ -5,6 +5,8 @@
 //   - the explorer's Paths view (a typed path) against the command line, for each LayerNorm treatment;
 //   - a steering vector through an MLP, added in the explorer, saved in the project and run by the command
 //     line, with the same prediction on both surfaces.
+#include "test_paths.h"
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFile>
@@ -41,7 +43,7 @@ using torch::Tensor;
 namespace {
 
 constexpr int kTimeout = 120000;
-const QString kDemo = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/projects/demo.obsprop");
+const QString kDemo = test_paths::source("/resources/projects/demo.obsprop");
 
 QJsonObject cliJson(const QStringList& args) {
     const cli_run::Run r = cli_run::cli(args, kTimeout);

@@ -1,5 +1,7 @@
 // Pair datasets: the CSV and JSONL readers (good files, every malformed class with its exact message, the
 // limits), the slot rule (on token lists, and on GPT-2's real vocabulary), and the project round trip.
+#include "test_paths.h"
+
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -260,7 +262,7 @@ class TestPairDatasets : public QObject {
 
     // Checked by hand against GPT-2's vocabulary (the ids below are GPT-2's).
     void slotWithGpt2Tokens() {
-        const QString dir = QStringLiteral(OBSPROP_TEST_DATA "/gpt2-vocab");
+        const QString dir = test_paths::data("/gpt2-vocab");
         QVERIFY2(QFile::exists(dir + QStringLiteral("/vocab.json")), "run scripts/fetch-test-data");
         const auto tok = obsprop::io::Tokenizer::from_directory(dir.toStdString());
         pj::Dataset d;

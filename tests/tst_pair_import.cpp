@@ -1,6 +1,8 @@
 // Importing prompt pairs in the explorer's project panel, on the demo model: the dataset appears, an
 // analysis runs on it (the demo's subject prompts as pairs give exactly the template dataset's attribution),
 // a bad file is refused with its file, line and problem shown, and undo removes the dataset.
+#include "test_paths.h"
+
 #include <QApplication>
 #include <QComboBox>
 #include <QLabel>
@@ -21,8 +23,8 @@ using namespace obsprop::ui;
 namespace {
 
 constexpr int kTimeout = 120000;
-const QString kDemo = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/models/demo");
-const QString kSubjectPairs = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/datasets/subject-pairs.csv");
+const QString kDemo = test_paths::source("/resources/models/demo");
+const QString kSubjectPairs = test_paths::source("/resources/datasets/subject-pairs.csv");
 
 QStringList listed(const QListWidget* list) {
     QStringList out;

@@ -1,4 +1,6 @@
 // Project files and prompt datasets.
+#include "test_paths.h"
+
 #include <QElapsedTimer>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -365,7 +367,7 @@ class TestProject : public QObject {
     }
 
     void nameSlotWithGpt2Tokens() {
-        const QString dir = QStringLiteral(OBSPROP_TEST_DATA "/gpt2-vocab");
+        const QString dir = test_paths::data("/gpt2-vocab");
         QVERIFY2(QFile::exists(dir + QStringLiteral("/vocab.json")), "run scripts/fetch-test-data");
         auto tok = obsprop::io::Tokenizer::from_directory(dir.toStdString());
         auto d = pj::study_object_dataset();

@@ -1,5 +1,7 @@
 // The explorer on a real X display (run under xvfb-run by scripts/test): open the demo project, show the
 // ImGui debug overlay with F12, and grab the window as a user would see it.
+#include "test_paths.h"
+
 #include <QImage>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -29,7 +31,7 @@ class TestScreenshot : public QObject {
         w.show();
         QVERIFY(QTest::qWaitForWindowExposed(&w));
         QSignalSpy opened(&w, &MainWindow::modelOpened);
-        w.openPath(QStringLiteral(OBSPROP_SOURCE_DIR "/resources/projects/demo.obsprop"));
+        w.openPath(test_paths::source("/resources/projects/demo.obsprop"));
         QVERIFY(opened.wait(60000));
         QTRY_VERIFY_WITH_TIMEOUT(w.headsView()->matrix(QStringLiteral("norm: subj")) != nullptr, 60000);
         QTRY_COMPARE_WITH_TIMEOUT(w.session()->jobs().running(), 0, 60000);

@@ -1,6 +1,8 @@
 // The study's fifty names of each gender, its three occupation templates and the GPT-Neo-1.3B study preset
 // (project create --preset): names checked against GPT-2's own vocabulary file, token positions against
 // GPT-2's tokenisation, the preset through the command line on a GPT-Neo checkpoint of the study's shape.
+#include "test_paths.h"
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -24,7 +26,7 @@ using cli_run::cli;
 
 namespace {
 
-const fs::path kGpt2 = fs::path(OBSPROP_TEST_DATA) / "gpt2-vocab";
+const fs::path kGpt2 = test_paths::data_path() / "gpt2-vocab";
 
 nlohmann::json gpt2_vocab() {
     std::ifstream in(kGpt2 / "vocab.json");
@@ -212,8 +214,8 @@ class TestStudyPreset : public QObject {
 
         // Another shape: refused with the shapes named, and nothing written.
         const QString other = tmp.filePath(QStringLiteral("demo.obsprop"));
-        r = cli({"project", "create", "--model", QStringLiteral(OBSPROP_SOURCE_DIR "/resources/models/demo"),
-                 "--preset", "gpt-neo-1.3b-study", "--out", other});
+        r = cli({"project", "create", "--model", test_paths::source("/resources/models/demo"), "--preset",
+                 "gpt-neo-1.3b-study", "--out", other});
         QCOMPARE(r.code, 1);
         QVERIFY2(r.err.contains("preset gpt-neo-1.3b-study is for GPT-Neo-1.3B (24 layers of 16 heads); this "
                                 "model has 4 layers of 8 heads"),

@@ -2,6 +2,7 @@
 // CLI's single commands and the Session's results, for the demo project and a generated model of each family,
 // under each LayerNorm treatment. A number computed twice, or a setting resolved in two places, fails here.
 #include "test_models.h"
+#include "test_paths.h"
 
 #include <QComboBox>
 #include <QDir>
@@ -30,7 +31,7 @@ constexpr int kTimeout = 180000;
 
 QByteArray cli(const QStringList& args) {
     QProcess p;
-    p.start(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"), args);
+    p.start(test_paths::binary("/app/obsprop"), args);
     if (!p.waitForFinished(kTimeout) || p.exitCode() != 0) {
         qWarning("obsprop %s: %s", qPrintable(args.join(QLatin1Char(' '))),
                  p.readAllStandardError().constData());
@@ -41,7 +42,7 @@ QByteArray cli(const QStringList& args) {
 
 // Runs a command line as the explorer copies it ("obsprop ..."), through the shell that would read it.
 QByteArray shell(QString command) {
-    command.replace(0, 7, QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"));
+    command.replace(0, 7, test_paths::binary("/app/obsprop"));
     QProcess p;
     p.start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), command});
     if (!p.waitForFinished(kTimeout) || p.exitCode() != 0) {
@@ -124,7 +125,7 @@ struct Row {
 // OBSPROP_TEST_PART=k/n this run takes the k-th of n equal runs of rows (one treatment each), empty when that
 // is not k/n with 1 <= k <= n <= the number of rows; without it, every row.
 std::vector<Row> rows(bool part = true) {
-    const QString demo = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/projects/demo.obsprop");
+    const QString demo = test_paths::source("/resources/projects/demo.obsprop");
     const char* families[] = {"gpt2", "gpt_neo", "gpt_neox", "llama", "gemma2"};
     const char* treatments[] = {"none", "approx", "exact"};
 #if defined(__SANITIZE_ADDRESS__)

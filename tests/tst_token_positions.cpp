@@ -5,6 +5,8 @@
 // command line predicts. Attribution at a token is the same on the command line, in the Heads view (through
 // the Prompts view's Attribute at This Token) and in `obsprop export` of a project that sets it. (The
 // numbers themselves are checked against the naive reference in tst_any_token.)
+#include "test_paths.h"
+
 #include <QComboBox>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -38,7 +40,7 @@ using namespace obsprop::ui;
 namespace {
 
 constexpr int kTimeout = 120000;
-const QString kDemo = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/projects/demo.obsprop");
+const QString kDemo = test_paths::source("/resources/projects/demo.obsprop");
 
 using cli_run::cli;
 using cli_run::Run;
@@ -207,7 +209,7 @@ class TestTokenPositions : public QObject {
         // The model folder is relative to the project: keep pointing at the demo's.
         QJsonObject model = project[QStringLiteral("model")].toObject();
         model[QStringLiteral("path")] =
-            QDir(tmp.path()).relativeFilePath(QStringLiteral(OBSPROP_SOURCE_DIR "/resources/models/demo"));
+            QDir(tmp.path()).relativeFilePath(test_paths::source("/resources/models/demo"));
         project[QStringLiteral("model")] = model;
         const QString file = tmp.filePath(QStringLiteral("at-name.obsprop"));
         QFile out(file);

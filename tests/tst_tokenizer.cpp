@@ -5,6 +5,7 @@
 // GPT-2's vocabulary is fetched at set-up time (it is not committed): run scripts/fetch-test-data.
 #include "io/tokenizer.h"
 #include "io/tokenizer_detail.h"
+#include "test_paths.h"
 
 #include <QElapsedTimer>
 #include <QTemporaryDir>
@@ -29,7 +30,7 @@ using nlohmann::json;
 
 namespace {
 
-const fs::path kGpt2Dir = fs::path(OBSPROP_TEST_DATA) / "gpt2-vocab";
+const fs::path kGpt2Dir = test_paths::data_path() / "gpt2-vocab";
 constexpr int kEndOfText = 50256;
 
 std::string str(const QByteArray& b) {
@@ -341,7 +342,7 @@ class TestTokenizer : public QObject {
         QCOMPARE(t.vocab_size(), gpt2_->vocab_size());
         QVERIFY(t.is_special(kEndOfText));
         std::vector<std::string> texts = random_texts(400);
-        texts.push_back(read_file(fs::path(OBSPROP_SOURCE_DIR) / "core/io/tokenizer.h"));
+        texts.push_back(read_file(test_paths::source_path() / "core/io/tokenizer.h"));
         for (const std::string& s : texts) {
             const std::string expected_input = nfc ? obsprop::io::detail::nfc(s) : s;
             QCOMPARE(qlist(t.encode(s)), qlist(gpt2_->encode(expected_input)));
@@ -735,7 +736,7 @@ class TestTokenizer : public QObject {
             QCOMPARE(gpt2_->decode(gpt2_->encode(s)), s);
         // About a megabyte of ordinary text.
         std::string text;
-        const std::string source = read_file(fs::path(OBSPROP_SOURCE_DIR) / "core/io/tokenizer.cpp");
+        const std::string source = read_file(test_paths::source_path() / "core/io/tokenizer.cpp");
         while (text.size() < (1u << 20))
             text += source;
         const std::vector<int> text_ids = gpt2_->encode(text);

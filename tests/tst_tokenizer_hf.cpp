@@ -7,6 +7,7 @@
 // tests/reference/tokenizer_strings.js and writes them to tests/data/tokenizers/<name>/expected.json.
 // Nothing here is hand-computed: every id comes from that run. Missing data is a failure, not a skip.
 #include "io/tokenizer.h"
+#include "test_paths.h"
 
 #include <QElapsedTimer>
 #include <QtTest>
@@ -24,8 +25,8 @@ using nlohmann::json;
 
 namespace {
 
-const fs::path kTokenizers = fs::path(OBSPROP_TEST_DATA) / "tokenizers";
-const fs::path kGpt2Dir = fs::path(OBSPROP_TEST_DATA) / "gpt2-vocab";
+const fs::path kTokenizers = test_paths::data_path() / "tokenizers";
+const fs::path kGpt2Dir = test_paths::data_path() / "gpt2-vocab";
 constexpr const char* kFetchHint = "; run scripts/fetch-test-data";
 
 // The four real files, then the variants make_expected.js derives from Mistral's file and GPT-2's
@@ -261,7 +262,7 @@ class TestTokenizerHf : public QObject {
         QElapsedTimer timer;
         timer.start();
         std::string text;
-        const std::string source = read_file(fs::path(OBSPROP_SOURCE_DIR) / "core/io/tokenizer_regex.cpp");
+        const std::string source = read_file(test_paths::source_path() / "core/io/tokenizer_regex.cpp");
         while (text.size() < (1u << 19))
             text += source;
         for (const char* family : {"llama3", "qwen3", "gemma3", "mistral"}) {

@@ -2,6 +2,8 @@
 // Heads view's method box (heatmap and table, MLP rows included), its Copy as Command, and `obsprop export`
 // beside the explorer's Export All of a project whose setting is the total effect. One core report: the
 // numbers must be the same everywhere.
+#include "test_paths.h"
+
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -26,7 +28,7 @@ using namespace obsprop::ui;
 namespace {
 
 constexpr int kTimeout = 180000;
-const QString kDemo = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/projects/demo.obsprop");
+const QString kDemo = test_paths::source("/resources/projects/demo.obsprop");
 
 QByteArray run(const QString& program, const QStringList& args) {
     QProcess p;
@@ -40,7 +42,7 @@ QByteArray run(const QString& program, const QStringList& args) {
 }
 
 QByteArray cli(const QStringList& args) {
-    return run(QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"), args);
+    return run(test_paths::binary("/app/obsprop"), args);
 }
 
 QJsonArray readArray(const QString& file) {
@@ -157,7 +159,7 @@ class TestTotalSurfaces : public QObject {
         const QString command = heads->command();
         QVERIFY2(command.contains(QLatin1String("--method total")), qPrintable(command));
         QString line = command + QStringLiteral(" --json");
-        line.replace(0, 7, QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"));
+        line.replace(0, 7, test_paths::binary("/app/obsprop"));
         compareTables(
             QJsonDocument::fromJson(run(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), line})).array(),
             want);
@@ -170,7 +172,7 @@ class TestTotalSurfaces : public QObject {
         QVERIFY(in.open(QIODevice::ReadOnly));
         QJsonObject project = QJsonDocument::fromJson(in.readAll()).object();
         auto model = project[QStringLiteral("model")].toObject();
-        model[QStringLiteral("path")] = QStringLiteral(OBSPROP_SOURCE_DIR "/resources/models/demo");
+        model[QStringLiteral("path")] = test_paths::source("/resources/models/demo");
         project[QStringLiteral("model")] = model;
         auto settings = project[QStringLiteral("settings")].toObject();
         settings[QStringLiteral("attribution")] = QStringLiteral("total");
