@@ -5,6 +5,7 @@
 #include "cli_run.h"
 #include "json_close.h"
 #include "test_models.h"
+#include "test_paths.h"
 
 #include <QDir>
 #include <QFile>
@@ -18,6 +19,7 @@
 #include <random>
 
 #include "analyses/run.h"
+#include "analyses/steering.h"
 #include "analyses/tables.h"
 #include "analyses/workspace.h"
 #include "obsprop/corpus.h"
@@ -325,23 +327,23 @@ class TestCorpus : public QObject {
         write(empty, "\n \n\n");
         const Analysis a = analysis();
         QVERIFY_THROWS_EXCEPTION(CorpusError,
-                                 corpus_report(a, {kLayer, kHead}, "subj", empty.toStdString(), options()));
+                                 corpus_report(a, {{kLayer, kHead}}, "subj", empty.toStdString(), options()));
         const QString blank = dir_.filePath(QStringLiteral("blank.jsonl"));
         write(blank, "{\"text\": \"\"}\n");
         QVERIFY_THROWS_EXCEPTION(CorpusError,
-                                 corpus_report(a, {kLayer, kHead}, "subj", blank.toStdString(), options()));
+                                 corpus_report(a, {{kLayer, kHead}}, "subj", blank.toStdString(), options()));
         CorpusOptions o = options();
         o.bins = 7;
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
-                                 corpus_report(a, {kLayer, kHead}, "subj", corpus_.toStdString(), o));
+                                 corpus_report(a, {{kLayer, kHead}}, "subj", corpus_.toStdString(), o));
         o = options();
         o.max_tokens = 64; // with the prefix, more than the model's 64 positions
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
-                                 corpus_report(a, {kLayer, kHead}, "subj", corpus_.toStdString(), o));
+                                 corpus_report(a, {{kLayer, kHead}}, "subj", corpus_.toStdString(), o));
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
-                                 corpus_report(a, {9, 0}, "subj", corpus_.toStdString(), options()));
-        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
-                                 corpus_report(a, {kLayer, kHead}, "nope", corpus_.toStdString(), options()));
+                                 corpus_report(a, {{9, 0}}, "subj", corpus_.toStdString(), options()));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, corpus_report(a, {{kLayer, kHead}}, "nope",
+                                                                      corpus_.toStdString(), options()));
     }
 
     void cancelStopsTheScan() {
@@ -349,7 +351,7 @@ class TestCorpus : public QObject {
         const Progress stop_late = [&](double, std::string_view stage) {
             return !(stage == std::string_view("scoring the corpus") && ++calls > 3);
         };
-        QVERIFY_THROWS_EXCEPTION(Cancelled, corpus_report(analysis(), {kLayer, kHead}, "subj",
+        QVERIFY_THROWS_EXCEPTION(Cancelled, corpus_report(analysis(), {{kLayer, kHead}}, "subj",
                                                           corpus_.toStdString(), options(), stop_late));
         QVERIFY(calls > 3);
     }
@@ -357,18 +359,47 @@ class TestCorpus : public QObject {
     // ---- the report against the naive reference, window by window
     // -------------------------------------------
 
+    // A head's feature is scored at its input, blocks.L.hook_resid_pre; a path's at its first node's input:
+    // resid_pre for a head, the ln_2 input (resid_mid in GPT-2) for an MLP, whose baselines are trained at
+    // the token it is linearised at (the name slot when a head follows, else the last token).
+    void reportMatchesTheNaiveReference_data() {
+        QTest::addColumn<QString>("path");
+        QTest::addColumn<QString>("hook");
+        QTest::addColumn<int>("layer");
+        QTest::addColumn<bool>("lastToken");
+        QTest::newRow("head") << QStringLiteral("1.2") << QStringLiteral("hook_resid_pre") << kLayer << false;
+        QTest::newRow("heads") << QStringLiteral("0.1 -> 1.2") << QStringLiteral("hook_resid_pre") << 0
+                               << false;
+        QTest::newRow("mlp, head") << QStringLiteral("mlp0 -> 1.2") << QStringLiteral("hook_resid_mid") << 0
+                                   << false;
+        QTest::newRow("head, mlp") << QStringLiteral("0.3 -> mlp1") << QStringLiteral("hook_resid_pre") << 0
+                                   << false;
+        QTest::newRow("mlp") << QStringLiteral("mlp1") << QStringLiteral("hook_resid_mid") << 1 << true;
+    }
     void reportMatchesTheNaiveReference() {
+        QFETCH(QString, path);
+        QFETCH(QString, hook);
+        QFETCH(int, layer);
+        QFETCH(bool, lastToken);
         const Analysis a = analysis();
         CorpusOptions opts = options();
         opts.probe_lambda = 0.1;
-        const CorpusReport r = corpus_report(a, {kLayer, kHead}, "subj", corpus_.toStdString(), opts);
+        const CorpusReport r =
+            corpus_report(a, parse_path_label(path.toStdString()), "subj", corpus_.toStdString(), opts);
+        QCOMPARE(r.hook, "blocks." + std::to_string(layer) + "." + hook.toStdString());
         QCOMPARE(r.vectors.size(), std::size_t(3));
+        // Where the scores are read, in the naive model's trace.
+        auto input = [&](const naive::Trace& tr, std::size_t t) -> const Vec& {
+            return hook == QStringLiteral("hook_resid_mid")
+                       ? tr.resid_mid[static_cast<std::size_t>(layer)][t]
+                       : tr.resid_pre[static_cast<std::size_t>(layer)][t];
+        };
         const auto& tok = ws_->tokenizer();
         const auto weights = t_.naive();
         const std::vector<int> prefix = tok.encode("<|endoftext|>");
         QCOMPARE(prefix.size(), std::size_t(1));
 
-        // Every token of every window, by the naive model: x at blocks.1.hook_resid_pre and n·logits.
+        // Every token of every window, by the naive model: x at the hook and n·logits.
         struct Token {
             std::uint64_t document, position;
             std::vector<int> window;
@@ -390,7 +421,7 @@ class TestCorpus : public QObject {
                     for (const auto& v : r.vectors) {
                         double s = 0;
                         for (std::size_t i = 0; i < v.values.size(); ++i)
-                            s += v.values[i] * tr.resid_pre[kLayer][p][i];
+                            s += v.values[i] * input(tr, p)[i];
                         k.scores.push_back(s);
                     }
                     k.value = tr.logits[p][10] - tr.logits[p][20];
@@ -469,8 +500,28 @@ class TestCorpus : public QObject {
             }
         }
 
-        // The feature is the one the coupling scatter scores the dataset's tokens with: s₁ of its report
-        // equals y·x over the naive model's activations of the dataset's prompts.
+        if (path.contains(QStringLiteral("->")) || path.startsWith(QStringLiteral("mlp"))) {
+            // A path's feature is the one steering adds: `steer --path` predicts with it (the surfaces
+            // agree).
+            const auto plan = SteeringPlan::prepare(
+                a, {SteeringVector{"subj", parse_path_label(path.toStdString()), -1, "name", false, 1.0}});
+            const SteeringReport pred = plan->predict({1.0});
+            QCOMPARE(pred.vector_norms.size(), std::size_t(1));
+            QVERIFY(near(pred.vector_norms[0], r.vectors[0].norm, 1e-6));
+        } else {
+            checkScatterFeature(a, r, weights);
+        }
+        // The probe's training is the same wherever its rows come from: checked once, with the head's.
+        const bool probe = !path.contains(QStringLiteral("->")) && !path.startsWith(QStringLiteral("mlp"));
+        checkBaselines(r, weights, probe, [&](const naive::Trace& tr, const project::Prompt& p) {
+            return input(tr, lastToken ? p.ids.size() - 1 : static_cast<std::size_t>(p.name_position));
+        });
+    }
+
+  private:
+    // The feature is the one the coupling scatter scores the dataset's tokens with: s₁ of its report
+    // equals y·x over the naive model's activations of the dataset's prompts.
+    void checkScatterFeature(const Analysis& a, const CorpusReport& r, const naive::Weights& weights) {
         const auto scatter = coupling_scatter_report(a, {kLayer, kHead}, "subj", "subj");
         const auto& ds = ws_->dataset(a.settings().dataset);
         std::size_t row = 0;
@@ -483,14 +534,18 @@ class TestCorpus : public QObject {
                 QVERIFY(near(scatter.s1[row], s, 1e-4));
             }
         }
+    }
 
-        // The baselines, from the naive model's activations of the LayerNorm dataset at the name slot: the
-        // difference of the explicit means, and the probe by gradient descent (λ scaled as documented).
+    // The baselines, from the naive model's activations of the LayerNorm dataset (`at`: the row of a prompt's
+    // trace): the difference of the explicit means, and the probe by gradient descent (λ scaled as
+    // documented).
+    template <typename At>
+    void checkBaselines(const CorpusReport& r, const naive::Weights& weights, bool probe, At at) {
         const auto& lnds = ws_->dataset(r.ln_dataset);
         LabelledRows rows;
         for (const auto& p : lnds.prompts) {
             const auto tr = naive::run(t_.gen.config, weights, p.ids);
-            rows.x.push_back(tr.resid_pre[kLayer][static_cast<std::size_t>(p.name_position)]);
+            rows.x.push_back(at(tr, p));
             rows.labels.push_back(p.gender == project::Gender::Female ? 1 : 0);
         }
         const std::size_t d = rows.x.front().size();
@@ -512,12 +567,14 @@ class TestCorpus : public QObject {
         for (const auto& x : rows.x)
             for (std::size_t j = 0; j < d; ++j)
                 mean_sq += (x[j] - mean[j]) * (x[j] - mean[j]) / static_cast<double>(rows.x.size());
-        const Vec gd = gradient_descent(rows, 0.1 * mean_sq);
-        double err = 0, norm = 0;
-        for (std::size_t j = 0; j < d; ++j)
-            err += std::pow(r.vectors[2].values[j] - gd[j], 2), norm += gd[j] * gd[j];
-        QVERIFY2(std::sqrt(err) <= 1e-3 * std::sqrt(norm),
-                 qPrintable(QString::number(std::sqrt(err / norm))));
+        if (probe) {
+            const Vec gd = gradient_descent(rows, 0.1 * mean_sq);
+            double err = 0, norm = 0;
+            for (std::size_t j = 0; j < d; ++j)
+                err += std::pow(r.vectors[2].values[j] - gd[j], 2), norm += gd[j] * gd[j];
+            QVERIFY2(std::sqrt(err) <= 1e-3 * std::sqrt(norm),
+                     qPrintable(QString::number(std::sqrt(err / norm))));
+        }
         // Cosines, from the vectors.
         auto cos = [](const Vec& x, const Vec& y) {
             return std::inner_product(x.begin(), x.end(), y.begin(), 0.0) /
@@ -530,6 +587,7 @@ class TestCorpus : public QObject {
         QVERIFY(near(r.vectors[0].cos_feature, 1, 1e-12));
     }
 
+  private Q_SLOTS:
     // JSONL and plain text of the same documents give the same report.
     void jsonlEqualsPlainText() {
         const QString jsonl = dir_.filePath(QStringLiteral("tiny.jsonl"));
@@ -538,8 +596,8 @@ class TestCorpus : public QObject {
             text += "{\"text\": " +
                     QJsonDocument(QJsonArray{d}).toJson(QJsonDocument::Compact).mid(1).chopped(1) + "}\n";
         write(jsonl, text);
-        const auto a = corpus_report(analysis(), {kLayer, kHead}, "subj", corpus_.toStdString(), options());
-        const auto b = corpus_report(analysis(), {kLayer, kHead}, "subj", jsonl.toStdString(), options());
+        const auto a = corpus_report(analysis(), {{kLayer, kHead}}, "subj", corpus_.toStdString(), options());
+        const auto b = corpus_report(analysis(), {{kLayer, kHead}}, "subj", jsonl.toStdString(), options());
         QCOMPARE(b.format, std::string("jsonl"));
         QCOMPARE(a.tokens, b.tokens);
         QCOMPARE(a.hist_counts, b.hist_counts);
@@ -577,7 +635,7 @@ class TestCorpus : public QObject {
         const auto json = cli(base + QStringList{QStringLiteral("--json"), QStringLiteral("--export"), out});
         QVERIFY2(json.code == 0, json.err.constData());
         const CorpusReport r =
-            corpus_report(analysis(), {kLayer, kHead}, "subj", corpus_.toStdString(), options());
+            corpus_report(analysis(), {{kLayer, kHead}}, "subj", corpus_.toStdString(), options());
         const auto want = nlohmann::json::parse(to_json(r).dump());
         const auto got = nlohmann::json::parse(json.out.toStdString());
         QVERIFY(json_close::same(got, want));
@@ -616,12 +674,84 @@ class TestCorpus : public QObject {
                                                               dir_.filePath(QStringLiteral("none.txt"))});
         QCOMPARE(missing.code, 1);
         QVERIFY(missing.err.contains("none.txt: no such file"));
+        // Windows longer than the context (with the prefix) are a usage error, named before any scoring.
+        args = base;
+        args[args.indexOf(QStringLiteral("--max-tokens")) + 1] = QStringLiteral("64");
+        const auto window = cli(args);
+        QCOMPARE(window.code, 2);
+        QVERIFY2(
+            window.err.contains("obsprop: error: windows of 64 tokens after a prefix of 1 do not fit the "
+                                "model's context of 64 tokens"),
+            window.err.constData());
+    }
+
+    // --path: a path's feature, scored at its first node's input; the same report as the core's, exported
+    // under the path's name; one of --head and --path, and never the embeddings (they have no feature).
+    void commandLineScoresAPath() {
+        const QString model = t_.dir->filePath(QStringLiteral("model"));
+        const QString out = dir_.filePath(QStringLiteral("export-path"));
+        const QStringList base = {QStringLiteral("corpus"),
+                                  QStringLiteral("--model"),
+                                  model,
+                                  QStringLiteral("--observable"),
+                                  QStringLiteral("subj=#10 - #20"),
+                                  QStringLiteral("--corpus"),
+                                  corpus_,
+                                  QStringLiteral("--max-tokens"),
+                                  QStringLiteral("12"),
+                                  QStringLiteral("--prefix"),
+                                  QStringLiteral("<|endoftext|>"),
+                                  QStringLiteral("--top"),
+                                  QStringLiteral("6"),
+                                  QStringLiteral("--context"),
+                                  QStringLiteral("3"),
+                                  QStringLiteral("--bins"),
+                                  QStringLiteral("8")};
+        const auto json = cli(base + QStringList{QStringLiteral("--path"), QStringLiteral("mlp0 -> 1.2"),
+                                                 QStringLiteral("--json"), QStringLiteral("--export"), out});
+        QVERIFY2(json.code == 0, json.err.constData());
+        const CorpusReport r = corpus_report(analysis(), {HeadId::mlp(0), {kLayer, kHead}}, "subj",
+                                             corpus_.toStdString(), options());
+        const auto got = nlohmann::json::parse(json.out.toStdString());
+        QVERIFY(json_close::same(got, nlohmann::json::parse(to_json(r).dump())));
+        QCOMPARE(got["path"].get<std::string>(), std::string("mlp0 -> 1.2"));
+        QCOMPARE(got["hook"].get<std::string>(), std::string("blocks.0.hook_resid_mid"));
+        QVERIFY(!got.contains("head"));
+        QFile report(out + QStringLiteral("/corpus_mlp0-1_2_subj_report.json"));
+        QVERIFY(report.open(QIODevice::ReadOnly));
+        QVERIFY(json_close::same(nlohmann::json::parse(report.readAll().toStdString()), got));
+        QFile manifest(out + QStringLiteral("/manifest.json"));
+        QVERIFY(manifest.open(QIODevice::ReadOnly));
+        const auto m = nlohmann::json::parse(manifest.readAll().toStdString());
+        QCOMPARE(m["corpus"]["path"].get<std::string>(), std::string("mlp0 -> 1.2"));
+        const auto text = cli(base + QStringList{QStringLiteral("--path"), QStringLiteral("mlp0 -> 1.2")});
+        QVERIFY2(text.code == 0, text.err.constData());
+        QVERIFY2(text.out.startsWith("path mlp0 -> 1.2, feature of 'subj'"), text.out.constData());
+
+        const struct {
+            QStringList args;
+            const char* message;
+        } usage[] = {
+            {{}, "give one of --head L.H and --path 'L.H -> L.H'"},
+            {{QStringLiteral("--head"), QStringLiteral("1.2"), QStringLiteral("--path"),
+              QStringLiteral("0.1 -> 1.2")},
+             "give one of --head L.H and --path 'L.H -> L.H'"},
+            {{QStringLiteral("--path"), QStringLiteral("embed -> 1.2")},
+             "--path 'embed -> 1.2': path node embed: the embedding is a node in path patching only"},
+            {{QStringLiteral("--path"), QStringLiteral("1.2 -> 0.1")}, "--path '1.2 -> 0.1': "},
+            {{QStringLiteral("--path"), QStringLiteral("0.1 ->")}, "--path"},
+        };
+        for (const auto& u : usage) {
+            const auto e = cli(base + u.args);
+            QCOMPARE(e.code, 2);
+            QVERIFY2(e.err.contains(u.message), e.err.constData());
+        }
     }
 
     // The shipped corpus is the default, with the demo project.
     void shippedCorpusIsTheDefault() {
         const auto run = cli({QStringLiteral("corpus"), QStringLiteral("--project"),
-                              QStringLiteral(OBSPROP_SOURCE_DIR "/resources/projects/demo.obsprop"),
+                              test_paths::source("/resources/projects/demo.obsprop"),
                               QStringLiteral("--head"), QStringLiteral("1.4"), QStringLiteral("--prefix"),
                               QStringLiteral("<|endoftext|>"), QStringLiteral("--json")});
         QVERIFY2(run.code == 0, run.err.constData());

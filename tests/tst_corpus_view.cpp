@@ -4,6 +4,7 @@
 #include "cli_run.h"
 #include "json_close.h"
 #include "test_models.h"
+#include "test_paths.h"
 
 #include <QFile>
 #include <QLineEdit>
@@ -24,6 +25,7 @@
 #include "session/session.h"
 #include "session_fixture.h"
 #include "views/corpus_view.h"
+#include "views/paths_view.h"
 
 using namespace obsprop::ui;
 using cli_run::cli;
@@ -103,7 +105,7 @@ class TestCorpusView : public QObject {
         // Copy as Command: the command line, run through the shell, prints the same report.
         QString command = v_->command();
         QVERIFY(command.startsWith(QStringLiteral("obsprop corpus ")));
-        command.replace(0, 7, QStringLiteral(OBSPROP_BINARY_DIR "/app/obsprop"));
+        command.replace(0, 7, test_paths::binary("/app/obsprop"));
         QProcess sh;
         sh.start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), command + QStringLiteral(" --json")});
         QVERIFY(sh.waitForFinished(kTimeout));
@@ -148,6 +150,49 @@ class TestCorpusView : public QObject {
         QCOMPARE(CorpusView::scoreColour(-scale, scale), QColor(40, 90, 220, 200));
         QCOMPARE(CorpusView::scoreColour(0.5 * scale, scale).alpha(), 100);
         QVERIFY(spans > 0);
+    }
+
+    // A path typed in the Paths view, sent with Score on Corpus: the view scores its feature as
+    // `obsprop corpus --path` does, and Copy as Command says --path.
+    void pathFromThePathsViewIsScored() {
+        PathsView paths(s_);
+        connect(&paths, &PathsView::corpusRequested, v_, &CorpusView::setPath);
+        paths.pathEdit()->setText(QStringLiteral("mlp0 -> 1.2"));
+        QPushButton* score = nullptr;
+        for (auto* b : paths.findChildren<QPushButton*>())
+            if (b->text() == QStringLiteral("Score on Corpus")) score = b;
+        QVERIFY(score);
+        score->click();
+        const std::vector<HeadRef> want = {HeadRef::mlp(0), HeadRef{1, 2}};
+        QCOMPARE(v_->selectedPath(), want);
+        QSignalSpy ready(s_, &Session::corpusReady);
+        v_->runButton()->click();
+        QVERIFY(ready.wait(kTimeout));
+        QTRY_VERIFY(v_->runButton()->isEnabled());
+        QVERIFY(v_->results().has_value());
+        const auto& r = v_->results()->report;
+        QCOMPARE(r.hook, std::string("blocks.0.hook_resid_mid"));
+        QVERIFY(v_->statusText().startsWith(QStringLiteral("Path mlp0 → 1.2, feature of subj")));
+        const auto json =
+            cli({QStringLiteral("corpus"), QStringLiteral("--model"), model(), QStringLiteral("--observable"),
+                 QStringLiteral("subj=#10 - #20"), QStringLiteral("--path"), QStringLiteral("mlp0 -> 1.2"),
+                 QStringLiteral("--corpus"), corpus_, QStringLiteral("--prefix"),
+                 QStringLiteral("<|endoftext|>"), QStringLiteral("--top"), QStringLiteral("6"),
+                 QStringLiteral("--context"), QStringLiteral("3"), QStringLiteral("--json")});
+        QVERIFY2(json.code == 0, json.err.constData());
+        const auto want_json = nlohmann::json::parse(obsprop::analyses::to_json(r).dump());
+        QVERIFY(json_close::same(want_json, nlohmann::json::parse(json.out.toStdString())));
+        QString command = v_->command();
+        QVERIFY2(command.contains(QStringLiteral("--path 'mlp0 -> 1.2'")), qPrintable(command));
+        command.replace(0, 7, test_paths::binary("/app/obsprop"));
+        QProcess sh;
+        sh.start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), command + QStringLiteral(" --json")});
+        QVERIFY(sh.waitForFinished(kTimeout));
+        QCOMPARE(sh.exitCode(), 0);
+        QVERIFY(json_close::same(want_json, nlohmann::json::parse(sh.readAllStandardOutput().toStdString())));
+        // A head selected afterwards replaces the path.
+        v_->setSelectedHead({1, 2});
+        QCOMPARE(v_->selectedPath(), (std::vector<HeadRef>{HeadRef{1, 2}}));
     }
 
     void errorsAreShown() {

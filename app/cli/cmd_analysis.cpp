@@ -115,12 +115,16 @@ void add_analysis_commands(CLI::App& app, Action& run) {
 
     auto corpus = std::make_shared<CorpusArgs>();
     auto* co = app.add_subcommand(
-        "corpus", "Score one head's feature on every token of a corpus: its distribution, the "
+        "corpus", "Score a head's or a path's feature on every token of a corpus: its distribution, the "
                   "maximum-activating tokens in context, how well it predicts the observable (r²), beside "
                   "two baselines trained on the observable's LayerNorm dataset (mean difference, logistic "
                   "probe)");
     corpus->o.add_to(co, false);
-    co->add_option("--head", corpus->head, "The head, e.g. 1.4")->required();
+    co->add_option("--head", corpus->head, "The head, e.g. 1.4 (or --path)");
+    co->add_option(
+        "--path", corpus->path,
+        "A path of heads and MLPs instead, e.g. '0.1 -> 1.4' or 'mlp0 -> 1.4': its feature is scored "
+        "at the input of its first node");
     co->add_option("--feature-of", corpus->feature_of,
                    "Observable whose feature is scored and whose value it is compared with (default: the "
                    "first)");

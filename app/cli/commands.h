@@ -52,7 +52,7 @@ struct AttentionArgs {
 };
 struct CorpusArgs {
     AnalysisOptions o;
-    std::string head, feature_of, corpus, format = "auto", prefix, export_dir;
+    std::string head, path, feature_of, corpus, format = "auto", prefix, export_dir;
     int top = 20, context = 8, max_tokens = 0, bins = 64;
     std::uint64_t max_documents = 0;
     double lambda = 1e-2;

@@ -208,4 +208,9 @@ std::string path_label(const std::vector<HeadId>& path) {
     return s;
 }
 
+std::string path_title(const std::vector<HeadId>& path) {
+    if (path.size() == 1) return path.front().valid() ? "head " + path.front().label() : path.front().label();
+    return "path " + path_label(path);
+}
+
 } // namespace obsprop::analyses

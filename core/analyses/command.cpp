@@ -101,12 +101,14 @@ std::vector<std::string> attention_command(const Analysis& a, HeadId head, const
                 {"--head", head.label(), "--prompt", std::to_string(prompt), "--observable-of", observable});
 }
 
-std::vector<std::string> corpus_command(const Analysis& a, HeadId head, const std::string& observable,
-                                        const std::string& file, const CorpusOptions& o) {
+std::vector<std::string> corpus_command(const Analysis& a, const std::vector<HeadId>& path,
+                                        const std::string& observable, const std::string& file,
+                                        const CorpusOptions& o) {
+    const bool head = path.size() == 1 && path.front().valid();
     auto c =
         plus(base(a, "corpus", false),
-             {"--head", head.label(), "--feature-of", observable, "--corpus", file, "--format",
-              corpus_format_name(o.format), "--top", std::to_string(o.top), "--context",
+             {head ? "--head" : "--path", path_label(path), "--feature-of", observable, "--corpus", file,
+              "--format", corpus_format_name(o.format), "--top", std::to_string(o.top), "--context",
               std::to_string(o.context), "--bins", std::to_string(o.bins), "--lambda", num(o.probe_lambda)});
     if (!o.prefix.empty()) c.insert(c.end(), {"--prefix", o.prefix});
     if (o.max_tokens > 0) c.insert(c.end(), {"--max-tokens", std::to_string(o.max_tokens)});

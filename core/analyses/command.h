@@ -26,8 +26,9 @@ std::vector<std::string> head_detail_command(const Analysis& a, HeadId head);
 std::vector<std::string> attention_command(const Analysis& a, HeadId head, const std::string& observable,
                                            int prompt);
 // `obsprop corpus` with every corpus option spelled out (docs/corpus.md).
-std::vector<std::string> corpus_command(const Analysis& a, HeadId head, const std::string& observable,
-                                        const std::string& file, const CorpusOptions& options);
+std::vector<std::string> corpus_command(const Analysis& a, const std::vector<HeadId>& path,
+                                        const std::string& observable, const std::string& file,
+                                        const CorpusOptions& options);
 std::vector<std::string> path_ranking_command(const Analysis& a, const std::string& observable);
 std::vector<std::string> path_search_command(const Analysis& a, const std::string& observable);
 std::vector<std::string> path_detail_command(const Analysis& a, const std::vector<HeadId>& path,

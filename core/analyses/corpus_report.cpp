@@ -1,5 +1,5 @@
-// Corpus-scale validation of a head's feature (docs/corpus.md): the streamed corpus pass (obsprop/corpus.h)
-// with the feature and its two baselines, trained on the observable's LayerNorm dataset.
+// Corpus-scale validation of a head's or a path's feature (docs/corpus.md): the streamed corpus pass
+// (obsprop/corpus.h) with the feature and its two baselines, trained on the observable's LayerNorm dataset.
 #include <cmath>
 #include <stdexcept>
 
@@ -7,6 +7,7 @@
 #include "analyses/finite.h"
 #include "analyses/run.h"
 #include "model/finite.h"
+#include "model/hooks.h"
 #include "obsprop/corpus.h"
 #include "obsprop/linear_probe.h"
 
@@ -27,18 +28,28 @@ Tensor to_tensor(const std::vector<double>& v) {
 
 } // namespace
 
-CorpusReport corpus_report(const Analysis& a, HeadId head, const std::string& observable,
+int corpus_window(const Analysis& a, const CorpusOptions& options) {
+    return corpus_window(a.workspace().model(), a.workspace().tokenizer(), options);
+}
+
+CorpusReport corpus_report(const Analysis& a, const std::vector<HeadId>& path, const std::string& observable,
                            const std::string& corpus_file, const CorpusOptions& options,
                            const Progress& progress) {
     options.check();
     const auto& w = a.workspace();
     const auto& c = w.model().config();
-    if (head.layer < 0 || head.layer >= c.n_layers || head.head < 0 || head.head >= c.n_heads)
-        throw std::invalid_argument("no head " + head.label() + " in this model (" +
-                                    std::to_string(c.n_layers) + " layers × " + std::to_string(c.n_heads) +
-                                    " heads)");
+    if (path.empty()) throw std::invalid_argument("corpus scores need a head or a path");
+    const std::vector<PathNode> nodes = to_nodes(path);
+    if (path.size() == 1 && !path.front().is_mlp() && !path.front().is_embed()) {
+        const HeadId head = path.front();
+        if (head.layer < 0 || head.layer >= c.n_layers || head.head < 0 || head.head >= c.n_heads)
+            throw std::invalid_argument("no head " + head.label() + " in this model (" +
+                                        std::to_string(c.n_layers) + " layers × " +
+                                        std::to_string(c.n_heads) + " heads)");
+    }
+    validate_path(c, nodes); // the embeddings have no feature: refused here
     CorpusReport r;
-    r.head = head;
+    r.path = path;
     r.observable = observable_or_first(a, observable);
     r.ln_mode = a.settings().ln_mode;
     r.ln_dataset = a.settings().ln_dataset(r.observable);
@@ -46,21 +57,37 @@ CorpusReport corpus_report(const Analysis& a, HeadId head, const std::string& ob
     r.prefix = options.prefix;
     r.context = options.context;
     r.probe_lambda = options.probe_lambda;
+    const std::string what = path_title(path);
 
-    // The feature: as every other analysis computes it (no norm-comparison rule: it scores activations).
-    const Tensor y = head_features(a, {r.observable}, false, sub_progress(progress, 0, 0.05))[0]
-                         .heads[head.layer][head.head]
-                         .to(torch::kDouble);
+    // The feature: as every other analysis computes it (no norm-comparison rule: it scores activations). A
+    // single head's comes from the head features every view shows; a path's is pulled back as the Paths view
+    // and steering pull it back, its MLP nodes linearised on the LayerNorm dataset's prompts.
+    const PathNode& first = nodes.front();
+    Tensor y;
+    if (nodes.size() == 1 && !first.is_mlp()) {
+        y = head_features(a, {r.observable}, false, sub_progress(progress, 0, 0.05))[0]
+                .heads[first.layer][first.head]
+                .to(torch::kDouble);
+        r.hook = model::hook_name(first.layer, "hook_resid_pre");
+    } else {
+        const PathFeature pf =
+            compute_path_feature(w.model(), w.observable(r.observable), nodes, ln_options(a, r.observable),
+                                 path_inputs(a, r.observable, nodes, sub_progress(progress, 0, 0.05)));
+        y = pf.feature.to(torch::kDouble);
+        r.hook = pf.hook;
+    }
     if (!std::isfinite(y.norm().item<double>()))
-        throw NonFiniteResult("the feature of head " + head.label() + " for observable '" + r.observable +
+        throw NonFiniteResult("the feature of " + what + " for observable '" + r.observable +
                               "' is not finite" + model::nonfinite_weights_note(w.model()));
 
-    // The baselines: the LayerNorm dataset's activations at the head's input, at the name slot.
+    // The baselines: the LayerNorm dataset's activations at the feature's hook, at the token the first node
+    // reads there (path_inputs' rule for an MLP).
     const auto& ds = w.dataset(r.ln_dataset);
-    const Tensor X = dataset_residuals(a, r.ln_dataset, sub_progress(progress, 0.05, 0.1))
-                         .resid_at_position.select(1, head.layer)
-                         .to(torch::kDouble)
-                         .contiguous();
+    const ResidualNorms& res = dataset_residuals(a, r.ln_dataset, sub_progress(progress, 0.05, 0.1));
+    const Tensor at = !first.is_mlp()                      ? res.resid_at_position
+                      : mlp_node_token(nodes, 0) == "name" ? res.ln2_at_position
+                                                           : res.ln2_last;
+    const Tensor X = at.select(1, first.layer).to(torch::kDouble).contiguous();
     LabelledRows rows;
     double mean_sq = 0;
     const Tensor centred = X - X.mean(0);
@@ -89,8 +116,8 @@ CorpusReport corpus_report(const Analysis& a, HeadId head, const std::string& ob
     one.names = {r.observable};
     one.n = w.observable(r.observable).vector(c.d_vocab).unsqueeze(0);
     const Tensor vectors = torch::stack({y, mean_diff, probe_w});
-    const CorpusScan scan = scan_corpus(w.model(), w.tokenizer(), corpus_file, head.layer, vectors, one,
-                                        options, sub_progress(progress, 0.12, 1));
+    const CorpusScan scan = scan_corpus(w.model(), w.tokenizer(), corpus_file, r.hook, vectors, one, options,
+                                        sub_progress(progress, 0.12, 1));
     r.format = corpus_format_name(scan.format);
     r.max_tokens = scan.max_tokens;
     r.documents = scan.documents, r.windows = scan.windows, r.tokens = scan.tokens;

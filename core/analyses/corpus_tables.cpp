@@ -21,8 +21,14 @@ json numbers(const std::vector<double>& v) {
     return a;
 }
 
+// corpus_1_4_subj for head 1.4; corpus_0_1-mlp1-1_4_subj for the path 0.1 -> mlp1 -> 1.4.
 std::string stem(const CorpusReport& r) {
-    return "corpus_" + std::to_string(r.head.layer) + "_" + std::to_string(r.head.head) + "_" + r.observable;
+    std::string nodes;
+    for (const auto& h : r.path) {
+        if (!nodes.empty()) nodes += "-";
+        nodes += h.is_mlp() ? h.label() : std::to_string(h.layer) + "_" + std::to_string(h.head);
+    }
+    return "corpus_" + nodes + "_" + r.observable;
 }
 
 } // namespace
@@ -91,30 +97,33 @@ json to_json(const CorpusReport& r) {
                             {"tokens", e.tokens},
                             {"scores", numbers(e.scores)},
                             {"focus", e.focus}});
-    return {{"head", r.head.label()},
-            {"observable", r.observable},
-            {"ln", r.ln_mode},
-            {"ln_dataset", r.ln_dataset},
-            {"corpus", r.corpus},
-            {"format", r.format},
-            {"prefix", r.prefix},
-            {"max_tokens", r.max_tokens},
-            {"context", r.context},
-            {"documents", r.documents},
-            {"windows", r.windows},
-            {"tokens", r.tokens},
-            {"value_mean", number(r.value_mean)},
-            {"value_sd", number(r.value_sd)},
-            {"histogram",
-             {{"lo", number(r.hist_lo)}, {"width", number(r.hist_width)}, {"counts", r.hist_counts}}},
-            {"vectors", vectors},
-            {"cos_mean_difference_probe", number(r.cos_mean_difference_probe)},
-            {"train_positive", r.train_positive},
-            {"train_negative", r.train_negative},
-            {"probe_lambda", number(r.probe_lambda)},
-            {"probe_accuracy", number(r.probe_accuracy)},
-            {"probe_iterations", r.probe_iterations},
-            {"examples", examples}};
+    json out = {{"path", path_label(r.path)},
+                {"hook", r.hook},
+                {"observable", r.observable},
+                {"ln", r.ln_mode},
+                {"ln_dataset", r.ln_dataset},
+                {"corpus", r.corpus},
+                {"format", r.format},
+                {"prefix", r.prefix},
+                {"max_tokens", r.max_tokens},
+                {"context", r.context},
+                {"documents", r.documents},
+                {"windows", r.windows},
+                {"tokens", r.tokens},
+                {"value_mean", number(r.value_mean)},
+                {"value_sd", number(r.value_sd)},
+                {"histogram",
+                 {{"lo", number(r.hist_lo)}, {"width", number(r.hist_width)}, {"counts", r.hist_counts}}},
+                {"vectors", vectors},
+                {"cos_mean_difference_probe", number(r.cos_mean_difference_probe)},
+                {"train_positive", r.train_positive},
+                {"train_negative", r.train_negative},
+                {"probe_lambda", number(r.probe_lambda)},
+                {"probe_accuracy", number(r.probe_accuracy)},
+                {"probe_iterations", r.probe_iterations},
+                {"examples", examples}};
+    if (r.path.size() == 1 && r.path.front().valid()) out["head"] = r.path.front().label();
+    return out;
 }
 
 } // namespace obsprop::analyses

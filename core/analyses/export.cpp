@@ -155,12 +155,14 @@ ExportSummary export_corpus(const Analysis& a, const CorpusReport& r, const std:
     m["corpus"] = {{"file", r.corpus},
                    {"format", r.format},
                    {"prefix", r.prefix},
-                   {"head", r.head.label()},
+                   {"path", path_label(r.path)},
+                   {"hook", r.hook},
                    {"observable", r.observable},
                    {"max_tokens", r.max_tokens},
                    {"context", r.context},
                    {"examples", r.examples.size()},
                    {"probe_lambda", r.probe_lambda}};
+    if (r.path.size() == 1 && r.path.front().valid()) m["corpus"]["head"] = r.path.front().label();
     const auto tables = corpus_tables(r);
     return export_tables(tables, dir, m, {{tables.front().name + "_report.json", to_json(r).dump(1) + "\n"}});
 }

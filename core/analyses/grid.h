@@ -36,6 +36,8 @@ struct HeadId {
 
 // "1.2 -> mlp3 -> 3.4" (earliest first), as the CLI reads and writes paths.
 std::string path_label(const std::vector<HeadId>& path);
+// What a one-node or longer path is called in titles and messages: "head 1.4", "mlp3", "path 0.1 -> 1.4".
+std::string path_title(const std::vector<HeadId>& path);
 // The nodes of such a text (the syntax of obsprop::parse_path; nothing checked against a model). Throws
 // std::invalid_argument naming the problem.
 std::vector<HeadId> parse_path_label(const std::string& text);

@@ -263,13 +263,17 @@ struct DatasetReport {
     std::vector<Row> rows;
 };
 
-// Corpus-scale validation of one head's feature for one observable (docs/corpus.md): every token of a corpus
-// scored by s = y·x at the head's input (blocks.{l}.hook_resid_pre, as the coupling scatter scores tokens),
-// beside the observable's value n·logits at the token, streamed. The two baselines are trained on the
-// observable's LayerNorm dataset at the name slot (female = 1, male = 0; a pair dataset's clean prompts = 1):
-// the mean difference μ₁ − μ₀ and an L2-regularised logistic probe.
+// Corpus-scale validation of the feature of one head, or of a path of heads and MLPs, for one observable
+// (docs/corpus.md): every token of a corpus scored by s = y·x at the feature's hook — the input of the first
+// node: blocks.{l}.hook_resid_pre for a head, as the coupling scatter scores tokens; the ln_2 input for a
+// leading MLP (hook_resid_mid, or hook_resid_pre in a parallel-residual model) — beside the observable's
+// value n·logits at the token, streamed. The two baselines are trained on the observable's LayerNorm dataset
+// at the same hook, at the token the first node reads there (the name slot; the last token for an MLP that
+// no head follows) (female = 1, male = 0; a pair dataset's clean prompts = 1): the mean difference μ₁ − μ₀
+// and an L2-regularised logistic probe.
 struct CorpusReport {
-    HeadId head;
+    std::vector<HeadId> path; // one head, or a path (earliest first)
+    std::string hook;         // where the tokens are scored
     std::string observable, ln_mode, ln_dataset;
     std::string corpus, format, prefix; // the file, "text" | "jsonl", the text before every window
     int max_tokens = 0, context = 0;    // tokens of a document per window, context shown per side

@@ -50,12 +50,16 @@ DatasetReport dataset_report(const Analysis& a, const Progress& progress = {});
 // Prompt `prompt` of the settings' dataset; `observable` empty: the first.
 AttentionReport attention_report(const Analysis& a, HeadId head, const std::string& observable, int prompt,
                                  const Progress& progress = {});
-// One head's feature for `observable` (empty: the first) scored over a corpus file (docs/corpus.md).
-// Throws obsprop::CorpusError for the file, std::invalid_argument for bad options, a head the model does not
-// have or a LayerNorm dataset without both classes.
-CorpusReport corpus_report(const Analysis& a, HeadId head, const std::string& observable,
+// The feature of a head or of a path of heads and MLPs (earliest first) for `observable` (empty: the first)
+// scored over a corpus file (docs/corpus.md). Throws obsprop::CorpusError for the file,
+// std::invalid_argument for bad options, a path the model does not have (or the embeddings, which have no
+// feature) or a LayerNorm dataset without both classes.
+CorpusReport corpus_report(const Analysis& a, const std::vector<HeadId>& path, const std::string& observable,
                            const std::string& corpus_file, const CorpusOptions& options,
                            const Progress& progress = {});
+// The tokens of a document per window under `options` for this model (corpus_report's windows). Throws
+// std::invalid_argument when the prefix or the windows do not fit the model's context: a usage error.
+int corpus_window(const Analysis& a, const CorpusOptions& options);
 
 // The first observable's name, or `wanted` checked to exist. Throws std::invalid_argument.
 std::string observable_or_first(const Analysis& a, const std::string& wanted);

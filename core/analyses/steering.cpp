@@ -33,7 +33,7 @@ struct SteeringPlan::Impl {
 };
 
 std::string SteeringVector::label() const {
-    return std::string(path.size() == 1 ? "head " : "path ") + path_label(path) + " (" + observable + ")";
+    return path_title(path) + " (" + observable + ")";
 }
 
 std::shared_ptr<const SteeringPlan> SteeringPlan::prepare(const Analysis& a,

@@ -1,9 +1,11 @@
 #include "obsprop/corpus.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 #include "io/tokenizer.h"
+#include "model/hooks.h"
 #include "model/transformer.h"
 #include "obsprop/coupling_fit.h"
 
@@ -22,18 +24,10 @@ struct Window {
 
 } // namespace
 
-CorpusScan scan_corpus(const model::Transformer& m, const io::Tokenizer& tokenizer,
-                       const std::filesystem::path& file, int layer, const Tensor& vectors,
-                       const ObservableMatrix& obs, const CorpusOptions& options, const Progress& progress) {
+int corpus_window(const model::Transformer& m, const io::Tokenizer& tokenizer, const CorpusOptions& options) {
     options.check();
     const auto& c = m.config();
-    if (layer < 0 || layer >= c.n_layers) throw std::invalid_argument("no layer " + std::to_string(layer));
-    if (vectors.dim() != 2 || vectors.size(0) < 1 || vectors.size(1) != c.d_model)
-        throw std::invalid_argument("corpus scores need feature vectors [V, d_model]");
-    if (obs.size() != 1 || obs.n.dim() != 2) throw std::invalid_argument("corpus scores need one observable");
-    const std::vector<int> prefix =
-        options.prefix.empty() ? std::vector<int>{} : tokenizer.encode(options.prefix);
-    const auto P = prefix.size();
+    const auto P = options.prefix.empty() ? std::size_t{0} : tokenizer.encode(options.prefix).size();
     if (c.n_ctx > 0 && P >= static_cast<std::size_t>(c.n_ctx))
         throw std::invalid_argument("the prefix '" + options.prefix + "' is " + std::to_string(P) +
                                     " tokens: it leaves no room in the model's context of " +
@@ -45,6 +39,27 @@ CorpusScan scan_corpus(const model::Transformer& m, const io::Tokenizer& tokeniz
                                     (P ? " after a prefix of " + std::to_string(P) : std::string()) +
                                     " do not fit the model's context of " + std::to_string(c.n_ctx) +
                                     " tokens");
+    return window;
+}
+
+CorpusScan scan_corpus(const model::Transformer& m, const io::Tokenizer& tokenizer,
+                       const std::filesystem::path& file, const std::string& hook, const Tensor& vectors,
+                       const ObservableMatrix& obs, const CorpusOptions& options, const Progress& progress) {
+    options.check();
+    const auto& c = m.config();
+    const auto hooks = model::all_hook_names(c);
+    const bool residual = hook.ends_with(".hook_resid_pre") || hook.ends_with(".hook_resid_mid") ||
+                          hook.ends_with(".hook_resid_post");
+    if (!residual || std::find(hooks.begin(), hooks.end(), hook) == hooks.end())
+        throw std::invalid_argument("corpus scores are read on the residual stream: this model has no hook " +
+                                    hook);
+    if (vectors.dim() != 2 || vectors.size(0) < 1 || vectors.size(1) != c.d_model)
+        throw std::invalid_argument("corpus scores need feature vectors [V, d_model]");
+    if (obs.size() != 1 || obs.n.dim() != 2) throw std::invalid_argument("corpus scores need one observable");
+    const int window = corpus_window(m, tokenizer, options);
+    const std::vector<int> prefix =
+        options.prefix.empty() ? std::vector<int>{} : tokenizer.encode(options.prefix);
+    const auto P = prefix.size();
 
     CorpusReader reader(file, options.format);
     const auto V = vectors.size(0);
@@ -56,7 +71,7 @@ CorpusScan scan_corpus(const model::Transformer& m, const io::Tokenizer& tokeniz
     StreamingHistogram hist(options.bins);
     TopK<CorpusExample> top(static_cast<std::size_t>(options.top));
     const Tensor Y = vectors.detach().to(torch::kDouble);
-    const std::string name = model::hook_name(layer, "hook_resid_pre");
+    const std::string& name = hook;
 
     PromptBatch shape;
     shape.ids = {std::vector<int>(P + static_cast<std::size_t>(window), 0)};

@@ -1,5 +1,5 @@
 // Corpus-scale validation of feature vectors (docs/corpus.md): every token of a corpus scored by feature
-// vectors at blocks.{layer}.hook_resid_pre (token_scores, the coupling fits' definition), beside the
+// vectors at a residual-stream hook (token_scores, the coupling fits' definition), beside the
 // observable's value n·logits at the same token, in one streamed pass: documents are read one at a time,
 // cut into windows, run in batches, and only running statistics are kept (obsprop/corpus_stats.h).
 #pragma once
@@ -43,13 +43,19 @@ struct CorpusScan {
     std::vector<TopK<CorpusExample>::Item> top; // by the first vector's score, best first
 };
 
-// Scores every token of `file` with the rows of `vectors` [V, d] at blocks.{layer}.hook_resid_pre and
-// records the observable (the single row of `obs`) at each token. The first row ranks the examples and
-// fills the histogram. Throws CorpusError for the file (and for a corpus with no token),
-// std::invalid_argument for bad options or shapes, Cancelled when `progress` says so.
+// The document tokens of one window: options.max_tokens, else what the model's context leaves after the
+// prefix's tokens. Throws std::invalid_argument naming the sizes when the prefix, or a window after it, does
+// not fit the context.
+int corpus_window(const model::Transformer& m, const io::Tokenizer& tokenizer, const CorpusOptions& options);
+
+// Scores every token of `file` with the rows of `vectors` [V, d] at the residual-stream hook `hook`
+// (blocks.{l}.hook_resid_pre, hook_resid_mid or hook_resid_post) and records the observable (the single row
+// of `obs`) at each token. The first row ranks the examples and fills the histogram. Throws CorpusError for
+// the file (and for a corpus with no token), std::invalid_argument for bad options, shapes or hooks,
+// Cancelled when `progress` says so.
 CorpusScan scan_corpus(const model::Transformer& m, const io::Tokenizer& tokenizer,
-                       const std::filesystem::path& file, int layer, const torch::Tensor& vectors,
-                       const ObservableMatrix& obs, const CorpusOptions& options,
-                       const Progress& progress = {});
+                       const std::filesystem::path& file, const std::string& hook,
+                       const torch::Tensor& vectors, const ObservableMatrix& obs,
+                       const CorpusOptions& options, const Progress& progress = {});
 
 } // namespace obsprop

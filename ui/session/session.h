@@ -136,10 +136,10 @@ class Session : public QObject {
                           const QString& dataset, int prompt);
     // The debiasing sweep (docs/debias.md): heads ranked by C(raise→lower), each steered at every α.
     void computeDebias(const QString& consumer, const DebiasRequest& request);
-    // One head's feature scored on every token of a corpus file (docs/corpus.md); cancel with
-    // jobs().cancel("corpus/<consumer>").
-    void computeCorpus(const QString& consumer, HeadRef head, const QString& observable, const QString& file,
-                       const obsprop::CorpusOptions& options);
+    // The feature of a head (a path of one) or of a path of heads and MLPs scored on every token of a corpus
+    // file (docs/corpus.md); cancel with jobs().cancel("corpus/<consumer>").
+    void computeCorpus(const QString& consumer, const std::vector<HeadRef>& path, const QString& observable,
+                       const QString& file, const obsprop::CorpusOptions& options);
     // File ▸ Export All: every table and figure of the project into `dir`, exactly as `obsprop export
     // --figures` writes them (the same core reports, tables and figure code); exportFinished follows.
     void exportAll(const QString& dir);
@@ -160,7 +160,7 @@ class Session : public QObject {
     QString debiasCommand(const DebiasRequest& request) const;
     QString attentionCommand(HeadRef head, const QString& observable, const QString& dataset,
                              int prompt) const;
-    QString corpusCommand(HeadRef head, const QString& observable, const QString& file,
+    QString corpusCommand(const std::vector<HeadRef>& path, const QString& observable, const QString& file,
                           const obsprop::CorpusOptions& options) const;
 
     // Steering: the session owns the vectors (saved with the project). Any change prepares them again (a

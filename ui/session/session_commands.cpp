@@ -62,11 +62,11 @@ QString Session::attentionCommand(HeadRef head, const QString& observable, const
                      [&](const Analysis& a) { return attention_command(a, head, ss(observable), prompt); });
 }
 
-QString Session::corpusCommand(HeadRef head, const QString& observable, const QString& file,
-                               const obsprop::CorpusOptions& options) const {
-    if (!head.valid() || observable.isEmpty() || file.isEmpty()) return {};
+QString Session::corpusCommand(const std::vector<HeadRef>& path, const QString& observable,
+                               const QString& file, const obsprop::CorpusOptions& options) const {
+    if (path.empty() || observable.isEmpty() || file.isEmpty()) return {};
     return commandOf(analysis_, projectFile_, {}, [&](const Analysis& a) {
-        return corpus_command(a, head, ss(observable), ss(file), options);
+        return corpus_command(a, path, ss(observable), ss(file), options);
     });
 }
 

@@ -173,13 +173,14 @@ void Session::computeAttention(const QString& consumer, HeadRef head, const QStr
         [this](const AttentionResults& r) { Q_EMIT attentionReady(r); });
 }
 
-void Session::computeCorpus(const QString& consumer, HeadRef head, const QString& observable,
-                            const QString& file, const obsprop::CorpusOptions& options) {
-    if (!head.valid() || observable.isEmpty() || file.isEmpty()) return;
+void Session::computeCorpus(const QString& consumer, const std::vector<HeadRef>& path,
+                            const QString& observable, const QString& file,
+                            const obsprop::CorpusOptions& options) {
+    if (path.empty() || observable.isEmpty() || file.isEmpty()) return;
     run<CorpusResults>(
         QStringLiteral("corpus"), consumer,
-        [head, observable, file, options](const Analysis& a, const ProgressFn& p) {
-            return CorpusResults{corpus_report(a, head, ss(observable), file.toStdString(), options, p)};
+        [path, observable, file, options](const Analysis& a, const ProgressFn& p) {
+            return CorpusResults{corpus_report(a, path, ss(observable), file.toStdString(), options, p)};
         },
         [this](const CorpusResults& r) { Q_EMIT corpusReady(r); });
 }

@@ -21,6 +21,7 @@
 #include "figures/plot_export.h"
 #include "figures/qcp.h"
 #include "results/head_matrix.h"
+#include "results/session_convert.h"
 #include "results/token_text.h"
 #include "session/bundled_data.h"
 #include "session/session.h"
@@ -34,6 +35,13 @@ const QString kChannel = QStringLiteral("corpus/corpus");
 
 QString number(double v) {
     return std::isfinite(v) ? QString::number(v, 'g', 6) : QStringLiteral("—");
+}
+
+// "Head 1.4", "Path 0.1 → mlp1 → 1.4".
+QString titleOf(const std::vector<HeadRef>& path) {
+    if (path.size() == 1 && path.front().valid())
+        return CorpusView::tr("Head %1").arg(headName(path.front().layer, path.front().head));
+    return CorpusView::tr("Path %1").arg(convert::pathText(path));
 }
 
 QString cell(const nlohmann::json& v) {
@@ -136,7 +144,7 @@ CorpusView::CorpusView(Session* session, QWidget* parent) : QWidget(parent), ses
         if (!ok && !results_ && status_->text().startsWith(tr("Scoring"))) status_->setText(tr("Cancelled."));
     });
     connect(session_, &Session::corpusReady, this, [this](const CorpusResults& r) {
-        if (QString::fromStdString(r.report.corpus) == asked_file_ && r.report.head == asked_head_ &&
+        if (QString::fromStdString(r.report.corpus) == asked_file_ && r.report.path == asked_path_ &&
             QString::fromStdString(r.report.observable) == asked_observable_)
             display(r);
     });
@@ -144,7 +152,8 @@ CorpusView::CorpusView(Session* session, QWidget* parent) : QWidget(parent), ses
         if (channel == kChannel) clearResults(message);
     });
     connect(session_, &Session::workspaceOpened, this, [this] {
-        head_ = {};
+        path_.clear();
+        head_label_->setText(tr("No head"));
         touched_ = false;
         clearResults({});
         refreshChoices(); // the new project's choices, before its view state is restored
@@ -208,14 +217,27 @@ void CorpusView::refreshChoices() {
 }
 
 void CorpusView::setSelectedHead(HeadRef h) {
-    head_ = h;
-    head_label_->setText(h.valid() ? tr("Head %1").arg(headName(h.layer, h.head)) : tr("No head"));
+    if (h.valid())
+        path_ = {h};
+    else
+        path_.clear();
+    head_label_->setText(h.valid() ? titleOf(path_) : tr("No head"));
+    setRunning(running_);
+}
+
+void CorpusView::setPath(std::vector<HeadRef> path, const QString& observable) {
+    path_ = std::move(path);
+    head_label_->setText(path_.empty() ? tr("No head") : titleOf(path_));
+    if (const int i = observable_->findText(observable); !observable.isEmpty() && i >= 0) {
+        observable_->setCurrentIndex(i);
+        touched_ = true;
+    }
     setRunning(running_);
 }
 
 void CorpusView::setRunning(bool running) {
     running_ = running;
-    run_->setEnabled(!running && head_.valid() && session_->isOpen());
+    run_->setEnabled(!running && !path_.empty() && session_->isOpen());
     cancel_->setEnabled(running);
     progress_->setVisible(running);
     if (!running) progress_->setValue(0);
@@ -226,18 +248,18 @@ void CorpusView::run() {
     if (observable().isEmpty())
         return clearResults(
             tr("Add an observable in the project panel (for example subj = \" she\" - \" he\")."));
-    if (!head_.valid())
-        return clearResults(
-            tr("Select a head: click a cell in the Heads view, or step with Ctrl+J / Ctrl+K."));
+    if (path_.empty())
+        return clearResults(tr("Select a head: click a cell in the Heads view, or step with Ctrl+J / Ctrl+K; "
+                               "or send a path from the Paths view (Score on Corpus)."));
     if (corpusFile().isEmpty()) return clearResults(tr("Choose a corpus file."));
-    asked_head_ = head_;
+    asked_path_ = path_;
     asked_observable_ = observable();
     asked_file_ = corpusFile();
     asked_options_ = options();
-    clearResults(tr("Scoring every token of %1 with the feature of head %2 for %3…")
-                     .arg(asked_file_, headName(head_.layer, head_.head), asked_observable_));
+    clearResults(tr("Scoring every token of %1 with the feature of %2 for %3…")
+                     .arg(asked_file_, titleOf(path_).toLower(), asked_observable_));
     setRunning(true);
-    session_->computeCorpus(QStringLiteral("corpus"), head_, asked_observable_, asked_file_, options());
+    session_->computeCorpus(QStringLiteral("corpus"), path_, asked_observable_, asked_file_, options());
 }
 
 void CorpusView::cancel() {
@@ -264,13 +286,13 @@ QColor CorpusView::scoreColour(double s, double scale) {
 void CorpusView::display(const CorpusResults& res) {
     results_ = res;
     const analyses::CorpusReport& r = res.report;
-    status_->setText(tr("Head %1, feature of %2 (LayerNorm %3; baselines on %4: %5 female, %6 male prompts) "
-                        "over %7: %8 documents, %9 windows, %10 tokens; the observable's value %11 ± %12.")
-                         .arg(headName(r.head.layer, r.head.head), QString::fromStdString(r.observable),
+    status_->setText(tr("%1, feature of %2 (LayerNorm %3; baselines on %4: %5 female, %6 male prompts) at %7 "
+                        "over %8: %9 documents, %10 windows, %11 tokens; the observable's value %12 ± %13.")
+                         .arg(titleOf(r.path), QString::fromStdString(r.observable),
                               QString::fromStdString(r.ln_mode), QString::fromStdString(r.ln_dataset))
                          .arg(r.train_positive)
                          .arg(r.train_negative)
-                         .arg(QString::fromStdString(r.corpus))
+                         .arg(QString::fromStdString(r.hook), QString::fromStdString(r.corpus))
                          .arg(r.documents)
                          .arg(r.windows)
                          .arg(r.tokens)
@@ -344,12 +366,13 @@ QString CorpusView::examplesCsv() const {
 
 QString CorpusView::command() const {
     if (!results_) return {};
-    return session_->corpusCommand(asked_head_, asked_observable_, asked_file_, asked_options_);
+    return session_->corpusCommand(asked_path_, asked_observable_, asked_file_, asked_options_);
 }
 
 bool CorpusView::exportFigure(const QString& file, int w, int h, double scale) const {
-    return exportPlot(plot_, file, w, h, scale,
-                      tr("Corpus scores of head %1").arg(headName(head_.layer, head_.head)));
+    return exportPlot(
+        plot_, file, w, h, scale,
+        tr("Corpus scores of %1").arg(titleOf(results_ ? results_->report.path : path_).toLower()));
 }
 
 } // namespace obsprop::ui

@@ -1,8 +1,8 @@
-// The selected head's feature scored on every token of a corpus (core: analyses::corpus_report,
-// docs/corpus.md): the observable and the corpus file are its own choices (default: the shipped corpus),
-// the LayerNorm treatment the project's. Run starts the streamed pass in the background with progress and
-// Cancel; the result shows the score histogram, the comparison of the feature with its two baselines
-// (mean difference, logistic probe: cosines and r² against the observable's value), and the
+// The selected head's feature, or a path's sent from the Paths view, scored on every token of a corpus (core:
+// analyses::corpus_report, docs/corpus.md): the observable and the corpus file are its own choices (default:
+// the shipped corpus), the LayerNorm treatment the project's. Run starts the streamed pass in the background
+// with progress and Cancel; the result shows the score histogram, the comparison of the feature with its two
+// baselines (mean difference, logistic probe: cosines and r² against the observable's value), and the
 // maximum-activating tokens in context, each context token's background coloured by its score.
 #pragma once
 
@@ -32,7 +32,9 @@ class CorpusView : public QWidget {
   public:
     explicit CorpusView(Session* session, QWidget* parent = nullptr);
 
-    HeadRef selectedHead() const { return head_; }
+    // The head (a path of one) or path to score: the head selected last in any view, or the path the Paths
+    // view sent last (Score on Corpus), whichever came later.
+    const std::vector<HeadRef>& selectedPath() const { return path_; }
     QString observable() const;
     QString corpusFile() const;
     obsprop::CorpusOptions options() const; // as the controls set them
@@ -72,6 +74,9 @@ class CorpusView : public QWidget {
 
   public Q_SLOTS:
     void setSelectedHead(obsprop::ui::HeadRef h);
+    // Scores a path's feature from now on (until another head is selected), for `observable` when the
+    // project has it.
+    void setPath(std::vector<obsprop::ui::HeadRef> path, const QString& observable = {});
     void run();
     void cancel();
 
@@ -96,10 +101,10 @@ class CorpusView : public QWidget {
     QCustomPlot* plot_ = nullptr;
     QTableWidget* baselines_ = nullptr;
     QTextBrowser* examples_ = nullptr;
-    HeadRef head_;
+    std::vector<HeadRef> path_;
     bool running_ = false;
     // What the running job was asked for: a result for other choices is not shown.
-    HeadRef asked_head_;
+    std::vector<HeadRef> asked_path_;
     QString asked_observable_, asked_file_;
     obsprop::CorpusOptions asked_options_;
     std::optional<CorpusResults> results_;

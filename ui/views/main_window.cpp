@@ -138,6 +138,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         steering_->addPath(std::move(path), std::move(observable));
         tabs_->setCurrentWidget(steering_);
     });
+    connect(paths_, &PathsView::corpusRequested, this, [this](std::vector<HeadRef> path, QString observable) {
+        corpus_->setPath(std::move(path), observable);
+        status_->setText(tr("The Corpus tab scores the feature of %1: press Run")
+                             .arg(QString::fromStdString(analyses::path_title(corpus_->selectedPath()))));
+        tabs_->setCurrentWidget(corpus_);
+    });
     connect(session_, &Session::workspaceOpened, this, &MainWindow::onOpened);
     connect(session_, &Session::openFailed, this, [this](const QString& e) {
         status_->setText(tr("Could not open: %1").arg(e));

@@ -86,8 +86,16 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     connect(steer, &QAction::triggered, this, [this] {
         if (const int row = contextRow(table_); row >= 0) onActivated(proxy_->index(row, 0));
     });
+    auto* score = new QAction(tr("Score on &Corpus"), this);
+    score->setStatusTip(tr("Score this path's feature on every token of a corpus (the Corpus tab)"));
+    connect(score, &QAction::triggered, this, [this] {
+        const int row = contextRow(table_);
+        if (row < 0 || !results_) return;
+        const std::vector<HeadRef> nodes = featurePath(proxy_->index(row, 0), tr("have a feature to score"));
+        if (!nodes.empty()) Q_EMIT corpusRequested(nodes, results_->observable);
+    });
     stack_->addWidget(placeholder_);
-    stack_->addWidget(withResultTools(table_, proxy_, {steer}));
+    stack_->addWidget(withResultTools(table_, proxy_, {steer, score}));
     lay->addWidget(stack_, 1);
     // Any path, typed: heads and MLP nodes.
     auto* compareBar = new QHBoxLayout;
@@ -101,10 +109,13 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     auto* compare = new QPushButton(tr("Compare"), this);
     auto* steerTyped = new QPushButton(tr("Steer with It"), this);
     steerTyped->setToolTip(tr("Add the typed path's feature as a steering vector"));
+    auto* scoreTyped = new QPushButton(tr("Score on Corpus"), this);
+    scoreTyped->setToolTip(tr("Score the typed path's feature on every token of a corpus (the Corpus tab)"));
     compareBar->addWidget(new QLabel(tr("Path:"), this));
     compareBar->addWidget(pathEdit_, 1);
     compareBar->addWidget(compare);
     compareBar->addWidget(steerTyped);
+    compareBar->addWidget(scoreTyped);
     lay->addLayout(compareBar);
     detail_ = new QLabel(this);
     detail_->setWordWrap(true);
@@ -115,6 +126,10 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     connect(steerTyped, &QPushButton::clicked, this, [this] {
         std::vector<HeadRef> nodes;
         if (typedPathParsed(nodes)) Q_EMIT pathActivated(nodes, observable());
+    });
+    connect(scoreTyped, &QPushButton::clicked, this, [this] {
+        std::vector<HeadRef> nodes;
+        if (typedPathParsed(nodes)) Q_EMIT corpusRequested(nodes, observable());
     });
 
     connect(rank_, &QPushButton::clicked, this, [this] {
@@ -328,15 +343,20 @@ std::vector<HeadRef> PathsView::afterEmbeddings(const std::vector<HeadRef>& node
     return {nodes.begin() + 1, nodes.end()};
 }
 
-void PathsView::onActivated(const QModelIndex& index) {
-    if (!index.isValid() || !results_) return;
+std::vector<HeadRef> PathsView::featurePath(const QModelIndex& index, const QString& what) {
+    if (!index.isValid() || !results_) return {};
     const PathRow& r = model_->row(proxy_->mapToSource(index).row());
     if (!r.nodes.empty() && r.nodes.front().is_embed()) {
         detail_->setText(
-            tr("%1 starts at the embeddings: only paths of heads and MLPs can steer.").arg(r.path));
-        return;
+            tr("%1 starts at the embeddings: only paths of heads and MLPs %2.").arg(r.path, what));
+        return {};
     }
-    Q_EMIT pathActivated(r.nodes, results_->observable);
+    return r.nodes;
+}
+
+void PathsView::onActivated(const QModelIndex& index) {
+    const std::vector<HeadRef> nodes = featurePath(index, tr("can steer"));
+    if (!nodes.empty()) Q_EMIT pathActivated(nodes, results_->observable);
 }
 
 QJsonObject PathsView::state() const {

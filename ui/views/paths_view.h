@@ -76,6 +76,8 @@ class PathsView : public QWidget {
   Q_SIGNALS:
     void headSelected(obsprop::ui::HeadRef h);
     void pathActivated(std::vector<obsprop::ui::HeadRef> path, QString observable);
+    // Score on Corpus (a row's context menu, or the typed path's button): the Corpus tab takes the path.
+    void corpusRequested(std::vector<obsprop::ui::HeadRef> path, QString observable);
 
   private:
     bool searched_ = false;
@@ -84,6 +86,8 @@ class PathsView : public QWidget {
     void updateLengthLimit();
     void onCurrentRowChanged(const QModelIndex& current);
     void onActivated(const QModelIndex& index);
+    // A row's nodes when it has a feature vector; else empty, the detail line saying the row cannot `what`.
+    std::vector<HeadRef> featurePath(const QModelIndex& index, const QString& what);
 
     Session* session_;
     QComboBox* observable_ = nullptr;

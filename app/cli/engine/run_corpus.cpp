@@ -38,7 +38,12 @@ std::filesystem::path default_corpus() {
 namespace engine {
 
 int corpus(const CorpusArgs& c) {
-    parse_head_arg("--head", c.head); // syntax first, before loading the model
+    if (c.head.empty() == c.path.empty()) throw UsageError("give one of --head L.H and --path 'L.H -> L.H'");
+    // Syntax first, before loading the model.
+    const std::string option = c.head.empty() ? "--path" : "--head";
+    const std::string text = c.head.empty() ? c.path : c.head;
+    const std::vector<HeadId> path = c.head.empty() ? parse_path_arg("--path", c.path)
+                                                    : std::vector<HeadId>{parse_head_arg("--head", c.head)};
     CorpusOptions opts;
     try {
         opts.format = parse_corpus_format(c.format);
@@ -55,10 +60,14 @@ int corpus(const CorpusArgs& c) {
     }
     const std::string file = c.corpus.empty() ? default_corpus().string() : c.corpus;
     const Analysis a = open_analysis(c.o);
-    const HeadId head = parse_head_arg("--head", c.head);
-    check_heads_arg(a.workspace(), "--head", c.head, {head});
+    check_heads_arg(a.workspace(), option, text, path);
+    try {
+        corpus_window(a, opts);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
     const std::string obs = observable_arg(a.workspace(), "--feature-of", c.feature_of);
-    const CorpusReport r = corpus_report(a, head, obs, file, opts);
+    const CorpusReport r = corpus_report(a, path, obs, file, opts);
     if (!c.export_dir.empty()) export_corpus(a, r, c.export_dir);
     if (c.o.json) {
         print_json(to_json(r));
@@ -68,10 +77,10 @@ int corpus(const CorpusArgs& c) {
         std::cout << to_table(r).to_csv();
         return 0;
     }
-    std::cout << "head " << r.head.label() << ", feature of '" << r.observable << "' (LayerNorm " << r.ln_mode
+    std::cout << path_title(r.path) << ", feature of '" << r.observable << "' (LayerNorm " << r.ln_mode
               << ", baselines on '" << r.ln_dataset << "': " << r.train_positive << " female, "
-              << r.train_negative << " male prompts) over " << r.corpus << ": " << r.documents
-              << " documents, " << r.windows << " windows, " << r.tokens << " tokens\n";
+              << r.train_negative << " male prompts) at " << r.hook << " over " << r.corpus << ": "
+              << r.documents << " documents, " << r.windows << " windows, " << r.tokens << " tokens\n";
     print_table(baselines_table(r), c.o);
     std::cout << "cos(mean_difference, probe) = " << r.cos_mean_difference_probe << "\n\n";
     print_table(to_table(r), c.o);
