@@ -611,27 +611,10 @@ class TestCorpus : public QObject {
     // ---------------------------------------------------
 
     void commandLineAndExportShowTheReport() {
-        const QString model = t_.dir->filePath(QStringLiteral("model"));
         const QString out = dir_.filePath(QStringLiteral("export"));
-        const QStringList base = {QStringLiteral("corpus"),
-                                  QStringLiteral("--model"),
-                                  model,
-                                  QStringLiteral("--observable"),
-                                  QStringLiteral("subj=#10 - #20"),
-                                  QStringLiteral("--head"),
-                                  QStringLiteral("1.2"),
-                                  QStringLiteral("--corpus"),
-                                  corpus_,
-                                  QStringLiteral("--max-tokens"),
-                                  QStringLiteral("12"),
-                                  QStringLiteral("--prefix"),
-                                  QStringLiteral("<|endoftext|>"),
-                                  QStringLiteral("--top"),
-                                  QStringLiteral("6"),
-                                  QStringLiteral("--context"),
-                                  QStringLiteral("3"),
-                                  QStringLiteral("--bins"),
-                                  QStringLiteral("8")};
+        QStringList base = cliArgs();
+        base.insert(5, QStringLiteral("--head"));
+        base.insert(6, QStringLiteral("1.2"));
         const auto json = cli(base + QStringList{QStringLiteral("--json"), QStringLiteral("--export"), out});
         QVERIFY2(json.code == 0, json.err.constData());
         const CorpusReport r =
@@ -688,25 +671,8 @@ class TestCorpus : public QObject {
     // --path: a path's feature, scored at its first node's input; the same report as the core's, exported
     // under the path's name; one of --head and --path, and never the embeddings (they have no feature).
     void commandLineScoresAPath() {
-        const QString model = t_.dir->filePath(QStringLiteral("model"));
         const QString out = dir_.filePath(QStringLiteral("export-path"));
-        const QStringList base = {QStringLiteral("corpus"),
-                                  QStringLiteral("--model"),
-                                  model,
-                                  QStringLiteral("--observable"),
-                                  QStringLiteral("subj=#10 - #20"),
-                                  QStringLiteral("--corpus"),
-                                  corpus_,
-                                  QStringLiteral("--max-tokens"),
-                                  QStringLiteral("12"),
-                                  QStringLiteral("--prefix"),
-                                  QStringLiteral("<|endoftext|>"),
-                                  QStringLiteral("--top"),
-                                  QStringLiteral("6"),
-                                  QStringLiteral("--context"),
-                                  QStringLiteral("3"),
-                                  QStringLiteral("--bins"),
-                                  QStringLiteral("8")};
+        const QStringList base = cliArgs();
         const auto json = cli(base + QStringList{QStringLiteral("--path"), QStringLiteral("mlp0 -> 1.2"),
                                                  QStringLiteral("--json"), QStringLiteral("--export"), out});
         QVERIFY2(json.code == 0, json.err.constData());
@@ -763,6 +729,27 @@ class TestCorpus : public QObject {
     }
 
   private:
+    // `obsprop corpus` on the tiny model with options(), without --head or --path.
+    QStringList cliArgs() const {
+        return {QStringLiteral("corpus"),
+                QStringLiteral("--model"),
+                t_.dir->filePath(QStringLiteral("model")),
+                QStringLiteral("--observable"),
+                QStringLiteral("subj=#10 - #20"),
+                QStringLiteral("--corpus"),
+                corpus_,
+                QStringLiteral("--max-tokens"),
+                QStringLiteral("12"),
+                QStringLiteral("--prefix"),
+                QStringLiteral("<|endoftext|>"),
+                QStringLiteral("--top"),
+                QStringLiteral("6"),
+                QStringLiteral("--context"),
+                QStringLiteral("3"),
+                QStringLiteral("--bins"),
+                QStringLiteral("8")};
+    }
+
     // Plain gradient descent on (1/n) Σ log(1 + exp(−tᵢ(w·xᵢ + b))) + (λ/2)‖w‖² from 0, on the centred rows
     // (the same w; b = b̃ − w·x̄), step 1/L with L the gradient's Lipschitz bound (1/4n) Σ ‖(x̃ᵢ, 1)‖² + λ:
     // returns (w, b).
