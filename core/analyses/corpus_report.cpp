@@ -40,14 +40,7 @@ CorpusReport corpus_report(const Analysis& a, const std::vector<HeadId>& path, c
     const auto& c = w.model().config();
     if (path.empty()) throw std::invalid_argument("corpus scores need a head or a path");
     const std::vector<PathNode> nodes = to_nodes(path);
-    if (path.size() == 1 && !path.front().is_mlp() && !path.front().is_embed()) {
-        const HeadId head = path.front();
-        if (head.layer < 0 || head.layer >= c.n_layers || head.head < 0 || head.head >= c.n_heads)
-            throw std::invalid_argument("no head " + head.label() + " in this model (" +
-                                        std::to_string(c.n_layers) + " layers × " +
-                                        std::to_string(c.n_heads) + " heads)");
-    }
-    validate_path(c, nodes); // the embeddings have no feature: refused here
+    validate_path(c, nodes); // layers and heads the model has, in order; no embeddings (they have no feature)
     CorpusReport r;
     r.path = path;
     r.observable = observable_or_first(a, observable);

@@ -22,12 +22,8 @@ struct Window {
     std::vector<int> ids;    // the prefix, then the document's tokens
 };
 
-} // namespace
-
-int corpus_window(const model::Transformer& m, const io::Tokenizer& tokenizer, const CorpusOptions& options) {
-    options.check();
-    const auto& c = m.config();
-    const auto P = options.prefix.empty() ? std::size_t{0} : tokenizer.encode(options.prefix).size();
+// corpus_window for a prefix of P tokens.
+int window_after_prefix(const io::ModelConfig& c, std::size_t P, const CorpusOptions& options) {
     if (c.n_ctx > 0 && P >= static_cast<std::size_t>(c.n_ctx))
         throw std::invalid_argument("the prefix '" + options.prefix + "' is " + std::to_string(P) +
                                     " tokens: it leaves no room in the model's context of " +
@@ -40,6 +36,17 @@ int corpus_window(const model::Transformer& m, const io::Tokenizer& tokenizer, c
                                     " do not fit the model's context of " + std::to_string(c.n_ctx) +
                                     " tokens");
     return window;
+}
+
+std::vector<int> prefix_tokens(const io::Tokenizer& tokenizer, const CorpusOptions& options) {
+    return options.prefix.empty() ? std::vector<int>{} : tokenizer.encode(options.prefix);
+}
+
+} // namespace
+
+int corpus_window(const model::Transformer& m, const io::Tokenizer& tokenizer, const CorpusOptions& options) {
+    options.check();
+    return window_after_prefix(m.config(), prefix_tokens(tokenizer, options).size(), options);
 }
 
 CorpusScan scan_corpus(const model::Transformer& m, const io::Tokenizer& tokenizer,
@@ -56,10 +63,9 @@ CorpusScan scan_corpus(const model::Transformer& m, const io::Tokenizer& tokeniz
     if (vectors.dim() != 2 || vectors.size(0) < 1 || vectors.size(1) != c.d_model)
         throw std::invalid_argument("corpus scores need feature vectors [V, d_model]");
     if (obs.size() != 1 || obs.n.dim() != 2) throw std::invalid_argument("corpus scores need one observable");
-    const int window = corpus_window(m, tokenizer, options);
-    const std::vector<int> prefix =
-        options.prefix.empty() ? std::vector<int>{} : tokenizer.encode(options.prefix);
+    const std::vector<int> prefix = prefix_tokens(tokenizer, options);
     const auto P = prefix.size();
+    const int window = window_after_prefix(c, P, options);
 
     CorpusReader reader(file, options.format);
     const auto V = vectors.size(0);
