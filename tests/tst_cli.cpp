@@ -321,6 +321,14 @@ class TestCli : public QObject {
         QTest::newRow("embed without beam")
             << QStringList{L("paths"), L("--model"), L("@TINY"), L("--observable"), L("#1"), L("--embed")}
             << L("--embed goes with --beam (the path search by patching)");
+        QTest::newRow("tokens without beam")
+            << QStringList{L("paths"), L("--model"), L("@TINY"), L("--observable"), L("#1"), L("--tokens")}
+            << L("--tokens goes with --beam (the path search by patching)");
+        QTest::newRow("compare a head at a token")
+            << QStringList{L("paths"), L("--model"),   L("@TINY"),          L("--observable"),
+                           L("#1"),    L("--compare"), L("0.1@name -> 1.0")}
+            << L("--compare '0.1@name -> 1.0': path node 0.1@name: a head at one source token is a node in "
+                 "path patching only (its feature vector is head 0.1's at every token)");
         QTest::newRow("duplicate observable")
             << QStringList{L("features"), L("--model"),      L("@TINY"),      L("--observable"),
                            L("a=#1"),     L("--observable"), L("a = #2 - #3")}

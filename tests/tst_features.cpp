@@ -279,6 +279,15 @@ class TestFeatures : public QObject {
         QTest::newRow("embeddings") << "embed -> 0.1" << false << "a node in path patching only";
         QTest::newRow("embeddings alone") << "embed" << false << "a node in path patching only";
         QTest::newRow("embed typo") << "embd -> 0.1" << false << "expected a node";
+        // Heads at a source token: parsed everywhere, a node only in path patching.
+        QTest::newRow("head at a token") << "0.1@name -> 2.3" << false << "a node in path patching only";
+        QTest::newRow("token after an MLP") << "mlp0@last" << false << "only an attention head can be read";
+        QTest::newRow("token after embed")
+            << "embed@2 -> 0.1" << false << "only an attention head can be read";
+        QTest::newRow("token missing") << "0.1@ -> 2.3" << false << "expected a source token after '@'";
+        QTest::newRow("token word") << "0.1@first" << false << "expected a source token after '@'";
+        QTest::newRow("token minus zero") << "0.1@-0" << false << "the last token is -1";
+        QTest::newRow("token too large") << "0.1@10000000" << false << "number too large";
     }
     void pathValidation() {
         QFETCH(QString, path);
@@ -316,6 +325,37 @@ class TestFeatures : public QObject {
         QCOMPARE(obsprop::parse_path("embed -> 1.2").front().label(), std::string("embed"));
         QVERIFY(check("0.1 -> embed").find("only be a path's first node") != std::string::npos);
         QVERIFY(check("embed -> embed").find("only be a path's first node") != std::string::npos);
+    }
+
+    // Heads at a source token: every spelling, its label back, order rules as for the head itself.
+    void sourceTokenNodes() {
+        using obsprop::PathNode;
+        namespace st = obsprop::source_token;
+        const auto p = obsprop::parse_path("embed -> 0.1@name -> 1.2@last, 1.3@4 > 2.0@-2 -> mlp2");
+        QCOMPARE(p.size(), std::size_t{6});
+        QVERIFY(p[1] == PathNode::attn(0, 1, st::kSlotToken));
+        QVERIFY(p[2] == PathNode::attn(1, 2, -1));
+        QVERIFY(p[3] == PathNode::attn(1, 3, 4));
+        QVERIFY(p[4] == PathNode::attn(2, 0, -2));
+        QVERIFY(!(p[4] == PathNode::attn(2, 0)) && p[4].whole() == PathNode::attn(2, 0));
+        std::string labels;
+        for (const auto& n : p)
+            labels += n.label() + " ";
+        QCOMPARE(labels, std::string("embed 0.1@name 1.2@last 1.3@4 2.0@-2 mlp2 "));
+        QVERIFY(obsprop::whole_nodes(p)[1] == PathNode::attn(0, 1));
+        obsprop::io::ModelConfig cfg;
+        cfg.n_layers = 3, cfg.n_heads = 4;
+        obsprop::validate_path(cfg, {p[0], p[1], p[4], p[5]}, true); // accepted in path patching
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, obsprop::validate_path(cfg, {p[2], p[3]}, true));
+        // A token resolves in each prompt: from the start, from the end, the slot; -1 where it names none.
+        QCOMPARE(st::resolve(st::kSlotToken, 6, 2), 2);
+        QCOMPARE(st::resolve(st::kSlotToken, 6, -1), -1);
+        QCOMPARE(st::resolve(-1, 6, 2), 5);
+        QCOMPARE(st::resolve(-6, 6, 2), 0);
+        QCOMPARE(st::resolve(-7, 6, 2), -1);
+        QCOMPARE(st::resolve(5, 6, 2), 5);
+        QCOMPARE(st::resolve(6, 6, 2), -1);
+        QCOMPARE(st::resolve(st::kEveryToken, 6, 2), -1);
     }
 
     // MLP linearisation: gradient vs finite differences of an independent MLP, and v·MLP(u(t*)) at the

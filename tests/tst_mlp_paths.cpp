@@ -172,18 +172,22 @@ class TestMlpPaths : public QObject {
                  qPrintable(view.detailLabel()->text()));
     }
 
-    // The beam search with MLPs and/or the embeddings as nodes: the Paths view (boxes ticked), its Copy as
-    // Command and `obsprop paths --beam --mlp --embed`.
+    // The beam search with MLPs, the embeddings and/or heads at a source token as nodes: the Paths view
+    // (boxes ticked), its Copy as Command and `obsprop paths --beam --mlp --embed --tokens`.
     void beamSearchWithMoreNodesAgrees_data() {
         QTest::addColumn<bool>("mlp");
         QTest::addColumn<bool>("embed");
-        QTest::newRow("MLPs") << true << false;
-        QTest::newRow("embeddings") << false << true;
-        QTest::newRow("both") << true << true;
+        QTest::addColumn<bool>("tokens");
+        QTest::newRow("MLPs") << true << false << false;
+        QTest::newRow("embeddings") << false << true << false;
+        QTest::newRow("both") << true << true << false;
+        QTest::newRow("source tokens") << false << false << true;
+        QTest::newRow("every kind") << true << true << true;
     }
     void beamSearchWithMoreNodesAgrees() {
         QFETCH(bool, mlp);
         QFETCH(bool, embed);
+        QFETCH(bool, tokens);
         Session s;
         QVERIFY(session_fixture::openProject(s, kDemo));
         PathsView view(&s);
@@ -193,13 +197,15 @@ class TestMlpPaths : public QObject {
         view.maxLengthBox()->setValue(3);
         view.mlpBox()->setChecked(mlp);
         view.embedBox()->setChecked(embed);
+        view.tokenBox()->setChecked(tokens);
         QSignalSpy ready(&s, &Session::pathsReady);
         view.rank();
         QVERIFY(ready.wait(kTimeout));
         const PathResults r = qvariant_cast<PathResults>(ready.last().at(0));
-        QVERIFY(r.patching && r.mlpNodes == mlp && r.embedNodes == embed);
+        QVERIFY(r.patching && r.mlpNodes == mlp && r.embedNodes == embed && r.tokenNodes == tokens);
         QCOMPARE(view.command().contains(QStringLiteral(" --mlp")), mlp);
         QCOMPARE(view.command().contains(QStringLiteral(" --embed")), embed);
+        QCOMPARE(view.command().contains(QStringLiteral(" --tokens")), tokens);
         QStringList args{QStringLiteral("paths"),
                          QStringLiteral("--project"),
                          kDemo,
@@ -213,11 +219,12 @@ class TestMlpPaths : public QObject {
                          QStringLiteral("--json")};
         if (mlp) args << QStringLiteral("--mlp");
         if (embed) args << QStringLiteral("--embed");
+        if (tokens) args << QStringLiteral("--tokens");
         const cli_run::Run search = cli_run::cli(args, kTimeout);
         QCOMPARE(search.code, 0);
         const QJsonArray rows = search.array();
         QCOMPARE(rows.size(), qsizetype(r.rows.size()));
-        int withMlp = 0, withEmbed = 0;
+        int withMlp = 0, withEmbed = 0, withToken = 0;
         for (qsizetype i = 0; i < rows.size(); ++i) {
             const QJsonObject o = rows[i].toObject();
             const PathRow& row = r.rows[std::size_t(i)];
@@ -227,9 +234,27 @@ class TestMlpPaths : public QObject {
             QVERIFY(close(o[QStringLiteral("feature_norm")].toDouble(), row.featureNorm, 1e-12));
             withMlp += o[QStringLiteral("path")].toString().contains(QStringLiteral("mlp"));
             withEmbed += o[QStringLiteral("path")].toString().startsWith(QStringLiteral("embed"));
+            withToken += o[QStringLiteral("path")].toString().contains(QLatin1Char('@'));
         }
         QCOMPARE(withMlp > 0, mlp); // the nodes asked for took part, and only they
         QCOMPARE(withEmbed > 0, embed);
+        QCOMPARE(withToken > 0, tokens);
+        if (tokens) { // a head at a source token steers with the head's own feature
+            const auto it = std::find_if(r.rows.begin(), r.rows.end(), [](const PathRow& p) {
+                return !p.nodes.front().is_embed() &&
+                       std::any_of(p.nodes.begin(), p.nodes.end(),
+                                   [](const HeadRef& n) { return n.at_token(); });
+            });
+            QVERIFY(it != r.rows.end());
+            QSignalSpy activated(&view, &PathsView::pathActivated);
+            Q_EMIT view.table()->doubleClicked(
+                view.proxy()->mapFromSource(view.model()->index(int(it - r.rows.begin()), 0)));
+            QCOMPARE(activated.count(), 1);
+            const auto steered = qvariant_cast<std::vector<HeadRef>>(activated.last().at(0));
+            QVERIFY(steered == analyses::whole_path(it->nodes));
+            QVERIFY(
+                !std::any_of(steered.begin(), steered.end(), [](const HeadRef& n) { return n.at_token(); }));
+        }
         if (embed) { // a path from the embeddings has the rest's feature; it cannot steer
             const auto it = std::find_if(r.rows.begin(), r.rows.end(), [](const PathRow& p) {
                 return p.nodes.size() > 1 && p.nodes[0].is_embed();

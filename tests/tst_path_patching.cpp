@@ -55,8 +55,45 @@ Vec loop_mlp(const model::Transformer& m, int l, const Vec& x) {
     return out;
 }
 
+// A head's values v[p][e] = W_V·ln_1(x_p) + b_V at every position, from a trace's residuals, with loops; the
+// trace's own z = A·v is checked against them (the reference reads values it can trust).
+Mat loop_values(const model::Transformer& m, const naive::Trace& t, int l, int h) {
+    const auto& c = m.config();
+    const auto& w = m.weights().layers[static_cast<std::size_t>(l)];
+    const int d = c.d_model, dh = c.d_head, kv = h / (c.n_heads / c.n_kv_heads);
+    const Vec g = values(w.ln1_w), b = values(w.ln1_b), Wv = values(w.Wv), bv = values(w.bv);
+    const std::size_t T = t.resid_pre[static_cast<std::size_t>(l)].size();
+    Mat v(T, Vec(static_cast<std::size_t>(dh), 0.0));
+    for (std::size_t p = 0; p < T; ++p) {
+        const Vec a = layer_norm(t.resid_pre[l][p], g, b, c.ln_eps);
+        for (int e = 0; e < dh; ++e) {
+            v[p][e] = bv[static_cast<std::size_t>(kv * dh + e)];
+            for (int j = 0; j < d; ++j)
+                v[p][e] += Wv[static_cast<std::size_t>((kv * dh + e) * d + j)] * a[j];
+        }
+    }
+    for (std::size_t q = 0; q < T; ++q)
+        for (int e = 0; e < dh; ++e) {
+            double z = 0;
+            for (std::size_t p = 0; p <= q; ++p)
+                z += t.pattern[l][h][q][p] * v[p][e];
+            if (std::abs(z - t.z[l][q][h][e]) > 1e-9 * (1 + std::abs(z)))
+                throw std::runtime_error("loop_values: the values do not give the trace's z");
+        }
+    return v;
+}
+
+// The key position a head node reads in a prompt of T tokens whose slot (pair_fixtures::prompts) is token 1;
+// every position (-1) for a whole head.
+long source_position(const PathNode& n, std::size_t T) {
+    if (!n.at_token()) return -1;
+    if (n.token == source_token::kSlotToken) return 1;
+    return n.token >= 0 ? n.token : static_cast<long>(T) + n.token;
+}
+
 // The path's score on one pair, written out with loops: the naive traces give the clean residuals,
-// patterns and both runs' z; the weights are read element by element.
+// patterns and both runs' z (and, for a head at one source token, both runs' values and the corrupted
+// pattern); the weights are read element by element.
 double loop_score(const TinyModel& t, const std::vector<int>& clean, const std::vector<int>& corrupt,
                   const std::vector<std::pair<int, double>>& n, const std::vector<PathNode>& path) {
     const auto& m = *t.model;
@@ -76,6 +113,16 @@ double loop_score(const TinyModel& t, const std::vector<int>& clean, const std::
         for (std::size_t p = 0; p < T; ++p)
             for (int j = 0; j < d; ++j)
                 delta[p][j] = tk.mlp_out[path[0].layer][p][j] - tc.mlp_out[path[0].layer][p][j];
+    } else if (path[0].at_token()) { // what the head reads from token s alone changes
+        const auto [l, h] = std::pair{path[0].layer, path[0].head};
+        const auto s = static_cast<std::size_t>(source_position(path[0], T));
+        const Mat vc = loop_values(m, tc, l, h), vk = loop_values(m, tk, l, h);
+        Vec W = WO(l);
+        for (std::size_t q = s; q < T; ++q)
+            for (int j = 0; j < d; ++j)
+                for (int e = 0; e < dh; ++e)
+                    delta[q][j] += W[static_cast<std::size_t>(j * H * dh + h * dh + e)] *
+                                   (tk.pattern[l][h][q][s] * vk[s][e] - tc.pattern[l][h][q][s] * vc[s][e]);
     } else {
         const auto [l, h] = std::pair{path[0].layer, path[0].head};
         Vec W = WO(l);
@@ -113,11 +160,12 @@ double loop_score(const TinyModel& t, const std::vector<int>& clean, const std::
                     dv[p][e] += Wv[static_cast<std::size_t>((h * dh + e) * d + j)] * (a[j] - a0[j]);
         }
         Mat next(T, Vec(static_cast<std::size_t>(d), 0.0));
+        const long only = source_position(path[i], T); // a head at one source token reads only its value
         for (std::size_t q = 0; q < T; ++q)
             for (int e = 0; e < dh; ++e) {
                 double dz = 0;
                 for (std::size_t p = 0; p <= q; ++p)
-                    dz += tc.pattern[l][h][q][p] * dv[p][e];
+                    if (only < 0 || static_cast<long>(p) == only) dz += tc.pattern[l][h][q][p] * dv[p][e];
                 for (int j = 0; j < d; ++j)
                     next[q][j] += Wo[static_cast<std::size_t>(j * H * dh + h * dh + e)] * dz;
             }
@@ -149,6 +197,18 @@ const std::vector<std::vector<int>> kCorrupt = {
 
 bool close(double a, double b) {
     return std::abs(a - b) < 1e-4 * (1e-3 + std::abs(b));
+}
+
+// Every path of `want` is in `beam` with the same score (the beam kept them all).
+void check_beam_level(const std::vector<PatchedPath>& beam, const std::vector<PatchedPath>& want) {
+    QCOMPARE(beam.size(), want.size());
+    for (const auto& w : want) {
+        auto it =
+            std::find_if(beam.begin(), beam.end(), [&](const PatchedPath& b) { return b.path == w.path; });
+        QVERIFY2(it != beam.end(), qPrintable(QString::fromStdString(w.label())));
+        QVERIFY2(close(it->mean, w.mean), qPrintable(QString::fromStdString(w.label())));
+        QVERIFY2(close(it->sd, w.sd), qPrintable(QString::fromStdString(w.label())));
+    }
 }
 
 std::vector<std::vector<PathNode>> all_paths(int L, int H, int length) {
@@ -249,6 +309,62 @@ class TestPathPatching : public QObject {
         checkAgainstLoops(gpt2_, sequential);
     }
 
+    // Heads at one source token: first, in the middle and last; the slot, the last token, indices from the
+    // start and from the end; beside whole heads, MLPs and the embeddings.
+    void tokenPathsMatchExplicitLoops() {
+        namespace st = source_token;
+        const std::vector<std::vector<PathNode>> paths = {
+            {PathNode::attn(1, 2, st::kSlotToken)},
+            {PathNode::attn(2, 1, -1)},
+            {PathNode::attn(0, 1, -1), PathNode::attn(2, 3)},
+            {PathNode::attn(0, 3), PathNode::attn(1, 0, st::kSlotToken), PathNode::attn(2, 2, -1)},
+            {PathNode::attn(0, 2, 0), PathNode::mlp(1), PathNode::attn(2, 0, 3)},
+            {PathNode::embed(), PathNode::attn(1, 1, 1), PathNode::attn(2, 3, -2)}};
+        checkAgainstLoops(gpt2_, paths);
+        checkAgainstLoops(neox_, paths);
+    }
+
+    // With token nodes, the wide beam scores every head at every distinct source token: the slot (token 1
+    // in every pair here, so index 1 is not tried again), the last token, indices 0..4 (the shortest pair
+    // has 5 tokens).
+    void wideBeamWithTokensIsExhaustive() {
+        namespace st = source_token;
+        auto obs = matrix(300, kTerms);
+        const auto& c = gpt2_.model->config();
+        const std::vector<int> tokens = {st::kEveryToken, st::kSlotToken, -1, 0, 2, 3, 4};
+        auto with_tokens = [&](const std::vector<std::vector<PathNode>>& paths) {
+            std::vector<std::vector<PathNode>> out;
+            for (const auto& p : paths) { // every node at every token, or whole
+                std::vector<std::vector<PathNode>> grown = {{}};
+                for (const auto& n : p) {
+                    std::vector<std::vector<PathNode>> next;
+                    for (const auto& g : grown)
+                        for (int t : tokens) {
+                            auto q = g;
+                            q.push_back(PathNode::attn(n.layer, n.head, t));
+                            next.push_back(q);
+                        }
+                    grown = next;
+                }
+                out.insert(out.end(), grown.begin(), grown.end());
+            }
+            return out;
+        };
+        PathSearchOptions o;
+        o.beam_width = 100000, o.max_length = 2, o.token_nodes = true;
+        auto s = beam_search_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0, o);
+        QVERIFY(s.token_nodes);
+        QCOMPARE(s.beams.size(), std::size_t{2});
+        for (int k = 1; k <= 2; ++k) {
+            const auto all = with_tokens(all_paths(c.n_layers, c.n_heads, k));
+            auto want = score_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0, all);
+            check_beam_level(s.beams[static_cast<std::size_t>(k - 1)], want);
+        }
+        QCOMPARE(s.beams[0].size(), std::size_t{12 * 7});
+        const PatchedPath named{{PathNode::attn(0, 3, st::kSlotToken), PathNode::attn(2, 1, -1)}};
+        QCOMPARE(named.label(), std::string("0.3@name -> 2.1@last"));
+    }
+
     // The embeddings as a first node, before heads and MLPs; alone, their direct path, which is zero
     // unless the last tokens differ.
     void embedPathsMatchExplicitLoops() {
@@ -328,14 +444,7 @@ class TestPathPatching : public QObject {
             for (int k = 1; k <= 3; ++k) {
                 const auto all = all_paths_with_mlps(c, k);
                 auto want = score_paths(*t->model, prompts(kClean), prompts(kCorrupt), obs, 0, all);
-                const auto& beam = s.beams[static_cast<std::size_t>(k - 1)];
-                QCOMPARE(beam.size(), want.size());
-                for (const auto& w : want) {
-                    auto it = std::find_if(beam.begin(), beam.end(),
-                                           [&](const PatchedPath& b) { return b.path == w.path; });
-                    QVERIFY2(it != beam.end(), qPrintable(QString::fromStdString(w.label())));
-                    QVERIFY(close(it->mean, w.mean));
-                }
+                check_beam_level(s.beams[static_cast<std::size_t>(k - 1)], want);
             }
         }
         // 3 layers of 4 heads and an MLP: 15 single nodes; sequentially a head may also feed its own MLP.
@@ -372,16 +481,9 @@ class TestPathPatching : public QObject {
             auto want = score_paths(*neox_.model, prompts(kClean), prompts(kCorrupt), obs, 0,
                                     all_paths(c.n_layers, c.n_heads, k));
             const auto& beam = s.beams[static_cast<std::size_t>(k - 1)];
-            QCOMPARE(beam.size(), want.size());
             for (std::size_t i = 0; i + 1 < beam.size(); ++i)
                 QVERIFY(std::abs(beam[i].mean) >= std::abs(beam[i + 1].mean));
-            for (const auto& w : want) {
-                auto it = std::find_if(beam.begin(), beam.end(),
-                                       [&](const PatchedPath& b) { return b.path == w.path; });
-                QVERIFY(it != beam.end());
-                QVERIFY(close(it->mean, w.mean));
-                QVERIFY(close(it->sd, w.sd));
-            }
+            check_beam_level(beam, want);
         }
         QCOMPARE(s.ranked().size(), 12u + 16u * 3u + 64u);
     }
@@ -456,6 +558,26 @@ class TestPathPatching : public QObject {
                             {{PathNode::attn(0, 1), PathNode::embed()}});
             },
             "only be a path's first node");
+        // A source token some pair does not have (the second pair has 5 tokens), or a slot no prompt has.
+        expect(
+            [&] {
+                score_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0,
+                            {{PathNode::attn(0, 1), PathNode::attn(2, 0, 5)}});
+            },
+            "path node 2.0@5: a prompt pair of 5 tokens has no token 5");
+        expect(
+            [&] {
+                score_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0,
+                            {{PathNode::attn(0, 1, -6)}});
+            },
+            "path node 0.1@-6: a prompt pair of 5 tokens has no token -6");
+        expect(
+            [&] {
+                auto c = prompts(kClean), k = prompts(kCorrupt);
+                c.positions.assign(c.size(), -1);
+                score_paths(*gpt2_.model, c, k, obs, 0, {{PathNode::attn(0, 1, source_token::kSlotToken)}});
+            },
+            "path node 0.1@name: the dataset's prompts have no slot token");
         expect(
             [&] {
                 beam_search_paths(*gpt2_.model, prompts(kClean), prompts(kCorrupt), obs, 0, {0, 2});

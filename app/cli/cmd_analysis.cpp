@@ -175,6 +175,8 @@ void add_analysis_commands(CLI::App& app, Action& run) {
         ->check(CLI::Range(1, 1000));
     p->add_flag("--mlp", paths->mlp, "MLPs are nodes too, beside the heads (with --beam)");
     p->add_flag("--embed", paths->embed, "The embeddings are a node too, a path's first (with --beam)");
+    p->add_flag("--tokens", paths->tokens,
+                "Heads at one source token are nodes too, e.g. 1.4@name, 0.3@last, 0.2@5 (with --beam)");
     p->add_option("--compare", paths->compare,
                   "A path of heads and MLPs, e.g. '1.4 -> 2.6' or '0.3 -> mlp0 -> 1.4': its feature's "
                   "norm and cosine per observable (and where each MLP was linearised)");

@@ -61,7 +61,7 @@ struct PathsArgs {
     AnalysisOptions o;
     std::string feature_of, compare;
     int top = 20, beam_width = 8, max_length = 3;
-    bool beam = false, mlp = false, embed = false;
+    bool beam = false, mlp = false, embed = false, tokens = false;
 };
 struct SteerArgs {
     AnalysisOptions o;

@@ -184,7 +184,7 @@ std::vector<HeadId> to_heads(const std::vector<PathNode>& path) {
     for (const auto& n : path)
         out.push_back(n.is_embed() ? HeadId::embed()
                       : n.is_mlp() ? HeadId::mlp(n.layer)
-                                   : HeadId{n.layer, n.head});
+                                   : HeadId{n.layer, n.head, n.token});
     return out;
 }
 
@@ -193,8 +193,14 @@ std::vector<PathNode> to_nodes(const std::vector<HeadId>& path) {
     for (const auto& h : path)
         out.push_back(h.is_embed() ? PathNode::embed()
                       : h.is_mlp() ? PathNode::mlp(h.layer)
-                                   : PathNode::attn(h.layer, h.head));
+                                   : PathNode::attn(h.layer, h.head, h.token));
     return out;
+}
+
+std::vector<HeadId> whole_path(std::vector<HeadId> path) {
+    for (auto& h : path)
+        h = h.whole();
+    return path;
 }
 
 std::vector<HeadId> parse_path_label(const std::string& text) {

@@ -128,6 +128,7 @@ std::vector<std::string> path_search_command(const Analysis& a, const std::strin
                       "--max-length", std::to_string(s.max_length)});
     if (s.mlp_nodes) args.push_back("--mlp");
     if (s.embed_nodes) args.push_back("--embed");
+    if (s.token_nodes) args.push_back("--tokens");
     return args;
 }
 

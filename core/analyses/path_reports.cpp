@@ -58,11 +58,11 @@ PathsReport path_search_report(const Analysis& a, const std::string& observable,
     r.patching = true;
     r.dataset = s.dataset;
     r.beam_width = s.beam_width, r.max_length = s.max_length, r.mlp_nodes = s.mlp_nodes;
-    r.embed_nodes = s.embed_nodes;
+    r.embed_nodes = s.embed_nodes, r.token_nodes = s.token_nodes;
     auto [clean, corrupt] = w.pair_batches(r.dataset);
     ObservableMatrix all = w.observable_matrix();
     auto search = beam_search_paths(w.model(), clean, corrupt, all, all.row(r.observable),
-                                    {s.beam_width, s.max_length, s.mlp_nodes, s.embed_nodes},
+                                    {s.beam_width, s.max_length, s.mlp_nodes, s.embed_nodes, s.token_nodes},
                                     sub_progress(progress, 0, 0.9));
     const auto ranked = search.ranked();
     const auto norms = path_feature_norms(

@@ -136,6 +136,7 @@ struct PathsReport {
     int beam_width = 0, max_length = 0;
     bool mlp_nodes = false;   // patching only: MLPs were candidates
     bool embed_nodes = false; // patching only: the embeddings were candidates
+    bool token_nodes = false; // patching only: heads at one source token were candidates
     int pairs = 0, pairs_given = 0;
     std::uint64_t scored = 0;
     std::vector<PathEntry> paths; // best first

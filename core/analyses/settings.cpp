@@ -99,6 +99,7 @@ AnalysisSettings apply_overrides(const project::Project& p, AnalysisSettings s, 
     if (o.top_paths) s.top_paths = *o.top_paths;
     if (o.mlp_nodes) s.mlp_nodes = *o.mlp_nodes;
     if (o.embed_nodes) s.embed_nodes = *o.embed_nodes;
+    if (o.token_nodes) s.token_nodes = *o.token_nodes;
     if (s.beam_width < 1) throw std::invalid_argument("the beam width must be at least 1");
     if (s.max_length < 1) throw std::invalid_argument("a path needs at least one head (max length >= 1)");
     if (s.top_paths < 1) throw std::invalid_argument("list at least one path (top >= 1)");

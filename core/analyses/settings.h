@@ -46,6 +46,7 @@ struct AnalysisSettings {
     int max_length = 3;                  // path search: nodes per path
     bool mlp_nodes = false;              // path search: MLPs are nodes beside the heads
     bool embed_nodes = false;            // path search: the embeddings are a (first) node
+    bool token_nodes = false;            // path search: heads at one source token are nodes too
     int top_paths = 100;                 // path ranking: two-head paths listed
 
     // The LayerNorm dataset of `observable` (throws std::invalid_argument for an unknown observable).
@@ -65,7 +66,7 @@ struct SettingsOverrides {
     std::optional<int> svd_top_k;
     std::optional<std::string> position;
     std::optional<int> beam_width, max_length, top_paths;
-    std::optional<bool> mlp_nodes, embed_nodes;
+    std::optional<bool> mlp_nodes, embed_nodes, token_nodes;
 };
 
 // The project's settings with `o` applied, checked against the project's observables and datasets.

@@ -59,8 +59,11 @@ json numbers(const std::vector<double>& v) {
 
 json heads(const std::vector<HeadId>& path) {
     json a = json::array();
-    for (const auto& h : path)
-        a.push_back(h.is_embed() ? json("embed") : h.is_mlp() ? json{h.layer, "mlp"} : json{h.layer, h.head});
+    for (const auto& h : path) {
+        json n = h.is_embed() ? json("embed") : h.is_mlp() ? json{h.layer, "mlp"} : json{h.layer, h.head};
+        if (h.at_token()) n.push_back(source_token::suffix(h.token).substr(1)); // [L, H, "name"|"last"|"K"]
+        a.push_back(std::move(n));
+    }
     return a;
 }
 

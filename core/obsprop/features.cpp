@@ -296,7 +296,14 @@ FeatureSet compute_head_features(const model::Transformer& m, const Observable& 
 
 std::string PathNode::label() const {
     if (is_embed()) return "embed";
-    return is_mlp() ? "mlp" + std::to_string(layer) : std::to_string(layer) + "." + std::to_string(head);
+    return is_mlp() ? "mlp" + std::to_string(layer)
+                    : std::to_string(layer) + "." + std::to_string(head) + source_token::suffix(token);
+}
+
+std::vector<PathNode> whole_nodes(std::vector<PathNode> path) {
+    for (auto& n : path)
+        n = n.whole();
+    return path;
 }
 
 std::vector<PathNode> parse_path(std::string_view text) {
@@ -333,6 +340,20 @@ std::vector<PathNode> parse_path(std::string_view text) {
         if (i - b > 6) bad("layer or head number too large");
         return std::stoi(std::string(text.substr(b, i - b)));
     };
+    // A head's source token: "@name", "@last", "@K" or "@-K" (none: every token).
+    auto source = [&]() -> int {
+        if (i >= text.size() || text[i] != '@') return source_token::kEveryToken;
+        ++i;
+        if (text.substr(i, 4) == "name") return i += 4, source_token::kSlotToken;
+        if (text.substr(i, 4) == "last") return i += 4, -1;
+        const bool minus = i < text.size() && text[i] == '-';
+        if (minus) ++i;
+        if (i >= text.size() || !std::isdigit(static_cast<unsigned char>(text[i])))
+            bad("expected a source token after '@': name, last or a token index (negative from the end)");
+        const int k = number();
+        if (minus && k == 0) bad("token -0: the last token is -1");
+        return minus ? -k : k;
+    };
     skip_ws();
     if (i >= text.size()) throw std::invalid_argument("empty path");
     do {
@@ -351,9 +372,11 @@ std::vector<PathNode> parse_path(std::string_view text) {
                 i += 3;
                 out.push_back(PathNode::mlp(l));
             } else {
-                out.push_back(PathNode::attn(l, number()));
+                const int h = number();
+                out.push_back(PathNode::attn(l, h, source()));
             }
         }
+        if (i < text.size() && text[i] == '@') bad("only an attention head can be read at a source token");
     } while (separator());
     return out;
 }
@@ -363,12 +386,17 @@ bool precedes(const io::ModelConfig& c, const PathNode& a, const PathNode& b) {
     return a.layer < b.layer || (a.layer == b.layer && !c.parallel_residual && !a.is_mlp() && b.is_mlp());
 }
 
-void validate_path(const io::ModelConfig& c, const std::vector<PathNode>& path, bool allow_embed) {
+void validate_path(const io::ModelConfig& c, const std::vector<PathNode>& path, bool patching) {
     if (path.empty()) throw std::invalid_argument("empty path");
     for (std::size_t i = 0; i < path.size(); ++i) {
         const auto& n = path[i];
+        if (n.at_token() && !patching)
+            throw std::invalid_argument("path node " + n.label() +
+                                        ": a head at one source token is a node in path patching only (its "
+                                        "feature vector is head " +
+                                        n.whole().label() + "'s at every token)");
         if (n.is_embed()) {
-            if (!allow_embed)
+            if (!patching)
                 throw std::invalid_argument("path node embed: the embedding is a node in path patching only "
                                             "(it has no feature vector and cannot be steered)");
             if (i != 0)

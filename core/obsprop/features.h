@@ -28,6 +28,7 @@
 #include "obsprop/mlp.h"
 #include "obsprop/observable.h"
 #include "obsprop/progress.h"
+#include "obsprop/source_token.h"
 
 namespace obsprop::model {
 class Transformer;
@@ -135,27 +136,37 @@ torch::Tensor pull_back_ln1_all_layers(const model::Transformer& m, const torch:
 struct PathNode {
     int layer = 0;
     int head = 0;
+    // An attention head restricted to one source token (source_token.h; kEveryToken: none). Path patching
+    // only: the head's feature vector is the same at every token.
+    int token = source_token::kEveryToken;
     bool is_mlp() const { return head == -1; }
     // The token and position embeddings (blocks.0.hook_resid_pre): a path's first node, in path patching
     // only.
     bool is_embed() const { return head == -2; }
-    static PathNode attn(int layer, int head) { return {layer, head}; }
+    bool at_token() const { return token != source_token::kEveryToken; }
+    static PathNode attn(int layer, int head, int token = source_token::kEveryToken) {
+        return {layer, head, token};
+    }
     static PathNode mlp(int layer) { return {layer, -1}; }
     static PathNode embed() { return {-1, -2}; }
-    std::string label() const; // "13.11", "mlp13", "embed"
+    PathNode whole() const { return {layer, head}; } // without the source token
+    std::string label() const;                       // "13.11", "13.11@name", "mlp13", "embed"
     bool operator==(const PathNode&) const = default;
 };
 
-// "13.3 -> 17.14", "13.3>17.14", "13.3, mlp14, 17.14", "embed -> 0.3" (nodes "L.H", "mlpL", "L.mlp" or
-// "embed"; layers and heads are
-// non-negative integers; exactly one separator "->", ">", "," or white space between two nodes, none before
-// the first or after the last). Throws std::invalid_argument naming the column.
+// "13.3 -> 17.14", "13.3>17.14", "13.3, mlp14, 17.14", "embed -> 0.3", "6.6@name -> 9.1@last" (nodes "L.H",
+// "mlpL", "L.mlp" or "embed"; a head may carry a source token "@name", "@last" or "@K", K an integer,
+// negative from the end; layers and heads are non-negative integers; exactly one separator "->", ">", "," or
+// white space between two nodes, none before the first or after the last). Throws std::invalid_argument
+// naming the column.
 std::vector<PathNode> parse_path(std::string_view text);
 // Checks layers, heads and order (earliest first): heads need strictly increasing layers; an MLP may follow
-// a head of its own layer only in a sequential-residual model; the embedding only first, and only where
-// `allow_embed` (path patching: it has no feature vector and cannot be steered). Throws
-// std::invalid_argument.
-void validate_path(const io::ModelConfig& cfg, const std::vector<PathNode>& path, bool allow_embed = false);
+// a head of its own layer only in a sequential-residual model. The embedding (only first) and heads at a
+// source token are accepted only where `patching` (path patching: they have no feature vector of their own
+// and cannot be steered). Throws std::invalid_argument.
+void validate_path(const io::ModelConfig& cfg, const std::vector<PathNode>& path, bool patching = false);
+// The path with every source token dropped (the nodes whose feature vectors it composes).
+std::vector<PathNode> whole_nodes(std::vector<PathNode> path);
 // Whether node a may come directly before node b in a path (validate_path's order rule).
 bool precedes(const io::ModelConfig& cfg, const PathNode& a, const PathNode& b);
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <set>
 #include <stdexcept>
 
 namespace obsprop {
@@ -46,15 +48,24 @@ struct PairData {
     Tensor ln2_in;     // MLP nodes: [L, T, d] clean input of each MLP's norm (resid_mid; resid_pre parallel)
     Tensor dmlp;       // MLP nodes: [L, T, d] mlp_out(corrupted) − mlp_out(clean), float64
     Tensor dembed;     // embedding nodes: [T, d] blocks.0.hook_resid_pre (corrupted) − (clean), float64
+    Tensor values;     // token nodes: [2, L, T, K, dh] the values of the clean (0) and corrupted (1) runs
+    Tensor pattern_k;  // token nodes: [L, H, T, T] corrupted attention patterns
+    int slot = -1;     // the clean prompt's slot token (PromptBatch::positions; -1: none)
     double base = 0;   // clean score (n·z without the constant n·b_U)
+    std::int64_t length() const { return resid_pre.size(1); }
+};
+
+// What the pairs must provide beyond heads: MLP nodes (each MLP's input and output change), the embeddings
+// (their change between the two prompts), heads at one source token (both runs' values, the corrupted
+// patterns).
+struct Needs {
+    bool mlp = false, embed = false, tokens = false;
 };
 
 class PathPatcher {
   public:
-    // `mlp`: also collect what MLP nodes need (each MLP's input and output change); `embed`: the change of
-    // the embeddings (token and position) between the two prompts.
-    PathPatcher(const model::Transformer& m, const ObservableMatrix& obs, int which, bool mlp, bool embed)
-        : m_(m), c_(m.config()), readout_(m, row_of(obs, which)), mlp_(mlp), embed_(embed) {}
+    PathPatcher(const model::Transformer& m, const ObservableMatrix& obs, int which, Needs needs)
+        : m_(m), c_(m.config()), readout_(m, row_of(obs, which)), needs_(needs) {}
 
     static Tensor row_of(const ObservableMatrix& obs, int which) {
         if (which < 0 || which >= obs.size())
@@ -76,13 +87,18 @@ class PathPatcher {
             clean_names.insert(model::hook_name(l, "attn.hook_pattern"));
             clean_names.insert(model::hook_name(l, "attn.hook_z"));
             corrupt_names.insert(model::hook_name(l, "attn.hook_z"));
-            if (mlp_) {
+            if (needs_.tokens) {
+                clean_names.insert(model::hook_name(l, "attn.hook_v"));
+                corrupt_names.insert(model::hook_name(l, "attn.hook_v"));
+                corrupt_names.insert(model::hook_name(l, "attn.hook_pattern"));
+            }
+            if (needs_.mlp) {
                 clean_names.insert(model::hook_name(l, ln2_hook()));
                 clean_names.insert(model::hook_name(l, "hook_mlp_out"));
                 corrupt_names.insert(model::hook_name(l, "hook_mlp_out"));
             }
         }
-        if (embed_) corrupt_names.insert(model::hook_name(0, "hook_resid_pre"));
+        if (needs_.embed) corrupt_names.insert(model::hook_name(0, "hook_resid_pre"));
         std::vector<PairData> out(clean.size());
         const std::size_t chunk = static_cast<std::size_t>(prompts_per_pass(c_, clean, 16));
         for (std::size_t a = 0; a < clean.size(); a += chunk) {
@@ -110,7 +126,12 @@ class PathPatcher {
                 p.pattern = torch::empty({L, H, T, T}, torch::kDouble);
                 p.dz = torch::empty({L, T, H, dh});
                 if (c_.post_norms) p.attn_pre = torch::empty({L, T, d}, torch::kDouble);
-                if (mlp_) {
+                p.slot = cb.positions.empty() ? -1 : cb.positions[j];
+                if (needs_.tokens) {
+                    p.values = torch::empty({2, L, T, c_.n_kv_heads, dh}, torch::kDouble);
+                    p.pattern_k = torch::empty({L, H, T, T}, torch::kDouble);
+                }
+                if (needs_.mlp) {
                     p.ln2_in = torch::empty({L, T, d}, torch::kDouble);
                     p.dmlp = torch::empty({L, T, d}, torch::kDouble);
                 }
@@ -125,14 +146,22 @@ class PathPatcher {
                         cc.at(model::hook_name(l, "attn.hook_pattern"))[row].narrow(1, 0, T).narrow(2, 0, T));
                     p.dz[l].copy_(kc.at(model::hook_name(l, "attn.hook_z"))[row].narrow(0, 0, T) -
                                   cc.at(model::hook_name(l, "attn.hook_z"))[row].narrow(0, 0, T));
-                    if (mlp_) {
+                    if (needs_.tokens) {
+                        const std::string v = model::hook_name(l, "attn.hook_v");
+                        p.values[0][l].copy_(cc.at(v)[row].narrow(0, 0, T));
+                        p.values[1][l].copy_(kc.at(v)[row].narrow(0, 0, T));
+                        p.pattern_k[l].copy_(
+                            kc.at(model::hook_name(l, "attn.hook_pattern"))[row].narrow(1, 0, T).narrow(2, 0,
+                                                                                                        T));
+                    }
+                    if (needs_.mlp) {
                         const std::string out = model::hook_name(l, "hook_mlp_out");
                         p.ln2_in[l].copy_(cc.at(model::hook_name(l, ln2_hook()))[row].narrow(0, 0, T));
                         p.dmlp[l].copy_(kc.at(out)[row].narrow(0, 0, T).to(torch::kDouble) -
                                         cc.at(out)[row].narrow(0, 0, T).to(torch::kDouble));
                     }
                 }
-                if (embed_) {
+                if (needs_.embed) {
                     const std::string e = model::hook_name(0, "hook_resid_pre");
                     p.dembed = kc.at(e)[row].narrow(0, 0, T).to(torch::kDouble) - p.resid_pre[0];
                 }
@@ -167,12 +196,50 @@ class PathPatcher {
         return head_delta(p, n);
     }
 
-    // δ₁ of one head at every position [T, d], float64.
+    // δ₁ of one head (at every source token, or at its own) at every position [T, d], float64.
     Tensor head_delta(const PairData& p, const PathNode& n) const {
+        if (n.at_token()) return token_deltas(p, n.layer, n.head, {source_of(p, n)}, false).select(0, 0);
         const std::int64_t H = c_.n_heads, dh = c_.d_head, d = c_.d_model;
         Tensor WOh = m_.layer(n.layer, model::kOutput).W_O.view({d, H, dh}).select(1, n.head);
         return post_diff(p, n.layer, at::matmul(p.dz[n.layer].select(1, n.head), WOh.t()).to(torch::kDouble),
                          false);
+    }
+
+    // What heads of layer l read from single source positions changes between the runs, as it reaches the
+    // residual stream: (A_k[q,s]·v_k[s] − A_c[q,s]·v_c[s])·W_O^h for head `head` (every head when -1) and
+    // each position s of `sources`, at every query q or the last only. [heads·S, T', d] (rows head-major),
+    // float64.
+    Tensor token_deltas(const PairData& p, int l, int head, const std::vector<std::int64_t>& sources,
+                        bool last_only) const {
+        const std::int64_t H = c_.n_heads, K = c_.n_kv_heads, dh = c_.d_head, d = c_.d_model;
+        const std::int64_t T = p.length();
+        const Tensor idx = torch::tensor(sources, torch::kLong);
+        auto read = [&](const Tensor& values, const Tensor& pattern) { // [heads, S, T', dh]
+            Tensor v = values.index_select(0, idx);                    // [S, K, dh]
+            if (K != H) v = v.repeat_interleave(H / K, 1);             // [S, H, dh]
+            Tensor A = pattern.index_select(2, idx);                   // [H, T, S]
+            if (last_only) A = A.narrow(1, T - 1, 1);
+            if (head >= 0) v = v.narrow(1, head, 1), A = A.narrow(0, head, 1);
+            return at::einsum("hqs,she->hsqe", {A, v});
+        };
+        const Tensor dz = read(p.values[1][l], p.pattern_k[l]) - read(p.values[0][l], p.pattern[l]);
+        Tensor WO = m_.layer(l, model::kOutput).W_O.view({d, H, dh}).to(torch::kDouble);
+        if (head >= 0) WO = WO.narrow(1, head, 1);
+        const Tensor out = at::einsum("hsqe,dhe->hsqd", {dz, WO});
+        return post_diff(p, l, out.reshape({-1, out.size(2), d}), last_only);
+    }
+
+    // The position of node n's source token in pair p. Throws std::invalid_argument when the pair's prompt
+    // has no such token.
+    std::int64_t source_of(const PairData& p, const PathNode& n) const {
+        const int s = source_token::resolve(n.token, static_cast<int>(p.length()), p.slot);
+        if (s >= 0) return s;
+        if (n.token == source_token::kSlotToken)
+            throw std::invalid_argument("path node " + n.label() +
+                                        ": the dataset's prompts have no slot token to read at");
+        throw std::invalid_argument("path node " + n.label() + ": a prompt pair of " +
+                                    std::to_string(p.length()) + " tokens has no token " +
+                                    std::to_string(n.token));
     }
 
     // A change δ [..., T', d] of layer l's attention output as it reaches the residual stream: through Gemma
@@ -249,6 +316,11 @@ class PathPatcher {
                          model::apply_norm(c_, x, g, b).unsqueeze(0);                            // [C, T, d]
             Tensor dv = at::matmul(dln, lw.Wv[c_.kv_head_of(node.head)].to(torch::kDouble).t()); // [C, T, dh]
             Tensor A = p.pattern[node.layer][node.head];                                         // [T, T]
+            if (node.at_token()) { // only the source token's value reaches the head
+                Tensor only = torch::zeros({T}, torch::kDouble);
+                only[source_of(p, node)] = 1.0;
+                A = A * only;
+            }
             if (last) A = A.narrow(0, T - 1, 1); // only the last query
             Tensor dz = at::matmul(A, dv);       // [C, T or 1, dh]
             Tensor WOh = lw.W_O.view({d, H, dh}).select(1, node.head).to(torch::kDouble); // [d, dh]
@@ -269,7 +341,7 @@ class PathPatcher {
     const model::Transformer& m_;
     const io::ModelConfig& c_;
     Readout readout_; // the one observable scored
-    bool mlp_ = false, embed_ = false;
+    Needs needs_;
 };
 
 void check_path(const io::ModelConfig& c, const std::vector<PathNode>& path) {
@@ -279,6 +351,10 @@ void check_path(const io::ModelConfig& c, const std::vector<PathNode>& path) {
 
 bool has_mlp(const std::vector<PathNode>& path) {
     return std::any_of(path.begin(), path.end(), [](const PathNode& n) { return n.is_mlp(); });
+}
+
+bool has_token(const std::vector<PathNode>& path) {
+    return std::any_of(path.begin(), path.end(), [](const PathNode& n) { return n.at_token(); });
 }
 
 bool any_path(const std::vector<std::vector<PathNode>>& paths, bool (*has)(const std::vector<PathNode>&)) {
@@ -310,9 +386,15 @@ std::vector<PatchedPath> score_paths(const model::Transformer& m, const PromptBa
     for (const auto& p : paths)
         check_path(m.config(), p);
     torch::NoGradGuard ng;
-    PathPatcher pp(m, obs, which, any_path(paths, has_mlp),
-                   any_path(paths, [](const std::vector<PathNode>& p) { return p.front().is_embed(); }));
+    PathPatcher pp(m, obs, which,
+                   {any_path(paths, has_mlp),
+                    any_path(paths, [](const std::vector<PathNode>& p) { return p.front().is_embed(); }),
+                    any_path(paths, has_token)});
     auto pairs = pp.collect(clean, corrupt, sub_progress(progress, 0, 0.5));
+    for (const auto& pd : pairs) // every source token exists in every pair, before any is scored
+        for (const auto& path : paths)
+            for (const auto& n : path)
+                if (n.at_token()) pp.source_of(pd, n);
     const auto P = static_cast<std::int64_t>(pairs.size()), C = static_cast<std::int64_t>(paths.size());
     Tensor per_pair = torch::empty({C, P}, torch::kDouble);
     for (std::int64_t q = 0; q < P; ++q) {
@@ -334,6 +416,82 @@ std::vector<PatchedPath> score_paths(const model::Transformer& m, const PromptBa
     return out;
 }
 
+namespace {
+
+// The source tokens the beam tries (token nodes): the slot, the last token and every index below the shortest
+// pair's length, each only where the positions it names, pair by pair, are not those of an earlier one.
+std::vector<int> source_tokens(const std::vector<PairData>& pairs) {
+    std::int64_t shortest = std::numeric_limits<std::int64_t>::max();
+    for (const auto& p : pairs)
+        shortest = std::min(shortest, p.length());
+    std::vector<int> candidates{source_token::kSlotToken, -1};
+    for (int k = 0; k < shortest; ++k)
+        candidates.push_back(k);
+    std::vector<int> out;
+    std::set<std::vector<int>> seen;
+    for (int t : candidates) {
+        std::vector<int> at;
+        for (const auto& p : pairs)
+            at.push_back(source_token::resolve(t, static_cast<int>(p.length()), p.slot));
+        if (std::find(at.begin(), at.end(), -1) != at.end() || !seen.insert(at).second) continue;
+        out.push_back(t);
+    }
+    return out;
+}
+
+// The candidates of one beam level, in the rows of the stacked first deltas: every head of layers
+// [0, head_layers) (head-major), the same heads at each source token (head-major, then token), every MLP,
+// the embeddings.
+struct Rows {
+    int H = 0, L = 0, head_layers = 0;
+    std::vector<int> tokens;
+    bool mlp = false, embed = false;
+    std::int64_t head(int l, int h) const { return static_cast<std::int64_t>(l) * H + h; }
+    std::int64_t token(int l, int h, std::size_t t) const {
+        return static_cast<std::int64_t>(head_layers) * H +
+               head(l, h) * static_cast<std::int64_t>(tokens.size()) + static_cast<std::int64_t>(t);
+    }
+    std::int64_t mlp_row(int l) const {
+        return static_cast<std::int64_t>(head_layers) * H * static_cast<std::int64_t>(1 + tokens.size()) + l;
+    }
+    std::int64_t embed_row() const { return mlp_row(mlp ? L : 0); }
+
+    // Calls add(node, row) for every candidate.
+    template <typename F> void each(F add) const {
+        for (int l = 0; l < head_layers; ++l)
+            for (int h = 0; h < H; ++h)
+                add(PathNode::attn(l, h), head(l, h));
+        for (int l = 0; l < head_layers; ++l)
+            for (int h = 0; h < H; ++h)
+                for (std::size_t t = 0; t < tokens.size(); ++t)
+                    add(PathNode::attn(l, h, tokens[t]), token(l, h, t));
+        if (mlp)
+            for (int l = 0; l < L; ++l)
+                add(PathNode::mlp(l), mlp_row(l));
+        if (embed) add(PathNode::embed(), embed_row());
+    }
+
+    // Every candidate's first delta in pair p, at every position [rows, T, d] or the last one [rows, d].
+    Tensor deltas(const PathPatcher& pp, const PairData& p, bool last_only) const {
+        std::vector<Tensor> parts{pp.head_deltas(p, head_layers, last_only)};
+        if (!tokens.empty()) {
+            std::vector<std::int64_t> at;
+            for (int t : tokens)
+                at.push_back(source_token::resolve(t, static_cast<int>(p.length()), p.slot));
+            for (int l = 0; l < head_layers; ++l) {
+                const Tensor d = pp.token_deltas(p, l, -1, at, last_only); // [H·S, T', d]
+                parts.push_back(last_only ? d.select(1, 0) : d);
+            }
+        }
+        const std::int64_t T = p.length();
+        if (mlp) parts.push_back(last_only ? p.dmlp.select(1, T - 1) : p.dmlp);
+        if (embed) parts.push_back(last_only ? p.dembed.narrow(0, T - 1, 1) : p.dembed.unsqueeze(0));
+        return at::cat(parts, 0);
+    }
+};
+
+} // namespace
+
 PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& clean,
                              const PromptBatch& corrupt, const ObservableMatrix& obs, int which,
                              const PathSearchOptions& opts, const Progress& progress) {
@@ -345,7 +503,7 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
     // A path visits each layer once per kind of node: at most L heads, as many MLPs when they count, and the
     // embeddings first when they count.
     const int K = std::min(opts.max_length, (opts.mlp_nodes ? 2 * L : L) + (opts.embed_nodes ? 1 : 0));
-    PathPatcher pp(m, obs, which, opts.mlp_nodes, opts.embed_nodes);
+    PathPatcher pp(m, obs, which, {opts.mlp_nodes, opts.embed_nodes, opts.token_nodes});
     auto pairs = pp.collect(clean, corrupt, sub_progress(progress, 0, 0.3));
     const auto P = static_cast<std::int64_t>(pairs.size());
 
@@ -355,24 +513,23 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
     s.pairs_given = static_cast<int>(clean.size());
     s.mlp_nodes = opts.mlp_nodes;
     s.embed_nodes = opts.embed_nodes;
-    // Level 1: every head's direct path (and every MLP's, and the embeddings').
+    s.token_nodes = opts.token_nodes;
+    Rows rows{H,
+              L,
+              L,
+              opts.token_nodes ? source_tokens(pairs) : std::vector<int>{},
+              opts.mlp_nodes,
+              opts.embed_nodes};
+    // Level 1: every head's direct path (at every token and at each source token), every MLP's, the
+    // embeddings'.
     {
         std::vector<PatchedPath> level;
-        for (int l = 0; l < L; ++l)
-            for (int h = 0; h < H; ++h)
-                level.push_back({{PathNode::attn(l, h)}, 0, 0});
-        if (opts.mlp_nodes)
-            for (int l = 0; l < L; ++l)
-                level.push_back({{PathNode::mlp(l)}, 0, 0});
-        if (opts.embed_nodes) level.push_back({{PathNode::embed()}, 0, 0});
+        rows.each([&](const PathNode& n, std::int64_t) { level.push_back({{n}, 0, 0}); });
         Tensor per_pair = torch::empty({static_cast<std::int64_t>(level.size()), P}, torch::kDouble);
         for (std::int64_t q = 0; q < P; ++q) {
             report(progress, 0.3, "path patching: single nodes");
             const auto& pd = pairs[static_cast<std::size_t>(q)];
-            Tensor last = pp.head_deltas(pd, L, true); // [L·H, d]
-            if (opts.mlp_nodes) last = at::cat({last, pd.dmlp.select(1, pd.dmlp.size(1) - 1)}, 0);
-            if (opts.embed_nodes) last = at::cat({last, pd.dembed.narrow(0, pd.dembed.size(0) - 1, 1)}, 0);
-            per_pair.select(1, q).copy_(pp.drop(pd, last));
+            per_pair.select(1, q).copy_(pp.drop(pd, rows.deltas(pp, pd, true)));
         }
         summarise(per_pair, level);
         s.scored += level.size();
@@ -382,34 +539,24 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
     // Longer paths: prepend every node that may come before each kept path's first node.
     for (int k = 2; k <= K; ++k) {
         const auto& prev = s.beams.back();
-        // Candidate first deltas are rows of [heads of layers < head_layers; MLPs of every layer;
-        // embeddings].
-        int head_layers = 1;
+        rows.head_layers = 1; // candidate heads come from the layers before the latest kept first node
         for (const auto& b : prev)
-            head_layers = std::max(head_layers, std::min(L, b.path.front().layer + 1));
+            rows.head_layers = std::max(rows.head_layers, std::min(L, b.path.front().layer + 1));
         std::vector<PatchedPath> level;
         std::vector<std::int64_t> first; // index in `level` of each kept path's first candidate
-        std::vector<Tensor> rows;        // each kept path's candidates' rows in the stacked deltas
+        std::vector<Tensor> picks;       // each kept path's candidates' rows in the stacked deltas
         for (const auto& b : prev) {
             first.push_back(static_cast<std::int64_t>(level.size()));
             std::vector<std::int64_t> idx;
-            auto add = [&](const PathNode& n, std::int64_t row) {
+            rows.each([&](const PathNode& n, std::int64_t row) {
                 if (!precedes(c, n, b.path.front())) return;
                 PatchedPath e;
                 e.path.push_back(n);
                 e.path.insert(e.path.end(), b.path.begin(), b.path.end());
                 level.push_back(std::move(e));
                 idx.push_back(row);
-            };
-            for (int l = 0; l < head_layers; ++l)
-                for (int h = 0; h < H; ++h)
-                    add(PathNode::attn(l, h), static_cast<std::int64_t>(l) * H + h);
-            if (opts.mlp_nodes)
-                for (int l = 0; l < L; ++l)
-                    add(PathNode::mlp(l), static_cast<std::int64_t>(head_layers) * H + l);
-            if (opts.embed_nodes)
-                add(PathNode::embed(), static_cast<std::int64_t>(head_layers) * H + (opts.mlp_nodes ? L : 0));
-            rows.push_back(torch::tensor(idx, torch::kLong));
+            });
+            picks.push_back(torch::tensor(idx, torch::kLong));
         }
         if (level.empty()) break;
         Tensor per_pair = torch::empty({static_cast<std::int64_t>(level.size()), P}, torch::kDouble);
@@ -417,19 +564,17 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
                      hi = 0.3 + 0.7 * (k - 1) / std::max(1, K - 1);
         for (std::int64_t q = 0; q < P; ++q) {
             const auto& pd = pairs[static_cast<std::size_t>(q)];
-            Tensor all = pp.head_deltas(pd, head_layers, false); // [head_layers·H, T, d]
-            if (opts.mlp_nodes) all = at::cat({all, pd.dmlp}, 0);
-            if (opts.embed_nodes) all = at::cat({all, pd.dembed.unsqueeze(0)}, 0);
+            const Tensor all = rows.deltas(pp, pd, false); // [rows, T, d]
             for (std::size_t i = 0; i < prev.size(); ++i) {
                 const double f =
                     (static_cast<double>(q) + static_cast<double>(i) / static_cast<double>(prev.size())) /
                     static_cast<double>(P);
                 report(progress, lo + (hi - lo) * f, "path patching: beam search");
-                const std::int64_t n = rows[i].numel();
+                const std::int64_t n = picks[i].numel();
                 if (n == 0) continue;
                 per_pair.narrow(0, first[i], n)
                     .select(1, q)
-                    .copy_(pp.drop(pd, pp.carry(pd, all.index_select(0, rows[i]), prev[i].path)));
+                    .copy_(pp.drop(pd, pp.carry(pd, all.index_select(0, picks[i]), prev[i].path)));
             }
         }
         summarise(per_pair, level);
@@ -448,8 +593,9 @@ std::vector<double> path_feature_norms(const model::Transformer& m, const Observ
     std::vector<double> out;
     for (const auto& p : paths) {
         // The embeddings reach the next node through the residual stream alone: an embedding-first path's
-        // covector on them is the rest's feature, and the embeddings' own direct path has v_final.
-        std::vector<PathNode> rest = p.path;
+        // covector on them is the rest's feature, and the embeddings' own direct path has v_final. A head at
+        // one source token has the head's feature.
+        std::vector<PathNode> rest = whole_nodes(p.path);
         if (!rest.empty() && rest.front().is_embed()) rest.erase(rest.begin());
         if (rest.empty()) {
             const FinalCovector f = final_covector(m, obs, opts); // ln_f is the earliest norm: its ρ drops

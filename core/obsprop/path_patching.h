@@ -22,10 +22,18 @@
 // (non-zero where the tokens differ). It reaches each later node through the residual stream alone; as a path
 // of its own it is the embeddings' direct path to the logits (zero unless the last tokens differ).
 //
+// A head at one source token s ("L.H@name", "@last", "@K"; source_token.h), resolved in each pair: as a first
+// node, δ₁ is the change of what the head reads from s alone, (A_k[q,s]·v_k[s] − A_c[q,s]·v_c[s])·W_O^h at
+// every query q (A the pattern, v the values, of the corrupted run k and the clean run c; summed over s it is
+// the head's δ₁). As a later node it carries the change of s's value only: A_c[q,s]·Δv[s]·W_O^h. Its feature
+// vector is the head's own (the OV circuit does not depend on the token).
+//
 // Beam search: score every single head (and MLP), keep the `beam_width` largest by |mean score|; then
 // repeatedly prepend every node that may precede each kept path's first node (validate_path's order), score
 // those, keep the best `beam_width` extensions; stop at `max_length` nodes. This follows how a path is built
-// backward from the logits.
+// backward from the logits. With `token_nodes`, every head is also a candidate at each source token: the
+// slot ("name"), the last token, and every index K below the shortest pair's length, each kept only where it
+// names positions, pair by pair, that no earlier candidate names; the search keeps whichever token scores.
 #pragma once
 
 #include <functional>
@@ -49,6 +57,7 @@ struct PathSearchOptions {
     int max_length = 3;       // nodes per path (>= 1; capped at the number of layers)
     bool mlp_nodes = false;   // MLPs are nodes too (every layer's MLP beside its heads)
     bool embed_nodes = false; // the embeddings are a node too (a path's first)
+    bool token_nodes = false; // heads at one source token are nodes too (beside each whole head)
 };
 
 struct PathSearch {
@@ -59,12 +68,14 @@ struct PathSearch {
     int pairs_given = 0;
     bool mlp_nodes = false;                  // MLPs were candidates
     bool embed_nodes = false;                // the embeddings were candidates
+    bool token_nodes = false;                // heads at a source token were candidates
     std::vector<PatchedPath> ranked() const; // every kept path, by |mean| descending
 };
 
-// Scores given paths (heads and MLPs, in validate_path's order) for observable row `which` of `obs`.
-// Only pairs whose clean and corrupted prompts have the same length take part (every position is patched);
-// none aligning is an error. Throws std::invalid_argument.
+// Scores given paths (heads, heads at a token, MLPs and the embeddings, in validate_path's order) for
+// observable row `which` of `obs`. Only pairs whose clean and corrupted prompts have the same length take
+// part (every position is patched); none aligning is an error, and so is a source token that some pair does
+// not have (beyond its length, or "name" where a prompt has no slot). Throws std::invalid_argument.
 std::vector<PatchedPath> score_paths(const model::Transformer& m, const PromptBatch& clean,
                                      const PromptBatch& corrupt, const ObservableMatrix& obs, int which,
                                      const std::vector<std::vector<PathNode>>& paths,
@@ -76,7 +87,8 @@ PathSearch beam_search_paths(const model::Transformer& m, const PromptBatch& cle
 
 // Each path's data-free feature norm ‖y‖ for `obs` under `opts` with the norm-comparison rule, to set beside
 // its patching score (one per path, in order). A path that starts at the embeddings has its remaining nodes'
-// norm (the embeddings reach them unchanged), the embeddings alone ‖v_final‖. `inputs` gives a path's node
+// norm (the embeddings reach them unchanged), the embeddings alone ‖v_final‖, a head at one source token the
+// head's. `inputs` gives a path's node
 // inputs (needed for MLP nodes).
 using PathInputs = std::function<std::vector<PathNodeInput>(const std::vector<PathNode>&)>;
 std::vector<double> path_feature_norms(const model::Transformer& m, const Observable& obs,

@@ -95,6 +95,13 @@ struct PathRow {
     double featureNorm = 0;     // beam search: the path's data-free ‖y‖ (norm-comparison rule)
 };
 
+// Which nodes a path search may use beside whole attention heads.
+struct PathNodeKinds {
+    bool mlp = false;    // every layer's MLP
+    bool embed = false;  // the embeddings, as a path's first node
+    bool tokens = false; // heads at one source token
+};
+
 struct PathResults {
     QString observable;
     bool patching = false;         // false: data-free norm ranking; true: beam search by path patching
@@ -104,6 +111,7 @@ struct PathResults {
     int beamWidth = 0;             // beam search: paths kept per length
     bool mlpNodes = false;         // beam search: MLPs were nodes too
     bool embedNodes = false;       // beam search: paths could start at the embeddings
+    bool tokenNodes = false;       // beam search: heads at one source token were nodes too
     std::vector<PathRow> rows;     // best first
 };
 

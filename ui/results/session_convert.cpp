@@ -77,7 +77,7 @@ PathResults paths(const analyses::PathsReport& r) {
     PathResults p;
     p.observable = qs(r.observable), p.patching = r.patching, p.dataset = qs(r.dataset);
     p.pairs = r.pairs, p.pairsGiven = r.pairs_given, p.scored = r.scored, p.beamWidth = r.beam_width;
-    p.mlpNodes = r.mlp_nodes, p.embedNodes = r.embed_nodes;
+    p.mlpNodes = r.mlp_nodes, p.embedNodes = r.embed_nodes, p.tokenNodes = r.token_nodes;
     for (const auto& e : r.paths)
         p.rows.push_back({pathText(e.nodes), e.nodes, e.value, e.sd, e.feature_norm});
     return p;

@@ -127,7 +127,7 @@ class Session : public QObject {
                                 const QString& dataset);
     void computePaths(const QString& consumer, const QString& observable, int keep);
     void computePathSearch(const QString& consumer, const QString& observable, const QString& dataset,
-                           int beamWidth, int maxLength, bool mlpNodes = false, bool embedNodes = false);
+                           int beamWidth, int maxLength, PathNodeKinds kinds = {});
     void computePathDetail(const QString& consumer, const std::vector<HeadRef>& path,
                            const QString& observable);
     void computePrompts(const QString& consumer, const QString& dataset);
@@ -153,7 +153,7 @@ class Session : public QObject {
     QString couplingCommand(const QString& a, const QString& b, const QString& dataset, HeadRef head) const;
     QString headDetailCommand(HeadRef head) const;
     QString pathsCommand(const QString& observable, bool patching, const QString& dataset, int beamWidth,
-                         int maxLength, int keep, bool mlpNodes = false, bool embedNodes = false) const;
+                         int maxLength, int keep, PathNodeKinds kinds = {}) const;
     QString pathDetailCommand(const std::vector<HeadRef>& path, const QString& observable) const;
     QString steeringCommand() const;
     QString datasetCommand(const QString& dataset) const;

@@ -71,10 +71,10 @@ QString Session::corpusCommand(const std::vector<HeadRef>& path, const QString& 
 }
 
 QString Session::pathsCommand(const QString& observable, bool patching, const QString& dataset, int beamWidth,
-                              int maxLength, int keep, bool mlpNodes, bool embedNodes) const {
+                              int maxLength, int keep, PathNodeKinds kinds) const {
     SettingsOverrides o = onDataset(dataset);
     o.beam_width = beamWidth, o.max_length = maxLength, o.top_paths = std::max(1, keep);
-    o.mlp_nodes = mlpNodes, o.embed_nodes = embedNodes;
+    o.mlp_nodes = kinds.mlp, o.embed_nodes = kinds.embed, o.token_nodes = kinds.tokens;
     return commandOf(analysis_, projectFile_, o, [&](const Analysis& a) {
         return patching ? path_search_command(a, ss(observable)) : path_ranking_command(a, ss(observable));
     });

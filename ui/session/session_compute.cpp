@@ -127,10 +127,11 @@ void Session::computePaths(const QString& consumer, const QString& observable, i
 }
 
 void Session::computePathSearch(const QString& consumer, const QString& observable, const QString& dataset,
-                                int beamWidth, int maxLength, bool mlpNodes, bool embedNodes) {
+                                int beamWidth, int maxLength, PathNodeKinds kinds) {
     if (observable.isEmpty() || dataset.isEmpty()) return;
     SettingsOverrides o = onDataset(dataset);
-    o.beam_width = beamWidth, o.max_length = maxLength, o.mlp_nodes = mlpNodes, o.embed_nodes = embedNodes;
+    o.beam_width = beamWidth, o.max_length = maxLength;
+    o.mlp_nodes = kinds.mlp, o.embed_nodes = kinds.embed, o.token_nodes = kinds.tokens;
     run<PathResults>(
         QStringLiteral("path search"), consumer,
         [o, observable](const Analysis& a, const ProgressFn& p) {

@@ -56,6 +56,10 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     embed_->setObjectName(QStringLiteral("embedNodes"));
     embed_->setToolTip(tr("Let paths start at the embeddings (the tokens and positions that differ between "
                           "the two prompts of a pair)"));
+    tokens_ = new QCheckBox(tr("Source tokens"), this);
+    tokens_->setObjectName(QStringLiteral("tokenNodes"));
+    tokens_->setToolTip(tr("Heads are nodes at one source token too (1.4@name, 0.3@last, 0.2@5): the head "
+                           "is patched through what it reads from that token alone"));
     rank_ = new QPushButton(tr("Rank"), this);
     keepLabel_ = new QLabel(tr("Keep:"), this);
     datasetLabel_ = new QLabel(tr("Pairs:"), this);
@@ -64,8 +68,9 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     bar->addWidget(new QLabel(tr("Observable:"), this));
     bar->addWidget(observable_);
     bar->addWidget(method_);
-    for (QWidget* w : std::initializer_list<QWidget*>{keepLabel_, keep_, datasetLabel_, dataset_, widthLabel_,
-                                                      width_, lengthLabel_, length_, mlp_, embed_, rank_})
+    for (QWidget* w :
+         std::initializer_list<QWidget*>{keepLabel_, keep_, datasetLabel_, dataset_, widthLabel_, width_,
+                                         lengthLabel_, length_, mlp_, embed_, tokens_, rank_})
         bar->addWidget(w);
     bar->addStretch(1);
     lay->addLayout(bar);
@@ -148,6 +153,7 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
     connect(mlp_, &QCheckBox::toggled, this, &PathsView::updateLengthLimit);
     connect(embed_, &QCheckBox::toggled, this, touched);
     connect(embed_, &QCheckBox::toggled, this, &PathsView::updateLengthLimit);
+    connect(tokens_, &QCheckBox::toggled, this, touched);
     connect(table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &PathsView::onCurrentRowChanged);
     connect(table_, &QTableView::doubleClicked, this, &PathsView::onActivated);
@@ -187,7 +193,8 @@ PathsView::PathsView(Session* session, QWidget* parent) : QWidget(parent), sessi
                                                  : tr("%1 of %2").arg(r.pairs).arg(r.pairsGiven))
                     .arg(r.beamWidth)
                     .arg(QString(r.mlpNodes ? tr(" MLPs are nodes too.") : QString()) +
-                         (r.embedNodes ? tr(" Paths may start at the embeddings.") : QString())) +
+                         (r.embedNodes ? tr(" Paths may start at the embeddings.") : QString()) +
+                         (r.tokenNodes ? tr(" Heads may read one source token.") : QString())) +
                 (r.pairs < r.pairsGiven ? tr(" Pairs whose two prompts differ in length are left out.")
                                         : QString()));
         else
@@ -240,7 +247,7 @@ void PathsView::updateControls() {
     for (QWidget* w : std::initializer_list<QWidget*>{keepLabel_, keep_})
         w->setVisible(!patching);
     for (QWidget* w : std::initializer_list<QWidget*>{datasetLabel_, dataset_, widthLabel_, width_,
-                                                      lengthLabel_, length_, mlp_, embed_})
+                                                      lengthLabel_, length_, mlp_, embed_, tokens_})
         w->setVisible(patching);
     rank_->setText(patching ? tr("Search") : tr("Rank"));
     rank_->setEnabled(observable_->count() > 0 && (!patching || dataset_->count() > 0));
@@ -297,8 +304,7 @@ void PathsView::rank() {
         if (dataset_->currentText().isEmpty()) return updateControls();
         status_->setText(tr("Searching the paths of %1 on %2…").arg(observable(), dataset_->currentText()));
         session_->computePathSearch(QStringLiteral("paths"), observable(), dataset_->currentText(),
-                                    width_->value(), length_->value(), mlp_->isChecked(),
-                                    embed_->isChecked());
+                                    width_->value(), length_->value(), nodeKinds());
         return;
     }
     status_->setText(tr("Ranking the paths of %1…").arg(observable()));
@@ -339,8 +345,10 @@ void PathsView::onCurrentRowChanged(const QModelIndex& current) {
 }
 
 std::vector<HeadRef> PathsView::afterEmbeddings(const std::vector<HeadRef>& nodes) {
-    if (nodes.empty() || !nodes.front().is_embed()) return nodes;
-    return {nodes.begin() + 1, nodes.end()};
+    // A head at one source token has its own feature vector at every token.
+    const std::vector<HeadRef> whole = analyses::whole_path(nodes);
+    if (whole.empty() || !whole.front().is_embed()) return whole;
+    return {whole.begin() + 1, whole.end()};
 }
 
 std::vector<HeadRef> PathsView::featurePath(const QModelIndex& index, const QString& what) {
@@ -351,7 +359,7 @@ std::vector<HeadRef> PathsView::featurePath(const QModelIndex& index, const QStr
             tr("%1 starts at the embeddings: only paths of heads and MLPs %2.").arg(r.path, what));
         return {};
     }
-    return r.nodes;
+    return analyses::whole_path(r.nodes);
 }
 
 void PathsView::onActivated(const QModelIndex& index) {
@@ -369,6 +377,7 @@ QJsonObject PathsView::state() const {
                   {QStringLiteral("max_length"), length_->value()},
                   {QStringLiteral("mlp_nodes"), mlp_->isChecked()}};
     if (embed_->isChecked()) s[QStringLiteral("embed_nodes")] = true; // written only when set
+    if (tokens_->isChecked()) s[QStringLiteral("token_nodes")] = true;
     return s;
 }
 
@@ -383,6 +392,7 @@ void PathsView::restoreState(const QJsonObject& s) {
     width_->setValue(s[QStringLiteral("beam_width")].toInt(width_->value()));
     mlp_->setChecked(s[QStringLiteral("mlp_nodes")].toBool(false)); // first: they set the length's limit
     embed_->setChecked(s[QStringLiteral("embed_nodes")].toBool(false));
+    tokens_->setChecked(s[QStringLiteral("token_nodes")].toBool(false));
     length_->setValue(s[QStringLiteral("max_length")].toInt(length_->value()));
     searched_ = true;
     rank();
@@ -414,8 +424,11 @@ QString PathsView::command() const {
         if (!nodes.empty()) return session_->pathDetailCommand(nodes, results_->observable);
     }
     return session_->pathsCommand(observable(), method() == Method::PathPatching, dataset_->currentText(),
-                                  width_->value(), length_->value(), keep(), mlp_->isChecked(),
-                                  embed_->isChecked());
+                                  width_->value(), length_->value(), keep(), nodeKinds());
+}
+
+PathNodeKinds PathsView::nodeKinds() const {
+    return {mlp_->isChecked(), embed_->isChecked(), tokens_->isChecked()};
 }
 
 } // namespace obsprop::ui

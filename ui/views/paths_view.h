@@ -49,15 +49,16 @@ class PathsView : public QWidget {
     QComboBox* datasetBox() const { return dataset_; }
     QSpinBox* beamWidthBox() const { return width_; }
     QSpinBox* maxLengthBox() const { return length_; }
-    QCheckBox* mlpBox() const { return mlp_; }     // beam search: MLPs are nodes too
-    QCheckBox* embedBox() const { return embed_; } // beam search: paths may start at the embeddings
+    QCheckBox* mlpBox() const { return mlp_; }      // beam search: MLPs are nodes too
+    QCheckBox* embedBox() const { return embed_; }  // beam search: paths may start at the embeddings
+    QCheckBox* tokenBox() const { return tokens_; } // beam search: heads at one source token are nodes too
     QPushButton* rankButton() const { return rank_; }
     QLineEdit* pathEdit() const { return pathEdit_; } // a path typed to compare, e.g. "0.3 -> mlp0 -> 1.4"
 
     // The choices, for the project's view state: {"method": "norm"|"patching", "observable", "dataset",
-    // "keep", "beam_width", "max_length", "mlp_nodes", "embed_nodes" (only when set)}. restoreState sets them
-    // and runs the ranking or search. The `obsprop` command that prints what this view shows (Edit ▸ Copy as
-    // Command).
+    // "keep", "beam_width", "max_length", "mlp_nodes", "embed_nodes", "token_nodes" (the last three only when
+    // set)}. restoreState sets them and runs the ranking or search. The `obsprop` command that prints what
+    // this view shows (Edit ▸ Copy as Command).
     QString command() const;
     QString tableCsv() const; // the table as sorted
     QJsonObject state() const;
@@ -102,12 +103,15 @@ class PathsView : public QWidget {
     QSpinBox* length_ = nullptr;
     QCheckBox* mlp_ = nullptr;
     QCheckBox* embed_ = nullptr;
+    QCheckBox* tokens_ = nullptr;
     QPushButton* rank_ = nullptr;
     QLineEdit* pathEdit_ = nullptr;
     std::vector<HeadRef> typedPath_; // the typed path last compared (empty: a table row was)
     bool typedPathParsed(std::vector<HeadRef>& out);
-    // The nodes after a leading embedding node (a path that starts at the embeddings has the rest's feature).
+    // The nodes whose feature a path row compares: after a leading embedding node (a path that starts at the
+    // embeddings has the rest's feature), each head without its source token.
     static std::vector<HeadRef> afterEmbeddings(const std::vector<HeadRef>& nodes);
+    PathNodeKinds nodeKinds() const; // the beam search's node boxes
     QLabel* status_ = nullptr;
     QLabel* detail_ = nullptr;
     QStackedWidget* stack_ = nullptr;

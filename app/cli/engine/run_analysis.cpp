@@ -125,6 +125,8 @@ int paths(const PathsArgs& p) {
     if (p.mlp) s.mlp_nodes = true;
     if (p.embed && !p.beam) throw UsageError("--embed goes with --beam (the path search by patching)");
     if (p.embed) s.embed_nodes = true;
+    if (p.tokens && !p.beam) throw UsageError("--tokens goes with --beam (the path search by patching)");
+    if (p.tokens) s.token_nodes = true;
     if (!p.compare.empty()) parse_path_arg("--compare", p.compare); // syntax first
     Analysis a = open_analysis(p.o, s);
     const std::string obs = observable_arg(a.workspace(), "--feature-of", p.feature_of);
