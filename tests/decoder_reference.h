@@ -209,6 +209,60 @@ inline Cached run_cache(const Model& M, const std::vector<int>& ids) {
     return out;
 }
 
+// A path's change at every position [T, d] by path_patching.h's definition, from the two runs' caches and
+// this header's weights. δ₁: a head's output change, or, at one source token s, (A_k[:,s]·v_k[s] −
+// A_c[:,s]·v_c[s])·W_Oᵀ with v = W_V·ln_1(resid) + b_V; an MLP's output change. Each later node carries δ: a
+// head through its recomputed ln_1 with the clean pattern frozen (only column s for a token node), an MLP
+// position by position through ln_2 at the clean resid_mid. Post-norms included. `slot` is the prompt's slot
+// token.
+inline Tensor carry_reference(const Raw& r, const Cached& cc, const Cached& ck,
+                              const std::vector<PathNode>& path, std::int64_t slot) {
+    const std::int64_t T = cc.resid[0].size(0);
+    auto source = [&](const PathNode& n) -> std::int64_t { // -1: every token
+        if (!n.at_token()) return -1;
+        if (n.token == obsprop::source_token::kSlotToken) return slot;
+        return n.token >= 0 ? n.token : T + n.token;
+    };
+    auto post_mlp = [&](int l, const Tensor& m) { return r.post ? rms(r, m, r.pm[l]) : m; };
+    auto values = [&](const Cached& c, int l, int h) {
+        return at::matmul(rms(r, c.resid[l], r.ln1[l]), r.WV[l][h].t()) + r.bV[l][h]; // [T, dh]
+    };
+    const PathNode& a = path[0];
+    Tensor delta; // [T, d]
+    if (a.is_mlp()) {
+        delta = post_mlp(a.layer, ck.M[a.layer]) - post_mlp(a.layer, cc.M[a.layer]);
+    } else if (const std::int64_t s = source(a); s >= 0) {
+        const Tensor dz =
+            at::outer(ck.pattern[a.layer][a.head].select(1, s), values(ck, a.layer, a.head)[s]) -
+            at::outer(cc.pattern[a.layer][a.head].select(1, s), values(cc, a.layer, a.head)[s]);
+        delta = post_diff(r, a.layer, cc.A[a.layer], at::matmul(dz, r.WOh(a.layer, a.head).t()));
+    } else {
+        delta = post_diff(r, a.layer, cc.A[a.layer],
+                          at::matmul(ck.z[a.layer].select(1, a.head) - cc.z[a.layer].select(1, a.head),
+                                     r.WOh(a.layer, a.head).t()));
+    }
+    for (std::size_t k = 1; k < path.size(); ++k) {
+        const auto& b = path[k];
+        if (b.is_mlp()) {
+            const Tensor x = cc.mid[b.layer];
+            delta = post_mlp(b.layer, mlp(r, b.layer, rms(r, x + delta, r.ln2[b.layer]))) -
+                    post_mlp(b.layer, mlp(r, b.layer, rms(r, x, r.ln2[b.layer])));
+            continue;
+        }
+        const Tensor x = cc.resid[b.layer];
+        const Tensor dln = rms(r, x + delta, r.ln1[b.layer]) - rms(r, x, r.ln1[b.layer]);
+        Tensor A = cc.pattern[b.layer][b.head].clone(); // [T, T]
+        if (const std::int64_t s = source(b); s >= 0) {
+            const Tensor column = A.select(1, s).clone();
+            A.zero_();
+            A.select(1, s).copy_(column);
+        }
+        const Tensor dz = at::matmul(A, at::matmul(dln, r.WV[b.layer][b.head].t()));
+        delta = post_diff(r, b.layer, cc.A[b.layer], at::matmul(dz, r.WOh(b.layer, b.head).t()));
+    }
+    return delta;
+}
+
 inline Tensor rows_at(const std::vector<Tensor>& per_layer, std::int64_t s) { // [L, d] float32
     std::vector<Tensor> rows;
     for (const auto& t : per_layer)

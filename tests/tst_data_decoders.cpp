@@ -77,107 +77,47 @@ class TestDataDecoders : public QObject {
         QVERIFY((att.mean - want.mean(0)).abs().max().item<double>() < 1e-5 * (1 + scale));
     }
 
-    // score_paths for single heads and head pairs against the header's definition computed here: δ₁ at every
-    // position through layer l₁'s post-norm, the later head's ln_1 recomputed, frozen clean pattern.
+    // score_paths against carry_reference (decoder_reference.h), the path's definition computed here, on the
+    // gated decoders (Llama's grouped-query attention, Gemma 2's post-norms): heads, heads at a source token
+    // (first, middle and last), MLPs first, in the middle and last.
     void pathPatchingMatchesIndependent_data() { family_rows({Family::Llama, Family::Gemma2}, true); }
     void pathPatchingMatchesIndependent() {
         QFETCH(int, family);
-        auto M = make_model(family);
-        const auto& r = M.raw;
-        const auto om = two_observables();
-        const std::vector<std::vector<PathNode>> paths{{PathNode::attn(1, 2)},
-                                                       {PathNode::attn(0, 1), PathNode::attn(1, 2)},
-                                                       {PathNode::attn(0, 3), PathNode::attn(1, 0)}};
-        const auto got = obsprop::score_paths(*M.m, prompts(kClean), prompts(kCorrupt), om, 0, paths);
-        QCOMPARE(got.size(), paths.size());
-        const Tensor n = om.n[0].to(kD);
-        for (std::size_t i = 0; i < paths.size(); ++i) {
-            double sum = 0;
-            for (int p : {0, 2}) {
-                const Cached cc = run_cache(M, kClean[p]), ck = run_cache(M, kCorrupt[p]);
-                const std::int64_t q = std::int64_t(kClean[p].size()) - 1;
-                const auto& a = paths[i][0];
-                Tensor delta =
-                    post_diff(r, a.layer, cc.A[a.layer],
-                              at::matmul(ck.z[a.layer].select(1, a.head) - cc.z[a.layer].select(1, a.head),
-                                         r.WOh(a.layer, a.head).t())); // [T, d]
-                if (paths[i].size() == 2) {
-                    const auto& b = paths[i][1];
-                    const Tensor x = cc.resid[b.layer];
-                    const Tensor dln = rms(r, x + delta, r.ln1[b.layer]) - rms(r, x, r.ln1[b.layer]);
-                    const Tensor dz = at::matmul(cc.pattern[b.layer][b.head][q],
-                                                 at::matmul(dln, r.WV[b.layer][b.head].t()));
-                    delta = post_diff(r, b.layer, cc.A[b.layer][q], at::matmul(r.WOh(b.layer, b.head), dz));
-                } else {
-                    delta = delta[q];
-                }
-                const Tensor rc = cc.final_resid[q];
-                sum += (score(r, n, rc) - score(r, n, rc + delta)).item<double>();
-            }
-            const double want = sum / 2;
-            QVERIFY2(
-                std::abs(got[i].mean - want) < 1e-5 * (1 + std::abs(want)),
-                qPrintable(QString::asprintf("%s: %g vs %g", got[i].label().c_str(), got[i].mean, want)));
-            QCOMPARE(got[i].pairs, 2);
-        }
-    }
-
-    // Paths through MLP nodes on the gated decoders (Gemma 2's post-norms included) against the same
-    // definition computed here: a first MLP's δ₁ is its output change (through the post-MLP norm), a later
-    // one passes on N(MLP(ln_2(x + δ))) − N(MLP(ln_2(x))) at x = the clean resid_mid.
-    void mlpPathPatchingMatchesIndependent_data() { family_rows({Family::Llama, Family::Gemma2}, true); }
-    void mlpPathPatchingMatchesIndependent() {
-        QFETCH(int, family);
+        namespace st = obsprop::source_token;
         auto M = make_model(family);
         const auto& r = M.raw;
         const auto om = two_observables();
         const std::vector<std::vector<PathNode>> paths{
+            {PathNode::attn(1, 2)},
+            {PathNode::attn(0, 1), PathNode::attn(1, 2)},
+            {PathNode::attn(0, 3), PathNode::attn(1, 0)},
+            {PathNode::attn(1, 2, st::kSlotToken)},
+            {PathNode::attn(0, 1, -1), PathNode::attn(1, 3)},
+            {PathNode::attn(0, 2), PathNode::attn(1, 1, 0)},
+            {PathNode::attn(0, 3, 1), PathNode::mlp(0), PathNode::attn(1, 2, st::kSlotToken)},
             {PathNode::mlp(0), PathNode::attn(1, 2)},
             {PathNode::attn(0, 1), PathNode::mlp(0), PathNode::attn(1, 3)},
             {PathNode::attn(1, 0), PathNode::mlp(1)},
             {PathNode::mlp(0), PathNode::mlp(1)}};
         const auto got = obsprop::score_paths(*M.m, prompts(kClean), prompts(kCorrupt), om, 0, paths);
+        QCOMPARE(got.size(), paths.size());
         const Tensor n = om.n[0].to(kD);
-        auto post_mlp = [&](int l, const Tensor& m) { return r.post ? rms(r, m, r.pm[l]) : m; };
-        auto mlp_change = [&](int l, const Tensor& x, const Tensor& delta) {
-            return post_mlp(l, mlp(r, l, rms(r, x + delta, r.ln2[l]))) -
-                   post_mlp(l, mlp(r, l, rms(r, x, r.ln2[l])));
-        };
-        double scale = 0;
         for (std::size_t i = 0; i < paths.size(); ++i) {
             double sum = 0;
-            for (int p : {0, 2}) {
+            for (int p : {0, 2}) { // pair 1 does not align
                 const Cached cc = run_cache(M, kClean[p]), ck = run_cache(M, kCorrupt[p]);
                 const std::int64_t q = std::int64_t(kClean[p].size()) - 1;
-                const auto& a = paths[i][0];
-                Tensor delta = a.is_mlp()
-                                   ? post_mlp(a.layer, ck.M[a.layer]) - post_mlp(a.layer, cc.M[a.layer])
-                                   : post_diff(r, a.layer, cc.A[a.layer],
-                                               at::matmul(ck.z[a.layer].select(1, a.head) -
-                                                              cc.z[a.layer].select(1, a.head),
-                                                          r.WOh(a.layer, a.head).t())); // [T, d]
-                for (std::size_t k = 1; k < paths[i].size(); ++k) {
-                    const auto& b = paths[i][k];
-                    if (b.is_mlp()) {
-                        delta = mlp_change(b.layer, cc.mid[b.layer], delta);
-                        continue;
-                    }
-                    const Tensor x = cc.resid[b.layer];
-                    const Tensor dln = rms(r, x + delta, r.ln1[b.layer]) - rms(r, x, r.ln1[b.layer]);
-                    const Tensor dz =
-                        at::matmul(cc.pattern[b.layer][b.head], at::matmul(dln, r.WV[b.layer][b.head].t()));
-                    delta = post_diff(r, b.layer, cc.A[b.layer], at::matmul(dz, r.WOh(b.layer, b.head).t()));
-                }
+                const Tensor delta = carry_reference(r, cc, ck, paths[i], prompts(kClean).positions[p]);
                 const Tensor rc = cc.final_resid[q];
                 sum += (score(r, n, rc) - score(r, n, rc + delta[q])).item<double>();
             }
             const double want = sum / 2;
-            scale = std::max(scale, std::abs(want));
             QVERIFY2(
                 std::abs(got[i].mean - want) < 1e-5 * (1 + std::abs(want)),
                 qPrintable(QString::asprintf("%s: %g vs %g", got[i].label().c_str(), got[i].mean, want)));
+            QVERIFY2(std::abs(want) > 1e-6, got[i].label().c_str()); // not comparing zeros
+            QCOMPARE(got[i].pairs, 2);
         }
-        QVERIFY(scale > 1e-4); // not comparing zeros
     }
 
     // Every virtual head's norm against a per-pair float64 computation (GQA heads; Gemma 2 post-norms).
