@@ -338,6 +338,14 @@ class TestCliAnalysis : public QObject {
         for (const char* name : {"manifest.json", "attribution_subject.csv", "coupling_subj_obj.csv",
                                  "svd_subj.csv", "paths_obj.json", "dataset_object.csv"})
             QVERIFY2(QFileInfo(out + QLatin1Char('/') + QLatin1String(name)).size() > 0, name);
+        // The manifest names the settings of every table, the path search's kinds of node among them.
+        QFile manifest(out + QStringLiteral("/manifest.json"));
+        QVERIFY(manifest.open(QIODevice::ReadOnly));
+        const QJsonObject settings =
+            QJsonDocument::fromJson(manifest.readAll()).object()[QStringLiteral("settings")].toObject();
+        for (const char* key : {"beam_width", "max_length", "mlp_nodes", "embed_nodes", "token_nodes"})
+            QVERIFY2(settings.contains(QLatin1String(key)), key);
+        QCOMPARE(settings[QStringLiteral("token_nodes")].toBool(true), false);
 
         // --figures draws them with the explorer's figure code, offscreen, in process.
         const QString figs = t_.dir->filePath(QStringLiteral("figures"));

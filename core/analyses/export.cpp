@@ -114,6 +114,9 @@ nlohmann::json export_manifest(const Analysis& a) {
               {"svd_top_k", s.svd_top_k},
               {"beam_width", s.beam_width},
               {"max_length", s.max_length},
+              {"mlp_nodes", s.mlp_nodes},
+              {"embed_nodes", s.embed_nodes},
+              {"token_nodes", s.token_nodes},
               {"top_paths", s.top_paths}}}};
 }
 
