@@ -69,35 +69,39 @@ static double median(std::vector<double> v) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-// Beam search with and without MLP nodes, alternately (so drift in the machine's speed hits both alike).
+// Beam search over heads alone, with MLP nodes and with heads at a source token, in turn (so drift in the
+// machine's speed hits all alike).
 static int bench_paths(const char* small_dir, int runs, int threads) {
     auto small = obsprop::model::Transformer::load(small_dir);
     const auto pc = patching_case(*small);
-    std::vector<double> heads, mlp;
-    std::size_t scored_heads = 0, scored_mlp = 0;
-    std::string best_heads, best_mlp;
-    for (int r = 0; r < std::max(runs, 1); ++r) {
-        for (bool with_mlp : {false, true}) {
+    struct Variant {
+        const char* name;
+        obsprop::PathSearchOptions opts;
+        std::vector<double> seconds;
+        std::size_t scored = 0;
+        std::string best;
+    };
+    obsprop::PathSearchOptions mlp, tokens;
+    mlp.mlp_nodes = true, tokens.token_nodes = true;
+    std::vector<Variant> variants{{"heads", {}, {}}, {"mlp", mlp, {}}, {"tokens", tokens, {}}};
+    for (int r = 0; r < std::max(runs, 1); ++r)
+        for (auto& v : variants) {
             const auto t = Clock::now();
-            const auto s =
-                obsprop::beam_search_paths(*small, pc.clean, pc.corrupt, pc.om, 0, {8, 3, with_mlp});
-            (with_mlp ? mlp : heads).push_back(since(t));
-            (with_mlp ? scored_mlp : scored_heads) = s.scored;
-            (with_mlp ? best_mlp : best_heads) = s.ranked().front().label();
+            const auto s = obsprop::beam_search_paths(*small, pc.clean, pc.corrupt, pc.om, 0, v.opts);
+            v.seconds.push_back(since(t));
+            v.scored = s.scored;
+            v.best = s.ranked().front().label();
         }
+    nlohmann::json out{{"threads", threads}};
+    for (const auto& v : variants) {
+        const std::string n = v.name;
+        out["beam_" + n + "_s"] = v.seconds;
+        out["beam_" + n + "_median_s"] = median(v.seconds);
+        out["paths_scored_" + n] = v.scored;
+        out["best_" + n] = v.best;
+        if (n != "heads") out[n + "_over_heads"] = median(v.seconds) / median(variants[0].seconds);
     }
-    std::cout << nlohmann::json{{"threads", threads},
-                                {"beam_heads_s", heads},
-                                {"beam_mlp_s", mlp},
-                                {"beam_heads_median_s", median(heads)},
-                                {"beam_mlp_median_s", median(mlp)},
-                                {"mlp_over_heads", median(mlp) / median(heads)},
-                                {"paths_scored_heads", scored_heads},
-                                {"paths_scored_mlp", scored_mlp},
-                                {"best_heads", best_heads},
-                                {"best_mlp", best_mlp}}
-                     .dump()
-              << std::endl;
+    std::cout << out.dump() << std::endl;
     return 0;
 }
 
